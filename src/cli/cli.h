@@ -1,0 +1,55 @@
+/* cli.h — command-line parsing shared by dlmem's subcommands.
+ *
+ * Each subcommand declares its options in a table; dlm_cli_parse() accepts
+ * `--name value`, `--name=value`, `-x value` and flags, collects positional
+ * arguments, and turns anything unknown into a one-line error that lists the
+ * valid options (exit status 2 through dlm_exit_code).
+ */
+#ifndef DLM_CLI_H
+#define DLM_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../core/out.h"
+#include "../core/status.h"
+
+#define DLM_CLI_MAX_POS 64
+
+typedef struct dlm_cli_opt {
+    const char *name;     /* long name without dashes: "format" */
+    char short_name;      /* 'o', or 0 */
+    const char *arg;      /* argument name for help ("FMT"), NULL for a flag */
+    const char *help;
+} dlm_cli_opt;
+
+typedef struct dlm_cli_args {
+    const dlm_cli_opt *opts;
+    int n_opts;
+    const char *value[64]; /* last value of each option (flags: "1") */
+    char *pos[DLM_CLI_MAX_POS];
+    int n_pos;
+    int help;              /* --help or -h seen */
+} dlm_cli_args;
+
+dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_opt *opts,
+                         int n_opts, dlm_cli_args *out);
+/* Value of option `name`, or NULL if not given. */
+const char *dlm_cli_get(const dlm_cli_args *a, const char *name);
+/* Usage text: "usage: dlmem CMD SYNOPSIS", description, options. */
+void dlm_cli_usage(FILE *f, const char *cmd, const char *synopsis, const char *about,
+                   const dlm_cli_opt *opts, int n_opts);
+
+/* Parses --format (default table). */
+dlm_status dlm_cli_format(const dlm_cli_args *a, dlm_format *out);
+/* Parses a positive integer option value; errors name the option and range. */
+dlm_status dlm_cli_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *v);
+/* Parses LIST: comma-separated integers and ranges "1-8" (every integer) or
+ * "1..128" (powers of two from 1 to 128) or "50:1000:50" (start:stop:step).
+ * Values must lie in [min, max]; duplicates are dropped, order kept. */
+dlm_status dlm_cli_list(const char *opt, const char *s, int64_t min, int64_t max,
+                        int64_t **vals, int *n);
+/* Parses a memory size: "16GiB", "16G" (=GiB), "4 GB" (=1e9), "512MiB", bytes. */
+dlm_status dlm_cli_size(const char *opt, const char *s, int64_t *bytes);
+
+#endif

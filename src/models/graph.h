@@ -1,0 +1,204 @@
+/* graph.h — a network as a graph of typed ops over tensors with symbolic shapes.
+ *
+ * This is the one description of a network that every part of dlmem reads:
+ * the analytic calculator (parameter formulas, activation sizes, liveness), the
+ * GPU runtime (which executes the ops in order) and the reconciler.  Building a
+ * graph computes nothing (as in ggml): it records ops, their attributes and the
+ * shapes of the tensors they make.
+ *
+ * Dimension letters: B batch, T sequence length, C channels, H/W image height and
+ * width (fixed integers of the model), I input features, Hd hidden size.
+ *
+ * Tensors
+ *   - parameters and buffers: constant shapes, listed in PyTorch's
+ *     named_parameters() / named_buffers() order (graph.params, graph.buffers);
+ *   - inputs: the network's inputs (an image batch, token ids, a sequence);
+ *   - activations: made by one op each; a view or an in-place op makes a tensor
+ *     that shares its base's storage (alias_of), as PyTorch does, so liveness is
+ *     computed over storages, not names.
+ *   Element type: DLM_EL_FLOAT follows the dtype chosen at evaluation time
+ *   (fp32, fp16, bf16); DLM_EL_INT64 stays 8 bytes (token ids, counters).
+ *
+ * Ops are stored in execution order (PyTorch's forward order); op inputs
+ * always refer to earlier tensors.
+ *
+ * Errors: builder calls never fail loudly one by one.  The first failure is
+ * recorded in the graph (sticky, like errno) and later calls do nothing and
+ * return -1; a builder checks dlm_graph_status() once at the end.
+ */
+#ifndef DLM_GRAPH_H
+#define DLM_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/poly.h"
+#include "../core/status.h"
+
+#define DLM_MAX_DIMS 4   /* rank of every tensor in the supported ops */
+#define DLM_OP_MAX_IN 4  /* inputs of one op (attention: q, k, v) */
+#define DLM_OP_MAX_OUT 3 /* outputs of one op (LSTM: output, h_n, c_n) */
+
+typedef enum dlm_role {
+    DLM_ROLE_INPUT,  /* a network input, allocated by the caller */
+    DLM_ROLE_PARAM,  /* a trainable parameter */
+    DLM_ROLE_BUFFER, /* a non-trainable tensor kept with the model */
+    DLM_ROLE_ACT     /* an activation, made by an op */
+} dlm_role;
+
+typedef enum dlm_elem {
+    DLM_EL_FLOAT, /* floating point in the evaluation's dtype */
+    DLM_EL_INT64  /* always 8 bytes */
+} dlm_elem;
+
+typedef struct dlm_tensor {
+    char *name;                    /* "conv1.weight", "layer1.0.relu.out" */
+    dlm_role role;
+    dlm_elem elem;
+    int ndim;
+    dlm_poly shape[DLM_MAX_DIMS];  /* symbolic in B and T; constant for params */
+    dlm_poly numel;                /* product of shape */
+    int producer;                  /* op index; -1 for inputs, params, buffers */
+    int alias_of;                  /* tensor whose storage this shares; -1 if own */
+} dlm_tensor;
+
+typedef enum dlm_op_kind {
+    DLM_OP_CONV2D,       /* in: x (B,Cin,H,W) -> (B,Cout,Ho,Wo); cross-correlation */
+    DLM_OP_BATCHNORM2D,  /* in: x (B,C,H,W) -> same; params weight, bias; buffers
+                            running_mean, running_var, num_batches_tracked */
+    DLM_OP_RELU,         /* elementwise; may be in place */
+    DLM_OP_MAXPOOL2D,    /* (B,C,H,W) -> (B,C,Ho,Wo) */
+    DLM_OP_AVGPOOL2D_ADAPTIVE, /* (B,C,H,W) -> (B,C,oh,ow) */
+    DLM_OP_ADD,          /* a + b, same shape; may be in place into a */
+    DLM_OP_FLATTEN,      /* view: (B,C,1,1) -> (B,C) */
+    DLM_OP_LINEAR,       /* (..., in) -> (..., out); y = x W^T + b */
+    DLM_OP_RNN,          /* LSTM/GRU over (T,B,I) -> out (T,B,Hd), h_n (L,B,Hd)
+                            [, c_n (L,B,Hd) for LSTM] */
+    DLM_OP_SELECT,       /* view: index `index` of dimension `dim` removed
+                            (out[-1] of an RNN, hidden[:, 0] for BERT's pooler) */
+    DLM_OP_EMBEDDING,    /* int64 ids (...) -> (..., dim) gathered rows */
+    DLM_OP_LAYERNORM,    /* over the last dimension; params weight, bias */
+    DLM_OP_DROPOUT,      /* identity in inference; mask in training */
+    DLM_OP_GELU,         /* erf form */
+    DLM_OP_TANH,
+    DLM_OP_SOFTMAX,      /* over the last dimension */
+    DLM_OP_ATTENTION,    /* multi-head scaled dot-product attention:
+                            q, k, v (B,T,Hd) -> context (B,T,Hd); heads split Hd.
+                            Eager or fused is chosen at evaluation time. */
+    DLM_OP_VIEW          /* shares x's storage with a new shape: per dimension,
+                            equal size keeps x's stride, x's size 1 broadcasts
+                            (stride 0), a smaller constant takes a prefix */
+} dlm_op_kind;
+
+#define DLM_OP_KIND_COUNT (DLM_OP_VIEW + 1)
+
+typedef enum dlm_rnn_cell { DLM_RNN_LSTM, DLM_RNN_GRU } dlm_rnn_cell;
+
+typedef struct dlm_op {
+    dlm_op_kind kind;
+    char *name;                 /* PyTorch module path: "layer1.0.conv1" */
+    int in[DLM_OP_MAX_IN];      /* tensor ids */
+    int n_in;
+    int out[DLM_OP_MAX_OUT];    /* tensor ids */
+    int n_out;
+    int *params;                /* parameter tensor ids, PyTorch's order */
+    int n_params, cap_params;
+    int *buffers;               /* buffer tensor ids */
+    int n_buffers, cap_buffers;
+    int inplace;                /* out[0] shares in[0]'s storage */
+    union {
+        struct { int cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, bias; } conv;
+        struct { int c; double eps, momentum; } bn;
+        struct { int kh, kw, sh, sw, ph, pw, dh, dw; } pool;
+        struct { int oh, ow; } apool;
+        struct { int in, out, bias; } linear;
+        struct { dlm_rnn_cell cell; int input, hidden, layers, bias; } rnn;
+        struct { int dim, index; } select; /* index < 0 counts from the end */
+        struct { int num, dim; } emb;
+        struct { int dim; double eps; } ln;
+        struct { double p; } dropout;
+        struct { int heads, head_dim; double dropout; } attn; /* dropout on probabilities */
+    } a;
+} dlm_op;
+
+typedef struct dlm_graph {
+    char *name;           /* "resnet18" */
+    dlm_tensor *tensors;
+    int n_tensors, cap_tensors;
+    dlm_op *ops;          /* execution order */
+    int n_ops, cap_ops;
+    int *params;          /* tensor ids, named_parameters() order */
+    int n_params, cap_params;
+    int *buffers;         /* tensor ids, named_buffers() order */
+    int n_buffers, cap_buffers;
+    int *inputs;          /* network inputs, forward()'s argument order */
+    int n_inputs, cap_inputs;
+    int *outputs;         /* what forward() returns (the loss is taken from these) */
+    int n_outputs, cap_outputs;
+    int uses_B, uses_T;   /* which free variables the sizes depend on */
+    int64_t max_T;        /* largest valid T (BERT: positions); 0 = unbounded */
+    dlm_status status;    /* first builder error (sticky) */
+} dlm_graph;
+
+/* ---- life cycle ---------------------------------------------------------- */
+dlm_status dlm_graph_alloc(const char *name, dlm_graph **out);
+void dlm_graph_free(dlm_graph *g);
+/* DLM_OK, or the first error a builder call met (message in dlm_errmsg()).
+ * Also checks the graph: every poly valid, op inputs precede the op. */
+dlm_status dlm_graph_status(const dlm_graph *g);
+
+/* ---- tensors --------------------------------------------------------------- */
+/* A network input; dims given as polynomials. */
+int dlm_graph_input(dlm_graph *g, const char *name, dlm_elem elem, int ndim,
+                    const dlm_poly *shape);
+/* A parameter or buffer with a constant shape, appended in PyTorch's order. */
+int dlm_graph_param(dlm_graph *g, const char *name, int ndim, const int64_t *shape);
+int dlm_graph_buffer(dlm_graph *g, const char *name, dlm_elem elem, int ndim,
+                     const int64_t *shape);
+void dlm_graph_mark_output(dlm_graph *g, int tensor);
+
+/* ---- ops (each returns its first output tensor id, or -1 after an error) --- */
+/* Weight (cout, cin/groups, kh, kw); bias (cout) if `bias`. */
+int dlm_conv2d(dlm_graph *g, const char *name, int x, int cout, int k, int stride,
+               int pad, int bias);
+int dlm_batchnorm2d(dlm_graph *g, const char *name, int x);
+int dlm_relu(dlm_graph *g, const char *name, int x, int inplace);
+int dlm_maxpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int pad);
+int dlm_avgpool2d_adaptive(dlm_graph *g, const char *name, int x, int oh, int ow);
+/* a + b; with inplace the result shares a's storage (PyTorch `out += identity`). */
+int dlm_add(dlm_graph *g, const char *name, int a, int b, int inplace);
+int dlm_flatten(dlm_graph *g, const char *name, int x);
+int dlm_linear(dlm_graph *g, const char *name, int x, int out_features, int bias);
+/* Parameters per layer k, PyTorch's order: weight_ih_lk, weight_hh_lk, bias_ih_lk,
+ * bias_hh_lk.  Returns `output` (T,B,Hd); h_n and c_n are op outputs 1 and 2. */
+int dlm_rnn(dlm_graph *g, const char *name, dlm_rnn_cell cell, int x, int hidden,
+            int layers, int bias);
+int dlm_select(dlm_graph *g, const char *name, int x, int dim, int index);
+/* Gathers rows of `weight` (a parameter declared earlier, for modules whose
+ * registration order differs from their call order) at int64 `ids`. */
+int dlm_embedding(dlm_graph *g, const char *name, int ids, int weight);
+int dlm_layernorm(dlm_graph *g, const char *name, int x, double eps);
+int dlm_dropout(dlm_graph *g, const char *name, int x, double p);
+int dlm_gelu(dlm_graph *g, const char *name, int x);
+int dlm_tanh(dlm_graph *g, const char *name, int x);
+int dlm_softmax(dlm_graph *g, const char *name, int x);
+int dlm_attention(dlm_graph *g, const char *name, int q, int k, int v, int heads,
+                  double dropout);
+/* A view of x (see DLM_OP_VIEW): BERT's position_ids[:, :T] and
+ * token_type_ids[:, :T].expand(B, T). */
+int dlm_view(dlm_graph *g, const char *name, int x, int ndim, const dlm_poly *shape);
+
+/* ---- reading ------------------------------------------------------------ */
+const char *dlm_op_kind_name(dlm_op_kind k);  /* "conv2d", "batchnorm2d", ... */
+/* Storage a tensor lives in: follows alias_of to the owning tensor. */
+int dlm_tensor_storage(const dlm_graph *g, int t);
+/* Number of elements of a parameter or buffer (constant shape). */
+int64_t dlm_tensor_numel_const(const dlm_graph *g, int t);
+/* "64x3x7x7", "B x 64 x 112 x 112", "T x B x 256". */
+size_t dlm_tensor_shape_str(const dlm_graph *g, int t, char *buf, size_t n);
+/* Total parameter / buffer elements; buffers split by element type. */
+int64_t dlm_graph_param_count(const dlm_graph *g);
+int64_t dlm_graph_buffer_count(const dlm_graph *g);
+int dlm_graph_find_tensor(const dlm_graph *g, const char *name); /* -1 if none */
+
+#endif

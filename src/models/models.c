@@ -1,0 +1,171 @@
+/* models.c — the registry of networks and their knobs. */
+#include "models.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const dlm_knob resnet_knobs[] = {
+    {"height", 224, 32, 4096, "input image height (pixels)"},
+    {"width", 224, 32, 4096, "input image width (pixels)"},
+    {"classes", 1000, 1, 1000000, "output classes of fc"},
+    {"base", 64, 1, 4096, "channels of the first stage (64 in torchvision; doubles per stage)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static const dlm_knob rnn_knobs[] = {
+    {"input", 100, 1, 1000000, "input features per time step"},
+    {"hidden", 256, 1, 1000000, "hidden size"},
+    {"layers", 2, 1, 1000, "stacked layers"},
+    {"classes", 10, 1, 1000000, "outputs of the Linear head on the last time step"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+#define BERT_KNOBS(hid, lay, hea, ffn)                                                     \
+    {"vocab", 30522, 1, 10000000, "vocabulary size"},                                      \
+    {"hidden", hid, 1, 1000000, "hidden size"},                                            \
+    {"layers", lay, 1, 1000, "encoder layers"},                                            \
+    {"heads", hea, 1, 1024, "attention heads (must divide hidden)"},                       \
+    {"ffn", ffn, 1, 10000000, "intermediate (feed-forward) size"},                         \
+    {"positions", 512, 1, 1000000, "max position embeddings (the largest T)"},             \
+    {"types", 2, 1, 1000, "token type vocabulary"},                                        \
+    {"pooler", 1, 0, 1, "1 with the pooler (BertModel default), 0 without"},               \
+    {NULL, 0, 0, 0, NULL}
+
+static const dlm_knob bert_base_knobs[] = {BERT_KNOBS(768, 12, 12, 3072)};
+static const dlm_knob bert_large_knobs[] = {BERT_KNOBS(1024, 24, 16, 4096)};
+
+static const dlm_model_info models[] = {
+    {"resnet18", "ResNet-18 image classifier, input B x 3 x H x W",
+     "torchvision.models.resnet18(weights=None)", resnet_knobs, 18, dlm_build_resnet},
+    {"resnet34", "ResNet-34 image classifier, input B x 3 x H x W",
+     "torchvision.models.resnet34(weights=None)", resnet_knobs, 34, dlm_build_resnet},
+    {"lstm", "the seed's LSTM: nn.LSTM + Linear on the last step, input T x B x I",
+     "nn.LSTM(100, 256, num_layers=2) + nn.Linear(256, 10) on out[-1]", rnn_knobs,
+     DLM_RNN_LSTM, dlm_build_rnn},
+    {"gru", "the seed's network with nn.GRU (3 gates) in place of the LSTM",
+     "nn.GRU(100, 256, num_layers=2) + nn.Linear(256, 10) on out[-1]", rnn_knobs,
+     DLM_RNN_GRU, dlm_build_rnn},
+    {"bert", "BERT-base encoder with pooler, input token ids B x T",
+     "transformers.BertModel(BertConfig())", bert_base_knobs, 0, dlm_build_bert},
+    {"bert-large", "BERT-large encoder with pooler, input token ids B x T",
+     "transformers.BertModel(BertConfig(hidden_size=1024, num_hidden_layers=24, "
+     "num_attention_heads=16, intermediate_size=4096))",
+     bert_large_knobs, 0, dlm_build_bert},
+};
+
+const dlm_model_info *dlm_models(int *n)
+{
+    *n = (int)(sizeof models / sizeof models[0]);
+    return models;
+}
+
+dlm_status dlm_model_find(const char *name, const dlm_model_info **out)
+{
+    int n;
+    const dlm_model_info *m = dlm_models(&n);
+    char list[512] = "";
+    *out = NULL;
+    for (int i = 0; i < n; i++)
+        if (strcmp(m[i].name, name) == 0) {
+            *out = &m[i];
+            return DLM_OK;
+        }
+    for (int i = 0; i < n; i++) {
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, m[i].name, sizeof list - strlen(list) - 1);
+    }
+    return dlm_error(DLM_EINVAL, "unknown model '%s' (valid: %s)", name, list);
+}
+
+static void knob_list(const dlm_model_config *cfg, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < cfg->n_knobs; i++) {
+        strncat(buf, i ? ", " : "", n - strlen(buf) - 1);
+        strncat(buf, cfg->knobs[i].name, n - strlen(buf) - 1);
+    }
+}
+
+dlm_status dlm_model_config_init(const dlm_model_info *info, const char *settings,
+                                 dlm_model_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->info = info;
+    for (const dlm_knob *k = info->knobs; k->name; k++) {
+        if (cfg->n_knobs == DLM_MAX_KNOBS)
+            return dlm_error(DLM_EINTERNAL, "model %s has too many knobs", info->name);
+        cfg->knobs[cfg->n_knobs++] = *k;
+    }
+    if (!settings || !*settings) return DLM_OK;
+
+    char *copy = strdup(settings), *save = NULL;
+    if (!copy) return dlm_error(DLM_ENOMEM, "out of memory");
+    dlm_status st = DLM_OK;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '='), *end;
+        char list[512];
+        knob_list(cfg, list, sizeof list);
+        if (!eq) {
+            st = dlm_error(DLM_EINVAL, "--set '%s': expected name=value (knobs of %s: %s)", item,
+                           info->name, list);
+            break;
+        }
+        *eq = '\0';
+        dlm_knob *k = NULL;
+        for (int i = 0; i < cfg->n_knobs; i++)
+            if (strcmp(cfg->knobs[i].name, item) == 0) k = &cfg->knobs[i];
+        if (!k) {
+            st = dlm_error(DLM_EINVAL, "--set: model %s has no knob '%s' (valid: %s)", info->name,
+                           item, list);
+            break;
+        }
+        errno = 0;
+        long long v = strtoll(eq + 1, &end, 10);
+        if (errno || end == eq + 1 || *end) {
+            st = dlm_error(DLM_EINVAL, "--set %s=%s: not an integer", item, eq + 1);
+            break;
+        }
+        if (v < k->min || v > k->max) {
+            st = dlm_error(DLM_ERANGE, "--set %s=%lld: out of range [%lld, %lld] (%s)", item, v,
+                           (long long)k->min, (long long)k->max, k->help);
+            break;
+        }
+        k->value = v;
+    }
+    free(copy);
+    return st;
+}
+
+int64_t dlm_model_knob(const dlm_model_config *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->n_knobs; i++)
+        if (strcmp(cfg->knobs[i].name, name) == 0) return cfg->knobs[i].value;
+    return 0; /* builders only ask for their own knobs */
+}
+
+dlm_status dlm_model_build(const dlm_model_config *cfg, dlm_graph **out)
+{
+    dlm_graph *g;
+    *out = NULL;
+    DLM_TRY(dlm_graph_alloc(cfg->info->name, &g));
+    dlm_status st = cfg->info->build(cfg, g);
+    if (st == DLM_OK) st = dlm_graph_status(g);
+    if (st != DLM_OK) {
+        dlm_graph_free(g);
+        return st;
+    }
+    *out = g;
+    return DLM_OK;
+}
+
+dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_graph **out)
+{
+    const dlm_model_info *info;
+    dlm_model_config cfg;
+    *out = NULL;
+    DLM_TRY(dlm_model_find(name, &info));
+    DLM_TRY(dlm_model_config_init(info, settings, &cfg));
+    return dlm_model_build(&cfg, out);
+}

@@ -1,0 +1,173 @@
+/* test_models.c — the network graphs against independent references:
+ * totals against the numbers PyTorch prints (DESIGN.md's reference table),
+ * hand-derived layer formulas, and every parameter and buffer tensor, one to
+ * one and in order, against data/reference/pytorch_params.csv written by
+ * tools/torch_reference.py from PyTorch itself. */
+#include <stdlib.h>
+
+#include "analytic/params.h"
+#include "analytic/torchref.h"
+#include "core/paths.h"
+#include "models/models.h"
+#include "tap.h"
+
+static dlm_graph *build(const char *name, const char *set)
+{
+    dlm_graph *g = NULL;
+    dlm_status st = dlm_model_build_named(name, set, &g);
+    if (!TAP_OK(st == DLM_OK, "build %s%s%s", name, set ? " with " : "", set ? set : ""))
+        printf("#   %s\n", dlm_errmsg());
+    return g;
+}
+
+static const char *layer_formula(const dlm_graph *g, const char *op)
+{
+    static dlm_layer_params *L;
+    int n;
+    free(L);
+    L = NULL;
+    if (dlm_params_layers(g, &L, &n) != DLM_OK) return "(error)";
+    for (int i = 0; i < n; i++)
+        if (!strcmp(g->ops[L[i].op].name, op)) return L[i].formula;
+    return "(no such layer)";
+}
+
+static void check_against_pytorch(const dlm_graph *g, const char *path)
+{
+    dlm_torch_ref *r = NULL;
+    dlm_ref_row *rows = NULL;
+    int n = 0, bad = 0;
+    if (!TAP_OK(dlm_torchref_load(path, g->name, &r) == DLM_OK, "load %s", path)) {
+        printf("#   %s\n", dlm_errmsg());
+        return;
+    }
+    TAP_EQ(r->n, g->n_params + g->n_buffers, "%s: PyTorch lists as many tensors as dlmem",
+           g->name);
+    if (dlm_torchref_compare(g, r, &rows, &n, &bad) == DLM_OK) {
+        for (int i = 0; i < n; i++)
+            if (rows[i].match != DLM_REF_SAME)
+                printf("#   %s: %s (dlmem %lld, PyTorch %lld)\n", rows[i].name,
+                       dlm_ref_match_name(rows[i].match), (long long)rows[i].dlmem,
+                       (long long)rows[i].torch);
+        TAP_EQ(bad, 0, "%s: every tensor matches PyTorch by name, count and order", g->name);
+    }
+    free(rows);
+    dlm_torchref_free(r);
+}
+
+int main(void)
+{
+    char ref[4096], shape[128];
+    if (!dlm_data_path("reference/pytorch_params.csv", ref, sizeof ref))
+        printf("# reference file not found at %s\n", ref);
+
+    /* Totals from PyTorch 2.11 / torchvision 0.26 / transformers 5.17. */
+    struct { const char *model; long long params, buffers; } want[] = {
+        {"resnet18", 11689512, 9620},   {"resnet34", 21797672, 17060},
+        {"lstm", 895498, 0},            {"gru", 672266, 0},
+        {"bert", 109482240, 1024},      {"bert-large", 335141888, 1024},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        dlm_graph *g = build(want[i].model, NULL);
+        if (!g) continue;
+        TAP_EQ(dlm_graph_param_count(g), want[i].params, "%s: parameter total", want[i].model);
+        TAP_EQ(dlm_graph_buffer_count(g), want[i].buffers, "%s: buffer total", want[i].model);
+        dlm_layer_params *L;
+        int n;
+        long long sum = 0;
+        if (dlm_params_layers(g, &L, &n) == DLM_OK) {
+            for (int k = 0; k < n; k++) sum += L[k].params;
+            free(L);
+        }
+        TAP_EQ(sum, want[i].params, "%s: per-layer counts add up to the total", want[i].model);
+        check_against_pytorch(g, ref);
+        dlm_graph_free(g);
+    }
+
+    /* Hand-derived formulas and shapes. */
+    dlm_graph *g = build("resnet18", NULL);
+    if (g) {
+        TAP_STREQ(layer_formula(g, "conv1"), "7*7*3*64 = 9408", "conv1 has no bias");
+        TAP_STREQ(layer_formula(g, "fc"), "512*1000 + 1000 = 513000", "fc formula");
+        TAP_STREQ(layer_formula(g, "layer2.0.downsample.0"), "1*1*64*128 = 8192",
+                  "1x1 downsample conv");
+        int t = dlm_graph_find_tensor(g, "conv1.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 64 x 112 x 112", "conv1 output shape");
+        t = dlm_graph_find_tensor(g, "layer4.1.relu#2.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 512 x 7 x 7", "last block output shape");
+        TAP_OK(g->uses_B && !g->uses_T, "resnet18 depends on B only");
+        TAP_EQ(dlm_tensor_storage(g, t), dlm_graph_find_tensor(g, "layer4.1.bn2.out"),
+               "in-place add and ReLU share bn2's storage");
+        dlm_graph_free(g);
+    }
+    g = build("resnet18", "height=112,width=160,classes=10");
+    if (g) {
+        int t = dlm_graph_find_tensor(g, "conv1.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 64 x 56 x 80", "image size is a model parameter");
+        TAP_EQ(dlm_graph_param_count(g), 11689512 - 513000 + 5130, "10 classes change fc only");
+        dlm_graph_free(g);
+    }
+    g = build("lstm", NULL);
+    if (g) {
+        TAP_STREQ(layer_formula(g, "lstm"),
+                  "4*(100*256 + 256*256 + 256 + 256) + 4*(256*256 + 256*256 + 256 + 256) = "
+                  "892928",
+                  "LSTM formula counts both biases (b_ih and b_hh)");
+        int t = dlm_graph_find_tensor(g, "lstm.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "T x B x 256", "LSTM output shape");
+        TAP_EQ(dlm_tensor_storage(g, dlm_graph_find_tensor(g, "last.out")), t,
+               "out[-1] is a view of the LSTM output");
+        dlm_graph_free(g);
+    }
+    g = build("lstm", "hidden=512,layers=3");
+    if (g) {
+        /* 4*(100*512+512*512+1024) + 2*4*(512*512*2+1024) + 512*10+10 */
+        TAP_EQ(dlm_graph_param_count(g), 4LL * (100 * 512 + 512 * 512 + 1024) +
+                                             2LL * 4 * (512 * 512 * 2 + 1024) + 5130,
+               "lstm hidden=512 layers=3 by hand");
+        dlm_graph_free(g);
+    }
+    g = build("bert", NULL);
+    if (g) {
+        TAP_EQ(g->max_T, 512, "BERT accepts T up to 512 positions");
+        TAP_EQ(dlm_params_in_scope(g, "embeddings", 0), 23837184,
+               "embeddings = 30522*768 + 512*768 + 2*768 + 2*768");
+        TAP_EQ(dlm_params_in_scope(g, "encoder.layer.0", 0), 7087872, "one encoder layer");
+        int t = dlm_graph_find_tensor(g, "embeddings.position_embeddings.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "1 x T x 768", "position embeddings do not grow with B");
+        t = dlm_graph_find_tensor(g, "encoder.layer.11.output.LayerNorm.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x T x 768", "last_hidden_state shape");
+        TAP_EQ(g->n_outputs, 2, "BERT returns last_hidden_state and pooler_output");
+        dlm_graph_free(g);
+    }
+    g = build("bert", "pooler=0,layers=6");
+    if (g) {
+        TAP_EQ(dlm_graph_param_count(g), 23837184 + 6LL * 7087872, "6 layers, no pooler");
+        dlm_graph_free(g);
+    }
+
+    /* Errors name the problem and the valid choices. */
+    dlm_graph *bad = NULL;
+    dlm_status st = dlm_model_build_named("resnet50", NULL, &bad);
+    TAP_OK(st == DLM_EINVAL && strstr(dlm_errmsg(), "resnet18") && strstr(dlm_errmsg(), "bert"),
+           "unknown model lists the valid ones: %s", dlm_errmsg());
+    st = dlm_model_build_named("lstm", "hiden=5", &bad);
+    TAP_OK(st == DLM_EINVAL && strstr(dlm_errmsg(), "hidden"), "unknown knob lists the knobs: %s",
+           dlm_errmsg());
+    st = dlm_model_build_named("lstm", "layers=0", &bad);
+    TAP_OK(st == DLM_ERANGE && strstr(dlm_errmsg(), "[1, 1000]"), "knob range is stated: %s",
+           dlm_errmsg());
+    st = dlm_model_build_named("bert", "heads=7", &bad);
+    TAP_OK(st == DLM_EINVAL && strstr(dlm_errmsg(), "heads"), "heads must divide hidden: %s",
+           dlm_errmsg());
+    st = dlm_model_build_named("resnet18", "height=32,width=32", &bad);
+    TAP_OK(st == DLM_OK, "a 32x32 image still fits ResNet18's strides");
+    dlm_graph_free(bad);
+    return tap_done();
+}

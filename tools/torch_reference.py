@@ -1,0 +1,526 @@
+#!/usr/bin/env python3
+"""torch_reference.py — PyTorch's own numbers for the networks dlmem models.
+
+What it is: the independent reference dlmem is checked against.  It builds the
+same networks in PyTorch (torchvision resnet18/34, the seed's LSTM/GRU + Linear,
+transformers BertModel) and writes
+
+  params      every named parameter and buffer (name, shape, count) -> CSV
+  memory      torch.cuda.max_memory_allocated() over a grid of batch sizes and
+              sequence lengths, in three modes (infer / forward / train), with
+              one protocol for every point (below)                    -> CSV
+  oplog       per-aten-op memory for a few small points: allocated bytes before
+              and after each op and the peak inside it, forward and backward,
+              so the analytic model's per-op rules can be read off    -> CSV
+  techniques  the memory-saving techniques of `dlmem advise` measured with the
+              same protocol (autocast, checkpointing, SDPA, optimizers, GRU,
+              6-layer BERT, narrower ResNet)                          -> CSV
+
+What it is not: part of dlmem.  dlmem never imports PyTorch; it reads the CSVs.
+
+Memory protocol, per point: nothing left from earlier points (gc,
+torch.cuda.empty_cache(), cuBLAS workspaces cleared, peak reset); build the
+model (a copy of one CPU-built model, moved to the GPU in the point's dtype) and
+the input; one warm-up step; reset_peak_memory_stats(); one measured step;
+record memory_allocated() before, max_memory_allocated() (absolute bytes:
+weights, inputs, optimizer state, workspaces), memory_allocated() after, and the
+unrounded requested-bytes peak.  A step is:
+  infer    model.eval(), torch.no_grad(): out = model(x)
+  forward  model.train(): out = model(x) with autograd recording (dropout on,
+           BatchNorm on batch statistics), outputs and saved tensors alive
+  train    model.train(): optimizer.zero_grad(set_to_none=True); out = model(x);
+           loss = sum(o.pow(2).mean() for o in outputs); loss.backward();
+           optimizer.step()   (Adam, PyTorch's default foreach implementation)
+TF32 is off (torch.backends.cuda.matmul.allow_tf32 = False, cudnn.allow_tf32 =
+False) unless --tf32; cudnn.benchmark stays False (PyTorch's default).
+"""
+import argparse
+import copy
+import csv
+import gc
+import os
+import platform
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+SEED_LSTM = dict(input=100, hidden=256, layers=2, classes=10)
+
+
+# ---------------------------------------------------------------- the networks
+class SeedRNN(nn.Module):
+    """The seed's network: nn.LSTM (or nn.GRU) over (T, B, I), Linear on out[-1]."""
+
+    def __init__(self, cell="lstm", input=100, hidden=256, layers=2, classes=10):
+        super().__init__()
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU
+        setattr(self, cell, rnn(input, hidden, num_layers=layers))
+        self.cell = cell
+        self.fc = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        out, _ = getattr(self, self.cell)(x)
+        return self.fc(out[-1])
+
+
+def bert_config(large=False, attention="eager", layers=None):
+    from transformers import BertConfig
+    kw = {}
+    if large:
+        kw = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                  intermediate_size=4096)
+    if layers is not None:
+        kw["num_hidden_layers"] = layers
+    cfg = BertConfig(**kw)
+    cfg._attn_implementation = attention
+    return cfg
+
+
+def build(name, attention="eager", knobs=None):
+    """A freshly initialised CPU model by dlmem's model name."""
+    knobs = knobs or {}
+    torch.manual_seed(0)
+    if name in ("resnet18", "resnet34"):
+        import torchvision
+        if "base" in knobs:
+            return narrow_resnet(name, knobs["base"])
+        return getattr(torchvision.models, name)(weights=None)
+    if name in ("lstm", "gru"):
+        return SeedRNN(name, **SEED_LSTM)
+    if name in ("bert", "bert-large"):
+        from transformers import BertModel
+        return BertModel(bert_config(name == "bert-large", attention, knobs.get("layers")))
+    raise SystemExit(f"torch_reference.py: unknown model {name!r}")
+
+
+def narrow_resnet(name, base):
+    """torchvision's ResNet with `base` channels in the first stage (64 normally)."""
+    import torchvision
+    from torchvision.models.resnet import BasicBlock, ResNet
+
+    class Narrow(ResNet):
+        def __init__(self, layers):
+            nn.Module.__init__(self)
+            self._norm_layer = nn.BatchNorm2d
+            self.inplanes = base
+            self.dilation = 1
+            self.groups = 1
+            self.base_width = 64
+            self.conv1 = nn.Conv2d(3, base, kernel_size=7, stride=2, padding=3, bias=False)
+            self.bn1 = nn.BatchNorm2d(base)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+            self.layer1 = self._make_layer(BasicBlock, base, layers[0])
+            self.layer2 = self._make_layer(BasicBlock, base * 2, layers[1], stride=2)
+            self.layer3 = self._make_layer(BasicBlock, base * 4, layers[2], stride=2)
+            self.layer4 = self._make_layer(BasicBlock, base * 8, layers[3], stride=2)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(base * 8, 1000)
+
+    del torchvision
+    return Narrow([2, 2, 2, 2] if name == "resnet18" else [3, 4, 6, 3])
+
+
+def make_input(name, B, T, device, dtype):
+    g = torch.Generator().manual_seed(1)
+    if name.startswith("resnet"):
+        return torch.randn(B, 3, 224, 224, generator=g).to(device, dtype)
+    if name in ("lstm", "gru"):
+        return torch.randn(T, B, SEED_LSTM["input"], generator=g).to(device, dtype)
+    return torch.randint(0, 30522, (B, T), generator=g).to(device)
+
+
+def outputs_of(out):
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [o for o in (out.last_hidden_state, out.pooler_output) if o is not None]
+
+
+def versions():
+    import torchvision
+    try:
+        import transformers
+        tv = transformers.__version__
+    except ImportError:
+        tv = "none"
+    v = dict(torch=torch.__version__.split("+")[0], torchvision=torchvision.__version__.split("+")[0],
+             transformers=tv)
+    if torch.cuda.is_available():
+        p = torch.cuda.get_device_properties(0)
+        v.update(gpu=p.name, gpu_memory=p.total_memory, cuda=torch.version.cuda,
+                 cudnn=str(torch.backends.cudnn.version()), driver=driver_version(),
+                 sm=f"{p.major}.{p.minor}")
+    else:
+        v.update(gpu="none", gpu_memory=0, cuda="none", cudnn="none", driver="none", sm="none")
+    return v
+
+
+def driver_version():
+    try:
+        import subprocess
+        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20)
+        return out.stdout.strip().splitlines()[0]
+    except Exception:  # noqa: BLE001 - provenance only
+        return "unknown"
+
+
+# ---------------------------------------------------------------- params
+def cmd_params(args):
+    v = versions()
+    rows = []
+    for name in args.models:
+        m = build(name)
+        for kind, items in (("param", m.named_parameters()), ("buffer", m.named_buffers())):
+            for i, (n, t) in enumerate(items):
+                rows.append(dict(model=name, kind=kind, index=i, name=n,
+                                 shape="x".join(str(s) for s in t.shape) or "scalar",
+                                 numel=t.numel(), dtype=str(t.dtype).replace("torch.", ""),
+                                 torch=v["torch"], torchvision=v["torchvision"],
+                                 transformers=v["transformers"]))
+        total = sum(p.numel() for p in m.parameters())
+        nbuf = sum(b.numel() for b in m.buffers())
+        print(f"{name}: {total:,} parameters, {nbuf:,} buffer elements", file=sys.stderr)
+    write_csv(args.output, rows)
+
+
+def write_csv(path, rows, header=None):
+    header = header or list(rows[0].keys())
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- memory
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def clean():
+    gc.collect()
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    torch._C._cuda_clearCublasWorkspaces()
+    torch.cuda.reset_peak_memory_stats()
+
+
+class Point:
+    """One measured configuration."""
+
+    FIELDS = ["model", "variant", "mode", "dtype", "attention", "optimizer", "checkpoint",
+              "autocast", "batch", "seq", "status", "before_bytes", "peak_bytes", "after_bytes",
+              "requested_peak_bytes", "reserved_peak_bytes", "param_bytes", "ms"]
+
+    def __init__(self, model, mode, dtype, B, T, attention="", optimizer="adam",
+                 checkpoint="none", autocast="none", variant="base", knobs=None):
+        self.__dict__.update(model=model, mode=mode, dtype=dtype, B=B, T=T, attention=attention,
+                             optimizer=optimizer, checkpoint=checkpoint, autocast=autocast,
+                             variant=variant, knobs=knobs or {})
+
+
+def make_optimizer(name, params):
+    if name == "adam":
+        return torch.optim.Adam(params, lr=1e-4)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=1e-4)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=1e-3)
+    if name == "sgd-momentum":
+        return torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    raise SystemExit(f"unknown optimizer {name}")
+
+
+def checkpointed(model, how):
+    """Wraps blocks in torch.utils.checkpoint (use_reentrant=False)."""
+    from torch.utils.checkpoint import checkpoint
+
+    class Ckpt(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *a, **k):
+            return checkpoint(self.inner, *a, use_reentrant=False, **k)
+
+    if how == "none":
+        return model
+    if how in ("block", "stage") and hasattr(model, "layer1"):
+        for s in ("layer1", "layer2", "layer3", "layer4"):
+            seq = getattr(model, s)
+            if how == "stage":
+                setattr(model, s, Ckpt(seq))
+            else:
+                for i in range(len(seq)):
+                    seq[i] = Ckpt(seq[i])
+        return model
+    if how == "layer" and hasattr(model, "encoder"):
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        return model
+    raise SystemExit(f"checkpoint {how!r} does not apply to this model")
+
+
+def run_point(p, base_models, device):
+    key = (p.model, p.attention, tuple(sorted(p.knobs.items())))
+    if key not in base_models:
+        base_models[key] = build(p.model, p.attention or "eager", p.knobs)
+    clean()
+    dtype = DTYPES[p.dtype]
+    model = copy.deepcopy(base_models[key]).to(device=device, dtype=dtype)
+    if p.checkpoint != "none":
+        model = checkpointed(model, p.checkpoint)
+    x = make_input(p.model, p.B, p.T, device, dtype)
+    opt = make_optimizer(p.optimizer, model.parameters()) if p.mode == "train" else None
+    model.train(p.mode != "infer")
+    ac = (torch.autocast("cuda", dtype=DTYPES[p.autocast]) if p.autocast != "none"
+          else torch.autocast("cuda", enabled=False))
+
+    def step():
+        if p.mode == "infer":
+            with torch.no_grad(), ac:
+                out = model(x)
+            return out
+        if p.mode == "forward":
+            with ac:
+                return model(x)
+        opt.zero_grad(set_to_none=True)
+        with ac:
+            out = model(x)
+            loss = sum(o.pow(2).mean() for o in outputs_of(out))
+        loss.backward()
+        opt.step()
+        return None
+
+    out = step()          # warm-up
+    del out
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    out = step()
+    torch.cuda.synchronize()
+    ms = (time.perf_counter() - t0) * 1e3
+    st = torch.cuda.memory_stats()
+    res = dict(before_bytes=before, peak_bytes=torch.cuda.max_memory_allocated(),
+               after_bytes=torch.cuda.memory_allocated(),
+               requested_peak_bytes=st.get("requested_bytes.all.peak", 0),
+               reserved_peak_bytes=torch.cuda.max_memory_reserved(),
+               param_bytes=sum(q.numel() * q.element_size() for q in model.parameters()),
+               ms=f"{ms:.3f}")
+    del out, model, x, opt
+    return res
+
+
+def measure(points, path, v):
+    device = torch.device("cuda")
+    rows, base = [], {}
+    header = Point.FIELDS + ["gpu", "gpu_memory", "driver", "cuda", "cudnn", "torch",
+                             "torchvision", "transformers", "tf32"]
+    t_start = time.time()
+    for i, p in enumerate(points):
+        row = dict(model=p.model, variant=p.variant, mode=p.mode, dtype=p.dtype,
+                   attention=p.attention, optimizer=p.optimizer if p.mode == "train" else "",
+                   checkpoint=p.checkpoint, autocast=p.autocast, batch=p.B, seq=p.T)
+        try:
+            row.update(run_point(p, base, device), status="ok")
+        except torch.cuda.OutOfMemoryError:
+            row.update(status="oom")
+        row.update({k: v[k] for k in ("gpu", "gpu_memory", "driver", "cuda", "cudnn", "torch",
+                                      "torchvision", "transformers")},
+                   tf32=int(torch.backends.cuda.matmul.allow_tf32))
+        rows.append(row)
+        if (i + 1) % 10 == 0 or i + 1 == len(points):
+            print(f"  [{i + 1}/{len(points)}] {time.time() - t_start:.0f}s {p.model} {p.mode} "
+                  f"{p.dtype} B={p.B} T={p.T} peak={row.get('peak_bytes')}", file=sys.stderr)
+            write_csv(path, rows, header)   # keep what is measured if interrupted
+    write_csv(path, rows, header)
+
+
+RESNET_B = [1, 2, 4, 8, 16, 32, 64, 128]
+LSTM_T = [50, 100, 200, 300, 500, 1000]
+BERT_T = [8, 16, 32, 64, 128, 256, 512]
+
+
+def grid(models, modes, dtypes, quick=False):
+    pts = []
+    rb = [1, 8] if quick else RESNET_B
+    lt = [50, 300] if quick else LSTM_T
+    bt = [8, 128] if quick else BERT_T
+    for dt in dtypes:
+        for mode in modes:
+            if "resnet18" in models:
+                pts += [Point("resnet18", mode, dt, b, 0) for b in rb]
+            if "lstm" in models:
+                pts += [Point("lstm", mode, dt, b, t) for b in (1, 32) for t in lt]
+            if "bert" in models:
+                pts += [Point("bert", mode, dt, b, t, attention=a)
+                        for a in ("eager", "sdpa") for b in (1, 8) for t in bt]
+    return pts
+
+
+def technique_points():
+    """The techniques `dlmem advise` models, where PyTorch can run them."""
+    P = []
+    for b in (8, 32, 64):
+        for opt in ("sgd", "sgd-momentum", "adam"):
+            P.append(Point("resnet18", "train", "fp32", b, 0, optimizer=opt, variant=f"opt-{opt}"))
+        P.append(Point("resnet18", "train", "fp32", b, 0, autocast="bf16", variant="autocast-bf16"))
+        P.append(Point("resnet18", "train", "fp32", b, 0, autocast="fp16", variant="autocast-fp16"))
+        P.append(Point("resnet18", "train", "bf16", b, 0, variant="pure-bf16"))
+        P.append(Point("resnet18", "infer", "fp16", b, 0, variant="infer-fp16"))
+        P.append(Point("resnet18", "train", "fp32", b, 0, checkpoint="block", variant="ckpt-block"))
+        P.append(Point("resnet18", "train", "fp32", b, 0, checkpoint="stage", variant="ckpt-stage"))
+        P.append(Point("resnet18", "train", "fp32", b, 0, knobs={"base": 32}, variant="base32"))
+    for t in (100, 500):
+        for opt in ("sgd", "sgd-momentum", "adam"):
+            P.append(Point("lstm", "train", "fp32", 32, t, optimizer=opt, variant=f"opt-{opt}"))
+        P.append(Point("gru", "train", "fp32", 32, t, variant="gru"))
+        P.append(Point("gru", "infer", "fp32", 32, t, variant="gru"))
+        P.append(Point("lstm", "train", "fp32", 32, t, autocast="fp16", variant="autocast-fp16"))
+        P.append(Point("lstm", "infer", "fp16", 32, t, variant="infer-fp16"))
+    for t in (128, 512):
+        for opt in ("sgd", "sgd-momentum", "adam"):
+            P.append(Point("bert", "train", "fp32", 8, t, attention="eager", optimizer=opt,
+                           variant=f"opt-{opt}"))
+        P.append(Point("bert", "train", "fp32", 8, t, attention="eager", autocast="bf16",
+                       variant="autocast-bf16"))
+        P.append(Point("bert", "train", "fp32", 8, t, attention="sdpa", autocast="bf16",
+                       variant="autocast-bf16-sdpa"))
+        P.append(Point("bert", "train", "fp32", 8, t, attention="eager", checkpoint="layer",
+                       variant="ckpt-layer"))
+        P.append(Point("bert", "train", "fp32", 8, t, attention="eager", knobs={"layers": 6},
+                       variant="layers6"))
+        P.append(Point("bert", "infer", "fp16", 8, t, attention="eager", variant="infer-fp16"))
+        P.append(Point("bert", "infer", "fp16", 8, t, attention="sdpa", variant="infer-fp16-sdpa"))
+    return P
+
+
+def cmd_memory(args):
+    v = versions()
+    if not torch.cuda.is_available():
+        raise SystemExit("torch_reference.py memory: no CUDA device")
+    pts = grid(args.models, args.modes, args.dtypes, args.quick)
+    print(f"memory: {len(pts)} points on {v['gpu']}", file=sys.stderr)
+    measure(pts, args.output, v)
+
+
+def cmd_techniques(args):
+    v = versions()
+    if not torch.cuda.is_available():
+        raise SystemExit("torch_reference.py techniques: no CUDA device")
+    pts = technique_points()
+    print(f"techniques: {len(pts)} points on {v['gpu']}", file=sys.stderr)
+    measure(pts, args.output, v)
+
+
+# ---------------------------------------------------------------- oplog
+def cmd_oplog(args):
+    """Per aten op: memory allocated before/after it and the peak inside it."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    if not torch.cuda.is_available():
+        raise SystemExit("torch_reference.py oplog: no CUDA device")
+    v = versions()
+    rows = []
+
+    class Log(TorchDispatchMode):
+        phase = "forward"
+
+        def __torch_dispatch__(self, func, types, a=(), kw=None):
+            kw = kw or {}
+            torch.cuda.synchronize()
+            before = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+            out = func(*a, **(kw))
+            torch.cuda.synchronize()
+            shapes = []
+            for o in (out if isinstance(out, (tuple, list)) else [out]):
+                if isinstance(o, torch.Tensor):
+                    shapes.append("x".join(map(str, o.shape)) + ":" + str(o.dtype).replace("torch.", ""))
+            ins = [("x".join(map(str, t.shape))) for t in a if isinstance(t, torch.Tensor)]
+            rows.append(dict(point=self.point, phase=self.phase, op=str(func.__name__),
+                             inputs=" ".join(ins), outputs=" ".join(shapes), before=before,
+                             after=torch.cuda.memory_allocated(),
+                             peak=torch.cuda.max_memory_allocated()))
+            return out
+
+    device = torch.device("cuda")
+    specs = [("resnet18", 2, 0, "eager"), ("lstm", 2, 50, "eager"), ("bert", 2, 64, "eager"),
+             ("bert", 2, 64, "sdpa")]
+    for name, B, T, attn in specs:
+        for dt in args.dtypes:
+            for mode in ("infer", "forward", "train"):
+                clean()
+                model = build(name, attn).to(device=device, dtype=DTYPES[dt])
+                model.train(mode != "infer")
+                x = make_input(name, B, T, device, DTYPES[dt])
+                opt = make_optimizer("adam", model.parameters())
+                # a first step so that Adam's state exists, as in the memory protocol
+                if mode == "train":
+                    loss = sum(o.pow(2).mean() for o in outputs_of(model(x)))
+                    loss.backward()
+                    opt.step()
+                    del loss
+                point = f"{name}:{attn}:{dt}:{mode}:B{B}:T{T}"
+                log = Log()
+                log.point = point
+                torch.cuda.synchronize()
+                rows.append(dict(point=point, phase="start", op="", inputs="", outputs="",
+                                 before=torch.cuda.memory_allocated(), after=0, peak=0))
+                with log:
+                    if mode == "infer":
+                        with torch.no_grad():
+                            out = model(x)
+                    elif mode == "forward":
+                        out = model(x)
+                    else:
+                        log.phase = "zero_grad"
+                        opt.zero_grad(set_to_none=True)
+                        log.phase = "forward"
+                        out = model(x)
+                        loss = sum(o.pow(2).mean() for o in outputs_of(out))
+                        log.phase = "backward"
+                        loss.backward()
+                        log.phase = "step"
+                        opt.step()
+                        del loss
+                del out, model, x, opt
+                print(f"oplog {point}: {len(rows)} rows so far", file=sys.stderr)
+    for r in rows:
+        r.update(gpu=v["gpu"], torch=v["torch"], transformers=v["transformers"])
+    write_csv(args.output, rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 (PyTorch's default for cuDNN)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("params")
+    a.add_argument("-o", "--output", required=True)
+    a.add_argument("--models", nargs="+",
+                   default=["resnet18", "resnet34", "lstm", "gru", "bert", "bert-large"])
+    a = sub.add_parser("memory")
+    a.add_argument("-o", "--output", required=True)
+    a.add_argument("--models", nargs="+", default=["resnet18", "lstm", "bert"])
+    a.add_argument("--modes", nargs="+", default=["infer", "forward", "train"])
+    a.add_argument("--dtypes", nargs="+", default=["fp32", "bf16"])
+    a.add_argument("--quick", action="store_true", help="two points per series")
+    a = sub.add_parser("techniques")
+    a.add_argument("-o", "--output", required=True)
+    a = sub.add_parser("oplog")
+    a.add_argument("-o", "--output", required=True)
+    a.add_argument("--dtypes", nargs="+", default=["fp32"])
+    args = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    torch.backends.cudnn.allow_tf32 = args.tf32
+    {"params": cmd_params, "memory": cmd_memory, "techniques": cmd_techniques,
+     "oplog": cmd_oplog}[args.cmd](args)
+    print(f"python {platform.python_version()}: done", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
