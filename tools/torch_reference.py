@@ -422,7 +422,7 @@ def cmd_oplog(args):
     """Per aten op: memory allocated before/after it and the peak inside it."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    if not torch.cuda.is_available():
+    if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("torch_reference.py oplog: no CUDA device")
     v = versions()
     rows = []
@@ -448,7 +448,7 @@ def cmd_oplog(args):
                              peak=torch.cuda.max_memory_allocated()))
             return out
 
-    device = torch.device("cuda")
+    device = torch.device(args.device)
     specs = [("resnet18", 2, 0, "eager"), ("lstm", 2, 50, "eager"), ("bert", 2, 64, "eager"),
              ("bert", 2, 64, "sdpa")]
     for name, B, T, attn in specs:
@@ -514,6 +514,7 @@ def main():
     a = sub.add_parser("oplog")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--dtypes", nargs="+", default=["fp32"])
+    a.add_argument("--device", default="cuda", help=argparse.SUPPRESS)  # cpu: dry run of the code
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.backends.cudnn.allow_tf32 = args.tf32
