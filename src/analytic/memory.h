@@ -1,0 +1,124 @@
+/* memory.h — predicted GPU memory of a network: activation sizes as formulas
+ * in B and T, and the peak by liveness over the execution order, for a forward
+ * pass without autograd (infer), the forward half of a training step (forward)
+ * and a whole training step (train).
+ *
+ * CONTRACT (the reconciler, the advisor, the report and the GPU runtime's tests
+ * are written against these names): extend it, do not break it.
+ *
+ * Two profiles say what is predicted:
+ *   runtime  dlmem's own GPU runtime (src/measure/): exact bytes for every tensor
+ *            it allocates, freed after the last reader (liveness.h); library
+ *            workspaces are named terms whose sizes the runtime reports.
+ *   pytorch  torch.cuda.max_memory_allocated() under PyTorch 2.x: the caching
+ *            allocator's rounding, cuBLAS/cuDNN workspaces, autograd's saved
+ *            tensors, optimizer state and the foreach optimizer's temporaries.
+ * Every byte of a prediction belongs to a named term; no fitted fudge factor.
+ */
+#ifndef DLM_MEMORY_H
+#define DLM_MEMORY_H
+
+#include <stdint.h>
+
+#include "../core/poly.h"
+#include "../models/graph.h"
+
+typedef enum dlm_mode { DLM_MODE_INFER, DLM_MODE_FORWARD, DLM_MODE_TRAIN } dlm_mode;
+typedef enum dlm_dtype {
+    DLM_DTYPE_FP32,
+    DLM_DTYPE_FP16,
+    DLM_DTYPE_BF16,
+    DLM_DTYPE_MIXED /* fp32 weights and optimizer state, half activations (autocast) */
+} dlm_dtype;
+typedef enum dlm_attention { DLM_ATTN_EAGER, DLM_ATTN_FUSED } dlm_attention;
+typedef enum dlm_optimizer { DLM_OPT_ADAM, DLM_OPT_SGD, DLM_OPT_SGD_MOMENTUM } dlm_optimizer;
+typedef enum dlm_profile { DLM_PROFILE_RUNTIME, DLM_PROFILE_PYTORCH } dlm_profile;
+
+/* Parsers for the command line: unknown names are DLM_EINVAL listing the valid. */
+dlm_status dlm_mode_parse(const char *s, dlm_mode *out);
+dlm_status dlm_dtype_parse(const char *s, dlm_dtype *out);
+dlm_status dlm_attention_parse(const char *s, dlm_attention *out);
+dlm_status dlm_optimizer_parse(const char *s, dlm_optimizer *out);
+dlm_status dlm_profile_parse(const char *s, dlm_profile *out);
+const char *dlm_mode_name(dlm_mode m);         /* "infer", "forward", "train" */
+const char *dlm_dtype_name(dlm_dtype d);       /* "fp32", "fp16", "bf16", "mixed" */
+const char *dlm_attention_name(dlm_attention a); /* "eager", "fused" */
+const char *dlm_optimizer_name(dlm_optimizer o); /* "adam", "sgd", "sgd-momentum" */
+const char *dlm_profile_name(dlm_profile p);   /* "runtime", "pytorch" */
+
+typedef struct dlm_mem_config {
+    dlm_mode mode;
+    dlm_dtype dtype;
+    dlm_attention attention;
+    dlm_optimizer optimizer;
+    dlm_profile profile;
+    int sm;  /* GPU compute capability x10 (90 for H100/H200; 86 for RTX 3050): selects
+                architecture-dependent terms such as PyTorch's cuBLAS workspace */
+} dlm_mem_config;
+
+/* Default: infer, fp32, eager, adam, pytorch profile, sm 90. */
+void dlm_mem_config_default(dlm_mem_config *c);
+
+/* What a byte at the peak is for. */
+typedef enum dlm_term {
+    DLM_TERM_WEIGHTS,    /* parameters */
+    DLM_TERM_BUFFERS,    /* BatchNorm statistics, position ids, ... */
+    DLM_TERM_INPUTS,     /* the network's inputs */
+    DLM_TERM_GRADS,      /* parameter gradients */
+    DLM_TERM_OPTIMIZER,  /* optimizer state (Adam m and v, momentum) */
+    DLM_TERM_SAVED,      /* activations kept for backward */
+    DLM_TERM_TRANSIENT,  /* activations and activation gradients alive at the peak
+                            that backward does not need */
+    DLM_TERM_WORKSPACE,  /* library workspaces (cuDNN, cuBLAS), optimizer temporaries */
+    DLM_TERM_ROUNDING,   /* allocator rounding and block splitting (pytorch profile) */
+    DLM_TERM_COUNT
+} dlm_term;
+const char *dlm_term_name(dlm_term t); /* "weights", "gradients", ... */
+
+typedef enum dlm_phase { DLM_PHASE_FORWARD, DLM_PHASE_BACKWARD, DLM_PHASE_STEP } dlm_phase;
+const char *dlm_phase_name(dlm_phase p);
+
+#define DLM_MAX_NAMED 16
+
+/* A named term such as "cublas_workspace" or "cudnn_rnn_reserve". */
+typedef struct dlm_named_bytes {
+    char name[48];
+    int64_t bytes;
+} dlm_named_bytes;
+
+typedef struct dlm_mem_result {
+    int64_t peak_bytes;               /* the prediction */
+    int64_t by_term[DLM_TERM_COUNT];  /* composition at the peak; sums to peak_bytes */
+    dlm_phase peak_phase;
+    int peak_op;                      /* op index where the peak occurs, -1 in the step */
+    char peak_where[160];             /* "backward of layer1.0.conv1", "optimizer step" */
+    int64_t before_bytes;             /* resident before the measured step (weights,
+                                         buffers, inputs; + optimizer state in train) */
+    int64_t after_bytes;              /* resident after it */
+    dlm_named_bytes named[DLM_MAX_NAMED]; /* workspace and overhead terms, by name */
+    int n_named;
+} dlm_mem_result;
+
+/* A graph + configuration compiled once (symbolic sizes, event timeline), then
+ * evaluated cheaply at many points (B, T). */
+typedef struct dlm_mem_model dlm_mem_model;
+
+dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dlm_mem_model **out);
+void dlm_mem_model_free(dlm_mem_model *m);
+
+/* Predicts at (B, T) (T ignored by models without a sequence).  B <= 0, or T
+ * outside [1, g->max_T] where the model bounds it, is DLM_ERANGE naming the
+ * value and the valid range. */
+dlm_status dlm_mem_eval(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_result *out);
+
+/* The polynomial in B and T (bytes) that the peak follows around (B, T): the
+ * sum of the tensors alive at the peak, before allocator rounding.  For the
+ * runtime profile it equals peak_bytes exactly; for the pytorch profile it is
+ * the unrounded law that the reconciler compares slopes and curvature with. */
+dlm_status dlm_mem_peak_poly(const dlm_mem_model *m, int64_t B, int64_t T, dlm_poly *out);
+
+/* Convenience: alloc + eval + free. */
+dlm_status dlm_mem_predict(const dlm_graph *g, const dlm_mem_config *cfg, int64_t B, int64_t T,
+                           dlm_mem_result *out);
+
+#endif
