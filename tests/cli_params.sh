@@ -27,7 +27,7 @@ out_has "11,689,512 parameters" "resnet18 total"
 out_has "conv1 .*7\*7\*3\*64 = 9408" "conv1 formula"
 out_has "All 62 parameter tensors and 60 buffers match PyTorch" "every tensor matches PyTorch"
 out_has "counts conv1.bias (64)" "the seed's conv1 error explained"
-out_has "Its PyTorch column says 9,472, but PyTorch counts 9,408" "the seed's PyTorch column flagged"
+out_has "Its PyTorch column says 9,472 where PyTorch counts 9,408: no PyTorch model" "the seed's PyTorch column flagged"
 
 run params lstm;                 expect_rc 0 "params lstm"
 out_has "895,498" "lstm total"

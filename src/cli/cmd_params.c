@@ -29,7 +29,8 @@ typedef struct seed_row {
     char label[128], scope[128], formula[256];
     int64_t theory, torch_claimed;
     char error[32];
-    dlm_claim claim;
+    dlm_claim claim;       /* the seed's theory column checked */
+    dlm_claim torch_claim; /* the seed's "PyTorch" column checked the same way */
 } seed_row;
 
 typedef struct ctx {
@@ -69,6 +70,7 @@ static dlm_status load_seed(ctx *c, const char *path)
         if ((st = dlm_csv_int(csv, i, idx[3], &s->theory)) != DLM_OK) break;
         if ((st = dlm_csv_int(csv, i, idx[4], &s->torch_claimed)) != DLM_OK) break;
         st = dlm_claim_check(c->g, s->scope, s->theory, &s->claim);
+        if (st == DLM_OK) st = dlm_claim_check(c->g, s->scope, s->torch_claimed, &s->torch_claim);
         if (st != DLM_OK) {
             st = dlm_error_context(st, "%s:%d", path, csv->lines[i]);
             break;
@@ -251,10 +253,17 @@ static dlm_status print_seed(const ctx *c, FILE *f)
                 s->claim.verdict == DLM_CLAIM_EXACT ? "The seed's count is " : "The seed ",
                 s->claim.explanation);
         if (s->formula[0]) fprintf(f, "      seed formula: %s\n", s->formula);
-        if (torch >= 0 && s->torch_claimed != torch)
-            fprintf(f, "      Its PyTorch column says %s, but PyTorch counts %s: that column "
-                       "was not read from PyTorch.\n",
+        if (torch >= 0 && s->torch_claimed != torch) {
+            const dlm_claim *tc = &s->torch_claim;
+            fprintf(f, "      Its PyTorch column says %s where PyTorch counts %s: ",
                     dlm_fmt_int(a, sizeof a, s->torch_claimed), dlm_fmt_int(b, sizeof b, torch));
+            if (tc->diff < 0 && tc->verdict == DLM_CLAIM_EXPLAINED)
+                fprintf(f, "that column %s, so its %s error compares a part with itself.\n",
+                        tc->explanation, s->error);
+            else
+                fprintf(f, "no PyTorch model of this shape reports that: the number %s.\n",
+                        tc->explanation);
+        }
     }
     dlm_table_free(t);
     return st;
