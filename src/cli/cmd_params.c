@@ -35,8 +35,10 @@ typedef struct seed_row {
 
 typedef struct ctx {
     const dlm_graph *g;
-    const dlm_model_info *info;
-    int custom;                 /* --set changed sizes: the references do not apply */
+    const dlm_model_info *info; /* NULL for a network file */
+    const char *name;           /* the model's name */
+    const char *pytorch;        /* what it matches in PyTorch, or the file it came from */
+    int custom;                 /* --set or a network file: the references do not apply */
     dlm_layer_params *layers;
     int n_layers;
     dlm_torch_ref *ref;         /* NULL when not applicable */
@@ -60,7 +62,7 @@ static dlm_status load_seed(ctx *c, const char *path)
     if (st == DLM_OK && !(c->seed = calloc((size_t)csv->nrows + 1, sizeof *c->seed)))
         st = dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; st == DLM_OK && i < csv->nrows; i++) {
-        if (strcmp(dlm_csv_get(csv, i, idx[0]), c->info->name)) continue;
+        if (strcmp(dlm_csv_get(csv, i, idx[0]), c->name)) continue;
         seed_row *s = &c->seed[c->n_seed];
         snprintf(s->label, sizeof s->label, "%s", dlm_csv_get(csv, i, idx[1]));
         snprintf(s->scope, sizeof s->scope, "%s", dlm_csv_get(csv, i, idx[2]));
@@ -89,7 +91,7 @@ static dlm_status load_refs(ctx *c, const dlm_cli_args *a)
     else if (!dlm_data_path("reference/pytorch_params.csv", c->ref_path, sizeof c->ref_path))
         return dlm_error(DLM_EIO, "%s: PyTorch reference not found (set DLMEM_DATA or pass "
                          "--reference FILE)", c->ref_path);
-    DLM_TRY(dlm_torchref_load(c->ref_path, c->info->name, &c->ref));
+    DLM_TRY(dlm_torchref_load(c->ref_path, c->name, &c->ref));
     if (c->ref->n == 0) {
         dlm_torchref_free(c->ref);
         c->ref = NULL;
@@ -150,7 +152,8 @@ static dlm_status print_tensors(const ctx *c, FILE *f)
     static const char *hdr[] = {"kind", "name", "shape", "dlmem", "PyTorch", "diff", "match"};
     if (!c->ref) {
         fprintf(f, "\nParameter tensors vs PyTorch: %s\n",
-                c->custom ? "skipped (--set changed the sizes the reference was taken at)"
+                c->custom ? (c->info ? "skipped (--set changed the sizes the reference was taken at)"
+                                     : "no PyTorch reference for a network file")
                           : "no PyTorch reference for this model in the reference file");
         return DLM_OK;
     }
@@ -273,7 +276,7 @@ static dlm_status print_table(const ctx *c, view_kind v, FILE *f)
 {
     char p32[32], p16[32], pc[32], bc[32], bb[32];
     int64_t np = dlm_graph_param_count(c->g);
-    fprintf(f, "%s: %s\n", c->info->name, c->info->pytorch);
+    fprintf(f, "%s: %s\n", c->name, c->pytorch);
     fprintf(f, "%s parameters (%s in fp32, %s in fp16/bf16); %s buffer elements (%s in fp32)\n",
             dlm_fmt_int(pc, sizeof pc, np),
             dlm_fmt_bytes(p32, sizeof p32, (double)dlm_params_bytes(c->g, 4)),
@@ -296,7 +299,7 @@ static dlm_status print_csv(const ctx *c, view_kind v, FILE *f)
             const dlm_op *op = &c->g->ops[c->layers[i].op];
             char shape[160];
             dlm_tensor_shape_str(c->g, op->out[0], shape, sizeof shape);
-            fprintf(f, "%s,%d,", c->info->name, i + 1);
+            fprintf(f, "%s,%d,", c->name, i + 1);
             dlm_csv_field(f, op->name);
             fprintf(f, ",%s,", dlm_op_kind_name(op->kind));
             dlm_csv_field(f, shape);
@@ -309,7 +312,7 @@ static dlm_status print_csv(const ctx *c, view_kind v, FILE *f)
         fputs("model,seed_row,scope,seed_theory,seed_pytorch,dlmem,verdict,explanation\n", f);
         for (int i = 0; i < c->n_seed; i++) {
             const seed_row *s = &c->seed[i];
-            fprintf(f, "%s,", c->info->name);
+            fprintf(f, "%s,", c->name);
             dlm_csv_field(f, s->label);
             fputc(',', f);
             dlm_csv_field(f, s->scope);
@@ -326,7 +329,7 @@ static dlm_status print_csv(const ctx *c, view_kind v, FILE *f)
                 char shape[96];
                 if (r->tensor >= 0) dlm_tensor_shape_str(c->g, r->tensor, shape, sizeof shape);
                 else snprintf(shape, sizeof shape, "%s", r->torch_shape ? r->torch_shape : "");
-                fprintf(f, "%s,%s,", c->info->name, r->is_buffer ? "buffer" : "param");
+                fprintf(f, "%s,%s,", c->name, r->is_buffer ? "buffer" : "param");
                 dlm_csv_field(f, r->name);
                 fputc(',', f);
                 dlm_csv_field(f, shape);
@@ -341,7 +344,7 @@ static dlm_status print_csv(const ctx *c, view_kind v, FILE *f)
                 for (int i = 0; i < n; i++) {
                     char shape[96];
                     dlm_tensor_shape_str(c->g, ids[i], shape, sizeof shape);
-                    fprintf(f, "%s,%s,", c->info->name, k ? "buffer" : "param");
+                    fprintf(f, "%s,%s,", c->name, k ? "buffer" : "param");
                     dlm_csv_field(f, c->g->tensors[ids[i]].name);
                     fprintf(f, ",%s,%lld,,\n", shape, (long long)dlm_tensor_numel_const(c->g, ids[i]));
                 }
@@ -356,8 +359,8 @@ static dlm_status print_json(const ctx *c, FILE *f)
     dlm_json j;
     dlm_json_init(&j, f);
     dlm_json_obj_begin(&j);
-    dlm_json_kstr(&j, "model", c->info->name);
-    dlm_json_kstr(&j, "pytorch", c->info->pytorch);
+    dlm_json_kstr(&j, "model", c->name);
+    dlm_json_kstr(&j, "pytorch", c->pytorch);
     dlm_json_kint(&j, "total_params", dlm_graph_param_count(c->g));
     dlm_json_kint(&j, "total_buffers", dlm_graph_buffer_count(c->g));
     dlm_json_key(&j, "param_bytes");
@@ -450,9 +453,11 @@ dlm_status dlm_cmd_params(int argc, char **argv)
     dlm_format fmt;
     DLM_TRY(dlm_cli_parse("params", argc, argv, opts, N_OPTS, &a));
     if (a.help) {
-        dlm_cli_usage(stdout, "params", "MODEL [options]",
+        dlm_cli_usage(stdout, "params", "MODEL|FILE.net [options]",
                       "Parameter counts per layer with their formulas, every parameter tensor "
-                      "beside\nPyTorch's own count, and the seed report's Table 1 explained.",
+                      "beside\nPyTorch's own count, and the seed report's Table 1 explained.\n"
+                      "MODEL is a built-in network (dlmem models) or a network file (format in\n"
+                      "src/models/netfile.h and the README).",
                       opts, N_OPTS);
         return DLM_OK;
     }
@@ -476,15 +481,14 @@ dlm_status dlm_cmd_params(int argc, char **argv)
 
     ctx c;
     memset(&c, 0, sizeof c);
-    dlm_model_config cfg;
     dlm_graph *g = NULL;
     const char *set = dlm_cli_get(&a, "set");
-    dlm_status st = dlm_model_find(a.pos[0], &c.info);
-    if (st == DLM_OK) st = dlm_model_config_init(c.info, set, &cfg);
-    if (st == DLM_OK) st = dlm_model_build(&cfg, &g);
+    dlm_status st = dlm_model_open(a.pos[0], set, &c.info, &g);
     if (st == DLM_OK) {
         c.g = g;
-        c.custom = set && *set;
+        c.custom = (set && *set) || !c.info; /* PyTorch's reference is for built-in sizes */
+        c.name = c.info ? c.info->name : g->name;
+        c.pytorch = c.info ? c.info->pytorch : a.pos[0];
         st = dlm_params_layers(g, &c.layers, &c.n_layers);
     }
     if (st == DLM_OK) st = load_refs(&c, &a);

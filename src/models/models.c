@@ -1,6 +1,8 @@
 /* models.c — the registry of networks and their knobs. */
 #include "models.h"
 
+#include "netfile.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +78,8 @@ dlm_status dlm_model_find(const char *name, const dlm_model_info **out)
         strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
         strncat(list, m[i].name, sizeof list - strlen(list) - 1);
     }
-    return dlm_error(DLM_EINVAL, "unknown model '%s' (valid: %s)", name, list);
+    return dlm_error(DLM_EINVAL, "unknown model '%s' (valid: %s, or a network file path)", name,
+                     list);
 }
 
 static void knob_list(const dlm_model_config *cfg, char *buf, size_t n)
@@ -160,12 +163,26 @@ dlm_status dlm_model_build(const dlm_model_config *cfg, dlm_graph **out)
     return DLM_OK;
 }
 
-dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_graph **out)
+dlm_status dlm_model_open(const char *name, const char *settings, const dlm_model_info **info,
+                          dlm_graph **out)
 {
-    const dlm_model_info *info;
+    const dlm_model_info *m;
     dlm_model_config cfg;
     *out = NULL;
-    DLM_TRY(dlm_model_find(name, &info));
-    DLM_TRY(dlm_model_config_init(info, settings, &cfg));
+    if (info) *info = NULL;
+    if (dlm_netfile_is_path(name)) {
+        if (settings && *settings)
+            return dlm_error(DLM_EINVAL, "--set applies to built-in models, not to the network "
+                             "file %s (edit the file instead)", name);
+        return dlm_netfile_build(name, out);
+    }
+    DLM_TRY(dlm_model_find(name, &m));
+    DLM_TRY(dlm_model_config_init(m, settings, &cfg));
+    if (info) *info = m;
     return dlm_model_build(&cfg, out);
+}
+
+dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_graph **out)
+{
+    return dlm_model_open(name, settings, NULL, out);
 }

@@ -55,7 +55,13 @@ int64_t dlm_model_knob(const dlm_model_config *cfg, const char *name);
 /* Builds the graph of a configured model. */
 dlm_status dlm_model_build(const dlm_model_config *cfg, dlm_graph **out);
 
-/* Convenience: find + config + build. */
+/* Builds a model by name, or a network file by path (see netfile.h: a name with
+ * a '/' or ending in .net).  settings apply to named models only.  *info, if
+ * info is not NULL, is the model's entry, or NULL for a network file. */
+dlm_status dlm_model_open(const char *name_or_path, const char *settings,
+                          const dlm_model_info **info, dlm_graph **out);
+
+/* Convenience: dlm_model_open without the info. */
 dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_graph **out);
 
 /* Builders (one per file). */
