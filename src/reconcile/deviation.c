@@ -254,6 +254,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
     dlm_compare dummy;
     if (!cmp) cmp = &dummy;
     memset(cmp, 0, sizeof *cmp);
+    const dlm_prediction *pin = p; /* the input's growth is known even without a prediction */
     if (p && !p->have) p = NULL;
     double floor = dlm_dev_floor(s), q = s->resolution;
     if (d->n < 2) return DLM_OK;
@@ -426,7 +427,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
     }
 
     /* ---- drift, outliers, non-monotonic points ---------------------------------- */
-    DLM_TRY(detect_drift(s, si, d, p, floor, out));
+    DLM_TRY(detect_drift(s, si, d, pin, floor, out));
     if (fs->fitted && !flat) DLM_TRY(detect_outliers(s, si, d, fs, floor, out));
     for (int k = 1; k < d->n; k++) {
         double drop = d->y[k - 1] - d->y[k];

@@ -33,6 +33,7 @@ typedef struct dlm_series {
     char profile[16];  /* "runtime" or "pytorch" (or "seed" for the audit's tables) */
     char gpu[64];
     char file[512];    /* where the points came from */
+    char tag[32];      /* short name prefixed to plot files ("seed-table3"); may be "" */
     dlm_xvar xvar;     /* the varying input */
     int64_t fixed;     /* the other input's value (T for a batch series; 0 = none) */
     int n;             /* points (rows; repeated x allowed) */
