@@ -46,6 +46,14 @@ const char *dlm_attention_name(dlm_attention a); /* "eager", "fused" */
 const char *dlm_optimizer_name(dlm_optimizer o); /* "adam", "sgd", "sgd-momentum" */
 const char *dlm_profile_name(dlm_profile p);   /* "runtime", "pytorch" */
 
+#define DLM_MAX_NAMED 16
+
+/* A named term such as "cublas_workspace" or "cudnn_rnn_reserve". */
+typedef struct dlm_named_bytes {
+    char name[48];
+    int64_t bytes;
+} dlm_named_bytes;
+
 typedef struct dlm_mem_config {
     dlm_mode mode;
     dlm_dtype dtype;
@@ -54,6 +62,13 @@ typedef struct dlm_mem_config {
     dlm_profile profile;
     int sm;  /* GPU compute capability x10 (90 for H100/H200; 86 for RTX 3050): selects
                 architecture-dependent terms such as PyTorch's cuBLAS workspace */
+    /* Added: sizes of named library workspaces that only a GPU can tell (runtime
+     * profile: "cudnn_conv_workspace", "cublas_workspace", "cudnn_rnn_workspace",
+     * "attention_scratch"), as the runtime measured them.  A name not listed
+     * keeps its default (0 B, except cublas_workspace: 32 MiB as the runtime sets
+     * it with cublasSetWorkspace). */
+    dlm_named_bytes inputs[DLM_MAX_NAMED];
+    int n_inputs;
 } dlm_mem_config;
 
 /* Default: infer, fp32, eager, adam, pytorch profile, sm 90. */
@@ -78,13 +93,6 @@ const char *dlm_term_name(dlm_term t); /* "weights", "gradients", ... */
 typedef enum dlm_phase { DLM_PHASE_FORWARD, DLM_PHASE_BACKWARD, DLM_PHASE_STEP } dlm_phase;
 const char *dlm_phase_name(dlm_phase p);
 
-#define DLM_MAX_NAMED 16
-
-/* A named term such as "cublas_workspace" or "cudnn_rnn_reserve". */
-typedef struct dlm_named_bytes {
-    char name[48];
-    int64_t bytes;
-} dlm_named_bytes;
 
 typedef struct dlm_mem_result {
     int64_t peak_bytes;               /* the prediction */
@@ -116,6 +124,32 @@ dlm_status dlm_mem_eval(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_re
  * runtime profile it equals peak_bytes exactly; for the pytorch profile it is
  * the unrounded law that the reconciler compares slopes and curvature with. */
 dlm_status dlm_mem_peak_poly(const dlm_mem_model *m, int64_t B, int64_t T, dlm_poly *out);
+
+/* Added: changes a named workspace input of a compiled model (the runtime
+ * measures its workspaces per point); unknown names are DLM_EINVAL. */
+dlm_status dlm_mem_model_set_input(dlm_mem_model *m, const char *name, int64_t bytes);
+
+/* Added: what one op contributes, as formulas in B and T (bytes in the
+ * configuration's dtype).  From the same rules the timeline is built with. */
+typedef struct dlm_mem_layer {
+    int op;                  /* index into graph->ops */
+    dlm_poly out_elems;      /* elements of the op's first output */
+    dlm_poly out_bytes;      /* bytes of the new storages it makes (0: view, in place) */
+    dlm_poly saved_bytes;    /* bytes autograd keeps for its backward (forward, train) */
+    char saved[160];         /* what is kept: "input + save_mean + save_invstd" */
+    dlm_poly temp_bytes;     /* largest transient allocation inside the op */
+    char temp[96];           /* its name: "maxpool indices", "attention scores" */
+} dlm_mem_layer;
+/* One entry per op, owned by the model. */
+void dlm_mem_layers(const dlm_mem_model *m, const dlm_mem_layer **layers, int *n);
+
+/* Added: the graph and configuration a model was compiled from. */
+const dlm_graph *dlm_mem_model_graph(const dlm_mem_model *m);
+const dlm_mem_config *dlm_mem_model_config(const dlm_mem_model *m);
+
+/* Added: bytes of one element of activations / of parameters under a dtype. */
+int dlm_dtype_act_bytes(dlm_dtype d);
+int dlm_dtype_param_bytes(dlm_dtype d);
 
 /* Convenience: alloc + eval + free. */
 dlm_status dlm_mem_predict(const dlm_graph *g, const dlm_mem_config *cfg, int64_t B, int64_t T,

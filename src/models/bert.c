@@ -31,7 +31,7 @@ static int bert_layer(dlm_graph *g, int i, int x, int hidden, int heads, int ffn
     snprintf(n, sizeof n, "%s.attention.self.value", p);
     int v = dlm_linear(g, n, x, hidden, 1);
     snprintf(n, sizeof n, "%s.attention.self", p);
-    int a = dlm_attention(g, n, q, k, v, heads, BERT_DROPOUT);
+    int a = dlm_attention_op(g, n, q, k, v, heads, BERT_DROPOUT);
 
     snprintf(n, sizeof n, "%s.attention.output.dense", p);
     a = dlm_linear(g, n, a, hidden, 1);

@@ -551,8 +551,8 @@ int dlm_layernorm(dlm_graph *g, const char *name, int x, double eps)
     return op_output(g, o, "out", nd, g->tensors[x].shape, -1);
 }
 
-int dlm_attention(dlm_graph *g, const char *name, int q, int k, int v, int heads,
-                  double dropout)
+int dlm_attention_op(dlm_graph *g, const char *name, int q, int k, int v, int heads,
+                     double dropout)
 {
     int in[3] = {q, k, v};
     int o = new_op(g, DLM_OP_ATTENTION, name, 3, in);

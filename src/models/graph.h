@@ -182,8 +182,8 @@ int dlm_dropout(dlm_graph *g, const char *name, int x, double p);
 int dlm_gelu(dlm_graph *g, const char *name, int x);
 int dlm_tanh(dlm_graph *g, const char *name, int x);
 int dlm_softmax(dlm_graph *g, const char *name, int x);
-int dlm_attention(dlm_graph *g, const char *name, int q, int k, int v, int heads,
-                  double dropout);
+int dlm_attention_op(dlm_graph *g, const char *name, int q, int k, int v, int heads,
+                     double dropout);
 /* A view of x (see DLM_OP_VIEW): BERT's position_ids[:, :T] and
  * token_type_ids[:, :T].expand(B, T). */
 int dlm_view(dlm_graph *g, const char *name, int x, int ndim, const dlm_poly *shape);

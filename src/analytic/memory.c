@@ -1,0 +1,241 @@
+/* memory.c — the public memory model (memory.h): names and parsers, compiling
+ * a graph + configuration into a timeline once, evaluating it per point.
+ * The rules live in trace.c, the evaluation in timeline.c. */
+#include "memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timeline.h"
+#include "trace.h"
+
+struct dlm_mem_model {
+    const dlm_graph *g;
+    dlm_mem_config cfg;
+    dlm_timeline *t;
+    dlm_mem_layer *layers;
+    int used[DLM_MAX_NAMED]; /* named terms that occur in the timeline */
+};
+
+/* ---- names ---------------------------------------------------------------------- */
+
+static const char *mode_names[] = {"infer", "forward", "train"};
+static const char *dtype_names[] = {"fp32", "fp16", "bf16", "mixed"};
+static const char *attn_names[] = {"eager", "fused"};
+static const char *opt_names[] = {"adam", "sgd", "sgd-momentum"};
+static const char *profile_names[] = {"runtime", "pytorch"};
+static const char *term_names[DLM_TERM_COUNT] = {
+    "weights", "buffers", "inputs", "gradients", "optimizer",
+    "saved", "transient", "workspace", "rounding"};
+static const char *phase_names[] = {"forward", "backward", "step"};
+
+static dlm_status parse_name(const char *what, const char *s, const char *const *names, int n,
+                             int *out)
+{
+    char list[160] = "";
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            return DLM_OK;
+        }
+    for (int i = 0; i < n; i++) {
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+    }
+    return dlm_error(DLM_EINVAL, "unknown %s '%s' (valid: %s)", what, s, list);
+}
+
+#define PARSER(fn, type, what, arr)                                              \
+    dlm_status fn(const char *s, type *out)                                      \
+    {                                                                            \
+        int v;                                                                   \
+        DLM_TRY(parse_name(what, s, arr, (int)(sizeof arr / sizeof arr[0]), &v)); \
+        *out = (type)v;                                                          \
+        return DLM_OK;                                                           \
+    }
+PARSER(dlm_mode_parse, dlm_mode, "mode", mode_names)
+PARSER(dlm_dtype_parse, dlm_dtype, "dtype", dtype_names)
+PARSER(dlm_attention_parse, dlm_attention, "attention", attn_names)
+PARSER(dlm_optimizer_parse, dlm_optimizer, "optimizer", opt_names)
+PARSER(dlm_profile_parse, dlm_profile, "profile", profile_names)
+
+#define NAMER(fn, type, arr)                                                     \
+    const char *fn(type v)                                                       \
+    {                                                                            \
+        return (int)v >= 0 && (size_t)v < sizeof arr / sizeof arr[0] ? arr[v] : "?"; \
+    }
+NAMER(dlm_mode_name, dlm_mode, mode_names)
+NAMER(dlm_dtype_name, dlm_dtype, dtype_names)
+NAMER(dlm_attention_name, dlm_attention, attn_names)
+NAMER(dlm_optimizer_name, dlm_optimizer, opt_names)
+NAMER(dlm_profile_name, dlm_profile, profile_names)
+NAMER(dlm_term_name, dlm_term, term_names)
+NAMER(dlm_phase_name, dlm_phase, phase_names)
+
+int dlm_dtype_act_bytes(dlm_dtype d) { return d == DLM_DTYPE_FP32 ? 4 : 2; }
+int dlm_dtype_param_bytes(dlm_dtype d)
+{
+    return d == DLM_DTYPE_FP32 || d == DLM_DTYPE_MIXED ? 4 : 2;
+}
+
+void dlm_mem_config_default(dlm_mem_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->mode = DLM_MODE_INFER;
+    c->dtype = DLM_DTYPE_FP32;
+    c->attention = DLM_ATTN_EAGER;
+    c->optimizer = DLM_OPT_ADAM;
+    c->profile = DLM_PROFILE_PYTORCH;
+    c->sm = 90;
+}
+
+/* ---- compile ------------------------------------------------------------------------ */
+
+dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dlm_mem_model **out)
+{
+    *out = NULL;
+    if (cfg->sm < 10 || cfg->sm > 200)
+        return dlm_error(DLM_ERANGE, "compute capability %d.%d out of range", cfg->sm / 10,
+                         cfg->sm % 10);
+    dlm_mem_model *m = calloc(1, sizeof *m);
+    if (!m) return dlm_error(DLM_ENOMEM, "out of memory");
+    m->g = g;
+    m->cfg = *cfg;
+    dlm_status st = tl_create(&m->t);
+    if (st == DLM_OK && !(m->layers = calloc((size_t)g->n_ops + 1, sizeof *m->layers)))
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+    if (st == DLM_OK) st = dlm_trace_build(g, &m->cfg, m->t, m->layers);
+    if (st == DLM_OK) st = tl_finish(m->t, cfg->profile == DLM_PROFILE_PYTORCH);
+    if (st != DLM_OK) {
+        dlm_mem_model_free(m);
+        return st;
+    }
+    for (int s = 0; s < m->t->n_slots; s++)
+        if (m->t->slots[s].named >= 0) m->used[m->t->slots[s].named] = 1;
+    *out = m;
+    return DLM_OK;
+}
+
+void dlm_mem_model_free(dlm_mem_model *m)
+{
+    if (!m) return;
+    tl_destroy(m->t);
+    free(m->layers);
+    free(m);
+}
+
+const dlm_graph *dlm_mem_model_graph(const dlm_mem_model *m) { return m->g; }
+const dlm_mem_config *dlm_mem_model_config(const dlm_mem_model *m) { return &m->cfg; }
+
+void dlm_mem_layers(const dlm_mem_model *m, const dlm_mem_layer **layers, int *n)
+{
+    *layers = m->layers;
+    *n = m->g->n_ops;
+}
+
+dlm_status dlm_mem_model_set_input(dlm_mem_model *m, const char *name, int64_t bytes)
+{
+    if (bytes < 0) return dlm_error(DLM_ERANGE, "workspace %s: %lld bytes is negative", name,
+                                    (long long)bytes);
+    for (int i = 0; i < m->t->n_named; i++)
+        if (!strcmp(m->t->named[i], name) && m->t->named_size[i] >= 0) {
+            m->t->sizes[m->t->named_size[i]] = dlm_poly_const(bytes);
+            return DLM_OK;
+        }
+    char list[400] = "";
+    for (int i = 0; i < m->t->n_named; i++)
+        if (m->t->named_size[i] >= 0) {
+            strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, m->t->named[i], sizeof list - strlen(list) - 1);
+        }
+    return dlm_error(DLM_EINVAL, "'%s' is not a workspace input of this model (valid: %s)", name,
+                     list[0] ? list : "none");
+}
+
+/* ---- evaluate ------------------------------------------------------------------------- */
+
+static dlm_status check_point(const dlm_graph *g, int64_t B, int64_t T)
+{
+    if (B <= 0 || B > 1000000000)
+        return dlm_error(DLM_ERANGE, "batch %lld is out of range (valid: 1 to 1000000000)",
+                         (long long)B);
+    if (g->uses_T) {
+        int64_t hi = g->max_T > 0 ? g->max_T : 100000000;
+        if (T < 1 || T > hi)
+            return dlm_error(DLM_ERANGE, "sequence length %lld is out of range for %s (valid: 1 to "
+                             "%lld%s)", (long long)T, g->name, (long long)hi,
+                             g->max_T > 0 ? ", its position embeddings" : "");
+    }
+    return DLM_OK;
+}
+
+static void describe_peak(const dlm_mem_model *m, int ev, dlm_mem_result *out)
+{
+    const dlm_timeline *t = m->t;
+    if (ev < 0) {
+        snprintf(out->peak_where, sizeof out->peak_where, "start of the step");
+        out->peak_phase = DLM_PHASE_FORWARD;
+        out->peak_op = -1;
+        return;
+    }
+    const tl_event *e = &t->ev[ev];
+    out->peak_phase = (dlm_phase)e->phase;
+    out->peak_op = e->op;
+    const char *what = e->kind == TL_ALLOC ? t->slots[e->slot].what : "resident";
+    if (e->kind == TL_RESET)
+        snprintf(out->peak_where, sizeof out->peak_where, "start of the step (resident memory)");
+    else if (e->phase == DLM_PHASE_STEP)
+        snprintf(out->peak_where, sizeof out->peak_where, "optimizer step (%s)", what);
+    else if (e->op < 0)
+        snprintf(out->peak_where, sizeof out->peak_where, "%s of the loss (%s)",
+                 dlm_phase_name((dlm_phase)e->phase), what);
+    else
+        snprintf(out->peak_where, sizeof out->peak_where, "%s of %s (%s)",
+                 dlm_phase_name((dlm_phase)e->phase), m->g->ops[e->op].name, what);
+}
+
+dlm_status dlm_mem_eval(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_result *out)
+{
+    tl_result r;
+    if (!m->g->uses_T) T = 1;
+    DLM_TRY(check_point(m->g, B, T));
+    DLM_TRY(tl_eval(m->t, B, T, &r));
+    memset(out, 0, sizeof *out);
+    out->peak_bytes = r.peak;
+    memcpy(out->by_term, r.by_term, sizeof r.by_term);
+    out->before_bytes = r.before;
+    out->after_bytes = r.after;
+    describe_peak(m, r.peak_ev, out);
+    for (int i = 0; i < m->t->n_named; i++) {
+        if (!m->used[i]) continue;
+        snprintf(out->named[out->n_named].name, sizeof out->named[0].name, "%s", m->t->named[i]);
+        out->named[out->n_named++].bytes = r.named[i];
+    }
+    if (m->cfg.profile == DLM_PROFILE_PYTORCH && out->n_named < DLM_MAX_NAMED) {
+        snprintf(out->named[out->n_named].name, sizeof out->named[0].name, "allocator_rounding");
+        out->named[out->n_named++].bytes = r.by_term[DLM_TERM_ROUNDING];
+    }
+    return DLM_OK;
+}
+
+dlm_status dlm_mem_peak_poly(const dlm_mem_model *m, int64_t B, int64_t T, dlm_poly *out)
+{
+    tl_result r;
+    if (!m->g->uses_T) T = 1;
+    DLM_TRY(check_point(m->g, B, T));
+    DLM_TRY(tl_eval(m->t, B, T, &r));
+    *out = tl_live_poly(m->t, r.peak_ev);
+    if (out->bad) return dlm_error(DLM_ENOMEM, "out of memory summing the peak");
+    return DLM_OK;
+}
+
+dlm_status dlm_mem_predict(const dlm_graph *g, const dlm_mem_config *cfg, int64_t B, int64_t T,
+                           dlm_mem_result *out)
+{
+    dlm_mem_model *m;
+    DLM_TRY(dlm_mem_model_alloc(g, cfg, &m));
+    dlm_status st = dlm_mem_eval(m, B, T, out);
+    dlm_mem_model_free(m);
+    return st;
+}

@@ -1,0 +1,248 @@
+/* timeline.c — building and evaluating memory timelines (see timeline.h). */
+#include "timeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *grow(dlm_timeline *t, void *p, int *cap, int need, size_t sz)
+{
+    if (need <= *cap) return p;
+    int nc = *cap ? *cap * 2 : 64;
+    while (nc < need) nc *= 2;
+    void *q = realloc(p, (size_t)nc * sz);
+    if (!q) {
+        if (t->status == DLM_OK) t->status = dlm_error(DLM_ENOMEM, "out of memory building a timeline");
+        return NULL;
+    }
+    *cap = nc;
+    return q;
+}
+
+dlm_status tl_create(dlm_timeline **out)
+{
+    dlm_timeline *t = calloc(1, sizeof *t);
+    *out = NULL;
+    if (!t) return dlm_error(DLM_ENOMEM, "out of memory");
+    t->cur_op = -1;
+    t->reset_at = -1;
+    for (int i = 0; i < DLM_MAX_NAMED; i++) t->named_size[i] = -1;
+    *out = t;
+    return DLM_OK;
+}
+
+void tl_destroy(dlm_timeline *t)
+{
+    if (!t) return;
+    free(t->ev);
+    free(t->sizes);
+    free(t->slots);
+    free(t->refs);
+    free(t->val);
+    free(t->blk);
+    free(t->handle);
+    dlm_palloc_free(t->pa);
+    free(t);
+}
+
+void tl_at(dlm_timeline *t, dlm_phase phase, int op)
+{
+    t->cur_phase = phase;
+    t->cur_op = op;
+}
+
+int tl_named(dlm_timeline *t, const char *name)
+{
+    for (int i = 0; i < t->n_named; i++)
+        if (!strcmp(t->named[i], name)) return i;
+    if (t->n_named == DLM_MAX_NAMED) return -1;
+    snprintf(t->named[t->n_named], sizeof t->named[0], "%s", name);
+    return t->n_named++;
+}
+
+static void push_event(dlm_timeline *t, tl_kind kind, int slot)
+{
+    tl_event *e = grow(t, t->ev, &t->cap_ev, t->n_ev + 1, sizeof *t->ev);
+    if (!e) return;
+    t->ev = e;
+    t->ev[t->n_ev++] = (tl_event){(uint8_t)kind, (uint8_t)t->cur_phase, t->cur_op, slot};
+}
+
+static int size_index(dlm_timeline *t, dlm_poly p, int distinct)
+{
+    if (!distinct)
+        for (int i = 0; i < t->n_sizes; i++)
+            if (dlm_poly_equal(&t->sizes[i], &p)) return i;
+    dlm_poly *s = grow(t, t->sizes, &t->cap_sizes, t->n_sizes + 1, sizeof *t->sizes);
+    if (!s) return -1;
+    t->sizes = s;
+    t->sizes[t->n_sizes] = p;
+    return t->n_sizes++;
+}
+
+static int new_slot(dlm_timeline *t, int size, dlm_term term, int named, const char *what)
+{
+    int cap = t->cap_slots;
+    tl_slot *s = grow(t, t->slots, &cap, t->n_slots + 1, sizeof *t->slots);
+    if (!s) return -1;
+    t->slots = s;
+    if (cap != t->cap_slots) {
+        int c2 = t->cap_slots;
+        int *r = grow(t, t->refs, &c2, cap, sizeof *t->refs);
+        if (!r) return -1;
+        t->refs = r;
+        t->cap_slots = cap;
+    }
+    int i = t->n_slots++;
+    t->slots[i] = (tl_slot){size, (uint8_t)term, (int8_t)named, t->cur_op, (uint8_t)t->cur_phase, what};
+    t->refs[i] = 1;
+    t->n_mallocs++;
+    push_event(t, TL_ALLOC, i);
+    return i;
+}
+
+int tl_new(dlm_timeline *t, dlm_poly bytes, dlm_term term, int named, const char *what)
+{
+    if (t->status != DLM_OK) return -1;
+    if (bytes.bad) {
+        t->status = dlm_error(DLM_EINTERNAL, "size of %s overflows", what);
+        return -1;
+    }
+    if (dlm_poly_is_zero(&bytes)) return -1;
+    int s = size_index(t, bytes, 0);
+    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+}
+
+int tl_new_input(dlm_timeline *t, int named, int64_t bytes, dlm_term term, const char *what)
+{
+    if (t->status != DLM_OK || named < 0) return -1;
+    int s = t->named_size[named];
+    if (s < 0) {
+        s = size_index(t, dlm_poly_const(bytes), 1);
+        if (s < 0) return -1;
+        t->named_size[named] = s;
+    }
+    return new_slot(t, s, term, named, what);
+}
+
+void tl_ref(dlm_timeline *t, int slot)
+{
+    if (slot >= 0 && t->status == DLM_OK) t->refs[slot]++;
+}
+
+void tl_unref(dlm_timeline *t, int slot)
+{
+    if (slot < 0 || t->status != DLM_OK) return;
+    if (t->refs[slot] <= 0) {
+        t->status = dlm_error(DLM_EINTERNAL, "timeline: %s of op %d released twice",
+                              t->slots[slot].what, t->slots[slot].op);
+        return;
+    }
+    if (--t->refs[slot] == 0) push_event(t, TL_FREE, slot);
+}
+
+int tl_refs(const dlm_timeline *t, int slot)
+{
+    return slot >= 0 ? t->refs[slot] : 0;
+}
+
+void tl_reset(dlm_timeline *t)
+{
+    t->reset_at = t->n_ev;
+    push_event(t, TL_RESET, -1);
+}
+
+dlm_status tl_finish(dlm_timeline *t, int pytorch)
+{
+    if (t->status != DLM_OK) return t->status;
+    size_t ns = (size_t)(t->n_sizes ? t->n_sizes : 1), nl = (size_t)(t->n_slots ? t->n_slots : 1);
+    t->val = calloc(ns, sizeof *t->val);
+    t->blk = calloc(nl, sizeof *t->blk);
+    t->handle = calloc(nl, sizeof *t->handle);
+    if (!t->val || !t->blk || !t->handle) return dlm_error(DLM_ENOMEM, "out of memory");
+    if (pytorch) DLM_TRY(dlm_palloc_alloc(t->n_mallocs, &t->pa));
+    return DLM_OK;
+}
+
+dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
+{
+    int64_t cur = 0, term[DLM_TERM_COUNT] = {0}, named[DLM_MAX_NAMED] = {0};
+    int counting = t->reset_at < 0;
+    for (int i = 0; i < t->n_sizes; i++) t->val[i] = dlm_poly_eval(&t->sizes[i], B, T);
+    if (t->pa) dlm_palloc_reset(t->pa);
+    memset(r, 0, sizeof *r);
+    r->peak = -1;
+    r->peak_ev = -1;
+    for (int i = 0; i < t->n_ev; i++) {
+        const tl_event *e = &t->ev[i];
+        if (e->kind == TL_RESET) {
+            counting = 1;
+            r->before = cur;
+            r->peak = cur;
+            r->peak_ev = i;
+            memcpy(r->by_term, term, sizeof term);
+            memcpy(r->named, named, sizeof named);
+            continue;
+        }
+        const tl_slot *s = &t->slots[e->slot];
+        int64_t req = t->val[s->size], blk;
+        if (e->kind == TL_ALLOC) {
+            if (req <= 0) {
+                if (req < 0)
+                    return dlm_error(DLM_EINTERNAL, "negative size for %s of op %d", s->what, s->op);
+                t->blk[e->slot] = 0;
+                continue;
+            }
+            if (t->pa) {
+                int h = dlm_palloc_malloc(t->pa, req, &blk);
+                if (h < 0) return dlm_error(DLM_EINTERNAL, "allocator simulation out of capacity");
+                t->handle[e->slot] = h;
+            } else {
+                blk = req;
+            }
+            t->blk[e->slot] = blk;
+            cur += blk;
+            term[s->term] += req;
+            term[DLM_TERM_ROUNDING] += blk - req;
+            if (s->named >= 0) named[s->named] += req;
+            if (counting && cur > r->peak) {
+                r->peak = cur;
+                r->peak_ev = i;
+                memcpy(r->by_term, term, sizeof term);
+                memcpy(r->named, named, sizeof named);
+            }
+        } else {
+            blk = t->blk[e->slot];
+            if (blk == 0) continue;
+            if (t->pa) dlm_palloc_release(t->pa, t->handle[e->slot]);
+            cur -= blk;
+            term[s->term] -= req;
+            term[DLM_TERM_ROUNDING] -= blk - req;
+            if (s->named >= 0) named[s->named] -= req;
+        }
+    }
+    if (r->peak < 0) { /* no reset: the whole run counts, from zero */
+        r->peak = 0;
+    }
+    r->after = cur;
+    return DLM_OK;
+}
+
+dlm_poly tl_live_poly(const dlm_timeline *t, int upto)
+{
+    dlm_poly sum = dlm_poly_const(0);
+    char *live = calloc((size_t)(t->n_slots ? t->n_slots : 1), 1);
+    if (!live) {
+        sum.bad = 1;
+        return sum;
+    }
+    for (int i = 0; i <= upto && i < t->n_ev; i++) {
+        const tl_event *e = &t->ev[i];
+        if (e->kind == TL_ALLOC) live[e->slot] = 1;
+        else if (e->kind == TL_FREE) live[e->slot] = 0;
+    }
+    for (int s = 0; s < t->n_slots; s++)
+        if (live[s]) sum = dlm_poly_add(sum, t->sizes[t->slots[s].size]);
+    free(live);
+    return sum;
+}

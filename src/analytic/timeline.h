@@ -1,0 +1,104 @@
+/* timeline.h — a compiled memory timeline: the allocations and frees of one
+ * (graph, configuration) in execution order, with sizes as polynomials in B and
+ * T, evaluated cheaply at many points.  Internal to src/analytic/.
+ *
+ * Building (once per model): tl_at() says where the next events happen (phase,
+ * op), tl_new() allocates a slot (reference count 1), tl_ref()/tl_unref() keep
+ * it alive for more holders (a Python variable, autograd's saved tensors, a
+ * gradient buffer) and emit the free when the last one lets go.  tl_reset()
+ * marks the start of the measured step (the peak statistic is reset there).
+ *
+ * Evaluating (per point): every distinct size is evaluated once, then the
+ * events are walked, through the caching-allocator simulation for the pytorch
+ * profile or at exact bytes for the runtime profile.  Nothing is allocated
+ * per point.
+ *
+ * What it is not: the rules that say what PyTorch or the runtime allocates
+ * (trace.c), nor the public API (memory.h).
+ */
+#ifndef DLM_TIMELINE_H
+#define DLM_TIMELINE_H
+
+#include <stdint.h>
+
+#include "../core/poly.h"
+#include "memory.h"
+#include "pytorch_alloc.h"
+
+typedef enum { TL_ALLOC, TL_FREE, TL_RESET } tl_kind;
+
+typedef struct tl_event {
+    uint8_t kind;   /* tl_kind */
+    uint8_t phase;  /* dlm_phase */
+    int32_t op;     /* graph op the event belongs to; -1: none (setup, loss, step) */
+    int32_t slot;
+} tl_event;
+
+typedef struct tl_slot {
+    int size;          /* index into sizes */
+    uint8_t term;      /* dlm_term of the requested bytes */
+    int8_t named;      /* index into named terms, -1 if none */
+    int op;            /* op that made it (-1: none) */
+    uint8_t phase;
+    const char *what;  /* "out", "saved mean", "cudnn workspace", ... (static) */
+} tl_slot;
+
+typedef struct dlm_timeline {
+    tl_event *ev;
+    int n_ev, cap_ev;
+    dlm_poly *sizes;       /* distinct sizes in bytes */
+    int n_sizes, cap_sizes;
+    tl_slot *slots;
+    int *refs;             /* build-time reference counts */
+    int n_slots, cap_slots;
+    int n_mallocs;         /* TL_ALLOC events (allocator capacity) */
+    char named[DLM_MAX_NAMED][48];
+    int named_size[DLM_MAX_NAMED]; /* size index of a settable named input, -1 */
+    int n_named;
+    int cur_op;
+    dlm_phase cur_phase;
+    int reset_at;          /* event index of TL_RESET, -1 if none */
+    dlm_status status;     /* first build error (sticky) */
+    /* evaluation scratch (a timeline is evaluated by one thread at a time) */
+    int64_t *val;          /* per size */
+    int64_t *blk;          /* per slot: bytes counted (block size or exact) */
+    int *handle;           /* per slot: allocator handle */
+    dlm_palloc *pa;        /* NULL: exact bytes (runtime profile) */
+} dlm_timeline;
+
+dlm_status tl_create(dlm_timeline **out);
+void tl_destroy(dlm_timeline *t);
+
+void tl_at(dlm_timeline *t, dlm_phase phase, int op);
+/* Index of named term `name` (added if new), -1 when full. */
+int tl_named(dlm_timeline *t, const char *name);
+/* Allocates `bytes` for `term`; returns the slot, or -1 when bytes is the zero
+ * polynomial (PyTorch makes no allocation for an empty tensor).  `named` is a
+ * named-term index or -1. */
+int tl_new(dlm_timeline *t, dlm_poly bytes, dlm_term term, int named, const char *what);
+/* A named constant whose value can be changed after compilation (a runtime
+ * workspace size measured per point). */
+int tl_new_input(dlm_timeline *t, int named, int64_t bytes, dlm_term term, const char *what);
+void tl_ref(dlm_timeline *t, int slot);
+void tl_unref(dlm_timeline *t, int slot);
+int tl_refs(const dlm_timeline *t, int slot);
+void tl_reset(dlm_timeline *t);
+
+/* Prepares evaluation scratch; `pytorch` selects the allocator simulation. */
+dlm_status tl_finish(dlm_timeline *t, int pytorch);
+
+/* Walks the events at (B, T).  Peak from the reset on; composition by term
+ * and by named term at the peak; *peak_ev is the event that set the peak. */
+typedef struct tl_result {
+    int64_t peak, before, after;
+    int64_t by_term[DLM_TERM_COUNT];
+    int64_t named[DLM_MAX_NAMED];
+    int peak_ev;
+} tl_result;
+dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r);
+
+/* Sum of the requested sizes (polynomials) of the slots alive right after
+ * event `ev`. */
+dlm_poly tl_live_poly(const dlm_timeline *t, int ev);
+
+#endif

@@ -1,0 +1,1132 @@
+/* trace.c — graph + configuration -> timeline of allocations (see trace.h).
+ *
+ * Sizes: B batch, T sequence; Hd hidden, h heads, L layers.  `fb` is the
+ * bytes of one activation element, `pb` of one parameter element.
+ *
+ * Where each PyTorch rule comes from (PyTorch 2.11, torchvision 0.26,
+ * transformers 5.17; CPU dispatch logs of the same code agree on the aten ops):
+ *   conv2d       cudnn_convolution: output, a transient cuDNN workspace; saves input
+ *   batchnorm    train: output + save_mean + save_invstd (C floats); saves input
+ *   relu_        in place; saves its result
+ *   maxpool      max_pool2d_with_indices: output + int64 indices (saved in train,
+ *                freed at once in inference)
+ *   linear       addmm on the flattened input: output; saves input; the first
+ *                GEMM of a thread allocates its cuBLAS workspace
+ *   layernorm    native_layer_norm: output + mean + rstd (rows floats); saves
+ *                input, mean, rstd
+ *   dropout      train: native_dropout: output + bool mask (saved); eval: the
+ *                input itself
+ *   gelu/tanh/softmax  output; saves input (gelu) or result (tanh, softmax)
+ *   attention    eager (transformers eager_attention_forward): clones of the
+ *                transposed q and k for bmm, raw scores, scaled scores, softmax,
+ *                dropout (train), a clone of v, the context, its contiguous
+ *                copy; fused (SDPA memory-efficient / flash): output +
+ *                logsumexp, saves q, k, v, output, logsumexp
+ *   lstm         zero hx/cx, _cudnn_rnn: output, h_n, c_n, workspace
+ *                (transient), reserve (train, saved)
+ * Python frames keep tensors alive past their last reader: a module's
+ * arguments live until it returns, and named locals (table `holds`) until
+ * their scope ends.
+ */
+#include "trace.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SAVED 12
+
+typedef struct tr {
+    const dlm_graph *g;
+    const dlm_mem_config *cfg;
+    dlm_timeline *t;
+    dlm_mem_layer *L;
+    int torch, grad, train, record;
+    int fb, pb;
+    int n_ops;
+    char **module;   /* per op: the module call it belongs to */
+    int *slot;       /* per tensor: slot of its storage (-1: none) */
+    int *rel;        /* per tensor: op after which Python lets go of it */
+    char *rg;        /* per tensor: requires grad */
+    int *gslot;      /* per tensor: its pending gradient */
+    int *pgrad;      /* per tensor (parameters): .grad */
+    int *saved;      /* per op: MAX_SAVED slots autograd keeps */
+    int *n_saved;
+    int *ahold;      /* per op: attention weights held by the BertLayer frame */
+    int *rl_head, *rl_next, *rl_slot; /* releases scheduled after op o */
+    int n_rl, cap_rl;
+    int *end_slots;  /* releases at the end of the step (outputs, loss) */
+    int n_end, cap_end;
+    int *opt_m, *opt_v; /* per parameter (graph->params order) */
+    int cublas_fwd, cublas_bwd;
+    int nm_cublas, nm_cublas_bwd, nm_conv, nm_rnn_ws, nm_rnn_res, nm_adam, nm_attn;
+    dlm_status st;
+} tr;
+
+int64_t dlm_torch_cublas_workspace(int sm)
+{
+    /* GPU_NOTES.md: PyTorch 2.11 takes 32 MiB on sm_90, 8,519,680 B elsewhere. */
+    return sm >= 90 ? 32LL << 20 : 8519680LL;
+}
+
+/* ---- small helpers ----------------------------------------------------------- */
+
+static dlm_poly P(int64_t k) { return dlm_poly_const(k); }
+static dlm_poly mulk(dlm_poly a, int64_t k) { return dlm_poly_scale(a, k); }
+
+static const dlm_tensor *TT(const tr *r, int t) { return &r->g->tensors[t]; }
+
+static dlm_poly numel(const tr *r, int t) { return TT(r, t)->numel; }
+
+static int elem_bytes(const tr *r, int t)
+{
+    const dlm_tensor *x = TT(r, t);
+    if (x->elem == DLM_EL_INT64) return 8;
+    return x->role == DLM_ROLE_PARAM ? r->pb : r->fb;
+}
+
+static dlm_poly nbytes(const tr *r, int t) { return mulk(numel(r, t), elem_bytes(r, t)); }
+
+/* Product of all dimensions but the last (LayerNorm rows). */
+static dlm_poly rows(const tr *r, int t)
+{
+    const dlm_tensor *x = TT(r, t);
+    dlm_poly p = P(1);
+    for (int i = 0; i + 1 < x->ndim; i++) p = dlm_poly_mul(p, x->shape[i]);
+    return p;
+}
+
+static void appendf(char *buf, size_t n, const char *s)
+{
+    size_t l = strlen(buf);
+    if (l && l + 3 < n) strcat(buf, " + ");
+    strncat(buf, s, n - strlen(buf) - 1);
+}
+
+static int new_slot(tr *r, dlm_poly b, dlm_term term, int named, const char *what)
+{
+    return tl_new(r->t, b, term, named, what);
+}
+
+static void set_term(tr *r, int s, dlm_term term)
+{
+    if (s >= 0 && r->t->slots[s].term == DLM_TERM_TRANSIENT) r->t->slots[s].term = (uint8_t)term;
+}
+
+/* Output k of op o as a new storage. */
+static int out_new(tr *r, int o, int k)
+{
+    int t = r->g->ops[o].out[k];
+    dlm_poly b = nbytes(r, t);
+    int s = new_slot(r, b, DLM_TERM_TRANSIENT, -1, "output");
+    r->slot[t] = s;
+    if (r->record) r->L[o].out_bytes = dlm_poly_add(r->L[o].out_bytes, b);
+    return s;
+}
+
+/* Output k of op o shares the storage of tensor `base`. */
+static void out_alias(tr *r, int o, int k, int base)
+{
+    int t = r->g->ops[o].out[k];
+    r->slot[t] = r->slot[base];
+    tl_ref(r->t, r->slot[t]);
+}
+
+/* A transient allocation inside op o; the caller releases it. */
+static int temp(tr *r, int o, dlm_poly b, dlm_term term, int named, const char *what)
+{
+    int s = new_slot(r, b, term, named, what);
+    if (r->record && o >= 0 && s >= 0) {
+        r->L[o].temp_bytes = dlm_poly_add(r->L[o].temp_bytes, b);
+        appendf(r->L[o].temp, sizeof r->L[o].temp, what);
+    }
+    return s;
+}
+
+/* Autograd's node for op o keeps slot s until its backward runs. */
+static void save(tr *r, int o, int s, const char *what)
+{
+    if (s < 0) return;
+    if (r->n_saved[o] == MAX_SAVED) {
+        if (r->st == DLM_OK) r->st = dlm_error(DLM_EINTERNAL, "op %s saves too much", r->g->ops[o].name);
+        return;
+    }
+    tl_ref(r->t, s);
+    set_term(r, s, DLM_TERM_SAVED);
+    r->saved[o * MAX_SAVED + r->n_saved[o]++] = s;
+    if (r->record) {
+        r->L[o].saved_bytes =
+            dlm_poly_add(r->L[o].saved_bytes, r->t->sizes[r->t->slots[s].size]);
+        appendf(r->L[o].saved, sizeof r->L[o].saved, what);
+    }
+}
+
+static void release_saved(tr *r, int o)
+{
+    for (int i = 0; i < r->n_saved[o]; i++) tl_unref(r->t, r->saved[o * MAX_SAVED + i]);
+    r->n_saved[o] = 0;
+}
+
+static void schedule(tr *r, int at, int s)
+{
+    if (s < 0) return;
+    if (at >= r->n_ops) {
+        if (r->n_end == r->cap_end) {
+            int nc = r->cap_end ? 2 * r->cap_end : 64;
+            int *p = realloc(r->end_slots, (size_t)nc * sizeof *p);
+            if (!p) {
+                r->st = dlm_error(DLM_ENOMEM, "out of memory");
+                return;
+            }
+            r->end_slots = p;
+            r->cap_end = nc;
+        }
+        r->end_slots[r->n_end++] = s;
+        return;
+    }
+    if (r->n_rl == r->cap_rl) {
+        int nc = r->cap_rl ? 2 * r->cap_rl : 256;
+        int *a = realloc(r->rl_next, (size_t)nc * sizeof *a);
+        if (a) r->rl_next = a;
+        int *b = realloc(r->rl_slot, (size_t)nc * sizeof *b);
+        if (b) r->rl_slot = b;
+        if (!a || !b) {
+            r->st = dlm_error(DLM_ENOMEM, "out of memory");
+            return;
+        }
+        r->cap_rl = nc;
+    }
+    r->rl_slot[r->n_rl] = s;
+    r->rl_next[r->n_rl] = r->rl_head[at];
+    r->rl_head[at] = r->n_rl++;
+}
+
+/* The cuBLAS workspace of the thread running a GEMM (allocated at its first). */
+static void gemm(tr *r, int backward)
+{
+    if (!r->torch) return;
+    int *ws = backward ? &r->cublas_bwd : &r->cublas_fwd;
+    if (*ws >= 0) return;
+    *ws = new_slot(r, P(dlm_torch_cublas_workspace(r->cfg->sm)), DLM_TERM_WORKSPACE,
+                   backward ? r->nm_cublas_bwd : r->nm_cublas,
+                   backward ? "cuBLAS workspace (autograd thread)" : "cuBLAS workspace");
+}
+
+/* A named input of the configuration, or its default. */
+static int64_t input_bytes(const tr *r, const char *name, int64_t dflt)
+{
+    for (int i = 0; i < r->cfg->n_inputs; i++)
+        if (!strcmp(r->cfg->inputs[i].name, name)) return r->cfg->inputs[i].bytes;
+    return dflt;
+}
+
+/* ---- Python lifetimes ------------------------------------------------------------ */
+
+static int functional(dlm_op_kind k)
+{
+    return k == DLM_OP_ADD || k == DLM_OP_FLATTEN || k == DLM_OP_SELECT || k == DLM_OP_VIEW;
+}
+
+static int in_scope(const char *mod, const char *p, size_t lp)
+{
+    return strncmp(mod, p, lp) == 0 && (mod[lp] == '\0' || mod[lp] == '.');
+}
+
+/* Last op of the module call `p` (its first lp characters). */
+static int scope_end(const tr *r, const char *p, size_t lp)
+{
+    if (lp == 0) return r->n_ops - 1;
+    for (int o = r->n_ops - 1; o >= 0; o--)
+        if (in_scope(r->module[o], p, lp)) return o;
+    return -1;
+}
+
+/* Names a local variable holds until a scope ends (Python source facts). */
+typedef struct hold {
+    const char *op;    /* op name, '*' matches a layer number */
+    int out;           /* output index; -1: the attention weights inside the op */
+    const char *scope; /* module whose return drops it ("": the model's forward) */
+} hold;
+
+static const hold holds[] = {
+    /* transformers BertEmbeddings.forward: locals inputs_embeds,
+     * token_type_embeddings, position_embeddings */
+    {"embeddings.word_embeddings", 0, "embeddings"},
+    {"embeddings.token_type_embeddings", 0, "embeddings"},
+    {"embeddings.position_embeddings", 0, "embeddings"},
+    /* BertModel.forward: embedding_output */
+    {"embeddings.dropout", 0, ""},
+    /* BertSelfOutput / BertOutput: hidden_states = LayerNorm(hidden_states + input) */
+    {"encoder.layer.*.attention.output.dropout", 0, "encoder.layer.*.attention.output"},
+    {"encoder.layer.*.output.dropout", 0, "encoder.layer.*.output"},
+    /* BertLayer.forward: `self_attention_output, _ = self.attention(...)` */
+    {"encoder.layer.*.attention.self", -1, "encoder.layer.*"},
+    /* the seed's RNN: `out, _ = self.lstm(x)` keeps (h_n, c_n) */
+    {"lstm", 1, ""}, {"lstm", 2, ""}, {"gru", 1, ""},
+};
+
+/* Matches `pat` against `s`; '*' matches digits, copied to num. */
+static int match(const char *pat, const char *s, char *num, size_t n)
+{
+    num[0] = '\0';
+    while (*pat) {
+        if (*pat == '*') {
+            size_t k = 0;
+            while (s[k] >= '0' && s[k] <= '9') k++;
+            if (!k || k >= n) return 0;
+            memcpy(num, s, k);
+            num[k] = '\0';
+            s += k;
+            pat++;
+        } else if (*pat++ != *s++) {
+            return 0;
+        }
+    }
+    return *s == '\0';
+}
+
+static void subst(const char *pat, const char *num, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; *pat && k + 1 < n; pat++) {
+        if (*pat == '*') {
+            for (const char *q = num; *q && k + 1 < n; q++) out[k++] = *q;
+        } else {
+            out[k++] = *pat;
+        }
+    }
+    out[k] = '\0';
+}
+
+/* Op after which the frame holding hold `h` for op o returns, -1 if none. */
+static int hold_end(const tr *r, int o, int out)
+{
+    char num[16], scope[256];
+    for (size_t i = 0; i < sizeof holds / sizeof holds[0]; i++) {
+        if (holds[i].out != out || !match(holds[i].op, r->g->ops[o].name, num, sizeof num)) continue;
+        subst(holds[i].scope, num, scope, sizeof scope);
+        return scope_end(r, scope, strlen(scope));
+    }
+    return -1;
+}
+
+static dlm_status compute_modules(tr *r)
+{
+    r->module = calloc((size_t)r->n_ops + 1, sizeof *r->module);
+    if (!r->module) return dlm_error(DLM_ENOMEM, "out of memory");
+    for (int o = 0; o < r->n_ops; o++) {
+        const dlm_op *op = &r->g->ops[o];
+        r->module[o] = strdup(op->name);
+        if (!r->module[o]) return dlm_error(DLM_ENOMEM, "out of memory");
+        if (functional(op->kind)) {
+            char *dot = strrchr(r->module[o], '.');
+            if (dot) *dot = '\0';
+            else r->module[o][0] = '\0';
+        }
+    }
+    return DLM_OK;
+}
+
+/* When Python lets go of each tensor (forward).  Graph outputs: never. */
+static void compute_release(tr *r)
+{
+    const dlm_graph *g = r->g;
+    for (int t = 0; t < g->n_tensors; t++) r->rel[t] = g->tensors[t].producer;
+    for (int o = 0; o < r->n_ops; o++) {
+        const dlm_op *op = &g->ops[o];
+        for (int i = 0; i < op->n_in; i++) {
+            int t = op->in[i], p = g->tensors[t].producer;
+            if (r->rel[t] < o) r->rel[t] = o;
+            if (!r->torch || p < 0) continue;
+            /* A module's arguments live until it returns: the outermost call
+             * around o that does not contain the producer holds t. */
+            const char *m = r->module[o], *pm = r->module[p];
+            size_t len = strlen(m);
+            for (size_t k = 1; k <= len; k++) {
+                if (m[k] != '.' && m[k] != '\0') continue;
+                if (in_scope(pm, m, k)) continue;
+                int e = scope_end(r, m, k);
+                if (e > r->rel[t]) r->rel[t] = e;
+                break;
+            }
+        }
+        if (r->torch)
+            for (int k = 0; k < op->n_out; k++) {
+                int e = hold_end(r, o, k);
+                if (e > r->rel[op->out[k]]) r->rel[op->out[k]] = e;
+            }
+    }
+    for (int i = 0; i < g->n_outputs; i++) r->rel[g->outputs[i]] = INT_MAX;
+}
+
+static void compute_requires_grad(tr *r)
+{
+    const dlm_graph *g = r->g;
+    for (int t = 0; t < g->n_tensors; t++) r->rg[t] = g->tensors[t].role == DLM_ROLE_PARAM;
+    for (int o = 0; o < r->n_ops; o++) {
+        const dlm_op *op = &g->ops[o];
+        int any = op->n_params > 0;
+        for (int i = 0; i < op->n_in; i++) any |= r->rg[op->in[i]];
+        for (int k = 0; k < op->n_out; k++) r->rg[op->out[k]] = (char)any;
+    }
+}
+
+/* ---- library workspace sizes (PyTorch profile) -------------------------------- */
+
+/* cuDNN convolution workspaces of the heuristically chosen engines: not
+ * derivable from the shapes; 0 until measured (named term). */
+static dlm_poly conv_workspace(const tr *r, int o)
+{
+    (void)r;
+    (void)o;
+    return P(0);
+}
+
+/* cuDNN RNN reserve (train): per layer and time step the four gate
+ * activations and the cell state of each sequence, in the math type. */
+static dlm_poly rnn_reserve(const tr *r, const dlm_op *op)
+{
+    const dlm_tensor *x = TT(r, op->in[0]);
+    int gates = op->a.rnn.cell == DLM_RNN_LSTM ? 5 : 4;
+    dlm_poly tb = dlm_poly_mul(x->shape[0], x->shape[1]);
+    return mulk(tb, (int64_t)op->a.rnn.layers * gates * op->a.rnn.hidden * r->fb);
+}
+
+/* ---- forward rules ------------------------------------------------------------------ */
+
+static int S(const tr *r, int t) { return r->slot[t]; }
+
+static void fwd_attention(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int q = op->in[0];
+    const dlm_tensor *x = TT(r, q);
+    int h = op->a.attn.heads;
+    dlm_poly bth = mulk(numel(r, q), r->fb);
+    dlm_poly btt = mulk(dlm_poly_mul(dlm_poly_mul(x->shape[0], x->shape[1]), x->shape[1]), h);
+    dlm_poly probs_b = mulk(btt, r->fb);
+    int weights = -1;
+
+    if (!r->torch) {
+        int scratch = r->cfg->attention == DLM_ATTN_EAGER
+                          ? temp(r, o, probs_b, DLM_TERM_WORKSPACE, r->nm_attn, "attention scores")
+                          : -1;
+        /* (the runtime's own attention kernels keep the B*h*T^2 scores in a
+         * scratch buffer of the op; fused attention needs none) */
+        out_new(r, o, 0);
+        if (r->grad) {
+            save(r, o, S(r, q), "q");
+            save(r, o, S(r, op->in[1]), "k");
+            save(r, o, S(r, op->in[2]), "v");
+            if (r->cfg->attention == DLM_ATTN_EAGER) {
+                int p = temp(r, o, probs_b, DLM_TERM_SAVED, -1, "attention probabilities");
+                save(r, o, p, "probabilities");
+                tl_unref(r->t, p);
+            }
+        }
+        tl_unref(r->t, scratch);
+        return;
+    }
+    if (r->cfg->attention == DLM_ATTN_FUSED) {
+        /* SDPA: memory-efficient (fp32) or flash (half) kernel; output in
+         * (B, T, h, d) layout, so no copy; logsumexp in fp32, rows padded to 32. */
+        out_new(r, o, 0);
+        dlm_poly lse = mulk(dlm_poly_mul(x->shape[0], x->shape[1]), (int64_t)h * 4);
+        int l = temp(r, o, lse, DLM_TERM_TRANSIENT, -1, "logsumexp");
+        if (r->grad) {
+            save(r, o, S(r, q), "q");
+            save(r, o, S(r, op->in[1]), "k");
+            save(r, o, S(r, op->in[2]), "v");
+            save(r, o, S(r, op->out[0]), "output");
+            save(r, o, l, "logsumexp");
+        }
+        tl_unref(r->t, l);
+        return;
+    }
+    /* Eager: matmul(q, k^T) reshapes the transposed views into copies. */
+    gemm(r, 0);
+    int qc = temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "q copy");
+    int kc = temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "k copy");
+    int raw = temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "attention scores");
+    if (r->grad) {
+        save(r, o, qc, "q copy");
+        save(r, o, kc, "k copy");
+    }
+    tl_unref(r->t, qc);
+    tl_unref(r->t, kc);
+    int sc = temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "scaled scores");
+    tl_unref(r->t, raw);
+    int pr = temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "attention probabilities");
+    tl_unref(r->t, sc);
+    if (r->grad) save(r, o, pr, "probabilities");
+    weights = pr;
+    if (r->grad && op->a.attn.dropout > 0) {
+        int dp = temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "dropped probabilities");
+        int mask = temp(r, o, btt, DLM_TERM_TRANSIENT, -1, "attention dropout mask");
+        save(r, o, mask, "dropout mask");
+        tl_unref(r->t, mask);
+        tl_unref(r->t, pr);
+        weights = dp;
+    }
+    int vc = temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "v copy");
+    int ctx = temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "context");
+    if (r->grad) {
+        save(r, o, weights, "dropped probabilities");
+        save(r, o, vc, "v copy");
+    }
+    tl_unref(r->t, vc);
+    out_new(r, o, 0); /* transpose(1, 2).contiguous() */
+    tl_unref(r->t, ctx);
+    /* attn_weights returned to BertAttention and BertLayer (`_`) */
+    int e = hold_end(r, o, -1);
+    if (e > o) r->ahold[o] = weights;
+    else tl_unref(r->t, weights);
+    if (r->ahold[o] >= 0) schedule(r, e, weights);
+}
+
+static void fwd_op(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0];
+    switch (op->kind) {
+    case DLM_OP_CONV2D: {
+        out_new(r, o, 0);
+        if (r->torch) {
+            int ws = temp(r, o, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
+                          "cuDNN conv workspace");
+            tl_unref(r->t, ws);
+        }
+        if (r->grad) save(r, o, S(r, x), "input");
+        break;
+    }
+    case DLM_OP_BATCHNORM2D:
+        out_new(r, o, 0);
+        if (r->grad) {
+            save(r, o, S(r, x), "input");
+            for (int k = 0; k < 2; k++) {
+                int s = temp(r, o, P((int64_t)op->a.bn.c * 4), DLM_TERM_SAVED, -1,
+                             k ? "save_invstd" : "save_mean");
+                save(r, o, s, k ? "save_invstd" : "save_mean");
+                tl_unref(r->t, s);
+            }
+        }
+        break;
+    case DLM_OP_RELU:
+    case DLM_OP_GELU:
+    case DLM_OP_TANH:
+    case DLM_OP_SOFTMAX:
+        if (op->inplace) out_alias(r, o, 0, x);
+        else out_new(r, o, 0);
+        if (r->grad) {
+            int keep = op->kind == DLM_OP_GELU ? x : op->out[0];
+            save(r, o, S(r, keep), op->kind == DLM_OP_GELU ? "input" : "result");
+        }
+        break;
+    case DLM_OP_MAXPOOL2D: {
+        out_new(r, o, 0);
+        int idx = -1;
+        if (r->torch || r->grad)
+            idx = temp(r, o, mulk(numel(r, op->out[0]), 8), DLM_TERM_TRANSIENT, -1,
+                       "maxpool indices");
+        if (r->grad) {
+            save(r, o, S(r, x), "input");
+            save(r, o, idx, "indices");
+        }
+        tl_unref(r->t, idx);
+        break;
+    }
+    case DLM_OP_AVGPOOL2D_ADAPTIVE:
+        out_new(r, o, 0);
+        if (r->grad) save(r, o, S(r, x), "input");
+        break;
+    case DLM_OP_ADD:
+        if (op->inplace) out_alias(r, o, 0, x);
+        else out_new(r, o, 0);
+        break;
+    case DLM_OP_FLATTEN:
+    case DLM_OP_SELECT:
+    case DLM_OP_VIEW:
+        out_alias(r, o, 0, x);
+        break;
+    case DLM_OP_LINEAR:
+        gemm(r, 0);
+        out_new(r, o, 0);
+        if (r->grad) save(r, o, S(r, x), "input");
+        break;
+    case DLM_OP_EMBEDDING: {
+        /* index_select over ids.reshape(-1): an expanded ids view is copied */
+        int copy = -1;
+        const dlm_tensor *ids = TT(r, x);
+        if (r->torch && ids->alias_of >= 0) {
+            const dlm_tensor *base = TT(r, dlm_tensor_storage(r->g, x));
+            if (!dlm_poly_equal(&base->numel, &ids->numel) && dlm_poly_deg_B(&ids->numel) > 0)
+                copy = temp(r, o, mulk(ids->numel, 8), DLM_TERM_TRANSIENT, -1, "ids copy");
+        }
+        out_new(r, o, 0);
+        tl_unref(r->t, copy);
+        break;
+    }
+    case DLM_OP_LAYERNORM: {
+        out_new(r, o, 0);
+        int m = -1, s = -1;
+        if (r->torch || r->grad) {
+            m = temp(r, o, mulk(rows(r, x), 4), DLM_TERM_TRANSIENT, -1, "mean");
+            s = temp(r, o, mulk(rows(r, x), 4), DLM_TERM_TRANSIENT, -1, "rstd");
+        }
+        if (r->grad) {
+            save(r, o, S(r, x), "input");
+            save(r, o, m, "mean");
+            save(r, o, s, "rstd");
+        }
+        tl_unref(r->t, m);
+        tl_unref(r->t, s);
+        break;
+    }
+    case DLM_OP_DROPOUT:
+        if (!r->grad || op->a.dropout.p == 0) {
+            if (r->torch) out_alias(r, o, 0, x); /* eval: the input itself */
+            else out_new(r, o, 0);               /* the runtime's plan copies */
+        } else {
+            out_new(r, o, 0);
+            int mask = temp(r, o, numel(r, x), DLM_TERM_SAVED, -1, "dropout mask");
+            save(r, o, mask, "mask");
+            tl_unref(r->t, mask);
+        }
+        break;
+    case DLM_OP_ATTENTION:
+        fwd_attention(r, o);
+        break;
+    case DLM_OP_RNN: {
+        const dlm_tensor *in = TT(r, x);
+        int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
+        dlm_poly state = mulk(in->shape[1], (int64_t)op->a.rnn.layers * op->a.rnn.hidden * r->fb);
+        int hx = -1, cx = -1, ws = -1, res = -1;
+        if (r->torch) {
+            hx = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "h0 zeros");
+            if (lstm) cx = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "c0 zeros");
+        }
+        for (int k = 0; k < op->n_out; k++) out_new(r, o, k);
+        if (r->torch) {
+            ws = temp(r, o, P(0), DLM_TERM_WORKSPACE, r->nm_rnn_ws, "cuDNN RNN workspace");
+            if (r->grad)
+                res = temp(r, o, rnn_reserve(r, op), DLM_TERM_SAVED, r->nm_rnn_res,
+                           "cuDNN RNN reserve");
+        }
+        if (r->grad) {
+            save(r, o, S(r, x), "input");
+            save(r, o, hx, "h0");
+            save(r, o, cx, "c0");
+            save(r, o, S(r, op->out[0]), "output");
+            save(r, o, res, "cuDNN reserve");
+        }
+        tl_unref(r->t, ws);
+        tl_unref(r->t, res);
+        tl_unref(r->t, hx);
+        tl_unref(r->t, cx);
+        break;
+    }
+    }
+}
+
+/* ---- backward rules -------------------------------------------------------------- */
+
+static int grad_new(tr *r, int t, const char *what)
+{
+    return new_slot(r, nbytes(r, t), DLM_TERM_TRANSIENT, -1, what);
+}
+
+/* Delivers gradient slot s for tensor t (autograd's InputBuffer: accumulates in
+ * place when it holds the only reference to either operand). */
+static void give(tr *r, int t, int s)
+{
+    if (s < 0) return;
+    if (!r->rg[t] || TT(r, t)->role != DLM_ROLE_ACT) {
+        tl_unref(r->t, s);
+        return;
+    }
+    int old = r->gslot[t];
+    if (old < 0) {
+        r->gslot[t] = s;
+    } else if (tl_refs(r->t, old) == 1) {
+        tl_unref(r->t, s);
+    } else if (tl_refs(r->t, s) == 1) {
+        tl_unref(r->t, old);
+        r->gslot[t] = s;
+    } else {
+        int sum = grad_new(r, t, "accumulated gradient");
+        tl_unref(r->t, old);
+        tl_unref(r->t, s);
+        r->gslot[t] = sum;
+    }
+}
+
+/* Parameter gradient: AccumulateGrad steals a fresh buffer. */
+static void param_grad(tr *r, int p, int s)
+{
+    if (s < 0) return;
+    r->t->slots[s].term = DLM_TERM_GRADS;
+    if (r->pgrad[p] >= 0) { /* .grad += new (in place) */
+        tl_unref(r->t, s);
+        return;
+    }
+    r->pgrad[p] = s;
+}
+
+static int pgrad_new(tr *r, int p)
+{
+    return new_slot(r, nbytes(r, p), DLM_TERM_GRADS, -1, "parameter gradient");
+}
+
+static void bwd_attention(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int q = op->in[0], k = op->in[1], v = op->in[2];
+    const dlm_tensor *x = TT(r, q);
+    int h = op->a.attn.heads;
+    dlm_poly bth = mulk(numel(r, q), r->fb);
+    dlm_poly btt = mulk(dlm_poly_mul(dlm_poly_mul(x->shape[0], x->shape[1]), x->shape[1]), h);
+    dlm_poly probs_b = mulk(btt, r->fb);
+    int gq, gk, gv;
+    if (!r->torch || r->cfg->attention == DLM_ATTN_FUSED) {
+        int ws = -1;
+        if (r->torch) /* delta: rows of dO . O, fp32 */
+            ws = new_slot(r, mulk(dlm_poly_mul(x->shape[0], x->shape[1]), (int64_t)h * 4),
+                          DLM_TERM_WORKSPACE, -1, "attention backward delta");
+        gq = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad q");
+        gk = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad k");
+        gv = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad v");
+        tl_unref(r->t, ws);
+        tl_unref(r->t, gout);
+        release_saved(r, o);
+    } else {
+        gemm(r, 1);
+        int gc = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad context copy");
+        tl_unref(r->t, gout);
+        int gvc = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad v");
+        int gdp = new_slot(r, probs_b, DLM_TERM_TRANSIENT, -1, "grad probabilities");
+        tl_unref(r->t, gc);
+        int gp = gdp;
+        if (op->a.attn.dropout > 0) {
+            gp = new_slot(r, probs_b, DLM_TERM_TRANSIENT, -1, "grad before dropout");
+            tl_unref(r->t, gdp);
+        }
+        int gs = new_slot(r, probs_b, DLM_TERM_TRANSIENT, -1, "grad scores");
+        tl_unref(r->t, gp);
+        int graw = new_slot(r, probs_b, DLM_TERM_TRANSIENT, -1, "grad raw scores");
+        tl_unref(r->t, gs);
+        int gkc = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad k");
+        int gqc = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad q");
+        tl_unref(r->t, graw);
+        release_saved(r, o);
+        /* each transposed gradient is copied to (B, T, Hd) before its Linear */
+        gv = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad v copy");
+        tl_unref(r->t, gvc);
+        gk = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad k copy");
+        tl_unref(r->t, gkc);
+        gq = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad q copy");
+        tl_unref(r->t, gqc);
+    }
+    give(r, v, gv);
+    give(r, k, gk);
+    give(r, q, gq);
+}
+
+static void bwd_op(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0];
+    int gout = r->gslot[op->out[0]];
+    r->gslot[op->out[0]] = -1;
+    if (gout < 0 && op->kind != DLM_OP_RNN) {
+        release_saved(r, o);
+        return;
+    }
+    switch (op->kind) {
+    case DLM_OP_CONV2D: {
+        int gi = -1;
+        if (r->rg[x]) {
+            gi = grad_new(r, x, "grad input");
+            if (r->torch) tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE,
+                                                  r->nm_conv, "cuDNN conv workspace"));
+        }
+        for (int i = 0; i < op->n_params; i++) {
+            int gw = pgrad_new(r, op->params[i]);
+            if (r->torch && i == 0)
+                tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
+                                        "cuDNN conv workspace"));
+            param_grad(r, op->params[i], gw);
+        }
+        release_saved(r, o);
+        tl_unref(r->t, gout);
+        give(r, x, gi);
+        break;
+    }
+    case DLM_OP_BATCHNORM2D:
+    case DLM_OP_LAYERNORM: {
+        int gi = r->rg[x] ? grad_new(r, x, "grad input") : -1;
+        for (int i = 0; i < op->n_params; i++) param_grad(r, op->params[i], pgrad_new(r, op->params[i]));
+        release_saved(r, o);
+        tl_unref(r->t, gout);
+        give(r, x, gi);
+        break;
+    }
+    case DLM_OP_RELU:
+    case DLM_OP_GELU:
+    case DLM_OP_TANH:
+    case DLM_OP_SOFTMAX:
+    case DLM_OP_MAXPOOL2D:
+    case DLM_OP_AVGPOOL2D_ADAPTIVE:
+    case DLM_OP_DROPOUT:
+    case DLM_OP_SELECT: {
+        int gi = r->rg[x] ? grad_new(r, x, "grad input") : -1;
+        release_saved(r, o);
+        tl_unref(r->t, gout);
+        give(r, x, gi);
+        break;
+    }
+    case DLM_OP_ADD:
+        for (int i = 0; i < op->n_in; i++) {
+            int in = op->in[i];
+            if (!r->rg[in]) continue;
+            if (dlm_poly_equal(&TT(r, in)->numel, &TT(r, op->out[0])->numel)) {
+                tl_ref(r->t, gout);
+                give(r, in, gout);
+            } else { /* broadcast: sum_to the input's shape */
+                give(r, in, grad_new(r, in, "grad summed over broadcast"));
+            }
+        }
+        tl_unref(r->t, gout);
+        break;
+    case DLM_OP_FLATTEN:
+    case DLM_OP_VIEW:
+        give(r, x, gout);
+        break;
+    case DLM_OP_LINEAR: {
+        gemm(r, 1);
+        int gi = r->rg[x] ? grad_new(r, x, "grad input") : -1;
+        for (int i = 0; i < op->n_params; i++) param_grad(r, op->params[i], pgrad_new(r, op->params[i]));
+        release_saved(r, o);
+        tl_unref(r->t, gout);
+        give(r, x, gi);
+        break;
+    }
+    case DLM_OP_EMBEDDING:
+        for (int i = 0; i < op->n_params; i++) param_grad(r, op->params[i], pgrad_new(r, op->params[i]));
+        release_saved(r, o);
+        tl_unref(r->t, gout);
+        break;
+    case DLM_OP_ATTENTION:
+        bwd_attention(r, o, gout);
+        break;
+    case DLM_OP_RNN: {
+        const dlm_tensor *in = TT(r, x);
+        dlm_poly state = mulk(in->shape[1], (int64_t)op->a.rnn.layers * op->a.rnn.hidden * r->fb);
+        int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
+        int zeros[2] = {-1, -1}, dstate[2] = {-1, -1};
+        for (int k = 1; k < op->n_out; k++) { /* no gradient for h_n, c_n: zeros */
+            int gk = r->gslot[op->out[k]];
+            r->gslot[op->out[k]] = -1;
+            zeros[k - 1] = gk >= 0 ? gk : (r->torch ? new_slot(r, state, DLM_TERM_TRANSIENT, -1, "grad h_n zeros") : -1);
+        }
+        int dx = grad_new(r, x, "grad input");
+        for (int k = 0; k < (lstm ? 2 : 1); k++)
+            dstate[k] = new_slot(r, state, DLM_TERM_TRANSIENT, -1, "grad h0");
+        int ws = r->torch ? new_slot(r, P(0), DLM_TERM_WORKSPACE, r->nm_rnn_ws, "cuDNN RNN workspace") : -1;
+        tl_unref(r->t, ws);
+        /* one flat weight-gradient buffer; the parameters' grads are views */
+        dlm_poly wb = P(0);
+        for (int i = 0; i < op->n_params; i++) wb = dlm_poly_add(wb, nbytes(r, op->params[i]));
+        int dw = new_slot(r, wb, DLM_TERM_GRADS, -1, "parameter gradients (flat)");
+        ws = r->torch ? new_slot(r, P(0), DLM_TERM_WORKSPACE, r->nm_rnn_ws, "cuDNN RNN workspace") : -1;
+        tl_unref(r->t, ws);
+        for (int i = 0; i < op->n_params; i++) {
+            tl_ref(r->t, dw);
+            param_grad(r, op->params[i], dw);
+        }
+        tl_unref(r->t, dw);
+        release_saved(r, o);
+        tl_unref(r->t, gout);
+        tl_unref(r->t, zeros[0]);
+        tl_unref(r->t, zeros[1]);
+        tl_unref(r->t, dstate[0]);
+        tl_unref(r->t, dstate[1]);
+        give(r, x, dx);
+        break;
+    }
+    }
+}
+
+/* ---- the protocol ------------------------------------------------------------------- */
+
+static void setup(tr *r)
+{
+    const dlm_graph *g = r->g;
+    tl_at(r->t, DLM_PHASE_FORWARD, -1);
+    /* Module._apply order: each module's parameters, then its buffers; a
+     * buffer comes right after the last parameter of its module. */
+    int *after = calloc((size_t)g->n_buffers + 1, sizeof *after);
+    if (!after) {
+        r->st = dlm_error(DLM_ENOMEM, "out of memory");
+        return;
+    }
+    for (int b = 0; b < g->n_buffers; b++) {
+        const char *bn = TT(r, g->buffers[b])->name, *dot = strrchr(bn, '.');
+        size_t lm = dot ? (size_t)(dot - bn) : 0;
+        after[b] = -1;
+        for (int p = 0; p < g->n_params; p++)
+            if (in_scope(TT(r, g->params[p])->name, bn, lm)) after[b] = p;
+    }
+    for (int b = 0; b < g->n_buffers; b++)
+        if (after[b] < 0) r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
+    for (int p = 0; p < g->n_params; p++) {
+        int t = g->params[p];
+        r->slot[t] = new_slot(r, nbytes(r, t), DLM_TERM_WEIGHTS, -1, "parameter");
+        for (int b = 0; b < g->n_buffers; b++)
+            if (after[b] == p)
+                r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
+        /* nn.LSTM flattens its weights into one cuDNN buffer after .to() */
+        if (!r->torch) continue;
+        for (int o = 0; o < r->n_ops; o++) {
+            const dlm_op *op = &g->ops[o];
+            if (op->kind != DLM_OP_RNN || op->params[op->n_params - 1] != t) continue;
+            dlm_poly wb = P(0);
+            for (int i = 0; i < op->n_params; i++) wb = dlm_poly_add(wb, nbytes(r, op->params[i]));
+            int flat = new_slot(r, wb, DLM_TERM_WEIGHTS, -1, "cuDNN flat weights");
+            for (int i = 0; i < op->n_params; i++) {
+                tl_unref(r->t, r->slot[op->params[i]]);
+                r->slot[op->params[i]] = flat;
+            }
+        }
+    }
+    free(after);
+    for (int i = 0; i < g->n_inputs; i++)
+        r->slot[g->inputs[i]] = new_slot(r, nbytes(r, g->inputs[i]), DLM_TERM_INPUTS, -1, "input");
+    if (!r->torch) { /* the runtime's resident workspaces */
+        int uses_gemm = 0;
+        for (int o = 0; o < r->n_ops; o++)
+            uses_gemm |= g->ops[o].kind == DLM_OP_LINEAR || g->ops[o].kind == DLM_OP_ATTENTION;
+        if (uses_gemm)
+            tl_new_input(r->t, r->nm_cublas, input_bytes(r, "cublas_workspace", 32LL << 20),
+                         DLM_TERM_WORKSPACE, "cuBLAS workspace");
+        for (int o = 0; o < r->n_ops; o++)
+            if (g->ops[o].kind == DLM_OP_CONV2D) {
+                tl_new_input(r->t, r->nm_conv, input_bytes(r, "cudnn_conv_workspace", 0),
+                             DLM_TERM_WORKSPACE, "cuDNN conv workspace");
+                break;
+            }
+        for (int o = 0; o < r->n_ops; o++)
+            if (g->ops[o].kind == DLM_OP_RNN) {
+                tl_new_input(r->t, r->nm_rnn_ws, input_bytes(r, "cudnn_rnn_workspace", 0),
+                             DLM_TERM_WORKSPACE, "cuDNN RNN workspace");
+                break;
+            }
+    }
+}
+
+static void forward(tr *r)
+{
+    const dlm_graph *g = r->g;
+    for (int o = 0; o <= r->n_ops; o++) r->rl_head[o] = -1;
+    r->n_rl = 0;
+    for (int o = 0; o < r->n_ops; o++) {
+        const dlm_op *op = &g->ops[o];
+        tl_at(r->t, DLM_PHASE_FORWARD, o);
+        r->ahold[o] = -1;
+        fwd_op(r, o);
+        for (int k = 0; k < op->n_out; k++) schedule(r, r->rel[op->out[k]], r->slot[op->out[k]]);
+        for (int i = r->rl_head[o]; i >= 0; i = r->rl_next[i]) tl_unref(r->t, r->rl_slot[i]);
+        if (r->st != DLM_OK) return;
+    }
+}
+
+static void release_end(tr *r)
+{
+    for (int i = 0; i < r->n_end; i++) tl_unref(r->t, r->end_slots[i]);
+    r->n_end = 0;
+}
+
+static void backward(tr *r)
+{
+    const dlm_graph *g = r->g;
+    int scalar = r->fb, loss = -1, pows[8];
+    int n_out = g->n_outputs < 8 ? g->n_outputs : 8;
+    /* loss = sum(o.pow(2).mean() for o in outputs) */
+    tl_at(r->t, DLM_PHASE_FORWARD, -1);
+    for (int i = 0; i < n_out; i++) {
+        int o = g->outputs[i];
+        int p = new_slot(r, nbytes(r, o), DLM_TERM_TRANSIENT, -1, "loss: o.pow(2)");
+        pows[i] = r->slot[o];
+        tl_ref(r->t, pows[i]); /* PowBackward0 saves o */
+        int m = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: mean");
+        tl_unref(r->t, p);
+        int s = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: sum");
+        tl_unref(r->t, m);
+        tl_unref(r->t, loss);
+        loss = s;
+    }
+    tl_at(r->t, DLM_PHASE_BACKWARD, -1);
+    int ones = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "grad of loss");
+    for (int i = n_out - 1; i >= 0; i--) {
+        int o = g->outputs[i];
+        int gm = grad_new(r, o, "grad of mean");
+        int p1 = grad_new(r, o, "pow backward: o^1");
+        int p2 = grad_new(r, o, "pow backward: 2*o");
+        tl_unref(r->t, p1);
+        int gr = grad_new(r, o, "pow backward");
+        tl_unref(r->t, p2);
+        tl_unref(r->t, gm);
+        tl_unref(r->t, pows[i]);
+        give(r, o, gr);
+    }
+    tl_unref(r->t, ones);
+    for (int o = r->n_ops - 1; o >= 0; o--) {
+        tl_at(r->t, DLM_PHASE_BACKWARD, o);
+        bwd_op(r, o);
+        if (r->st != DLM_OK) break;
+    }
+    for (int t = 0; t < g->n_tensors; t++)
+        if (r->gslot[t] >= 0) {
+            tl_unref(r->t, r->gslot[t]);
+            r->gslot[t] = -1;
+        }
+    schedule(r, INT_MAX, loss);
+}
+
+static void optimizer_step(tr *r, int first)
+{
+    const dlm_graph *g = r->g;
+    tl_at(r->t, DLM_PHASE_STEP, -1);
+    int n = g->n_params;
+    switch (r->cfg->optimizer) {
+    case DLM_OPT_SGD:
+        break;
+    case DLM_OPT_SGD_MOMENTUM:
+        if (first)
+            for (int p = 0; p < n; p++)
+                r->opt_m[p] = new_slot(r, nbytes(r, g->params[p]), DLM_TERM_OPTIMIZER, -1, "momentum buffer");
+        break;
+    case DLM_OPT_ADAM: {
+        if (first)
+            for (int p = 0; p < n; p++) {
+                r->opt_m[p] = new_slot(r, nbytes(r, g->params[p]), DLM_TERM_OPTIMIZER, -1, "adam exp_avg");
+                r->opt_v[p] = new_slot(r, nbytes(r, g->params[p]), DLM_TERM_OPTIMIZER, -1, "adam exp_avg_sq");
+            }
+        if (!r->torch) break; /* the runtime has no optimizer: ideal in-place update */
+        /* _multi_tensor_adam: exp_avg_sq_sqrt = torch._foreach_sqrt(exp_avg_sqs) */
+        int *tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);
+        if (!tmp) {
+            r->st = dlm_error(DLM_ENOMEM, "out of memory");
+            return;
+        }
+        for (int p = 0; p < n; p++)
+            tmp[p] = new_slot(r, nbytes(r, g->params[p]), DLM_TERM_WORKSPACE, r->nm_adam,
+                              "adam foreach sqrt temporary");
+        for (int p = 0; p < n; p++) tl_unref(r->t, tmp[p]);
+        free(tmp);
+        break;
+    }
+    }
+}
+
+/* One step of the protocol; `first` is the warm-up. */
+static void step(tr *r, int first)
+{
+    const dlm_graph *g = r->g;
+    if (r->train) {
+        tl_at(r->t, DLM_PHASE_FORWARD, -1);
+        for (int p = 0; p < g->n_tensors; p++) /* zero_grad(set_to_none=True) */
+            if (r->pgrad[p] >= 0) {
+                tl_unref(r->t, r->pgrad[p]);
+                r->pgrad[p] = -1;
+            }
+    }
+    forward(r);
+    if (r->train) {
+        backward(r);
+        optimizer_step(r, first);
+    }
+}
+
+dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, dlm_timeline *t,
+                           dlm_mem_layer *layers)
+{
+    tr r;
+    memset(&r, 0, sizeof r);
+    r.g = g;
+    r.cfg = cfg;
+    r.t = t;
+    r.L = layers;
+    r.torch = cfg->profile == DLM_PROFILE_PYTORCH;
+    r.grad = cfg->mode != DLM_MODE_INFER;
+    r.train = cfg->mode == DLM_MODE_TRAIN;
+    r.fb = dlm_dtype_act_bytes(cfg->dtype);
+    r.pb = dlm_dtype_param_bytes(cfg->dtype);
+    r.n_ops = g->n_ops;
+    r.cublas_fwd = r.cublas_bwd = -1;
+    r.nm_cublas = tl_named(t, "cublas_workspace");
+    r.nm_cublas_bwd = r.torch && r.train ? tl_named(t, "cublas_workspace_autograd") : -1;
+    r.nm_conv = tl_named(t, "cudnn_conv_workspace");
+    r.nm_rnn_ws = tl_named(t, "cudnn_rnn_workspace");
+    r.nm_rnn_res = tl_named(t, "cudnn_rnn_reserve");
+    r.nm_adam = tl_named(t, "adam_foreach_temporaries");
+    r.nm_attn = tl_named(t, "attention_scratch");
+    size_t nt = (size_t)g->n_tensors + 1, no = (size_t)g->n_ops + 1;
+    r.slot = malloc(nt * sizeof *r.slot);
+    r.rel = malloc(nt * sizeof *r.rel);
+    r.rg = calloc(nt, 1);
+    r.gslot = malloc(nt * sizeof *r.gslot);
+    r.pgrad = malloc(nt * sizeof *r.pgrad);
+    r.saved = malloc(no * MAX_SAVED * sizeof *r.saved);
+    r.n_saved = calloc(no, sizeof *r.n_saved);
+    r.ahold = malloc(no * sizeof *r.ahold);
+    r.rl_head = malloc(no * sizeof *r.rl_head);
+    r.opt_m = malloc(((size_t)g->n_params + 1) * sizeof *r.opt_m);
+    r.opt_v = malloc(((size_t)g->n_params + 1) * sizeof *r.opt_v);
+    dlm_status st = DLM_OK;
+    if (!r.slot || !r.rel || !r.rg || !r.gslot || !r.pgrad || !r.saved || !r.n_saved || !r.ahold ||
+        !r.rl_head || !r.opt_m || !r.opt_v)
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+    if (st == DLM_OK) st = compute_modules(&r);
+    if (st == DLM_OK) {
+        for (size_t i = 0; i < nt; i++) r.slot[i] = r.gslot[i] = r.pgrad[i] = -1;
+        compute_release(&r);
+        compute_requires_grad(&r);
+        for (int o = 0; o < g->n_ops; o++) {
+            memset(&layers[o], 0, sizeof layers[o]);
+            layers[o].op = o;
+            layers[o].out_elems = g->tensors[g->ops[o].out[0]].numel;
+        }
+        setup(&r);
+        if (r.torch || r.train) { /* the warm-up step, then `del out` frees outputs and graph */
+            step(&r, 1);
+            release_end(&r);
+            for (int o = 0; o < g->n_ops; o++) release_saved(&r, o);
+        }
+        tl_reset(t);
+        r.record = 1;
+        step(&r, !(r.torch || r.train));
+        /* memory_allocated() after the step: infer and forward keep `out` (and
+         * its graph); a training step returns nothing. */
+        if (r.train) release_end(&r);
+        st = r.st != DLM_OK ? r.st : t->status;
+    }
+    if (r.module)
+        for (int o = 0; o < g->n_ops; o++) free(r.module[o]);
+    free(r.module);
+    free(r.slot);
+    free(r.rel);
+    free(r.rg);
+    free(r.gslot);
+    free(r.pgrad);
+    free(r.saved);
+    free(r.n_saved);
+    free(r.ahold);
+    free(r.rl_head);
+    free(r.rl_next);
+    free(r.rl_slot);
+    free(r.end_slots);
+    free(r.opt_m);
+    free(r.opt_v);
+    return st;
+}
