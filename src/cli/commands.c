@@ -5,6 +5,8 @@
 static const dlm_command commands[] = {
     {"models", "list the networks dlmem knows and their settable sizes", dlm_cmd_models},
     {"params", "parameter counts per layer with formulas, checked against PyTorch", dlm_cmd_params},
+    {"memory", "predicted GPU memory per point: peak, where, composition, formula", dlm_cmd_memory},
+    {"fit", "the largest batch (or sequence) that fits a GPU, and what binds", dlm_cmd_fit},
 };
 
 const dlm_command *dlm_commands(int *n)

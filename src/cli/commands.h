@@ -16,5 +16,7 @@ const dlm_command *dlm_commands(int *n);
 
 dlm_status dlm_cmd_models(int argc, char **argv);
 dlm_status dlm_cmd_params(int argc, char **argv);
+dlm_status dlm_cmd_memory(int argc, char **argv);
+dlm_status dlm_cmd_fit(int argc, char **argv);
 
 #endif

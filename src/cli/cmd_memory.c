@@ -1,0 +1,296 @@
+/* cmd_memory.c — `dlmem memory MODEL`: predicted GPU memory at each (B, T)
+ * point, the peak's phase, op and composition, the peak as a formula in B and
+ * T, and with --per-layer every op's activation, saved-tensor and workspace
+ * formulas.  Not a measurement: see `dlmem measure` for that. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/out.h"
+#include "../models/models.h"
+#include "commands.h"
+#include "mem_opts.h"
+
+static const dlm_cli_opt opts[] = {
+    {"batch", 'b', "LIST", "batch sizes: 8 | 1,2,4 | 1-8 | 1..128 (powers of two); default 1"},
+    {"seq", 't', "LIST", "sequence lengths (models with T); default 128 (bert), 100 (lstm)"},
+    {"per-layer", 0, NULL, "add every op's output, saved-tensor and workspace formulas"},
+    {"format", 0, "FMT", "table (default), csv or json"},
+    DLM_MEM_OPT_ROWS,
+};
+#define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
+
+static const char *mib(char *buf, size_t n, int64_t b) { return dlm_fmt_bytes(buf, n, (double)b); }
+
+static void formula(const dlm_poly *p, char *buf, size_t n)
+{
+    dlm_poly_format_scaled(p, 1.0 / 1048576.0, "MiB", buf, n);
+}
+
+static dlm_status print_layers_table(const dlm_mem_model *m, FILE *f)
+{
+    static const char *hdr[] = {"#", "layer", "op", "output elements", "output MiB",
+                                "saved for backward", "saved MiB", "transient inside", "MiB"};
+    const dlm_mem_layer *L;
+    int n;
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    dlm_mem_layers(m, &L, &n);
+    dlm_table *t;
+    DLM_TRY(dlm_table_alloc(9, hdr, "rllrrlrlr", &t));
+    dlm_status st = DLM_OK;
+    for (int i = 0; i < n && st == DLM_OK; i++) {
+        char num[16], el[128], ob[128], sb[128], tb[128];
+        snprintf(num, sizeof num, "%d", i + 1);
+        dlm_poly_format(&L[i].out_elems, el, sizeof el);
+        formula(&L[i].out_bytes, ob, sizeof ob);
+        formula(&L[i].saved_bytes, sb, sizeof sb);
+        formula(&L[i].temp_bytes, tb, sizeof tb);
+        const char *cells[] = {num, g->ops[L[i].op].name, dlm_op_kind_name(g->ops[L[i].op].kind),
+                               el, ob, L[i].saved[0] ? L[i].saved : "-", sb,
+                               L[i].temp[0] ? L[i].temp : "-", tb};
+        st = dlm_table_add(t, cells);
+    }
+    if (st == DLM_OK) {
+        const dlm_mem_config *c = dlm_mem_model_config(m);
+        fprintf(f, "\nPer op (%s profile, %s, %s; sizes in B%s; MiB = 2^20 bytes):\n",
+                dlm_profile_name(c->profile), dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
+                g->uses_T ? " and T" : "");
+        st = dlm_table_print(t, f, 2);
+    }
+    dlm_table_free(t);
+    return st;
+}
+
+typedef struct point {
+    int64_t B, T;
+    dlm_mem_result r;
+    dlm_poly law;
+} point;
+
+static void json_layers(dlm_json *j, const dlm_mem_model *m)
+{
+    const dlm_mem_layer *L;
+    int n;
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    dlm_mem_layers(m, &L, &n);
+    dlm_json_key(j, "layers");
+    dlm_json_arr_begin(j);
+    for (int i = 0; i < n; i++) {
+        char a[160], b[160], c[160], d[160];
+        dlm_poly_format(&L[i].out_elems, a, sizeof a);
+        dlm_poly_format(&L[i].out_bytes, b, sizeof b);
+        dlm_poly_format(&L[i].saved_bytes, c, sizeof c);
+        dlm_poly_format(&L[i].temp_bytes, d, sizeof d);
+        dlm_json_obj_begin(j);
+        dlm_json_kstr(j, "layer", g->ops[L[i].op].name);
+        dlm_json_kstr(j, "op", dlm_op_kind_name(g->ops[L[i].op].kind));
+        dlm_json_kstr(j, "output_elements", a);
+        dlm_json_kstr(j, "output_bytes", b);
+        dlm_json_kstr(j, "saved_bytes", c);
+        dlm_json_kstr(j, "saved", L[i].saved);
+        dlm_json_kstr(j, "transient_bytes", d);
+        dlm_json_kstr(j, "transient", L[i].temp);
+        dlm_json_obj_end(j);
+    }
+    dlm_json_arr_end(j);
+}
+
+static dlm_status print_json(const dlm_mem_model *m, const dlm_gpu *gpu, const point *p, int n,
+                             int per_layer)
+{
+    const dlm_mem_config *c = dlm_mem_model_config(m);
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    dlm_json j;
+    dlm_json_init(&j, stdout);
+    dlm_json_obj_begin(&j);
+    dlm_json_kstr(&j, "model", g->name);
+    dlm_json_kstr(&j, "profile", dlm_profile_name(c->profile));
+    dlm_json_kstr(&j, "attention", dlm_attention_name(c->attention));
+    dlm_json_kstr(&j, "optimizer", dlm_optimizer_name(c->optimizer));
+    dlm_json_kstr(&j, "gpu", gpu->name);
+    dlm_json_kint(&j, "sm", c->sm);
+    dlm_json_key(&j, "points");
+    dlm_json_arr_begin(&j);
+    for (int i = 0; i < n; i++) {
+        char law[512];
+        dlm_poly_format(&p[i].law, law, sizeof law);
+        dlm_json_obj_begin(&j);
+        dlm_json_kint(&j, "batch", p[i].B);
+        dlm_json_kint(&j, "seq", g->uses_T ? p[i].T : 0);
+        dlm_json_kstr(&j, "mode", dlm_mode_name(c->mode));
+        dlm_json_kstr(&j, "dtype", dlm_dtype_name(c->dtype));
+        dlm_json_kint(&j, "peak_bytes", p[i].r.peak_bytes);
+        dlm_json_kint(&j, "before_bytes", p[i].r.before_bytes);
+        dlm_json_kint(&j, "after_bytes", p[i].r.after_bytes);
+        dlm_json_kstr(&j, "peak_phase", dlm_phase_name(p[i].r.peak_phase));
+        dlm_json_kstr(&j, "peak_op", p[i].r.peak_op >= 0 ? g->ops[p[i].r.peak_op].name : "");
+        dlm_json_kstr(&j, "peak_where", p[i].r.peak_where);
+        dlm_json_kstr(&j, "peak_formula_bytes", law);
+        dlm_json_key(&j, "breakdown");
+        dlm_json_obj_begin(&j);
+        for (int k = 0; k < DLM_TERM_COUNT; k++) dlm_json_kint(&j, dlm_term_name((dlm_term)k), p[i].r.by_term[k]);
+        dlm_json_obj_end(&j);
+        dlm_json_key(&j, "named");
+        dlm_json_obj_begin(&j);
+        for (int k = 0; k < p[i].r.n_named; k++) dlm_json_kint(&j, p[i].r.named[k].name, p[i].r.named[k].bytes);
+        dlm_json_obj_end(&j);
+        dlm_json_obj_end(&j);
+    }
+    dlm_json_arr_end(&j);
+    if (per_layer) json_layers(&j, m);
+    dlm_json_obj_end(&j);
+    return dlm_json_finish(&j);
+}
+
+static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n)
+{
+    const dlm_mem_config *c = dlm_mem_model_config(m);
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    fputs("model,profile,mode,dtype,attention,optimizer,batch,seq,peak_bytes,before_bytes,"
+          "after_bytes,peak_phase,peak_where", stdout);
+    for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%s_bytes", dlm_term_name((dlm_term)k));
+    putchar('\n');
+    for (int i = 0; i < n; i++) {
+        printf("%s,%s,%s,%s,%s,%s,%lld,%lld,%lld,%lld,%lld,%s,", g->name,
+               dlm_profile_name(c->profile), dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
+               dlm_attention_name(c->attention), dlm_optimizer_name(c->optimizer),
+               (long long)p[i].B, (long long)(g->uses_T ? p[i].T : 0), (long long)p[i].r.peak_bytes,
+               (long long)p[i].r.before_bytes, (long long)p[i].r.after_bytes,
+               dlm_phase_name(p[i].r.peak_phase));
+        dlm_csv_field(stdout, p[i].r.peak_where);
+        for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%lld", (long long)p[i].r.by_term[k]);
+        putchar('\n');
+    }
+    return dlm_check_stream(stdout, "standard output");
+}
+
+static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const point *p, int n)
+{
+    static const char *hdr[] = {"B", "T", "peak", "before", "weights", "grads", "optim",
+                                "saved", "transient", "workspace", "rounding", "peak at"};
+    const dlm_mem_config *c = dlm_mem_model_config(m);
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    dlm_table *t;
+    DLM_TRY(dlm_table_alloc(12, hdr, "rrrrrrrrrrrl", &t));
+    dlm_status st = DLM_OK;
+    for (int i = 0; i < n && st == DLM_OK; i++) {
+        const dlm_mem_result *r = &p[i].r;
+        char b[24], tt[24], pk[32], bf[32], w[32], gr[32], op[32], sv[32], tr[32], ws[32], rd[32];
+        snprintf(b, sizeof b, "%lld", (long long)p[i].B);
+        snprintf(tt, sizeof tt, "%lld", (long long)p[i].T);
+        const char *cells[] = {b, g->uses_T ? tt : "-", mib(pk, sizeof pk, r->peak_bytes),
+                               mib(bf, sizeof bf, r->before_bytes),
+                               mib(w, sizeof w, r->by_term[DLM_TERM_WEIGHTS] + r->by_term[DLM_TERM_BUFFERS]),
+                               mib(gr, sizeof gr, r->by_term[DLM_TERM_GRADS]),
+                               mib(op, sizeof op, r->by_term[DLM_TERM_OPTIMIZER]),
+                               mib(sv, sizeof sv, r->by_term[DLM_TERM_SAVED]),
+                               mib(tr, sizeof tr, r->by_term[DLM_TERM_TRANSIENT] + r->by_term[DLM_TERM_INPUTS]),
+                               mib(ws, sizeof ws, r->by_term[DLM_TERM_WORKSPACE]),
+                               mib(rd, sizeof rd, r->by_term[DLM_TERM_ROUNDING]), r->peak_where};
+        st = dlm_table_add(t, cells);
+    }
+    if (st == DLM_OK) {
+        printf("%s: predicted GPU memory, %s profile (%s), mode %s, dtype %s%s%s%s%s\n", g->name,
+               dlm_profile_name(c->profile),
+               c->profile == DLM_PROFILE_PYTORCH ? "torch.cuda.max_memory_allocated() of one step "
+                                                   "after a warm-up"
+                                                 : "dlmem's GPU runtime, exact bytes",
+               dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
+               c->mode == DLM_MODE_TRAIN ? ", optimizer " : "",
+               c->mode == DLM_MODE_TRAIN ? dlm_optimizer_name(c->optimizer) : "",
+               g->uses_T && g->max_T ? ", attention " : "",
+               g->uses_T && g->max_T ? dlm_attention_name(c->attention) : "");
+        printf("GPU architecture sm_%d (%s); \"transient\" includes the input; MiB = 2^20 bytes\n",
+               c->sm, gpu->name);
+        st = dlm_table_print(t, stdout, 2);
+    }
+    dlm_table_free(t);
+    if (st != DLM_OK) return st;
+    /* The law the peak follows around the last point, and the named terms. */
+    const point *last = &p[n - 1];
+    char law[512], lawb[512], at[64];
+    formula(&last->law, law, sizeof law);
+    dlm_poly_format(&last->law, lawb, sizeof lawb);
+    if (g->uses_T) snprintf(at, sizeof at, "B=%lld, T=%lld", (long long)last->B, (long long)last->T);
+    else snprintf(at, sizeof at, "B=%lld", (long long)last->B);
+    printf("\n%s peak (around %s, %s phase) = %s\n", dlm_mode_name(c->mode), at,
+           dlm_phase_name(last->r.peak_phase), law);
+    printf("  in bytes: %s%s\n", lawb,
+           c->profile == DLM_PROFILE_PYTORCH ? "  (before the allocator's rounding)" : "");
+    printf("  named terms at that peak:");
+    for (int k = 0; k < last->r.n_named; k++) {
+        char v[32];
+        printf("%s %s %s", k ? "," : "", last->r.named[k].name, mib(v, sizeof v, last->r.named[k].bytes));
+    }
+    printf("\n");
+    return dlm_check_stream(stdout, "standard output");
+}
+
+dlm_status dlm_cmd_memory(int argc, char **argv)
+{
+    dlm_cli_args a;
+    dlm_format fmt;
+    DLM_TRY(dlm_cli_parse("memory", argc, argv, opts, N_OPTS, &a));
+    if (a.help) {
+        dlm_cli_usage(stdout, "memory", "MODEL [options]",
+                      "Predicted GPU memory of MODEL at each batch size B (and sequence length T):\n"
+                      "the peak, where it happens (phase and op), what it is made of, and the\n"
+                      "formula in B and T it follows.  Profile pytorch predicts\n"
+                      "torch.cuda.max_memory_allocated() for tools/torch_reference.py's protocol;\n"
+                      "profile runtime predicts dlmem's own GPU runtime to the byte.",
+                      opts, N_OPTS);
+        return DLM_OK;
+    }
+    if (a.n_pos != 1)
+        return dlm_error(DLM_EINVAL, "dlmem memory: expected one MODEL (see dlmem models), got %d "
+                         "arguments", a.n_pos);
+    DLM_TRY(dlm_cli_format(&a, &fmt));
+    dlm_mem_config cfg;
+    const dlm_gpu *gpu;
+    DLM_TRY(dlm_cli_mem_config(&a, &cfg, &gpu));
+    dlm_graph *g;
+    DLM_TRY(dlm_model_build_named(a.pos[0], dlm_cli_get(&a, "set"), &g));
+    int64_t *bs = NULL, *ts = NULL;
+    int nb = 0, nt = 0;
+    int64_t tmax = g->max_T > 0 ? g->max_T : 100000000;
+    const char *seq = dlm_cli_get(&a, "seq");
+    char dflt_seq[16];
+    snprintf(dflt_seq, sizeof dflt_seq, "%d", g->max_T > 0 ? 128 : 100);
+    dlm_status st = dlm_cli_list("--batch", dlm_cli_get(&a, "batch") ? dlm_cli_get(&a, "batch") : "1",
+                                 1, 1000000000, &bs, &nb);
+    if (st == DLM_OK) {
+        if (!g->uses_T && seq)
+            st = dlm_error(DLM_EINVAL, "--seq: model %s has no sequence length", g->name);
+        else
+            st = dlm_cli_list("--seq", g->uses_T && seq ? seq : dflt_seq, 1, tmax, &ts, &nt);
+    }
+    if (st == DLM_OK && !g->uses_T) nt = 1;
+    dlm_mem_model *m = NULL;
+    point *p = NULL;
+    if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);
+    if (st == DLM_OK && !(p = calloc((size_t)nb * (size_t)nt, sizeof *p)))
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+    int n = 0;
+    for (int i = 0; i < nb && st == DLM_OK; i++)
+        for (int k = 0; k < nt && st == DLM_OK; k++) {
+            p[n].B = bs[i];
+            p[n].T = g->uses_T ? ts[k] : 0;
+            st = dlm_mem_eval(m, p[n].B, p[n].T, &p[n].r);
+            if (st == DLM_OK) st = dlm_mem_peak_poly(m, p[n].B, p[n].T, &p[n].law);
+            n++;
+        }
+    if (st == DLM_OK) {
+        if (fmt == DLM_FMT_JSON) st = print_json(m, gpu, p, n, dlm_cli_get(&a, "per-layer") != NULL);
+        else if (fmt == DLM_FMT_CSV) st = print_csv(m, p, n);
+        else {
+            st = print_table(m, gpu, p, n);
+            if (st == DLM_OK && dlm_cli_get(&a, "per-layer")) st = print_layers_table(m, stdout);
+            if (st == DLM_OK) st = dlm_check_stream(stdout, "standard output");
+        }
+    }
+    free(p);
+    free(bs);
+    free(ts);
+    dlm_mem_model_free(m);
+    dlm_graph_free(g);
+    return st;
+}

@@ -1,0 +1,54 @@
+/* mem_opts.c — shared memory-model options (see mem_opts.h). */
+#include "mem_opts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static dlm_status parse_inputs(const char *s, dlm_mem_config *cfg)
+{
+    char *copy = strdup(s), *save = NULL;
+    dlm_status st = DLM_OK;
+    if (!copy) return dlm_error(DLM_ENOMEM, "out of memory");
+    for (char *it = strtok_r(copy, ",", &save); it && st == DLM_OK; it = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(it, '=');
+        int64_t v;
+        if (!eq) {
+            st = dlm_error(DLM_EINVAL, "--input '%s': expected NAME=BYTES (e.g. "
+                           "cudnn_conv_workspace=4194304)", it);
+            break;
+        }
+        *eq = '\0';
+        if ((st = dlm_cli_size("--input", eq + 1, &v)) != DLM_OK) break;
+        if (cfg->n_inputs == DLM_MAX_NAMED) {
+            st = dlm_error(DLM_EINVAL, "--input: more than %d names", DLM_MAX_NAMED);
+            break;
+        }
+        snprintf(cfg->inputs[cfg->n_inputs].name, sizeof cfg->inputs[0].name, "%s", it);
+        cfg->inputs[cfg->n_inputs++].bytes = v;
+    }
+    free(copy);
+    return st;
+}
+
+dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const dlm_gpu **gpu)
+{
+    const char *s;
+    dlm_mem_config_default(cfg);
+    if ((s = dlm_cli_get(a, "mode")) && dlm_mode_parse(s, &cfg->mode))
+        return dlm_error_context(DLM_EINVAL, "--mode");
+    if ((s = dlm_cli_get(a, "dtype")) && dlm_dtype_parse(s, &cfg->dtype))
+        return dlm_error_context(DLM_EINVAL, "--dtype");
+    if ((s = dlm_cli_get(a, "attention"))) {
+        if (!strcmp(s, "sdpa") || !strcmp(s, "flash")) s = "fused"; /* PyTorch's names */
+        if (dlm_attention_parse(s, &cfg->attention)) return dlm_error_context(DLM_EINVAL, "--attention");
+    }
+    if ((s = dlm_cli_get(a, "optimizer")) && dlm_optimizer_parse(s, &cfg->optimizer))
+        return dlm_error_context(DLM_EINVAL, "--optimizer");
+    if ((s = dlm_cli_get(a, "profile")) && dlm_profile_parse(s, &cfg->profile))
+        return dlm_error_context(DLM_EINVAL, "--profile");
+    s = dlm_cli_get(a, "gpu");
+    if (dlm_gpu_find(s ? s : "h200", gpu)) return dlm_error_context(DLM_EINVAL, "--gpu");
+    cfg->sm = (*gpu)->sm;
+    if ((s = dlm_cli_get(a, "input"))) DLM_TRY(parse_inputs(s, cfg));
+    return DLM_OK;
+}

@@ -1,0 +1,51 @@
+#!/bin/sh
+# cli_memory.sh — `dlmem memory` and `dlmem fit`: output formats, the peak
+# formula, and one-line errors (exit 2) for invalid points, names and sizes.
+. "$top_srcdir/tests/lib.sh"
+
+run memory resnet18 --batch 1,2,4;  expect_rc 0 "memory resnet18"
+out_has "infer peak (around B=4" "the peak formula is printed"
+out_has "MiB\*B + " "... as a law in B"
+run memory resnet18 --batch 8 --per-layer; expect_rc 0 "memory --per-layer"
+out_has "conv1 .*802816\*B" "conv1's output: 802816*B elements"
+run memory bert --seq 64 --batch 2 --mode train --format json; expect_rc 0 "memory bert train json"
+cp "$tmpdir/out" "$tmpdir/m.json"
+json_valid "$tmpdir/m.json" "JSON parses"
+json_eq "$tmpdir/m.json" 'set(d["points"][0]) >= {"batch","dtype","mode","peak_bytes","seq","breakdown"}' True "point keys"
+json_eq "$tmpdir/m.json" 'd["points"][0]["peak_bytes"] == sum(d["points"][0]["breakdown"].values())' True "breakdown sums to the peak"
+json_eq "$tmpdir/m.json" 'd["points"][0]["mode"]' train "mode in the point"
+json_eq "$tmpdir/m.json" 'type(d["points"][0]["peak_bytes"]).__name__' int "bytes are integers"
+run memory lstm --seq 50,100 --batch 1,32 --format csv; expect_rc 0 "memory csv"
+head -1 "$tmpdir/out" | grep -q '^model,profile,mode,dtype,attention,optimizer,batch,seq,peak_bytes,'
+ok $? "CSV header"
+n=$(wc -l <"$tmpdir/out"); [ "$n" -eq 5 ]; ok $? "CSV: 4 points + header ($n lines)"
+run memory resnet18 --profile runtime --input cudnn_conv_workspace=1MiB --format json
+expect_rc 0 "runtime profile with a workspace input"
+cp "$tmpdir/out" "$tmpdir/r.json"
+json_eq "$tmpdir/r.json" 'd["points"][0]["named"]["cudnn_conv_workspace"]' 1048576 "the input is a named term"
+
+run memory bert --seq 513;           expect_rc 2 "T beyond BERT's positions"
+one_line_error "'513' is out of range (valid: 1 to 512" "T error names value and range"
+run memory resnet18 --batch 0;      expect_rc 2 "batch 0"
+one_line_error "'0' is out of range (valid: 1 to" "batch error names value and range"
+run memory resnet18 --dtype fp8;    expect_rc 2 "unknown dtype"
+one_line_error "unknown dtype 'fp8' (valid: fp32, fp16, bf16, mixed)" "dtype error lists the valid"
+run memory resnet18 --mode backward; expect_rc 2 "unknown mode"
+one_line_error "unknown mode 'backward' (valid: infer, forward, train)" "mode error lists the valid"
+run memory resnet18 --gpu v100;     expect_rc 2 "unknown GPU"
+one_line_error "unknown GPU 'v100' (valid: rtx3050-4gb" "GPU error lists the valid"
+run memory resnet18 --seq 10;       expect_rc 2 "--seq for a model without T"
+
+run fit resnet18 --gpu rtx3050 --mode train; expect_rc 0 "fit on the seed's GPU"
+out_has "largest batch B that fits: [0-9]" "largest batch"
+out_has "binding term: saved" "binding term"
+out_has "headroom" "headroom"
+run fit bert --memory 16GiB --batch 8 --format json; expect_rc 0 "fit: largest T"
+cp "$tmpdir/out" "$tmpdir/f.json"
+json_eq "$tmpdir/f.json" 'd["max_seq"]' 512 "BERT fits T=512 at B=8 in 16 GiB (infer)"
+run fit bert --memory 1GiB --mode train; expect_rc 0 "fit: nothing fits"
+out_has "Does not fit even at B=1" "says when nothing fits"
+run fit resnet18 --memory lots;     expect_rc 2 "unparseable size"
+one_line_error "'lots' is not a memory size" "size error in one line"
+run fit resnet18;                   expect_rc 2 "fit needs --gpu or --memory"
+done_testing
