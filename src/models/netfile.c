@@ -304,7 +304,7 @@ static dlm_status build_layer(netfile *nf, dlm_graph *g, section *s, int prev, i
         DLM_TRY(get_ref(nf, s, "v", q, &v));
         DLM_TRY(get_int(nf, s, "heads", 1, 1, 4096, &a));
         DLM_TRY(get_double(nf, s, "dropout", 0, 0.999, &p));
-        *y = dlm_attention(g, n, q, kk, v, (int)a, p);
+        *y = dlm_attention_op(g, n, q, kk, v, (int)a, p);
         return DLM_OK;
     }
     DLM_TRY(get_ref(nf, s, "from", prev, &x));
