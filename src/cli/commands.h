@@ -16,6 +16,9 @@ const dlm_command *dlm_commands(int *n);
 
 dlm_status dlm_cmd_models(int argc, char **argv);
 dlm_status dlm_cmd_params(int argc, char **argv);
+dlm_status dlm_cmd_reconcile(int argc, char **argv);
+dlm_status dlm_cmd_audit(int argc, char **argv);
+dlm_status dlm_cmd_report(int argc, char **argv);
 dlm_status dlm_cmd_memory(int argc, char **argv);
 dlm_status dlm_cmd_fit(int argc, char **argv);
 

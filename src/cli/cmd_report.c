@@ -1,0 +1,488 @@
+/* cmd_report.c — `dlmem report [--out DIR] [--measure]`: the whole story in
+ * one Markdown file (DIR/report.md, default report/) with its plots: the
+ * parameter counts of the seed's three networks against PyTorch, the analytic
+ * memory of the seed's sweeps in each mode with formulas, the measured data
+ * committed under data/ reconciled with the model (fits, findings, plots), and
+ * the seed audit.  A short summary goes to the terminal.  No GPU needed.
+ * Needs GSL (the fits): without it, one line says so (exit 2). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+
+#include "../analytic/params.h"
+#include "../analytic/torchref.h"
+#include "../core/out.h"
+#include "../core/paths.h"
+#include "../models/models.h"
+#include "cli.h"
+#include "cmd_audit.h"
+#include "commands.h"
+#include "config.h"
+
+#ifdef HAVE_GSL
+#include "../reconcile/audit.h"
+#include "../reconcile/predict.h"
+#include "../reconcile/reconcile.h"
+#endif
+
+static const dlm_cli_opt opts[] = {
+    {"out", 'o', "DIR", "where report.md and its plots go (default report)"},
+    {"measure", 0, NULL, "also measure live on this machine's GPU (needs dlmem's GPU runtime)"},
+};
+#define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
+
+#ifndef HAVE_GSL
+dlm_status dlm_cmd_report(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return dlm_error(DLM_EUNSUPPORTED, "dlmem report needs GSL, and this dlmem was built without "
+                     "it (install libgsl-dev, then ./configure && make)");
+}
+#else
+
+#define MIB (1024.0 * 1024.0)
+
+static const char *seed_models[] = {"resnet18", "lstm", "bert"};
+
+/* The seed's sweeps (section 6), with B = 1 where the report does not say. */
+typedef struct sweep {
+    const char *model;
+    dlm_xvar xv;
+    int64_t fixed;
+    int n;
+    double x[8];
+} sweep;
+
+static const sweep sweeps[] = {
+    {"resnet18", DLM_X_BATCH, 0, 4, {1, 4, 8, 16}},
+    {"lstm", DLM_X_SEQ, 1, 4, {50, 100, 200, 300}},
+    {"bert", DLM_X_SEQ, 1, 5, {8, 32, 64, 128, 256}},
+};
+
+typedef struct summary {
+    int models, params_match;
+    int series, fitted, predicted, findings;
+    int audit_items, audit_wrong;
+    int figures, rendered;
+    double mean_err_sum;
+    int mean_err_n;
+} summary;
+
+/* A data file as the report shows it: from "data/" on, so that the report is the
+ * same wherever the tree lies. */
+static const char *shown(const char *path)
+{
+    const char *d = strstr(path, "/data/");
+    return d ? d + 1 : path;
+}
+
+/* Markdown-safe cell (pipes escaped). */
+static void md(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') fputc('\\', f);
+        fputc(*s == '\n' ? ' ' : *s, f);
+    }
+}
+
+static dlm_status section_params(FILE *f, summary *sm)
+{
+    char ref[1024];
+    if (!dlm_data_path("reference/pytorch_params.csv", ref, sizeof ref))
+        return dlm_error(DLM_EIO, "%s: PyTorch reference not found (set DLMEM_DATA)", ref);
+    fprintf(f, "## 1. Parameters: dlmem's formulas against PyTorch\n\n"
+               "Every parameter and buffer tensor dlmem derives from its one description of "
+               "each network, compared one to one, in order, with what PyTorch lists "
+               "(`%s`). `dlmem params MODEL` shows each layer's formula.\n\n"
+               "| model | PyTorch code | dlmem parameters | PyTorch parameters | buffers (dlmem / "
+               "PyTorch) | tensors compared | mismatches | fp32 weights |\n"
+               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n", shown(ref));
+    for (int m = 0; m < 3; m++) {
+        dlm_graph *g = NULL;
+        dlm_torch_ref *r = NULL;
+        dlm_ref_row *rows = NULL;
+        int n = 0, mism = 0;
+        const dlm_model_info *info;
+        dlm_status st = dlm_model_find(seed_models[m], &info);
+        if (st == DLM_OK) st = dlm_model_build_named(seed_models[m], NULL, &g);
+        if (st == DLM_OK) st = dlm_torchref_load(ref, seed_models[m], &r);
+        if (st == DLM_OK) st = dlm_torchref_compare(g, r, &rows, &n, &mism);
+        if (st == DLM_OK) {
+            int64_t tp = 0, tb = 0;
+            for (int i = 0; i < r->n; i++) {
+                if (r->t[i].is_buffer) tb += r->t[i].numel;
+                else tp += r->t[i].numel;
+            }
+            char a[32], b[32], c[32], d[32], e[32];
+            fprintf(f, "| %s | `", info->name);
+            md(f, info->pytorch);
+            fprintf(f, "` | %s | %s | %s / %s | %d | %d | %s |\n",
+                    dlm_fmt_int(a, sizeof a, dlm_graph_param_count(g)),
+                    dlm_fmt_int(b, sizeof b, tp), dlm_fmt_int(c, sizeof c, dlm_graph_buffer_count(g)),
+                    dlm_fmt_int(d, sizeof d, tb), n, mism,
+                    dlm_fmt_bytes(e, sizeof e, (double)dlm_params_bytes(g, 4)));
+            sm->models++;
+            if (mism == 0 && tp == dlm_graph_param_count(g)) sm->params_match++;
+        }
+        free(rows);
+        dlm_torchref_free(r);
+        dlm_graph_free(g);
+        if (st != DLM_OK) return st;
+    }
+    fprintf(f, "\nPyTorch versions: as recorded in the reference file. The seed report's own "
+               "Table 1 is checked in section 4.\n\n");
+    return DLM_OK;
+}
+
+static dlm_status section_analytic(FILE *f)
+{
+    static const char *modes[] = {"infer", "forward", "train"};
+    fprintf(f, "## 2. Analytic memory of the seed's sweeps\n\n"
+               "dlmem's prediction of `torch.cuda.max_memory_allocated()` (profile `pytorch`, "
+               "fp32, Adam for training, eager attention, the seed's RTX 3050: sm 86) at the "
+               "seed's points, in MiB. B = 1 where the seed does not state its batch. "
+               "`infer` is a forward pass under `torch.no_grad()`, `forward` one with autograd "
+               "recording, `train` a whole step. The formula is the peak's law in bytes around "
+               "the middle of the sweep (B batch, T sequence length), from `dlmem memory`'s "
+               "engine.\n\n");
+    for (size_t w = 0; w < sizeof sweeps / sizeof sweeps[0]; w++) {
+        const sweep *sw = &sweeps[w];
+        fprintf(f, "**%s**, %s varies%s:\n\n| mode |", sw->model, dlm_xvar_letter(sw->xv),
+                sw->xv == DLM_X_SEQ ? " (B = 1)" : "");
+        for (int i = 0; i < sw->n; i++) fprintf(f, " %s=%g |", dlm_xvar_letter(sw->xv), sw->x[i]);
+        fprintf(f, " peak formula (bytes) |\n| --- |");
+        for (int i = 0; i < sw->n; i++) fprintf(f, " ---: |");
+        fprintf(f, " --- |\n");
+        for (int m = 0; m < 3; m++) {
+            dlm_series s;
+            memset(&s, 0, sizeof s);
+            snprintf(s.model, sizeof s.model, "%s", sw->model);
+            snprintf(s.mode, sizeof s.mode, "%s", modes[m]);
+            snprintf(s.dtype, sizeof s.dtype, "fp32");
+            snprintf(s.variant, sizeof s.variant, "base");
+            snprintf(s.checkpoint, sizeof s.checkpoint, "none");
+            snprintf(s.autocast, sizeof s.autocast, "none");
+            snprintf(s.profile, sizeof s.profile, "pytorch");
+            if (!strcmp(sw->model, "bert")) snprintf(s.attention, sizeof s.attention, "eager");
+            if (m == 2) snprintf(s.optimizer, sizeof s.optimizer, "adam");
+            s.xvar = sw->xv;
+            s.fixed = sw->fixed;
+            s.n = sw->n;
+            s.x = (double *)sw->x;
+            dlm_prediction p;
+            DLM_TRY(dlm_predict_series(&s, 86, &p));
+            fprintf(f, "| %s |", modes[m]);
+            for (int i = 0; i < sw->n; i++) {
+                if (p.have) fprintf(f, " %.2f |", p.peak[i] / MIB);
+                else fprintf(f, " - |");
+            }
+            fprintf(f, " %s |\n", p.have ? p.formula : p.why);
+            dlm_prediction_free(&p);
+        }
+        fprintf(f, "\n");
+    }
+    return DLM_OK;
+}
+
+static void md_series_table(FILE *f, const dlm_recon *r, summary *sm)
+{
+    fprintf(f, "| # | series | points | fit | slope MiB/unit (95%%) | formula slope | x^2 "
+               "coefficient MiB (95%%) | formula x^2 | at 0 MiB (95%%) | formula at 0 | mean "
+               "abs. error | findings |\n| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: "
+               "| ---: | ---: | ---: | --- |\n");
+    for (int i = 0; i < r->set.n; i++) {
+        const dlm_series *s = &r->set.s[i];
+        const dlm_fitset *fs = &r->fits[i];
+        const dlm_compare *c = &r->cmps[i];
+        char label[256];
+        dlm_series_label(s, label, sizeof label);
+        sm->series++;
+        fprintf(f, "| %d | ", i + 1);
+        md(f, label);
+        fprintf(f, " | %d%s | %s |", fs->n_distinct, s->n_failed ? " (+oom)" : "",
+                !fs->fitted ? "too short, not fitted" : fs->degree == 2 ? "quadratic" : "linear");
+        if (fs->fitted) {
+            sm->fitted++;
+            const dlm_polyfit *b = dlm_fitset_best(fs);
+            double xm = 0.5 * (r->data[i].x[0] + r->data[i].x[r->data[i].n - 1]);
+            double slope = b->c[1] + 2 * b->c[2] * xm;
+            double se = sqrt(b->cov[1][1] + 4 * xm * b->cov[1][2] + 4 * xm * xm * b->cov[2][2]);
+            fprintf(f, " %.4g ± %.2g |", slope / MIB, b->t95 * se / MIB);
+        } else {
+            fprintf(f, " - |");
+        }
+        fprintf(f, c->have ? " %.4g |" : " - |", c->slope_pred / MIB);
+        if (fs->fitted && fs->have_quad)
+            fprintf(f, " %.3g ± %.2g |", fs->quad.c[2] / MIB, fs->quad.t95 * fs->quad.se[2] / MIB);
+        else
+            fprintf(f, " - |");
+        fprintf(f, c->have ? " %.3g |" : " - |", c->curv_pred / MIB);
+        if (fs->fitted) {
+            const dlm_polyfit *b = dlm_fitset_best(fs);
+            fprintf(f, " %.1f ± %.2g |", b->c[0] / MIB, b->t95 * b->se[0] / MIB);
+        } else {
+            fprintf(f, " - |");
+        }
+        fprintf(f, c->have ? " %.1f |" : " - |", c->icpt_pred / MIB);
+        if (c->have) {
+            sm->predicted++;
+            sm->mean_err_sum += c->mean_abs_rel;
+            sm->mean_err_n++;
+            fprintf(f, " %.1f%% |", 100 * c->mean_abs_rel);
+        } else {
+            fprintf(f, " %s |", r->preds[i].have ? "-" : "no prediction");
+        }
+        int nf;
+        const dlm_finding *fd = dlm_recon_findings_of(r, i, &nf);
+        for (int k = 0; k < nf; k++) fprintf(f, "%s%s", k ? ", " : " ", dlm_finding_name(fd[k].kind));
+        fprintf(f, "%s |\n", nf ? "" : " none");
+    }
+    fprintf(f, "\nDegree rule: %s. Slopes are taken at the middle of the range; 95%% intervals "
+               "use Student's t.\n\n", dlm_fit_rule());
+}
+
+static void md_findings(FILE *f, const dlm_recon *r, summary *sm)
+{
+    if (r->findings.n == 0) {
+        fprintf(f, "No deviation found.\n\n");
+        return;
+    }
+    fprintf(f, "Findings:\n\n");
+    for (int k = 0; k < r->findings.n; k++) {
+        const dlm_finding *fd = &r->findings.f[k];
+        fprintf(f, "- **#%d %s**: ", fd->series + 1, dlm_finding_name(fd->kind));
+        md(f, fd->text);
+        fprintf(f, ".\n");
+        sm->findings++;
+    }
+    for (int i = 0; i < r->set.n; i++)
+        if (!r->preds[i].have && r->preds[i].why[0])
+            fprintf(f, "- #%d has no prediction: %s.\n", i + 1, r->preds[i].why);
+    fprintf(f, "\n");
+}
+
+static dlm_status md_plots(FILE *f, const dlm_recon *r, const char *dir, summary *sm)
+{
+    char **stems, **titles;
+    int n, rendered;
+    DLM_TRY(dlm_recon_plots(r, dir, 1, &stems, &titles, &n, &rendered));
+    sm->figures += n;
+    sm->rendered = rendered;
+    for (int k = 0; k < n; k++) {
+        if (rendered) fprintf(f, "![%s](%s.png)\n\n", titles[k], stems[k]);
+        else fprintf(f, "- `%s.gp`: %s (not rendered: gnuplot is not installed)\n", stems[k],
+                     titles[k]);
+        free(stems[k]);
+        free(titles[k]);
+    }
+    free(stems);
+    free(titles);
+    if (!rendered && n) fprintf(f, "\n");
+    return DLM_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The measured CSVs under data/: the PyTorch reference and each .csv file in
+ * data/measured/. */
+static dlm_status measured_files(char ***out, int *n)
+{
+    char **v = calloc(65, sizeof *v);
+    int k = 0;
+    *out = NULL;
+    *n = 0;
+    if (!v) return dlm_error(DLM_ENOMEM, "out of memory");
+    char buf[1024];
+    if (dlm_data_path("reference/pytorch_memory.csv", buf, sizeof buf)) v[k++] = strdup(buf);
+    char dir[1024];
+    if (dlm_data_path("measured", dir, sizeof dir)) {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        int first = k;
+        while (d && (e = readdir(d)) && k < 64) {
+            size_t L = strlen(e->d_name);
+            if (L > 4 && !strcmp(e->d_name + L - 4, ".csv")) {
+                if (snprintf(buf, sizeof buf, "%s/%.200s", dir, e->d_name) >= (int)sizeof buf)
+                    continue;
+                v[k++] = strdup(buf);
+            }
+        }
+        if (d) closedir(d);
+        qsort(v + first, (size_t)(k - first), sizeof *v, cmp_str);
+    }
+    for (int i = 0; i < k; i++)
+        if (!v[i]) return dlm_error(DLM_ENOMEM, "out of memory");
+    *out = v;
+    *n = k;
+    return DLM_OK;
+}
+
+static dlm_status section_measured(FILE *f, const char *dir, summary *sm)
+{
+    char **files = NULL;
+    int n = 0;
+    DLM_TRY(measured_files(&files, &n));
+    fprintf(f, "## 3. Measured memory against the model\n\n");
+    dlm_status st = DLM_OK;
+    if (n == 0) {
+        fprintf(f, "No measured data under data/ (data/reference/pytorch_memory.csv, "
+                   "data/measured/*.csv).\n\n");
+    } else {
+        fprintf(f, "Sources (each row carries its GPU, driver and library versions):\n\n");
+        for (int i = 0; i < n; i++) fprintf(f, "- `%s`\n", shown(files[i]));
+        fprintf(f, "\nEach series is one configuration with B or T varying; it is fitted "
+                   "(linear and quadratic least squares, power law) and compared with dlmem's "
+                   "prediction for the same points (profile `pytorch` for PyTorch's data, "
+                   "`runtime` for dlmem's own).\n\n");
+        dlm_recon *r;
+        st = dlm_recon_files((const char *const *)files, n, 0, &r);
+        if (st == DLM_OK) {
+            md_series_table(f, r, sm);
+            md_findings(f, r, sm);
+            st = md_plots(f, r, dir, sm);
+            dlm_recon_free(r);
+        }
+    }
+    for (int i = 0; i < n; i++) free(files[i]);
+    free(files);
+    return st;
+}
+
+static dlm_status section_audit(FILE *f, const char *dir, summary *sm)
+{
+    char paths[5][1024];
+    const char *files[5];
+    DLM_TRY(dlm_seed_files(paths));
+    for (int i = 0; i < 5; i++) files[i] = paths[i];
+    dlm_audit *a;
+    DLM_TRY(dlm_audit_run(files, 5, &a));
+    fprintf(f, "## 4. The seed report audited\n\n"
+               "`dlmem audit` on the seed's tables as transcribed under data/seed/ (%s). "
+               "Tables 3 and 4 do not state the batch size: predictions there use B = 1, the "
+               "smallest, so every predicted growth is a lower bound.\n\n"
+               "| table | subject | the seed says | verdict | what dlmem finds |\n"
+               "| --- | --- | --- | --- | --- |\n", a->setup);
+    for (int i = 0; i < a->n_items; i++) {
+        const dlm_audit_item *it = &a->items[i];
+        fprintf(f, "| %s | ", it->table);
+        md(f, it->subject);
+        fprintf(f, " | ");
+        md(f, it->claim);
+        fprintf(f, " | **%s** | ", dlm_verdict_name(it->verdict));
+        md(f, it->text);
+        fprintf(f, " |\n");
+        sm->audit_items++;
+        if (it->verdict == DLM_VERDICT_WRONG) sm->audit_wrong++;
+    }
+    fprintf(f, "\n");
+    /* the seed's tables plotted against the model */
+    dlm_recon *r;
+    dlm_series_set set = a->series;
+    memset(&a->series, 0, sizeof a->series);
+    for (int i = 0; i < set.n; i++) {
+        snprintf(set.s[i].file, sizeof set.s[i].file, "seed");
+    }
+    /* the audit's per-series arrays refer to the moved set: free them now */
+    for (int i = 0; i < set.n; i++) {
+        dlm_fitdata_free(&a->data[i]);
+        dlm_prediction_free(&a->preds[i]);
+    }
+    dlm_audit_free(a);
+    dlm_status st = dlm_recon_set(&set, 86, &r);
+    if (st == DLM_OK) {
+        fprintf(f, "The seed's Tables 2-4 against dlmem's prediction (inference, B = 1 where "
+                   "unstated):\n\n");
+        st = md_plots(f, r, dir, sm);
+        dlm_recon_free(r);
+    }
+    return st;
+}
+
+static dlm_status mkdir_one(const char *d)
+{
+    if (mkdir(d, 0777) != 0 && errno != EEXIST)
+        return dlm_error(DLM_EIO, "%s: cannot create folder: %s", d, strerror(errno));
+    return DLM_OK;
+}
+
+dlm_status dlm_cmd_report(int argc, char **argv)
+{
+    dlm_cli_args a;
+    DLM_TRY(dlm_cli_parse("report", argc, argv, opts, N_OPTS, &a));
+    if (a.help) {
+        dlm_cli_usage(stdout, "report", "[--out DIR] [--measure]",
+                      "Writes DIR/report.md (default report/) with its plots: parameters against\n"
+                      "PyTorch, the analytic memory of the seed's sweeps, the measured data under\n"
+                      "data/ reconciled with the model, and the seed audit; prints a summary.",
+                      opts, N_OPTS);
+        return DLM_OK;
+    }
+    if (a.n_pos)
+        return dlm_error(DLM_EINVAL, "dlmem report: unexpected argument '%s' (options: --out DIR, "
+                         "--measure)", a.pos[0]);
+    if (dlm_cli_get(&a, "measure"))
+        return dlm_error(DLM_EUNSUPPORTED, "dlmem report --measure: this dlmem has no GPU runtime "
+                         "to measure with (dlmem measure is not built in); the report without "
+                         "--measure uses the data committed under data/");
+    const char *dir = dlm_cli_get(&a, "out");
+    if (!dir) dir = "report";
+    DLM_TRY(mkdir_one(dir));
+    char path[1100], tmp[1110];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return dlm_error(DLM_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    summary sm;
+    memset(&sm, 0, sizeof sm);
+    fprintf(f, "# dlmem report: parameters and GPU memory of ResNet18, the seed's LSTM and "
+               "BERT-base\n\nWritten by `dlmem report` (dlmem %s) from the data committed under "
+               "data/; every number below can be regenerated with that command.\n\n",
+               PACKAGE_VERSION);
+    fprintf(stderr, "dlmem report: parameters...\n");
+    dlm_status st = section_params(f, &sm);
+    if (st == DLM_OK) {
+        fprintf(stderr, "dlmem report: analytic memory...\n");
+        st = section_analytic(f);
+    }
+    if (st == DLM_OK) {
+        fprintf(stderr, "dlmem report: measured data, fits, plots...\n");
+        st = section_measured(f, dir, &sm);
+    }
+    if (st == DLM_OK) {
+        fprintf(stderr, "dlmem report: seed audit...\n");
+        st = section_audit(f, dir, &sm);
+    }
+    /* Issue 6 (dlmem advise) adds its section here: "## 5. Advice". */
+    fprintf(f, "<!-- section 5 (advice: how to fit a network in less memory) is added by "
+               "dlmem advise, issue 6 -->\n");
+    int werr = ferror(f);
+    if (fclose(f) != 0 || werr) {
+        remove(tmp);
+        return st != DLM_OK ? st : dlm_error(DLM_EIO, "%s: write failed", tmp);
+    }
+    if (st != DLM_OK) {
+        remove(tmp);
+        return st;
+    }
+    if (rename(tmp, path) != 0)
+        return dlm_error(DLM_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    printf("dlmem report: %s\n", path);
+    printf("  parameters: %d of %d seed networks match PyTorch tensor for tensor\n",
+           sm.params_match, sm.models);
+    printf("  measured:   %d series, %d fitted, %d compared with the model (mean |error| %.1f%%), "
+           "%d findings\n", sm.series, sm.fitted, sm.predicted,
+           sm.mean_err_n ? 100 * sm.mean_err_sum / sm.mean_err_n : 0.0, sm.findings);
+    printf("  seed audit: %d items, %d found wrong\n", sm.audit_items, sm.audit_wrong);
+    printf("  plots:      %d figures%s\n", sm.figures,
+           sm.rendered ? " (PNG and SVG)" : ", gnuplot not installed: scripts only (.gp)");
+    return dlm_check_stream(stdout, "standard output");
+}
+#endif

@@ -1,0 +1,84 @@
+#!/bin/sh
+# cli_reconcile.sh — `dlmem reconcile`, `dlmem audit` and `dlmem report` from the
+# command line: malformed CSVs refused in one line naming file and line (exit
+# 2, nothing half-written), a too-short series reported as such, the seed audit
+# finding the seed's errors by itself, and the report written with its plots.
+. "$top_srcdir/tests/lib.sh"
+data=${DLMEM_DATA:-$top_srcdir/data}
+
+# ---- malformed input ---------------------------------------------------------------
+: >"$tmpdir/empty.csv"
+run reconcile "$tmpdir/empty.csv";  expect_rc 2 "reconcile: empty file"
+one_line_error "empty.csv: empty file" "empty file: one line naming the file"
+printf 'model,mode,batch,peak_bytes\nlstm,infer,1,5\n' >"$tmpdir/nocol.csv"
+run reconcile "$tmpdir/nocol.csv";  expect_rc 2 "reconcile: missing column"
+one_line_error "nocol.csv:1: missing column 'seq'" "missing column named with file:line"
+printf 'model,mode,batch,seq,peak_bytes\nlstm,infer,1,50,100\nlstm,infer,2,50,12MB\n' >"$tmpdir/text.csv"
+run reconcile "$tmpdir/text.csv";   expect_rc 2 "reconcile: text where a number belongs"
+one_line_error "text.csv:3: column 'peak_bytes': '12MB' is not a number" "bad number: file, line, column"
+run reconcile;                      expect_rc 2 "reconcile without a file"
+run reconcile "$tmpdir/none.csv";   expect_rc 1 "reconcile: file that does not exist"
+one_line_error "none.csv: cannot open" "missing file named"
+run reconcile "$data/reference/pytorch_memory.csv" --format yaml; expect_rc 2 "unknown format"
+
+# ---- a user's table, too short to fit --------------------------------------------
+printf 'model,mode,batch,seq,peak_bytes\nresnet18,infer,1,0,88488960\nresnet18,infer,2,0,95964160\n' >"$tmpdir/two.csv"
+run reconcile "$tmpdir/two.csv";    expect_rc 0 "reconcile: a two-point series"
+out_has "too short" "a two-point series is reported too short"
+out_has "not fitted: 2 distinct points" "and not fitted"
+
+# ---- PyTorch's reference runs ----------------------------------------------------
+run reconcile "$data/reference/pytorch_memory.csv"; expect_rc 0 "reconcile the PyTorch reference"
+out_has "resnet18 infer fp32, B varies (pytorch, NVIDIA H200)" "ResNet18 batch series found"
+out_has "bert infer fp32 eager, B=8, T varies" "BERT sequence series found"
+out_has "Degree rule: quadratic if the F-test" "the degree rule is printed"
+run reconcile "$data/reference/pytorch_memory.csv" --format json; expect_rc 0 "reconcile --format json"
+json_valid "$tmpdir/out" "reconcile JSON parses"
+json_eq "$tmpdir/out" "len(d['series'])" 42 "42 series in the PyTorch grid"
+json_eq "$tmpdir/out" "[s['chosen_degree'] for s in d['series'] if s['label'].startswith('bert infer fp32 eager, B=8')][0]" 2 \
+    "BERT eager attention at B=8 is fitted quadratic in T"
+json_eq "$tmpdir/out" "[s['chosen_degree'] for s in d['series'] if s['label'].startswith('bert infer fp32 fused, B=8')][0]" 1 \
+    "BERT fused attention at B=8 is fitted linear in T"
+run reconcile "$data/reference/pytorch_memory.csv" --format csv; expect_rc 0 "reconcile --format csv"
+n=$(grep -c '^[0-9]' "$tmpdir/out"); [ "$n" -eq 42 ]; ok $? "CSV: one row per series ($n)"
+run reconcile "$tmpdir/two.csv" --plots "$tmpdir/p"; expect_rc 0 "reconcile --plots"
+[ -s "$tmpdir/p/resnet18-infer-fp32-pytorch-vs-B.gp" ]; ok $? "gnuplot script written"
+
+# ---- the seed audit ----------------------------------------------------------------
+run audit;                          expect_rc 0 "dlmem audit (the seed's tables)"
+out_has "counts conv1.bias (64)" "Table 1: conv1 bias counted"
+out_has "misses lstm.bias_ih_l\* .* or lstm.bias_hh_l\*" "Table 1: the LSTM's second bias"
+out_has "means MiB (2^20 bytes)" "the unit of MB decided: MiB"
+out_has "Table 2, resnet18 memory vs batch: wrong\] drift: memory before the run grows 1[0-9]\.[0-9]* MiB" \
+    "Table 2: baseline drift of ~12 MiB per sample"
+out_has "the input grows 0.574 MiB per sample" "Table 2: against the 0.574 MiB input"
+out_has "Table 3, lstm memory vs sequence length: wrong\] flat: the peak stays at 608.10 MiB" "Table 3: flat peak"
+out_has "Table 4, bert memory vs sequence length: wrong\] flat: the peak stays at 608.60 MiB" "Table 4: flat peak"
+out_has "lstm peak/parameter ratio: wrong" "Table 5: LSTM ratio not reproducible"
+run audit --format json;            expect_rc 0 "audit --format json"
+json_valid "$tmpdir/out" "audit JSON parses"
+json_eq "$tmpdir/out" "int(d['mb_bytes'])" 1048576 "audit: MB is 2^20 bytes"
+printf 'a,b\n1,2\n' >"$tmpdir/other.csv"
+run audit "$tmpdir/other.csv";      expect_rc 2 "audit: a file that is no seed table"
+one_line_error "other.csv:1: not a seed table" "audit names the file it cannot read"
+
+# ---- the report ----------------------------------------------------------------------
+run report --out "$tmpdir/rep";     expect_rc 0 "dlmem report --out DIR"
+[ -s "$tmpdir/rep/report.md" ]; ok $? "report.md written"
+grep -q "^## 1. Parameters" "$tmpdir/rep/report.md"; ok $? "report: parameters section"
+grep -q "^## 4. The seed report audited" "$tmpdir/rep/report.md"; ok $? "report: audit section"
+grep -q "section 5 (advice" "$tmpdir/rep/report.md"; ok $? "report: the place for issue 6's advice"
+[ -s "$tmpdir/rep/seed-table3-lstm-infer-fp32-pytorch-vs-T.gp" ]; ok $? "report: the seed's Table 3 plotted"
+out_has "seed audit: [0-9]* items" "report: summary on the terminal"
+if command -v gnuplot >/dev/null 2>&1; then
+    [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-vs-B.png" ] &&
+        [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-vs-B.svg" ]
+    ok $? "report: plots rendered to PNG and SVG"
+else
+    echo "ok $((tap_n = tap_n + 1)) - # SKIP gnuplot not installed"
+fi
+run report --out "$tmpdir/rep" stray; expect_rc 2 "report: stray argument"
+run report --measure --out "$tmpdir/rep2"; expect_rc 2 "report --measure without a GPU runtime"
+one_line_error "no GPU runtime" "--measure says why it cannot"
+
+done_testing
