@@ -15,11 +15,6 @@
 #include "../reconcile/reconcile.h"
 #endif
 
-static const dlm_cli_opt opts[] = {
-    {"format", 0, "FMT", "table (default), csv or json"},
-};
-#define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
-
 #ifndef HAVE_GSL
 dlm_status dlm_cmd_audit(int argc, char **argv)
 {
@@ -29,6 +24,12 @@ dlm_status dlm_cmd_audit(int argc, char **argv)
                      "it (install libgsl-dev, then ./configure && make)");
 }
 #else
+
+static const dlm_cli_opt opts[] = {
+    {"format", 0, "FMT", "table (default), csv or json"},
+};
+#define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
+
 
 /* The seed's tables under data/ (paths into buf, 5 x 1024). */
 dlm_status dlm_seed_files(char paths[5][1024])

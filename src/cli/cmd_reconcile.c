@@ -16,6 +16,16 @@
 #include "../reconcile/reconcile.h"
 #endif
 
+#ifndef HAVE_GSL
+dlm_status dlm_cmd_reconcile(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return dlm_error(DLM_EUNSUPPORTED, "dlmem reconcile needs GSL, and this dlmem was built "
+                     "without it (install libgsl-dev, then ./configure && make)");
+}
+#else
+
 static const dlm_cli_opt opts[] = {
     {"format", 0, "FMT", "table (default), csv or json"},
     {"plots", 0, "DIR", "write gnuplot scripts (and PNG/SVG when gnuplot is installed) to DIR"},
@@ -32,25 +42,17 @@ static const char about[] =
     "F-test rule printed below), compares with dlmem's prediction (profile runtime for\n"
     "dlmem's data, pytorch for PyTorch's) and reports the deviations it finds.";
 
-#ifndef HAVE_GSL
-dlm_status dlm_cmd_reconcile(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    return dlm_error(DLM_EUNSUPPORTED, "dlmem reconcile needs GSL, and this dlmem was built "
-                     "without it (install libgsl-dev, then ./configure && make)");
-}
-#else
 
 static const char *per_unit(const dlm_series *s) { return s->xvar == DLM_X_BATCH ? "B" : "T"; }
 
 static dlm_status print_table(const dlm_recon *r, FILE *f)
 {
-    static const char *hdr[] = {"#", "series", "pts", "fit", "slope MiB/unit (95%)",
-                                "formula slope", "x^2 MiB (95%)", "formula x^2", "at 0 MiB",
-                                "formula at 0", "mean|err|", "findings"};
+    static const char *hdr[] = {"#", "series", "pts", "fit", "chi2/dof", "R^2", "power k (95%)",
+                                "slope MiB/unit (95%)", "formula slope", "x^2 MiB (95%)",
+                                "formula x^2", "at 0 MiB (95%)", "formula at 0", "mean|err|",
+                                "findings"};
     dlm_table *t;
-    DLM_TRY(dlm_table_alloc(12, hdr, "rlrlrrrrrrrl", &t));
+    DLM_TRY(dlm_table_alloc(15, hdr, "rlrlrrrrrrrrrrl", &t));
     dlm_status st = DLM_OK;
     for (int i = 0; i < r->set.n && st == DLM_OK; i++) {
         const dlm_series *s = &r->set.s[i];
@@ -58,7 +60,7 @@ static dlm_status print_table(const dlm_recon *r, FILE *f)
         const dlm_compare *c = &r->cmps[i];
         const dlm_prediction *p = &r->preds[i];
         char num[16], label[256], pts[16], fit[32], sl[64], fsl[32], cu[64], fcu[32], ic[64],
-            fic[32], err[32], finds[160] = "";
+            fic[32], err[32], finds[160] = "", chi[32] = "-", r2[32] = "-", pk[48] = "-";
         snprintf(num, sizeof num, "%d", i + 1);
         dlm_series_label(s, label, sizeof label);
         snprintf(pts, sizeof pts, "%d", fs->n_distinct);
@@ -79,6 +81,10 @@ static dlm_status print_table(const dlm_recon *r, FILE *f)
             double se = sqrt(b->cov[1][1] + 4 * xm * b->cov[1][2] + 4 * xm * xm * b->cov[2][2]);
             snprintf(sl, sizeof sl, "%.4g +/- %.2g", slope / 1048576.0, b->t95 * se / 1048576.0);
             snprintf(ic, sizeof ic, "%.1f +/- %.2g", b->c[0] / 1048576.0, b->t95 * b->se[0] / 1048576.0);
+            snprintf(chi, sizeof chi, "%.3g", b->chisq_dof);
+            snprintf(r2, sizeof r2, "%.5f", b->r2);
+            if (fs->have_pow)
+                snprintf(pk, sizeof pk, "%.3f +/- %.2g", fs->pow.k, fs->pow.t95 * fs->pow.k_se);
             if (fs->have_quad)
                 snprintf(cu, sizeof cu, "%.3g +/- %.2g", fs->quad.c[2] / 1048576.0,
                          fs->quad.t95 * fs->quad.se[2] / 1048576.0);
@@ -99,12 +105,13 @@ static dlm_status print_table(const dlm_recon *r, FILE *f)
         }
         if (!nf) snprintf(finds, sizeof finds, c->have ? "none" : "-");
         (void)per_unit;
-        const char *cells[] = {num, label, pts, fit, sl, fsl, cu, fcu, ic, fic, err, finds};
+        const char *cells[] = {num, label, pts, fit, chi, r2, pk, sl, fsl, cu, fcu, ic, fic, err, finds};
         st = dlm_table_add(t, cells);
     }
     if (st == DLM_OK) {
         fprintf(f, "Measured peak memory against dlmem's prediction, per series (MiB; slopes per "
-                   "unit of the varying B or T, at the middle of its range; 95%% intervals):\n");
+                   "unit of the varying B or T, at the middle of its range; 95%% intervals; "
+                   "chi2/dof against the data's resolution; power k: the exponent of a*x^k):\n");
         st = dlm_table_print(t, f, 2);
     }
     dlm_table_free(t);

@@ -29,12 +29,6 @@
 #include "../reconcile/reconcile.h"
 #endif
 
-static const dlm_cli_opt opts[] = {
-    {"out", 'o', "DIR", "where report.md and its plots go (default report)"},
-    {"measure", 0, NULL, "also measure live on this machine's GPU (needs dlmem's GPU runtime)"},
-};
-#define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
-
 #ifndef HAVE_GSL
 dlm_status dlm_cmd_report(int argc, char **argv)
 {
@@ -44,6 +38,13 @@ dlm_status dlm_cmd_report(int argc, char **argv)
                      "it (install libgsl-dev, then ./configure && make)");
 }
 #else
+
+static const dlm_cli_opt opts[] = {
+    {"out", 'o', "DIR", "where report.md and its plots go (default report)"},
+    {"measure", 0, NULL, "also measure live on this machine's GPU (needs dlmem's GPU runtime)"},
+};
+#define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
+
 
 #define MIB (1024.0 * 1024.0)
 
@@ -191,10 +192,10 @@ static dlm_status section_analytic(FILE *f)
 
 static void md_series_table(FILE *f, const dlm_recon *r, summary *sm)
 {
-    fprintf(f, "| # | series | points | fit | slope MiB/unit (95%%) | formula slope | x^2 "
-               "coefficient MiB (95%%) | formula x^2 | at 0 MiB (95%%) | formula at 0 | mean "
-               "abs. error | findings |\n| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: "
-               "| ---: | ---: | ---: | --- |\n");
+    fprintf(f, "| # | series | points | fit | chi²/dof, R² | power law k (95%%) | slope MiB/unit "
+               "(95%%) | formula slope | x² coefficient MiB (95%%) | formula x² | at 0 MiB (95%%) "
+               "| formula at 0 | mean abs. error | findings |\n| ---: | --- | ---: | --- | ---: | "
+               "---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
     for (int i = 0; i < r->set.n; i++) {
         const dlm_series *s = &r->set.s[i];
         const dlm_fitset *fs = &r->fits[i];
@@ -209,12 +210,15 @@ static void md_series_table(FILE *f, const dlm_recon *r, summary *sm)
         if (fs->fitted) {
             sm->fitted++;
             const dlm_polyfit *b = dlm_fitset_best(fs);
+            fprintf(f, " %.3g, %.5f |", b->chisq_dof, b->r2);
+            if (fs->have_pow) fprintf(f, " %.3f ± %.2g |", fs->pow.k, fs->pow.t95 * fs->pow.k_se);
+            else fprintf(f, " - |");
             double xm = 0.5 * (r->data[i].x[0] + r->data[i].x[r->data[i].n - 1]);
             double slope = b->c[1] + 2 * b->c[2] * xm;
             double se = sqrt(b->cov[1][1] + 4 * xm * b->cov[1][2] + 4 * xm * xm * b->cov[2][2]);
             fprintf(f, " %.4g ± %.2g |", slope / MIB, b->t95 * se / MIB);
         } else {
-            fprintf(f, " - |");
+            fprintf(f, " - | - | - |");
         }
         fprintf(f, c->have ? " %.4g |" : " - |", c->slope_pred / MIB);
         if (fs->fitted && fs->have_quad)
@@ -243,7 +247,9 @@ static void md_series_table(FILE *f, const dlm_recon *r, summary *sm)
         fprintf(f, "%s |\n", nf ? "" : " none");
     }
     fprintf(f, "\nDegree rule: %s. Slopes are taken at the middle of the range; 95%% intervals "
-               "use Student's t.\n\n", dlm_fit_rule());
+               "use Student's t; chi²/dof measures the residuals against the data's resolution "
+               "(512 B for PyTorch's allocator, 1 B for dlmem's runtime): far above 1 means the "
+               "smooth law does not reproduce the data to the byte.\n\n", dlm_fit_rule());
 }
 
 static void md_findings(FILE *f, const dlm_recon *r, summary *sm)
