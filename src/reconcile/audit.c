@@ -198,7 +198,8 @@ static dlm_status grow(dlm_audit *a)
     return DLM_OK;
 }
 
-/* Which mode does Table 2's measured growth above the baseline fit? */
+/* Which mode does Table 2's measured growth above the baseline fit?  Sets the
+ * series' mode to it (the series is then judged in that mode). */
 static dlm_status audit_mode(dlm_audit *a, int si)
 {
     const dlm_series *s = &a->series.s[si];
@@ -227,6 +228,8 @@ static dlm_status audit_mode(dlm_audit *a, int si)
     }
     if (isnan(slope[0]) || isnan(slope[1])) return DLM_OK;
     int fwd = fabs(f.c[1] - slope[1]) < fabs(f.c[1] - slope[0]);
+    /* the series is judged in the mode its data fit */
+    snprintf(a->series.s[si].mode, sizeof a->series.s[si].mode, "%s", modes[fwd]);
     char subject[96];
     snprintf(subject, sizeof subject, "%s: how the forward pass ran", s->model);
     return item(a, a->table_of[si], subject, "forward pass after loading (no_grad not stated)",
@@ -284,6 +287,7 @@ static dlm_status audit_memory(dlm_audit *a, const mrow *m, int n)
         snprintf(a->table_of[si], sizeof a->table_of[si], "%s", m[i].table);
         DLM_TRY(dlm_fitdata_make(x, pk, k, &a->data[si]));
         DLM_TRY(dlm_fit_series(&a->data[si], proto.resolution, &a->fits[si]));
+        DLM_TRY(audit_mode(a, si));
         DLM_TRY(dlm_predict_series(&a->series.s[si], SEED_SM, &a->preds[si]));
         int before = a->findings.n;
         DLM_TRY(dlm_detect(&a->series.s[si], si, &a->data[si], &a->fits[si], &a->preds[si], NULL,
@@ -295,15 +299,15 @@ static dlm_status audit_memory(dlm_audit *a, const mrow *m, int n)
                  dlm_xvar_letter(proto.xvar), x[0], x[k - 1], m[i].peak, m[j - 1].peak,
                  m[i].before, m[j - 1].before, has_seq && batch < 0 ? " (batch not stated)" : "");
         for (int f = before; f < a->findings.n; f++)
-            DLM_TRY(item(a, m[i].table, subject, claim, DLM_VERDICT_WRONG, "%s: %s%s",
+            DLM_TRY(item(a, m[i].table, subject, claim, DLM_VERDICT_WRONG, "%s: %s (%s%s)",
                          dlm_finding_name(a->findings.f[f].kind), a->findings.f[f].text,
-                         has_seq && batch < 0 ? " (predicted at B=1: the smallest batch, so a "
-                                                "lower bound on the growth)" : ""));
+                         a->preds[si].have ? a->preds[si].what : "no prediction",
+                         has_seq && batch < 0 ? "; at B=1, the smallest batch, and in inference, "
+                                                "so the predicted growth is a lower bound" : ""));
         if (a->findings.n == before)
             DLM_TRY(item(a, m[i].table, subject, claim, DLM_VERDICT_RIGHT,
                          "No deviation from the formula found (%s).",
                          a->preds[si].have ? a->preds[si].what : a->preds[si].why));
-        DLM_TRY(audit_mode(a, si));
         i = j;
     }
     return DLM_OK;
@@ -360,10 +364,13 @@ static dlm_status claim_growth(dlm_audit *a, const char *model, const char *clai
     else
         snprintf(measured, sizeof measured, "The seed's Table %s fits %s (%s).", a->table_of[si],
                  a->fits[si].degree == 2 ? "a quadratic" : "a line", a->fits[si].reason);
-    char law[256];
-    snprintf(law, sizeof law, "%.2f MiB + %.4g MiB*%s + %.3g MiB*%s^2 at %s=%lld", p->law[0] / MIB,
-             p->law[1] / MIB, L, p->law[2] / MIB, L, s->xvar == DLM_X_BATCH ? "T" : "B",
-             (long long)s->fixed);
+    char law[384];
+    snprintf(law, sizeof law, "%.2f MiB + %.4g MiB*%s + %.3g MiB*%s^2", p->law[0] / MIB,
+             p->law[1] / MIB, L, p->law[2] / MIB, L);
+    if (s->fixed > 0)
+        snprintf(law + strlen(law), sizeof law - strlen(law), " at %s=%lld",
+                 s->xvar == DLM_X_BATCH ? "T" : "B", (long long)s->fixed);
+    snprintf(law + strlen(law), sizeof law - strlen(law), " (%s)", p->what);
     if (!strcmp(claim, "linear"))
         return item(a, "5", subject, cl, share < DLM_FIT_MIN_CURVE_SHARE ? DLM_VERDICT_RIGHT
                                                                            : DLM_VERDICT_WRONG,

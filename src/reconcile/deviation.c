@@ -121,8 +121,10 @@ static double curve_share(double c1, double c2, double a, double b)
 }
 
 static dlm_status detect_drift(const dlm_series *s, int si, const dlm_fitdata *d,
-                               const dlm_prediction *p, double floor, dlm_findings *out)
+                               const dlm_prediction *p, double floor, dlm_findings *out,
+                               int *found)
 {
+    *found = 0;
     if (!s->before || d->n < 2) return DLM_OK;
     double expect = NAN;
     const char *expect_what = "the input";
@@ -171,6 +173,7 @@ static dlm_status detect_drift(const dlm_series *s, int si, const dlm_fitdata *d
     dlm_status st = DLM_OK;
     if (slope - expect > DLM_DEV_NSIGMA * se && slope > 2 * expect &&
         (slope - expect) * range > 2 * s->resolution && (slope - expect) * range > floor / 4) {
+        *found = 1;
         char a[32], b[32], c[32];
         snprintf(a, sizeof a, "%.3g MiB", slope / MIB);
         snprintf(b, sizeof b, "%.3g MiB", se / MIB);
@@ -281,25 +284,25 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
         }
         brise = b1 / m1 - b0 / m0;
     }
-    if (p && prise >= 5 * q && mrise <= 2 * q + 0.1 * prise) {
+    int pred_flat = p && prise >= 5 * q && mrise <= 2 * q + 0.1 * prise;
+    int base_flat = brise > 2 * q && mrise <= 2 * q;
+    if (pred_flat || base_flat) {
         flat = 1;
-        DLM_TRY(add(out, DLM_FIND_FLAT, si, NAN, ymax, mrise, prise,
-                    "the peak stays at %s (it moves %s) for %s %g..%g while the formula "
-                    "predicts a rise of %s%s%s: the peak statistic was not reset between runs "
-                    "(call torch.cuda.reset_peak_memory_stats() before each point), so every "
-                    "point reports an earlier, larger run's peak",
+        char why[256] = "";
+        if (pred_flat)
+            snprintf(why, sizeof why, "the formula predicts a rise of %s",
+                     mib(c, sizeof c, prise, 0));
+        if (base_flat)
+            snprintf(why + strlen(why), sizeof why - strlen(why),
+                     "%sthe memory before the run itself rises %s (a peak that does not follow "
+                     "its own baseline is stale)", pred_flat ? ", and " : "",
+                     mib((char[32]){0}, 32, brise, 0));
+        DLM_TRY(add(out, DLM_FIND_FLAT, si, NAN, ymax, mrise, p ? prise : NAN,
+                    "the peak stays at %s (it moves %s) for %s %g..%g while %s: the peak "
+                    "statistic was not reset between runs (torch.cuda.reset_peak_memory_stats() "
+                    "before each point), so every point reports an earlier, larger run's peak",
                     mib(a, sizeof a, ymax, 0), mib(b, sizeof b, mrise, 0),
-                    dlm_xvar_letter(s->xvar), x0, x1, mib(c, sizeof c, prise, 0),
-                    brise > 2 * q ? ", and the memory before the run itself rises " : "",
-                    brise > 2 * q ? mib((char[32]){0}, 32, brise, 0) : ""));
-    } else if (!p && brise > 2 * q && mrise <= 2 * q) {
-        flat = 1;
-        DLM_TRY(add(out, DLM_FIND_FLAT, si, NAN, ymax, mrise, NAN,
-                    "the peak stays at %s for %s %g..%g although the memory before the run "
-                    "rises %s: a peak that does not follow its own baseline is stale — the "
-                    "peak statistic was not reset between runs",
-                    mib(a, sizeof a, ymax, 0), dlm_xvar_letter(s->xvar), x0, x1,
-                    mib(b, sizeof b, brise, 0)));
+                    dlm_xvar_letter(s->xvar), x0, x1, why));
     }
 
     /* ---- comparison with the formula ----------------------------------------- */
@@ -337,31 +340,51 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
 
     /* ---- order ----------------------------------------------------------------- */
     if (p && fs->fitted && fs->have_quad && !flat) {
-        double pshare = curve_share(p->law[1], p->law[2], x0, x1);
+        /* the prediction's own curvature over the range (the peak may change place
+         * within the range, so the law at the middle point is not enough) */
+        double *pv = malloc((size_t)d->n * sizeof *pv);
+        if (!pv) return dlm_error(DLM_ENOMEM, "out of memory");
+        for (int k = 0; k < d->n; k++) pv[k] = pred_at(s, p->peak, d->x[k]);
+        dlm_polyfit pq;
+        dlm_status st = dlm_fit_poly(d->x, pv, NULL, d->n, 2, q, &pq);
+        free(pv);
+        if (st != DLM_OK) return dlm_error_context(st, "fitting the prediction");
+        double pshare = curve_share(pq.c[1], pq.c[2], x0, x1);
         const dlm_polyfit *qf = &fs->quad;
-        if (pshare >= DLM_DEV_ORDER_SHARE && fs->degree == 1 &&
-            qf->c[2] < p->law[2] - DLM_DEV_NSIGMA * qf->se[2]) {
+        int attn = s->attention[0] && s->xvar == DLM_X_SEQ;
+        const char *L = dlm_xvar_letter(s->xvar);
+        if (pshare >= DLM_DEV_ORDER_SHARE && pq.c[2] > 0 && fs->degree == 1 &&
+            qf->c[2] < pq.c[2] - DLM_DEV_NSIGMA * qf->se[2]) {
             order = 1;
-            DLM_TRY(add(out, DLM_FIND_ORDER, si, NAN, NAN, qf->c[2], p->law[2],
-                        "quadratic predicted, linear measured: the formula's %s^2 term "
-                        "(%.4g B per %s^2) makes %.0f%% of its rise over %g..%g, the measured "
-                        "one is %.4g +/- %.2g B per %s^2 (%s): the T^2 attention scores are "
-                        "not materialised — fused attention (SDPA/flash) ran, not eager",
-                        dlm_xvar_letter(s->xvar), p->law[2], dlm_xvar_letter(s->xvar),
-                        100 * pshare, x0, x1, qf->c[2], qf->se[2], dlm_xvar_letter(s->xvar),
-                        fs->reason));
+            DLM_TRY(add(out, DLM_FIND_ORDER, si, NAN, NAN, qf->c[2], pq.c[2],
+                        "quadratic predicted, linear measured: the predicted peaks curve with "
+                        "%.4g B per %s^2 (%.0f%% of their rise over %g..%g), the measured ones "
+                        "with %.4g +/- %.2g B per %s^2 (%s): %s",
+                        pq.c[2], L, 100 * pshare, x0, x1, qf->c[2], qf->se[2], L, fs->reason,
+                        attn ? "the T^2 attention scores are not materialised — fused attention "
+                               "(SDPA/flash) ran, not eager"
+                             : "a term the model keeps alive at the peak grows with the square of "
+                               "the input, and the framework frees it earlier or never makes it"));
         } else if (pshare < DLM_FIT_MIN_CURVE_SHARE && fs->degree == 2 &&
-                   qf->c[2] > p->law[2] + DLM_DEV_NSIGMA * qf->se[2]) {
+                   qf->c[2] > pq.c[2] + DLM_DEV_NSIGMA * qf->se[2]) {
             order = 1;
-            DLM_TRY(add(out, DLM_FIND_ORDER, si, NAN, NAN, qf->c[2], p->law[2],
-                        "linear predicted, quadratic measured: the measured %s^2 term is "
-                        "%.4g +/- %.2g B per %s^2 (%s) where the formula has %.4g: eager "
-                        "attention materialised B*heads*T^2 scores where fused was assumed, "
-                        "or memory accumulates from point to point",
-                        dlm_xvar_letter(s->xvar), qf->c[2], qf->se[2], dlm_xvar_letter(s->xvar),
-                        fs->reason, p->law[2]));
+            DLM_TRY(add(out, DLM_FIND_ORDER, si, NAN, NAN, qf->c[2], pq.c[2],
+                        "linear predicted, quadratic measured: the measured peaks curve with "
+                        "%.4g +/- %.2g B per %s^2 (%s), the predicted ones with %.4g: %s",
+                        qf->c[2], qf->se[2], L, fs->reason, pq.c[2],
+                        attn ? "eager attention materialised B*heads*T^2 scores where fused was "
+                               "assumed, or memory accumulates from point to point"
+                             : "memory grows faster than the input — a library workspace or "
+                               "caching-allocator blocks that grow with the size (cuDNN picks "
+                               "algorithms per size), or memory accumulating from point to "
+                               "point"));
         }
     }
+
+    /* ---- drift (before slope and offset: a drifting baseline is taken out) ------ */
+    int drift = 0;
+    DLM_TRY(detect_drift(s, si, d, pin, floor, out, &drift));
+    int above_base = drift && p && p->before;
 
     /* ---- slope and offset from the residuals ------------------------------------ */
     if (p && !flat && !order && d->n >= 2) {
@@ -375,8 +398,20 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
         for (int k = 0; k < d->n; k++) {
             double pv = pred_at(s, p->peak, d->x[k]);
             if (isnan(pv)) continue;
+            double r = d->y[k] - pv;
+            if (above_base) {
+                /* the run's own memory: peak minus what was resident before it */
+                double bm = 0;
+                int nb = 0;
+                for (int i = 0; i < s->n; i++)
+                    if (s->x[i] == d->x[k]) {
+                        bm += s->before[i];
+                        nb++;
+                    }
+                r -= bm / nb - pred_at(s, p->before, d->x[k]);
+            }
             rx[m] = d->x[k];
-            ry[m++] = d->y[k] - pv;
+            ry[m++] = r;
         }
         double slope = 0, slope_se = q, mean = 0, mean_se = q;
         dlm_status st = DLM_OK;
@@ -404,18 +439,22 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
         if (st != DLM_OK) return dlm_error_context(st, "fitting the residuals");
         if (m >= 2 && fabs(slope) > DLM_DEV_NSIGMA * slope_se && fabs(slope) * rr > floor) {
             double ps = cmp->have ? cmp->slope_pred : p->law[1];
+            if (above_base)
+                ps -= (pred_at(s, p->before, x1) - pred_at(s, p->before, x0)) / (x1 - x0);
             DLM_TRY(add(out, DLM_FIND_SLOPE, si, NAN, NAN, ps + slope, ps,
-                        "the measured peak grows %.4g MiB per %s, the formula %.4g MiB (residual "
+                        "the measured peak%s grows %.4g MiB per %s, the formula %.4g MiB (residual "
                         "slope %+.4g +/- %.2g MiB, %s over %s %g..%g): a per-%s term is %s the "
                         "model (saved tensors, a workspace or allocator blocks that scale with %s)",
+                        above_base ? " above the memory resident before the run" : "",
                         (ps + slope) / MIB, unit_word(s), ps / MIB, slope / MIB, slope_se / MIB,
                         mib(a, sizeof a, slope * rr, 1), dlm_xvar_letter(s->xvar), x0, x1,
                         unit_word(s), slope > 0 ? "missing from" : "counted in excess by",
                         dlm_xvar_letter(s->xvar)));
         } else if (m >= 2 && fabs(mean) > DLM_DEV_NSIGMA * mean_se && fabs(mean) > floor) {
             DLM_TRY(add(out, DLM_FIND_OFFSET, si, NAN, NAN, mean, 0,
-                        "measured peaks are a constant %s (+/- %s) %s the prediction over %s "
+                        "measured peaks%s are a constant %s (+/- %s) %s the prediction over %s "
                         "%g..%g: %s",
+                        above_base ? " above the memory resident before the run" : "",
                         mib(a, sizeof a, fabs(mean), 0), mib(b, sizeof b, mean_se, 0),
                         mean > 0 ? "above" : "below", dlm_xvar_letter(s->xvar), x0, x1,
                         mean > 0 ? "memory the model does not count is resident — a hidden "
@@ -426,8 +465,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
         }
     }
 
-    /* ---- drift, outliers, non-monotonic points ---------------------------------- */
-    DLM_TRY(detect_drift(s, si, d, pin, floor, out));
+    /* ---- outliers, non-monotonic points --------------------------------------------- */
     if (fs->fitted && !flat) DLM_TRY(detect_outliers(s, si, d, fs, floor, out));
     for (int k = 1; k < d->n; k++) {
         double drop = d->y[k - 1] - d->y[k];

@@ -12,21 +12,26 @@
  * peak, 3q) — allocator rounding alone moves PyTorch's peak by that much):
  *   flat        the peak moves by <= max(2q, 10% of the predicted rise) over the
  *               range while the formula predicts a rise >= 5q, or the memory
- *               before the run rises by > 2q while the peak does not: a peak
+ *               before the run rises by > 2q while the peak moves <= 2q: a peak
  *               statistic never reset between runs.
- *   order       the formula's x^2 term makes >= 10% of its rise and the measured
- *               series is linear by fit.h's rule with its x^2 coefficient 3 sigma
- *               below the formula's (fused attention), or the reverse: the
- *               formula's x^2 share < 2% and the measured x^2 term is chosen and
- *               3 sigma above zero.
+ *   order       the prediction's own curvature over the range (a quadratic fitted
+ *               to the predicted points: the peak may change place inside the
+ *               range) makes >= 10% of its rise while the measured series is
+ *               linear by fit.h's rule with an x^2 coefficient 3 sigma below the
+ *               predicted one (with attention: fused attention ran); or the
+ *               predicted x^2 share is < 2% and the measured x^2 term is chosen
+ *               and 3 sigma above the predicted one.
  *   slope       residuals (measured - predicted) change over the range by more
  *               than 3 sigma and the floor: a per-sample term missing or extra.
  *   offset      residuals are constant (no slope finding) and their mean differs
  *               from 0 by more than 3 sigma and the floor: hidden workspace,
  *               tensors left from earlier runs, the CUDA context counted.
- *   drift       memory before the run grows per unit of x faster than the input
- *               by 3 sigma and by more than twice the input's own growth:
- *               tensors from earlier runs still alive.
+ *               When the baseline drifts (below) and the prediction has one,
+ *               slope and offset judge the run's own memory: peak minus the
+ *               memory before the run, against the same difference predicted.
+ *   drift       memory before the run grows per unit of x faster than predicted
+ *               (or than the input, without a prediction) by 3 sigma and by more
+ *               than twice that: tensors from earlier runs still alive.
  *   outlier     externally studentized residual of the chosen fit beyond the
  *               Bonferroni t critical value (two-sided 5% over the points) and a
  *               residual above the floor.
