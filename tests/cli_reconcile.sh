@@ -51,7 +51,7 @@ out_has "misses lstm.bias_ih_l\* .* or lstm.bias_hh_l\*" "Table 1: the LSTM's se
 out_has "means MiB (2^20 bytes)" "the unit of MB decided: MiB"
 out_has "Table 2, resnet18 memory vs batch: wrong\] drift: memory before the run grows 1[0-9]\.[0-9]* MiB" \
     "Table 2: baseline drift of ~12 MiB per sample"
-out_has "the input grows 0.574 MiB per sample" "Table 2: against the 0.574 MiB input"
+out_has "grows 0.574 MiB per sample" "Table 2: against the 0.574 MiB input"
 out_has "Table 3, lstm memory vs sequence length: wrong\] flat: the peak stays at 608.10 MiB" "Table 3: flat peak"
 out_has "Table 4, bert memory vs sequence length: wrong\] flat: the peak stays at 608.60 MiB" "Table 4: flat peak"
 out_has "lstm peak/parameter ratio: wrong" "Table 5: LSTM ratio not reproducible"

@@ -353,7 +353,9 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
         const dlm_polyfit *qf = &fs->quad;
         int attn = s->attention[0] && s->xvar == DLM_X_SEQ;
         const char *L = dlm_xvar_letter(s->xvar);
-        if (pshare >= DLM_DEV_ORDER_SHARE && pq.c[2] > 0 && fs->degree == 1 &&
+        /* "quadratic predicted" needs a true x^2 term in the formula, not only a
+         * kink where the peak changes place */
+        if (pshare >= DLM_DEV_ORDER_SHARE && pq.c[2] > 0 && p->law[2] > 0 && fs->degree == 1 &&
             qf->c[2] < pq.c[2] - DLM_DEV_NSIGMA * qf->se[2]) {
             order = 1;
             DLM_TRY(add(out, DLM_FIND_ORDER, si, NAN, NAN, qf->c[2], pq.c[2],

@@ -16,7 +16,8 @@
  *               statistic never reset between runs.
  *   order       the prediction's own curvature over the range (a quadratic fitted
  *               to the predicted points: the peak may change place inside the
- *               range) makes >= 10% of its rise while the measured series is
+ *               range) makes >= 10% of its rise, the formula has an x^2 term, and
+ *               the measured series is
  *               linear by fit.h's rule with an x^2 coefficient 3 sigma below the
  *               predicted one (with attention: fused attention ran); or the
  *               predicted x^2 share is < 2% and the measured x^2 term is chosen
