@@ -17,9 +17,9 @@
  *   order       the prediction's own curvature over the range (a quadratic fitted
  *               to the predicted points: the peak may change place inside the
  *               range) makes >= 10% of its rise, the formula has an x^2 term, and
- *               the measured series is
- *               linear by fit.h's rule with an x^2 coefficient 3 sigma below the
- *               predicted one (with attention: fused attention ran); or the
+ *               the measured series is linear by fit.h's rule with an x^2
+ *               coefficient 3 sigma below the predicted one (with attention:
+ *               fused attention ran); or the
  *               predicted x^2 share is < 2% and the measured x^2 term is chosen
  *               and 3 sigma above the predicted one.
  *   slope       residuals (measured - predicted) change over the range by more
