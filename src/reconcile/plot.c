@@ -117,7 +117,8 @@ dlm_status dlm_plot_write(const char *dir, const char *stem, const char *title,
     else fprintf(f, "set xlabel \"sequence length T (tokens or steps)\"\n");
     fprintf(f, "set ylabel \"peak GPU memory (MiB)\"\n");
     if (logx) fprintf(f, "set logscale x 2\n");
-    if (logy) fprintf(f, "set logscale y 10\n");
+    if (logy)
+        fprintf(f, "set logscale y 10\nset yrange [%.6f:%.6f]\n", 0.8 * ymin / MIB, 1.25 * ymax / MIB);
     if (n > 0 && ymax - ymin <= 1e-3 * fabs(ymax))
         /* a flat series: give gnuplot a range instead of letting it warn */
         fprintf(f, "set yrange [%.6f:%.6f]\n", (ymin - 0.02 * fabs(ymin) - 1) / MIB,
