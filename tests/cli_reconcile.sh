@@ -44,6 +44,19 @@ n=$(grep -c '^[0-9]' "$tmpdir/out"); [ "$n" -eq 42 ]; ok $? "CSV: one row per se
 run reconcile "$tmpdir/two.csv" --plots "$tmpdir/p"; expect_rc 0 "reconcile --plots"
 [ -s "$tmpdir/p/resnet18-infer-fp32-pytorch-vs-B.gp" ]; ok $? "gnuplot script written"
 
+# ---- dlmem's own sweep: measured workspaces go into the runtime profile ----------------
+{
+    echo "model,profile,mode,dtype,attention,batch,seq,status,before_bytes,peak_bytes,after_bytes,cublas_workspace_bytes,cudnn_conv_workspace_bytes,pool_used_peak_bytes,median_ms,gpu,cublas"
+    for b in 1 2 4 8; do
+        echo "resnet18,runtime,infer,fp32,,$b,0,ok,$((46796608 + 602112 * b)),$((60000000 + 7000000 * b)),$((46796608 + 602112 * b)),33554432,$((1000000 * b)),0,1.0,NVIDIA H100 80GB HBM3,130000"
+    done
+} >"$tmpdir/rt.csv"
+run reconcile "$tmpdir/rt.csv" --format json; expect_rc 0 "reconcile a runtime sweep"
+json_eq "$tmpdir/out" "d['series'][0]['profile']" runtime "a dlmem measure sweep is the runtime profile"
+json_eq "$tmpdir/out" "d['series'][0]['prediction']['what']" \
+    "runtime profile, sm 90, infer fp32; measured cublas_workspace, cudnn_conv_workspace" \
+    "the measured workspaces the model takes are used, the other byte columns are not"
+
 # ---- the seed audit ----------------------------------------------------------------
 run audit;                          expect_rc 0 "dlmem audit (the seed's tables)"
 out_has "counts conv1.bias (64)" "Table 1: conv1 bias counted"

@@ -94,6 +94,8 @@ int main(void)
         TAP_STREQ(set.s[a].attention, "fused", "sdpa is read as fused");
         TAP_STREQ(set.s[a].profile, "runtime", "dlmem measure's header: runtime profile");
         TAP_OK(set.s[a].before != NULL, "before column read");
+        TAP_EQ(set.s[a].n_extra, 1, "one other byte column (after_bytes) kept for the predictor");
+        if (set.s[a].n_extra == 1) TAP_STREQ(set.s[a].extra_name[0], "after", "named without _bytes");
         char label[256];
         dlm_series_label(&set.s[a], label, sizeof label);
         TAP_STREQ(label, "bert infer fp32 fused, B=1, T varies (runtime, H200)", "series label");

@@ -129,10 +129,22 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
     out->before = malloc(np * sizeof *out->before);
     if (!out->peak || !out->before) st = dlm_error(DLM_ENOMEM, "out of memory");
     double xmin = 0, xmax = 0;
+    unsigned used_extra = 0, tried_extra = 0;
     for (int i = 0; st == DLM_OK && i < s->n; i++) {
         int64_t x = (int64_t)s->x[i];
         int64_t B = s->xvar == DLM_X_BATCH ? x : s->fixed;
         int64_t T = s->xvar == DLM_X_SEQ ? x : s->fixed;
+        /* workspaces the run measured at this point, where the model takes them */
+        for (int k = 0; k < s->n_extra && st == DLM_OK; k++) {
+            double v = s->extra[k][i];
+            if (!(v >= 0)) continue;
+            if ((tried_extra & (1u << k)) && !(used_extra & (1u << k))) continue;
+            dlm_status si = dlm_mem_model_set_input(m, s->extra_name[k], (int64_t)v);
+            tried_extra |= 1u << k;
+            if (si == DLM_OK) used_extra |= 1u << k;
+            else if (si != DLM_EINVAL) st = si; /* EINVAL: not an input of this model */
+        }
+        if (st != DLM_OK) break;
         dlm_mem_result r;
         st = dlm_mem_eval(m, B, T, &r);
         if (st == DLM_ERANGE) {
@@ -169,6 +181,13 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
                  dlm_mode_name(cfg.mode), dlm_dtype_name(cfg.dtype),
                  has_attention(g) ? " " : "",
                  has_attention(g) ? dlm_attention_name(cfg.attention) : "");
+        for (int k = 0; k < s->n_extra; k++)
+            if (used_extra & (1u << k)) {
+                size_t L = strlen(out->what);
+                snprintf(out->what + L, sizeof out->what - L, "%s%s",
+                         strstr(out->what, "; measured ") ? ", " : "; measured ",
+                         s->extra_name[k]);
+            }
         out->have = 1;
     } else {
         dlm_prediction_free(out);

@@ -1,6 +1,7 @@
 /* series.c — reading measured CSVs and grouping rows into series (see series.h). */
 #include "series.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ typedef struct row {
     int64_t B, T;
     double peak, before;
     int line, ok;
+    double extra[DLM_SERIES_MAX_EXTRA];
 } row;
 
 const char *dlm_xvar_letter(dlm_xvar v) { return v == DLM_X_BATCH ? "B" : "T"; }
@@ -55,6 +57,20 @@ dlm_status dlm_series_add(dlm_series_set *set, const dlm_series *proto, int n, c
         if (before) s->before[i] = before[i];
         s->line[i] = line ? line[i] : 0;
     }
+    /* extra columns: the prototype's arrays (if any) hold n values to copy */
+    for (int k = 0; k < s->n_extra; k++) {
+        const double *src = proto->extra[k];
+        s->extra[k] = malloc(m * sizeof *s->extra[k]);
+        if (!s->extra[k]) {
+            for (int j = 0; j < k; j++) free(s->extra[j]);
+            free(s->x);
+            free(s->peak);
+            free(s->before);
+            free(s->line);
+            return dlm_error(DLM_ENOMEM, "out of memory");
+        }
+        for (int i = 0; i < n; i++) s->extra[k][i] = src ? src[i] : NAN;
+    }
     set->n++;
     return DLM_OK;
 }
@@ -66,6 +82,7 @@ void dlm_series_set_free(dlm_series_set *set)
         free(set->s[i].peak);
         free(set->s[i].before);
         free(set->s[i].line);
+        for (int k = 0; k < set->s[i].n_extra; k++) free(set->s[i].extra[k]);
     }
     free(set->s);
     memset(set, 0, sizeof *set);
@@ -104,6 +121,15 @@ static dlm_status emit(dlm_series_set *set, const dlm_series *proto, const row *
     s.xvar = c->xvar;
     s.fixed = c->fixed;
     s.n_failed = 0;
+    double *ex[DLM_SERIES_MAX_EXTRA] = {0};
+    for (int k = 0; k < s.n_extra; k++) {
+        ex[k] = malloc((size_t)(b - a) * sizeof *ex[k]);
+        if (!ex[k]) {
+            st = dlm_error(DLM_ENOMEM, "out of memory");
+            goto done_extra;
+        }
+        s.extra[k] = ex[k];
+    }
     for (int i = a; i < b; i++) {
         int64_t other = c->xvar == DLM_X_BATCH ? r[i].T : r[i].B;
         if (other != c->fixed) continue;
@@ -115,9 +141,12 @@ static dlm_status emit(dlm_series_set *set, const dlm_series *proto, const row *
         pk[n] = r[i].peak;
         bf[n] = r[i].before;
         ln[n] = r[i].line;
+        for (int k = 0; k < s.n_extra; k++) ex[k][n] = r[i].extra[k];
         n++;
     }
     st = dlm_series_add(set, &s, n, x, pk, has_before ? bf : NULL, ln);
+done_extra:
+    for (int k = 0; k < s.n_extra; k++) free(ex[k]);
 done:
     free(x);
     free(pk);
@@ -198,6 +227,19 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
     int c_ckpt = dlm_csv_col(c, "checkpoint"), c_ac = dlm_csv_col(c, "autocast");
     int c_gpu = dlm_csv_col(c, "gpu"), c_prof = dlm_csv_col(c, "profile");
     if (c_prof < 0) c_prof = dlm_csv_col(c, "source");
+    /* other byte columns: measured workspaces a prediction may take as inputs */
+    int c_extra[DLM_SERIES_MAX_EXTRA], n_extra = 0;
+    char extra_name[DLM_SERIES_MAX_EXTRA][48];
+    for (int k = 0; k < c->ncols && n_extra < DLM_SERIES_MAX_EXTRA; k++) {
+        const char *h = c->header[k];
+        size_t L = strlen(h);
+        if (L <= 6 || L - 6 >= sizeof extra_name[0] || strcmp(h + L - 6, "_bytes") ||
+            k == idx[4] || k == c_before)
+            continue;
+        c_extra[n_extra] = k;
+        snprintf(extra_name[n_extra], sizeof extra_name[0], "%.*s", (int)(L - 6), h);
+        n_extra++;
+    }
     const char *file_profile = "pytorch";
     if (dlm_csv_col(c, "median_ms") >= 0 && dlm_csv_col(c, "cublas") >= 0) file_profile = "runtime";
 
@@ -220,6 +262,11 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
         copy_field(p->gpu, sizeof p->gpu, c, i, c_gpu, "");
         copy_field(p->profile, sizeof p->profile, c, i, c_prof, file_profile);
         snprintf(p->file, sizeof p->file, "%s", path);
+        p->n_extra = n_extra;
+        for (int k = 0; k < n_extra; k++) {
+            memcpy(p->extra_name[k], extra_name[k], sizeof p->extra_name[k]);
+            p->extra[k] = NULL;
+        }
         if (!p->model[0] || !p->mode[0]) {
             st = dlm_error(DLM_EPARSE, "%s:%d: column '%s' is empty", path, w->line,
                            p->model[0] ? "mode" : "model");
@@ -256,6 +303,13 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
             if (c_before >= 0 && (st = dlm_csv_double(c, i, c_before, &w->before)) != DLM_OK)
                 break;
         }
+        for (int k = 0; k < n_extra; k++) {
+            w->extra[k] = NAN;
+            if (w->ok && dlm_csv_get(c, i, c_extra[k])[0] &&
+                (st = dlm_csv_double(c, i, c_extra[k], &w->extra[k])) != DLM_OK)
+                break;
+        }
+        if (st != DLM_OK) break;
         snprintf(w->key, sizeof w->key, "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s", p->model, p->variant,
                  p->mode, p->dtype, p->attention, p->optimizer, p->checkpoint, p->autocast,
                  p->profile, p->gpu);

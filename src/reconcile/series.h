@@ -27,6 +27,8 @@
 
 typedef enum dlm_xvar { DLM_X_BATCH, DLM_X_SEQ } dlm_xvar;
 
+#define DLM_SERIES_MAX_EXTRA 24
+
 typedef struct dlm_series {
     char model[32], variant[32], mode[16], dtype[16], attention[16];
     char optimizer[24], checkpoint[16], autocast[16];
@@ -41,6 +43,12 @@ typedef struct dlm_series {
     double *peak;      /* bytes */
     double *before;    /* bytes, NULL when the file has no before column */
     int *line;         /* 1-based file line of each point (0 for none) */
+    /* Other byte columns of the file ("cudnn_conv_workspace_bytes", ...), per
+     * point (NaN where empty): the workspaces a GPU run measured, which the
+     * prediction takes as named inputs where the model has them. */
+    int n_extra;
+    char extra_name[DLM_SERIES_MAX_EXTRA][48]; /* column name without "_bytes" */
+    double *extra[DLM_SERIES_MAX_EXTRA];
     int n_failed;      /* rows of this series not "ok" (out of memory, ...) */
     double resolution; /* bytes a value is exact to (see fit.h's error model) */
 } dlm_series;
