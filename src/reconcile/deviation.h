@@ -6,6 +6,8 @@
  * src/analytic/memory.h; tests build them by hand).  Output: a comparison
  * (fitted slope, curvature and intercept beside the formula's, per-point
  * residuals) and findings, each naming the series, the numbers and a cause.
+ * What it is not: a fitter (fit.h) or a memory model (src/analytic/): it only
+ * judges what those two give it.
  *
  * Findings and their tests (q: the series' resolution; floor: the practical
  * size below which a difference does not matter, max(1 MiB, 1% of the median
