@@ -1,7 +1,8 @@
 /* audit.h — the seed report checked by dlmem itself: its parameter counts
  * (Table 1, through claims.h), its memory tables (Tables 2-4: fitted, compared
  * with the analytic model, deviations found) and its claims about scaling
- * (Table 5, section 7.2: checked against fits and formulas).
+ * (Table 5, section 7.2: checked against fits and formulas).  What it is not:
+ * a general report checker — it knows the seed's table formats and claims.
  *
  * Files are recognised by their header (the files under data/seed/ show the formats):
  *   parameter claims   model,row,scope,seed_theory,seed_pytorch,...   (table1.csv)
