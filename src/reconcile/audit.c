@@ -234,7 +234,8 @@ static dlm_status audit_mode(dlm_audit *a, int si)
     snprintf(subject, sizeof subject, "%s: how the forward pass ran", s->model);
     return item(a, a->table_of[si], subject, "forward pass after loading (no_grad not stated)",
                 DLM_VERDICT_INFO,
-                "The peak rises above the memory before the run by %.2f +/- %.2f MiB per sample; "
+                "The peak rises above the memory before the run by %.2f +/- %.2f MiB (95%% "
+                "interval) per sample; "
                 "dlmem predicts %.2f MiB per sample under torch.no_grad() and %.2f MiB with "
                 "autograd recording: the seed's forward pass ran %s.",
                 f.c[1] / MIB, f.t95 * f.se[1] / MIB, slope[0] / MIB, slope[1] / MIB,
@@ -383,7 +384,8 @@ static dlm_status claim_growth(dlm_audit *a, const char *model, const char *clai
                     share < DLM_FIT_MIN_CURVE_SHARE ? DLM_VERDICT_WRONG : DLM_VERDICT_PARTLY,
                     "The formula's peak is affine in %s: %s, a constant %.3g MiB per unit of %s. "
                     "Growth per step does not slow down; only on log-log does an affine law "
-                    "a + b*%s look sublinear (fitted exponent %.3f +/- %.3f over %g..%g) because "
+                    "a + b*%s look sublinear (fitted exponent %.3f +/- %.3f, 95%% interval, over "
+                    "%g..%g) because "
                     "of the constant a (weights and workspaces). %s",
                     L, law, (p->law[1] + p->law[2] * (x0 + x1)) / MIB, L, L, pw.k, pw.t95 * pw.k_se,
                     x0, x1, measured);

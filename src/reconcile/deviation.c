@@ -179,7 +179,7 @@ static dlm_status detect_drift(const dlm_series *s, int si, const dlm_fitdata *d
         snprintf(b, sizeof b, "%.3g MiB", se / MIB);
         snprintf(c, sizeof c, "%.3g MiB", expect / MIB);
         st = add(out, DLM_FIND_DRIFT, si, NAN, NAN, slope, expect,
-                 "memory before the run grows %s (+/- %s) per %s (%s over %s %g..%g) while %s "
+                 "memory before the run grows %s (standard error %s) per %s (%s over %s %g..%g) while %s "
                  "grows %s per %s: tensors from earlier runs are still alive (outputs or "
                  "inputs kept referenced between points)",
                  a, b, unit_word(s), mib((char[32]){0}, 32, rise, 1),
@@ -361,7 +361,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
             DLM_TRY(add(out, DLM_FIND_ORDER, si, NAN, NAN, qf->c[2], pq.c[2],
                         "quadratic predicted, linear measured: the predicted peaks curve with "
                         "%.4g B per %s^2 (%.0f%% of their rise over %g..%g), the measured ones "
-                        "with %.4g +/- %.2g B per %s^2 (%s): %s",
+                        "with %.4g (standard error %.2g) B per %s^2 (%s): %s",
                         pq.c[2], L, 100 * pshare, x0, x1, qf->c[2], qf->se[2], L, fs->reason,
                         attn ? "the T^2 attention scores are not materialised — fused attention "
                                "(SDPA/flash) ran, not eager"
@@ -372,7 +372,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
             order = 1;
             DLM_TRY(add(out, DLM_FIND_ORDER, si, NAN, NAN, qf->c[2], pq.c[2],
                         "linear predicted, quadratic measured: the measured peaks curve with "
-                        "%.4g +/- %.2g B per %s^2 (%s), the predicted ones with %.4g: %s",
+                        "%.4g (standard error %.2g) B per %s^2 (%s), the predicted ones with %.4g: %s",
                         qf->c[2], qf->se[2], L, fs->reason, pq.c[2],
                         attn ? "eager attention materialised B*heads*T^2 scores where fused was "
                                "assumed, or memory accumulates from point to point"
@@ -445,7 +445,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
                 ps -= (pred_at(s, p->before, x1) - pred_at(s, p->before, x0)) / (x1 - x0);
             DLM_TRY(add(out, DLM_FIND_SLOPE, si, NAN, NAN, ps + slope, ps,
                         "the measured peak%s grows %.4g MiB per %s, the formula %.4g MiB (residual "
-                        "slope %+.4g +/- %.2g MiB, %s over %s %g..%g): a per-%s term is %s the "
+                        "slope %+.4g MiB, standard error %.2g, %s over %s %g..%g): a per-%s term is %s the "
                         "model (saved tensors, a workspace or allocator blocks that scale with %s)",
                         above_base ? " above the memory resident before the run" : "",
                         (ps + slope) / MIB, unit_word(s), ps / MIB, slope / MIB, slope_se / MIB,
@@ -454,7 +454,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
                         dlm_xvar_letter(s->xvar)));
         } else if (m >= 2 && fabs(mean) > DLM_DEV_NSIGMA * mean_se && fabs(mean) > floor) {
             DLM_TRY(add(out, DLM_FIND_OFFSET, si, NAN, NAN, mean, 0,
-                        "measured peaks%s are a constant %s (+/- %s) %s the prediction over %s "
+                        "measured peaks%s are a constant %s (standard error %s) %s the prediction over %s "
                         "%g..%g: %s",
                         above_base ? " above the memory resident before the run" : "",
                         mib(a, sizeof a, fabs(mean), 0), mib(b, sizeof b, mean_se, 0),
