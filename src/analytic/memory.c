@@ -225,7 +225,7 @@ dlm_status dlm_mem_peak_poly(const dlm_mem_model *m, int64_t B, int64_t T, dlm_p
     if (!m->g->uses_T) T = 1;
     DLM_TRY(check_point(m->g, B, T));
     DLM_TRY(tl_eval(m->t, B, T, &r));
-    *out = tl_live_poly(m->t, r.peak_ev);
+    *out = tl_live_poly(m->t, r.peak_ev, T);
     if (out->bad) return dlm_error(DLM_ENOMEM, "out of memory summing the peak");
     return DLM_OK;
 }

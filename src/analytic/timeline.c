@@ -36,6 +36,8 @@ void tl_destroy(dlm_timeline *t)
     if (!t) return;
     free(t->ev);
     free(t->sizes);
+    free(t->sizes_hi);
+    free(t->t_split);
     free(t->slots);
     free(t->refs);
     free(t->val);
@@ -68,16 +70,41 @@ static void push_event(dlm_timeline *t, tl_kind kind, int slot)
     t->ev[t->n_ev++] = (tl_event){(uint8_t)kind, (uint8_t)t->cur_phase, t->cur_op, slot};
 }
 
-static int size_index(dlm_timeline *t, dlm_poly p, int distinct)
+static int size_index_split(dlm_timeline *t, dlm_poly p, dlm_poly hi, int64_t split, int distinct)
 {
     if (!distinct)
         for (int i = 0; i < t->n_sizes; i++)
-            if (dlm_poly_equal(&t->sizes[i], &p)) return i;
-    dlm_poly *s = grow(t, t->sizes, &t->cap_sizes, t->n_sizes + 1, sizeof *t->sizes);
+            if (t->t_split[i] == split && dlm_poly_equal(&t->sizes[i], &p) &&
+                (!split || dlm_poly_equal(&t->sizes_hi[i], &hi)))
+                return i;
+    int cap = t->cap_sizes;
+    dlm_poly *s = grow(t, t->sizes, &cap, t->n_sizes + 1, sizeof *t->sizes);
     if (!s) return -1;
     t->sizes = s;
+    if (cap != t->cap_sizes) {
+        int c2 = t->cap_sizes, c3 = t->cap_sizes;
+        dlm_poly *h = grow(t, t->sizes_hi, &c2, cap, sizeof *t->sizes_hi);
+        if (!h) return -1;
+        t->sizes_hi = h;
+        int64_t *k = grow(t, t->t_split, &c3, cap, sizeof *t->t_split);
+        if (!k) return -1;
+        t->t_split = k;
+        t->cap_sizes = cap;
+    }
     t->sizes[t->n_sizes] = p;
+    t->sizes_hi[t->n_sizes] = hi;
+    t->t_split[t->n_sizes] = split;
     return t->n_sizes++;
+}
+
+static int size_index(dlm_timeline *t, dlm_poly p, int distinct)
+{
+    return size_index_split(t, p, p, 0, distinct);
+}
+
+const dlm_poly *tl_size_law(const dlm_timeline *t, int i, int64_t T)
+{
+    return t->t_split[i] && T > t->t_split[i] ? &t->sizes_hi[i] : &t->sizes[i];
 }
 
 static int new_slot(dlm_timeline *t, int size, dlm_term term, int named, const char *what)
@@ -110,6 +137,18 @@ int tl_new(dlm_timeline *t, dlm_poly bytes, dlm_term term, int named, const char
     }
     if (dlm_poly_is_zero(&bytes)) return -1;
     int s = size_index(t, bytes, 0);
+    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+}
+
+int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_term term,
+                 int named, const char *what)
+{
+    if (t->status != DLM_OK) return -1;
+    if (lo.bad || hi.bad || t_split <= 0) {
+        t->status = dlm_error(DLM_EINTERNAL, "bad piecewise size for %s", what);
+        return -1;
+    }
+    int s = size_index_split(t, lo, hi, t_split, 0);
     return s < 0 ? -1 : new_slot(t, s, term, named, what);
 }
 
@@ -168,7 +207,7 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
 {
     int64_t cur = 0, term[DLM_TERM_COUNT] = {0}, named[DLM_MAX_NAMED] = {0};
     int counting = t->reset_at < 0;
-    for (int i = 0; i < t->n_sizes; i++) t->val[i] = dlm_poly_eval(&t->sizes[i], B, T);
+    for (int i = 0; i < t->n_sizes; i++) t->val[i] = dlm_poly_eval(tl_size_law(t, i, T), B, T);
     if (t->pa) dlm_palloc_reset(t->pa);
     memset(r, 0, sizeof *r);
     r->peak = -1;
@@ -228,7 +267,7 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
     return DLM_OK;
 }
 
-dlm_poly tl_live_poly(const dlm_timeline *t, int upto)
+dlm_poly tl_live_poly(const dlm_timeline *t, int upto, int64_t T)
 {
     dlm_poly sum = dlm_poly_const(0);
     char *live = calloc((size_t)(t->n_slots ? t->n_slots : 1), 1);
@@ -242,7 +281,7 @@ dlm_poly tl_live_poly(const dlm_timeline *t, int upto)
         else if (e->kind == TL_FREE) live[e->slot] = 0;
     }
     for (int s = 0; s < t->n_slots; s++)
-        if (live[s]) sum = dlm_poly_add(sum, t->sizes[t->slots[s].size]);
+        if (live[s]) sum = dlm_poly_add(sum, *tl_size_law(t, t->slots[s].size, T));
     free(live);
     return sum;
 }

@@ -47,6 +47,8 @@ typedef struct dlm_timeline {
     tl_event *ev;
     int n_ev, cap_ev;
     dlm_poly *sizes;       /* distinct sizes in bytes */
+    dlm_poly *sizes_hi;    /* piecewise sizes: the law above T = t_split[i] */
+    int64_t *t_split;      /* 0: sizes[i] holds for every T */
     int n_sizes, cap_sizes;
     tl_slot *slots;
     int *refs;             /* build-time reference counts */
@@ -76,6 +78,12 @@ int tl_named(dlm_timeline *t, const char *name);
  * polynomial (PyTorch makes no allocation for an empty tensor).  `named` is a
  * named-term index or -1. */
 int tl_new(dlm_timeline *t, dlm_poly bytes, dlm_term term, int named, const char *what);
+/* A size that follows `lo` for T <= t_split and `hi` above (a library that
+ * works on at most t_split time steps at once). */
+int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_term term,
+                 int named, const char *what);
+/* The law of size index i at (B, T). */
+const dlm_poly *tl_size_law(const dlm_timeline *t, int i, int64_t T);
 /* A named constant whose value can be changed after compilation (a runtime
  * workspace size measured per point). */
 int tl_new_input(dlm_timeline *t, int named, int64_t bytes, dlm_term term, const char *what);
@@ -97,8 +105,8 @@ typedef struct tl_result {
 } tl_result;
 dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r);
 
-/* Sum of the requested sizes (polynomials) of the slots alive right after
- * event `ev`. */
-dlm_poly tl_live_poly(const dlm_timeline *t, int ev);
+/* Sum of the requested sizes (polynomials, the laws that hold at T) of the
+ * slots alive right after event `ev`. */
+dlm_poly tl_live_poly(const dlm_timeline *t, int ev, int64_t T);
 
 #endif

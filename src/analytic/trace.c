@@ -211,6 +211,11 @@ static void gemm(tr *r, int backward)
     *ws = new_slot(r, P(dlm_torch_cublas_workspace(r->cfg->sm)), DLM_TERM_WORKSPACE,
                    backward ? r->nm_cublas_bwd : r->nm_cublas,
                    backward ? "cuBLAS workspace (autograd thread)" : "cuBLAS workspace");
+    /* and 1 MiB for cuBLASLt on the main thread (the oplog's first addmm
+     * allocates 32 MiB + 1 MiB; training's resident memory shows no second
+     * one for the autograd thread) */
+    if (!backward)
+        new_slot(r, P(1LL << 20), DLM_TERM_WORKSPACE, r->nm_cublas, "cuBLASLt workspace");
 }
 
 /* A named input of the configuration, or its default. */
@@ -374,23 +379,80 @@ static void compute_requires_grad(tr *r)
 
 /* ---- library workspace sizes (PyTorch profile) -------------------------------- */
 
-/* cuDNN convolution workspaces of the heuristically chosen engines: not
- * derivable from the shapes; 0 until measured (named term). */
+/* cuDNN convolution workspace.  Half precision (fp16, bf16, mixed): the
+ * engines cuDNN 9 picks for NCHW tensors run on NHWC copies made in the
+ * workspace: input + output (+ the filter when it is larger than 1x1) + 512 B,
+ * read off pytorch_oplog.csv for every ResNet-18 layer (B=2, H200, cuDNN 9.19);
+ * a 3-channel input (the stem) takes another engine without copies.  fp32: the
+ * heuristics pick engines without workspace at B=2 (oplog); the larger
+ * workspaces some batch sizes get are not derivable from the shapes. */
 static dlm_poly conv_workspace(const tr *r, int o)
 {
-    (void)r;
-    (void)o;
-    return P(0);
+    const dlm_op *op = &r->g->ops[o];
+    if (r->fb != 2 || op->a.conv.cin % 8) return P(0);
+    dlm_poly w = P(0);
+    if (op->a.conv.kh * op->a.conv.kw > 1) w = nbytes(r, op->params[0]);
+    if (r->cfg->dtype == DLM_DTYPE_MIXED) w = mulk(numel(r, op->params[0]), 2);
+    return dlm_poly_add(dlm_poly_add(nbytes(r, op->in[0]), nbytes(r, op->out[0])),
+                        dlm_poly_add(w, P(512)));
 }
 
 /* cuDNN RNN reserve (train): per layer and time step the four gate
- * activations and the cell state of each sequence, in the math type. */
+ * activations and the cell state, plus the hidden state of every layer but
+ * the last (whose hidden states are the output): T*B*H*(6L - 1) elements,
+ * +512 B.  Matches the oplog (B=2, T=50: 1,126,912 B fp32, 563,712 B bf16)
+ * and GPU_NOTES.md's B=3, T=5 (169,216 B). */
 static dlm_poly rnn_reserve(const tr *r, const dlm_op *op)
 {
     const dlm_tensor *x = TT(r, op->in[0]);
-    int gates = op->a.rnn.cell == DLM_RNN_LSTM ? 5 : 4;
+    int64_t per = op->a.rnn.cell == DLM_RNN_LSTM ? 6LL * op->a.rnn.layers - 1 : 5LL * op->a.rnn.layers - 1;
     dlm_poly tb = dlm_poly_mul(x->shape[0], x->shape[1]);
-    return mulk(tb, (int64_t)op->a.rnn.layers * gates * op->a.rnn.hidden * r->fb);
+    return dlm_poly_add(mulk(tb, per * op->a.rnn.hidden * r->fb), P(512));
+}
+
+/* cuDNN RNN workspace (cudnnGetRNNTempSpaceSizes inside PyTorch's
+ * _cudnn_rnn, cuDNN 9.19 on sm_90): a constant plus, per sequence,
+ * 20*H elements, (I + H) elements per time step and 4*H elements (the gate
+ * pre-activations) for at most 256 time steps.  Only a GPU can answer the
+ * query, so the law was read off the reference: the LSTM infer series of
+ * pytorch_memory.csv (B 1 and 32, T 50..1000; it holds there to the 512-byte
+ * block) and the oplog's B=2, T=50 value (20,925,952 B fp32); the
+ * constant is 20,333,056 B in fp32 and 18,555,392 B in half precision.
+ * Other layer sizes than the seed's (I=100, H=256, L=2) follow the same
+ * structure unchecked. */
+#define RNN_WS_STEPS 256
+static int rnn_workspace(tr *r, int o, int backward)
+{
+    const dlm_op *op = &r->g->ops[o];
+    const dlm_tensor *x = TT(r, op->in[0]);
+    int64_t H = op->a.rnn.hidden, I = op->a.rnn.input;
+    int64_t c = r->fb == 4 ? 20333056LL : 18555392LL;
+    dlm_poly T = x->shape[0], Bp = x->shape[1];
+    dlm_poly per_seq = dlm_poly_add(P(20 * H), mulk(T, I + H));
+    dlm_poly lo = dlm_poly_add(per_seq, mulk(T, 4 * H));
+    dlm_poly hi = dlm_poly_add(per_seq, P(4 * H * RNN_WS_STEPS));
+    lo = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, lo), r->fb));
+    hi = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, hi), r->fb));
+    int s = tl_new_split(r->t, lo, hi, RNN_WS_STEPS, DLM_TERM_WORKSPACE, r->nm_rnn_ws,
+                         "cuDNN RNN workspace");
+    if (r->record && !backward && s >= 0) {
+        r->L[o].temp_bytes = dlm_poly_add(r->L[o].temp_bytes, lo);
+        appendf(r->L[o].temp, sizeof r->L[o].temp, "cuDNN RNN workspace (T <= 256)");
+    }
+    return s;
+}
+
+/* nn.LSTM flattens its weights into one cuDNN buffer when cuDNN accepts the
+ * dtype (torch.backends.cudnn.is_acceptable: half, float, double); bf16
+ * weights stay apart and every _cudnn_rnn call copies them into a fresh
+ * buffer (oplog: +1,785,856 B for the seed's LSTM in bf16). */
+static int rnn_flattened(const tr *r) { return r->cfg->dtype != DLM_DTYPE_BF16; }
+
+static dlm_poly rnn_weight_bytes(const tr *r, const dlm_op *op)
+{
+    dlm_poly wb = P(0);
+    for (int i = 0; i < op->n_params; i++) wb = dlm_poly_add(wb, nbytes(r, op->params[i]));
+    return wb;
 }
 
 /* ---- forward rules ------------------------------------------------------------------ */
@@ -502,6 +564,14 @@ static void fwd_op(tr *r, int o)
     }
     case DLM_OP_BATCHNORM2D:
         out_new(r, o, 0);
+        if (r->torch && !r->grad && r->pb == 2) {
+            /* half weights: native_batch_norm, whose save_mean/save_invstd
+             * exist even in eval and are dropped at once (cudnn_batch_norm
+             * needs fp32 weights for half inputs) */
+            for (int k = 0; k < 2; k++)
+                tl_unref(r->t, temp(r, o, P((int64_t)op->a.bn.c * 4), DLM_TERM_TRANSIENT, -1,
+                                    k ? "save_invstd" : "save_mean"));
+        }
         if (r->grad) {
             save(r, o, S(r, x), "input");
             for (int k = 0; k < 2; k++) {
@@ -601,14 +671,16 @@ static void fwd_op(tr *r, int o)
         const dlm_tensor *in = TT(r, x);
         int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
         dlm_poly state = mulk(in->shape[1], (int64_t)op->a.rnn.layers * op->a.rnn.hidden * r->fb);
-        int hx = -1, cx = -1, ws = -1, res = -1;
+        int hx = -1, cx = -1, ws = -1, res = -1, wcopy = -1;
         if (r->torch) {
             hx = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "h0 zeros");
             if (lstm) cx = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "c0 zeros");
+            if (!rnn_flattened(r))
+                wcopy = temp(r, o, rnn_weight_bytes(r, op), DLM_TERM_WORKSPACE, -1, "cuDNN weight copy");
         }
         for (int k = 0; k < op->n_out; k++) out_new(r, o, k);
         if (r->torch) {
-            ws = temp(r, o, P(0), DLM_TERM_WORKSPACE, r->nm_rnn_ws, "cuDNN RNN workspace");
+            ws = rnn_workspace(r, o, 0);
             if (r->grad)
                 res = temp(r, o, rnn_reserve(r, op), DLM_TERM_SAVED, r->nm_rnn_res,
                            "cuDNN RNN reserve");
@@ -619,9 +691,11 @@ static void fwd_op(tr *r, int o)
             save(r, o, cx, "c0");
             save(r, o, S(r, op->out[0]), "output");
             save(r, o, res, "cuDNN reserve");
+            save(r, o, wcopy, "weight copy");
         }
         tl_unref(r->t, ws);
         tl_unref(r->t, res);
+        tl_unref(r->t, wcopy);
         tl_unref(r->t, hx);
         tl_unref(r->t, cx);
         break;
@@ -832,13 +906,13 @@ static void bwd_op(tr *r, int o)
         int dx = grad_new(r, x, "grad input");
         for (int k = 0; k < (lstm ? 2 : 1); k++)
             dstate[k] = new_slot(r, state, DLM_TERM_TRANSIENT, -1, "grad h0");
-        int ws = r->torch ? new_slot(r, P(0), DLM_TERM_WORKSPACE, r->nm_rnn_ws, "cuDNN RNN workspace") : -1;
+        int ws = r->torch ? rnn_workspace(r, o, 1) : -1;
         tl_unref(r->t, ws);
         /* one flat weight-gradient buffer; the parameters' grads are views */
         dlm_poly wb = P(0);
         for (int i = 0; i < op->n_params; i++) wb = dlm_poly_add(wb, nbytes(r, op->params[i]));
         int dw = new_slot(r, wb, DLM_TERM_GRADS, -1, "parameter gradients (flat)");
-        ws = r->torch ? new_slot(r, P(0), DLM_TERM_WORKSPACE, r->nm_rnn_ws, "cuDNN RNN workspace") : -1;
+        ws = r->torch ? rnn_workspace(r, o, 1) : -1;
         tl_unref(r->t, ws);
         for (int i = 0; i < op->n_params; i++) {
             tl_ref(r->t, dw);
@@ -886,7 +960,7 @@ static void setup(tr *r)
             if (after[b] == p)
                 r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
         /* nn.LSTM flattens its weights into one cuDNN buffer after .to() */
-        if (!r->torch) continue;
+        if (!r->torch || !rnn_flattened(r)) continue;
         for (int o = 0; o < r->n_ops; o++) {
             const dlm_op *op = &g->ops[o];
             if (op->kind != DLM_OP_RNN || op->params[op->n_params - 1] != t) continue;
