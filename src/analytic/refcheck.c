@@ -1,0 +1,141 @@
+/* refcheck.c — predictions against the PyTorch reference grid (refcheck.h). */
+#include "refcheck.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/csv.h"
+#include "../models/models.h"
+#include "memory.h"
+
+typedef struct compiled {
+    char key[96];
+    dlm_graph *g;
+    dlm_mem_model *m;
+} compiled;
+
+/* The GPU column names the architecture (PyTorch's workspaces depend on it). */
+static int sm_of(const char *gpu)
+{
+    if (strstr(gpu, "H100") || strstr(gpu, "H200") || strstr(gpu, "GH200")) return 90;
+    if (strstr(gpu, "A100") || strstr(gpu, "A30")) return 80;
+    if (strstr(gpu, "L4") || strstr(gpu, "4090")) return 89;
+    if (strstr(gpu, "T4")) return 75;
+    return 86;
+}
+
+static dlm_status get_model(compiled **cache, int *n, const char *model, const dlm_mem_config *c,
+                            dlm_mem_model **out)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s/%d/%d/%d/%d/%d", model, c->mode, c->dtype, c->attention,
+             c->optimizer, c->sm);
+    for (int i = 0; i < *n; i++)
+        if (!strcmp((*cache)[i].key, key)) {
+            *out = (*cache)[i].m;
+            return DLM_OK;
+        }
+    compiled *nc = realloc(*cache, (size_t)(*n + 1) * sizeof **cache);
+    if (!nc) return dlm_error(DLM_ENOMEM, "out of memory");
+    *cache = nc;
+    compiled *e = &nc[*n];
+    memset(e, 0, sizeof *e);
+    snprintf(e->key, sizeof e->key, "%s", key);
+    DLM_TRY(dlm_model_build_named(model, NULL, &e->g));
+    dlm_status st = dlm_mem_model_alloc(e->g, c, &e->m);
+    if (st != DLM_OK) {
+        dlm_graph_free(e->g);
+        return st;
+    }
+    (*n)++;
+    *out = e->m;
+    return DLM_OK;
+}
+
+dlm_status dlm_refcheck_run(const char *path, dlm_ref_point **out, int *n_out)
+{
+    static const char *cols[] = {"model", "variant", "mode", "dtype", "attention", "optimizer",
+                                 "batch", "seq", "status", "before_bytes", "peak_bytes", "gpu"};
+    int idx[12];
+    dlm_csv *csv;
+    *out = NULL;
+    *n_out = 0;
+    DLM_TRY(dlm_csv_read(path, &csv));
+    dlm_status st = dlm_csv_require(csv, 12, cols, idx);
+    dlm_ref_point *pts = NULL;
+    compiled *cache = NULL;
+    int n = 0, nc = 0;
+    if (st == DLM_OK && !(pts = calloc((size_t)csv->nrows + 1, sizeof *pts)))
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+    for (int i = 0; st == DLM_OK && i < csv->nrows; i++) {
+        if (strcmp(dlm_csv_get(csv, i, idx[1]), "base") || strcmp(dlm_csv_get(csv, i, idx[8]), "ok"))
+            continue;
+        dlm_ref_point *p = &pts[n];
+        dlm_mem_config c;
+        dlm_mem_config_default(&c);
+        snprintf(p->model, sizeof p->model, "%s", dlm_csv_get(csv, i, idx[0]));
+        snprintf(p->mode, sizeof p->mode, "%s", dlm_csv_get(csv, i, idx[2]));
+        snprintf(p->dtype, sizeof p->dtype, "%s", dlm_csv_get(csv, i, idx[3]));
+        snprintf(p->attention, sizeof p->attention, "%s", dlm_csv_get(csv, i, idx[4]));
+        p->line = csv->lines[i];
+        const char *opt = dlm_csv_get(csv, i, idx[5]);
+        if ((st = dlm_mode_parse(p->mode, &c.mode)) != DLM_OK ||
+            (st = dlm_dtype_parse(p->dtype, &c.dtype)) != DLM_OK ||
+            (opt[0] && (st = dlm_optimizer_parse(opt, &c.optimizer)) != DLM_OK) ||
+            (p->attention[0] && (st = dlm_attention_parse(
+                                     !strcmp(p->attention, "sdpa") ? "fused" : p->attention,
+                                     &c.attention)) != DLM_OK) ||
+            (st = dlm_csv_int(csv, i, idx[6], &p->batch)) != DLM_OK ||
+            (st = dlm_csv_int(csv, i, idx[7], &p->seq)) != DLM_OK ||
+            (st = dlm_csv_int(csv, i, idx[9], &p->ref_before)) != DLM_OK ||
+            (st = dlm_csv_int(csv, i, idx[10], &p->ref_peak)) != DLM_OK) {
+            st = dlm_error_context(st, "%s:%d", path, p->line);
+            break;
+        }
+        c.sm = sm_of(dlm_csv_get(csv, i, idx[11]));
+        dlm_mem_model *m = NULL;
+        dlm_mem_result r;
+        if ((st = get_model(&cache, &nc, p->model, &c, &m)) != DLM_OK ||
+            (st = dlm_mem_eval(m, p->batch, p->seq > 0 ? p->seq : 1, &r)) != DLM_OK) {
+            st = dlm_error_context(st, "%s:%d", path, p->line);
+            break;
+        }
+        p->pred_peak = r.peak_bytes;
+        p->pred_before = r.before_bytes;
+        p->err = p->ref_peak > 0 ? (double)(r.peak_bytes - p->ref_peak) / (double)p->ref_peak : 0;
+        snprintf(p->where, sizeof p->where, "%s", r.peak_where);
+        n++;
+    }
+    for (int i = 0; i < nc; i++) {
+        dlm_mem_model_free(cache[i].m);
+        dlm_graph_free(cache[i].g);
+    }
+    free(cache);
+    dlm_csv_free(csv);
+    if (st != DLM_OK) {
+        free(pts);
+        return st;
+    }
+    *out = pts;
+    *n_out = n;
+    return DLM_OK;
+}
+
+void dlm_refcheck_stats(const dlm_ref_point *p, int n, const char *mode, double *mean,
+                        double *worst, int *count)
+{
+    double s = 0, w = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (mode[0] && strcmp(p[i].mode, mode)) continue;
+        double e = fabs(p[i].err);
+        s += e;
+        if (e > w) w = e;
+        k++;
+    }
+    *mean = k ? s / k : 0;
+    *worst = w;
+    *count = k;
+}
