@@ -63,10 +63,11 @@ typedef struct dlm_mem_config {
     int sm;  /* GPU compute capability x10 (90 for H100/H200; 86 for RTX 3050): selects
                 architecture-dependent terms such as PyTorch's cuBLAS workspace */
     /* Added: sizes of named library workspaces that only a GPU can tell (runtime
-     * profile: "cudnn_conv_workspace", "cublas_workspace", "cudnn_rnn_workspace",
-     * "attention_scratch"), as the runtime measured them.  A name not listed
-     * keeps its default (0 B, except cublas_workspace: 32 MiB as the runtime sets
-     * it with cublasSetWorkspace). */
+     * profile: "cublas_workspace", "cudnn_conv_workspace", "cudnn_rnn_workspace",
+     * "cudnn_rnn_reserve", "rnn_seq_lengths": the columns of `dlmem measure`),
+     * as the runtime measured them.  A name not listed keeps its default: 0 B,
+     * except cublas_workspace (32 MiB, what the runtime gives cublasSetWorkspace)
+     * and rnn_seq_lengths (4*B bytes per RNN). */
     dlm_named_bytes inputs[DLM_MAX_NAMED];
     int n_inputs;
 } dlm_mem_config;

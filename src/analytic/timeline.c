@@ -152,12 +152,12 @@ int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm
     return s < 0 ? -1 : new_slot(t, s, term, named, what);
 }
 
-int tl_new_input(dlm_timeline *t, int named, int64_t bytes, dlm_term term, const char *what)
+int tl_new_input(dlm_timeline *t, int named, dlm_poly bytes, dlm_term term, const char *what)
 {
     if (t->status != DLM_OK || named < 0) return -1;
     int s = t->named_size[named];
     if (s < 0) {
-        s = size_index(t, dlm_poly_const(bytes), 1);
+        s = size_index(t, bytes, 1);
         if (s < 0) return -1;
         t->named_size[named] = s;
     }

@@ -84,9 +84,9 @@ int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm
                  int named, const char *what);
 /* The law of size index i at (B, T). */
 const dlm_poly *tl_size_law(const dlm_timeline *t, int i, int64_t T);
-/* A named constant whose value can be changed after compilation (a runtime
- * workspace size measured per point). */
-int tl_new_input(dlm_timeline *t, int named, int64_t bytes, dlm_term term, const char *what);
+/* A named size whose value can be set after compilation (a runtime workspace
+ * measured per point); `bytes` is its law until then. */
+int tl_new_input(dlm_timeline *t, int named, dlm_poly bytes, dlm_term term, const char *what);
 void tl_ref(dlm_timeline *t, int slot);
 void tl_unref(dlm_timeline *t, int slot);
 int tl_refs(const dlm_timeline *t, int slot);

@@ -218,14 +218,6 @@ static void gemm(tr *r, int backward)
         new_slot(r, P(1LL << 20), DLM_TERM_WORKSPACE, r->nm_cublas, "cuBLASLt workspace");
 }
 
-/* A named input of the configuration, or its default. */
-static int64_t input_bytes(const tr *r, const char *name, int64_t dflt)
-{
-    for (int i = 0; i < r->cfg->n_inputs; i++)
-        if (!strcmp(r->cfg->inputs[i].name, name)) return r->cfg->inputs[i].bytes;
-    return dflt;
-}
-
 /* ---- Python lifetimes ------------------------------------------------------------ */
 
 static int functional(dlm_op_kind k)
@@ -471,21 +463,18 @@ static void fwd_attention(tr *r, int o)
     int weights = -1;
 
     if (!r->torch) {
-        int scratch = r->cfg->attention == DLM_ATTN_EAGER
-                          ? temp(r, o, probs_b, DLM_TERM_WORKSPACE, r->nm_attn, "attention scores")
-                          : -1;
-        /* (the runtime's own attention kernels keep the B*h*T^2 scores in a
-         * scratch buffer of the op; fused attention needs none) */
+        /* The runtime (src/measure/plan.h) has one attention: a scores buffer
+         * of B*heads*T^2 elements (softmax in place) and 5 device addresses
+         * per (batch, head) for its batched GEMMs, allocated after the output. */
         out_new(r, o, 0);
+        dlm_poly bh = mulk(x->shape[0], h);
+        int scratch = temp(r, o, dlm_poly_add(probs_b, mulk(bh, 40)), DLM_TERM_WORKSPACE,
+                           r->nm_attn, "attention scores");
         if (r->grad) {
             save(r, o, S(r, q), "q");
             save(r, o, S(r, op->in[1]), "k");
             save(r, o, S(r, op->in[2]), "v");
-            if (r->cfg->attention == DLM_ATTN_EAGER) {
-                int p = temp(r, o, probs_b, DLM_TERM_SAVED, -1, "attention probabilities");
-                save(r, o, p, "probabilities");
-                tl_unref(r->t, p);
-            }
+            save(r, o, scratch, "probabilities");
         }
         tl_unref(r->t, scratch);
         return;
@@ -933,6 +922,15 @@ static void bwd_op(tr *r, int o)
 
 /* ---- the protocol ------------------------------------------------------------------- */
 
+/* A resident named workspace of the runtime: the configuration's measured
+ * size if given, else `dflt`. */
+static void resident_input(tr *r, int named, const char *name, dlm_poly dflt, const char *what)
+{
+    for (int i = 0; i < r->cfg->n_inputs; i++)
+        if (!strcmp(r->cfg->inputs[i].name, name)) dflt = P(r->cfg->inputs[i].bytes);
+    tl_new_input(r->t, named, dflt, DLM_TERM_WORKSPACE, what);
+}
+
 static void setup(tr *r)
 {
     const dlm_graph *g = r->g;
@@ -976,25 +974,26 @@ static void setup(tr *r)
     free(after);
     for (int i = 0; i < g->n_inputs; i++)
         r->slot[g->inputs[i]] = new_slot(r, nbytes(r, g->inputs[i]), DLM_TERM_INPUTS, -1, "input");
-    if (!r->torch) { /* the runtime's resident workspaces */
-        int uses_gemm = 0;
-        for (int o = 0; o < r->n_ops; o++)
-            uses_gemm |= g->ops[o].kind == DLM_OP_LINEAR || g->ops[o].kind == DLM_OP_ATTENTION;
-        if (uses_gemm)
-            tl_new_input(r->t, r->nm_cublas, input_bytes(r, "cublas_workspace", 32LL << 20),
-                         DLM_TERM_WORKSPACE, "cuBLAS workspace");
-        for (int o = 0; o < r->n_ops; o++)
-            if (g->ops[o].kind == DLM_OP_CONV2D) {
-                tl_new_input(r->t, r->nm_conv, input_bytes(r, "cudnn_conv_workspace", 0),
-                             DLM_TERM_WORKSPACE, "cuDNN conv workspace");
-                break;
-            }
-        for (int o = 0; o < r->n_ops; o++)
-            if (g->ops[o].kind == DLM_OP_RNN) {
-                tl_new_input(r->t, r->nm_rnn_ws, input_bytes(r, "cudnn_rnn_workspace", 0),
-                             DLM_TERM_WORKSPACE, "cuDNN RNN workspace");
-                break;
-            }
+    if (!r->torch) { /* the runtime's resident workspaces (src/measure/plan.h) */
+        int gemm_ops = 0, conv = 0, rnn = 0;
+        for (int o = 0; o < r->n_ops; o++) {
+            dlm_op_kind k = g->ops[o].kind;
+            gemm_ops |= k == DLM_OP_LINEAR || k == DLM_OP_ATTENTION;
+            conv |= k == DLM_OP_CONV2D;
+            if (k == DLM_OP_RNN) rnn++;
+        }
+        if (gemm_ops) resident_input(r, r->nm_cublas, "cublas_workspace", P(32LL << 20), "cuBLAS workspace");
+        if (conv) resident_input(r, r->nm_conv, "cudnn_conv_workspace", P(0), "cuDNN conv workspace");
+        if (rnn) {
+            resident_input(r, r->nm_rnn_ws, "cudnn_rnn_workspace", P(0), "cuDNN RNN workspace");
+            resident_input(r, r->nm_rnn_res, "cudnn_rnn_reserve", P(0), "cuDNN RNN reserve");
+            /* cudnnRNNForward's device array of sequence lengths: B int32 per RNN */
+            const dlm_tensor *x = NULL;
+            for (int o = 0; o < r->n_ops && !x; o++)
+                if (g->ops[o].kind == DLM_OP_RNN) x = TT(r, g->ops[o].in[0]);
+            resident_input(r, tl_named(r->t, "rnn_seq_lengths"), "rnn_seq_lengths",
+                           mulk(x->shape[1], 4LL * rnn), "RNN sequence lengths");
+        }
     }
 }
 
@@ -1144,7 +1143,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, dlm_ti
     r.nm_rnn_ws = tl_named(t, "cudnn_rnn_workspace");
     r.nm_rnn_res = tl_named(t, "cudnn_rnn_reserve");
     r.nm_adam = tl_named(t, "adam_foreach_temporaries");
-    r.nm_attn = tl_named(t, "attention_scratch");
+    r.nm_attn = tl_named(t, "attention_scores");
     size_t nt = (size_t)g->n_tensors + 1, no = (size_t)g->n_ops + 1;
     r.slot = malloc(nt * sizeof *r.slot);
     r.rel = malloc(nt * sizeof *r.rel);
