@@ -383,6 +383,7 @@ static dlm_poly conv_workspace(const tr *r, int o)
     const dlm_op *op = &r->g->ops[o];
     if (r->fb != 2) return P(0);
     if (op->a.conv.cin % 8) {
+        if (r->cfg->dtype != DLM_DTYPE_BF16) return P(0); /* fp16 (techniques CSV): none */
         /* the stem (3 channels): an NHWC copy of the input padded to 8
          * channels + the output.  Read off the bf16 inference series of
          * pytorch_memory.csv (B 8..128: the peak less the stem's tensors is
