@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SAVED 12
+#define MAX_SAVED 24
 
 typedef struct tr {
     const dlm_graph *g;
@@ -44,6 +44,11 @@ typedef struct tr {
     dlm_mem_layer *L;
     int torch, grad, train, record;
     int fb, pb;
+    int mixed;       /* autocast: fp32 weights, half compute (PyTorch profile) */
+    char *eb;        /* per tensor: bytes of a float element (activations, inputs) */
+    int *wcast;      /* per tensor (parameters): autocast's cached half copy, -1 */
+    int *casts;      /* the autocast cache, released when the region exits */
+    int n_casts;
     int n_ops;
     char **module;   /* per op: the module call it belongs to */
     int *slot;       /* per tensor: slot of its storage (-1: none) */
@@ -83,7 +88,8 @@ static int elem_bytes(const tr *r, int t)
 {
     const dlm_tensor *x = TT(r, t);
     if (x->elem == DLM_EL_INT64) return 8;
-    return x->role == DLM_ROLE_PARAM ? r->pb : r->fb;
+    if (x->role == DLM_ROLE_PARAM || x->role == DLM_ROLE_BUFFER) return r->pb;
+    return r->eb[t];
 }
 
 static dlm_poly nbytes(const tr *r, int t) { return mulk(numel(r, t), elem_bytes(r, t)); }
@@ -453,16 +459,79 @@ static int rnn_workspace(tr *r, int o, int backward)
  * buffer (oplog: +1,785,856 B for the seed's LSTM in bf16). */
 static int rnn_flattened(const tr *r) { return r->cfg->dtype != DLM_DTYPE_BF16; }
 
-static dlm_poly rnn_weight_bytes(const tr *r, const dlm_op *op)
+static dlm_poly rnn_weight_bytes(const tr *r, const dlm_op *op, int elem)
 {
     dlm_poly wb = P(0);
-    for (int i = 0; i < op->n_params; i++) wb = dlm_poly_add(wb, nbytes(r, op->params[i]));
-    return wb;
+    for (int i = 0; i < op->n_params; i++) wb = dlm_poly_add(wb, numel(r, op->params[i]));
+    return mulk(wb, elem);
 }
 
 /* ---- forward rules ------------------------------------------------------------------ */
 
 static int S(const tr *r, int t) { return r->slot[t]; }
+
+/* Element size of op o's outputs.  Under autocast (mixed): conv, linear,
+ * attention and RNN compute in half precision; layer_norm and softmax in
+ * fp32; embeddings in their weights' fp32; an add promotes; the rest keep
+ * their input's type. */
+static void set_out_types(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int e = r->eb[op->in[0]];
+    if (r->mixed) switch (op->kind) {
+        case DLM_OP_CONV2D: case DLM_OP_LINEAR: case DLM_OP_ATTENTION: case DLM_OP_RNN:
+            e = 2;
+            break;
+        case DLM_OP_LAYERNORM: case DLM_OP_SOFTMAX: case DLM_OP_EMBEDDING:
+            e = 4;
+            break;
+        case DLM_OP_ADD:
+            if (r->eb[op->in[1]] > e) e = r->eb[op->in[1]];
+            break;
+        default:
+            break;
+        }
+    for (int k = 0; k < op->n_out; k++) r->eb[op->out[k]] = (char)e;
+}
+
+/* Autocast's half copy of fp32 activation t for a half op (-1 when t is
+ * already half): the op reads and saves the copy. */
+static int half_copy(tr *r, int o, int t)
+{
+    if (!r->mixed || TT(r, t)->elem != DLM_EL_FLOAT || r->eb[t] != 4) return -1;
+    return temp(r, o, mulk(numel(r, t), 2), DLM_TERM_TRANSIENT, -1, "autocast half copy");
+}
+
+/* Autocast's cached half copies of op o's parameters (one per parameter and
+ * autocast region); saved by the op in grad mode. */
+static void weight_casts(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    if (!r->mixed) return;
+    for (int i = 0; i < op->n_params; i++) {
+        int p = op->params[i];
+        if (r->wcast[p] < 0) {
+            r->wcast[p] = temp(r, o, mulk(numel(r, p), 2), DLM_TERM_TRANSIENT, -1,
+                               "autocast weight copy");
+            r->casts[r->n_casts++] = r->wcast[p];
+        }
+        if (r->grad) save(r, o, r->wcast[p], "half weight");
+    }
+}
+
+static void release_casts(tr *r)
+{
+    for (int i = 0; i < r->n_casts; i++) tl_unref(r->t, r->casts[i]);
+    r->n_casts = 0;
+    for (int t = 0; t < r->g->n_tensors; t++) r->wcast[t] = -1;
+}
+
+/* The input op o reads (and saves): an autocast half copy when one is made. */
+static int read_half(tr *r, int o, int t, int *copy)
+{
+    *copy = half_copy(r, o, t);
+    return *copy >= 0 ? *copy : S(r, t);
+}
 
 static void fwd_attention(tr *r, int o)
 {
@@ -470,9 +539,10 @@ static void fwd_attention(tr *r, int o)
     int q = op->in[0];
     const dlm_tensor *x = TT(r, q);
     int h = op->a.attn.heads;
-    dlm_poly bth = mulk(numel(r, q), r->fb);
+    dlm_poly bth = mulk(numel(r, q), r->eb[q]);
     dlm_poly btt = mulk(dlm_poly_mul(dlm_poly_mul(x->shape[0], x->shape[1]), x->shape[1]), h);
-    dlm_poly probs_b = mulk(btt, r->fb);
+    /* scores in the compute type; softmax runs in fp32 under autocast */
+    dlm_poly probs_b = mulk(btt, r->mixed ? 2 : r->fb), soft_b = mulk(btt, r->mixed ? 4 : r->fb);
     int weights = -1;
 
     if (!r->torch) {
@@ -521,24 +591,28 @@ static void fwd_attention(tr *r, int o)
     tl_unref(r->t, kc);
     int sc = temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "scaled scores");
     tl_unref(r->t, raw);
-    int pr = temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "attention probabilities");
+    int sc32 = r->mixed ? temp(r, o, soft_b, DLM_TERM_TRANSIENT, -1, "autocast fp32 copy") : -1;
+    int pr = temp(r, o, soft_b, DLM_TERM_TRANSIENT, -1, "attention probabilities");
+    tl_unref(r->t, sc32);
     tl_unref(r->t, sc);
     if (r->grad) save(r, o, pr, "probabilities");
     weights = pr;
     if (r->grad && op->a.attn.dropout > 0) {
-        int dp = temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "dropped probabilities");
+        int dp = temp(r, o, soft_b, DLM_TERM_TRANSIENT, -1, "dropped probabilities");
         int mask = temp(r, o, btt, DLM_TERM_TRANSIENT, -1, "attention dropout mask");
         save(r, o, mask, "dropout mask");
         tl_unref(r->t, mask);
         tl_unref(r->t, pr);
         weights = dp;
     }
+    int wh = r->mixed ? temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "autocast half copy") : -1;
     int vc = temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "v copy");
     int ctx = temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "context");
     if (r->grad) {
-        save(r, o, weights, "dropped probabilities");
+        save(r, o, wh >= 0 ? wh : weights, "dropped probabilities");
         save(r, o, vc, "v copy");
     }
+    tl_unref(r->t, wh);
     tl_unref(r->t, vc);
     out_new(r, o, 0); /* transpose(1, 2).contiguous() */
     tl_unref(r->t, ctx);
@@ -553,15 +627,19 @@ static void fwd_op(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
     int x = op->in[0];
+    set_out_types(r, o);
     switch (op->kind) {
     case DLM_OP_CONV2D: {
+        int copy, in = read_half(r, o, x, &copy);
+        weight_casts(r, o);
         out_new(r, o, 0);
         if (r->torch) {
             int ws = temp(r, o, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
                           "cuDNN conv workspace");
             tl_unref(r->t, ws);
         }
-        if (r->grad) save(r, o, S(r, x), "input");
+        if (r->grad) save(r, o, in, "input");
+        tl_unref(r->t, copy);
         break;
     }
     case DLM_OP_BATCHNORM2D:
@@ -621,11 +699,15 @@ static void fwd_op(tr *r, int o)
     case DLM_OP_VIEW:
         out_alias(r, o, 0, x);
         break;
-    case DLM_OP_LINEAR:
+    case DLM_OP_LINEAR: {
+        int copy, in = read_half(r, o, x, &copy);
+        weight_casts(r, o);
         gemm(r, 0);
         out_new(r, o, 0);
-        if (r->grad) save(r, o, S(r, x), "input");
+        if (r->grad) save(r, o, in, "input");
+        tl_unref(r->t, copy);
         break;
+    }
     case DLM_OP_EMBEDDING: {
         /* index_select over ids.reshape(-1): an expanded ids view is copied */
         int copy = -1;
@@ -677,8 +759,10 @@ static void fwd_op(tr *r, int o)
         if (r->torch) {
             hx = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "h0 zeros");
             if (lstm) cx = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "c0 zeros");
-            if (!rnn_flattened(r))
-                wcopy = temp(r, o, rnn_weight_bytes(r, op), DLM_TERM_WORKSPACE, -1, "cuDNN weight copy");
+            weight_casts(r, o); /* autocast: half copies, no longer one flat buffer */
+            if (!rnn_flattened(r) || r->mixed)
+                wcopy = temp(r, o, rnn_weight_bytes(r, op, r->mixed ? 2 : r->pb), DLM_TERM_WORKSPACE,
+                             -1, "cuDNN weight copy");
         }
         for (int k = 0; k < op->n_out; k++) out_new(r, o, k);
         if (r->torch) {
@@ -754,15 +838,26 @@ static int pgrad_new(tr *r, int p)
     return new_slot(r, nbytes(r, p), DLM_TERM_GRADS, -1, "parameter gradient");
 }
 
+/* The gradient of a parameter a half op read through autocast's copy: the
+ * half gradient, then its fp32 cast (ToCopyBackward) for .grad. */
+static int pgrad_half(tr *r, int p)
+{
+    if (!r->mixed) return pgrad_new(r, p);
+    int h = new_slot(r, mulk(numel(r, p), 2), DLM_TERM_TRANSIENT, -1, "half parameter gradient");
+    int g = pgrad_new(r, p);
+    tl_unref(r->t, h);
+    return g;
+}
+
 static void bwd_attention(tr *r, int o, int gout)
 {
     const dlm_op *op = &r->g->ops[o];
     int q = op->in[0], k = op->in[1], v = op->in[2];
     const dlm_tensor *x = TT(r, q);
     int h = op->a.attn.heads;
-    dlm_poly bth = mulk(numel(r, q), r->fb);
+    dlm_poly bth = mulk(numel(r, q), r->eb[q]);
     dlm_poly btt = mulk(dlm_poly_mul(dlm_poly_mul(x->shape[0], x->shape[1]), x->shape[1]), h);
-    dlm_poly probs_b = mulk(btt, r->fb);
+    dlm_poly probs_b = mulk(btt, r->mixed ? 4 : r->fb);
     int gq, gk, gv;
     if (!r->torch || r->cfg->attention == DLM_ATTN_FUSED) {
         int ws = -1;
@@ -827,7 +922,7 @@ static void bwd_op(tr *r, int o)
                                                   r->nm_conv, "cuDNN conv workspace"));
         }
         for (int i = 0; i < op->n_params; i++) {
-            int gw = pgrad_new(r, op->params[i]);
+            int gw = pgrad_half(r, op->params[i]);
             if (r->torch && i == 0)
                 tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
                                         "cuDNN conv workspace"));
@@ -881,7 +976,7 @@ static void bwd_op(tr *r, int o)
     case DLM_OP_LINEAR: {
         gemm(r, 1);
         int gi = r->rg[x] ? grad_new(r, x, "grad input") : -1;
-        for (int i = 0; i < op->n_params; i++) param_grad(r, op->params[i], pgrad_new(r, op->params[i]));
+        for (int i = 0; i < op->n_params; i++) param_grad(r, op->params[i], pgrad_half(r, op->params[i]));
         release_saved(r, o);
         tl_unref(r->t, gout);
         give(r, x, gi);
@@ -911,15 +1006,19 @@ static void bwd_op(tr *r, int o)
         int ws = r->torch ? rnn_workspace(r, o, 1) : -1;
         tl_unref(r->t, ws);
         /* one flat weight-gradient buffer; the parameters' grads are views */
-        dlm_poly wb = P(0);
-        for (int i = 0; i < op->n_params; i++) wb = dlm_poly_add(wb, nbytes(r, op->params[i]));
-        int dw = new_slot(r, wb, DLM_TERM_GRADS, -1, "parameter gradients (flat)");
+        int dw = new_slot(r, rnn_weight_bytes(r, op, r->mixed ? 2 : r->pb), DLM_TERM_GRADS, -1,
+                          "parameter gradients (flat)");
         ws = r->torch ? rnn_workspace(r, o, 1) : -1;
         tl_unref(r->t, ws);
         for (int i = 0; i < op->n_params; i++) {
+            if (r->mixed) { /* the half gradients cast to each fp32 parameter */
+                param_grad(r, op->params[i], pgrad_new(r, op->params[i]));
+                continue;
+            }
             tl_ref(r->t, dw);
             param_grad(r, op->params[i], dw);
         }
+        if (r->mixed) r->t->slots[dw].term = DLM_TERM_TRANSIENT;
         tl_unref(r->t, dw);
         release_saved(r, o);
         tl_unref(r->t, gout);
@@ -975,9 +1074,8 @@ static void setup(tr *r)
         for (int o = 0; o < r->n_ops; o++) {
             const dlm_op *op = &g->ops[o];
             if (op->kind != DLM_OP_RNN || op->params[op->n_params - 1] != t) continue;
-            dlm_poly wb = P(0);
-            for (int i = 0; i < op->n_params; i++) wb = dlm_poly_add(wb, nbytes(r, op->params[i]));
-            int flat = new_slot(r, wb, DLM_TERM_WEIGHTS, -1, "cuDNN flat weights");
+            int flat = new_slot(r, rnn_weight_bytes(r, op, r->pb), DLM_TERM_WEIGHTS, -1,
+                                "cuDNN flat weights");
             for (int i = 0; i < op->n_params; i++) {
                 tl_unref(r->t, r->slot[op->params[i]]);
                 r->slot[op->params[i]] = flat;
@@ -1041,9 +1139,14 @@ static void backward(tr *r)
     tl_at(r->t, DLM_PHASE_FORWARD, -1);
     for (int i = 0; i < n_out; i++) {
         int o = g->outputs[i];
-        int p = new_slot(r, nbytes(r, o), DLM_TERM_TRANSIENT, -1, "loss: o.pow(2)");
-        pows[i] = r->slot[o];
-        tl_ref(r->t, pows[i]); /* PowBackward0 saves o */
+        /* pow runs in fp32 under autocast: on an fp32 copy of a half o */
+        int c32 = r->mixed && r->eb[o] == 2
+                      ? new_slot(r, mulk(numel(r, o), 4), DLM_TERM_TRANSIENT, -1, "autocast fp32 copy")
+                      : -1;
+        int p = new_slot(r, mulk(numel(r, o), c32 >= 0 ? 4 : r->eb[o]), DLM_TERM_TRANSIENT, -1,
+                         "loss: o.pow(2)");
+        pows[i] = c32 >= 0 ? c32 : r->slot[o];
+        if (c32 < 0) tl_ref(r->t, pows[i]); /* PowBackward0 saves o (or its copy) */
         int m = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: mean");
         tl_unref(r->t, p);
         int s = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: sum");
@@ -1051,18 +1154,26 @@ static void backward(tr *r)
         tl_unref(r->t, loss);
         loss = s;
     }
+    release_casts(r); /* the autocast region ends after the loss */
     tl_at(r->t, DLM_PHASE_BACKWARD, -1);
     int ones = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "grad of loss");
     for (int i = n_out - 1; i >= 0; i--) {
         int o = g->outputs[i];
-        int gm = grad_new(r, o, "grad of mean");
-        int p1 = grad_new(r, o, "pow backward: o^1");
-        int p2 = grad_new(r, o, "pow backward: 2*o");
+        int e = r->mixed && r->eb[o] == 2 ? 4 : r->eb[o];
+        dlm_poly nb = mulk(numel(r, o), e);
+        int gm = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "grad of mean");
+        int p1 = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "pow backward: o^1");
+        int p2 = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "pow backward: 2*o");
         tl_unref(r->t, p1);
-        int gr = grad_new(r, o, "pow backward");
+        int gr = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "pow backward");
         tl_unref(r->t, p2);
         tl_unref(r->t, gm);
         tl_unref(r->t, pows[i]);
+        if (e != r->eb[o]) { /* back to o's half type */
+            int h = grad_new(r, o, "grad cast to half");
+            tl_unref(r->t, gr);
+            gr = h;
+        }
         give(r, o, gr);
     }
     tl_unref(r->t, ones);
@@ -1128,6 +1239,7 @@ static void step(tr *r, int first)
             }
     }
     forward(r);
+    if (!r->train) release_casts(r);
     if (r->train) {
         backward(r);
         optimizer_step(r, first);
@@ -1167,15 +1279,22 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, dlm_ti
     r.n_saved = calloc(no, sizeof *r.n_saved);
     r.ahold = malloc(no * sizeof *r.ahold);
     r.rl_head = malloc(no * sizeof *r.rl_head);
+    r.mixed = r.torch && cfg->dtype == DLM_DTYPE_MIXED;
+    r.eb = malloc(nt);
+    r.wcast = malloc(nt * sizeof *r.wcast);
+    r.casts = malloc(nt * sizeof *r.casts);
     r.opt_m = malloc(((size_t)g->n_params + 1) * sizeof *r.opt_m);
     r.opt_v = malloc(((size_t)g->n_params + 1) * sizeof *r.opt_v);
     dlm_status st = DLM_OK;
     if (!r.slot || !r.rel || !r.rg || !r.gslot || !r.pgrad || !r.saved || !r.n_saved || !r.ahold ||
-        !r.rl_head || !r.opt_m || !r.opt_v)
+        !r.rl_head || !r.opt_m || !r.opt_v || !r.eb || !r.wcast || !r.casts)
         st = dlm_error(DLM_ENOMEM, "out of memory");
     if (st == DLM_OK) st = compute_modules(&r);
     if (st == DLM_OK) {
-        for (size_t i = 0; i < nt; i++) r.slot[i] = r.gslot[i] = r.pgrad[i] = -1;
+        for (size_t i = 0; i < nt; i++) {
+            r.slot[i] = r.gslot[i] = r.pgrad[i] = r.wcast[i] = -1;
+            r.eb[i] = (char)(r.mixed ? 4 : r.fb); /* an autocast run's input is fp32 */
+        }
         compute_release(&r);
         compute_requires_grad(&r);
         for (int o = 0; o < g->n_ops; o++) {
@@ -1214,5 +1333,8 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, dlm_ti
     free(r.end_slots);
     free(r.opt_m);
     free(r.opt_v);
+    free(r.eb);
+    free(r.wcast);
+    free(r.casts);
     return st;
 }
