@@ -27,6 +27,7 @@ static double now(void)
 static int errors(const char *path)
 {
     char buf[1024];
+    int own = path != NULL;
     if (!path) {
         if (!dlm_data_path("reference/pytorch_memory.csv", buf, sizeof buf)) {
             fprintf(stderr, "bench_memory: %s not found\n", buf);
@@ -55,6 +56,23 @@ static int errors(const char *path)
         printf("%-7s %3d points: mean |error| %.2f%%, worst %.2f%%\n", m < 3 ? modes[m] : "all", c,
                100 * mean, 100 * worst);
     }
+    free(p);
+    if (own || !dlm_data_path("reference/pytorch_techniques.csv", buf, sizeof buf)) return 0;
+    if (dlm_refcheck_techniques(buf, &p, &n) != DLM_OK) {
+        fprintf(stderr, "bench_memory: %s\n", dlm_errmsg());
+        return 1;
+    }
+    printf("\n%-8s %-20s %-7s %-5s %-8s %5s %5s %12s %12s %8s\n", "model", "technique", "mode",
+           "dtype", "autocast", "B", "T", "measured MiB", "predicted", "error");
+    for (int i = 0; i < n; i++)
+        printf("%-8s %-20s %-7s %-5s %-8s %5lld %5lld %12.2f %12.2f %+7.2f%%\n", p[i].model,
+               p[i].variant, p[i].mode, p[i].dtype, p[i].autocast, (long long)p[i].batch,
+               (long long)p[i].seq, p[i].ref_peak / 1048576.0, p[i].pred_peak / 1048576.0,
+               100 * p[i].err);
+    double mean, worst;
+    int c;
+    dlm_refcheck_stats(p, n, "", &mean, &worst, &c);
+    printf("techniques %d points: mean |error| %.2f%%, worst %.2f%%\n", c, 100 * mean, 100 * worst);
     free(p);
     return 0;
 }

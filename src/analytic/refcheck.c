@@ -26,12 +26,12 @@ static int sm_of(const char *gpu)
     return 86;
 }
 
-static dlm_status get_model(compiled **cache, int *n, const char *model, const dlm_mem_config *c,
-                            dlm_mem_model **out)
+static dlm_status get_model(compiled **cache, int *n, const char *model, const char *knobs,
+                            const dlm_mem_config *c, dlm_mem_model **out)
 {
     char key[96];
-    snprintf(key, sizeof key, "%s/%d/%d/%d/%d/%d", model, c->mode, c->dtype, c->attention,
-             c->optimizer, c->sm);
+    snprintf(key, sizeof key, "%s/%s/%d/%d/%d/%d/%d", model, knobs ? knobs : "", c->mode, c->dtype,
+             c->attention, c->optimizer, c->sm);
     for (int i = 0; i < *n; i++)
         if (!strcmp((*cache)[i].key, key)) {
             *out = (*cache)[i].m;
@@ -43,7 +43,7 @@ static dlm_status get_model(compiled **cache, int *n, const char *model, const d
     compiled *e = &nc[*n];
     memset(e, 0, sizeof *e);
     snprintf(e->key, sizeof e->key, "%s", key);
-    DLM_TRY(dlm_model_build_named(model, NULL, &e->g));
+    DLM_TRY(dlm_model_build_named(model, knobs, &e->g));
     dlm_status st = dlm_mem_model_alloc(e->g, c, &e->m);
     if (st != DLM_OK) {
         dlm_graph_free(e->g);
@@ -54,25 +54,41 @@ static dlm_status get_model(compiled **cache, int *n, const char *model, const d
     return DLM_OK;
 }
 
-dlm_status dlm_refcheck_run(const char *path, dlm_ref_point **out, int *n_out)
+/* The model's knobs for a technique variant, "" for none, NULL when the
+ * technique is not one the memory model describes. */
+static const char *variant_knobs(const char *variant, const char *checkpoint)
+{
+    if (strcmp(checkpoint, "none")) return NULL;
+    if (!strcmp(variant, "base32")) return "base=32";
+    if (!strcmp(variant, "layers6")) return "layers=6";
+    return "";
+}
+
+static dlm_status run(const char *path, int techniques, dlm_ref_point **out, int *n_out)
 {
     static const char *cols[] = {"model", "variant", "mode", "dtype", "attention", "optimizer",
-                                 "batch", "seq", "status", "before_bytes", "peak_bytes", "gpu"};
-    int idx[12];
+                                 "batch", "seq", "status", "before_bytes", "peak_bytes", "gpu",
+                                 "checkpoint", "autocast"};
+    int idx[14];
     dlm_csv *csv;
     *out = NULL;
     *n_out = 0;
     DLM_TRY(dlm_csv_read(path, &csv));
-    dlm_status st = dlm_csv_require(csv, 12, cols, idx);
+    dlm_status st = dlm_csv_require(csv, 14, cols, idx);
     dlm_ref_point *pts = NULL;
     compiled *cache = NULL;
     int n = 0, nc = 0;
     if (st == DLM_OK && !(pts = calloc((size_t)csv->nrows + 1, sizeof *pts)))
         st = dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; st == DLM_OK && i < csv->nrows; i++) {
-        if (strcmp(dlm_csv_get(csv, i, idx[1]), "base") || strcmp(dlm_csv_get(csv, i, idx[8]), "ok"))
-            continue;
+        const char *variant = dlm_csv_get(csv, i, idx[1]);
+        const char *knobs = variant_knobs(variant, dlm_csv_get(csv, i, idx[12]));
+        if (strcmp(dlm_csv_get(csv, i, idx[8]), "ok") || !knobs) continue;
+        if (techniques == !strcmp(variant, "base")) continue;
         dlm_ref_point *p = &pts[n];
+        snprintf(p->variant, sizeof p->variant, "%s", variant);
+        snprintf(p->optimizer, sizeof p->optimizer, "%s", dlm_csv_get(csv, i, idx[5]));
+        snprintf(p->autocast, sizeof p->autocast, "%s", dlm_csv_get(csv, i, idx[13]));
         dlm_mem_config c;
         dlm_mem_config_default(&c);
         snprintf(p->model, sizeof p->model, "%s", dlm_csv_get(csv, i, idx[0]));
@@ -94,10 +110,11 @@ dlm_status dlm_refcheck_run(const char *path, dlm_ref_point **out, int *n_out)
             st = dlm_error_context(st, "%s:%d", path, p->line);
             break;
         }
+        if (strcmp(p->autocast, "none") && p->autocast[0]) c.dtype = DLM_DTYPE_MIXED;
         c.sm = sm_of(dlm_csv_get(csv, i, idx[11]));
         dlm_mem_model *m = NULL;
         dlm_mem_result r;
-        if ((st = get_model(&cache, &nc, p->model, &c, &m)) != DLM_OK ||
+        if ((st = get_model(&cache, &nc, p->model, knobs, &c, &m)) != DLM_OK ||
             (st = dlm_mem_eval(m, p->batch, p->seq > 0 ? p->seq : 1, &r)) != DLM_OK) {
             st = dlm_error_context(st, "%s:%d", path, p->line);
             break;
@@ -121,6 +138,16 @@ dlm_status dlm_refcheck_run(const char *path, dlm_ref_point **out, int *n_out)
     *out = pts;
     *n_out = n;
     return DLM_OK;
+}
+
+dlm_status dlm_refcheck_run(const char *path, dlm_ref_point **out, int *n)
+{
+    return run(path, 0, out, n);
+}
+
+dlm_status dlm_refcheck_techniques(const char *path, dlm_ref_point **out, int *n)
+{
+    return run(path, 1, out, n);
 }
 
 void dlm_refcheck_stats(const dlm_ref_point *p, int n, const char *mode, double *mean,

@@ -11,6 +11,7 @@
 
 typedef struct dlm_ref_point {
     char model[24], mode[12], dtype[8], attention[8]; /* attention: "", eager, sdpa */
+    char variant[32], optimizer[16], autocast[8];
     int64_t batch, seq;
     int64_t ref_peak, ref_before;     /* measured */
     int64_t pred_peak, pred_before;   /* predicted */
@@ -21,6 +22,12 @@ typedef struct dlm_ref_point {
 
 /* Predicts every point of `path` whose variant is "base" and status "ok". */
 dlm_status dlm_refcheck_run(const char *path, dlm_ref_point **out, int *n);
+
+/* The same for data/reference/pytorch_techniques.csv: every point that ran
+ * whose technique the model describes (optimizers, autocast as dtype mixed,
+ * pure half precision, GRU, fewer BERT layers, a narrower ResNet); the
+ * checkpointing variants are the advisor's and are left out. */
+dlm_status dlm_refcheck_techniques(const char *path, dlm_ref_point **out, int *n);
 
 /* Mean and largest |err| over points with this mode ("" for all). */
 void dlm_refcheck_stats(const dlm_ref_point *p, int n, const char *mode, double *mean,
