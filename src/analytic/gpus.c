@@ -29,8 +29,9 @@ static const dlm_gpu gpus[] = {
      "nominal 80 GiB (NVIDIA A100 datasheet); context as measured on H200"},
     {"h100", "NVIDIA H100 SXM5 80 GB", 80 * GiB, 90, CTX_H200,
      "nominal 80 GiB (NVIDIA H100 datasheet); context as measured on H200"},
-    {"h200", "NVIDIA H200 141 GB", 141000000000LL, 90, CTX_H200,
-     "nominal 141 GB (NVIDIA H200 datasheet, decimal); context measured on H200 (GPU_NOTES.md)"},
+    {"h200", "NVIDIA H200 141 GB", 150109880320LL, 90, CTX_H200,
+     "total_memory of the reference H200 (data/reference/pytorch_memory.csv, gpu_memory column); "
+     "context measured on H200 (GPU_NOTES.md)"},
 };
 
 static const struct { const char *alias, *name; } aliases[] = {

@@ -109,7 +109,9 @@ typedef struct dlm_mem_result {
 } dlm_mem_result;
 
 /* A graph + configuration compiled once (symbolic sizes, event timeline), then
- * evaluated cheaply at many points (B, T). */
+ * evaluated cheaply at many points (B, T).  Evaluation uses scratch space held
+ * by the model: one thread evaluates a model at a time (compile one model per
+ * thread).  The model keeps a pointer to the graph, which must outlive it. */
 typedef struct dlm_mem_model dlm_mem_model;
 
 dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dlm_mem_model **out);
