@@ -23,6 +23,14 @@
 #include "core/paths.h"
 #include "tap.h"
 
+/* The whole test skipped: TAP's "1..0 # SKIP", exit 0 (the TAP driver reads
+ * the plan; a non-zero status would be an error). */
+static int skip_all(const char *why)
+{
+    printf("1..0 # SKIP %s\n", why);
+    return 0;
+}
+
 static int worst_first(const void *a, const void *b)
 {
     double x = fabs(((const dlm_ref_point *)a)->err), y = fabs(((const dlm_ref_point *)b)->err);
@@ -64,7 +72,7 @@ int main(void)
 {
     char path[1024];
     if (!dlm_data_path("reference/pytorch_memory.csv", path, sizeof path))
-        tap_skip_all("no data/reference/pytorch_memory.csv");
+        return skip_all("no data/reference/pytorch_memory.csv");
     dlm_ref_point *p;
     int n;
     if (dlm_refcheck_run(path, &p, &n) != DLM_OK) {
