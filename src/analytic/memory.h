@@ -99,12 +99,21 @@ typedef struct dlm_mem_result {
     int64_t peak_bytes;               /* the prediction */
     int64_t by_term[DLM_TERM_COUNT];  /* composition at the peak; sums to peak_bytes */
     dlm_phase peak_phase;
-    int peak_op;                      /* op index where the peak occurs, -1 in the step */
+    int peak_op;                      /* op index where the peak occurs; -1 in the
+                                         optimizer step, the loss or at the start */
     char peak_where[160];             /* "backward of layer1.0.conv1", "optimizer step" */
     int64_t before_bytes;             /* resident before the measured step (weights,
                                          buffers, inputs; + optimizer state in train) */
     int64_t after_bytes;              /* resident after it */
-    dlm_named_bytes named[DLM_MAX_NAMED]; /* workspace and overhead terms, by name */
+    dlm_named_bytes named[DLM_MAX_NAMED]; /* workspace and overhead terms, by name, bytes
+                                             requested at the peak: cublas_workspace,
+                                             cublas_workspace_autograd (the backward
+                                             thread's), cudnn_conv_workspace,
+                                             cudnn_rnn_workspace, cudnn_rnn_reserve,
+                                             adam_foreach_temporaries, attention_scores,
+                                             rnn_seq_lengths, and (pytorch profile)
+                                             allocator_rounding; only those the model
+                                             has */
     int n_named;
 } dlm_mem_result;
 
