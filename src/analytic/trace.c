@@ -867,9 +867,15 @@ static void bwd_attention(tr *r, int o, int gout)
     int gq, gk, gv;
     if (!r->torch || r->cfg->attention == DLM_ATTN_FUSED) {
         int ws = -1;
-        if (r->torch) /* delta: rows of dO . O, fp32 */
-            ws = new_slot(r, mulk(dlm_poly_mul(x->shape[0], x->shape[1]), (int64_t)h * 4),
-                          DLM_TERM_WORKSPACE, -1, "attention backward delta");
+        if (r->torch) {
+            /* oplog (B=2, T=64): cuDNN's attention backward (half) takes
+             * 2*B*T*Hd elements + B*h*T floats of workspace, the
+             * memory-efficient kernel (fp32) B*T*Hd + 2*B*h*T floats */
+            dlm_poly rows_h = mulk(dlm_poly_mul(x->shape[0], x->shape[1]), (int64_t)h * 4);
+            dlm_poly w = r->eb[q] == 4 ? dlm_poly_add(bth, mulk(rows_h, 2))
+                                       : dlm_poly_add(mulk(bth, 2), rows_h);
+            ws = new_slot(r, w, DLM_TERM_WORKSPACE, -1, "attention backward workspace");
+        }
         gq = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad q");
         gk = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad k");
         gv = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad v");
