@@ -102,7 +102,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                                        "search; leave --batch out to search the batch", g->name);
         else st = dlm_cli_int("--batch", dlm_cli_get(&a, "batch"), 1, 1000000000, &fixed);
         if (g->max_T > 0) limit = g->max_T;
-        else limit = 1LL << 24;
+        else limit = 100000000; /* dlm_mem_eval's range for an unbounded T */
     } else if (dlm_cli_get(&a, "seq")) {
         if (!g->uses_T) st = dlm_error(DLM_EINVAL, "--seq: model %s has no sequence length", g->name);
         else st = dlm_cli_int("--seq", dlm_cli_get(&a, "seq"), 1, g->max_T > 0 ? g->max_T : 100000000, &fixed);
@@ -178,7 +178,10 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                        dlm_fmt_bytes(b3, sizeof b3, (double)f.usable));
             } else {
                 printf("largest %s that fits: %lld%s\n", search_T ? "sequence length T" : "batch B",
-                       (long long)f.best, f.best == limit ? " (the model's limit)" : "");
+                       (long long)f.best,
+                       f.best < limit ? ""
+                       : search_T && g->max_T > 0 ? " (the model's limit: its position embeddings)"
+                                                  : " (the end of the search range)");
                 printf("  peak there: %s at %s\n", dlm_fmt_bytes(b1, sizeof b1, (double)f.r.peak_bytes),
                        f.r.peak_where);
                 printf("  headroom:   %s of %s usable\n", dlm_fmt_bytes(b2, sizeof b2, (double)headroom),
