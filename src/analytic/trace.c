@@ -24,9 +24,18 @@
  *                logsumexp, saves q, k, v, output, logsumexp
  *   lstm         zero hx/cx, _cudnn_rnn: output, h_n, c_n, workspace
  *                (transient), reserve (train, saved)
+ *   autocast     (dtype mixed) half copies of weights (cached per region) and
+ *                of fp32 inputs of half ops; fp32 layer_norm, softmax, loss
  * Python frames keep tensors alive past their last reader: a module's
  * arguments live until it returns, and named locals (table `holds`) until
  * their scope ends.
+ *
+ * Library sizes no shape determines were read off the H200 reference data
+ * and say so where they are defined: the cuBLAS/cuBLASLt workspaces, cuDNN's
+ * half-precision convolution workspaces (NHWC copies), the cuDNN RNN
+ * workspace and reserve, the fused attention backward's workspace.  cuDNN's
+ * fp32 convolution workspaces (engine choice varies with B) are not modelled:
+ * 0, as the oplog shows at B=2 in the forward pass.
  */
 #include "trace.h"
 
