@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *input_names[] = {"cublas_workspace", "cudnn_conv_workspace",
+                                    "cudnn_rnn_workspace", "cudnn_rnn_reserve", "rnn_seq_lengths"};
+
 static dlm_status parse_inputs(const char *s, dlm_mem_config *cfg)
 {
     char *copy = strdup(s), *save = NULL;
@@ -18,6 +21,15 @@ static dlm_status parse_inputs(const char *s, dlm_mem_config *cfg)
             break;
         }
         *eq = '\0';
+        int known = 0;
+        for (size_t k = 0; k < sizeof input_names / sizeof input_names[0]; k++)
+            known |= !strcmp(it, input_names[k]);
+        if (!known) {
+            st = dlm_error(DLM_EINVAL, "--input: unknown workspace '%s' (valid: cublas_workspace, "
+                           "cudnn_conv_workspace, cudnn_rnn_workspace, cudnn_rnn_reserve, "
+                           "rnn_seq_lengths)", it);
+            break;
+        }
         if ((st = dlm_cli_size("--input", eq + 1, &v)) != DLM_OK) break;
         if (cfg->n_inputs == DLM_MAX_NAMED) {
             st = dlm_error(DLM_EINVAL, "--input: more than %d names", DLM_MAX_NAMED);
@@ -49,6 +61,11 @@ dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const 
     s = dlm_cli_get(a, "gpu");
     if (dlm_gpu_find(s ? s : "h200", gpu)) return dlm_error_context(DLM_EINVAL, "--gpu");
     cfg->sm = (*gpu)->sm;
-    if ((s = dlm_cli_get(a, "input"))) DLM_TRY(parse_inputs(s, cfg));
+    if ((s = dlm_cli_get(a, "input"))) {
+        if (cfg->profile != DLM_PROFILE_RUNTIME)
+            return dlm_error(DLM_EINVAL, "--input sets the runtime's measured workspaces: use it "
+                             "with --profile runtime");
+        DLM_TRY(parse_inputs(s, cfg));
+    }
     return DLM_OK;
 }
