@@ -451,9 +451,14 @@ def cmd_oplog(args):
     device = torch.device(args.device)
     specs = [("resnet18", 2, 0, "eager"), ("lstm", 2, 50, "eager"), ("bert", 2, 64, "eager"),
              ("bert", 2, 64, "sdpa")]
+    if args.points:   # model:B:T[:attention], e.g. resnet18:128:0 lstm:32:1000
+        specs = []
+        for p in args.points:
+            f = p.split(":")
+            specs.append((f[0], int(f[1]), int(f[2]), f[3] if len(f) > 3 else "eager"))
     for name, B, T, attn in specs:
         for dt in args.dtypes:
-            for mode in ("infer", "forward", "train"):
+            for mode in args.modes:
                 clean()
                 model = build(name, attn).to(device=device, dtype=DTYPES[dt])
                 model.train(mode != "infer")
@@ -514,6 +519,10 @@ def main():
     a = sub.add_parser("oplog")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--dtypes", nargs="+", default=["fp32"])
+    a.add_argument("--modes", nargs="+", default=["infer", "forward", "train"])
+    a.add_argument("--points", nargs="+", metavar="MODEL:B:T[:ATTN]",
+                   help="points to log (default: resnet18 B=2, lstm B=2 T=50, bert B=2 T=64 "
+                        "eager and sdpa)")
     a.add_argument("--device", default="cuda", help=argparse.SUPPRESS)  # cpu: dry run of the code
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
