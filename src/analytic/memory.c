@@ -15,6 +15,7 @@ struct dlm_mem_model {
     dlm_mem_config cfg;
     dlm_timeline *t;
     dlm_mem_layer *layers;
+    dlm_op_range *checkpoint; /* the model's copy of cfg.checkpoint */
     int used[DLM_MAX_NAMED]; /* named terms that occur in the timeline */
 };
 
@@ -23,7 +24,7 @@ struct dlm_mem_model {
 static const char *mode_names[] = {"infer", "forward", "train"};
 static const char *dtype_names[] = {"fp32", "fp16", "bf16", "mixed"};
 static const char *attn_names[] = {"eager", "fused"};
-static const char *opt_names[] = {"adam", "sgd", "sgd-momentum"};
+static const char *opt_names[] = {"adam", "sgd", "sgd-momentum", "adam8bit"};
 static const char *profile_names[] = {"runtime", "pytorch"};
 static const char *term_names[DLM_TERM_COUNT] = {
     "weights", "buffers", "inputs", "gradients", "optimizer",
@@ -102,7 +103,16 @@ dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dl
     if (!m) return dlm_error(DLM_ENOMEM, "out of memory");
     m->g = g;
     m->cfg = *cfg;
-    dlm_status st = tl_create(&m->t);
+    dlm_status st = DLM_OK;
+    if (cfg->n_checkpoint > 0) {
+        m->checkpoint = malloc((size_t)cfg->n_checkpoint * sizeof *m->checkpoint);
+        if (!m->checkpoint) st = dlm_error(DLM_ENOMEM, "out of memory");
+        else memcpy(m->checkpoint, cfg->checkpoint, (size_t)cfg->n_checkpoint * sizeof *m->checkpoint);
+    } else {
+        m->cfg.n_checkpoint = 0;
+    }
+    m->cfg.checkpoint = m->checkpoint;
+    if (st == DLM_OK) st = tl_create(&m->t);
     if (st == DLM_OK && !(m->layers = calloc((size_t)g->n_ops + 1, sizeof *m->layers)))
         st = dlm_error(DLM_ENOMEM, "out of memory");
     if (st == DLM_OK) st = dlm_trace_build(g, &m->cfg, m->t, m->layers);
@@ -122,6 +132,7 @@ void dlm_mem_model_free(dlm_mem_model *m)
     if (!m) return;
     tl_destroy(m->t);
     free(m->layers);
+    free(m->checkpoint);
     free(m);
 }
 

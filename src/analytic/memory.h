@@ -31,7 +31,12 @@ typedef enum dlm_dtype {
     DLM_DTYPE_MIXED /* fp32 weights and optimizer state, half activations (autocast) */
 } dlm_dtype;
 typedef enum dlm_attention { DLM_ATTN_EAGER, DLM_ATTN_FUSED } dlm_attention;
-typedef enum dlm_optimizer { DLM_OPT_ADAM, DLM_OPT_SGD, DLM_OPT_SGD_MOMENTUM } dlm_optimizer;
+typedef enum dlm_optimizer {
+    DLM_OPT_ADAM,
+    DLM_OPT_SGD,
+    DLM_OPT_SGD_MOMENTUM,
+    DLM_OPT_ADAM8BIT /* Added (model-only): bitsandbytes-style blockwise 8-bit Adam states */
+} dlm_optimizer;
 typedef enum dlm_profile { DLM_PROFILE_RUNTIME, DLM_PROFILE_PYTORCH } dlm_profile;
 
 /* Parsers for the command line: unknown names are DLM_EINVAL listing the valid. */
@@ -43,7 +48,7 @@ dlm_status dlm_profile_parse(const char *s, dlm_profile *out);
 const char *dlm_mode_name(dlm_mode m);         /* "infer", "forward", "train" */
 const char *dlm_dtype_name(dlm_dtype d);       /* "fp32", "fp16", "bf16", "mixed" */
 const char *dlm_attention_name(dlm_attention a); /* "eager", "fused" */
-const char *dlm_optimizer_name(dlm_optimizer o); /* "adam", "sgd", "sgd-momentum" */
+const char *dlm_optimizer_name(dlm_optimizer o); /* "adam", "sgd", "sgd-momentum", "adam8bit" */
 const char *dlm_profile_name(dlm_profile p);   /* "runtime", "pytorch" */
 
 #define DLM_MAX_NAMED 16
@@ -53,6 +58,11 @@ typedef struct dlm_named_bytes {
     char name[48];
     int64_t bytes;
 } dlm_named_bytes;
+
+/* Added: a range of ops, first..last inclusive (op indices of a graph). */
+typedef struct dlm_op_range {
+    int first, last;
+} dlm_op_range;
 
 typedef struct dlm_mem_config {
     dlm_mode mode;
@@ -70,7 +80,28 @@ typedef struct dlm_mem_config {
      * and rnn_seq_lengths (4*B bytes per RNN). */
     dlm_named_bytes inputs[DLM_MAX_NAMED];
     int n_inputs;
+    /* Added for the advisor (zero, as dlm_mem_config_default leaves them, keeps
+     * the behaviour without them):
+     * checkpoint: segments of ops run under torch.utils.checkpoint
+     *   (use_reentrant=False) in forward and train modes: the segment's forward
+     *   keeps only its inputs (no saved tensors inside, intermediates freed as
+     *   soon as Python lets go of them); right before the first backward node
+     *   of the segment that needs a saved tensor, the segment's forward runs
+     *   again with saving (up to the last op that saves) and backward consumes
+     *   what it saved.  Ranges are op indices, first..last inclusive, in
+     *   execution order and not overlapping; the model keeps its own copy.
+     * shard_stage, shard_gpus (model-only): ZeRO-style sharding of model
+     *   states over shard_gpus data-parallel GPUs; the prediction is one GPU's.
+     *   Stage 1 shards the optimizer state, 2 also the gradients (each is
+     *   reduce-scattered as soon as backward makes it), 3 also the parameters
+     *   (each op gathers its full parameters while it runs, forward and
+     *   backward).  Stage 0 or shard_gpus <= 1: no sharding. */
+    const dlm_op_range *checkpoint;
+    int n_checkpoint;
+    int shard_stage;
+    int shard_gpus;
 } dlm_mem_config;
+
 
 /* Default: infer, fp32, eager, adam, pytorch profile, sm 90. */
 void dlm_mem_config_default(dlm_mem_config *c);

@@ -46,6 +46,22 @@
 
 #define MAX_SAVED 24
 
+/* Activation checkpointing (torch.utils.checkpoint, use_reentrant=False). */
+typedef struct ckpt_state {
+    int n_seg;
+    int *seg_of;     /* per op: its segment, -1 if none */
+    int *seg_first;  /* per segment: first op */
+    int *seg_last;   /* per segment: last op */
+    int *seg_stop;   /* per segment: last op whose node saved something (early stop) */
+    int *live;       /* per segment: ops whose holders are alive */
+    char *done;      /* per segment: recomputed in this backward */
+    char *hold;      /* per op: 0 no holders, 1 holders alive, 2 released */
+    int *in_seg, *in_slot; /* segment inputs kept by the checkpoint (pairs) */
+    int n_in, cap_in;
+    int mode;        /* 0 normal, 1 original forward of a segment, 2 recomputation */
+    int cap;         /* while recomputing: Python lets go of everything by this op */
+} ckpt_state;
+
 typedef struct tr {
     const dlm_graph *g;
     const dlm_mem_config *cfg;
@@ -74,6 +90,7 @@ typedef struct tr {
     int n_end, cap_end;
     int *opt_m, *opt_v; /* per parameter (graph->params order) */
     int cublas_fwd, cublas_bwd;
+    ckpt_state ck;   /* activation checkpointing (cfg->checkpoint) */
     int nm_cublas, nm_cublas_bwd, nm_conv, nm_rnn_ws, nm_rnn_res, nm_adam, nm_attn;
     dlm_status st;
 } tr;
@@ -102,6 +119,27 @@ static int elem_bytes(const tr *r, int t)
 }
 
 static dlm_poly nbytes(const tr *r, int t) { return mulk(numel(r, t), elem_bytes(r, t)); }
+
+/* ZeRO-style sharding (model-only): the stage in force, 0 without sharding. */
+static int zero_stage(const tr *r)
+{
+    return r->cfg->shard_gpus > 1 ? r->cfg->shard_stage : 0;
+}
+
+/* One GPU's shard of parameter t's elements at `eb` bytes each: the
+ * tensor's elements split evenly, rounded up. */
+static dlm_poly shard_bytes(const tr *r, int t, int64_t eb)
+{
+    int64_t n = dlm_tensor_numel_const(r->g, t), k = r->cfg->shard_gpus;
+    return P((n + k - 1) / k * eb);
+}
+
+/* Bytes of parameter t as the optimizer state (stage >= 1), the gradients
+ * (stage >= 2) or the weights (stage 3) keep it on one GPU. */
+static dlm_poly state_bytes(const tr *r, int t, int min_stage, int64_t eb)
+{
+    return zero_stage(r) >= min_stage ? shard_bytes(r, t, eb) : mulk(numel(r, t), eb);
+}
 
 /* Product of all dimensions but the last (LayerNorm rows). */
 static dlm_poly rows(const tr *r, int t)
@@ -163,6 +201,11 @@ static int temp(tr *r, int o, dlm_poly b, dlm_term term, int named, const char *
 static void save(tr *r, int o, int s, const char *what)
 {
     if (s < 0) return;
+    if (r->ck.mode == 1) { /* checkpointed forward: the node keeps a holder, no tensor */
+        r->ck.hold[o] = 1;
+        return;
+    }
+    if (r->ck.mode == 2 && r->ck.hold[o] != 1) return; /* recomputed for no live node */
     if (r->n_saved[o] == MAX_SAVED) {
         if (r->st == DLM_OK) r->st = dlm_error(DLM_EINTERNAL, "op %s saves too much", r->g->ops[o].name);
         return;
@@ -177,15 +220,24 @@ static void save(tr *r, int o, int s, const char *what)
     }
 }
 
+static void ckpt_release_inputs(tr *r, int seg);
+
 static void release_saved(tr *r, int o)
 {
     for (int i = 0; i < r->n_saved[o]; i++) tl_unref(r->t, r->saved[o * MAX_SAVED + i]);
     r->n_saved[o] = 0;
+    if (r->ck.hold && r->ck.hold[o] == 1) {
+        /* the last holder gone: the checkpoint's frame, and the inputs it
+         * keeps, go with it */
+        r->ck.hold[o] = 2;
+        if (--r->ck.live[r->ck.seg_of[o]] == 0) ckpt_release_inputs(r, r->ck.seg_of[o]);
+    }
 }
 
 static void schedule(tr *r, int at, int s)
 {
     if (s < 0) return;
+    if (r->ck.mode == 2 && at > r->ck.cap) at = r->ck.cap; /* recompute_fn returns */
     if (at >= r->n_ops) {
         if (r->n_end == r->cap_end) {
             int nc = r->cap_end ? 2 * r->cap_end : 64;
@@ -221,6 +273,7 @@ static void schedule(tr *r, int at, int s)
 static void gemm(tr *r, int backward)
 {
     if (!r->torch) return;
+    if (r->ck.mode == 2) backward = 1; /* recomputation runs on the autograd thread */
     int *ws = backward ? &r->cublas_bwd : &r->cublas_fwd;
     if (*ws >= 0) return;
     *ws = new_slot(r, P(dlm_torch_cublas_workspace(r->cfg->sm)), DLM_TERM_WORKSPACE,
@@ -845,6 +898,12 @@ static void param_grad(tr *r, int p, int s)
         tl_unref(r->t, s);
         return;
     }
+    if (zero_stage(r) >= 2) { /* reduce-scatter: this GPU keeps its shard */
+        int sh = new_slot(r, shard_bytes(r, p, elem_bytes(r, p)), DLM_TERM_GRADS, -1,
+                          "gradient shard (ZeRO)");
+        tl_unref(r->t, s);
+        s = sh;
+    }
     r->pgrad[p] = s;
 }
 
@@ -1057,6 +1116,198 @@ static void bwd_op(tr *r, int o)
 
 /* A resident named workspace of the runtime: the configuration's measured
  * size if given, else `dflt`. */
+/* ZeRO-3 (model-only): op o's full parameters, gathered for as long as it
+ * runs (forward, and again in backward); -1 when nothing is gathered. */
+static int zero_gather(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    if (zero_stage(r) < 3 || op->n_params == 0) return -1;
+    dlm_poly b = P(0);
+    for (int i = 0; i < op->n_params; i++) b = dlm_poly_add(b, nbytes(r, op->params[i]));
+    return new_slot(r, b, DLM_TERM_WORKSPACE, -1, "gathered parameters (ZeRO-3)");
+}
+
+/* ---- activation checkpointing ---------------------------------------------------------
+ *
+ * torch.utils.checkpoint(fn, *args, use_reentrant=False) as PyTorch 2.x runs it:
+ *   - a _NoopSaveInputs node saves the args (the segment's inputs); the
+ *     checkpoint's frame keeps that node, and saved-tensor hooks of every node
+ *     inside the segment keep the frame: the inputs live until the last such
+ *     node has run its backward (or the graph is dropped);
+ *   - inside the segment the pack hook returns an empty holder: no saved
+ *     tensor is kept, so each intermediate dies when Python lets go of it;
+ *   - the first unpack in backward reruns fn(*args) under a hook that stores
+ *     what each live holder's node saves, and stops (early stop, the default)
+ *     after the last op that saved in the original forward; what Python held
+ *     in fn's frame goes when it unwinds; each stored tensor is dropped when
+ *     its node has used it.
+ */
+
+static dlm_status ckpt_init(tr *r)
+{
+    const dlm_mem_config *c = r->cfg;
+    ckpt_state *k = &r->ck;
+    if (c->n_checkpoint <= 0 || !c->checkpoint) return DLM_OK;
+    int n = c->n_checkpoint, no = r->n_ops;
+    for (int i = 0; i < n; i++) {
+        const dlm_op_range *g = &c->checkpoint[i];
+        if (g->first < 0 || g->last >= no || g->first > g->last)
+            return dlm_error(DLM_EINVAL, "checkpoint segment %d: ops %d..%d outside 0..%d", i + 1,
+                             g->first, g->last, no - 1);
+        if (i > 0 && g->first <= c->checkpoint[i - 1].last)
+            return dlm_error(DLM_EINVAL, "checkpoint segments %d and %d overlap or are out of "
+                             "order (ops %d..%d, %d..%d)", i, i + 1, c->checkpoint[i - 1].first,
+                             c->checkpoint[i - 1].last, g->first, g->last);
+    }
+    k->n_seg = n;
+    k->seg_of = malloc((size_t)no * sizeof *k->seg_of);
+    k->seg_first = malloc((size_t)n * sizeof *k->seg_first);
+    k->seg_last = malloc((size_t)n * sizeof *k->seg_last);
+    k->seg_stop = malloc((size_t)n * sizeof *k->seg_stop);
+    k->live = calloc((size_t)n, sizeof *k->live);
+    k->done = calloc((size_t)n, 1);
+    k->hold = calloc((size_t)no, 1);
+    if (!k->seg_of || !k->seg_first || !k->seg_last || !k->seg_stop || !k->live || !k->done || !k->hold)
+        return dlm_error(DLM_ENOMEM, "out of memory");
+    for (int o = 0; o < no; o++) k->seg_of[o] = -1;
+    for (int i = 0; i < n; i++) {
+        k->seg_first[i] = c->checkpoint[i].first;
+        k->seg_last[i] = c->checkpoint[i].last;
+        k->seg_stop[i] = -1;
+        for (int o = c->checkpoint[i].first; o <= c->checkpoint[i].last; o++) k->seg_of[o] = i;
+    }
+    return DLM_OK;
+}
+
+static void ckpt_free(tr *r)
+{
+    ckpt_state *k = &r->ck;
+    free(k->seg_of);
+    free(k->seg_first);
+    free(k->seg_last);
+    free(k->seg_stop);
+    free(k->live);
+    free(k->done);
+    free(k->hold);
+    free(k->in_seg);
+    free(k->in_slot);
+}
+
+static void ckpt_keep_input(tr *r, int seg, int s)
+{
+    ckpt_state *k = &r->ck;
+    if (s < 0) return;
+    for (int i = 0; i < k->n_in; i++)
+        if (k->in_seg[i] == seg && k->in_slot[i] == s) return;
+    if (k->n_in == k->cap_in) {
+        int nc = k->cap_in ? 2 * k->cap_in : 32;
+        int *a = realloc(k->in_seg, (size_t)nc * sizeof *a);
+        if (a) k->in_seg = a;
+        int *b = realloc(k->in_slot, (size_t)nc * sizeof *b);
+        if (b) k->in_slot = b;
+        if (!a || !b) {
+            r->st = dlm_error(DLM_ENOMEM, "out of memory");
+            return;
+        }
+        k->cap_in = nc;
+    }
+    tl_ref(r->t, s);
+    k->in_seg[k->n_in] = seg;
+    k->in_slot[k->n_in++] = s;
+}
+
+static void ckpt_release_inputs(tr *r, int seg)
+{
+    ckpt_state *k = &r->ck;
+    int j = 0;
+    for (int i = 0; i < k->n_in; i++) {
+        if (k->in_seg[i] == seg) {
+            tl_unref(r->t, k->in_slot[i]);
+            continue;
+        }
+        k->in_seg[j] = k->in_seg[i];
+        k->in_slot[j++] = k->in_slot[i];
+    }
+    k->n_in = j;
+}
+
+/* Before op o's forward: inside a segment, its saves become holders; the
+ * segment's first op takes the checkpoint's references on its inputs. */
+static void ckpt_enter(tr *r, int o)
+{
+    ckpt_state *k = &r->ck;
+    if (!k->n_seg || !r->grad || k->seg_of[o] < 0) return;
+    int s = k->seg_of[o];
+    if (o == k->seg_first[s]) {
+        k->done[s] = 0;
+        k->seg_stop[s] = -1;
+        k->live[s] = 0;
+        for (int p = k->seg_first[s]; p <= k->seg_last[s]; p++) {
+            const dlm_op *op = &r->g->ops[p];
+            for (int i = 0; i < op->n_in; i++) {
+                const dlm_tensor *x = TT(r, op->in[i]);
+                if (x->role == DLM_ROLE_PARAM || x->role == DLM_ROLE_BUFFER) continue;
+                if (x->role == DLM_ROLE_ACT && x->producer >= k->seg_first[s]) continue;
+                ckpt_keep_input(r, s, r->slot[op->in[i]]);
+            }
+        }
+    }
+    k->hold[o] = 0;
+    k->mode = 1;
+}
+
+static void ckpt_leave(tr *r, int o)
+{
+    ckpt_state *k = &r->ck;
+    if (k->mode != 1) return;
+    int s = k->seg_of[o];
+    k->mode = 0;
+    if (k->hold[o] == 1) {
+        k->seg_stop[s] = o;
+        k->live[s]++;
+    }
+    if (o == k->seg_last[s] && k->live[s] == 0) ckpt_release_inputs(r, s); /* no node keeps the frame */
+}
+
+/* Reruns segment s's forward with saving, as the first unpack does. */
+static void ckpt_recompute(tr *r, int s)
+{
+    ckpt_state *k = &r->ck;
+    int a = k->seg_first[s], b = k->seg_stop[s], rec = r->record;
+    r->record = 0;
+    k->mode = 2;
+    k->cap = b;
+    r->n_rl = 0;
+    for (int o = a; o <= b; o++) r->rl_head[o] = -1;
+    for (int o = a; o <= b && r->st == DLM_OK; o++) {
+        const dlm_op *op = &r->g->ops[o];
+        tl_at(r->t, DLM_PHASE_BACKWARD, o);
+        r->ahold[o] = -1;
+        int gathered = zero_gather(r, o);
+        fwd_op(r, o);
+        tl_unref(r->t, gathered);
+        for (int j = 0; j < op->n_out; j++) schedule(r, r->rel[op->out[j]], r->slot[op->out[j]]);
+        for (int i = r->rl_head[o]; i >= 0; i = r->rl_next[i]) tl_unref(r->t, r->rl_slot[i]);
+    }
+    k->mode = 0;
+    r->record = rec;
+    k->done[s] = 1;
+    if (r->mixed) release_casts(r); /* recomputation's own autocast region exits */
+}
+
+/* Before op o's backward: the segment's first unpack triggers recomputation. */
+static void ckpt_before_bwd(tr *r, int o)
+{
+    ckpt_state *k = &r->ck;
+    if (!k->n_seg || k->seg_of[o] < 0) return;
+    int s = k->seg_of[o];
+    const dlm_op *op = &r->g->ops[o];
+    if (k->done[s] || k->hold[o] != 1) return;
+    if (r->gslot[op->out[0]] < 0 && op->kind != DLM_OP_RNN) return; /* node does not run */
+    ckpt_recompute(r, s);
+    tl_at(r->t, DLM_PHASE_BACKWARD, o);
+}
+
 static void resident_input(tr *r, int named, const char *name, dlm_poly dflt, const char *what)
 {
     for (int i = 0; i < r->cfg->n_inputs; i++)
@@ -1086,7 +1337,8 @@ static void setup(tr *r)
         if (after[b] < 0) r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
     for (int p = 0; p < g->n_params; p++) {
         int t = g->params[p];
-        r->slot[t] = new_slot(r, nbytes(r, t), DLM_TERM_WEIGHTS, -1, "parameter");
+        r->slot[t] = new_slot(r, state_bytes(r, t, 3, elem_bytes(r, t)), DLM_TERM_WEIGHTS, -1,
+                              zero_stage(r) >= 3 ? "parameter shard (ZeRO-3)" : "parameter");
         for (int b = 0; b < g->n_buffers; b++)
             if (after[b] == p)
                 r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
@@ -1095,8 +1347,13 @@ static void setup(tr *r)
         for (int o = 0; o < r->n_ops; o++) {
             const dlm_op *op = &g->ops[o];
             if (op->kind != DLM_OP_RNN || op->params[op->n_params - 1] != t) continue;
-            int flat = new_slot(r, rnn_weight_bytes(r, op, r->pb), DLM_TERM_WEIGHTS, -1,
-                                "cuDNN flat weights");
+            dlm_poly wb = rnn_weight_bytes(r, op, r->pb);
+            if (zero_stage(r) >= 3) {
+                wb = P(0);
+                for (int i = 0; i < op->n_params; i++)
+                    wb = dlm_poly_add(wb, state_bytes(r, op->params[i], 3, r->pb));
+            }
+            int flat = new_slot(r, wb, DLM_TERM_WEIGHTS, -1, "cuDNN flat weights");
             for (int i = 0; i < op->n_params; i++) {
                 tl_unref(r->t, r->slot[op->params[i]]);
                 r->slot[op->params[i]] = flat;
@@ -1138,7 +1395,11 @@ static void forward(tr *r)
         const dlm_op *op = &g->ops[o];
         tl_at(r->t, DLM_PHASE_FORWARD, o);
         r->ahold[o] = -1;
+        ckpt_enter(r, o);
+        int gathered = zero_gather(r, o);
         fwd_op(r, o);
+        tl_unref(r->t, gathered);
+        ckpt_leave(r, o);
         for (int k = 0; k < op->n_out; k++) schedule(r, r->rel[op->out[k]], r->slot[op->out[k]]);
         for (int i = r->rl_head[o]; i >= 0; i = r->rl_next[i]) tl_unref(r->t, r->rl_slot[i]);
         if (r->st != DLM_OK) return;
@@ -1200,7 +1461,10 @@ static void backward(tr *r)
     tl_unref(r->t, ones);
     for (int o = r->n_ops - 1; o >= 0; o--) {
         tl_at(r->t, DLM_PHASE_BACKWARD, o);
+        ckpt_before_bwd(r, o);
+        int gathered = zero_gather(r, o);
         bwd_op(r, o);
+        tl_unref(r->t, gathered);
         if (r->st != DLM_OK) break;
     }
     for (int t = 0; t < g->n_tensors; t++)
@@ -1222,13 +1486,35 @@ static void optimizer_step(tr *r, int first)
     case DLM_OPT_SGD_MOMENTUM:
         if (first)
             for (int p = 0; p < n; p++)
-                r->opt_m[p] = new_slot(r, nbytes(r, g->params[p]), DLM_TERM_OPTIMIZER, -1, "momentum buffer");
+                r->opt_m[p] = new_slot(r, state_bytes(r, g->params[p], 1, elem_bytes(r, g->params[p])),
+                                       DLM_TERM_OPTIMIZER, -1, "momentum buffer");
+        break;
+    case DLM_OPT_ADAM8BIT:
+        /* bitsandbytes Adam8bit (model-only): per tensor of at least 4096
+         * elements (min_8bit_size) two uint8 states with one fp32 absmax per
+         * block of 256 elements (blockwise quantization); smaller tensors keep
+         * fp32 states.  The update is one fused kernel: no temporaries. */
+        if (first)
+            for (int p = 0; p < n; p++) {
+                int t = g->params[p];
+                dlm_poly b;
+                if (dlm_tensor_numel_const(g, t) >= 4096) {
+                    dlm_poly q = state_bytes(r, t, 1, 1);
+                    int64_t e = dlm_poly_eval(&q, 1, 1);
+                    b = P(e + (e + 255) / 256 * 4);
+                } else {
+                    b = state_bytes(r, t, 1, 4);
+                }
+                r->opt_m[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam8bit state1 + absmax");
+                r->opt_v[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam8bit state2 + absmax");
+            }
         break;
     case DLM_OPT_ADAM: {
         if (first)
             for (int p = 0; p < n; p++) {
-                r->opt_m[p] = new_slot(r, nbytes(r, g->params[p]), DLM_TERM_OPTIMIZER, -1, "adam exp_avg");
-                r->opt_v[p] = new_slot(r, nbytes(r, g->params[p]), DLM_TERM_OPTIMIZER, -1, "adam exp_avg_sq");
+                dlm_poly b = state_bytes(r, g->params[p], 1, elem_bytes(r, g->params[p]));
+                r->opt_m[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam exp_avg");
+                r->opt_v[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam exp_avg_sq");
             }
         if (!r->torch) break; /* the runtime has no optimizer: ideal in-place update */
         /* _multi_tensor_adam: exp_avg_sq_sqrt = torch._foreach_sqrt(exp_avg_sqs) */
@@ -1238,8 +1524,8 @@ static void optimizer_step(tr *r, int first)
             return;
         }
         for (int p = 0; p < n; p++)
-            tmp[p] = new_slot(r, nbytes(r, g->params[p]), DLM_TERM_WORKSPACE, r->nm_adam,
-                              "adam foreach sqrt temporary");
+            tmp[p] = new_slot(r, state_bytes(r, g->params[p], 1, elem_bytes(r, g->params[p])),
+                              DLM_TERM_WORKSPACE, r->nm_adam, "adam foreach sqrt temporary");
         for (int p = 0; p < n; p++) tl_unref(r->t, tmp[p]);
         free(tmp);
         break;
@@ -1318,6 +1604,9 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, dlm_ti
         }
         compute_release(&r);
         compute_requires_grad(&r);
+        st = ckpt_init(&r);
+    }
+    if (st == DLM_OK) {
         for (int o = 0; o < g->n_ops; o++) {
             memset(&layers[o], 0, sizeof layers[o]);
             layers[o].op = o;
@@ -1357,5 +1646,6 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, dlm_ti
     free(r.eb);
     free(r.wcast);
     free(r.casts);
+    ckpt_free(&r);
     return st;
 }
