@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../analytic/memfit.h"
 #include "../core/out.h"
 #include "../models/models.h"
 #include "commands.h"
@@ -38,24 +39,8 @@ static dlm_status at(const dlm_mem_model *m, int search_T, int64_t fixed, int64_
 static dlm_status search(const dlm_mem_model *m, int search_T, int64_t fixed, int64_t hi_limit,
                          fit *f)
 {
-    dlm_mem_result r;
-    int64_t lo = 0, hi = 1;
-    /* grow until it does not fit (or the variable's limit), then bisect */
-    for (;;) {
-        DLM_TRY(at(m, search_T, fixed, hi, &r));
-        if (r.peak_bytes > f->usable) break;
-        lo = hi;
-        if (hi == hi_limit) break;
-        hi = hi * 2 > hi_limit ? hi_limit : hi * 2;
-    }
-    if (lo == hi_limit) hi = lo + 1;
-    while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        DLM_TRY(at(m, search_T, fixed, mid, &r));
-        if (r.peak_bytes <= f->usable) lo = mid;
-        else hi = mid;
-    }
-    f->best = lo;
+    DLM_TRY(dlm_mem_fit_search(m, search_T, fixed, hi_limit, f->usable, &f->best));
+    int64_t lo = f->best;
     DLM_TRY(at(m, search_T, fixed, lo ? lo : 1, &f->r));
     return search_T ? dlm_mem_peak_poly(m, fixed, lo ? lo : 1, &f->law)
                     : dlm_mem_peak_poly(m, lo ? lo : 1, fixed, &f->law);

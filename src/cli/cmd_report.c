@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 
+#include "../advise/advise.h"
 #include "../analytic/params.h"
 #include "../analytic/torchref.h"
 #include "../core/out.h"
@@ -466,9 +467,10 @@ dlm_status dlm_cmd_report(int argc, char **argv)
         fprintf(stderr, "dlmem report: seed audit...\n");
         st = section_audit(f, dir, &sm);
     }
-    /* Issue 6 (dlmem advise) adds its section here: "## 5. Advice". */
-    fprintf(f, "<!-- section 5 (advice: how to fit a network in less memory) is added by "
-               "dlmem advise, issue 6 -->\n");
+    if (st == DLM_OK) {
+        fprintf(stderr, "dlmem report: advice...\n");
+        st = dlm_advise_report_section(f, "## 5. Advice: fitting the seed's networks in 4 GB");
+    }
     int werr = ferror(f);
     if (fclose(f) != 0 || werr) {
         remove(tmp);

@@ -7,6 +7,7 @@ static const dlm_command commands[] = {
     {"params", "parameter counts per layer with formulas, checked against PyTorch", dlm_cmd_params},
     {"memory", "predicted GPU memory per point: peak, where, composition, formula", dlm_cmd_memory},
     {"fit", "the largest batch (or sequence) that fits a GPU, and what binds", dlm_cmd_fit},
+    {"advise", "memory-saving techniques ranked, priced and combined to fit a GPU", dlm_cmd_advise},
     {"reconcile", "measured memory against the model: fits, residuals, deviations, plots",
      dlm_cmd_reconcile},
     {"audit", "the seed report's tables and claims checked", dlm_cmd_audit},

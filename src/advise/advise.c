@@ -1,0 +1,741 @@
+/* advise.c — techniques applied to a workload, evaluated with the memory
+ * model, priced, ranked and combined (see advise.h for the contract). */
+#include "advise.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../analytic/memfit.h"
+#include "../models/models.h"
+#include "flops.h"
+#include "segments.h"
+
+#define MAX_GPUS 4096          /* the largest data-parallel group searched */
+#define BATCH_LIMIT (1LL << 24)
+#define MAX_PICK 512           /* segments checkpoint-best can choose among */
+
+typedef struct tech {
+    const char *name, *family;
+} tech;
+
+static const tech techs[] = {
+    {"mixed", "precision"},          {"bf16", "precision"},
+    {"fp16", "precision"},           {"checkpoint-block", "checkpoint"},
+    {"checkpoint-stage", "checkpoint"}, {"checkpoint-best", "checkpoint"},
+    {"fused-attention", "attention"}, {"sgd", "optimizer"},
+    {"sgd-momentum", "optimizer"},   {"adam", "optimizer"},
+    {"adam8bit", "optimizer"},       {"gru", "architecture"},
+    {"layers6", "architecture"},     {"base32", "architecture"},
+    {"zero1", "sharding"},           {"zero2", "sharding"},
+    {"zero3", "sharding"},
+};
+#define N_TECHS ((int)(sizeof techs / sizeof techs[0]))
+
+static const char *risk_names[] = {"none", "low", "medium", "high", "new model"};
+const char *dlm_risk_name(dlm_risk r)
+{
+    return (int)r >= 0 && r <= DLM_RISK_MODEL ? risk_names[r] : "?";
+}
+
+const char *dlm_advise_names(void)
+{
+    static char list[400];
+    if (!list[0])
+        for (int i = 0; i < N_TECHS; i++) {
+            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, techs[i].name, sizeof list - strlen(list) - 1);
+        }
+    return list;
+}
+
+static const tech *find_tech(const char *name)
+{
+    for (int i = 0; i < N_TECHS; i++)
+        if (!strcmp(techs[i].name, name)) return &techs[i];
+    return NULL;
+}
+
+/* ---- plans: the workload with techniques applied ------------------------------- */
+
+typedef struct plan {
+    char name[96];
+    char family[16];
+    char model[256], settings[256];
+    dlm_mem_config cfg;
+    int ckpt;                   /* -1 none, DLM_SEG_BLOCK, DLM_SEG_STAGE */
+    int best;                   /* checkpoint-best: blocks chosen for the budget */
+    int n_pick;                 /* best: chosen blocks */
+    unsigned char pick[MAX_PICK];
+    int zero;                   /* ZeRO stage, 0 none */
+    dlm_risk risk;
+    int model_only;
+    char what[200], note[240];
+} plan;
+
+typedef struct ctx {
+    const dlm_workload *w;
+    const dlm_budget *b;
+    int64_t usable;
+    const dlm_model_info *info; /* NULL for a network file */
+    dlm_graph *g;               /* the workload's graph */
+    int has_attention, n_blocks, n_stages;
+    int64_t knob_base, knob_layers; /* -1 when the model has no such knob */
+    int64_t base_peak;
+    int progress;
+} ctx;
+
+static void addf(char *buf, size_t n, const char *sep, const char *s)
+{
+    if (buf[0]) strncat(buf, sep, n - strlen(buf) - 1);
+    strncat(buf, s, n - strlen(buf) - 1);
+}
+
+static void plan_init(const ctx *c, plan *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->model, sizeof p->model, "%s", c->w->model);
+    snprintf(p->settings, sizeof p->settings, "%s", c->w->settings);
+    p->cfg = c->w->cfg;
+    p->cfg.checkpoint = NULL;
+    p->cfg.n_checkpoint = 0;
+    p->cfg.shard_stage = 0;
+    p->cfg.shard_gpus = 0;
+    p->ckpt = -1;
+    p->risk = DLM_RISK_NONE;
+}
+
+static void raise_risk(plan *p, dlm_risk r)
+{
+    if (r > p->risk) p->risk = r;
+}
+
+/* Applies technique `name` to plan p; 0 (with p->note saying why) when it
+ * does not apply to this workload. */
+static int apply(const ctx *c, plan *p, const char *name)
+{
+    const dlm_mem_config *w = &c->w->cfg;
+    int train = w->mode == DLM_MODE_TRAIN, grad = w->mode != DLM_MODE_INFER;
+    const tech *t = find_tech(name);
+    addf(p->name, sizeof p->name, "+", name);
+    snprintf(p->family, sizeof p->family, "%s", t ? t->family : "?");
+#define NA(...) return (snprintf(p->note, sizeof p->note, __VA_ARGS__), 0)
+    if (!strcmp(name, "mixed") || !strcmp(name, "bf16") || !strcmp(name, "fp16")) {
+        dlm_dtype d = name[0] == 'm' ? DLM_DTYPE_MIXED : name[0] == 'b' ? DLM_DTYPE_BF16 : DLM_DTYPE_FP16;
+        if (p->cfg.dtype != DLM_DTYPE_FP32)
+            NA("the workload already runs in %s", dlm_dtype_name(p->cfg.dtype));
+        p->cfg.dtype = d;
+        if (d == DLM_DTYPE_MIXED) {
+            raise_risk(p, DLM_RISK_LOW);
+            addf(p->what, sizeof p->what, "; ", "torch.autocast: fp32 weights, gradients and "
+                 "optimizer state, half activations");
+            addf(p->note, sizeof p->note, "; ", "autocast: bf16 is safe, fp16 needs a GradScaler");
+        } else if (!grad) {
+            raise_risk(p, DLM_RISK_LOW);
+            addf(p->what, sizeof p->what, "; ", d == DLM_DTYPE_BF16 ? "weights and activations in bf16"
+                                                                   : "weights and activations in fp16");
+            addf(p->note, sizeof p->note, "; ", "half-precision inference: check accuracy on held-out data");
+        } else {
+            raise_risk(p, d == DLM_DTYPE_BF16 ? DLM_RISK_MEDIUM : DLM_RISK_HIGH);
+            addf(p->what, sizeof p->what, "; ", d == DLM_DTYPE_BF16
+                 ? "everything in bf16 (weights, gradients, optimizer state)"
+                 : "everything in fp16 (weights, gradients, optimizer state)");
+            addf(p->note, sizeof p->note, "; ", d == DLM_DTYPE_BF16
+                 ? "pure bf16 training: small updates round away without fp32 master weights"
+                 : "pure fp16 training: overflow/underflow without master weights or loss scaling");
+        }
+        return 1;
+    }
+    if (!strncmp(name, "checkpoint-", 11)) {
+        if (!grad) NA("inference keeps no activations for backward");
+        if (p->ckpt >= 0) NA("one checkpointing scheme at a time");
+        int stage = !strcmp(name, "checkpoint-stage");
+        if ((stage ? c->n_stages : c->n_blocks) == 0)
+            NA("%s has no %s to wrap (nn.LSTM is one cuDNN call over all time steps; "
+               "chunks of time steps would need the sequence split into several calls)",
+               c->g->name, stage ? "stages" : "blocks");
+        p->ckpt = stage ? DLM_SEG_STAGE : DLM_SEG_BLOCK;
+        p->best = !strcmp(name, "checkpoint-best");
+        addf(p->what, sizeof p->what, "; ",
+             p->best ? "torch.utils.checkpoint on the blocks chosen for the budget"
+                     : stage ? "torch.utils.checkpoint around every stage"
+                             : "torch.utils.checkpoint around every block");
+        addf(p->note, sizeof p->note, "; ", "recomputes the wrapped forward in backward");
+        return 1;
+    }
+    if (!strcmp(name, "fused-attention")) {
+        if (!c->has_attention) NA("%s has no attention", c->g->name);
+        if (p->cfg.attention == DLM_ATTN_FUSED) NA("attention is already fused");
+        p->cfg.attention = DLM_ATTN_FUSED;
+        addf(p->what, sizeof p->what, "; ", "SDPA (flash / memory-efficient): no B*heads*T^2 scores");
+        addf(p->note, sizeof p->note, "; ", "same arithmetic");
+        return 1;
+    }
+    if (!strcmp(name, "sgd") || !strcmp(name, "sgd-momentum") || !strcmp(name, "adam") ||
+        !strcmp(name, "adam8bit")) {
+        dlm_optimizer o;
+        if (!train) NA("only a training step has an optimizer");
+        if (dlm_optimizer_parse(name, &o) != DLM_OK) NA("unknown optimizer");
+        if (o == p->cfg.optimizer) NA("the workload already uses %s", name);
+        p->cfg.optimizer = o;
+        if (o == DLM_OPT_ADAM8BIT) {
+            p->model_only = 1;
+            raise_risk(p, DLM_RISK_LOW);
+            addf(p->what, sizeof p->what, "; ", "Adam with blockwise 8-bit states (bitsandbytes)");
+            addf(p->note, sizeof p->note, "; ", "8-bit states: close to 32-bit Adam in published "
+                 "results, not checked here");
+        } else if (o == DLM_OPT_ADAM) {
+            addf(p->what, sizeof p->what, "; ", "Adam (two fp32 states per parameter)");
+            addf(p->note, sizeof p->note, "; ", "a different optimizer");
+            raise_risk(p, DLM_RISK_MEDIUM);
+        } else {
+            raise_risk(p, DLM_RISK_MEDIUM);
+            addf(p->what, sizeof p->what, "; ", o == DLM_OPT_SGD ? "plain SGD (no state)"
+                                                                 : "SGD with momentum (one state)");
+            addf(p->note, sizeof p->note, "; ", "a different optimizer: learning rate and schedule "
+                 "need retuning");
+        }
+        return 1;
+    }
+    if (!strcmp(name, "gru")) {
+        if (!c->info || strcmp(c->info->name, "lstm")) NA("a GRU replaces the seed's LSTM only");
+        snprintf(p->model, sizeof p->model, "gru");
+        raise_risk(p, DLM_RISK_MODEL);
+        addf(p->what, sizeof p->what, "; ", "nn.GRU (3 gates) in place of nn.LSTM (4)");
+        addf(p->note, sizeof p->note, "; ", "a different network: retrain and validate");
+        return 1;
+    }
+    if (!strcmp(name, "layers6") || !strcmp(name, "base32")) {
+        int depth = name[0] == 'l';
+        int64_t v = depth ? c->knob_layers : c->knob_base;
+        if (!c->info || (depth ? strncmp(c->info->name, "bert", 4) : strncmp(c->info->name, "resnet", 6)))
+            NA("%s applies to %s", name, depth ? "BERT" : "ResNets");
+        if (v >= 0 && v <= (depth ? 6 : 32)) NA("%s is already %s", depth ? "depth" : "width",
+                                                depth ? "6 layers or fewer" : "32 channels or fewer");
+        addf(p->settings, sizeof p->settings, ",", depth ? "layers=6" : "base=32");
+        raise_risk(p, DLM_RISK_MODEL);
+        addf(p->what, sizeof p->what, "; ", depth ? "6 encoder layers (DistilBERT's depth)"
+                                                  : "32 channels in the first stage (half width)");
+        addf(p->note, sizeof p->note, "; ", depth ? "a smaller network: distil or retrain"
+                                                  : "a narrower network: retrain and validate");
+        return 1;
+    }
+    if (!strncmp(name, "zero", 4) && name[4] >= '1' && name[4] <= '3' && !name[5]) {
+        if (!train) NA("sharding model states needs a training step");
+        p->zero = name[4] - '0';
+        p->model_only = 1;
+        addf(p->what, sizeof p->what, "; ", p->zero == 1 ? "optimizer state split over the GPUs (ZeRO-1)"
+                                           : p->zero == 2 ? "optimizer state and gradients split over "
+                                                            "the GPUs (ZeRO-2)"
+                                                          : "optimizer state, gradients and weights "
+                                                            "split over the GPUs (ZeRO-3)");
+        addf(p->note, sizeof p->note, "; ", "data parallel: the batch is split too; communication "
+             "buckets not modelled");
+        return 1;
+    }
+    NA("unknown technique");
+#undef NA
+}
+
+/* ---- compiling and evaluating a plan ------------------------------------------------ */
+
+typedef struct built {
+    dlm_graph *g;
+    dlm_mem_model *m;
+    dlm_op_range *ranges;
+    int n_ranges;
+} built;
+
+static void built_free(built *b)
+{
+    dlm_mem_model_free(b->m);
+    dlm_graph_free(b->g);
+    free(b->ranges);
+    memset(b, 0, sizeof *b);
+}
+
+/* Builds plan p's graph and compiles its model for `gpus` GPUs. */
+static dlm_status build(const plan *p, int gpus, built *b)
+{
+    memset(b, 0, sizeof *b);
+    DLM_TRY(dlm_model_open(p->model, p->settings[0] ? p->settings : NULL, NULL, &b->g));
+    dlm_mem_config cfg = p->cfg;
+    dlm_status st = DLM_OK;
+    if (p->ckpt >= 0) {
+        dlm_segment *seg;
+        int n;
+        st = dlm_segments_find(b->g, (dlm_seg_kind)p->ckpt, &seg, &n);
+        if (st == DLM_OK && n > 0 && !(b->ranges = malloc((size_t)n * sizeof *b->ranges)))
+            st = dlm_error(DLM_ENOMEM, "out of memory");
+        for (int i = 0; st == DLM_OK && i < n; i++)
+            if (!p->best || (i < MAX_PICK && p->pick[i])) b->ranges[b->n_ranges++] = seg[i].ops;
+        if (st == DLM_OK) free(seg);
+        cfg.checkpoint = b->ranges;
+        cfg.n_checkpoint = b->n_ranges;
+    }
+    if (p->zero) {
+        cfg.shard_stage = p->zero;
+        cfg.shard_gpus = gpus;
+    }
+    if (st == DLM_OK) st = dlm_mem_model_alloc(b->g, &cfg, &b->m);
+    if (st != DLM_OK) built_free(b);
+    return st;
+}
+
+static int64_t per_gpu(int64_t batch, int gpus) { return gpus > 1 ? (batch + gpus - 1) / gpus : batch; }
+
+/* Peak of a built plan at the workload's point on `gpus` GPUs. */
+static dlm_status peak_of(const ctx *c, const built *b, int gpus, dlm_mem_result *r)
+{
+    return dlm_mem_eval(b->m, per_gpu(c->w->batch, gpus), c->w->seq, r);
+}
+
+/* Recomputed forward operations / forward operations. */
+static double recompute_share(const ctx *c, const built *b, int gpus)
+{
+    if (!b->n_ranges) return 0;
+    int64_t B = per_gpu(c->w->batch, gpus), T = c->w->seq > 0 ? c->w->seq : 1;
+    dlm_poly all = dlm_flops_range(b->g, 0, b->g->n_ops - 1), re = dlm_poly_const(0);
+    for (int i = 0; i < b->n_ranges; i++)
+        re = dlm_poly_add(re, dlm_flops_range(b->g, b->ranges[i].first, b->ranges[i].last));
+    double a = dlm_poly_evalf(&all, (double)B, (double)T);
+    return a > 0 ? dlm_poly_evalf(&re, (double)B, (double)T) / a : 0;
+}
+
+/* Fills advice `a` for plan p on `gpus` GPUs (p->zero: gpus >= 1). */
+static dlm_status fill(const ctx *c, const plan *p, int gpus, dlm_advice *a)
+{
+    built b;
+    memset(a, 0, sizeof *a);
+    snprintf(a->name, sizeof a->name, "%s", p->name);
+    snprintf(a->family, sizeof a->family, "%s", p->family);
+    snprintf(a->what, sizeof a->what, "%s", p->what);
+    snprintf(a->note, sizeof a->note, "%s", p->note);
+    a->risk = p->risk;
+    a->model_only = p->model_only;
+    a->applicable = 1;
+    a->gpus = gpus;
+    DLM_TRY(build(p, gpus, &b));
+    dlm_status st = peak_of(c, &b, gpus, &a->r);
+    if (st == DLM_OK) {
+        int64_t per = 0, T = b.g->uses_T ? c->w->seq : 1;
+        a->peak = a->r.peak_bytes;
+        a->saved = c->base_peak - a->peak;
+        a->share = c->base_peak > 0 ? (double)a->saved / (double)c->base_peak : 0;
+        a->fits = a->peak <= c->usable;
+        a->gpu_batch = per_gpu(c->w->batch, gpus);
+        a->recompute = recompute_share(c, &b, gpus);
+        if (c->usable > 0) st = dlm_mem_fit_search(b.m, 0, T, BATCH_LIMIT, c->usable, &per);
+        a->max_batch = per * gpus;
+    }
+    built_free(&b);
+    return st;
+}
+
+/* The peak alone (for searches). */
+static dlm_status quick_peak(const ctx *c, const plan *p, int gpus, int64_t *peak)
+{
+    built b;
+    dlm_mem_result r;
+    DLM_TRY(build(p, gpus, &b));
+    dlm_status st = peak_of(c, &b, gpus, &r);
+    *peak = r.peak_bytes;
+    built_free(&b);
+    return st;
+}
+
+/* Sharding: the fewest GPUs (2..MAX_GPUS) on which the plan fits, or 2 when
+ * one GPU already does (to show what it saves), or MAX_GPUS when none. */
+static dlm_status zero_gpus(const ctx *c, const plan *p, int *gpus)
+{
+    int64_t pk;
+    DLM_TRY(quick_peak(c, p, 2, &pk));
+    if (pk <= c->usable) {
+        *gpus = 2;
+        return DLM_OK;
+    }
+    int lo = 2, hi = 4;
+    for (;;) {
+        DLM_TRY(quick_peak(c, p, hi, &pk));
+        if (pk <= c->usable) break;
+        lo = hi;
+        if (hi == MAX_GPUS) {
+            *gpus = MAX_GPUS;
+            return DLM_OK;
+        }
+        hi = hi * 2 > MAX_GPUS ? MAX_GPUS : hi * 2;
+    }
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        DLM_TRY(quick_peak(c, p, mid, &pk));
+        if (pk <= c->usable) hi = mid;
+        else lo = mid;
+    }
+    *gpus = hi;
+    return DLM_OK;
+}
+
+/* checkpoint-best: adds blocks one at a time, each time the one that lowers
+ * the peak most per recomputed operation, until the plan fits (or no block
+ * lowers the peak any more). */
+static dlm_status choose_blocks(const ctx *c, plan *p, int gpus)
+{
+    dlm_segment *seg;
+    int n;
+    DLM_TRY(dlm_segments_find(c->g, (dlm_seg_kind)p->ckpt, &seg, &n));
+    if (n > MAX_PICK) n = MAX_PICK;
+    memset(p->pick, 0, sizeof p->pick);
+    p->n_pick = 0;
+    int64_t cur, B = per_gpu(c->w->batch, gpus), T = c->w->seq > 0 ? c->w->seq : 1;
+    dlm_status st = quick_peak(c, p, gpus, &cur);
+    while (st == DLM_OK && cur > c->usable && p->n_pick < n) {
+        int bi = -1;
+        double bv = 0;
+        int64_t bp = cur;
+        for (int i = 0; i < n && st == DLM_OK; i++) {
+            if (p->pick[i]) continue;
+            int64_t pk;
+            p->pick[i] = 1;
+            st = quick_peak(c, p, gpus, &pk);
+            p->pick[i] = 0;
+            dlm_poly f = dlm_flops_range(c->g, seg[i].ops.first, seg[i].ops.last);
+            double cost = dlm_poly_evalf(&f, (double)B, (double)T) + 1;
+            double v = (double)(cur - pk) / cost;
+            if (st == DLM_OK && pk < cur && (bi < 0 || v > bv)) {
+                bi = i;
+                bv = v;
+                bp = pk;
+            }
+        }
+        if (bi < 0) break;
+        p->pick[bi] = 1;
+        p->n_pick++;
+        cur = bp;
+    }
+    if (st == DLM_OK) {
+        char list[160] = "";
+        int shown = 0;
+        for (int i = 0; i < n; i++)
+            if (p->pick[i] && shown++ < 4) addf(list, sizeof list, ", ", seg[i].name);
+        char buf[200];
+        if (p->n_pick == 0)
+            snprintf(buf, sizeof buf, "no block needs checkpointing");
+        else
+            snprintf(buf, sizeof buf, "checkpoint %d of %d blocks (%s%s)", p->n_pick, n, list,
+                     p->n_pick > 4 ? ", ..." : "");
+        snprintf(p->what, sizeof p->what, "%s", buf);
+    }
+    free(seg);
+    return st;
+}
+
+/* Evaluates plan p fully (sharding GPUs and checkpoint choices included). */
+static dlm_status evaluate(const ctx *c, plan *p, dlm_advice *a)
+{
+    int gpus = 1;
+    if (p->zero) DLM_TRY(zero_gpus(c, p, &gpus));
+    if (p->best) DLM_TRY(choose_blocks(c, p, gpus));
+    DLM_TRY(fill(c, p, gpus, a));
+    if (p->zero) {
+        char b[96];
+        snprintf(b, sizeof b, "; %d GPUs, batch %lld each%s", gpus, (long long)a->gpu_batch,
+                 c->base_peak <= c->usable ? " (one GPU suffices already)" : "");
+        strncat(a->what, b, sizeof a->what - strlen(a->what) - 1);
+    }
+    return DLM_OK;
+}
+
+/* Applies a "+"-joined list of techniques; 0 when one does not apply. */
+static int apply_all(const ctx *c, plan *p, const char *names)
+{
+    char buf[160], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", names);
+    int n = 0;
+    for (char *t = strtok_r(buf, "+", &save); t; t = strtok_r(NULL, "+", &save), n++)
+        if (!apply(c, p, t)) return 0;
+    if (n > 1) snprintf(p->family, sizeof p->family, "combination");
+    return 1;
+}
+
+static dlm_status check_names(const char *list)
+{
+    char buf[1024], *save = NULL, *save2 = NULL;
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save))
+        for (char *t = strtok_r(it, "+", &save2); t; t = strtok_r(NULL, "+", &save2))
+            if (!find_tech(t))
+                return dlm_error(DLM_EINVAL, "unknown technique '%s' (valid: %s; join with + to "
+                                 "combine)", t, dlm_advise_names());
+    return DLM_OK;
+}
+
+/* ---- combinations --------------------------------------------------------------------- */
+
+/* a cheaper than b: fewer GPUs, lower risk, less recomputation, fewer parts. */
+static int cheaper(const dlm_advice *a, int na, const dlm_advice *b, int nb)
+{
+    if (a->gpus != b->gpus) return a->gpus < b->gpus;
+    if (a->risk != b->risk) return a->risk < b->risk;
+    if (a->recompute < b->recompute - 1e-9 || a->recompute > b->recompute + 1e-9)
+        return a->recompute < b->recompute;
+    if (na != nb) return na < nb;
+    return a->peak < b->peak;
+}
+
+static int parts(const char *name)
+{
+    int n = 1;
+    for (const char *s = name; *s; s++) n += *s == '+';
+    return n;
+}
+
+static void consider(dlm_advice_report *rep, const dlm_advice *a)
+{
+    rep->n_combos++;
+    if (a->gpus == 1 && (!rep->lowest.applicable || a->peak < rep->lowest.peak)) rep->lowest = *a;
+    if (!a->fits) return;
+    rep->n_fitting++;
+    /* the four cheapest, in order: best, then alt[] */
+    dlm_advice top[4];
+    int n = 0;
+    if (rep->best.applicable) {
+        top[n++] = rep->best;
+        for (int i = 0; i < rep->n_alt; i++) top[n++] = rep->alt[i];
+    }
+    int pos = n;
+    while (pos > 0 && cheaper(a, parts(a->name), &top[pos - 1], parts(top[pos - 1].name))) pos--;
+    if (pos >= 4) return;
+    for (int k = n < 4 ? n : 3; k > pos; k--) top[k] = top[k - 1];
+    top[pos] = *a;
+    n = n < 4 ? n + 1 : 4;
+    rep->best = top[0];
+    rep->n_alt = n - 1;
+    for (int i = 1; i < n; i++) rep->alt[i - 1] = top[i];
+}
+
+static dlm_status combinations(const ctx *c, dlm_advice_report *rep)
+{
+    const dlm_mem_config *w = &c->w->cfg;
+    const char *prec[4] = {"", NULL, NULL, NULL}, *att[2] = {"", NULL}, *ck[3] = {"", NULL, NULL},
+               *opt[4] = {"", NULL, NULL, NULL};
+    int np = 1, na = 1, nc = 1, no = 1;
+    if (w->dtype == DLM_DTYPE_FP32) {
+        if (w->mode == DLM_MODE_INFER) {
+            prec[np++] = "fp16";
+            prec[np++] = "bf16";
+        } else {
+            prec[np++] = "mixed";
+            prec[np++] = "bf16";
+        }
+    }
+    if (c->has_attention && w->attention == DLM_ATTN_EAGER) att[na++] = "fused-attention";
+    if (w->mode != DLM_MODE_INFER) {
+        if (c->n_stages) ck[nc++] = "checkpoint-stage";
+        if (c->n_blocks) ck[nc++] = "checkpoint-block";
+    }
+    if (w->mode == DLM_MODE_TRAIN) {
+        if (w->optimizer == DLM_OPT_ADAM) opt[no++] = "adam8bit";
+        if (w->optimizer != DLM_OPT_SGD_MOMENTUM && w->optimizer != DLM_OPT_SGD) opt[no++] = "sgd-momentum";
+        if (w->optimizer != DLM_OPT_SGD) opt[no++] = "sgd";
+    }
+    int total = np * na * nc * no, done = 0;
+    for (int i = 0; i < np; i++)
+        for (int j = 0; j < na; j++)
+            for (int k = 0; k < nc; k++)
+                for (int l = 0; l < no; l++) {
+                    char names[160] = "";
+                    const char *parts_[4] = {prec[i], att[j], ck[k], opt[l]};
+                    for (int q = 0; q < 4; q++)
+                        if (parts_[q][0]) addf(names, sizeof names, "+", parts_[q]);
+                    if (!names[0]) continue;
+                    plan p;
+                    plan_init(c, &p);
+                    if (!apply_all(c, &p, names)) continue;
+                    dlm_advice a;
+                    DLM_TRY(evaluate(c, &p, &a));
+                    consider(rep, &a);
+                    if (c->progress && (++done % 16 == 0 || done == total))
+                        fprintf(stderr, "advise: %d of %d combinations\n", done, total);
+                }
+    if (rep->best.applicable || w->mode != DLM_MODE_TRAIN) return DLM_OK;
+    /* nothing fits one GPU: shard, with the zero-risk and low-risk helpers */
+    for (int z = 1; z <= 3; z++)
+        for (int i = 0; i < (np > 2 ? 2 : np); i++)
+            for (int j = 0; j < na; j++)
+                for (int k = 0; k < nc; k++) {
+                    char names[160] = "";
+                    const char *parts_[3] = {prec[i], att[j], ck[k]};
+                    for (int q = 0; q < 3; q++)
+                        if (parts_[q][0]) addf(names, sizeof names, "+", parts_[q]);
+                    char zn[8];
+                    snprintf(zn, sizeof zn, "zero%d", z);
+                    addf(names, sizeof names, "+", zn);
+                    plan p;
+                    plan_init(c, &p);
+                    if (!apply_all(c, &p, names)) continue;
+                    dlm_advice a;
+                    DLM_TRY(evaluate(c, &p, &a));
+                    consider(rep, &a);
+                }
+    if (c->progress) fprintf(stderr, "advise: sharded combinations done\n");
+    return DLM_OK;
+}
+
+/* ---- the report -------------------------------------------------------------------------- */
+
+static int by_saving(const void *x, const void *y)
+{
+    const dlm_advice *a = x, *b = y;
+    if (a->applicable != b->applicable) return b->applicable - a->applicable;
+    if (!a->applicable) return 0;
+    return a->saved < b->saved ? 1 : a->saved > b->saved ? -1 : 0;
+}
+
+void dlm_advice_report_free(dlm_advice_report *r)
+{
+    if (!r) return;
+    free(r->rows);
+    free(r);
+}
+
+static dlm_status precision_section(const ctx *c, dlm_advice_report *rep)
+{
+    const dlm_mem_config *w = &c->w->cfg;
+    if (w->dtype != DLM_DTYPE_FP32) return DLM_OK;
+    const char *names[2] = {"mixed", w->mode == DLM_MODE_INFER ? "fp16" : "bf16"};
+    rep->prec[0] = rep->base.r;
+    snprintf(rep->prec_name[0], sizeof rep->prec_name[0], "fp32");
+    for (int i = 0; i < 2; i++) {
+        plan p;
+        plan_init(c, &p);
+        if (!apply(c, &p, names[i])) return DLM_OK;
+        built b;
+        DLM_TRY(build(&p, 1, &b));
+        dlm_status st = peak_of(c, &b, 1, &rep->prec[i + 1]);
+        built_free(&b);
+        DLM_TRY(st);
+        snprintf(rep->prec_name[i + 1], sizeof rep->prec_name[0], "%s", names[i]);
+    }
+    rep->has_precision = 1;
+    /* the seed's claim at this point: fp16 inference and autocast training */
+    dlm_mem_result r32, r16;
+    plan p;
+    plan_init(c, &p);
+    p.cfg.mode = DLM_MODE_INFER;
+    built b;
+    DLM_TRY(build(&p, 1, &b));
+    dlm_status st = peak_of(c, &b, 1, &r32);
+    built_free(&b);
+    DLM_TRY(st);
+    p.cfg.dtype = DLM_DTYPE_FP16;
+    DLM_TRY(build(&p, 1, &b));
+    st = peak_of(c, &b, 1, &r16);
+    built_free(&b);
+    DLM_TRY(st);
+    rep->fp16_infer_share = 1.0 - (double)r16.peak_bytes / (double)r32.peak_bytes;
+    plan_init(c, &p);
+    p.cfg.mode = DLM_MODE_TRAIN;
+    DLM_TRY(build(&p, 1, &b));
+    st = peak_of(c, &b, 1, &r32);
+    built_free(&b);
+    DLM_TRY(st);
+    p.cfg.dtype = DLM_DTYPE_MIXED;
+    DLM_TRY(build(&p, 1, &b));
+    st = peak_of(c, &b, 1, &r16);
+    built_free(&b);
+    DLM_TRY(st);
+    rep->mixed_train_share = 1.0 - (double)r16.peak_bytes / (double)r32.peak_bytes;
+    return DLM_OK;
+}
+
+dlm_status dlm_advise(const dlm_workload *w, const dlm_budget *b, const char *only, int progress,
+                      dlm_advice_report **out)
+{
+    *out = NULL;
+    if (only) DLM_TRY(check_names(only));
+    if (w->cfg.n_checkpoint || w->cfg.shard_gpus > 1)
+        return dlm_error(DLM_EINVAL, "advise: the workload must come without checkpointing or sharding");
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.w = w;
+    c.b = b;
+    c.usable = b->memory - b->context;
+    c.progress = progress;
+    c.knob_base = c.knob_layers = -1;
+    DLM_TRY(dlm_model_open(w->model, w->settings[0] ? w->settings : NULL, &c.info, &c.g));
+    dlm_status st = DLM_OK;
+    if (c.info) {
+        dlm_model_config mc;
+        st = dlm_model_config_init(c.info, w->settings[0] ? w->settings : NULL, &mc);
+        for (int i = 0; st == DLM_OK && i < mc.n_knobs; i++) {
+            if (!strcmp(mc.knobs[i].name, "base")) c.knob_base = mc.knobs[i].value;
+            if (!strcmp(mc.knobs[i].name, "layers")) c.knob_layers = mc.knobs[i].value;
+        }
+    }
+    for (int o = 0; o < c.g->n_ops; o++) c.has_attention |= c.g->ops[o].kind == DLM_OP_ATTENTION;
+    dlm_segment *seg = NULL;
+    if (st == DLM_OK) st = dlm_segments_find(c.g, DLM_SEG_BLOCK, &seg, &c.n_blocks);
+    free(seg);
+    seg = NULL;
+    if (st == DLM_OK) st = dlm_segments_find(c.g, DLM_SEG_STAGE, &seg, &c.n_stages);
+    free(seg);
+    dlm_advice_report *rep = NULL;
+    if (st == DLM_OK && !(rep = calloc(1, sizeof *rep))) st = dlm_error(DLM_ENOMEM, "out of memory");
+    if (st == DLM_OK) {
+        rep->w = *w;
+        rep->b = *b;
+        rep->usable = c.usable;
+        snprintf(rep->net, sizeof rep->net, "%s", c.g->name);
+        rep->uses_T = c.g->uses_T;
+        rep->params = dlm_graph_param_count(c.g);
+        rep->weight_bytes = rep->params * dlm_dtype_param_bytes(w->cfg.dtype);
+        plan p;
+        plan_init(&c, &p);
+        snprintf(p.name, sizeof p.name, "as given");
+        snprintf(p.family, sizeof p.family, "baseline");
+        snprintf(p.what, sizeof p.what, "the workload unchanged");
+        c.base_peak = 0;
+        st = fill(&c, &p, 1, &rep->base);
+        c.base_peak = rep->base.peak;
+        rep->base.saved = 0;
+        rep->base.share = 0;
+    }
+    /* each technique (or the requested ones) on its own */
+    char list[1024];
+    if (only) snprintf(list, sizeof list, "%s", only);
+    else {
+        list[0] = '\0';
+        for (int i = 0; i < N_TECHS; i++) addf(list, sizeof list, ",", techs[i].name);
+    }
+    int cap = 1;
+    for (const char *s = list; *s; s++) cap += *s == ',';
+    if (st == DLM_OK && !(rep->rows = calloc((size_t)cap, sizeof *rep->rows)))
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+    char *save = NULL;
+    for (char *it = st == DLM_OK ? strtok_r(list, ",", &save) : NULL; it && st == DLM_OK;
+         it = strtok_r(NULL, ",", &save)) {
+        plan p;
+        plan_init(&c, &p);
+        dlm_advice *a = &rep->rows[rep->n_rows++];
+        if (!apply_all(&c, &p, it)) {
+            memset(a, 0, sizeof *a);
+            snprintf(a->name, sizeof a->name, "%s", it);
+            snprintf(a->family, sizeof a->family, "%s", p.family);
+            snprintf(a->note, sizeof a->note, "%s", p.note);
+            a->model_only = p.model_only;
+            continue;
+        }
+        st = evaluate(&c, &p, a);
+        if (progress && st == DLM_OK) fprintf(stderr, "advise: %s evaluated\n", a->name);
+    }
+    if (st == DLM_OK) qsort(rep->rows, (size_t)rep->n_rows, sizeof *rep->rows, by_saving);
+    if (st == DLM_OK && !only && !rep->base.fits) st = combinations(&c, rep);
+    if (st == DLM_OK) st = precision_section(&c, rep);
+    dlm_graph_free(c.g);
+    if (st != DLM_OK) {
+        dlm_advice_report_free(rep);
+        return st;
+    }
+    *out = rep;
+    return DLM_OK;
+}

@@ -1,0 +1,78 @@
+#!/bin/sh
+# cli_advise.sh — `dlmem advise`: the ranked table, JSON/CSV for programs,
+# agreement with `dlmem memory` and `dlmem fit` on the same configurations
+# (the advisor must evaluate techniques with the same engine, not with a
+# percentage), a budget below the weights, and one-line errors (exit 2).
+. "$top_srcdir/tests/lib.sh"
+
+run advise resnet18 --batch 256; expect_rc 0 "advise resnet18 training on the seed's GPU"
+out_has "does NOT fit" "B=256 does not fit 4 GB"
+out_has "Techniques, ranked by memory saved" "ranked table"
+out_has "checkpoint-block" "checkpointing per block is evaluated"
+out_has "cheapest that fits: " "the cheapest combination"
+out_has "what halves and what does not" "precision composition"
+out_has "FP16 reduces memory by 50%" "the seed's claim is checked"
+
+run advise bert --batch 8 --seq 512 --format json; expect_rc 0 "advise bert json"
+cp "$tmpdir/out" "$tmpdir/a.json"
+json_valid "$tmpdir/a.json" "JSON parses"
+json_eq "$tmpdir/a.json" 'type(d["baseline"]["peak_bytes"]).__name__' int "bytes are integers"
+json_eq "$tmpdir/a.json" 'all(t["saved_bytes"] == d["baseline"]["peak_bytes"] - t["peak_bytes"] for t in d["techniques"] if t["applicable"])' True "saved = baseline peak - new peak"
+json_eq "$tmpdir/a.json" '[t["technique"] for t in d["techniques"] if t["applicable"]] == [t["technique"] for t in sorted([t for t in d["techniques"] if t["applicable"]], key=lambda t: -t["saved_bytes"])]' True "ranked by bytes saved"
+json_eq "$tmpdir/a.json" '{t["technique"]: t["model_only"] for t in d["techniques"]}["adam8bit"]' True "8-bit Adam is model-only"
+json_eq "$tmpdir/a.json" '{t["technique"]: t["model_only"] for t in d["techniques"]}["zero2"]' True "ZeRO is model-only"
+json_eq "$tmpdir/a.json" '{t["technique"]: t["model_only"] for t in d["techniques"]}["mixed"]' False "autocast is not model-only"
+json_eq "$tmpdir/a.json" 'd["cheapest_fitting"]["fits"]' True "the cheapest combination fits"
+json_eq "$tmpdir/a.json" 'd["cheapest_fitting"]["peak_bytes"] <= d["budget"]["usable_bytes"]' True "... within the usable bytes"
+json_eq "$tmpdir/a.json" '{t["technique"]: t for t in d["techniques"]}["gru"]["applicable"]' False "a GRU does not replace BERT"
+
+# the same engine as dlmem memory: each technique's peak is memory's peak for its configuration
+peak_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["points"][0]["peak_bytes"])' "$1"; }
+tech_peak() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print({t["technique"]: t.get("peak_bytes") for t in d["techniques"]}[sys.argv[2]])' "$1" "$2"; }
+for spec in "mixed|--dtype mixed" "fused-attention|--attention fused" "layers6|--set layers=6" "sgd|--optimizer sgd" "adam8bit|--optimizer adam8bit"; do
+    tech=${spec%%|*}; opt=${spec#*|}
+    run memory bert --mode train --batch 8 --seq 512 --gpu rtx3050 --format json $opt
+    cp "$tmpdir/out" "$tmpdir/m.json"
+    want=$(peak_of "$tmpdir/m.json"); got=$(tech_peak "$tmpdir/a.json" "$tech")
+    [ "$got" = "$want" ]; ok $? "advise's $tech peak is dlmem memory's with $opt ($got = $want)"
+done
+run memory bert --mode train --batch 8 --seq 512 --gpu rtx3050 --format json
+cp "$tmpdir/out" "$tmpdir/m.json"
+want=$(peak_of "$tmpdir/m.json")
+got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["baseline"]["peak_bytes"])' "$tmpdir/a.json")
+[ "$got" = "$want" ]; ok $? "the baseline is dlmem memory's peak ($got = $want)"
+run fit bert --gpu rtx3050 --mode train --seq 512 --format json
+cp "$tmpdir/out" "$tmpdir/f.json"
+want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["max_batch"])' "$tmpdir/f.json")
+got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["baseline"]["max_batch"])' "$tmpdir/a.json")
+[ "$got" = "$want" ]; ok $? "the largest batch as given is dlmem fit's ($got = $want)"
+
+run advise gru --batch 32 --seq 100 --techniques gru; expect_rc 0 "a technique that does not apply"
+out_has "a GRU replaces the seed's LSTM only" "says why it does not apply"
+run advise lstm --batch 32 --seq 100 --techniques gru,checkpoint-block --format csv; expect_rc 0 "advise csv"
+head -1 "$tmpdir/out" | grep -q '^model,mode,dtype,optimizer,attention,batch,seq,usable_bytes,technique,'
+ok $? "CSV header"
+grep -q '^lstm,.*,checkpoint-block,checkpoint,0,' "$tmpdir/out"; ok $? "LSTM: no blocks to checkpoint"
+run advise resnet18 --mode infer --batch 16 --techniques fp16,mixed+checkpoint-block,checkpoint-stage
+expect_rc 0 "inference workload with a combination"
+out_has "inference keeps no activations for backward" "checkpointing does not apply to inference"
+
+# a budget smaller than the weights alone: a clear answer, not an empty table
+run advise bert --memory 1GB --batch 8 --seq 128; expect_rc 0 "budget below the weights"
+out_has "The weights alone (417.64 MiB" "says the weights exceed the budget"
+out_has "lowest single-GPU peak found: " "gives the minimum on one GPU"
+out_has "cheapest that fits: .*zero3.*GPUs" "and how many GPUs ZeRO-3 needs"
+
+run advise resnet18 --techniques fp8;  expect_rc 2 "unknown technique"
+one_line_error "unknown technique 'fp8' (valid: mixed, bf16, fp16, checkpoint-block" "lists the valid techniques"
+run advise resnet18 --techniques mixed+bogus;  expect_rc 2 "unknown technique in a combination"
+one_line_error "unknown technique 'bogus'" "names it"
+run advise resnet18 --gpu v100;         expect_rc 2 "unknown GPU"
+one_line_error "unknown GPU 'v100' (valid: rtx3050-4gb" "lists the valid GPUs"
+run advise resnet18 --batch 0;          expect_rc 2 "batch 0"
+one_line_error "0 is out of range (valid: 1 to" "names the value and range"
+run advise bert --seq 513;              expect_rc 2 "T beyond BERT's positions"
+run advise resnet18 --memory 100MiB;    expect_rc 2 "a budget below the CUDA context"
+one_line_error "do not exceed the context" "says so"
+run advise;                             expect_rc 2 "no model"
+done_testing
