@@ -66,6 +66,33 @@ int main(void)
         return tap_done();
     }
     TAP_OK(n >= 60, "predicted all %d technique points of %s", n, tpath);
+    /* the extra runs (torch_reference.py techniques --extra), when committed */
+    char xpath[1024];
+    if (dlm_data_path("reference/pytorch_techniques_extra.csv", xpath, sizeof xpath)) {
+        dlm_tech_point *x;
+        int nx;
+        if (dlm_techcheck_run(xpath, mpath, &x, &nx) != DLM_OK) {
+            printf("# %s\n", dlm_errmsg());
+            TAP_OK(0, "predict every point of %s", xpath);
+            free(p);
+            return tap_done();
+        }
+        dlm_tech_point *all = realloc(p, (size_t)(n + nx) * sizeof *p);
+        if (!all) {
+            TAP_OK(0, "out of memory");
+            free(x);
+            free(p);
+            return tap_done();
+        }
+        p = all;
+        memcpy(p + n, x, (size_t)nx * sizeof *x);
+        n += nx;
+        free(x);
+        TAP_OK(nx > 0, "and the %d extra points of %s", nx, xpath);
+    } else {
+        printf("# no data/reference/pytorch_techniques_extra.csv (torch_reference.py techniques "
+               "--extra): the combinations and fp32 fused attention are not checked yet\n");
+    }
     printf("# model     variant             mode   B    T     measured   predicted  err     "
            "saved: measured  predicted  err(%% of base)   predicted peak at\n");
     for (int i = 0; i < n; i++) {

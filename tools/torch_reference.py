@@ -258,7 +258,7 @@ def checkpointed(model, how):
                 for i in range(len(seq)):
                     seq[i] = Ckpt(seq[i])
         return model
-    if how == "layer" and hasattr(model, "encoder"):
+    if how in ("layer", "block") and hasattr(model, "encoder"):  # BERT's blocks are its layers
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         return model
     raise SystemExit(f"checkpoint {how!r} does not apply to this model")
@@ -399,6 +399,44 @@ def technique_points():
     return P
 
 
+def technique_points_extra():
+    """More technique runs for `dlmem advise` (tests/test_techniques.c reads them
+    when data/reference/pytorch_techniques_extra.csv exists): the workloads of
+    the report's advice section, the combinations it recommends, fused
+    attention without autocast, checkpointing at more sizes, and GRU series."""
+    P = []
+    # ResNet-18 at the batches the advice section trains with (fits an H200)
+    for b in (128, 256):
+        P.append(Point("resnet18", "train", "fp32", b, 0, variant="opt-adam"))
+        P.append(Point("resnet18", "train", "fp32", b, 0, autocast="bf16", variant="autocast-bf16"))
+        P.append(Point("resnet18", "train", "fp32", b, 0, checkpoint="block", variant="ckpt-block"))
+        P.append(Point("resnet18", "train", "fp32", b, 0, autocast="bf16", checkpoint="block",
+                       variant="autocast-bf16-ckpt-block"))
+    # the seed's LSTM at the advice section's workload
+    P.append(Point("lstm", "train", "fp32", 256, 1000, variant="opt-adam"))
+    P.append(Point("lstm", "train", "fp32", 256, 1000, autocast="fp16", variant="autocast-fp16"))
+    P.append(Point("lstm", "train", "bf16", 256, 1000, variant="pure-bf16"))
+    P.append(Point("gru", "train", "fp32", 256, 1000, variant="gru"))
+    # GRU series (the RNN workspace laws were read off the LSTM)
+    for b in (1, 32):
+        for t in (50, 200, 1000):
+            P.append(Point("lstm", "train", "fp32", b, t, variant="opt-adam"))
+            P.append(Point("gru", "train", "fp32", b, t, variant="gru"))
+            P.append(Point("gru", "infer", "fp32", b, t, variant="gru"))
+    # BERT: fused attention in fp32 training, checkpointing at more sizes, combinations
+    for b, t in ((8, 256), (16, 512)):
+        P.append(Point("bert", "train", "fp32", b, t, attention="eager", variant="opt-adam"))
+        P.append(Point("bert", "train", "fp32", b, t, attention="sdpa", variant="sdpa-fp32"))
+        P.append(Point("bert", "train", "fp32", b, t, attention="eager", checkpoint="layer",
+                       variant="ckpt-layer"))
+        P.append(Point("bert", "train", "fp32", b, t, attention="sdpa", autocast="bf16",
+                       checkpoint="layer", variant="autocast-bf16-sdpa-ckpt-layer"))
+    for t in (128, 512):
+        P.append(Point("bert", "train", "fp32", 8, t, attention="eager", variant="opt-adam"))
+        P.append(Point("bert", "train", "fp32", 8, t, attention="sdpa", variant="sdpa-fp32"))
+    return P
+
+
 def cmd_memory(args):
     v = versions()
     if not torch.cuda.is_available():
@@ -412,7 +450,7 @@ def cmd_techniques(args):
     v = versions()
     if not torch.cuda.is_available():
         raise SystemExit("torch_reference.py techniques: no CUDA device")
-    pts = technique_points()
+    pts = technique_points_extra() if args.extra else technique_points()
     print(f"techniques: {len(pts)} points on {v['gpu']}", file=sys.stderr)
     measure(pts, args.output, v)
 
@@ -461,16 +499,24 @@ def cmd_oplog(args):
             for mode in args.modes:
                 clean()
                 model = build(name, attn).to(device=device, dtype=DTYPES[dt])
+                model = checkpointed(model, args.checkpoint)
                 model.train(mode != "infer")
                 x = make_input(name, B, T, device, DTYPES[dt])
                 opt = make_optimizer("adam", model.parameters())
+                ac = (torch.autocast(args.device, dtype=DTYPES[args.autocast])
+                      if args.autocast != "none" else torch.autocast(args.device, enabled=False))
                 # a first step so that Adam's state exists, as in the memory protocol
                 if mode == "train":
-                    loss = sum(o.pow(2).mean() for o in outputs_of(model(x)))
+                    with ac:
+                        loss = sum(o.pow(2).mean() for o in outputs_of(model(x)))
                     loss.backward()
                     opt.step()
                     del loss
                 point = f"{name}:{attn}:{dt}:{mode}:B{B}:T{T}"
+                if args.checkpoint != "none":
+                    point += f":ckpt-{args.checkpoint}"
+                if args.autocast != "none":
+                    point += f":autocast-{args.autocast}"
                 log = Log()
                 log.point = point
                 torch.cuda.synchronize()
@@ -478,16 +524,18 @@ def cmd_oplog(args):
                                  before=torch.cuda.memory_allocated(), after=0, peak=0))
                 with log:
                     if mode == "infer":
-                        with torch.no_grad():
+                        with torch.no_grad(), ac:
                             out = model(x)
                     elif mode == "forward":
-                        out = model(x)
+                        with ac:
+                            out = model(x)
                     else:
                         log.phase = "zero_grad"
                         opt.zero_grad(set_to_none=True)
                         log.phase = "forward"
-                        out = model(x)
-                        loss = sum(o.pow(2).mean() for o in outputs_of(out))
+                        with ac:
+                            out = model(x)
+                            loss = sum(o.pow(2).mean() for o in outputs_of(out))
                         log.phase = "backward"
                         loss.backward()
                         log.phase = "step"
@@ -516,10 +564,18 @@ def main():
     a.add_argument("--quick", action="store_true", help="two points per series")
     a = sub.add_parser("techniques")
     a.add_argument("-o", "--output", required=True)
+    a.add_argument("--extra", action="store_true",
+                   help="the extra points (advice workloads, combinations, fp32 SDPA, GRU series) "
+                        "for data/reference/pytorch_techniques_extra.csv")
     a = sub.add_parser("oplog")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--dtypes", nargs="+", default=["fp32"])
     a.add_argument("--modes", nargs="+", default=["infer", "forward", "train"])
+    a.add_argument("--checkpoint", default="none", choices=["none", "block", "stage", "layer"],
+                   help="torch.utils.checkpoint per ResNet block/stage or BERT layer (backward "
+                        "then shows the recomputation)")
+    a.add_argument("--autocast", default="none", choices=["none", "bf16", "fp16"],
+                   help="torch.autocast around forward and loss, as the techniques run it")
     a.add_argument("--points", nargs="+", metavar="MODEL:B:T[:ATTN]",
                    help="points to log (default: resnet18 B=2, lstm B=2 T=50, bert B=2 T=64 "
                         "eager and sdpa)")

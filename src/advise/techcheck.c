@@ -28,6 +28,10 @@ static const struct {
     {"base32", "base32"},
     {"layers6", "layers6"},
     {"gru", "gru"},
+    /* pytorch_techniques_extra.csv (torch_reference.py techniques --extra) */
+    {"sdpa-fp32", "fused-attention"},
+    {"autocast-bf16-ckpt-block", "mixed+checkpoint-block"},
+    {"autocast-bf16-sdpa-ckpt-layer", "mixed+fused-attention+checkpoint-block"},
 };
 
 static const char *technique_of(const char *variant)

@@ -5,6 +5,7 @@
  *
  * Baselines: training points against the same network's fp32 Adam step at the
  * same B and T (variant opt-adam of the same file; the LSTM's for GRU);
+ * the same holds for pytorch_techniques_extra.csv (`techniques --extra`);
  * inference points against fp32 eager inference at the same point
  * (pytorch_memory.csv's base grid).
  *
