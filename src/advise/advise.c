@@ -79,9 +79,10 @@ typedef struct ctx {
     int64_t usable;
     const dlm_model_info *info; /* NULL for a network file */
     dlm_graph *g;               /* the workload's graph */
-    int has_attention, n_blocks, n_stages;
+    int has_attention, has_rnn, n_blocks, n_stages;
     int64_t knob_base, knob_layers; /* -1 when the model has no such knob */
     int64_t base_peak;
+    int64_t rnn_reserve; /* the baseline peak's cudnn_rnn_reserve term */
     int progress;
 } ctx;
 
@@ -150,10 +151,16 @@ static int apply(const ctx *c, plan *p, const char *name)
         if (!grad) NA("inference keeps no activations for backward");
         if (p->ckpt >= 0) NA("one checkpointing scheme at a time");
         int stage = !strcmp(name, "checkpoint-stage");
-        if ((stage ? c->n_stages : c->n_blocks) == 0)
-            NA("%s has no %s to wrap (nn.LSTM is one cuDNN call over all time steps; "
-               "chunks of time steps would need the sequence split into several calls)",
-               c->g->name, stage ? "stages" : "blocks");
+        if ((stage ? c->n_stages : c->n_blocks) == 0) {
+            if (c->has_rnn)
+                NA("%s has no %s: its RNN is one cuDNN call over all steps; chunks of steps "
+                   "(separate calls sharing weights) are not expressible in dlmem's graph yet; "
+                   "the cuDNN reserve they would shrink is %.0f%% of the peak",
+                   c->g->name, stage ? "stages" : "blocks",
+                   c->base_peak > 0 ? 100.0 * (double)c->rnn_reserve / (double)c->base_peak : 0.0);
+            NA("%s has no %s to wrap (modules named <container>.<index>.<op>)", c->g->name,
+               stage ? "stages" : "blocks");
+        }
         p->ckpt = stage ? DLM_SEG_STAGE : DLM_SEG_BLOCK;
         p->best = !strcmp(name, "checkpoint-best");
         addf(p->what, sizeof p->what, "; ",
@@ -672,7 +679,10 @@ dlm_status dlm_advise(const dlm_workload *w, const dlm_budget *b, const char *on
             if (!strcmp(mc.knobs[i].name, "layers")) c.knob_layers = mc.knobs[i].value;
         }
     }
-    for (int o = 0; o < c.g->n_ops; o++) c.has_attention |= c.g->ops[o].kind == DLM_OP_ATTENTION;
+    for (int o = 0; o < c.g->n_ops; o++) {
+        c.has_attention |= c.g->ops[o].kind == DLM_OP_ATTENTION;
+        c.has_rnn |= c.g->ops[o].kind == DLM_OP_RNN;
+    }
     dlm_segment *seg = NULL;
     if (st == DLM_OK) st = dlm_segments_find(c.g, DLM_SEG_BLOCK, &seg, &c.n_blocks);
     free(seg);
@@ -697,6 +707,9 @@ dlm_status dlm_advise(const dlm_workload *w, const dlm_budget *b, const char *on
         c.base_peak = 0;
         st = fill(&c, &p, 1, &rep->base);
         c.base_peak = rep->base.peak;
+        for (int k = 0; k < rep->base.r.n_named; k++)
+            if (!strcmp(rep->base.r.named[k].name, "cudnn_rnn_reserve"))
+                c.rnn_reserve = rep->base.r.named[k].bytes;
         rep->base.saved = 0;
         rep->base.share = 0;
     }
