@@ -48,13 +48,16 @@ AC_DEFUN([DLM_CHECK_CUDA], [
     AC_CHECK_HEADER([cudnn.h], [], [dlm_cuda_missing="$dlm_cuda_missing cudnn.h"])
     AC_CHECK_LIB([cudart], [cudaGetDeviceCount], [:], [dlm_cuda_missing="$dlm_cuda_missing libcudart"])
     AC_CHECK_LIB([cublas], [cublasCreate_v2], [:], [dlm_cuda_missing="$dlm_cuda_missing libcublas"], [-lcudart])
+    AC_CHECK_LIB([cublasLt], [cublasLtCreate], [:], [dlm_cuda_missing="$dlm_cuda_missing libcublasLt"], [-lcudart])
     AC_CHECK_LIB([cudnn], [cudnnCreate], [:], [dlm_cuda_missing="$dlm_cuda_missing libcudnn"], [-lcudart])
     CPPFLAGS="$dlm_save_CPPFLAGS"; LDFLAGS="$dlm_save_LDFLAGS"; LIBS="$dlm_save_LIBS"
     AS_IF([test -z "$dlm_cuda_missing"], [
       have_cuda=yes
       CUDA_CPPFLAGS="$dlm_inc"
       CUDA_LDFLAGS="$dlm_libdirs"
-      CUDA_LIBS="-lcudnn -lcublas -lcudart -lstdc++"
+      dnl The libraries are found at run time too, without LD_LIBRARY_PATH.
+      for d in $dlm_libdirs; do CUDA_LDFLAGS="$CUDA_LDFLAGS -Wl,-rpath,${d#-L}"; done
+      CUDA_LIBS="-lcudnn -lcublasLt -lcublas -lcudart -lstdc++"
       AS_IF([test -z "$NVCC_ARCH_FLAGS"],
         [NVCC_ARCH_FLAGS="-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90"])
       dlm_cuda_summary="yes ($cuda_dir; nvcc $NVCC)"

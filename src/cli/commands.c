@@ -12,6 +12,7 @@ static const dlm_command commands[] = {
      dlm_cmd_reconcile},
     {"audit", "the seed report's tables and claims checked", dlm_cmd_audit},
     {"report", "the whole story as Markdown with plots (no GPU needed)", dlm_cmd_report},
+    {"measure", "run a network on the GPU and record the memory and time it really uses", dlm_cmd_measure},
 };
 
 const dlm_command *dlm_commands(int *n)

@@ -22,5 +22,6 @@ dlm_status dlm_cmd_report(int argc, char **argv);
 dlm_status dlm_cmd_memory(int argc, char **argv);
 dlm_status dlm_cmd_fit(int argc, char **argv);
 dlm_status dlm_cmd_advise(int argc, char **argv);
+dlm_status dlm_cmd_measure(int argc, char **argv);
 
 #endif

@@ -1,0 +1,284 @@
+/* kernels.cu — dlmem's own CUDA kernels (contract in kernels.h).  Float32
+ * arithmetic throughout; bf16 tensors are widened on load and rounded to
+ * nearest-even on store, as PyTorch's kernels do. */
+#include "kernels.h"
+
+#include <cuda_bf16.h>
+
+typedef __nv_bfloat16 bf16;
+
+namespace {
+
+__device__ __forceinline__ float ld(const float *p, int64_t i) { return p[i]; }
+__device__ __forceinline__ float ld(const bf16 *p, int64_t i) { return __bfloat162float(p[i]); }
+__device__ __forceinline__ void st(float *p, int64_t i, float v) { p[i] = v; }
+__device__ __forceinline__ void st(bf16 *p, int64_t i, float v) { p[i] = __float2bfloat16_rn(v); }
+
+/* Grid for n elements, grid-stride loops cover the rest. */
+inline unsigned blocks_for(int64_t n, int threads)
+{
+    int64_t b = (n + threads - 1) / threads;
+    if (b > 65535LL * 8) b = 65535LL * 8;
+    return (unsigned)(b < 1 ? 1 : b);
+}
+
+template <typename T>
+__global__ void fill_rows_k(T *y, const T *bias, int64_t n, int64_t cols)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = bias[i % cols];
+}
+
+template <typename T>
+__global__ void add_k(T *y, const T *a, const T *b, int64_t n, int64_t nb)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        st(y, i, ld(a, i) + ld(b, nb == n ? i : i % nb));
+}
+
+enum { EW_RELU, EW_GELU, EW_TANH };
+
+template <typename T, int OP>
+__global__ void unary_k(T *y, const T *x, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float v = ld(x, i);
+        if (OP == EW_RELU) v = v > 0.f ? v : 0.f;
+        else if (OP == EW_GELU) v = 0.5f * v * (1.f + erff(v * 0.70710678118654752440f));
+        else v = tanhf(v);
+        st(y, i, v);
+    }
+}
+
+/* Sum over a block of 256 threads; every thread gets the result. */
+__device__ float block_sum(float v, float *sh)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    int w = threadIdx.x >> 5, l = threadIdx.x & 31;
+    __syncthreads(); /* sh may still be read from the previous call */
+    if (l == 0) sh[w] = v;
+    __syncthreads();
+    float t = 0.f;
+    for (int k = 0; k < (int)(blockDim.x >> 5); k++) t += sh[k];
+    return t;
+}
+
+/* One block per row; two passes for mean and variance (no cancellation). */
+template <typename T>
+__global__ void layernorm_k(T *y, const T *x, const T *w, const T *b, int dim, float eps)
+{
+    __shared__ float sh[32];
+    const T *xr = x + blockIdx.x * (int64_t)dim;
+    T *yr = y + blockIdx.x * (int64_t)dim;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) s += ld(xr, i);
+    float mean = block_sum(s, sh) / dim;
+    float q = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        float d = ld(xr, i) - mean;
+        q += d * d;
+    }
+    float rstd = rsqrtf(block_sum(q, sh) / dim + eps);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x)
+        st(yr, i, (ld(xr, i) - mean) * rstd * ld(w, i) + ld(b, i));
+}
+
+/* One warp per row. */
+template <typename T>
+__global__ void softmax_k(T *y, const T *x, int64_t rows, int cols)
+{
+    int64_t r = blockIdx.x * (int64_t)(blockDim.x >> 5) + (threadIdx.x >> 5);
+    int l = threadIdx.x & 31;
+    if (r >= rows) return;
+    const T *xr = x + r * cols;
+    T *yr = y + r * cols;
+    float m = -INFINITY;
+    for (int i = l; i < cols; i += 32) m = fmaxf(m, ld(xr, i));
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    float s = 0.f;
+    for (int i = l; i < cols; i += 32) s += expf(ld(xr, i) - m);
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    for (int i = l; i < cols; i += 32) st(yr, i, expf(ld(xr, i) - m) / s);
+}
+
+template <typename T>
+__global__ void embedding_k(T *y, const T *w, const int64_t *ids, int64_t d1, int64_t s0,
+                            int64_t s1, int dim)
+{
+    int64_t r = blockIdx.x; /* output row = i0 * d1 + i1 */
+    int64_t id = ids[(r / d1) * s0 + (r % d1) * s1];
+    const T *wr = w + id * dim;
+    T *yr = y + r * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = wr[i];
+}
+
+template <typename T>
+__global__ void batchnorm_k(T *y, const T *x, const T *w, const T *b, const T *mean,
+                            const T *var, int64_t n, int C, int64_t HW, float eps)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int c = (int)((i / HW) % C);
+        float inv = rsqrtf(ld(var, c) + eps);
+        st(y, i, (ld(x, i) - ld(mean, c)) * inv * ld(w, c) + ld(b, c));
+    }
+}
+
+template <typename T>
+__global__ void maxpool_k(T *y, const T *x, int64_t n, int H, int W, int Ho, int Wo, int kh,
+                          int kw, int sh, int sw, int ph, int pw)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int wo = (int)(i % Wo), ho = (int)((i / Wo) % Ho);
+        int64_t p = i / ((int64_t)Wo * Ho);
+        const T *xp = x + p * H * W;
+        float m = -INFINITY;
+        for (int a = 0; a < kh; a++) {
+            int h = ho * sh - ph + a;
+            if (h < 0 || h >= H) continue;
+            for (int c = 0; c < kw; c++) {
+                int w = wo * sw - pw + c;
+                if (w < 0 || w >= W) continue;
+                m = fmaxf(m, ld(xp, (int64_t)h * W + w));
+            }
+        }
+        st(y, i, m);
+    }
+}
+
+template <typename T>
+__global__ void avgpool_k(T *y, const T *x, int64_t n, int H, int W, int oh, int ow)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int j = (int)(i % ow), k = (int)((i / ow) % oh);
+        int64_t p = i / ((int64_t)ow * oh);
+        int h0 = (k * H) / oh, h1 = ((k + 1) * H + oh - 1) / oh;
+        int w0 = (j * W) / ow, w1 = ((j + 1) * W + ow - 1) / ow;
+        const T *xp = x + p * H * W;
+        float s = 0.f;
+        for (int h = h0; h < h1; h++)
+            for (int w = w0; w < w1; w++) s += ld(xp, (int64_t)h * W + w);
+        st(y, i, s / (float)((h1 - h0) * (w1 - w0)));
+    }
+}
+
+__global__ void attention_ptrs_k(void **p, const char *q, const char *k, const char *v, char *s,
+                                 char *o, int B, int heads, int64_t T, int64_t Hd, int hd,
+                                 int es)
+{
+    int nb = B * heads;
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= nb) return;
+    int b = i / heads, h = i % heads;
+    int64_t off = ((int64_t)b * T * Hd + (int64_t)h * hd) * es;
+    p[i] = (void *)(k + off);
+    p[nb + i] = (void *)(q + off);
+    p[2 * nb + i] = (void *)(s + (int64_t)i * T * T * es);
+    p[3 * nb + i] = (void *)(v + off);
+    p[4 * nb + i] = (void *)(o + off);
+}
+
+} // namespace
+
+#define DISPATCH(dt, CALL_F32, CALL_BF16)                                                   \
+    do {                                                                                    \
+        if ((dt) == DLM_K_F32) { CALL_F32; }                                                \
+        else if ((dt) == DLM_K_BF16) { CALL_BF16; }                                         \
+        else return cudaErrorInvalidValue;                                                  \
+        return cudaGetLastError();                                                          \
+    } while (0)
+
+extern "C" cudaError_t dlm_k_fill_rows(void *y, const void *bias, int64_t rows, int64_t cols,
+                                       int dt, cudaStream_t s)
+{
+    int64_t n = rows * cols;
+    DISPATCH(dt, (fill_rows_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)bias, n, cols)),
+             (fill_rows_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)bias, n, cols)));
+}
+
+extern "C" cudaError_t dlm_k_add(void *y, const void *a, const void *b, int64_t n, int64_t nb,
+                                 int dt, cudaStream_t s)
+{
+    if (nb <= 0 || n % nb) return cudaErrorInvalidValue;
+    DISPATCH(dt, (add_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)a, (const float *)b, n, nb)),
+             (add_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)a, (const bf16 *)b, n, nb)));
+}
+
+#define UNARY(name, OP)                                                                     \
+    extern "C" cudaError_t name(void *y, const void *x, int64_t n, int dt, cudaStream_t s)  \
+    {                                                                                       \
+        DISPATCH(dt, (unary_k<float, OP><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n)), \
+                 (unary_k<bf16, OP><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n))); \
+    }
+UNARY(dlm_k_relu, EW_RELU)
+UNARY(dlm_k_gelu_erf, EW_GELU)
+UNARY(dlm_k_tanh, EW_TANH)
+
+extern "C" cudaError_t dlm_k_layernorm(void *y, const void *x, const void *w, const void *b,
+                                       int64_t rows, int dim, float eps, int dt, cudaStream_t s)
+{
+    if (rows <= 0 || rows > 0x7fffffffLL) return cudaErrorInvalidValue;
+    DISPATCH(dt, (layernorm_k<<<(unsigned)rows, 256, 0, s>>>((float *)y, (const float *)x, (const float *)w, (const float *)b, dim, eps)),
+             (layernorm_k<<<(unsigned)rows, 256, 0, s>>>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, dim, eps)));
+}
+
+extern "C" cudaError_t dlm_k_softmax(void *y, const void *x, int64_t rows, int cols, int dt,
+                                     cudaStream_t s)
+{
+    unsigned g = (unsigned)((rows + 7) / 8); /* 8 warps per block */
+    DISPATCH(dt, (softmax_k<<<g, 256, 0, s>>>((float *)y, (const float *)x, rows, cols)),
+             (softmax_k<<<g, 256, 0, s>>>((bf16 *)y, (const bf16 *)x, rows, cols)));
+}
+
+extern "C" cudaError_t dlm_k_embedding(void *y, const void *w, const int64_t *ids, int64_t d0,
+                                       int64_t d1, int64_t s0, int64_t s1, int dim, int dt,
+                                       cudaStream_t s)
+{
+    int64_t rows = d0 * d1;
+    if (rows <= 0 || rows > 0x7fffffffLL) return cudaErrorInvalidValue;
+    int th = dim >= 256 ? 256 : 128;
+    DISPATCH(dt, (embedding_k<<<(unsigned)rows, th, 0, s>>>((float *)y, (const float *)w, ids, d1, s0, s1, dim)),
+             (embedding_k<<<(unsigned)rows, th, 0, s>>>((bf16 *)y, (const bf16 *)w, ids, d1, s0, s1, dim)));
+}
+
+extern "C" cudaError_t dlm_k_batchnorm(void *y, const void *x, const void *w, const void *b,
+                                       const void *mean, const void *var, int64_t N, int C,
+                                       int64_t HW, float eps, int dt, cudaStream_t s)
+{
+    int64_t n = N * C * HW;
+    DISPATCH(dt, (batchnorm_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, n, C, HW, eps)),
+             (batchnorm_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, n, C, HW, eps)));
+}
+
+extern "C" cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t planes, int H, int W,
+                                       int Ho, int Wo, int kh, int kw, int sh, int sw, int ph,
+                                       int pw, int dt, cudaStream_t s)
+{
+    int64_t n = planes * Ho * Wo;
+    DISPATCH(dt, (maxpool_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)),
+             (maxpool_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)));
+}
+
+extern "C" cudaError_t dlm_k_avgpool_adaptive(void *y, const void *x, int64_t planes, int H,
+                                              int W, int oh, int ow, int dt, cudaStream_t s)
+{
+    int64_t n = planes * oh * ow;
+    DISPATCH(dt, (avgpool_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, H, W, oh, ow)),
+             (avgpool_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, H, W, oh, ow)));
+}
+
+extern "C" cudaError_t dlm_k_attention_ptrs(void **p, const void *q, const void *k, const void *v,
+                                            void *s, void *o, int B, int heads, int64_t T,
+                                            int64_t Hd, int hd, int esize, cudaStream_t st)
+{
+    int nb = B * heads;
+    attention_ptrs_k<<<(nb + 127) / 128, 128, 0, st>>>(p, (const char *)q, (const char *)k,
+                                                       (const char *)v, (char *)s, (char *)o, B,
+                                                       heads, T, Hd, hd, esize);
+    return cudaGetLastError();
+}

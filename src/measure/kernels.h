@@ -1,0 +1,71 @@
+/* kernels.h — dlmem's own CUDA kernels, for the ops no library call fits
+ * (or where cuDNN has no bf16 path with PyTorch's parameter types).
+ *
+ * Each launcher enqueues on `s` and returns cudaGetLastError() of its launch;
+ * the caller checks it with DLM_CUDA.  `dt` is the storage type of every
+ * float tensor argument: DLM_K_F32 or DLM_K_BF16; arithmetic is in float32
+ * (as PyTorch does for bf16 tensors), rounded once when stored.  Tensors are
+ * contiguous unless strides are passed.  Sizes are element counts.
+ *
+ * What it is not: tuned kernels for every shape; they are simple, one pass
+ * where one pass is enough, and checked against PyTorch by the GPU tests.
+ */
+#ifndef DLM_KERNELS_H
+#define DLM_KERNELS_H
+
+#include <stdint.h>
+
+#include <cuda_runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { DLM_K_F32 = 0, DLM_K_BF16 = 1 };
+
+/* y (rows, cols) = bias broadcast over rows (the C of a GEMM with beta = 1). */
+cudaError_t dlm_k_fill_rows(void *y, const void *bias, int64_t rows, int64_t cols, int dt,
+                            cudaStream_t s);
+/* y[i] = a[i] + b[i % nb], i < n (b broadcast over leading dims); y may be a. */
+cudaError_t dlm_k_add(void *y, const void *a, const void *b, int64_t n, int64_t nb, int dt,
+                      cudaStream_t s);
+/* Elementwise; y may be x. */
+cudaError_t dlm_k_relu(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+cudaError_t dlm_k_gelu_erf(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+cudaError_t dlm_k_tanh(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+/* LayerNorm over the last dim of x (rows, dim): biased variance, eps inside
+ * the square root, then * w + b. */
+cudaError_t dlm_k_layernorm(void *y, const void *x, const void *w, const void *b, int64_t rows,
+                            int dim, float eps, int dt, cudaStream_t s);
+/* Softmax over the last dim of x (rows, cols); y may be x. */
+cudaError_t dlm_k_softmax(void *y, const void *x, int64_t rows, int cols, int dt,
+                          cudaStream_t s);
+/* y (d0, d1, dim) = w[ids[i0 * s0 + i1 * s1]] (ids int64, strides in
+ * elements, ids already checked to lie in the table). */
+cudaError_t dlm_k_embedding(void *y, const void *w, const int64_t *ids, int64_t d0, int64_t d1,
+                            int64_t s0, int64_t s1, int dim, int dt, cudaStream_t s);
+/* BatchNorm inference on x (N, C, HW): (x - mean) / sqrt(var + eps) * w + b,
+ * with w, b, mean, var of the storage type (PyTorch keeps them so in bf16). */
+cudaError_t dlm_k_batchnorm(void *y, const void *x, const void *w, const void *b,
+                            const void *mean, const void *var, int64_t N, int C, int64_t HW,
+                            float eps, int dt, cudaStream_t s);
+/* Max pooling (N*C planes of H x W) -> (Ho x Wo); padding never wins. */
+cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t planes, int H, int W, int Ho,
+                            int Wo, int kh, int kw, int sh, int sw, int ph, int pw, int dt,
+                            cudaStream_t s);
+/* Adaptive average pooling (PyTorch's start/end rule) -> (oh x ow). */
+cudaError_t dlm_k_avgpool_adaptive(void *y, const void *x, int64_t planes, int H, int W, int oh,
+                                   int ow, int dt, cudaStream_t s);
+
+/* Block addresses for eager attention's batched GEMMs: p holds 5 arrays of
+ * B*heads addresses [K | Q | S | V | O]; for i = b*heads + h, the q/k/v/o
+ * blocks start at (b*T*Hd + h*hd) elements and S's at i*T*T. */
+cudaError_t dlm_k_attention_ptrs(void **p, const void *q, const void *k, const void *v, void *s,
+                                 void *o, int B, int heads, int64_t T, int64_t Hd, int hd,
+                                 int esize, cudaStream_t st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,440 @@
+/* measure.c — the sweep behind `dlmem measure` (protocol in measure.h). */
+#include "measure.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/csv.h"
+#include "config.h"
+#include "runtime.h"
+
+#define WEIGHT_SEED 1
+#define INPUT_SEED 2
+
+/* What one point measured. */
+typedef struct point {
+    int64_t B, T;
+    int oom;
+    int64_t before, peak, after, by_kind[DLM_MK_COUNT];
+    const char *peak_op;
+    dlm_rt_workspaces ws;
+    int64_t pool_high, pool_reserved, untracked;
+    double median, min, max;
+} point;
+
+static int has_attention(const dlm_graph *g)
+{
+    for (int o = 0; o < g->n_ops; o++)
+        if (g->ops[o].kind == DLM_OP_ATTENTION) return 1;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- per-op times (--op-times) ----------------------------------------------------- */
+
+typedef struct op_timer {
+    cudaEvent_t *ev;   /* ev[0] before op 0, ev[o + 1] after op o */
+    int n;
+} op_timer;
+
+static dlm_status op_time_hook(dlm_rt *rt, int o, void *p)
+{
+    op_timer *t = p;
+    DLM_CUDA(cudaEventRecord(t->ev[o + 1], dlm_rt_stream(rt)));
+    return DLM_OK;
+}
+
+/* One extra pass with an event after every op; rows appended to c->op_times. */
+static dlm_status time_ops(dlm_rt *rt, const dlm_measure_config *c, int64_t B, int64_t T)
+{
+    const dlm_graph *g = dlm_rt_graph(rt);
+    op_timer t = {calloc((size_t)g->n_ops + 1, sizeof(cudaEvent_t)), g->n_ops + 1};
+    dlm_status st = DLM_OK;
+    FILE *f = NULL;
+    if (!t.ev) return dlm_error(DLM_ENOMEM, "out of memory");
+    for (int i = 0; i < t.n; i++) DLM_CUDA_GO(cudaEventCreate(&t.ev[i]));
+    DLM_CUDA_GO(cudaEventRecord(t.ev[0], dlm_rt_stream(rt)));
+    dlm_rt_set_hook(rt, op_time_hook, &t);
+    st = dlm_rt_forward(rt);
+    dlm_rt_set_hook(rt, NULL, NULL);
+    if (st != DLM_OK) goto fail;
+    DLM_CUDA_GO(cudaEventSynchronize(t.ev[t.n - 1]));
+    DLM_GO(dlm_rt_release_outputs(rt));
+    int fresh = access(c->op_times, F_OK) != 0;
+    if (!(f = fopen(c->op_times, "a"))) {
+        st = dlm_error(DLM_EIO, "%s: cannot open (%s)", c->op_times, strerror(errno));
+        goto fail;
+    }
+    if (fresh) fprintf(f, "model,dtype,tf32,batch,seq,op_index,op,kind,detail,ms\n");
+    for (int o = 0; o < g->n_ops; o++) {
+        float ms = 0;
+        DLM_CUDA_GO(cudaEventElapsedTime(&ms, t.ev[o], t.ev[o + 1]));
+        fprintf(f, "%s,%s,%d,%lld,%lld,%d,", g->name, dlm_rt_dtype_name(c->dtype), c->tf32,
+                (long long)B, (long long)T, o);
+        char detail[64];
+        dlm_rt_op_detail(rt, o, detail, sizeof detail);
+        dlm_csv_field(f, g->ops[o].name);
+        fprintf(f, ",%s,%s,%.5f\n", dlm_op_kind_name(g->ops[o].kind), detail, ms);
+    }
+    st = dlm_check_stream(f, c->op_times);
+fail:
+    if (f && fclose(f) != 0 && st == DLM_OK) st = dlm_error(DLM_EIO, "%s: write failed", c->op_times);
+    for (int i = 0; i < t.n; i++)
+        if (t.ev[i]) cudaEventDestroy(t.ev[i]);
+    free(t.ev);
+    return st;
+}
+
+/* ---- one point ------------------------------------------------------------------ */
+
+static dlm_status measure_point(dlm_rt *rt, const dlm_measure_config *c, point *p, float *ms)
+{
+    dlm_devmem *m = dlm_rt_devmem(rt);
+    cudaStream_t s = dlm_rt_stream(rt);
+    const dlm_graph *g = dlm_rt_graph(rt);
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    int64_t used0, used1, high, res0, res1;
+    dlm_status st;
+
+    DLM_TRY(dlm_rt_prepare(rt, p->B, p->T));
+    DLM_GO(dlm_rt_random_inputs(rt, INPUT_SEED));
+    DLM_GO(dlm_rt_forward(rt)); /* warm-up: loads kernels, settles the pool */
+    DLM_GO(dlm_rt_release_outputs(rt));
+    DLM_GO(dlm_devmem_pool_stats(m, &high, &res0));
+    DLM_GO(dlm_gpu_used(&used0));
+    DLM_GO(dlm_devmem_reset_peak(m));
+    p->before = m->cur;
+    DLM_GO(dlm_rt_forward(rt));
+    DLM_CUDA_GO(cudaStreamSynchronize(s));
+    p->peak = m->peak;
+    p->after = m->cur;
+    p->peak_op = m->peak_op >= 0 ? g->ops[m->peak_op].name : "";
+    memcpy(p->by_kind, m->peak_by_kind, sizeof p->by_kind);
+    DLM_GO(dlm_devmem_pool_stats(m, &p->pool_high, &res1));
+    DLM_GO(dlm_gpu_used(&used1));
+    p->pool_reserved = res1;
+    p->untracked = (used1 - used0) - (res1 - res0);
+    dlm_rt_workspaces_get(rt, &p->ws);
+    DLM_GO(dlm_rt_release_outputs(rt));
+
+    DLM_CUDA_GO(cudaEventCreate(&e0));
+    DLM_CUDA_GO(cudaEventCreate(&e1));
+    for (int i = 0; i < c->repeat; i++) {
+        DLM_CUDA_GO(cudaEventRecord(e0, s));
+        DLM_GO(dlm_rt_forward(rt));
+        DLM_CUDA_GO(cudaEventRecord(e1, s));
+        DLM_GO(dlm_rt_release_outputs(rt));
+        DLM_CUDA_GO(cudaEventSynchronize(e1));
+        DLM_CUDA_GO(cudaEventElapsedTime(&ms[i], e0, e1));
+    }
+    double *d = malloc((size_t)c->repeat * sizeof *d);
+    if (!d) {
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < c->repeat; i++) d[i] = ms[i];
+    qsort(d, (size_t)c->repeat, sizeof *d, cmp_double);
+    p->min = d[0];
+    p->max = d[c->repeat - 1];
+    p->median = c->repeat % 2 ? d[c->repeat / 2] : 0.5 * (d[c->repeat / 2 - 1] + d[c->repeat / 2]);
+    free(d);
+    st = c->op_times ? time_ops(rt, c, p->B, p->T) : DLM_OK;
+fail:
+    if (e0) cudaEventDestroy(e0);
+    if (e1) cudaEventDestroy(e1);
+    dlm_rt_unprepare(rt);
+    return st;
+}
+
+/* ---- the CSV ---------------------------------------------------------------------- */
+
+typedef struct sweep {
+    const dlm_measure_config *c;
+    dlm_rt *rt;
+    dlm_gpu_info gpu;
+    dlm_rt_overhead over;
+    FILE *out;
+    char weights[256];
+    int64_t *done_B, *done_T;
+    int n_done;
+} sweep;
+
+static void put_int(FILE *f, int64_t v) { fprintf(f, ",%lld", (long long)v); }
+
+static void put_str(FILE *f, const char *s)
+{
+    fputc(',', f);
+    dlm_csv_field(f, s);
+}
+
+static dlm_status write_row(const sweep *w, FILE *f, const point *p)
+{
+    const dlm_measure_config *c = w->c;
+    const dlm_rt_workspaces *ws = &p->ws;
+    dlm_csv_field(f, c->g->name);
+    put_str(f, "runtime");
+    put_str(f, "infer");
+    put_str(f, dlm_rt_dtype_name(c->dtype));
+    put_str(f, has_attention(c->g) ? "eager" : "");
+    put_int(f, c->tf32);
+    put_int(f, p->B);
+    put_int(f, p->T);
+    put_str(f, p->oom ? "oom" : "ok");
+    if (p->oom) {
+        for (int i = 9; i <= 25; i++) fputc(',', f); /* before_bytes .. untracked_bytes */
+    } else {
+        put_int(f, p->before);
+        put_int(f, p->peak);
+        put_int(f, p->after);
+        put_str(f, p->peak_op);
+        put_int(f, p->by_kind[DLM_MK_WEIGHTS]);
+        put_int(f, p->by_kind[DLM_MK_BUFFERS]);
+        put_int(f, p->by_kind[DLM_MK_INPUTS]);
+        put_int(f, p->by_kind[DLM_MK_ACT]);
+        put_int(f, p->by_kind[DLM_MK_SCRATCH]);
+        put_int(f, ws->cublas);
+        put_int(f, ws->cudnn_conv);
+        put_int(f, ws->cudnn_rnn);
+        put_int(f, ws->cudnn_rnn_reserve);
+        put_int(f, ws->rnn_seq_lengths);
+        put_int(f, p->pool_high);
+        put_int(f, p->pool_reserved);
+        put_int(f, p->untracked);
+    }
+    put_int(f, w->over.context);
+    put_int(f, w->over.cudnn_handle);
+    put_int(f, w->over.cublas_handle);
+    if (p->oom) {
+        fputs(",,,", f);
+    } else {
+        fprintf(f, ",%.4f,%.4f,%.4f", p->median, p->min, p->max);
+    }
+    put_int(f, c->repeat);
+    put_str(f, w->weights);
+    put_str(f, w->gpu.name);
+    put_int(f, w->gpu.total_bytes);
+    put_int(f, w->gpu.sm);
+    put_str(f, w->gpu.driver);
+    put_str(f, w->gpu.cuda);
+    put_str(f, w->gpu.cuda_driver);
+    put_str(f, w->gpu.cudnn);
+    put_str(f, w->gpu.cublas);
+    put_str(f, PACKAGE_VERSION);
+    fputc('\n', f);
+    return dlm_check_stream(f, f == stdout ? "stdout" : c->output);
+}
+
+/* Reads the points already measured (status ok or oom) for this model and
+ * setting from the file to resume; the header must be this version's. */
+static dlm_status load_done(sweep *w)
+{
+    const dlm_measure_config *c = w->c;
+    dlm_csv *csv;
+    DLM_TRY(dlm_csv_read(c->output, &csv));
+    dlm_status st = DLM_OK;
+    int ncol;
+    const char *const *columns = dlm_measure_columns(&ncol);
+    int ok = csv->ncols == ncol;
+    for (int i = 0; ok && i < ncol; i++) ok = !strcmp(csv->header[i], columns[i]);
+    if (!ok) {
+        st = dlm_error(DLM_EPARSE, "%s:1: --resume: the header is not the one this dlmem writes "
+                       "(%s)", c->output, dlm_measure_header());
+        goto done;
+    }
+    w->done_B = malloc((size_t)(csv->nrows + 1) * sizeof *w->done_B);
+    w->done_T = malloc((size_t)(csv->nrows + 1) * sizeof *w->done_T);
+    if (!w->done_B || !w->done_T) {
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int r = 0; r < csv->nrows && st == DLM_OK; r++) {
+        int64_t tf32, B, T;
+        const char *status = dlm_csv_get(csv, r, 8);
+        if (strcmp(dlm_csv_get(csv, r, 0), c->g->name) || strcmp(dlm_csv_get(csv, r, 2), "infer") ||
+            strcmp(dlm_csv_get(csv, r, 3), dlm_rt_dtype_name(c->dtype)))
+            continue;
+        if ((st = dlm_csv_int(csv, r, 5, &tf32)) != DLM_OK) break;
+        if ((st = dlm_csv_int(csv, r, 6, &B)) != DLM_OK) break;
+        if ((st = dlm_csv_int(csv, r, 7, &T)) != DLM_OK) break;
+        if (tf32 != c->tf32 || (strcmp(status, "ok") && strcmp(status, "oom"))) continue;
+        w->done_B[w->n_done] = B;
+        w->done_T[w->n_done++] = T;
+    }
+done:
+    dlm_csv_free(csv);
+    return st;
+}
+
+static int is_done(const sweep *w, int64_t B, int64_t T)
+{
+    for (int i = 0; i < w->n_done; i++)
+        if (w->done_B[i] == B && w->done_T[i] == T) return 1;
+    return 0;
+}
+
+/* ---- progress and the people's table ---------------------------------------------- */
+
+static void progress(int k, int n, const dlm_graph *g, const point *p)
+{
+    char bar[21], pk[32];
+    int fill = n ? 20 * k / n : 20;
+    for (int i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
+    bar[20] = '\0';
+    int tty = isatty(fileno(stderr));
+    if (p && !p->oom)
+        fprintf(stderr, "%s[%s] %d/%d %s B=%lld T=%lld: peak %s, %.3f ms%s", tty ? "\r" : "",
+                bar, k, n, g->name, (long long)p->B, (long long)p->T,
+                dlm_fmt_bytes(pk, sizeof pk, (double)p->peak), p->median, tty ? "\033[K" : "\n");
+    else if (p)
+        fprintf(stderr, "%s[%s] %d/%d %s B=%lld T=%lld: out of memory%s", tty ? "\r" : "", bar,
+                k, n, g->name, (long long)p->B, (long long)p->T, tty ? "\033[K" : "\n");
+    else
+        fprintf(stderr, "%s[%s] %d/%d %s%s", tty ? "\r" : "", bar, k, n, g->name,
+                tty ? "\033[K" : "\n");
+    if (tty && k == n) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static dlm_status table_add(dlm_table *t, const point *p)
+{
+    char b[32], s[32], st[8], be[32], pk[32], ac[32], ws[32], pool[32], ms[32];
+    snprintf(b, sizeof b, "%lld", (long long)p->B);
+    snprintf(s, sizeof s, "%lld", (long long)p->T);
+    snprintf(st, sizeof st, "%s", p->oom ? "oom" : "ok");
+    if (p->oom) {
+        const char *row[] = {b, s, st, "", "", "", "", "", ""};
+        return dlm_table_add(t, row);
+    }
+    dlm_fmt_bytes(be, sizeof be, (double)p->before);
+    dlm_fmt_bytes(pk, sizeof pk, (double)p->peak);
+    dlm_fmt_bytes(ac, sizeof ac, (double)(p->by_kind[DLM_MK_ACT] + p->by_kind[DLM_MK_SCRATCH]));
+    dlm_fmt_bytes(ws, sizeof ws, (double)(p->ws.cublas + p->ws.cudnn_conv + p->ws.cudnn_rnn +
+                                          p->ws.rnn_seq_lengths));
+    dlm_fmt_bytes(pool, sizeof pool, (double)p->pool_high);
+    snprintf(ms, sizeof ms, "%.3f ms", p->median);
+    const char *row[] = {b, s, st, be, pk, ac, ws, pool, ms};
+    return dlm_table_add(t, row);
+}
+
+/* ---- the sweep ---------------------------------------------------------------------- */
+
+/* Before the GPU is touched: an existing file is only continued (--resume). */
+static dlm_status check_output(sweep *w)
+{
+    const dlm_measure_config *c = w->c;
+    if (access(c->output, F_OK) != 0) return DLM_OK;
+    if (!c->resume)
+        return dlm_error(DLM_EINVAL, "%s exists: pass --resume to continue it, or choose "
+                         "another -o (nothing was overwritten)", c->output);
+    return load_done(w);
+}
+
+static dlm_status open_output(sweep *w)
+{
+    const dlm_measure_config *c = w->c;
+    int exists = access(c->output, F_OK) == 0;
+    w->out = fopen(c->output, "a");
+    if (!w->out) return dlm_error(DLM_EIO, "%s: cannot open for writing (%s)", c->output,
+                                  strerror(errno));
+    if (!exists) {
+        fprintf(w->out, "%s\n", dlm_measure_header());
+        DLM_TRY(dlm_check_stream(w->out, c->output));
+    }
+    return DLM_OK;
+}
+
+dlm_status dlm_measure_run(const dlm_measure_config *c)
+{
+    sweep w;
+    dlm_status st = DLM_OK;
+    dlm_table *table = NULL;
+    dlm_tensorfile *tf = NULL;
+    float *ms = NULL;
+    dlm_rt_options o = {.dtype = c->dtype, .tf32 = c->tf32, .mem_limit = c->mem_limit,
+                        .conv_ws_limit = c->conv_ws_limit,
+                        .conv_search = c->conv_search, .device = 0};
+    static const char *hdr[] = {"batch", "seq", "status", "before", "peak", "activations",
+                                "workspaces", "pool peak", "median"};
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    if (c->repeat < 1) return dlm_error(DLM_ERANGE, "--repeat must be at least 1");
+    if (c->output) DLM_GO(check_output(&w));
+    if (c->weights) DLM_GO(dlm_tensorfile_read(c->weights, &tf));
+    DLM_GO(dlm_rt_create(c->g, &o, &w.rt));
+    if (c->output) DLM_GO(open_output(&w));
+    DLM_GO(dlm_gpu_query(0, &w.gpu));
+    dlm_rt_overhead_get(w.rt, &w.over);
+    if (tf) {
+        DLM_GO(dlm_rt_load_weights(w.rt, tf));
+        const char *base = strrchr(c->weights, '/');
+        snprintf(w.weights, sizeof w.weights, "%s", base ? base + 1 : c->weights);
+    } else {
+        DLM_GO(dlm_rt_init_weights(w.rt, WEIGHT_SEED));
+        snprintf(w.weights, sizeof w.weights, "random:%d", WEIGHT_SEED);
+    }
+    DLM_GO(dlm_table_alloc(9, hdr, "rrlrrrrrr", &table));
+    if (!(ms = malloc((size_t)c->repeat * sizeof *ms))) {
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    int n = c->n_batch * c->n_seq, k = 0;
+    if (c->format == DLM_FMT_CSV) printf("%s\n", dlm_measure_header());
+    progress(0, n, c->g, NULL);
+    for (int i = 0; i < c->n_batch; i++)
+        for (int j = 0; j < c->n_seq; j++) {
+            point p;
+            memset(&p, 0, sizeof p);
+            p.B = c->batch[i];
+            p.T = c->seq[j];
+            k++;
+            if (c->output && is_done(&w, p.B, p.T)) {
+                progress(k, n, c->g, NULL);
+                continue;
+            }
+            st = measure_point(w.rt, c, &p, ms);
+            if (st == DLM_EGPUOOM) {
+                p.oom = 1;
+                st = DLM_OK;
+            }
+            if (st != DLM_OK) {
+                st = dlm_error_context(st, "%s B=%lld T=%lld", c->g->name, (long long)p.B,
+                                       (long long)p.T);
+                goto fail;
+            }
+            if (w.out) DLM_GO(write_row(&w, w.out, &p));
+            if (c->format == DLM_FMT_CSV) DLM_GO(write_row(&w, stdout, &p));
+            else DLM_GO(table_add(table, &p));
+            progress(k, n, c->g, &p);
+        }
+    if (c->format == DLM_FMT_CSV) {
+        st = dlm_check_stream(stdout, "stdout");
+    } else {
+        printf("%s on %s (sm %d), %s%s, driver %s, CUDA %s, cuDNN %s, cuBLAS %s; weights %s\n",
+               c->g->name, w.gpu.name, w.gpu.sm, dlm_rt_dtype_name(c->dtype),
+               c->tf32 ? " (TF32 allowed)"
+                       : (c->dtype == DLM_RT_FP32 ? " (exact, no TF32)" : ""),
+               w.gpu.driver, w.gpu.cuda, w.gpu.cudnn, w.gpu.cublas, w.weights);
+        printf("context %lld B, cuDNN handle %lld B, cuBLAS handle %lld B (cudaMemGetInfo; "
+               "outside the peaks below)\n\n", (long long)w.over.context,
+               (long long)w.over.cudnn_handle, (long long)w.over.cublas_handle);
+        DLM_GO(dlm_table_print(table, stdout, 2));
+        st = dlm_check_stream(stdout, "stdout");
+    }
+fail:
+    if (w.out && fclose(w.out) != 0 && st == DLM_OK)
+        st = dlm_error(DLM_EIO, "%s: write failed (%s)", c->output, strerror(errno));
+    dlm_rt_free(w.rt);
+    dlm_tensorfile_free(tf);
+    dlm_table_free(table);
+    free(w.done_B);
+    free(w.done_T);
+    free(ms);
+    return st;
+}

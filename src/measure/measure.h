@@ -1,0 +1,56 @@
+/* measure.h — `dlmem measure`: runs a network on the GPU over a grid of batch
+ * sizes and sequence lengths and records, per point, what it really used.
+ *
+ * Protocol per point (B, T): fresh input and workspaces (dlm_rt_prepare),
+ * random input, one warm-up pass (its outputs released), the pool watermark
+ * and the exact peak reset, the measured pass (before / peak / after bytes,
+ * the peak's op and composition), its outputs released, then `repeat` timed
+ * passes (CUDA events around each; the median is reported), then everything
+ * of the point freed.  Out of GPU memory at a point records status `oom` and
+ * the sweep goes on.  Each point's row is appended to the CSV and flushed at
+ * once; with `resume` the points already in the file are skipped.
+ *
+ * CSV columns (names shared with the reconciler): see columns.c; bytes are
+ * integers, times milliseconds.
+ *
+ * What it is not: PyTorch's numbers (tools/torch_reference.py measures those
+ * with the same protocol) or a training-step measurement (infer only).
+ */
+#ifndef DLM_MEASURE_H
+#define DLM_MEASURE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../core/out.h"
+#include "../models/graph.h"
+#include "plan.h"
+
+typedef struct dlm_measure_config {
+    const dlm_graph *g;
+    dlm_rt_dtype dtype;         /* fp32 or bf16 */
+    int tf32;
+    const int64_t *batch;
+    int n_batch;
+    const int64_t *seq;      /* one 0 for models without a sequence */
+    int n_seq;
+    int repeat;              /* timed passes per point (>= 1) */
+    const char *output;      /* CSV to append to, or NULL */
+    int resume;              /* skip points already in `output` */
+    const char *weights;     /* tensor file (tools/export_weights.py) or NULL: random */
+    int64_t mem_limit;       /* simulated device size for the tracked bytes (0: none) */
+    int64_t conv_ws_limit;   /* cuDNN convolution workspace limit (bytes) */
+    int conv_search;         /* time the convolution algorithms (1) or take cuDNN's ranking */
+    dlm_format format;       /* stdout: table or csv */
+    const char *op_times;    /* CSV of per-op GPU times (one extra pass per point), or NULL */
+} dlm_measure_config;
+
+/* Runs the sweep.  No GPU (or a build without CUDA) is DLM_ENOGPU. */
+dlm_status dlm_measure_run(const dlm_measure_config *c);
+
+/* The CSV columns and the header line (no newline), shared by the writer,
+ * --resume and the tests (columns.c; built with or without CUDA). */
+const char *const *dlm_measure_columns(int *n);
+const char *dlm_measure_header(void);
+
+#endif

@@ -1,0 +1,142 @@
+/* rt_internal.h — the GPU runtime's private state, shared by runtime.c and
+ * the op files (ops_cudnn.c, ops_rnn.c, ops_blas.c, ops_misc.c).  Not part
+ * of dlmem's interface. */
+#ifndef DLM_RT_INTERNAL_H
+#define DLM_RT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../analytic/liveness.h"
+#include "runtime.h"
+
+/* A tensor at the prepared point. */
+typedef struct rt_tensor {
+    int ndim;
+    int64_t dims[DLM_MAX_DIMS];
+    int64_t strides[DLM_MAX_DIMS]; /* elements; 0 broadcasts */
+    int64_t numel;
+    int64_t offset;   /* elements from the start of its storage (views) */
+    int storage;      /* the tensor owning the memory (itself for storages) */
+    size_t esize;     /* bytes per element */
+    void *ptr;        /* storages only: device address while allocated */
+} rt_tensor;
+
+typedef struct rt_conv {
+    cudnnTensorDescriptor_t x, y, bias;
+    cudnnFilterDescriptor_t w;
+    cudnnConvolutionDescriptor_t conv;
+    cudnnConvolutionFwdAlgo_t algo;
+    cudnnMathType_t math;
+    size_t ws;        /* workspace this conv needs at the point */
+} rt_conv;
+
+typedef struct rt_nd {   /* batchnorm, pooling, activation through cuDNN */
+    cudnnTensorDescriptor_t x, y, p;
+    cudnnPoolingDescriptor_t pool;
+    int use_cudnn;
+} rt_nd;
+
+typedef struct rt_rnn {
+    cudnnRNNDescriptor_t desc;
+    cudnnDropoutDescriptor_t drop;
+    cudnnRNNDataDescriptor_t x, y;
+    cudnnTensorDescriptor_t h;
+    cudnnTensorDescriptor_t mdesc, bdesc; /* for cudnnGetRNNWeightParams */
+    void *wspace;
+    size_t wspace_bytes;
+    void *work;
+    size_t work_bytes, reserve_bytes;
+    int32_t *seq_dev;
+    size_t seq_bytes;
+    int *seq_host;
+    int gates;
+} rt_rnn;
+
+typedef struct rt_lin {   /* a linear layer through cublasLt */
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatrixLayout_t a, b, c;
+    cublasLtMatmulAlgo_t algo;
+    int use_lt;              /* 0: cublasGemmEx with the bias prefilled */
+    int64_t M, ld;           /* rows of x and their stride at the point */
+} rt_lin;
+
+typedef struct rt_op {
+    rt_conv conv;
+    rt_nd nd;
+    rt_rnn rnn;
+    rt_lin lin;
+} rt_op;
+
+struct dlm_rt {
+    const dlm_graph *g;
+    dlm_rt_options opt;
+    int dt;                       /* DLM_K_F32 or DLM_K_BF16 */
+    size_t fsize;                 /* bytes of a float element */
+    cudaDataType_t cuda_dt;
+    cudnnDataType_t cudnn_dt;
+    cublasComputeType_t compute;
+    cudnnMathType_t conv_math;
+    cudaStream_t stream;
+    cudnnHandle_t dnn;
+    cublasHandle_t blas;
+    cublasLtHandle_t lt;
+    cudnnActivationDescriptor_t relu;
+    dlm_devmem mem;
+    dlm_liveness *live;
+    rt_tensor *t;                 /* per graph tensor */
+    rt_op *ops;                   /* per graph op */
+    int *owner, *slot;            /* params/buffers: owning op and index in it (-1) */
+    int64_t *ids_bound;           /* int64 storages: rows of the smallest table they index */
+    void *cublas_ws;
+    int64_t cublas_ws_bytes;
+    void *conv_ws;
+    int64_t conv_ws_bytes;
+    int prepared;
+    int64_t B, T;
+    dlm_rt_overhead over;
+    dlm_rt_hook hook;
+    void *hook_ctx;
+};
+
+/* Device address of tensor t (its storage's address plus its offset). */
+void *rt_ptr(const dlm_rt *rt, int t);
+int rt_contiguous(const rt_tensor *x);
+/* Host float32 -> device in the runtime's float type. */
+dlm_status rt_upload_float(dlm_rt *rt, void *dev, const float *host, int64_t n);
+
+/* ops_cudnn.c */
+dlm_status rt_conv_create(dlm_rt *rt, int o);
+dlm_status rt_conv_prepare(dlm_rt *rt, int o);
+dlm_status rt_conv_run(dlm_rt *rt, int o);
+dlm_status rt_nd_create(dlm_rt *rt, int o);
+dlm_status rt_nd_prepare(dlm_rt *rt, int o);
+dlm_status rt_batchnorm_run(dlm_rt *rt, int o);
+dlm_status rt_pool_run(dlm_rt *rt, int o);
+dlm_status rt_relu_run(dlm_rt *rt, int o);
+void rt_cudnn_op_destroy(dlm_rt *rt, int o);
+
+/* ops_rnn.c */
+dlm_status rt_rnn_create(dlm_rt *rt, int o);
+dlm_status rt_rnn_upload(dlm_rt *rt, int o, int slot, const float *host);
+dlm_status rt_rnn_prepare(dlm_rt *rt, int o);
+void rt_rnn_unprepare(dlm_rt *rt, int o);
+dlm_status rt_rnn_run(dlm_rt *rt, int o);
+void rt_rnn_destroy(dlm_rt *rt, int o);
+
+/* ops_blas.c */
+dlm_status rt_linear_create(dlm_rt *rt, int o);
+dlm_status rt_linear_prepare(dlm_rt *rt, int o);
+dlm_status rt_linear_run(dlm_rt *rt, int o);
+void rt_linear_destroy(dlm_rt *rt, int o);
+dlm_status rt_attention_run(dlm_rt *rt, int o);
+
+/* ops_misc.c: own kernels and copies */
+dlm_status rt_add_run(dlm_rt *rt, int o);
+dlm_status rt_unary_run(dlm_rt *rt, int o);
+dlm_status rt_layernorm_run(dlm_rt *rt, int o);
+dlm_status rt_softmax_run(dlm_rt *rt, int o);
+dlm_status rt_embedding_run(dlm_rt *rt, int o);
+dlm_status rt_dropout_run(dlm_rt *rt, int o);
+
+#endif

@@ -1,0 +1,53 @@
+#!/bin/sh
+# cli_measure.sh — `dlmem measure` usage errors are one line with exit 2,
+# checked before any GPU is touched, on every machine; with no GPU visible
+# (CUDA_VISIBLE_DEVICES empty) or no CUDA in the build, one line and exit 2,
+# and no output file is made.  (The GPU runs are tests/gpu_measure.gpu.)
+. "$top_srcdir/tests/lib.sh"
+
+run measure --help
+expect_rc 0 "--help"
+out_has "--batch LIST" "help names --batch"
+run measure nosuchnet --batch 1
+expect_rc 2 "unknown model"
+one_line_error "unknown model 'nosuchnet'" "names the model and the valid ones"
+run measure resnet18
+expect_rc 2 "missing --batch"
+one_line_error "--batch LIST is required" "says --batch is required"
+run measure resnet18 --batch 1 --seq 8
+expect_rc 2 "--seq for a model without a sequence"
+one_line_error "has no sequence length" "says resnet18 has no sequence"
+run measure lstm --batch 1
+expect_rc 2 "lstm without --seq"
+one_line_error "needs --seq" "says --seq is needed"
+run measure bert --batch 1 --seq 513
+expect_rc 2 "bert at T=513"
+one_line_error "out of range (valid: 1 to 512" "names the valid range"
+run measure resnet18 --batch 0
+expect_rc 2 "batch 0"
+run measure resnet18 --batch 1 --dtype fp16
+expect_rc 2 "fp16 (not run by the GPU runtime)"
+one_line_error "valid: fp32, bf16" "lists the valid dtypes"
+run measure resnet18 --batch 1 --mode train
+expect_rc 2 "--mode train"
+run measure resnet18 --batch 1 --dtype bf16 --tf32
+expect_rc 2 "--tf32 with bf16"
+run measure resnet18 --batch 1 --resume
+expect_rc 2 "--resume without -o"
+run measure resnet18 --batch 1 --mem-limit lots
+expect_rc 2 "--mem-limit that is not a size"
+
+echo "keep me" >"$tmpdir/old.csv"
+run measure resnet18 --batch 1 -o "$tmpdir/old.csv"
+expect_rc 2 "an existing -o without --resume"
+[ "$(cat "$tmpdir/old.csv")" = "keep me" ]
+ok $? "... leaves the file as it was"
+
+CUDA_VISIBLE_DEVICES= "$DLMEM" measure resnet18 --batch 1 -o "$tmpdir/new.csv" \
+    >"$tmpdir/out" 2>"$tmpdir/err"
+rc=$?
+expect_rc 2 "no GPU visible"
+one_line_error "GPU\|CUDA" "one line about the missing GPU or CUDA"
+[ ! -e "$tmpdir/new.csv" ]
+ok $? "... and no output file made"
+done_testing
