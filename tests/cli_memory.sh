@@ -32,6 +32,24 @@ cp "$tmpdir/out" "$tmpdir/l.json"
 json_eq "$tmpdir/l.json" '[l["saved"] for l in d["layers"] if l["layer"]=="encoder.layer.0.attention.self"][0]' "" "infer: attention saves nothing"
 json_eq "$tmpdir/l.json" 'len(d["layers"]) > 100' True "one entry per op"
 
+# cuDNN's fp32 convolution workspaces: measured (data/cudnn/conv_workspace.csv) or not known
+run memory resnet18 --batch 2,32 --format json; expect_rc 0 "memory resnet18 fp32 json"
+cp "$tmpdir/out" "$tmpdir/c.json"
+json_eq "$tmpdir/c.json" '"B=2 interpolated between B=1 and B=4" in d["points"][0]["workspace_note"]' True "B=2: the rule between measured batch sizes is named"
+json_eq "$tmpdir/c.json" '"B=32 measured" in d["points"][1]["workspace_note"]' True "B=32: measured"
+json_eq "$tmpdir/c.json" 'd["points"][1]["named"]["cudnn_conv_workspace"] > 100 * 2**20' True "B=32: the 128-channel layers' workspace (>100 MiB) in the peak"
+run memory resnet18 --batch 32 --gpu rtx3050; expect_rc 0 "memory resnet18 on sm_86"
+out_has "note: cudnn_conv_workspace: not known for sm_86" "sm_86: the workspace is not known, and the output says so"
+run memory lstm --format json; expect_rc 0 "memory lstm json"
+cp "$tmpdir/out" "$tmpdir/n.json"
+json_eq "$tmpdir/n.json" 'd["points"][0]["workspace_note"]' "" "no note where no such term exists"
+mkdir -p "$tmpdir/data/cudnn"
+printf 'gpu,sm,dtype,phase,in_c,in_h,in_w,out_c,kernel_h,kernel_w,out_h,out_w,batch,bytes\nH200,90,fp32,sideways,3,224,224,64,7,7,112,112,1,0\n' \
+    >"$tmpdir/data/cudnn/conv_workspace.csv"
+(DLMEM_DATA="$tmpdir/data"; export DLMEM_DATA; run memory resnet18 --batch 32; exit $rc); rc=$?
+expect_rc 2 "a malformed table"
+one_line_error "conv_workspace.csv:2: column 'phase': 'sideways'" "error names the file, line and column"
+
 run memory bert --seq 513;           expect_rc 2 "T beyond BERT's positions"
 one_line_error "'513' is out of range (valid: 1 to 512" "T error names value and range"
 run memory resnet18 --batch 0;      expect_rc 2 "batch 0"

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/paths.h"
+#include "convtab.h"
 #include "timeline.h"
 #include "trace.h"
 
@@ -17,6 +19,9 @@ struct dlm_mem_model {
     dlm_mem_layer *layers;
     dlm_op_range *checkpoint; /* the model's copy of cfg.checkpoint */
     int used[DLM_MAX_NAMED]; /* named terms that occur in the timeline */
+    dlm_convtab *convtab;    /* measured fp32 convolution workspaces (pytorch profile) */
+    dlm_trace_info info;     /* what the timeline took from it */
+    int conv_fp32;           /* the model has fp32 convolutions on cuDNN (pytorch profile) */
 };
 
 /* ---- names ---------------------------------------------------------------------- */
@@ -93,6 +98,63 @@ void dlm_mem_config_default(dlm_mem_config *c)
 
 /* ---- compile ------------------------------------------------------------------------ */
 
+#define CONVTAB_FILE "cudnn/conv_workspace.csv"
+
+/* The pytorch profile's fp32 convolutions take their cuDNN workspace from the
+ * measured table (convtab.h); a missing file leaves them not known. */
+static dlm_status load_convtab(dlm_mem_model *m)
+{
+    char path[1024];
+    if (m->cfg.profile != DLM_PROFILE_PYTORCH || m->cfg.dtype != DLM_DTYPE_FP32) return DLM_OK;
+    for (int o = 0; o < m->g->n_ops; o++) m->conv_fp32 |= m->g->ops[o].kind == DLM_OP_CONV2D;
+    if (!m->conv_fp32 || !dlm_data_path(CONVTAB_FILE, path, sizeof path)) return DLM_OK;
+    return dlm_convtab_load(path, &m->convtab);
+}
+
+void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
+{
+    const dlm_trace_info *in = &m->info;
+    buf[0] = '\0';
+    if (!m->conv_fp32) return;
+    if (!m->convtab) {
+        snprintf(buf, n, "cudnn_conv_workspace: not known (no data/%s): 0 B counted for the fp32 "
+                 "convolutions' cuDNN workspaces", CONVTAB_FILE);
+        return;
+    }
+    if (!in->series) {
+        if (dlm_convtab_has(m->convtab, m->cfg.sm, "fp32"))
+            snprintf(buf, n, "cudnn_conv_workspace: not known (data/%s has none of this model's "
+                     "conv shapes): 0 B counted", CONVTAB_FILE);
+        else
+            snprintf(buf, n, "cudnn_conv_workspace: not known for sm_%d (data/%s has %s): 0 B "
+                     "counted for the fp32 convolutions' cuDNN workspaces", m->cfg.sm, CONVTAB_FILE,
+                     dlm_convtab_has(m->convtab, 90, "fp32") ? "sm_90 only" : "other GPUs only");
+        return;
+    }
+    const dlm_conv_series *s = in->series;
+    dlm_conv_how how;
+    int64_t lo, hi;
+    dlm_conv_series_at(s->B, s->bytes, s->n, B, NULL, &how, &lo, &hi);
+    char bs[96] = "";
+    for (int i = 0; i < s->n; i++) {
+        size_t l = strlen(bs);
+        snprintf(bs + l, sizeof bs - l, "%s%lld", i ? "," : "", (long long)s->B[i]);
+    }
+    char rule[96];
+    if (how == DLM_CONV_MEASURED) snprintf(rule, sizeof rule, "B=%lld measured", (long long)B);
+    else if (how == DLM_CONV_INTERPOLATED)
+        snprintf(rule, sizeof rule, "B=%lld interpolated between B=%lld and B=%lld", (long long)B,
+                 (long long)lo, (long long)hi);
+    else snprintf(rule, sizeof rule, "B=%lld scaled from B=%lld (outside the table)", (long long)B,
+                  (long long)lo);
+    char unk[64] = "";
+    if (in->conv_unknown)
+        snprintf(unk, sizeof unk, "; %d of %d not in it: 0 B (not known)", in->conv_unknown,
+                 in->conv_unknown + in->conv_measured);
+    snprintf(buf, n, "cudnn_conv_workspace: fp32 engines measured on %s (sm_%d) at B=%s; %s%s",
+             m->convtab->gpu, s->sm, bs, rule, unk);
+}
+
 dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dlm_mem_model **out)
 {
     *out = NULL;
@@ -115,7 +177,8 @@ dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dl
     if (st == DLM_OK) st = tl_create(&m->t);
     if (st == DLM_OK && !(m->layers = calloc((size_t)g->n_ops + 1, sizeof *m->layers)))
         st = dlm_error(DLM_ENOMEM, "out of memory");
-    if (st == DLM_OK) st = dlm_trace_build(g, &m->cfg, m->t, m->layers);
+    if (st == DLM_OK) st = load_convtab(m);
+    if (st == DLM_OK) st = dlm_trace_build(g, &m->cfg, m->convtab, m->t, m->layers, &m->info);
     if (st == DLM_OK) st = tl_finish(m->t, cfg->profile == DLM_PROFILE_PYTORCH);
     if (st != DLM_OK) {
         dlm_mem_model_free(m);
@@ -131,6 +194,7 @@ void dlm_mem_model_free(dlm_mem_model *m)
 {
     if (!m) return;
     tl_destroy(m->t);
+    dlm_convtab_free(m->convtab);
     free(m->layers);
     free(m->checkpoint);
     free(m);
@@ -236,8 +300,42 @@ dlm_status dlm_mem_peak_poly(const dlm_mem_model *m, int64_t B, int64_t T, dlm_p
     if (!m->g->uses_T) T = 1;
     DLM_TRY(check_point(m->g, B, T));
     DLM_TRY(tl_eval(m->t, B, T, &r));
-    *out = tl_live_poly(m->t, r.peak_ev, T);
+    *out = tl_live_poly(m->t, r.peak_ev, B, T);
     if (out->bad) return dlm_error(DLM_ENOMEM, "out of memory summing the peak");
+    return DLM_OK;
+}
+
+dlm_status dlm_mem_oplog(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_opstep *out,
+                         int cap, int *n)
+{
+    tl_result r;
+    const dlm_timeline *t = m->t;
+    if (!m->g->uses_T) T = 1;
+    DLM_TRY(check_point(m->g, B, T));
+    DLM_TRY(tl_eval(m->t, B, T, &r)); /* leaves each slot's block in t->blk */
+    int64_t cur = 0;
+    int k = 0, open = 0, started = t->reset_at < 0;
+    dlm_mem_opstep s = {DLM_PHASE_FORWARD, -1, 0, 0, 0};
+    for (int i = 0; i < t->n_ev; i++) {
+        const tl_event *e = &t->ev[i];
+        if (e->kind == TL_RESET) {
+            started = 1;
+            continue;
+        }
+        if (started && (!open || e->op != s.op || e->phase != (uint8_t)s.phase)) {
+            if (open && k < cap) out[k] = s;
+            if (open) k++;
+            s = (dlm_mem_opstep){(dlm_phase)e->phase, e->op, cur, cur, cur};
+            open = 1;
+        }
+        cur += e->kind == TL_ALLOC ? t->blk[e->slot] : -t->blk[e->slot];
+        if (open) {
+            if (cur > s.peak) s.peak = cur;
+            s.after = cur;
+        }
+    }
+    if (open && k < cap) out[k] = s;
+    *n = k + open;
     return DLM_OK;
 }
 

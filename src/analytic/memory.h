@@ -18,6 +18,7 @@
 #ifndef DLM_MEMORY_H
 #define DLM_MEMORY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../core/poly.h"
@@ -193,6 +194,34 @@ const dlm_mem_config *dlm_mem_model_config(const dlm_mem_model *m);
 /* Added: bytes of one element of activations / of parameters under a dtype. */
 int dlm_dtype_act_bytes(dlm_dtype d);
 int dlm_dtype_param_bytes(dlm_dtype d);
+
+/* Added: the model's own per-op log of the measured step at (B, T), what
+ * tools/torch_reference.py's `oplog` records per aten op: for each run of
+ * the timeline's events that belong to one (phase, op), in the order they
+ * happen (a checkpointed segment's recomputation shows as its forward ops in
+ * the backward phase), the memory allocated before the run, the most inside
+ * it and after it (pytorch profile: the allocator's blocks, as
+ * memory_allocated() counts them; runtime: exact bytes).  Runs outside any
+ * op (the loss, the optimizer step) have op -1.  Writes at most `cap` entries
+ * and sets *n to how many there are. */
+typedef struct dlm_mem_opstep {
+    dlm_phase phase;
+    int op;
+    int64_t before, peak, after;
+} dlm_mem_opstep;
+dlm_status dlm_mem_oplog(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_opstep *out,
+                         int cap, int *n);
+
+/* Added: how a prediction at batch size B knows the library workspaces that
+ * only a GPU can tell and no law gives: cuDNN's fp32 convolution workspaces,
+ * measured per layer shape and batch size on one GPU (data/cudnn/
+ * conv_workspace.csv; convtab.h's rule between measured batch sizes), or not
+ * known for this GPU architecture or these shapes (0 B counted).  Writes one
+ * line to buf, "" when the model has no such term, e.g.
+ * "cudnn_conv_workspace: fp32 engines measured on NVIDIA H200 (sm_90) at
+ * B=1,4,8,16,32,64,128; B=2 interpolated between B=1 and B=4".  Kept out of
+ * dlm_mem_eval() so that evaluating stays cheap. */
+void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n);
 
 /* Convenience: alloc + eval + free. */
 dlm_status dlm_mem_predict(const dlm_graph *g, const dlm_mem_config *cfg, int64_t B, int64_t T,

@@ -19,6 +19,7 @@ struct dlm_palloc {
     int *spare;         /* recycled record indices */
     int n_spare;
     int *freel[2];      /* free blocks per pool */
+    int64_t *fsize[2];  /* their sizes, alongside (the best-fit scan reads only these) */
     int n_free[2];
     int n_seg;
     int64_t allocated, reserved;
@@ -49,7 +50,9 @@ dlm_status dlm_palloc_alloc(int max_mallocs, dlm_palloc **out)
     a->spare = malloc((size_t)a->cap * sizeof *a->spare);
     a->freel[0] = malloc((size_t)a->cap * sizeof(int));
     a->freel[1] = malloc((size_t)a->cap * sizeof(int));
-    if (!a->b || !a->spare || !a->freel[0] || !a->freel[1]) {
+    a->fsize[0] = malloc((size_t)a->cap * sizeof(int64_t));
+    a->fsize[1] = malloc((size_t)a->cap * sizeof(int64_t));
+    if (!a->b || !a->spare || !a->freel[0] || !a->freel[1] || !a->fsize[0] || !a->fsize[1]) {
         dlm_palloc_free(a);
         return dlm_error(DLM_ENOMEM, "out of memory");
     }
@@ -64,6 +67,8 @@ void dlm_palloc_free(dlm_palloc *a)
     free(a->spare);
     free(a->freel[0]);
     free(a->freel[1]);
+    free(a->fsize[0]);
+    free(a->fsize[1]);
     free(a);
 }
 
@@ -88,6 +93,7 @@ static void free_push(dlm_palloc *a, int i)
 {
     int p = a->b[i].pool;
     a->b[i].fpos = a->n_free[p];
+    a->fsize[p][a->n_free[p]] = a->b[i].size;
     a->freel[p][a->n_free[p]++] = i;
 }
 
@@ -96,6 +102,7 @@ static void free_remove(dlm_palloc *a, int i)
     int p = a->b[i].pool, pos = a->b[i].fpos;
     int last = a->freel[p][--a->n_free[p]];
     a->freel[p][pos] = last;
+    a->fsize[p][pos] = a->fsize[p][a->n_free[p]];
     a->b[last].fpos = pos;
     a->b[i].fpos = -1;
 }
@@ -104,18 +111,18 @@ static void free_remove(dlm_palloc *a, int i)
 static int best_fit(const dlm_palloc *a, int pool, int64_t size)
 {
     int best = -1;
+    int64_t bs = 0;
     const int *fl = a->freel[pool];
+    const int64_t *fs = a->fsize[pool];
     for (int k = 0; k < a->n_free[pool]; k++) {
-        const pa_block *c = &a->b[fl[k]];
-        if (c->size < size) continue;
-        if (best < 0) {
+        if (fs[k] < size || (best >= 0 && fs[k] > bs)) continue;
+        if (best < 0 || fs[k] < bs) {
             best = fl[k];
+            bs = fs[k];
             continue;
         }
-        const pa_block *o = &a->b[best];
-        if (c->size < o->size || (c->size == o->size &&
-                                  (c->seg < o->seg || (c->seg == o->seg && c->off < o->off))))
-            best = fl[k];
+        const pa_block *c = &a->b[fl[k]], *o = &a->b[best]; /* equal sizes */
+        if (c->seg < o->seg || (c->seg == o->seg && c->off < o->off)) best = fl[k];
     }
     return best;
 }

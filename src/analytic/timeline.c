@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convtab.h"
+
 static void *grow(dlm_timeline *t, void *p, int *cap, int need, size_t sz)
 {
     if (need <= *cap) return p;
@@ -36,8 +38,8 @@ void tl_destroy(dlm_timeline *t)
     if (!t) return;
     free(t->ev);
     free(t->sizes);
-    free(t->sizes_hi);
-    free(t->t_split);
+    free(t->ext);
+    free(t->special);
     free(t->slots);
     free(t->refs);
     free(t->val);
@@ -70,41 +72,69 @@ static void push_event(dlm_timeline *t, tl_kind kind, int slot)
     t->ev[t->n_ev++] = (tl_event){(uint8_t)kind, (uint8_t)t->cur_phase, t->cur_op, slot};
 }
 
-static int size_index_split(dlm_timeline *t, dlm_poly p, dlm_poly hi, int64_t split, int distinct)
+static int ext_equal(const tl_size_ext *a, const tl_size_ext *b)
+{
+    if (a->kind != b->kind || a->t_split != b->t_split) return 0;
+    if (a->t_split && !dlm_poly_equal(&a->hi, &b->hi)) return 0;
+    if (a->kind == TL_SIZE_MAX && !dlm_poly_equal(&a->alt, &b->alt)) return 0;
+    if (a->kind == TL_SIZE_MEASURED) return a->mB == b->mB && a->mbytes == b->mbytes && a->mn == b->mn;
+    return 1;
+}
+
+/* Index of size (p, x); a new one if `distinct` or none is equal. */
+static int size_index_ext(dlm_timeline *t, dlm_poly p, const tl_size_ext *x, int distinct)
 {
     if (!distinct)
         for (int i = 0; i < t->n_sizes; i++)
-            if (t->t_split[i] == split && dlm_poly_equal(&t->sizes[i], &p) &&
-                (!split || dlm_poly_equal(&t->sizes_hi[i], &hi)))
-                return i;
+            if (dlm_poly_equal(&t->sizes[i], &p) && ext_equal(&t->ext[i], x)) return i;
     int cap = t->cap_sizes;
     dlm_poly *s = grow(t, t->sizes, &cap, t->n_sizes + 1, sizeof *t->sizes);
     if (!s) return -1;
     t->sizes = s;
     if (cap != t->cap_sizes) {
-        int c2 = t->cap_sizes, c3 = t->cap_sizes;
-        dlm_poly *h = grow(t, t->sizes_hi, &c2, cap, sizeof *t->sizes_hi);
-        if (!h) return -1;
-        t->sizes_hi = h;
-        int64_t *k = grow(t, t->t_split, &c3, cap, sizeof *t->t_split);
-        if (!k) return -1;
-        t->t_split = k;
+        int c2 = t->cap_sizes;
+        tl_size_ext *e = grow(t, t->ext, &c2, cap, sizeof *t->ext);
+        if (!e) return -1;
+        t->ext = e;
         t->cap_sizes = cap;
     }
     t->sizes[t->n_sizes] = p;
-    t->sizes_hi[t->n_sizes] = hi;
-    t->t_split[t->n_sizes] = split;
+    t->ext[t->n_sizes] = *x;
     return t->n_sizes++;
 }
 
 static int size_index(dlm_timeline *t, dlm_poly p, int distinct)
 {
-    return size_index_split(t, p, p, 0, distinct);
+    tl_size_ext x;
+    memset(&x, 0, sizeof x);
+    return size_index_ext(t, p, &x, distinct);
 }
 
-const dlm_poly *tl_size_law(const dlm_timeline *t, int i, int64_t T)
+int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T)
 {
-    return t->t_split[i] && T > t->t_split[i] ? &t->sizes_hi[i] : &t->sizes[i];
+    const tl_size_ext *x = &t->ext[i];
+    if (x->kind == TL_SIZE_MEASURED)
+        return dlm_conv_series_at(x->mB, x->mbytes, x->mn, B, NULL, NULL, NULL, NULL);
+    int64_t v = dlm_poly_eval(x->t_split && T > x->t_split ? &x->hi : &t->sizes[i], B, T);
+    if (x->kind == TL_SIZE_MAX) {
+        int64_t a = dlm_poly_eval(&x->alt, B, T);
+        if (a > v) v = a;
+    }
+    return v;
+}
+
+dlm_poly tl_size_law(const dlm_timeline *t, int i, int64_t B, int64_t T)
+{
+    const tl_size_ext *x = &t->ext[i];
+    dlm_poly law;
+    if (x->kind == TL_SIZE_MEASURED) {
+        dlm_conv_series_at(x->mB, x->mbytes, x->mn, B, &law, NULL, NULL, NULL);
+        return law;
+    }
+    law = x->t_split && T > x->t_split ? x->hi : t->sizes[i];
+    if (x->kind == TL_SIZE_MAX && dlm_poly_eval(&x->alt, B, T) > dlm_poly_eval(&law, B, T))
+        law = x->alt;
+    return law;
 }
 
 static int new_slot(dlm_timeline *t, int size, dlm_term term, int named, const char *what)
@@ -148,7 +178,47 @@ int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm
         t->status = dlm_error(DLM_EINTERNAL, "bad piecewise size for %s", what);
         return -1;
     }
-    int s = size_index_split(t, lo, hi, t_split, 0);
+    tl_size_ext x;
+    memset(&x, 0, sizeof x);
+    x.t_split = t_split;
+    x.hi = hi;
+    int s = size_index_ext(t, lo, &x, 0);
+    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+}
+
+int tl_new_split_max(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_poly alt,
+                     dlm_term term, int named, const char *what)
+{
+    if (t->status != DLM_OK) return -1;
+    if (lo.bad || hi.bad || alt.bad || t_split <= 0) {
+        t->status = dlm_error(DLM_EINTERNAL, "bad piecewise size for %s", what);
+        return -1;
+    }
+    tl_size_ext x;
+    memset(&x, 0, sizeof x);
+    x.kind = TL_SIZE_MAX;
+    x.t_split = t_split;
+    x.hi = hi;
+    x.alt = alt;
+    int s = size_index_ext(t, lo, &x, 0);
+    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+}
+
+int tl_new_measured(dlm_timeline *t, const int64_t *B, const int64_t *bytes, int n, dlm_term term,
+                    int named, const char *what)
+{
+    if (t->status != DLM_OK) return -1;
+    if (n < 1 || !B || !bytes) {
+        t->status = dlm_error(DLM_EINTERNAL, "measured size %s has no points", what);
+        return -1;
+    }
+    tl_size_ext x;
+    memset(&x, 0, sizeof x);
+    x.kind = TL_SIZE_MEASURED;
+    x.mB = B;
+    x.mbytes = bytes;
+    x.mn = n;
+    int s = size_index_ext(t, dlm_poly_const(0), &x, 0);
     return s < 0 ? -1 : new_slot(t, s, term, named, what);
 }
 
@@ -198,7 +268,10 @@ dlm_status tl_finish(dlm_timeline *t, int pytorch)
     t->val = calloc(ns, sizeof *t->val);
     t->blk = calloc(nl, sizeof *t->blk);
     t->handle = calloc(nl, sizeof *t->handle);
-    if (!t->val || !t->blk || !t->handle) return dlm_error(DLM_ENOMEM, "out of memory");
+    t->special = calloc(ns, sizeof *t->special);
+    if (!t->val || !t->blk || !t->handle || !t->special) return dlm_error(DLM_ENOMEM, "out of memory");
+    for (int i = 0; i < t->n_sizes; i++)
+        if (t->ext[i].kind != TL_SIZE_POLY || t->ext[i].t_split) t->special[t->n_special++] = i;
     if (pytorch) DLM_TRY(dlm_palloc_alloc(t->n_mallocs, &t->pa));
     return DLM_OK;
 }
@@ -207,7 +280,8 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
 {
     int64_t cur = 0, term[DLM_TERM_COUNT] = {0}, named[DLM_MAX_NAMED] = {0};
     int counting = t->reset_at < 0;
-    for (int i = 0; i < t->n_sizes; i++) t->val[i] = dlm_poly_eval(tl_size_law(t, i, T), B, T);
+    for (int i = 0; i < t->n_sizes; i++) t->val[i] = dlm_poly_eval(&t->sizes[i], B, T);
+    for (int k = 0; k < t->n_special; k++) t->val[t->special[k]] = tl_size_value(t, t->special[k], B, T);
     if (t->pa) dlm_palloc_reset(t->pa);
     memset(r, 0, sizeof *r);
     r->peak = -1;
@@ -267,7 +341,7 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
     return DLM_OK;
 }
 
-dlm_poly tl_live_poly(const dlm_timeline *t, int upto, int64_t T)
+dlm_poly tl_live_poly(const dlm_timeline *t, int upto, int64_t B, int64_t T)
 {
     dlm_poly sum = dlm_poly_const(0);
     char *live = calloc((size_t)(t->n_slots ? t->n_slots : 1), 1);
@@ -281,7 +355,7 @@ dlm_poly tl_live_poly(const dlm_timeline *t, int upto, int64_t T)
         else if (e->kind == TL_FREE) live[e->slot] = 0;
     }
     for (int s = 0; s < t->n_slots; s++)
-        if (live[s]) sum = dlm_poly_add(sum, *tl_size_law(t, t->slots[s].size, T));
+        if (live[s]) sum = dlm_poly_add(sum, tl_size_law(t, t->slots[s].size, B, T));
     free(live);
     return sum;
 }

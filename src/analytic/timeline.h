@@ -43,12 +43,26 @@ typedef struct tl_slot {
     const char *what;  /* "out", "saved mean", "cudnn workspace", ... (static) */
 } tl_slot;
 
+/* How a size is evaluated besides its polynomial. */
+typedef enum {
+    TL_SIZE_POLY,     /* sizes[i], or hi above T = t_split (t_split > 0) */
+    TL_SIZE_MAX,      /* the larger of that and `alt` */
+    TL_SIZE_MEASURED  /* measured at some batch sizes (convtab.h's rule between them) */
+} tl_size_kind;
+
+typedef struct tl_size_ext {
+    uint8_t kind;          /* tl_size_kind */
+    int64_t t_split;       /* 0: sizes[i] holds for every T */
+    dlm_poly hi, alt;
+    const int64_t *mB, *mbytes; /* TL_SIZE_MEASURED: the points, B ascending (not owned) */
+    int mn;
+} tl_size_ext;
+
 typedef struct dlm_timeline {
     tl_event *ev;
     int n_ev, cap_ev;
-    dlm_poly *sizes;       /* distinct sizes in bytes */
-    dlm_poly *sizes_hi;    /* piecewise sizes: the law above T = t_split[i] */
-    int64_t *t_split;      /* 0: sizes[i] holds for every T */
+    dlm_poly *sizes;       /* distinct sizes in bytes (the law below t_split) */
+    tl_size_ext *ext;      /* per size: how else it is evaluated */
     int n_sizes, cap_sizes;
     tl_slot *slots;
     int *refs;             /* build-time reference counts */
@@ -61,6 +75,8 @@ typedef struct dlm_timeline {
     dlm_phase cur_phase;
     int reset_at;          /* event index of TL_RESET, -1 if none */
     dlm_status status;     /* first build error (sticky) */
+    int *special;          /* sizes that are not a plain polynomial (tl_finish) */
+    int n_special;
     /* evaluation scratch (a timeline is evaluated by one thread at a time) */
     int64_t *val;          /* per size */
     int64_t *blk;          /* per slot: bytes counted (block size or exact) */
@@ -82,8 +98,18 @@ int tl_new(dlm_timeline *t, dlm_poly bytes, dlm_term term, int named, const char
  * works on at most t_split time steps at once). */
 int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_term term,
                  int named, const char *what);
-/* The law of size index i at (B, T). */
-const dlm_poly *tl_size_law(const dlm_timeline *t, int i, int64_t T);
+/* The larger of the size tl_new_split() would make and `alt` (a library
+ * whose workspace serves two passes with different needs). */
+int tl_new_split_max(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_poly alt,
+                     dlm_term term, int named, const char *what);
+/* A size measured at n batch sizes B[] (ascending) as bytes[], evaluated by
+ * convtab.h's rule; the arrays must outlive the timeline. */
+int tl_new_measured(dlm_timeline *t, const int64_t *B, const int64_t *bytes, int n, dlm_term term,
+                    int named, const char *what);
+/* The law of size index i around (B, T): the polynomial that holds there. */
+dlm_poly tl_size_law(const dlm_timeline *t, int i, int64_t B, int64_t T);
+/* The value of size index i at (B, T). */
+int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T);
 /* A named size whose value can be set after compilation (a runtime workspace
  * measured per point); `bytes` is its law until then. */
 int tl_new_input(dlm_timeline *t, int named, dlm_poly bytes, dlm_term term, const char *what);
@@ -106,7 +132,7 @@ typedef struct tl_result {
 dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r);
 
 /* Sum of the requested sizes (polynomials, the laws that hold at T) of the
- * slots alive right after event `ev`. */
-dlm_poly tl_live_poly(const dlm_timeline *t, int ev, int64_t T);
+ * slots alive right after event `ev`, around (B, T). */
+dlm_poly tl_live_poly(const dlm_timeline *t, int ev, int64_t B, int64_t T);
 
 #endif

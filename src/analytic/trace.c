@@ -92,6 +92,8 @@ typedef struct tr {
     int cublas_fwd, cublas_bwd;
     ckpt_state ck;   /* activation checkpointing (cfg->checkpoint) */
     int nm_cublas, nm_cublas_bwd, nm_conv, nm_rnn_ws, nm_rnn_res, nm_adam, nm_attn;
+    const dlm_convtab *convtab; /* measured fp32 convolution workspaces (may be NULL) */
+    dlm_trace_info *info;
     dlm_status st;
 } tr;
 
@@ -439,27 +441,30 @@ static void compute_requires_grad(tr *r)
 
 /* ---- library workspace sizes (PyTorch profile) -------------------------------- */
 
-/* cuDNN convolution workspace.  Half precision (fp16, bf16, mixed): the
+/* cuDNN convolution workspace in half precision (fp16, bf16, mixed): the
  * engines cuDNN 9 picks for NCHW tensors run on NHWC copies made in the
  * workspace: input + output (+ the filter when it is larger than 1x1) + 512 B,
- * read off pytorch_oplog.csv for every ResNet-18 layer (B=2, H200, cuDNN 9.19).
- * fp32: the
- * heuristics pick engines without workspace at B=2 (oplog); the larger
- * workspaces some batch sizes get are not derivable from the shapes. */
+ * read off pytorch_oplog.csv for every ResNet-18 layer (B=2, bf16, H200,
+ * cuDNN 9.19) and to the byte in pytorch_oplog_resnet_fp16.csv (fp16
+ * inference, B 8, 32, 64) except the stride-2 1x1 downsample (layer2.0), which
+ * at B 32 and 64 gets an engine without copies (512 B): over-predicted there,
+ * never at a peak of the reference data.  fp32: see conv_ws_measured(). */
 static dlm_poly conv_workspace(const tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
-    if (r->fb != 2) return P(0);
     if (op->a.conv.cin % 8) {
-        if (r->cfg->dtype != DLM_DTYPE_BF16) return P(0); /* fp16 (techniques CSV): none */
         /* the stem (3 channels): an NHWC copy of the input padded to 8
-         * channels + the output.  Read off the bf16 inference series of
-         * pytorch_memory.csv (B 8..128: the peak less the stem's tensors is
-         * this within 1 MiB); the oplog shows no such workspace at B=2,
-         * where cuDNN picks another engine, so B <= 2 is over-predicted by
-         * up to 1.6 MiB. */
+         * channels (bf16) or 4 (fp16) + the output.  bf16: read off
+         * the bf16 inference series of pytorch_memory.csv (B 8..128: the peak
+         * less the stem's tensors is this within 1 MiB); the oplog shows no
+         * such workspace at B=2, where cuDNN picks another engine, so B <= 2
+         * is over-predicted by up to 1.6 MiB.  fp16: the fp16 per-op log at
+         * B 8, 32, 64 (the stem's transient is this rounded to the 2 MiB
+         * segment). */
         const dlm_tensor *x = TT(r, op->in[0]);
-        int64_t cpad = (op->a.conv.cin + 7) / 8 * 8;
+        if (r->cfg->dtype == DLM_DTYPE_MIXED) return P(0); /* autocast: none seen (techniques CSV) */
+        int64_t cpad = r->cfg->dtype == DLM_DTYPE_BF16 ? (op->a.conv.cin + 7) / 8 * 8
+                                                        : (op->a.conv.cin + 3) / 4 * 4;
         dlm_poly pad = mulk(dlm_poly_mul(x->shape[0], dlm_poly_mul(x->shape[2], x->shape[3])), cpad * 2);
         return dlm_poly_add(pad, nbytes(r, op->out[0]));
     }
@@ -470,53 +475,130 @@ static dlm_poly conv_workspace(const tr *r, int o)
                         dlm_poly_add(w, P(512)));
 }
 
-/* cuDNN RNN reserve (train): per layer and time step the four gate
- * activations and the cell state, plus the hidden state of every layer but
- * the last (whose hidden states are the output): T*B*H*(6L - 1) elements,
- * +512 B.  Matches the oplog (B=2, T=50: 1,126,912 B fp32, 563,712 B bf16)
- * and GPU_NOTES.md's B=3, T=5 (169,216 B). */
+/* cuDNN convolution workspace in fp32: with cudnn.benchmark off PyTorch runs
+ * the engine cuDNN's heuristics rank first, and for fp32 that engine (and its
+ * workspace: none for most ResNet-18 layers at B <= 16, up to 730 MiB for one
+ * layer at B=128 on an H200) changes with the batch size in ways no shape
+ * rule gives.  So it is a measured, named term: data/cudnn/conv_workspace.csv
+ * (convtab.h: per GPU architecture, conv shape, forward / backward and batch
+ * size, with the rule between measured batch sizes).  Forward: the op's
+ * transient above its output.  Backward: convolution_backward runs the
+ * data-gradient and filter-gradient engines inside one aten op, and the log
+ * holds one peak: the table's bytes are that peak above both gradients, so
+ * the model allocates them after the gradients, where the op's peak is exact.
+ * A shape or architecture the table lacks: not known, 0 B, counted in
+ * dlm_trace_info for the output's note.  Returns the slot (-1: none). */
+static int conv_ws_measured(tr *r, int o, dlm_conv_phase ph)
+{
+    const dlm_op *op = &r->g->ops[o];
+    const dlm_tensor *x = TT(r, op->in[0]), *y = TT(r, op->out[0]);
+    dlm_conv_key k = {op->a.conv.cin, (int)dlm_poly_eval(&x->shape[2], 1, 1),
+                      (int)dlm_poly_eval(&x->shape[3], 1, 1), op->a.conv.cout, op->a.conv.kh,
+                      op->a.conv.kw, (int)dlm_poly_eval(&y->shape[2], 1, 1),
+                      (int)dlm_poly_eval(&y->shape[3], 1, 1)};
+    const dlm_conv_series *s =
+        op->a.conv.groups == 1 && op->a.conv.dh == 1 && op->a.conv.dw == 1
+            ? dlm_convtab_find(r->convtab, r->cfg->sm, "fp32", ph, &k)
+            : NULL;
+    if (!s) {
+        if (r->record) r->info->conv_unknown++;
+        return -1;
+    }
+    if (r->record) {
+        r->info->conv_measured++;
+        if (!r->info->series) r->info->series = s;
+        if (ph == DLM_CONV_FWD)
+            appendf(r->L[o].temp, sizeof r->L[o].temp, "cuDNN conv workspace (measured per B)");
+    }
+    int any = 0;
+    for (int i = 0; i < s->n; i++) any |= s->bytes[i] > 0;
+    if (!any) return -1; /* measured: none at every batch size */
+    return tl_new_measured(r->t, s->B, s->bytes, s->n, DLM_TERM_WORKSPACE, r->nm_conv,
+                           "cuDNN conv workspace (measured)");
+}
+
+/* cuDNN RNN reserve (train), elements per time step, sequence and hidden
+ * unit, in the activation type, + 256 B:
+ *   LSTM  6L - 1: per layer the four gate activations, the cell state and the
+ *         hidden state, less the last layer's hidden state (it is the output);
+ *   GRU   7L - 1: per layer the three gates' input and recurrent
+ *         pre-activations (cuDNN keeps W_hn*h apart: r multiplies it) and the
+ *         hidden state, less the last layer's hidden state.
+ * Read off the reserve tensors _cudnn_rnn returns (H200, cuDNN 9.19; only
+ * L = 2 measured): LSTM 11*T*B*H*fb + 256 at B=2 T=50 (pytorch_oplog.csv,
+ * 1,126,656 B fp32 and 563,456 B bf16) and B=32 T=300/500/1000
+ * (pytorch_oplog_lstm_long.csv), GRU 13*T*B*H*fb + 256 at B=2 T=50 and B=32
+ * T=100/500 (pytorch_oplog_gru.csv); GPU_NOTES.md's B=3, T=5 (169,216 B,
+ * cuDNN 9.14) agrees. */
 static dlm_poly rnn_reserve(const tr *r, const dlm_op *op)
 {
     const dlm_tensor *x = TT(r, op->in[0]);
-    int64_t per = op->a.rnn.cell == DLM_RNN_LSTM ? 6LL * op->a.rnn.layers - 1 : 5LL * op->a.rnn.layers - 1;
+    int64_t L = op->a.rnn.layers;
+    int64_t per = op->a.rnn.cell == DLM_RNN_LSTM ? 6 * L - 1 : 7 * L - 1;
     dlm_poly tb = dlm_poly_mul(x->shape[0], x->shape[1]);
-    return dlm_poly_add(mulk(tb, per * op->a.rnn.hidden * r->fb), P(512));
+    return dlm_poly_add(mulk(tb, per * op->a.rnn.hidden * r->fb), P(256));
 }
 
 /* cuDNN RNN workspace (cudnnGetRNNTempSpaceSizes inside PyTorch's
- * _cudnn_rnn, cuDNN 9.19 on sm_90): a constant plus, per sequence,
- * 20*H elements, (I + H) elements per time step and 4*H elements (the gate
- * pre-activations) for at most 256 time steps.  Only a GPU can answer the
- * query, so the law was read off the reference: the LSTM infer series of
- * pytorch_memory.csv (B 1 and 32, T 50..1000; it holds there to the 512-byte
- * block) and the oplog's B=2, T=50 value (20,925,952 B fp32); the
- * constant is 20,333,056 B in fp32 and 18,555,392 B in half precision.
- * Other layer sizes than the seed's (I=100, H=256, L=2) follow the same
- * structure unchecked. */
+ * _cudnn_rnn, cuDNN 9.19 on sm_90).  Only a GPU can answer the query, so the
+ * laws were read off the H200 reference data; in elements of the activation
+ * type (fb bytes) for input size I, hidden size H, g gates (LSTM 4, GRU 3):
+ *
+ * inference  c + fb*B*(s + T*(I + H) + min(T, 256)*g*H): a constant, per
+ *   sequence s elements (LSTM 20H, GRU 10H), I + H per time step and the
+ *   gate pre-activations for at most 256 steps.  c = 20,333,056 B (LSTM
+ *   fp32), 18,555,392 B (LSTM half), 19,444,224 B (GRU fp32).  Read off
+ *   the infer series of pytorch_memory.csv (LSTM, B 1 and 32, T 50..1000,
+ *   fp32 and bf16: to the byte), the oplogs' _cudnn_rnn transients (LSTM
+ *   B=2 T=50; GRU B=2 T=50, B=32 T=100/500) and the GRU inference points of
+ *   the techniques CSVs (B 1 and 32, T 50..1000: to the byte).  GRU in half
+ *   precision is not measured: its constant assumes the LSTM's fp32 - half
+ *   difference (1,777,664 B).
+ * training (forward and backward of a training step: one size serves both)
+ *   the larger of the inference law and c + fb*(19025 + B*(T*(2I + 3H) +
+ *   12gH - 1106.5)).  The second law takes over beyond about 420 steps (the
+ *   training misses the previous model had at T=1000).  Read off the
+ *   _cudnn_rnn and _cudnn_rnn_backward transients of
+ *   pytorch_oplog_lstm_long.csv (B=32, T 300/500/1000, fp32 and bf16) and
+ *   pytorch_oplog_gru.csv, and the requested-bytes peaks of the forward and
+ *   train series of pytorch_memory.csv and the techniques CSVs (LSTM and GRU,
+ *   B 1 and 32, T 500 and 1000: 968 elements per step for both cells, the
+ *   rest to within 8 B); B=256, T=1000 (techniques_extra, LSTM fp32 and bf16,
+ *   GRU) was not used to read it and agrees within 0.6 MB of 1 GB.
+ * Only the seed's sizes were measured (I=100, H=256, L=2): 2I + 3H and
+ * 12gH - 1106.5 are one way to write 968 and 12288 - 1106.5 / 9216 - 1106.5
+ * with them, and other sizes follow these forms unchecked. */
 #define RNN_WS_STEPS 256
 static int rnn_workspace(tr *r, int o, int backward)
 {
     const dlm_op *op = &r->g->ops[o];
     const dlm_tensor *x = TT(r, op->in[0]);
-    int64_t H = op->a.rnn.hidden, I = op->a.rnn.input;
-    /* GRU (3 gates): the same structure with 3*H; its constant was read off
-     * the techniques CSV's two GRU inference points (B=32, T=100 and 500;
-     * the T-dependence then matches exactly) with the per-sequence term
-     * assumed to scale like the gates (15*H). */
-    int gates = op->a.rnn.cell == DLM_RNN_LSTM ? 4 : 3;
-    int64_t c = op->a.rnn.cell == DLM_RNN_LSTM ? (r->fb == 4 ? 20333056LL : 18555392LL)
-                                                : (r->fb == 4 ? 19280384LL : 17502720LL);
+    int64_t H = op->a.rnn.hidden, I = op->a.rnn.input, fb = r->fb;
+    int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
+    int64_t g = lstm ? 4 : 3;
+    int64_t c = lstm ? (fb == 4 ? 20333056LL : 18555392LL) : (fb == 4 ? 19444224LL : 17666560LL);
     dlm_poly T = x->shape[0], Bp = x->shape[1];
-    dlm_poly per_seq = dlm_poly_add(P(5 * gates * H), mulk(T, I + H));
-    dlm_poly lo = dlm_poly_add(per_seq, mulk(T, gates * H));
-    dlm_poly hi = dlm_poly_add(per_seq, P(gates * H * RNN_WS_STEPS));
-    lo = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, lo), r->fb));
-    hi = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, hi), r->fb));
-    int s = tl_new_split(r->t, lo, hi, RNN_WS_STEPS, DLM_TERM_WORKSPACE, r->nm_rnn_ws,
+    dlm_poly per_seq = dlm_poly_add(P((lstm ? 20 : 10) * H), mulk(T, I + H));
+    dlm_poly lo = dlm_poly_add(per_seq, mulk(T, g * H));
+    dlm_poly hi = dlm_poly_add(per_seq, P(g * H * RNN_WS_STEPS));
+    lo = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, lo), fb));
+    hi = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, hi), fb));
+    int s;
+    if (r->grad) {
+        /* fb*(12gH - 1106.5) per sequence, in bytes (fb is 2 or 4) */
+        dlm_poly tr_seq = dlm_poly_add(mulk(T, fb * (2 * I + 3 * H)), P(fb * 12 * g * H - fb * 2213 / 2));
+        dlm_poly train = dlm_poly_add(P(c + fb * 19025), dlm_poly_mul(Bp, tr_seq));
+        s = tl_new_split_max(r->t, lo, hi, RNN_WS_STEPS, train, DLM_TERM_WORKSPACE, r->nm_rnn_ws,
+                             "cuDNN RNN workspace");
+    } else {
+        s = tl_new_split(r->t, lo, hi, RNN_WS_STEPS, DLM_TERM_WORKSPACE, r->nm_rnn_ws,
                          "cuDNN RNN workspace");
+    }
     if (r->record && !backward && s >= 0) {
         r->L[o].temp_bytes = dlm_poly_add(r->L[o].temp_bytes, lo);
-        appendf(r->L[o].temp, sizeof r->L[o].temp, "cuDNN RNN workspace (T <= 256)");
+        appendf(r->L[o].temp, sizeof r->L[o].temp,
+                r->grad ? "cuDNN RNN workspace (T <= 256; training: more beyond ~420)"
+                        : "cuDNN RNN workspace (T <= 256)");
     }
     return s;
 }
@@ -702,8 +784,9 @@ static void fwd_op(tr *r, int o)
         weight_casts(r, o);
         out_new(r, o, 0);
         if (r->torch) {
-            int ws = temp(r, o, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
-                          "cuDNN conv workspace");
+            int ws = r->fb == 4 ? conv_ws_measured(r, o, DLM_CONV_FWD)
+                                : temp(r, o, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
+                                       "cuDNN conv workspace");
             tl_unref(r->t, ws);
         }
         if (r->grad) save(r, o, in, "input");
@@ -995,19 +1078,21 @@ static void bwd_op(tr *r, int o)
     }
     switch (op->kind) {
     case DLM_OP_CONV2D: {
-        int gi = -1;
+        int gi = -1, half = r->torch && r->fb == 2;
         if (r->rg[x]) {
             gi = grad_new(r, x, "grad input");
-            if (r->torch) tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE,
-                                                  r->nm_conv, "cuDNN conv workspace"));
+            if (half) tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE,
+                                              r->nm_conv, "cuDNN conv workspace"));
         }
-        for (int i = 0; i < op->n_params; i++) {
-            int gw = pgrad_half(r, op->params[i]);
-            if (r->torch && i == 0)
+        int gw[4] = {-1, -1, -1, -1};
+        for (int i = 0; i < op->n_params && i < 4; i++) {
+            gw[i] = pgrad_half(r, op->params[i]);
+            if (half && i == 0)
                 tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
                                         "cuDNN conv workspace"));
-            param_grad(r, op->params[i], gw);
         }
+        if (r->torch && !half) tl_unref(r->t, conv_ws_measured(r, o, DLM_CONV_BWD));
+        for (int i = 0; i < op->n_params && i < 4; i++) param_grad(r, op->params[i], gw[i]);
         release_saved(r, o);
         tl_unref(r->t, gout);
         give(r, x, gi);
@@ -1553,13 +1638,17 @@ static void step(tr *r, int first)
     }
 }
 
-dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, dlm_timeline *t,
-                           dlm_mem_layer *layers)
+dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg,
+                           const dlm_convtab *convtab, dlm_timeline *t, dlm_mem_layer *layers,
+                           dlm_trace_info *info)
 {
     tr r;
     memset(&r, 0, sizeof r);
+    memset(info, 0, sizeof *info);
     r.g = g;
     r.cfg = cfg;
+    r.convtab = convtab;
+    r.info = info;
     r.t = t;
     r.L = layers;
     r.torch = cfg->profile == DLM_PROFILE_PYTORCH;

@@ -17,12 +17,23 @@
 #ifndef DLM_TRACE_H
 #define DLM_TRACE_H
 
+#include "convtab.h"
 #include "memory.h"
 #include "timeline.h"
 
-/* Builds the whole protocol into t and fills layers[g->n_ops]. */
-dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, dlm_timeline *t,
-                           dlm_mem_layer *layers);
+/* What a build used of the measured convolution workspaces. */
+typedef struct dlm_trace_info {
+    int conv_measured;  /* fp32 convolutions whose workspace came from the table */
+    int conv_unknown;   /* fp32 convolutions (forward or backward) the table lacks */
+    const dlm_conv_series *series; /* one series used (for the note), NULL if none */
+} dlm_trace_info;
+
+/* Builds the whole protocol into t and fills layers[g->n_ops].  `convtab`
+ * (may be NULL) holds the measured cuDNN convolution workspaces the pytorch
+ * profile uses for fp32 convolutions; it must outlive t. */
+dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg,
+                           const dlm_convtab *convtab, dlm_timeline *t, dlm_mem_layer *layers,
+                           dlm_trace_info *info);
 
 /* PyTorch's cuBLAS workspace for a GPU architecture (GPU_NOTES.md). */
 int64_t dlm_torch_cublas_workspace(int sm);

@@ -123,7 +123,8 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                 bind = k;
             }
         int64_t headroom = f.usable - f.r.peak_bytes;
-        char law[512], b1[32], b2[32], b3[32], b4[32];
+        char law[512], b1[32], b2[32], b3[32], b4[32], note[240];
+        dlm_mem_note(m, search_T ? fixed : (f.best ? f.best : 1), note, sizeof note);
         dlm_poly_format_scaled(&f.law, 1.0 / 1048576.0, "MiB", law, sizeof law);
         if (st != DLM_OK) {
         } else if (fmt == DLM_FMT_JSON) {
@@ -145,6 +146,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
             dlm_json_kstr(&j, "binding_term", dlm_term_name((dlm_term)bind));
             dlm_json_kint(&j, "binding_growth_bytes", grow);
             dlm_json_kstr(&j, "peak_where", f.r.peak_where);
+            dlm_json_kstr(&j, "workspace_note", note);
             dlm_json_obj_end(&j);
             st = dlm_json_finish(&j);
         } else {
@@ -175,6 +177,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                        dlm_fmt_bytes(b4, sizeof b4, (double)grow), var);
                 printf("  peak law there: %s\n", law);
             }
+            if (note[0]) printf("note: %s\n", note);
             st = dlm_check_stream(stdout, "standard output");
         }
     }

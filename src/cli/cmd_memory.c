@@ -64,6 +64,7 @@ typedef struct point {
     int64_t B, T;
     dlm_mem_result r;
     dlm_poly law;
+    char note[240]; /* dlm_mem_note(): measured or unknown library workspaces */
 } point;
 
 static void json_layers(dlm_json *j, const dlm_mem_model *m)
@@ -125,6 +126,7 @@ static dlm_status print_json(const dlm_mem_model *m, const dlm_gpu *gpu, const p
         dlm_json_kstr(&j, "peak_op", p[i].r.peak_op >= 0 ? g->ops[p[i].r.peak_op].name : "");
         dlm_json_kstr(&j, "peak_where", p[i].r.peak_where);
         dlm_json_kstr(&j, "peak_formula_bytes", law);
+        dlm_json_kstr(&j, "workspace_note", p[i].note);
         dlm_json_key(&j, "breakdown");
         dlm_json_obj_begin(&j);
         for (int k = 0; k < DLM_TERM_COUNT; k++) dlm_json_kint(&j, dlm_term_name((dlm_term)k), p[i].r.by_term[k]);
@@ -148,7 +150,7 @@ static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n)
     fputs("model,profile,mode,dtype,attention,optimizer,batch,seq,peak_bytes,before_bytes,"
           "after_bytes,peak_phase,peak_where", stdout);
     for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%s_bytes", dlm_term_name((dlm_term)k));
-    putchar('\n');
+    fputs(",workspace_note\n", stdout);
     for (int i = 0; i < n; i++) {
         printf("%s,%s,%s,%s,%s,%s,%lld,%lld,%lld,%lld,%lld,%s,", g->name,
                dlm_profile_name(c->profile), dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
@@ -158,6 +160,8 @@ static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n)
                dlm_phase_name(p[i].r.peak_phase));
         dlm_csv_field(stdout, p[i].r.peak_where);
         for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%lld", (long long)p[i].r.by_term[k]);
+        putchar(',');
+        dlm_csv_field(stdout, p[i].note);
         putchar('\n');
     }
     return dlm_check_stream(stdout, "standard output");
@@ -222,6 +226,12 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
         printf("%s %s %s", k ? "," : "", last->r.named[k].name, mib(v, sizeof v, last->r.named[k].bytes));
     }
     printf("\n");
+    /* how the library workspaces no law gives are known, once per distinct line */
+    for (int i = 0; i < n; i++) {
+        int seen = !p[i].note[0];
+        for (int k = 0; k < i && !seen; k++) seen = !strcmp(p[k].note, p[i].note);
+        if (!seen) printf("note: %s\n", p[i].note);
+    }
     return dlm_check_stream(stdout, "standard output");
 }
 
@@ -276,6 +286,7 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
             p[n].T = g->uses_T ? ts[k] : 0;
             st = dlm_mem_eval(m, p[n].B, p[n].T, &p[n].r);
             if (st == DLM_OK) st = dlm_mem_peak_poly(m, p[n].B, p[n].T, &p[n].law);
+            if (st == DLM_OK) dlm_mem_note(m, p[n].B, p[n].note, sizeof p[n].note);
             n++;
         }
     if (st == DLM_OK) {
