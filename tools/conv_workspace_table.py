@@ -25,7 +25,8 @@ out a larger cached block; the table keeps the smallest value seen, the closest
 bound on the bytes requested, and how many ops it was seen in.
 
 Usage: conv_workspace_table.py -o data/cudnn/conv_workspace.csv
-           data/reference/pytorch_oplog_resnet_fp32.csv
+           data/reference/pytorch_oplog_resnet_fp32.csv [more oplogs...]
+(any model's plain fp32 runs: with --set base=32 the half-width ResNet's)
 """
 import argparse
 import csv
@@ -49,10 +50,10 @@ def main():
                 op = r["op"]
                 if op not in ("convolution.default", "convolution_backward.default"):
                     continue
-                # point: model:attention:dtype:mode:B<n>:T<n>[...]
+                # point: model:attention:dtype:mode:B<n>:T<n>[:ckpt-..][:autocast-..][:set-k=v]
                 pt = r["point"].split(":")
-                if len(pt) != 6:
-                    continue   # checkpointed or autocast runs are not plain layers
+                if any(f.startswith(("ckpt-", "autocast-")) for f in pt[6:]):
+                    continue   # recomputed or autocast convolutions: not plain layers
                 dtype, B = pt[2], int(pt[4][1:])
                 ins = r["inputs"].split()
                 outs = r["outputs"].split()

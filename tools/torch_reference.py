@@ -494,11 +494,17 @@ def cmd_oplog(args):
         for p in args.points:
             f = p.split(":")
             specs.append((f[0], int(f[1]), int(f[2]), f[3] if len(f) > 3 else "eager"))
+    knobs = {}
+    for kv in args.set or []:   # e.g. base=32: the half-width ResNet's conv shapes
+        k, _, v = kv.partition("=")
+        if not v.isdigit():
+            raise SystemExit(f"torch_reference.py oplog: --set {kv!r}: expected KNOB=INTEGER")
+        knobs[k] = int(v)
     for name, B, T, attn in specs:
         for dt in args.dtypes:
             for mode in args.modes:
                 clean()
-                model = build(name, attn).to(device=device, dtype=DTYPES[dt])
+                model = build(name, attn, knobs).to(device=device, dtype=DTYPES[dt])
                 model = checkpointed(model, args.checkpoint)
                 model.train(mode != "infer")
                 x = make_input(name, B, T, device, DTYPES[dt])
@@ -517,6 +523,8 @@ def cmd_oplog(args):
                     point += f":ckpt-{args.checkpoint}"
                 if args.autocast != "none":
                     point += f":autocast-{args.autocast}"
+                for k, v in sorted(knobs.items()):
+                    point += f":set-{k}={v}"
                 log = Log()
                 log.point = point
                 torch.cuda.synchronize()
@@ -576,6 +584,8 @@ def main():
                         "then shows the recomputation)")
     a.add_argument("--autocast", default="none", choices=["none", "bf16", "fp16"],
                    help="torch.autocast around forward and loss, as the techniques run it")
+    a.add_argument("--set", nargs="+", metavar="KNOB=N",
+                   help="model knobs as dlmem's --set has them (base=32: a half-width ResNet)")
     a.add_argument("--points", nargs="+", metavar="MODEL:B:T[:ATTN]",
                    help="points to log (default: resnet18 B=2, lstm B=2 T=50, bert B=2 T=64 "
                         "eager and sdpa)")

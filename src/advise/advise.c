@@ -707,6 +707,10 @@ dlm_status dlm_advise(const dlm_workload *w, const dlm_budget *b, const char *on
         c.base_peak = 0;
         st = fill(&c, &p, 1, &rep->base);
         c.base_peak = rep->base.peak;
+        dlm_mem_model *nm = NULL; /* how its measured library workspaces are known */
+        if (st == DLM_OK) st = dlm_mem_model_alloc(c.g, &w->cfg, &nm);
+        if (st == DLM_OK) dlm_mem_note(nm, w->batch, rep->ws_note, sizeof rep->ws_note);
+        dlm_mem_model_free(nm);
         for (int k = 0; k < rep->base.r.n_named; k++)
             if (!strcmp(rep->base.r.named[k].name, "cudnn_rnn_reserve"))
                 c.rnn_reserve = rep->base.r.named[k].bytes;

@@ -102,6 +102,7 @@ typedef struct dlm_advice_report {
     /* the seed's "FP16 reduces memory by 50%", from the model at this point */
     double fp16_infer_share; /* fp16 inference saving vs fp32 inference */
     double mixed_train_share;/* autocast training saving vs fp32 training */
+    char ws_note[240];       /* dlm_mem_note() of the workload as given ("" if none) */
 } dlm_advice_report;
 
 /* Evaluates every technique (or only those in `only`, a comma list of names

@@ -54,6 +54,7 @@ dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget 
             base->fits ? "**fits**" : "**does not fit**");
     if (!base->fits) fprintf(f, " (%.1f MiB over)", (base->peak - r->usable) / MIB);
     fprintf(f, "; the largest batch that fits as given is %lld.\n\n", (long long)base->max_batch);
+    if (r->ws_note[0]) fprintf(f, "Note: %s.\n\n", r->ws_note);
     if (r->usable < r->weight_bytes)
         fprintf(f, "The weights alone (%.1f MiB) exceed the budget.\n\n", r->weight_bytes / MIB);
     fprintf(f, "| rank | technique | new peak (MiB) | saved | fits | max B | price |\n"

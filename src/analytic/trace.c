@@ -34,8 +34,10 @@
  * and say so where they are defined: the cuBLAS/cuBLASLt workspaces, cuDNN's
  * half-precision convolution workspaces (NHWC copies), the cuDNN RNN
  * workspace and reserve, the fused attention backward's workspace.  cuDNN's
- * fp32 convolution workspaces (engine choice varies with B) are not modelled:
- * 0, as the oplog shows at B=2 in the forward pass.
+ * fp32 convolution workspaces follow no law (the engine changes with B):
+ * they come from a table measured per conv shape and batch size
+ * (data/cudnn/conv_workspace.csv, convtab.h) and are not known (0 B, and
+ * memory.h's dlm_mem_note() says so) where the table has no row.
  */
 #include "trace.h"
 

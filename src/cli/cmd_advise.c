@@ -101,6 +101,7 @@ static dlm_status print_table(const dlm_advice_report *rep)
                B(a, sizeof a, base->peak), base->r.peak_where, B(b2, sizeof b2, base->peak - rep->usable),
                base->max_batch > 0 ? (snprintf(d, sizeof d, "%lld", (long long)base->max_batch), d)
                                    : "none");
+    if (rep->ws_note[0]) printf("note: %s\n", rep->ws_note);
     if (rep->usable < rep->weight_bytes)
         printf("The weights alone (%s, %lld parameters in %s) exceed the %s usable.\n",
                B(a, sizeof a, rep->weight_bytes), (long long)rep->params,
@@ -241,6 +242,7 @@ static dlm_status print_json(const dlm_advice_report *rep)
     dlm_json_key(&j, "weights_exceed_budget");
     dlm_json_bool(&j, rep->usable < rep->weight_bytes);
     json_advice(&j, "baseline", &rep->base);
+    dlm_json_kstr(&j, "workspace_note", rep->ws_note);
     dlm_json_key(&j, "techniques");
     dlm_json_arr_begin(&j);
     for (int i = 0; i < rep->n_rows; i++) json_advice(&j, NULL, &rep->rows[i]);

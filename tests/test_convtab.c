@@ -1,0 +1,158 @@
+/* test_convtab.c — the measured cuDNN convolution workspace table
+ * (src/analytic/convtab.h): the rule between measured batch sizes on
+ * hand-derived values, the loader's errors, and data/cudnn/conv_workspace.csv
+ * against the per-op log it was read off (every row is what the log says, and
+ * the log has no convolution the table lacks), so that a hand edit or a stale
+ * table fails here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytic/convtab.h"
+#include "core/csv.h"
+#include "core/paths.h"
+#include "tap.h"
+
+static void rule(void)
+{
+    static const int64_t B[] = {1, 4, 8}, v[] = {100, 400, 1000};
+    dlm_conv_how how;
+    int64_t lo, hi;
+    dlm_poly law;
+    TAP_EQ(dlm_conv_series_at(B, v, 3, 4, &law, &how, &lo, &hi), 400, "a measured B: its bytes");
+    TAP_EQ(how, DLM_CONV_MEASURED, "... said to be measured");
+    TAP_EQ(dlm_conv_series_at(B, v, 3, 2, &law, &how, &lo, &hi), 200, "B=2: on the line from B=1 to B=4");
+    TAP_OK(how == DLM_CONV_INTERPOLATED && lo == 1 && hi == 4, "... interpolated between 1 and 4");
+    TAP_EQ(dlm_poly_eval(&law, 2, 1), 200, "... the law around it gives it");
+    TAP_EQ(dlm_poly_coef(&law, 1, 0), 100, "... with the segment's slope (100 B per sample)");
+    TAP_EQ(dlm_conv_series_at(B, v, 3, 6, NULL, NULL, NULL, NULL), 700, "B=6: between 4 and 8");
+    TAP_EQ(dlm_conv_series_at(B, v, 3, 16, &law, &how, &lo, &hi), 2000,
+           "beyond the table: B=8's bytes in proportion (1000 * 16/8)");
+    TAP_OK(how == DLM_CONV_SCALED && lo == 8, "... said to be scaled from B=8");
+    static const int64_t B2[] = {4, 8}, v2[] = {0, 3};
+    TAP_EQ(dlm_conv_series_at(B2, v2, 2, 5, NULL, NULL, NULL, NULL), 1, "0.75 B rounds to 1");
+    TAP_EQ(dlm_conv_series_at(B2, v2, 2, 2, NULL, &how, NULL, NULL), 0,
+           "below the table: B=4's 0 B in proportion");
+    static const int64_t v3[] = {3, 0};
+    TAP_EQ(dlm_conv_series_at(B2, v3, 2, 7, NULL, NULL, NULL, NULL), 1,
+           "a falling segment: 3 - 3*3/4 = 0.75 rounds to 1");
+}
+
+static void load_errors(void)
+{
+    char path[] = "/tmp/dlmem-convtab-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        TAP_OK(0, "temporary file");
+        return;
+    }
+    fputs("gpu,sm,dtype,phase,in_c,in_h,in_w,out_c,kernel_h,kernel_w,out_h,out_w,batch,bytes\n"
+          "G,90,fp32,forward,3,8,8,4,3,3,8,8,2,512\n"
+          "G,90,fp32,forward,3,8,8,4,3,3,8,8,2,1024\n", f);
+    fclose(f);
+    dlm_convtab *t = NULL;
+    dlm_status st = dlm_convtab_load(path, &t);
+    TAP_OK(st == DLM_EPARSE && strstr(dlm_errmsg(), ":3: batch 2 listed twice"),
+           "a batch size listed twice for one shape is an error naming the line (%s)", dlm_errmsg());
+    dlm_convtab_free(t);
+    remove(path);
+}
+
+/* The table's rows against the log: key, phase and batch -> smallest transient. */
+static void against_log(void)
+{
+    char tpath[1024], lpath[1024];
+    if (!dlm_data_path("cudnn/conv_workspace.csv", tpath, sizeof tpath) ||
+        !dlm_data_path("reference/pytorch_oplog_resnet_fp32.csv", lpath, sizeof lpath)) {
+        printf("# no table or no per-op log: not checked\n");
+        return;
+    }
+    dlm_convtab *t;
+    dlm_csv *log;
+    if (dlm_convtab_load(tpath, &t) != DLM_OK || dlm_csv_read(lpath, &log) != DLM_OK) {
+        TAP_OK(0, "read the table and the log: %s", dlm_errmsg());
+        return;
+    }
+    static const char *names[] = {"point", "op", "inputs", "outputs", "before", "after", "peak"};
+    int c[7];
+    if (dlm_csv_require(log, 7, names, c) != DLM_OK) {
+        TAP_OK(0, "%s", dlm_errmsg());
+        goto out;
+    }
+    /* smallest transient per (series, batch index), from the log */
+    int total = 0;
+    for (int i = 0; i < t->n; i++) total += t->s[i].n;
+    int64_t *least = malloc((size_t)(total ? total : 1) * sizeof *least);
+    int *base = malloc((size_t)(t->n + 1) * sizeof *base);
+    if (!least || !base) {
+        TAP_OK(0, "out of memory");
+        free(least);
+        free(base);
+        goto out;
+    }
+    for (int i = 0, k = 0; i < t->n; k += t->s[i].n, i++) base[i] = k;
+    for (int k = 0; k < total; k++) least[k] = -1;
+    int ops = 0, missing = 0;
+    for (int r = 0; r < log->nrows; r++) {
+        const char *op = dlm_csv_get(log, r, c[1]);
+        int fwd = !strcmp(op, "convolution.default");
+        if (!fwd && strcmp(op, "convolution_backward.default")) continue;
+        int x[4], w[4], y[4], B;
+        const char *in = dlm_csv_get(log, r, c[2]), *out = dlm_csv_get(log, r, c[3]);
+        const char *pt = strstr(dlm_csv_get(log, r, c[0]), ":B");
+        if (!pt || sscanf(pt, ":B%d", &B) != 1) continue;
+        int ok = fwd ? sscanf(in, "%dx%dx%dx%d %dx%dx%dx%d", &x[0], &x[1], &x[2], &x[3], &w[0], &w[1],
+                              &w[2], &w[3]) == 8 &&
+                           sscanf(out, "%dx%dx%dx%d", &y[0], &y[1], &y[2], &y[3]) == 4
+                     : sscanf(in, "%dx%dx%dx%d %dx%dx%dx%d %dx%dx%dx%d", &y[0], &y[1], &y[2], &y[3],
+                              &x[0], &x[1], &x[2], &x[3], &w[0], &w[1], &w[2], &w[3]) == 12;
+        int64_t b, a, p;
+        if (!ok || dlm_csv_int(log, r, c[4], &b) != DLM_OK || dlm_csv_int(log, r, c[5], &a) != DLM_OK ||
+            dlm_csv_int(log, r, c[6], &p) != DLM_OK) {
+            TAP_OK(0, "log line %d: %s", log->lines[r], ok ? dlm_errmsg() : "unreadable shapes");
+            continue;
+        }
+        dlm_conv_key key = {x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3]};
+        const dlm_conv_series *s = dlm_convtab_find(t, 90, "fp32", fwd ? DLM_CONV_FWD : DLM_CONV_BWD, &key);
+        int j = -1;
+        for (int q = 0; s && q < s->n; q++)
+            if (s->B[q] == B) j = q;
+        ops++;
+        if (j < 0) {
+            if (missing++ < 5) printf("# log line %d: no table row for it\n", log->lines[r]);
+            continue;
+        }
+        int64_t v = p - (a > b ? a : b), *l = &least[base[s - t->s] + j];
+        if (*l < 0 || v < *l) *l = v;
+    }
+    TAP_OK(ops >= 500 && missing == 0, "every one of the log's %d convolution ops has its table row "
+           "(%d without)", ops, missing);
+    int wrong = 0, unseen = 0;
+    for (int i = 0; i < t->n; i++)
+        for (int q = 0; q < t->s[i].n; q++) {
+            int64_t l = least[base[i] + q];
+            if (l < 0) unseen++;
+            else if (l != t->s[i].bytes[q] && wrong++ < 5)
+                printf("# table %dx%dx%d -> %d k%dx%d, %s, B=%lld: %lld B, the log says %lld B\n",
+                       t->s[i].key.in_c, t->s[i].key.in_h, t->s[i].key.in_w, t->s[i].key.out_c,
+                       t->s[i].key.kh, t->s[i].key.kw, t->s[i].phase == DLM_CONV_FWD ? "fwd" : "bwd",
+                       (long long)t->s[i].B[q], (long long)t->s[i].bytes[q], (long long)l);
+        }
+    TAP_OK(wrong == 0 && unseen == 0, "each of the table's %d rows is the log's smallest transient for "
+           "its shape, phase and batch (%d differ, %d not in the log)", total, wrong, unseen);
+    TAP_STREQ(t->gpu, "NVIDIA H200", "the GPU the rows were measured on");
+    free(least);
+    free(base);
+out:
+    dlm_csv_free(log);
+    dlm_convtab_free(t);
+}
+
+int main(void)
+{
+    rule();
+    load_errors();
+    against_log();
+    return tap_done();
+}
