@@ -93,7 +93,7 @@ static int64_t meta(const dlm_tensorfile *f, const char *name, int *ok)
 static int run(int argc, char **argv)
 {
     const char *model = NULL, *wpath = NULL, *iopath = NULL;
-    dlm_rt_options o = {.dtype = DLM_RT_FP32, .conv_ws_limit = DLM_RT_CONV_WS_DEFAULT,
+    dlm_rt_options o = {.dtype = DLM_RT_FP32, .conv_ws_limit = DLM_RT_CONV_WS_AUTO,
                         .conv_search = 1};
     double rtol = 1e-5;
     int npos = 0;

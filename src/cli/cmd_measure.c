@@ -22,7 +22,9 @@ static const dlm_cli_opt opts[] = {
     {"resume", 0, NULL, "continue FILE: skip the points it already has"},
     {"weights", 0, "FILE", "weights from tools/export_weights.py (default: random, seed 1)"},
     {"mem-limit", 0, "SIZE", "refuse tracked allocations beyond SIZE (simulates a smaller GPU)"},
-    {"conv-workspace", 0, "SIZE", "largest cuDNN convolution workspace (default 1MiB; 0: least)"},
+    {"conv-workspace", 0, "SIZE", "auto (default): each conv's workspace allocated around it, "
+                                  "below the plan's headroom (never raises the peak); SIZE: one "
+                                  "resident buffer of at most SIZE (0: no workspace)"},
     {"conv-algo", 0, "HOW", "search (default: time cuDNN's algorithms) or heuristic (ranking)"},
     {"set", 0, "K=V,...", "change model sizes (see dlmem models)"},
     {"format", 0, "FMT", "stdout: table (default) or csv"},
@@ -120,8 +122,8 @@ dlm_status dlm_cmd_measure(int argc, char **argv)
     if ((s = dlm_cli_get(&a, "mem-limit")) &&
         (st = dlm_cli_size("--mem-limit", s, &c.mem_limit)) != DLM_OK)
         goto done;
-    c.conv_ws_limit = DLM_RT_CONV_WS_DEFAULT;
-    if ((s = dlm_cli_get(&a, "conv-workspace")) && strcmp(s, "0") &&
+    c.conv_ws_limit = DLM_RT_CONV_WS_AUTO;
+    if ((s = dlm_cli_get(&a, "conv-workspace")) && strcmp(s, "auto") && strcmp(s, "0") &&
         (st = dlm_cli_size("--conv-workspace", s, &c.conv_ws_limit)) != DLM_OK)
         goto done;
     if (s && !strcmp(s, "0")) c.conv_ws_limit = 0;

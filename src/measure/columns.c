@@ -9,6 +9,9 @@
  *   cublas_workspace_bytes cudnn_conv_workspace_bytes
  *   cudnn_rnn_workspace_bytes cudnn_rnn_reserve_bytes
  *   rnn_seq_lengths_bytes                                       named terms
+ *   cudnn_conv_transient_max_bytes  the largest convolution workspace allocated
+ *                              around its convolution (not resident, inside
+ *                              the plan's headroom: not a term of the peak)
  *   pool_used_peak_bytes pool_reserved_bytes                    CUDA pool's own
  *   untracked_bytes            device memory that grew outside the pool
  *                              during the measured pass (cudaMemGetInfo)
@@ -28,7 +31,7 @@ static const char *const columns[] = {
     "before_bytes", "peak_bytes", "after_bytes", "peak_op", "weights_bytes", "buffers_bytes",
     "inputs_bytes", "activation_peak_bytes", "scratch_peak_bytes", "cublas_workspace_bytes",
     "cudnn_conv_workspace_bytes", "cudnn_rnn_workspace_bytes", "cudnn_rnn_reserve_bytes",
-    "rnn_seq_lengths_bytes", "pool_used_peak_bytes", "pool_reserved_bytes", "untracked_bytes",
+    "rnn_seq_lengths_bytes", "cudnn_conv_transient_max_bytes", "pool_used_peak_bytes", "pool_reserved_bytes", "untracked_bytes",
     "context_bytes", "cudnn_handle_bytes", "cublas_handle_bytes", "median_ms", "min_ms",
     "max_ms", "repeat", "weights", "gpu", "gpu_memory_bytes", "sm", "driver", "cuda",
     "cuda_driver", "cudnn", "cublas", "dlmem"};

@@ -188,7 +188,7 @@ static dlm_status write_row(const sweep *w, FILE *f, const point *p)
     put_int(f, p->T);
     put_str(f, p->oom ? "oom" : "ok");
     if (p->oom) {
-        for (int i = 9; i <= 25; i++) fputc(',', f); /* before_bytes .. untracked_bytes */
+        for (int i = 9; i <= 26; i++) fputc(',', f); /* before_bytes .. untracked_bytes */
     } else {
         put_int(f, p->before);
         put_int(f, p->peak);
@@ -204,6 +204,7 @@ static dlm_status write_row(const sweep *w, FILE *f, const point *p)
         put_int(f, ws->cudnn_rnn);
         put_int(f, ws->cudnn_rnn_reserve);
         put_int(f, ws->rnn_seq_lengths);
+        put_int(f, ws->cudnn_conv_transient_max);
         put_int(f, p->pool_high);
         put_int(f, p->pool_reserved);
         put_int(f, p->untracked);
@@ -304,12 +305,12 @@ static void progress(int k, int n, const dlm_graph *g, const point *p)
 
 static dlm_status table_add(dlm_table *t, const point *p)
 {
-    char b[32], s[32], st[8], be[32], pk[32], ac[32], ws[32], pool[32], ms[32];
+    char b[32], s[32], st[8], be[32], pk[32], ac[32], ws[32], tr[32], pool[32], ms[32];
     snprintf(b, sizeof b, "%lld", (long long)p->B);
     snprintf(s, sizeof s, "%lld", (long long)p->T);
     snprintf(st, sizeof st, "%s", p->oom ? "oom" : "ok");
     if (p->oom) {
-        const char *row[] = {b, s, st, "", "", "", "", "", ""};
+        const char *row[] = {b, s, st, "", "", "", "", "", "", ""};
         return dlm_table_add(t, row);
     }
     dlm_fmt_bytes(be, sizeof be, (double)p->before);
@@ -317,9 +318,10 @@ static dlm_status table_add(dlm_table *t, const point *p)
     dlm_fmt_bytes(ac, sizeof ac, (double)(p->by_kind[DLM_MK_ACT] + p->by_kind[DLM_MK_SCRATCH]));
     dlm_fmt_bytes(ws, sizeof ws, (double)(p->ws.cublas + p->ws.cudnn_conv + p->ws.cudnn_rnn +
                                           p->ws.rnn_seq_lengths));
+    dlm_fmt_bytes(tr, sizeof tr, (double)p->ws.cudnn_conv_transient_max);
     dlm_fmt_bytes(pool, sizeof pool, (double)p->pool_high);
     snprintf(ms, sizeof ms, "%.3f ms", p->median);
-    const char *row[] = {b, s, st, be, pk, ac, ws, pool, ms};
+    const char *row[] = {b, s, st, be, pk, ac, ws, tr, pool, ms};
     return dlm_table_add(t, row);
 }
 
@@ -361,7 +363,7 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
                         .conv_ws_limit = c->conv_ws_limit,
                         .conv_search = c->conv_search, .device = 0};
     static const char *hdr[] = {"batch", "seq", "status", "before", "peak", "activations",
-                                "workspaces", "pool peak", "median"};
+                                "workspaces", "conv ws (transient)", "pool peak", "median"};
     memset(&w, 0, sizeof w);
     w.c = c;
     if (c->repeat < 1) return dlm_error(DLM_ERANGE, "--repeat must be at least 1");
@@ -379,7 +381,7 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
         DLM_GO(dlm_rt_init_weights(w.rt, WEIGHT_SEED));
         snprintf(w.weights, sizeof w.weights, "random:%d", WEIGHT_SEED);
     }
-    DLM_GO(dlm_table_alloc(9, hdr, "rrlrrrrrr", &table));
+    DLM_GO(dlm_table_alloc(10, hdr, "rrlrrrrrrr", &table));
     if (!(ms = malloc((size_t)c->repeat * sizeof *ms))) {
         st = dlm_error(DLM_ENOMEM, "out of memory");
         goto fail;

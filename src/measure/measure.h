@@ -39,7 +39,8 @@ typedef struct dlm_measure_config {
     int resume;              /* skip points already in `output` */
     const char *weights;     /* tensor file (tools/export_weights.py) or NULL: random */
     int64_t mem_limit;       /* simulated device size for the tracked bytes (0: none) */
-    int64_t conv_ws_limit;   /* cuDNN convolution workspace limit (bytes) */
+    int64_t conv_ws_limit;   /* DLM_RT_CONV_WS_AUTO: transient workspaces in the plan's
+                                headroom; >= 0: limit of one resident buffer (plan.h) */
     int conv_search;         /* time the convolution algorithms (1) or take cuDNN's ranking */
     dlm_format format;       /* stdout: table or csv */
     const char *op_times;    /* CSV of per-op GPU times (one extra pass per point), or NULL */

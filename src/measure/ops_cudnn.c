@@ -1,12 +1,17 @@
 /* ops_cudnn.c — the ops the runtime runs through cuDNN: convolution (as
  * PyTorch's cross-correlation), batchnorm inference, pooling and ReLU.
  *
- * Convolution: descriptors at create, shapes and the algorithm per point
- * (cudnnGetConvolutionForwardAlgorithm_v7, the best result that fits the
- * mode: for exact fp32 FMA math and direct or GEMM algorithms), one shared workspace sized to the
- * largest need (runtime.c allocates it).  bf16 batchnorm, pooling and ReLU use
- * dlmem's kernels: PyTorch keeps bf16 statistics, which cuDNN's batchnorm
- * does not take, and one kernel path per dtype keeps them comparable.
+ * Convolution: descriptors at create; shapes and the algorithm per point:
+ * cuDNN's candidates, timed on this GPU (cudnnFindConvolutionForwardAlgorithmEx
+ * with dlmem's own buffers) or ranked by its heuristics (_v7), best first;
+ * the first that fits the mode (exact fp32 takes FMA math only) and whose
+ * workspace fits the conv's bound is taken.  The bound (plan.h): the plan's
+ * headroom at the conv, P - L_o - 1, when workspaces are transient (each
+ * conv allocates its own around it, from the tracking allocator), or the
+ * --conv-workspace limit of the one resident buffer (runtime.c allocates it).
+ * bf16 batchnorm, pooling and ReLU use dlmem's kernels: PyTorch keeps bf16
+ * statistics, which cuDNN's batchnorm does not take, and one kernel path per
+ * dtype keeps them comparable.
  */
 #include <string.h>
 
@@ -63,8 +68,9 @@ static int algo_fits(const dlm_rt *rt, const cudnnConvolutionFwdAlgoPerf_t *p)
 }
 
 /* cudnnFindConvolutionForwardAlgorithmEx: every algorithm whose workspace fits
- * the limit is timed on scratch input and output buffers (allocated through
- * the tracking allocator and freed before any measured pass). */
+ * the conv's bound is timed on scratch input and output buffers (allocated
+ * through the tracking allocator and freed before any measured pass; with a
+ * transient bound, x + y + workspace stay below the pass's own peak). */
 static dlm_status find_algos(dlm_rt *rt, int o, const rt_tensor *x, const rt_tensor *y,
                              cudnnConvolutionFwdAlgoPerf_t *perf, int *got)
 {
@@ -72,8 +78,8 @@ static dlm_status find_algos(dlm_rt *rt, int o, const rt_tensor *x, const rt_ten
     rt_conv *c = &rt->ops[o].conv;
     void *xb = NULL, *yb = NULL, *wb = NULL;
     dlm_status st = DLM_OK;
-    size_t lim = (size_t)rt->opt.conv_ws_limit, xbytes = (size_t)x->numel * rt->fsize, most = 0;
-    /* The search buffer: the limit, or less if no algorithm needs that much. */
+    size_t lim = c->bound, xbytes = (size_t)x->numel * rt->fsize, most = 0;
+    /* The search buffer: the bound, or less if no algorithm needs that much. */
     for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; a++) {
         size_t need = 0;
         if (cudnnGetConvolutionForwardWorkspaceSize(rt->dnn, c->x, c->w, c->conv, c->y,
@@ -113,7 +119,46 @@ static int same_conv(const dlm_rt *rt, int o)
     return -1;
 }
 
-dlm_status rt_conv_prepare(dlm_rt *rt, int o)
+/* Takes the first of c->perf that fits the mode and the bound (its workspace
+ * asked again with the math type it will run with), else, where the bound is
+ * the resident buffer's limit, the one that fits the mode with the smallest
+ * workspace. */
+static dlm_status pick_algo(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    rt_conv *c = &rt->ops[o].conv;
+    int pick = -1, smallest = -1;
+    size_t need = 0, least = 0;
+    for (int i = 0; i < c->n_perf && pick < 0; i++) {
+        const cudnnConvolutionFwdAlgoPerf_t *p = &c->perf[i];
+        if (!algo_fits(rt, p)) continue;
+        cudnnMathType_t m = rt->conv_math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : p->mathType;
+        DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, m));
+        if (cudnnGetConvolutionForwardWorkspaceSize(rt->dnn, c->x, c->w, c->conv, c->y, p->algo,
+                                                    &need) != CUDNN_STATUS_SUCCESS)
+            continue;
+        if (smallest < 0 || need < least) {
+            smallest = i;
+            least = need;
+        }
+        if (need <= c->bound) pick = i;
+    }
+    if (pick < 0 && !rt->conv_transient) pick = smallest;
+    if (pick < 0)
+        return dlm_error(DLM_EUNSUPPORTED, "%s: cuDNN offers no forward algorithm for %s%s%s",
+                         op->name, dlm_rt_dtype_name(rt->opt.dtype),
+                         rt->conv_math == CUDNN_FMA_MATH ? " with FMA math (no TF32)" : "",
+                         rt->conv_transient ? " whose workspace fits the plan's headroom there "
+                                              "(--conv-workspace SIZE: a resident buffer)" : "");
+    c->algo = c->perf[pick].algo;
+    c->math = rt->conv_math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : c->perf[pick].mathType;
+    DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, c->math));
+    DLM_CUDNN(cudnnGetConvolutionForwardWorkspaceSize(rt->dnn, c->x, c->w, c->conv, c->y, c->algo,
+                                                      &c->ws));
+    return DLM_OK;
+}
+
+dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t bound)
 {
     const dlm_op *op = &rt->g->ops[o];
     rt_conv *c = &rt->ops[o].conv;
@@ -127,59 +172,54 @@ dlm_status rt_conv_prepare(dlm_rt *rt, int o)
         return dlm_error(DLM_EINTERNAL, "%s: cuDNN gives output %dx%dx%dx%d, the graph %lldx%lldx"
                          "%lldx%lld", op->name, n, ch, h, w, (long long)y->dims[0],
                          (long long)y->dims[1], (long long)y->dims[2], (long long)y->dims[3]);
+    c->bound = bound;
+    /* An earlier conv of the same shapes was searched with a bound at least
+     * this one: its candidates serve (they are re-picked with this bound). */
     int twin = same_conv(rt, o);
-    if (twin >= 0) {
+    if (twin >= 0 && rt->ops[twin].conv.bound >= bound) {
         const rt_conv *t = &rt->ops[twin].conv;
-        c->algo = t->algo;
-        c->math = t->math;
-        DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, c->math));
-        c->ws = t->ws;
-        return DLM_OK;
+        memcpy(c->perf, t->perf, sizeof c->perf);
+        c->n_perf = t->n_perf;
+        return pick_algo(rt, o);
     }
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int got = 0, pick = -1, smallest = -1;
+    c->n_perf = 0;
     if (rt->opt.conv_search)
-        DLM_TRY(find_algos(rt, o, x, y, perf, &got));
+        DLM_TRY(find_algos(rt, o, x, y, c->perf, &c->n_perf));
     else
         DLM_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(rt->dnn, c->x, c->w, c->conv, c->y,
-                                                         CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got,
-                                                         perf));
-    /* Results come best first (fastest measured, or best ranked): the first
-     * that fits the mode and the workspace limit, else the one that fits the
-     * mode with the smallest workspace. */
-    for (int i = 0; i < got && pick < 0; i++) {
-        if (!algo_fits(rt, &perf[i])) continue;
-        if (smallest < 0 || perf[i].memory < perf[smallest].memory) smallest = i;
-        if (perf[i].memory <= (size_t)rt->opt.conv_ws_limit) pick = i;
-    }
-    if (pick < 0) pick = smallest;
-    if (pick < 0)
-        return dlm_error(DLM_EUNSUPPORTED, "%s: cuDNN offers no forward algorithm for %s%s",
-                         op->name, dlm_rt_dtype_name(rt->opt.dtype),
-                         rt->conv_math == CUDNN_FMA_MATH ? " with FMA math (no TF32)" : "");
-    c->algo = perf[pick].algo;
-    c->math = rt->conv_math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : perf[pick].mathType;
-    DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, c->math));
-    DLM_CUDNN(cudnnGetConvolutionForwardWorkspaceSize(rt->dnn, c->x, c->w, c->conv, c->y, c->algo,
-                                                      &c->ws));
-    return DLM_OK;
+                                                         CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                                         &c->n_perf, c->perf));
+    return pick_algo(rt, o);
 }
 
 dlm_status rt_conv_run(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
     rt_conv *c = &rt->ops[o].conv;
-    if (c->ws > (size_t)rt->conv_ws_bytes)
-        return dlm_error(DLM_EINTERNAL, "%s: workspace %zu > shared %lld", op->name, c->ws,
-                         (long long)rt->conv_ws_bytes);
-    DLM_CUDNN(cudnnConvolutionForward(rt->dnn, &one, c->x, rt_ptr(rt, op->in[0]), c->w,
-                                      rt_ptr(rt, op->params[0]), c->conv, c->algo,
-                                      c->ws ? rt->conv_ws : NULL, c->ws, &zero, c->y,
-                                      rt_ptr(rt, op->out[0])));
+    void *ws = NULL;
+    dlm_status st = DLM_OK;
+    if (rt->conv_transient) {
+        if (c->ws && (st = dlm_devmem_alloc(&rt->mem, c->ws, DLM_MK_SCRATCH,
+                                            "cuDNN convolution workspace (transient)", &ws)) != DLM_OK)
+            return st;
+    } else {
+        if (c->ws > (size_t)rt->conv_ws_bytes)
+            return dlm_error(DLM_EINTERNAL, "%s: workspace %zu > shared %lld", op->name, c->ws,
+                             (long long)rt->conv_ws_bytes);
+        ws = c->ws ? rt->conv_ws : NULL;
+    }
+    DLM_CUDNN_GO(cudnnConvolutionForward(rt->dnn, &one, c->x, rt_ptr(rt, op->in[0]), c->w,
+                                         rt_ptr(rt, op->params[0]), c->conv, c->algo, ws, c->ws,
+                                         &zero, c->y, rt_ptr(rt, op->out[0])));
     if (op->a.conv.bias)
-        DLM_CUDNN(cudnnAddTensor(rt->dnn, &one, c->bias, rt_ptr(rt, op->params[1]), &one, c->y,
-                                 rt_ptr(rt, op->out[0])));
-    return DLM_OK;
+        DLM_CUDNN_GO(cudnnAddTensor(rt->dnn, &one, c->bias, rt_ptr(rt, op->params[1]), &one, c->y,
+                                    rt_ptr(rt, op->out[0])));
+fail:
+    if (rt->conv_transient && ws) {
+        dlm_status sf = dlm_devmem_free(&rt->mem, ws);
+        if (st == DLM_OK) st = sf;
+    }
+    return st;
 }
 
 /* ---- batchnorm, pooling, ReLU -------------------------------------------------------- */

@@ -1,4 +1,5 @@
-/* plan.c — the runtime's per-op scratch (see plan.h). */
+/* plan.c — the runtime's per-op scratch and the plan's live bytes per op
+ * (see plan.h). */
 #include "plan.h"
 
 int dlm_rt_dtype_size(dlm_rt_dtype dt)
@@ -15,6 +16,45 @@ dlm_poly dlm_plan_op_scratch(const dlm_graph *g, int op, dlm_rt_dtype dt)
     dlm_poly bh = dlm_poly_mul(q->shape[0], dlm_poly_const(o->a.attn.heads));
     dlm_poly scores = dlm_poly_mul(dlm_poly_mul(bh, q->shape[1]), q->shape[1]);
     return dlm_poly_add(dlm_poly_scale(scores, dlm_rt_dtype_size(dt)), dlm_poly_scale(bh, 40));
+}
+
+/* Bytes of storage t at (B, T); a dimension below 1 is DLM_ERANGE. */
+static dlm_status storage_bytes(const dlm_graph *g, int t, int64_t B, int64_t T, dlm_rt_dtype dt,
+                                int64_t *bytes)
+{
+    const dlm_tensor *x = &g->tensors[t];
+    int64_t n = x->elem == DLM_EL_INT64 ? 8 : dlm_rt_dtype_size(dt);
+    for (int i = 0; i < x->ndim; i++) {
+        int64_t d = dlm_poly_eval(&x->shape[i], B, T);
+        if (d < 1)
+            return dlm_error(DLM_ERANGE, "%s: dimension %d is %lld at B=%lld T=%lld", x->name, i,
+                             (long long)d, (long long)B, (long long)T);
+        n *= d;
+    }
+    *bytes = n;
+    return DLM_OK;
+}
+
+dlm_status dlm_plan_live_bytes(const dlm_graph *g, const dlm_liveness *l, int64_t B, int64_t T,
+                               dlm_rt_dtype dt, int64_t *live, int64_t *peak)
+{
+    int64_t cur = 0, most = 0, n;
+    if (!g->uses_T) T = 1;
+    for (int o = 0; o < g->n_ops; o++) {
+        for (int k = l->born_start[o]; k < l->born_start[o + 1]; k++) {
+            DLM_TRY(storage_bytes(g, l->born[k], B, T, dt, &n));
+            cur += n;
+        }
+        dlm_poly s = dlm_plan_op_scratch(g, o, dt);
+        live[o] = cur + dlm_poly_eval(&s, B, T);
+        if (live[o] > most) most = live[o];
+        for (int k = l->dies_start[o]; k < l->dies_start[o + 1]; k++) {
+            DLM_TRY(storage_bytes(g, l->dies[k], B, T, dt, &n));
+            cur -= n;
+        }
+    }
+    *peak = most;
+    return DLM_OK;
 }
 
 const char *dlm_plan_op_scratch_name(const dlm_graph *g, int op)

@@ -15,9 +15,23 @@
  *              storages that die at o are freed.  Dropout in inference copies
  *              its input into its own storage, as the graph declares it.
  *   outputs    stay allocated after the run (after_bytes) until released.
- * So the peak is resident + max over o of (storages alive after (1) at o +
- * scratch of o).  Bytes are counted exactly (the runtime's own accounting);
- * the CUDA pool's watermark is reported beside it.
+ * So the peak is resident + P, with P = max over o of L_o and L_o = (storages
+ * alive after (1) at o + scratch of o): dlm_plan_live_bytes.  Bytes are
+ * counted exactly (the runtime's own accounting); the CUDA pool's watermark
+ * is reported beside it.
+ *
+ * Convolution workspaces (cuDNN) come in one of two ways:
+ *   transient  (the default, --conv-workspace auto) each convolution o
+ *              allocates its workspace right before it runs and frees it right
+ *              after, and its algorithm is the fastest whose workspace is
+ *              below the plan's headroom there, P - L_o (strictly: the peak
+ *              stays where the plan puts it).  The workspace never adds to the
+ *              peak, before or after; the resident cudnn_conv_workspace term
+ *              is 0 and the CSV reports the largest transient workspace apart
+ *              (cudnn_conv_transient_max_bytes), for information.
+ *   resident   (--conv-workspace SIZE) one shared buffer, the largest need of
+ *              the chosen algorithms with workspaces of at most SIZE bytes,
+ *              allocated before the run: the named term cudnn_conv_workspace.
  *
  * What it is not: a memory model (that is src/analytic/memory.h) or a
  * description of PyTorch's behaviour.
@@ -25,6 +39,7 @@
 #ifndef DLM_PLAN_H
 #define DLM_PLAN_H
 
+#include "../analytic/liveness.h"
 #include "../core/poly.h"
 #include "../models/graph.h"
 
@@ -32,12 +47,9 @@
 typedef enum dlm_rt_dtype { DLM_RT_FP32, DLM_RT_BF16 } dlm_rt_dtype;
 const char *dlm_rt_dtype_name(dlm_rt_dtype d); /* "fp32", "bf16" */
 
-/* Default limit on the one shared cuDNN convolution workspace: each conv
- * takes the fastest algorithm whose workspace fits it.  The buffer stays
- * allocated for the whole pass, so it adds to the peak; 1 MiB keeps the
- * runtime's ResNet18 peak at or below PyTorch's on the seed's grid (whose
- * workspaces are transient), at some cost in speed: see bench/. */
-#define DLM_RT_CONV_WS_DEFAULT (1LL << 20)
+/* --conv-workspace auto: transient convolution workspaces inside the plan's
+ * headroom (see above); any value >= 0 is the limit of a resident buffer. */
+#define DLM_RT_CONV_WS_AUTO (-1LL)
 
 /* Bytes of scratch op `op` allocates while it runs, in a run of dtype `dt`;
  * zero for most ops.  Eager attention keeps one buffer of scores
@@ -51,5 +63,14 @@ int dlm_rt_dtype_size(dlm_rt_dtype dt);
 
 /* Name of that scratch for reports ("attention_scores"), or NULL if none. */
 const char *dlm_plan_op_scratch_name(const dlm_graph *g, int op);
+
+/* The plan's bytes above the resident ones while each op runs, at (B, T) (T
+ * is ignored by models without a sequence) in a run of dtype dt:
+ * live[o] = L_o, the storages alive after op o's births plus o's scratch, for
+ * every op (live has g->n_ops slots); *peak = P, their maximum.  P - live[o]
+ * is what op o may take for itself without raising the peak.  A dimension
+ * below 1 at (B, T) is DLM_ERANGE. */
+dlm_status dlm_plan_live_bytes(const dlm_graph *g, const dlm_liveness *l, int64_t B, int64_t T,
+                               dlm_rt_dtype dt, int64_t *live, int64_t *peak);
 
 #endif

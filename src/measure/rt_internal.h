@@ -29,6 +29,9 @@ typedef struct rt_conv {
     cudnnConvolutionFwdAlgo_t algo;
     cudnnMathType_t math;
     size_t ws;        /* workspace this conv needs at the point */
+    size_t bound;     /* the most workspace it may take at the point */
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT]; /* best first */
+    int n_perf;
 } rt_conv;
 
 typedef struct rt_nd {   /* batchnorm, pooling, activation through cuDNN */
@@ -90,8 +93,12 @@ struct dlm_rt {
     int64_t *ids_bound;           /* int64 storages: rows of the smallest table they index */
     void *cublas_ws;
     int64_t cublas_ws_bytes;
-    void *conv_ws;
+    void *conv_ws;                /* the resident conv workspace (--conv-workspace SIZE) */
     int64_t conv_ws_bytes;
+    int conv_transient;           /* 1: each conv allocates its own workspace around it */
+    int64_t conv_transient_max;   /* the largest of those at the prepared point */
+    int64_t *live_bytes;          /* per op: the plan's L_o at the point (plan.h) */
+    int64_t plan_peak;            /* P: their maximum */
     int prepared;
     int64_t B, T;
     dlm_rt_overhead over;
@@ -107,7 +114,8 @@ dlm_status rt_upload_float(dlm_rt *rt, void *dev, const float *host, int64_t n);
 
 /* ops_cudnn.c */
 dlm_status rt_conv_create(dlm_rt *rt, int o);
-dlm_status rt_conv_prepare(dlm_rt *rt, int o);
+/* bound: the most workspace the conv may take (plan.h). */
+dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t bound);
 dlm_status rt_conv_run(dlm_rt *rt, int o);
 dlm_status rt_nd_create(dlm_rt *rt, int o);
 dlm_status rt_nd_prepare(dlm_rt *rt, int o);

@@ -99,7 +99,8 @@ static dlm_status alloc_tables(dlm_rt *rt)
     rt->owner = malloc((size_t)nt * sizeof *rt->owner);
     rt->slot = malloc((size_t)nt * sizeof *rt->slot);
     rt->ids_bound = calloc((size_t)nt, sizeof *rt->ids_bound);
-    if (!rt->t || !rt->ops || !rt->owner || !rt->slot || !rt->ids_bound)
+    rt->live_bytes = calloc((size_t)(no ? no : 1), sizeof *rt->live_bytes);
+    if (!rt->t || !rt->ops || !rt->owner || !rt->slot || !rt->ids_bound || !rt->live_bytes)
         return dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; i < nt; i++) {
         rt->owner[i] = rt->slot[i] = -1;
@@ -189,6 +190,7 @@ dlm_status dlm_rt_create(const dlm_graph *g, const dlm_rt_options *o, dlm_rt **o
     if (!rt) return dlm_error(DLM_ENOMEM, "out of memory");
     rt->g = g;
     rt->opt = *o;
+    rt->conv_transient = o->conv_ws_limit < 0;
     if (o->dtype == DLM_RT_BF16) {
         rt->dt = DLM_K_BF16;
         rt->fsize = 2;
@@ -260,6 +262,7 @@ void dlm_rt_free(dlm_rt *rt)
     free(rt->owner);
     free(rt->slot);
     free(rt->ids_bound);
+    free(rt->live_bytes);
     free(rt);
 }
 
@@ -473,6 +476,7 @@ void dlm_rt_unprepare(dlm_rt *rt)
     if (rt->conv_ws) (void)dlm_devmem_free(&rt->mem, rt->conv_ws);
     rt->conv_ws = NULL;
     rt->conv_ws_bytes = 0;
+    rt->conv_transient_max = 0;
     (void)cudaStreamSynchronize(rt->stream);
     rt->prepared = 0;
 }
@@ -489,6 +493,8 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
     rt->B = B;
     rt->T = g->uses_T ? T : 1;
     DLM_TRY(derive_shapes(rt));
+    DLM_TRY(dlm_plan_live_bytes(g, rt->live, rt->B, rt->T, rt->opt.dtype, rt->live_bytes,
+                                &rt->plan_peak));
     for (int i = 0; i < g->n_inputs; i++) {
         int t = g->inputs[i];
         DLM_GO(dlm_devmem_alloc(&rt->mem, (size_t)rt->t[t].numel * rt->t[t].esize, DLM_MK_INPUTS,
@@ -497,10 +503,16 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
     size_t conv_ws = 0;
     for (int o = 0; o < g->n_ops; o++) {
         switch (g->ops[o].kind) {
-        case DLM_OP_CONV2D:
-            DLM_GO(rt_conv_prepare(rt, o));
+        case DLM_OP_CONV2D: {
+            /* transient: below the plan's headroom here, so that the peak stays
+             * the plan's (plan.h); resident: the --conv-workspace limit */
+            int64_t room = rt->plan_peak - rt->live_bytes[o] - 1;
+            size_t bound = rt->conv_transient ? (size_t)(room > 0 ? room : 0)
+                                              : (size_t)rt->opt.conv_ws_limit;
+            DLM_GO(rt_conv_prepare(rt, o, bound));
             if (rt->ops[o].conv.ws > conv_ws) conv_ws = rt->ops[o].conv.ws;
             break;
+        }
         case DLM_OP_BATCHNORM2D:
         case DLM_OP_MAXPOOL2D:
         case DLM_OP_AVGPOOL2D_ADAPTIVE:
@@ -510,7 +522,9 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
         default: break;
         }
     }
-    if (conv_ws) {
+    if (conv_ws && rt->conv_transient) {
+        rt->conv_transient_max = (int64_t)conv_ws;
+    } else if (conv_ws) {
         rt->conv_ws_bytes = (int64_t)conv_ws;
         DLM_GO(dlm_devmem_alloc(&rt->mem, conv_ws, DLM_MK_WORKSPACE, "cudnn_conv_workspace",
                                 &rt->conv_ws));
@@ -697,7 +711,8 @@ void dlm_rt_op_detail(const dlm_rt *rt, int o, char *buf, size_t n)
     const rt_op *r = &rt->ops[o];
     switch (rt->g->ops[o].kind) {
     case DLM_OP_CONV2D:
-        snprintf(buf, n, "algo=%d ws=%zu", (int)r->conv.algo, r->conv.ws);
+        snprintf(buf, n, "algo=%d ws=%zu%s", (int)r->conv.algo, r->conv.ws,
+                 rt->conv_transient ? " transient" : "");
         break;
     case DLM_OP_LINEAR: snprintf(buf, n, "%s", r->lin.use_lt ? "lt" : "gemmex"); break;
     default: snprintf(buf, n, "%s", ""); break;
@@ -718,6 +733,7 @@ void dlm_rt_workspaces_get(const dlm_rt *rt, dlm_rt_workspaces *w)
     memset(w, 0, sizeof *w);
     w->cublas = rt->cublas_ws_bytes;
     w->cudnn_conv = rt->conv_ws_bytes;
+    w->cudnn_conv_transient_max = rt->conv_transient_max;
     for (int o = 0; o < rt->g->n_ops; o++)
         if (rt->g->ops[o].kind == DLM_OP_RNN) {
             w->cudnn_rnn += rt->ops[o].rnn.work ? (int64_t)rt->ops[o].rnn.work_bytes : 0;

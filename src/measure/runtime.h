@@ -6,7 +6,9 @@
  * It reads the same graph the analytic model reads; nothing here describes a
  * network.  Memory follows plan.h exactly (infer mode): weights, buffers,
  * inputs and named workspaces resident; activation storages allocated when
- * made and freed after their last reader (dlm_liveness_infer).
+ * made and freed after their last reader (dlm_liveness_infer); convolution
+ * workspaces allocated around their convolution, inside the plan's headroom
+ * there, unless a resident buffer is asked for.
  *
  * Life cycle:
  *     dlm_rt_create          handles, pool, cuBLAS workspace, weights allocated
@@ -43,7 +45,9 @@ typedef struct dlm_rt_options {
     dlm_rt_dtype dtype;
     int tf32;          /* allow TF32 in cuDNN and cuBLAS (fp32 only) */
     int64_t mem_limit; /* refuse tracked allocations beyond this (0: none) */
-    int64_t conv_ws_limit; /* largest cuDNN convolution workspace an algorithm may need */
+    int64_t conv_ws_limit; /* DLM_RT_CONV_WS_AUTO (-1): transient convolution workspaces
+                              inside the plan's headroom; >= 0: the limit of one resident
+                              buffer (plan.h) */
     int conv_search;   /* 1: time cuDNN's algorithms (cudnnFind...Ex); 0: its heuristics */
     int device;
 } dlm_rt_options;
@@ -53,10 +57,12 @@ typedef struct dlm_rt dlm_rt;
 /* Bytes per named workspace of the prepared point (zero where unused). */
 typedef struct dlm_rt_workspaces {
     int64_t cublas;          /* cublas_workspace (cublasSetWorkspace) */
-    int64_t cudnn_conv;      /* cudnn_conv_workspace: the largest conv's need */
+    int64_t cudnn_conv;      /* cudnn_conv_workspace: the resident buffer (0 when transient) */
     int64_t cudnn_rnn;       /* cudnn_rnn_workspace (inference temp space) */
     int64_t cudnn_rnn_reserve; /* cudnn_rnn_reserve (0 in inference) */
     int64_t rnn_seq_lengths; /* rnn_seq_lengths: the device int32 array cuDNN reads */
+    int64_t cudnn_conv_transient_max; /* not resident: the largest convolution workspace
+                                         allocated around its convolution (plan.h) */
 } dlm_rt_workspaces;
 
 /* What the handles and the context took (cudaMemGetInfo deltas at create). */
