@@ -40,17 +40,58 @@ __global__ void add_k(T *y, const T *a, const T *b, int64_t n, int64_t nb)
 
 enum { EW_RELU, EW_GELU, EW_TANH };
 
+template <int OP>
+__device__ __forceinline__ float unary_op(float v)
+{
+    if (OP == EW_RELU) return v > 0.f ? v : 0.f;
+    if (OP == EW_GELU) return 0.5f * v * (1.f + erff(v * 0.70710678118654752440f));
+    return tanhf(v);
+}
+
+/* 16-byte vectors of elements (4 floats or 8 bf16) where every pointer is
+ * 16-byte aligned and n is a multiple of the vector: the same arithmetic per
+ * element as the scalar kernels, fewer and wider memory instructions. */
+template <typename T>
+__host__ __device__ constexpr int vec_len() { return (int)(16 / sizeof(T)); }
+
+inline bool vec_ok(int64_t n, int len, const void *a, const void *b, const void *c)
+{
+    return n % len == 0 && ((uintptr_t)a | (uintptr_t)b | (uintptr_t)c) % 16 == 0;
+}
+
+template <typename T, int OP>
+__global__ void unary_vec_k(uint4 *y, const uint4 *x, int64_t nv)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < nv;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        uint4 v = x[i];
+        T *e = reinterpret_cast<T *>(&v);
+#pragma unroll
+        for (int k = 0; k < vec_len<T>(); k++) st(e, k, unary_op<OP>(ld(e, k)));
+        y[i] = v;
+    }
+}
+
+template <typename T>
+__global__ void add_vec_k(uint4 *y, const uint4 *a, const uint4 *b, int64_t nv)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < nv;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        uint4 u = a[i], v = b[i];
+        T *e = reinterpret_cast<T *>(&u);
+        const T *f = reinterpret_cast<const T *>(&v);
+#pragma unroll
+        for (int k = 0; k < vec_len<T>(); k++) st(e, k, ld(e, k) + ld(f, k));
+        y[i] = u;
+    }
+}
+
 template <typename T, int OP>
 __global__ void unary_k(T *y, const T *x, int64_t n)
 {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-         i += (int64_t)gridDim.x * blockDim.x) {
-        float v = ld(x, i);
-        if (OP == EW_RELU) v = v > 0.f ? v : 0.f;
-        else if (OP == EW_GELU) v = 0.5f * v * (1.f + erff(v * 0.70710678118654752440f));
-        else v = tanhf(v);
-        st(y, i, v);
-    }
+         i += (int64_t)gridDim.x * blockDim.x)
+        st(y, i, unary_op<OP>(ld(x, i)));
 }
 
 /* Sum over a block of 256 threads; every thread gets the result. */
@@ -115,27 +156,32 @@ __global__ void embedding_k(T *y, const T *w, const int64_t *ids, int64_t d1, in
     for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = wr[i];
 }
 
+/* Planes (n, c) along y, each plane's HW elements along x: the channel's
+ * statistics are read once per block, and no element needs a division. */
 template <typename T>
 __global__ void batchnorm_k(T *y, const T *x, const T *w, const T *b, const T *mean,
-                            const T *var, int64_t n, int C, int64_t HW, float eps)
+                            const T *var, int64_t planes, int C, int64_t HW, float eps)
 {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-         i += (int64_t)gridDim.x * blockDim.x) {
-        int c = (int)((i / HW) % C);
-        float inv = rsqrtf(ld(var, c) + eps);
-        st(y, i, (ld(x, i) - ld(mean, c)) * inv * ld(w, c) + ld(b, c));
+    for (int64_t p = blockIdx.y; p < planes; p += gridDim.y) {
+        int c = (int)(p % C);
+        float m = ld(mean, c), inv = rsqrtf(ld(var, c) + eps), sw = ld(w, c), sb = ld(b, c);
+        const T *xp = x + p * HW;
+        T *yp = y + p * HW;
+        for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < HW;
+             i += (int64_t)gridDim.x * blockDim.x)
+            st(yp, i, (ld(xp, i) - m) * inv * sw + sb);
     }
 }
 
-template <typename T>
-__global__ void maxpool_k(T *y, const T *x, int64_t n, int H, int W, int Ho, int Wo, int kh,
-                          int kw, int sh, int sw, int ph, int pw)
+/* I: the index type, 32-bit unsigned where every index fits (cheaper division). */
+template <typename T, typename I>
+__global__ void maxpool_k(T *y, const T *x, I n, int H, int W, int Ho, int Wo, int kh, int kw,
+                          int sh, int sw, int ph, int pw)
 {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-         i += (int64_t)gridDim.x * blockDim.x) {
-        int wo = (int)(i % Wo), ho = (int)((i / Wo) % Ho);
-        int64_t p = i / ((int64_t)Wo * Ho);
-        const T *xp = x + p * H * W;
+    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+        int wo = (int)(i % (I)Wo), ho = (int)((i / (I)Wo) % (I)Ho);
+        I p = i / ((I)Wo * (I)Ho);
+        const T *xp = x + (int64_t)p * H * W;
         float m = -INFINITY;
         for (int a = 0; a < kh; a++) {
             int h = ho * sh - ph + a;
@@ -201,19 +247,41 @@ extern "C" cudaError_t dlm_k_fill_rows(void *y, const void *bias, int64_t rows, 
              (fill_rows_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)bias, n, cols)));
 }
 
+template <typename T>
+static void add_launch(T *y, const T *a, const T *b, int64_t n, int64_t nb, cudaStream_t s)
+{
+    const int K = vec_len<T>();
+    if (nb == n && vec_ok(n, K, y, a, b))
+        add_vec_k<T><<<blocks_for(n / K, 256), 256, 0, s>>>((uint4 *)y, (const uint4 *)a,
+                                                            (const uint4 *)b, n / K);
+    else
+        add_k<<<blocks_for(n, 256), 256, 0, s>>>(y, a, b, n, nb);
+}
+
 extern "C" cudaError_t dlm_k_add(void *y, const void *a, const void *b, int64_t n, int64_t nb,
                                  int dt, cudaStream_t s)
 {
     if (nb <= 0 || n % nb) return cudaErrorInvalidValue;
-    DISPATCH(dt, (add_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)a, (const float *)b, n, nb)),
-             (add_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)a, (const bf16 *)b, n, nb)));
+    DISPATCH(dt, add_launch((float *)y, (const float *)a, (const float *)b, n, nb, s),
+             add_launch((bf16 *)y, (const bf16 *)a, (const bf16 *)b, n, nb, s));
+}
+
+template <typename T, int OP>
+static void unary_launch(T *y, const T *x, int64_t n, cudaStream_t s)
+{
+    const int K = vec_len<T>();
+    if (vec_ok(n, K, y, x, x))
+        unary_vec_k<T, OP><<<blocks_for(n / K, 256), 256, 0, s>>>((uint4 *)y, (const uint4 *)x,
+                                                                  n / K);
+    else
+        unary_k<T, OP><<<blocks_for(n, 256), 256, 0, s>>>(y, x, n);
 }
 
 #define UNARY(name, OP)                                                                     \
     extern "C" cudaError_t name(void *y, const void *x, int64_t n, int dt, cudaStream_t s)  \
     {                                                                                       \
-        DISPATCH(dt, (unary_k<float, OP><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n)), \
-                 (unary_k<bf16, OP><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n))); \
+        DISPATCH(dt, (unary_launch<float, OP>((float *)y, (const float *)x, n, s)),         \
+                 (unary_launch<bf16, OP>((bf16 *)y, (const bf16 *)x, n, s)));               \
     }
 UNARY(dlm_k_relu, EW_RELU)
 UNARY(dlm_k_gelu_erf, EW_GELU)
@@ -250,9 +318,14 @@ extern "C" cudaError_t dlm_k_batchnorm(void *y, const void *x, const void *w, co
                                        const void *mean, const void *var, int64_t N, int C,
                                        int64_t HW, float eps, int dt, cudaStream_t s)
 {
-    int64_t n = N * C * HW;
-    DISPATCH(dt, (batchnorm_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, n, C, HW, eps)),
-             (batchnorm_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, n, C, HW, eps)));
+    int64_t planes = N * C;
+    if (planes <= 0 || HW <= 0) return cudaErrorInvalidValue;
+    /* threads: the plane's elements, up to 256, in whole warps */
+    int th = HW >= 256 ? 256 : (int)((HW + 31) / 32 * 32);
+    int64_t gx = (HW + th - 1) / th;
+    dim3 grid((unsigned)(gx < 65535 ? gx : 65535), (unsigned)(planes < 65535 ? planes : 65535));
+    DISPATCH(dt, (batchnorm_k<<<grid, th, 0, s>>>((float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, planes, C, HW, eps)),
+             (batchnorm_k<<<grid, th, 0, s>>>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, planes, C, HW, eps)));
 }
 
 extern "C" cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t planes, int H, int W,
@@ -260,8 +333,11 @@ extern "C" cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t planes, i
                                        int pw, int dt, cudaStream_t s)
 {
     int64_t n = planes * Ho * Wo;
-    DISPATCH(dt, (maxpool_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)),
-             (maxpool_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)));
+    if (n < (1LL << 31))
+        DISPATCH(dt, (maxpool_k<float, unsigned><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, (unsigned)n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)),
+                 (maxpool_k<bf16, unsigned><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, (unsigned)n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)));
+    DISPATCH(dt, (maxpool_k<float, int64_t><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)),
+             (maxpool_k<bf16, int64_t><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)));
 }
 
 extern "C" cudaError_t dlm_k_avgpool_adaptive(void *y, const void *x, int64_t planes, int H,
