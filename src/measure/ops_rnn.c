@@ -5,9 +5,17 @@
  * their size: each gate's matrix and bias is copied to the address
  * cudnnGetRNNWeightParams gives (linear-layer ids 0..G-1 take the input-side
  * gates, G..2G-1 the recurrent ones; PyTorch's gate order i,f,g,o and r,z,n is
- * cuDNN's).  Per point: packed sequence-major data descriptors (PyTorch's
- * (T, B, I)), the inference workspace and the device array of sequence
- * lengths, both named terms.  Initial states are zeros (NULL hx, cx).
+ * cuDNN's).  Per point: sequence-major data descriptors (PyTorch's (T, B, I)),
+ * the inference workspace and the device array of sequence lengths, both
+ * named terms.  Initial states are zeros (NULL hx, cx).
+ *
+ * Two equivalent ways to describe full-length sequences: packed with padded
+ * I/O off (dlmem's first choice) and unpacked with padded I/O on (what
+ * PyTorch's cuDNN RNN passes).  Where both have the same weight layout and the
+ * unpacked one needs no more workspace, each is timed at prepare on scratch
+ * buffers and the faster runs; otherwise the packed one.  Algorithm
+ * (standard), math (FMA without TF32, cuDNN's default with it), bias mode
+ * (double) and input mode (linear) are PyTorch's for fp32.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +40,8 @@ dlm_status rt_rnn_create(dlm_rt *rt, int o)
         op->a.rnn.hidden, op->a.rnn.layers, r->drop, CUDNN_RNN_PADDED_IO_DISABLED));
     DLM_CUDNN(cudnnCreateRNNDataDescriptor(&r->x));
     DLM_CUDNN(cudnnCreateRNNDataDescriptor(&r->y));
+    DLM_CUDNN(cudnnCreateRNNDataDescriptor(&r->xu));
+    DLM_CUDNN(cudnnCreateRNNDataDescriptor(&r->yu));
     DLM_CUDNN(cudnnCreateTensorDescriptor(&r->h));
     DLM_CUDNN(cudnnCreateTensorDescriptor(&r->mdesc));
     DLM_CUDNN(cudnnCreateTensorDescriptor(&r->bdesc));
@@ -45,6 +55,34 @@ dlm_status rt_rnn_create(dlm_rt *rt, int o)
     char what[300];
     snprintf(what, sizeof what, "%s weight space", op->name);
     DLM_TRY(dlm_devmem_alloc(&rt->mem, r->wspace_bytes, DLM_MK_WEIGHTS, what, &r->wspace));
+
+    /* The padded-I/O twin, kept only if its weights sit where the packed
+     * descriptor put them (the uploaded weights serve both). */
+    DLM_CUDNN(cudnnCreateRNNDescriptor(&r->desc_pad));
+    size_t pad_bytes = 0;
+    int same = cudnnSetRNNDescriptor_v8(
+                   r->desc_pad, CUDNN_RNN_ALGO_STANDARD, lstm ? CUDNN_LSTM : CUDNN_GRU,
+                   op->a.rnn.bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS, CUDNN_UNIDIRECTIONAL,
+                   CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT,
+                   rt->opt.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH, op->a.rnn.input,
+                   op->a.rnn.hidden, op->a.rnn.hidden, op->a.rnn.layers, r->drop,
+                   CUDNN_RNN_PADDED_IO_ENABLED) == CUDNN_STATUS_SUCCESS &&
+               cudnnGetRNNWeightSpaceSize(rt->dnn, r->desc_pad, &pad_bytes) == CUDNN_STATUS_SUCCESS &&
+               pad_bytes == r->wspace_bytes;
+    for (int l = 0; same && l < op->a.rnn.layers; l++)
+        for (int id = 0; same && id < 2 * r->gates; id++) {
+            void *m0 = NULL, *b0 = NULL, *m1 = NULL, *b1 = NULL;
+            same = cudnnGetRNNWeightParams(rt->dnn, r->desc, l, r->wspace_bytes, r->wspace, id,
+                                           r->mdesc, &m0, r->bdesc, &b0) == CUDNN_STATUS_SUCCESS &&
+                   cudnnGetRNNWeightParams(rt->dnn, r->desc_pad, l, r->wspace_bytes, r->wspace,
+                                           id, r->mdesc, &m1, r->bdesc, &b1) ==
+                       CUDNN_STATUS_SUCCESS &&
+                   m0 == m1 && b0 == b1;
+        }
+    if (!same) {
+        cudnnDestroyRNNDescriptor(r->desc_pad);
+        r->desc_pad = NULL;
+    }
     return DLM_OK;
 }
 
@@ -84,6 +122,61 @@ dlm_status rt_rnn_upload(dlm_rt *rt, int o, int slot, const float *host)
     return DLM_OK;
 }
 
+/* Best of three timed passes of the cell with descriptors (d, x, y) on
+ * scratch buffers, after one untimed. */
+static dlm_status time_layout(dlm_rt *rt, int o, cudnnRNNDescriptor_t d, cudnnRNNDataDescriptor_t x,
+                              cudnnRNNDataDescriptor_t y, void *const buf[4], size_t work_bytes,
+                              float *best)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    rt_rnn *r = &rt->ops[o].rnn;
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    dlm_status st = DLM_OK;
+    *best = 0;
+    DLM_CUDA_GO(cudaEventCreate(&e0));
+    DLM_CUDA_GO(cudaEventCreate(&e1));
+    for (int i = 0; i < 4; i++) {
+        float ms = 0;
+        DLM_CUDA_GO(cudaEventRecord(e0, rt->stream));
+        DLM_CUDNN_GO(cudnnRNNForward(rt->dnn, d, CUDNN_FWD_MODE_INFERENCE, r->seq_dev, x, buf[0],
+                                     y, buf[1], r->h, NULL, buf[2], r->h, NULL,
+                                     op->a.rnn.cell == DLM_RNN_LSTM ? buf[3] : NULL,
+                                     r->wspace_bytes, r->wspace, work_bytes, r->work, 0, NULL));
+        DLM_CUDA_GO(cudaEventRecord(e1, rt->stream));
+        DLM_CUDA_GO(cudaEventSynchronize(e1));
+        DLM_CUDA_GO(cudaEventElapsedTime(&ms, e0, e1));
+        if (i == 1 || (i > 1 && ms < *best)) *best = ms;
+    }
+fail:
+    if (e0) cudaEventDestroy(e0);
+    if (e1) cudaEventDestroy(e1);
+    return st;
+}
+
+/* Times the packed and the padded layouts (see the top of this file) and
+ * sets r->padded; r->work is at least the packed layout's need. */
+static dlm_status choose_layout(dlm_rt *rt, int o, size_t work_pad, float ms[2])
+{
+    const dlm_op *op = &rt->g->ops[o];
+    rt_rnn *r = &rt->ops[o].rnn;
+    const rt_tensor *x = &rt->t[op->in[0]], *y = &rt->t[op->out[0]], *h = &rt->t[op->out[1]];
+    void *buf[4] = {NULL, NULL, NULL, NULL};
+    size_t bytes[4] = {(size_t)x->numel * 4, (size_t)y->numel * 4, (size_t)h->numel * 4,
+                       (size_t)h->numel * 4};
+    dlm_status st = DLM_OK;
+    for (int i = 0; i < 4; i++)
+        DLM_GO(dlm_devmem_alloc(&rt->mem, bytes[i], DLM_MK_SCRATCH, "RNN layout trial", &buf[i]));
+    DLM_CUDA_GO(cudaMemsetAsync(buf[0], 0, bytes[0], rt->stream));
+    DLM_GO(time_layout(rt, o, r->desc, r->x, r->y, buf, r->work_bytes, &ms[0]));
+    /* a cuDNN that refuses the padded layout here leaves the packed one */
+    r->padded = time_layout(rt, o, r->desc_pad, r->xu, r->yu, buf, work_pad, &ms[1]) == DLM_OK &&
+                ms[1] < ms[0];
+fail:
+    for (int i = 0; i < 4; i++)
+        if (buf[i]) (void)dlm_devmem_free(&rt->mem, buf[i]);
+    return st;
+}
+
 dlm_status rt_rnn_prepare(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
@@ -91,6 +184,7 @@ dlm_status rt_rnn_prepare(dlm_rt *rt, int o)
     const rt_tensor *x = &rt->t[op->in[0]];
     int T = (int)x->dims[0], B = (int)x->dims[1], L = op->a.rnn.layers, H = op->a.rnn.hidden;
     float pad = 0.0f;
+    size_t work_pad = 0, reserve_pad = 0;
     char what[300];
     if (!rt_contiguous(x)) return dlm_error(DLM_EINTERNAL, "%s: strided input", op->name);
     free(r->seq_host);
@@ -107,6 +201,18 @@ dlm_status rt_rnn_prepare(dlm_rt *rt, int o)
     DLM_CUDNN(cudnnSetTensorNdDescriptor(r->h, CUDNN_DATA_FLOAT, 3, dims, strides));
     DLM_CUDNN(cudnnGetRNNTempSpaceSizes(rt->dnn, r->desc, CUDNN_FWD_MODE_INFERENCE, r->x,
                                         &r->work_bytes, &r->reserve_bytes));
+    /* the padded twin is a candidate if it needs no more workspace */
+    int twin = r->desc_pad &&
+               cudnnSetRNNDataDescriptor(r->xu, CUDNN_DATA_FLOAT,
+                                         CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, T, B,
+                                         op->a.rnn.input, r->seq_host, &pad) == CUDNN_STATUS_SUCCESS &&
+               cudnnSetRNNDataDescriptor(r->yu, CUDNN_DATA_FLOAT,
+                                         CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, T, B, H,
+                                         r->seq_host, &pad) == CUDNN_STATUS_SUCCESS &&
+               cudnnGetRNNTempSpaceSizes(rt->dnn, r->desc_pad, CUDNN_FWD_MODE_INFERENCE, r->xu,
+                                         &work_pad, &reserve_pad) == CUDNN_STATUS_SUCCESS &&
+               work_pad <= r->work_bytes;
+    r->padded = 0;
     if (r->work_bytes) {
         snprintf(what, sizeof what, "cudnn_rnn_workspace (%s)", op->name);
         DLM_TRY(dlm_devmem_alloc(&rt->mem, r->work_bytes, DLM_MK_WORKSPACE, what, &r->work));
@@ -117,6 +223,20 @@ dlm_status rt_rnn_prepare(dlm_rt *rt, int o)
     DLM_CUDA(cudaMemcpyAsync(r->seq_dev, r->seq_host, r->seq_bytes, cudaMemcpyHostToDevice,
                              rt->stream));
     DLM_CUDA(cudaStreamSynchronize(rt->stream));
+    if (twin) {
+        float ms[2];
+        DLM_TRY(choose_layout(rt, o, work_pad, ms));
+        if (r->padded && work_pad != r->work_bytes) {
+            /* the workspace term is what the chosen layout needs */
+            (void)dlm_devmem_free(&rt->mem, r->work);
+            r->work = NULL;
+            r->work_bytes = work_pad;
+            if (work_pad) {
+                snprintf(what, sizeof what, "cudnn_rnn_workspace (%s)", op->name);
+                DLM_TRY(dlm_devmem_alloc(&rt->mem, work_pad, DLM_MK_WORKSPACE, what, &r->work));
+            }
+        }
+    }
     return DLM_OK;
 }
 
@@ -135,8 +255,10 @@ dlm_status rt_rnn_run(dlm_rt *rt, int o)
     const dlm_op *op = &rt->g->ops[o];
     rt_rnn *r = &rt->ops[o].rnn;
     int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
-    DLM_CUDNN(cudnnRNNForward(rt->dnn, r->desc, CUDNN_FWD_MODE_INFERENCE, r->seq_dev, r->x,
-                              rt_ptr(rt, op->in[0]), r->y, rt_ptr(rt, op->out[0]), r->h, NULL,
+    DLM_CUDNN(cudnnRNNForward(rt->dnn, r->padded ? r->desc_pad : r->desc,
+                              CUDNN_FWD_MODE_INFERENCE, r->seq_dev, r->padded ? r->xu : r->x,
+                              rt_ptr(rt, op->in[0]), r->padded ? r->yu : r->y,
+                              rt_ptr(rt, op->out[0]), r->h, NULL,
                               rt_ptr(rt, op->out[1]), r->h, NULL,
                               lstm ? rt_ptr(rt, op->out[2]) : NULL, r->wspace_bytes, r->wspace,
                               r->work_bytes, r->work, 0, NULL));
@@ -150,6 +272,9 @@ void rt_rnn_destroy(dlm_rt *rt, int o)
     if (r->wspace) (void)dlm_devmem_free(&rt->mem, r->wspace);
     if (r->x) cudnnDestroyRNNDataDescriptor(r->x);
     if (r->y) cudnnDestroyRNNDataDescriptor(r->y);
+    if (r->xu) cudnnDestroyRNNDataDescriptor(r->xu);
+    if (r->yu) cudnnDestroyRNNDataDescriptor(r->yu);
+    if (r->desc_pad) cudnnDestroyRNNDescriptor(r->desc_pad);
     if (r->h) cudnnDestroyTensorDescriptor(r->h);
     if (r->mdesc) cudnnDestroyTensorDescriptor(r->mdesc);
     if (r->bdesc) cudnnDestroyTensorDescriptor(r->bdesc);

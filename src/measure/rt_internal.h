@@ -41,7 +41,10 @@ typedef struct rt_nd {   /* batchnorm, pooling, activation through cuDNN */
 } rt_nd;
 
 typedef struct rt_rnn {
-    cudnnRNNDescriptor_t desc;
+    cudnnRNNDescriptor_t desc;      /* packed sequence-major I/O, padded I/O off */
+    cudnnRNNDescriptor_t desc_pad;  /* the same cell with padded I/O on (PyTorch's), or NULL */
+    cudnnRNNDataDescriptor_t xu, yu;/* unpacked sequence-major, for desc_pad */
+    int padded;                     /* at the point: 1 runs desc_pad on xu/yu */
     cudnnDropoutDescriptor_t drop;
     cudnnRNNDataDescriptor_t x, y;
     cudnnTensorDescriptor_t h;

@@ -715,6 +715,10 @@ void dlm_rt_op_detail(const dlm_rt *rt, int o, char *buf, size_t n)
                  rt->conv_transient ? " transient" : "");
         break;
     case DLM_OP_LINEAR: snprintf(buf, n, "%s", r->lin.use_lt ? "lt" : "gemmex"); break;
+    case DLM_OP_RNN:
+        snprintf(buf, n, "%s ws=%zu", r->rnn.padded ? "unpacked/padded-io" : "packed",
+                 r->rnn.work_bytes);
+        break;
     default: snprintf(buf, n, "%s", ""); break;
     }
 }
