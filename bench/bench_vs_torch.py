@@ -15,11 +15,18 @@ events, median reported.  It prints per point the latency ratio
 (PyTorch ms / dlmem ms: above 1, dlmem is faster) and the peak-memory ratio
 (dlmem / PyTorch: below 1, dlmem uses less).
 
+dlmem links the system's cuDNN; PyTorch brings its own.  With --dlmem-cudnn
+torch, dlmem runs on PyTorch's bundled libcudnn (found where this Python
+process loaded it; same major version, so ABI-compatible) through
+LD_LIBRARY_PATH, so that both sides use the same cuDNN.  The table's header
+names the cuDNN each side ran with.
+
 What it is not: a benchmark of training, or of fused/compiled PyTorch.
 
 usage: bench/bench_vs_torch.py --dlmem ./dlmem [--dtype fp32|bf16] [--tf32]
                                [--repeat 20] [--models resnet18 lstm bert] [--csv FILE]
                                [--dlmem-args '--conv-workspace 1TiB']
+                               [--dlmem-cudnn system|torch]
 """
 import argparse
 import copy
@@ -59,6 +66,18 @@ def warm_gpu(seconds=1.0):
             return
 
 
+def torch_cudnn_dir():
+    """The folder of the libcudnn.so this process (PyTorch) loaded."""
+    torch.backends.cudnn.version()  # makes sure it is loaded
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6 and os.path.basename(parts[5]).startswith("libcudnn.so"):
+                return os.path.dirname(parts[5])
+    sys.exit("bench_vs_torch.py: PyTorch's libcudnn.so is not loaded in this process; "
+             "--dlmem-cudnn torch needs a PyTorch with cuDNN")
+
+
 def run_dlmem(args, model, points):
     """One `dlmem measure` sweep per model; returns {(B, T): row}."""
     batches = sorted({b for b, _ in points})
@@ -73,9 +92,14 @@ def run_dlmem(args, model, points):
     if args.tf32:
         cmd.append("--tf32")
     cmd += args.dlmem_args.split()
+    env = dict(os.environ)
+    if args.dlmem_cudnn == "torch":
+        d = torch_cudnn_dir()
+        env["LD_LIBRARY_PATH"] = d + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+        print(f"+ LD_LIBRARY_PATH={d} (PyTorch's cuDNN)", file=sys.stderr)
     print("+", " ".join(cmd), file=sys.stderr)
     warm_gpu()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
     rows = {(int(r["batch"]), int(r["seq"])): r for r in csv.DictReader(open(path))}
     os.unlink(path)
     return rows
@@ -127,11 +151,15 @@ def main():
     ap.add_argument("--csv", help="also write the table as CSV")
     ap.add_argument("--dlmem-args", default="", help="more options for dlmem measure, e.g. "
                     "'--conv-workspace 1TiB'")
+    ap.add_argument("--dlmem-cudnn", default="system", choices=["system", "torch"],
+                    help="the cuDNN dlmem runs with: the one it was linked with (default) or "
+                    "PyTorch's bundled one")
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.backends.cudnn.allow_tf32 = args.tf32
     gpu = torch.cuda.get_device_name(0)
     rows = []
+    dlmem_cudnn = set()
     for model in args.models:
         pts = GRID[model]
         if model == "lstm" and args.dtype != "fp32":
@@ -143,13 +171,15 @@ def main():
             if not r or r["status"] != "ok" or not p:
                 rows.append(dict(model=model, batch=B, seq=T, status="oom"))
                 continue
+            dlmem_cudnn.add(r["cudnn"])
             dm, dp = float(r["median_ms"]), int(r["peak_bytes"])
             rows.append(dict(model=model, batch=B, seq=T, status="ok", torch_ms=p["ms"],
                              dlmem_ms=dm, speedup=p["ms"] / dm, torch_peak=p["peak"],
                              dlmem_peak=dp, mem_ratio=dp / p["peak"]))
     print(f"\n{gpu}, {args.dtype}{' (TF32 allowed)' if args.tf32 else ' (TF32 off)'}, "
           f"PyTorch {torch.__version__} eager (its cuDNN {torch.backends.cudnn.version()}), "
-          f"median of {args.repeat} passes; dlmem measure {args.dlmem_args or '(defaults)'}")
+          f"median of {args.repeat} passes; dlmem measure {args.dlmem_args or '(defaults)'} "
+          f"with cuDNN {', '.join(sorted(dlmem_cudnn)) or '?'} ({args.dlmem_cudnn}'s)")
     hdr = ("model", "B", "T", "torch ms", "dlmem ms", "torch/dlmem", "torch peak MiB",
            "dlmem peak MiB", "dlmem/torch mem")
     print("| " + " | ".join(hdr) + " |")
@@ -169,11 +199,11 @@ def main():
         keys = ["model", "batch", "seq", "status", "torch_ms", "dlmem_ms", "speedup",
                 "torch_peak", "dlmem_peak", "mem_ratio"]
         with open(args.csv, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=keys + ["gpu", "dtype", "tf32"])
+            w = csv.DictWriter(f, fieldnames=keys + ["gpu", "dtype", "tf32", "dlmem_cudnn"])
             w.writeheader()
             for r in rows:
                 w.writerow({**{k: r.get(k, "") for k in keys}, "gpu": gpu, "dtype": args.dtype,
-                            "tf32": int(args.tf32)})
+                            "tf32": int(args.tf32), "dlmem_cudnn": args.dlmem_cudnn})
 
 
 if __name__ == "__main__":
