@@ -36,6 +36,14 @@ run measure resnet18 --batch 1 --resume
 expect_rc 2 "--resume without -o"
 run measure resnet18 --batch 1 --mem-limit lots
 expect_rc 2 "--mem-limit that is not a size"
+run measure resnet18 --batch 1 --conv-workspace lots
+expect_rc 2 "--conv-workspace that is neither auto nor a size"
+run measure resnet18 --batch 1 --layout nhcw
+expect_rc 2 "--layout that is not auto, nchw or nhwc"
+one_line_error "valid: auto, nchw, nhwc" "lists the valid layouts"
+run measure resnet18 --batch 1 --layout nhwc
+expect_rc 2 "--layout nhwc in fp32"
+one_line_error "bf16 only" "says channels-last is bf16's"
 
 echo "keep me" >"$tmpdir/old.csv"
 run measure resnet18 --batch 1 -o "$tmpdir/old.csv"

@@ -3,7 +3,8 @@
  * PyTorch's.  Used by tests/gpu_verify.gpu; prints one line per output and
  * per compared activation, and exits 1 if any output misses the tolerance.
  *
- *   gpu_verify MODEL WEIGHTS IO [--dtype fp32|bf16] [--tf32] [--rtol X]
+ *   gpu_verify MODEL WEIGHTS IO [--dtype fp32|bf16] [--tf32] [--layout auto|nchw|nhwc]
+ *              [--rtol X]
  *   gpu_verify --probe        exit 0 with a usable GPU, 77 without
  *
  * Error measure: max |dlmem - PyTorch| / max |PyTorch| over a tensor (rel);
@@ -103,6 +104,10 @@ static int run(int argc, char **argv)
             o.dtype = !strcmp(d, "bf16") ? DLM_RT_BF16 : DLM_RT_FP32;
         } else if (!strcmp(argv[i], "--tf32")) {
             o.tf32 = 1;
+        } else if (!strcmp(argv[i], "--layout") && i + 1 < argc) {
+            const char *l = argv[++i];
+            o.layout = !strcmp(l, "nchw") ? DLM_RT_LAYOUT_NCHW
+                       : !strcmp(l, "nhwc") ? DLM_RT_LAYOUT_NHWC : DLM_RT_LAYOUT_AUTO;
         } else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) {
             rtol = atof(argv[++i]);
         } else if (npos == 0) {
@@ -118,7 +123,7 @@ static int run(int argc, char **argv)
     }
     if (npos != 3) {
         fprintf(stderr, "usage: gpu_verify MODEL WEIGHTS IO [--dtype fp32|bf16] [--tf32] "
-                        "[--rtol X]\n");
+                        "[--layout auto|nchw|nhwc] [--rtol X]\n");
         return 2;
     }
     dlm_graph *g = NULL;

@@ -26,6 +26,7 @@ static const dlm_cli_opt opts[] = {
                                   "below the plan's headroom (never raises the peak); SIZE: one "
                                   "resident buffer of at most SIZE (0: no workspace)"},
     {"conv-algo", 0, "HOW", "search (default: time cuDNN's algorithms) or heuristic (ranking)"},
+    {"layout", 0, "L", "conv nets: auto (default: nhwc in bf16, nchw in fp32), nchw or nhwc"},
     {"set", 0, "K=V,...", "change model sizes (see dlmem models)"},
     {"format", 0, "FMT", "stdout: table (default) or csv"},
     {"op-times", 0, "FILE", "append each op's GPU time (one extra pass per point) to FILE"},
@@ -134,6 +135,20 @@ dlm_status dlm_cmd_measure(int argc, char **argv)
             st = dlm_error(DLM_EINVAL, "--conv-algo: '%s' (valid: search, heuristic)", s);
             goto done;
         }
+    }
+    c.layout = DLM_RT_LAYOUT_AUTO;
+    if ((s = dlm_cli_get(&a, "layout"))) {
+        if (!strcmp(s, "nchw")) c.layout = DLM_RT_LAYOUT_NCHW;
+        else if (!strcmp(s, "nhwc")) c.layout = DLM_RT_LAYOUT_NHWC;
+        else if (strcmp(s, "auto")) {
+            st = dlm_error(DLM_EINVAL, "--layout: '%s' (valid: auto, nchw, nhwc)", s);
+            goto done;
+        }
+    }
+    if (c.layout == DLM_RT_LAYOUT_NHWC && c.dtype != DLM_RT_BF16) {
+        st = dlm_error(DLM_EUNSUPPORTED, "--layout nhwc: the runtime runs channels-last in bf16 "
+                       "only (--dtype bf16)");
+        goto done;
     }
     if ((st = dlm_cli_format(&a, &c.format)) != DLM_OK) goto done;
     if (c.format == DLM_FMT_JSON) {

@@ -19,6 +19,7 @@
  *   median_ms min_ms max_ms repeat                              timing
  *   weights gpu gpu_memory_bytes sm driver cuda cuda_driver cudnn cublas dlmem
  *                                                               provenance
+ *   layout                     conv nets: nchw or nhwc (channels-last); else empty
  * At the peak, weights + buffers + inputs + the five named terms +
  * activation_peak + scratch_peak = peak_bytes.
  */
@@ -34,7 +35,7 @@ static const char *const columns[] = {
     "rnn_seq_lengths_bytes", "cudnn_conv_transient_max_bytes", "pool_used_peak_bytes", "pool_reserved_bytes", "untracked_bytes",
     "context_bytes", "cudnn_handle_bytes", "cublas_handle_bytes", "median_ms", "min_ms",
     "max_ms", "repeat", "weights", "gpu", "gpu_memory_bytes", "sm", "driver", "cuda",
-    "cuda_driver", "cudnn", "cublas", "dlmem"};
+    "cuda_driver", "cudnn", "cublas", "dlmem", "layout"};
 
 const char *const *dlm_measure_columns(int *n)
 {

@@ -156,60 +156,113 @@ __global__ void embedding_k(T *y, const T *w, const int64_t *ids, int64_t d1, in
     for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = wr[i];
 }
 
-/* Planes (n, c) along y, each plane's HW elements along x: the channel's
- * statistics are read once per block, and no element needs a division. */
-template <typename T>
-__global__ void batchnorm_k(T *y, const T *x, const T *w, const T *b, const T *mean,
-                            const T *var, int64_t planes, int C, int64_t HW, float eps)
+/* BatchNorm over n elements of (N, C, HW) (nhwc = 0) or (N, HW, C) (nhwc = 1)
+ * stored flat; I the index type (32-bit unsigned where every index fits).
+ * Channel of element e: (e / HW) % C, or e % C. */
+template <typename T, typename I>
+__device__ __forceinline__ float bn_one(const T *w, const T *b, const T *mean, const T *var,
+                                        I c, float x, float eps)
 {
-    for (int64_t p = blockIdx.y; p < planes; p += gridDim.y) {
-        int c = (int)(p % C);
-        float m = ld(mean, c), inv = rsqrtf(ld(var, c) + eps), sw = ld(w, c), sb = ld(b, c);
-        const T *xp = x + p * HW;
-        T *yp = y + p * HW;
-        for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < HW;
-             i += (int64_t)gridDim.x * blockDim.x)
-            st(yp, i, (ld(xp, i) - m) * inv * sw + sb);
+    return (x - ld(mean, c)) * rsqrtf(ld(var, c) + eps) * ld(w, c) + ld(b, c);
+}
+
+template <typename T, typename I>
+__global__ void batchnorm_k(T *y, const T *x, const T *w, const T *b, const T *mean,
+                            const T *var, I n, I C, I HW, int nhwc, float eps)
+{
+    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+        I c = nhwc ? i % C : (i / HW) % C;
+        st(y, i, bn_one(w, b, mean, var, c, ld(x, i), eps));
     }
 }
 
-/* I: the index type, 32-bit unsigned where every index fits (cheaper division). */
+/* The same on 16-byte vectors of K elements (every vector inside one plane
+ * for NCHW, HW % K == 0; inside one pixel's channels for NHWC, C % K == 0). */
 template <typename T, typename I>
-__global__ void maxpool_k(T *y, const T *x, I n, int H, int W, int Ho, int Wo, int kh, int kw,
-                          int sh, int sw, int ph, int pw)
+__global__ void batchnorm_vec_k(uint4 *y, const uint4 *x, const T *w, const T *b, const T *mean,
+                                const T *var, I nv, I C, I HW, int nhwc, float eps)
+{
+    const int K = vec_len<T>();
+    for (I v = blockIdx.x * (I)blockDim.x + threadIdx.x; v < nv; v += (I)gridDim.x * blockDim.x) {
+        uint4 u = x[v];
+        T *e = reinterpret_cast<T *>(&u);
+        I i = v * (I)K;
+        if (nhwc) {
+            I c = i % C;
+#pragma unroll
+            for (int k = 0; k < K; k++) st(e, k, bn_one(w, b, mean, var, c + (I)k, ld(e, k), eps));
+        } else {
+            I c = (i / HW) % C;
+            float m = ld(mean, c), inv = rsqrtf(ld(var, c) + eps), sw = ld(w, c), sb = ld(b, c);
+#pragma unroll
+            for (int k = 0; k < K; k++) st(e, k, (ld(e, k) - m) * inv * sw + sb);
+        }
+        y[v] = u;
+    }
+}
+
+/* Output element i of max pooling -> its (n, c, ho, wo); x and y both NCHW or
+ * both NHWC.  I: the index type. */
+template <typename T, typename I>
+__global__ void maxpool_k(T *y, const T *x, I n, I C, int H, int W, int Ho, int Wo, int kh,
+                          int kw, int sh, int sw, int ph, int pw, int nhwc)
 {
     for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
-        int wo = (int)(i % (I)Wo), ho = (int)((i / (I)Wo) % (I)Ho);
-        I p = i / ((I)Wo * (I)Ho);
-        const T *xp = x + (int64_t)p * H * W;
+        I c, ho, wo, nn;
+        if (nhwc) {
+            c = i % C;
+            wo = (i / C) % (I)Wo;
+            ho = (i / (C * (I)Wo)) % (I)Ho;
+            nn = i / (C * (I)Wo * (I)Ho);
+        } else {
+            wo = i % (I)Wo;
+            ho = (i / (I)Wo) % (I)Ho;
+            c = (i / ((I)Wo * (I)Ho)) % C;
+            nn = i / ((I)Wo * (I)Ho * C);
+        }
         float m = -INFINITY;
         for (int a = 0; a < kh; a++) {
-            int h = ho * sh - ph + a;
+            int h = (int)ho * sh - ph + a;
             if (h < 0 || h >= H) continue;
-            for (int c = 0; c < kw; c++) {
-                int w = wo * sw - pw + c;
+            for (int q = 0; q < kw; q++) {
+                int w = (int)wo * sw - pw + q;
                 if (w < 0 || w >= W) continue;
-                m = fmaxf(m, ld(xp, (int64_t)h * W + w));
+                int64_t at = nhwc ? (((int64_t)nn * H + h) * W + w) * (int64_t)C + c
+                                  : (((int64_t)nn * C + c) * H + h) * W + w;
+                m = fmaxf(m, ld(x, at));
             }
         }
         st(y, i, m);
     }
 }
 
+/* Adaptive average pooling; y is always NCHW (N, C, oh, ow), x NCHW or NHWC. */
 template <typename T>
-__global__ void avgpool_k(T *y, const T *x, int64_t n, int H, int W, int oh, int ow)
+__global__ void avgpool_k(T *y, const T *x, int64_t n, int C, int H, int W, int oh, int ow,
+                          int nhwc)
 {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
         int j = (int)(i % ow), k = (int)((i / ow) % oh);
-        int64_t p = i / ((int64_t)ow * oh);
+        int64_t p = i / ((int64_t)ow * oh); /* n * C + c */
+        int64_t nn = p / C, c = p % C;
         int h0 = (k * H) / oh, h1 = ((k + 1) * H + oh - 1) / oh;
         int w0 = (j * W) / ow, w1 = ((j + 1) * W + ow - 1) / ow;
-        const T *xp = x + p * H * W;
         float s = 0.f;
         for (int h = h0; h < h1; h++)
-            for (int w = w0; w < w1; w++) s += ld(xp, (int64_t)h * W + w);
+            for (int w = w0; w < w1; w++)
+                s += ld(x, nhwc ? ((nn * H + h) * W + w) * C + c : (p * H + h) * W + w);
         st(y, i, s / (float)((h1 - h0) * (w1 - w0)));
+    }
+}
+
+/* y (N, HW, C) = x (N, C, HW); I the index type */
+template <typename T, typename I>
+__global__ void to_nhwc_k(T *y, const T *x, I n, I C, I HW)
+{
+    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+        I c = i % C, hw = (i / C) % HW, nn = i / (C * HW);
+        y[i] = x[(nn * C + c) * HW + hw];
     }
 }
 
@@ -314,38 +367,64 @@ extern "C" cudaError_t dlm_k_embedding(void *y, const void *w, const int64_t *id
              (embedding_k<<<(unsigned)rows, th, 0, s>>>((bf16 *)y, (const bf16 *)w, ids, d1, s0, s1, dim)));
 }
 
+template <typename T, typename I>
+static void bn_launch(T *y, const T *x, const T *w, const T *b, const T *mean, const T *var,
+                      int64_t n, int C, int64_t HW, int nhwc, float eps, cudaStream_t s)
+{
+    const int K = vec_len<T>();
+    if ((nhwc ? C % K == 0 : HW % K == 0) && vec_ok(n, K, y, x, x))
+        batchnorm_vec_k<T, I><<<blocks_for(n / K, 256), 256, 0, s>>>(
+            (uint4 *)y, (const uint4 *)x, w, b, mean, var, (I)(n / K), (I)C, (I)HW, nhwc, eps);
+    else
+        batchnorm_k<T, I><<<blocks_for(n, 256), 256, 0, s>>>(y, x, w, b, mean, var, (I)n, (I)C,
+                                                            (I)HW, nhwc, eps);
+}
+
 extern "C" cudaError_t dlm_k_batchnorm(void *y, const void *x, const void *w, const void *b,
                                        const void *mean, const void *var, int64_t N, int C,
-                                       int64_t HW, float eps, int dt, cudaStream_t s)
+                                       int64_t HW, int nhwc, float eps, int dt, cudaStream_t s)
 {
-    int64_t planes = N * C;
-    if (planes <= 0 || HW <= 0) return cudaErrorInvalidValue;
-    /* threads: the plane's elements, up to 256, in whole warps */
-    int th = HW >= 256 ? 256 : (int)((HW + 31) / 32 * 32);
-    int64_t gx = (HW + th - 1) / th;
-    dim3 grid((unsigned)(gx < 65535 ? gx : 65535), (unsigned)(planes < 65535 ? planes : 65535));
-    DISPATCH(dt, (batchnorm_k<<<grid, th, 0, s>>>((float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, planes, C, HW, eps)),
-             (batchnorm_k<<<grid, th, 0, s>>>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, planes, C, HW, eps)));
-}
-
-extern "C" cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t planes, int H, int W,
-                                       int Ho, int Wo, int kh, int kw, int sh, int sw, int ph,
-                                       int pw, int dt, cudaStream_t s)
-{
-    int64_t n = planes * Ho * Wo;
+    int64_t n = N * C * HW;
+    if (n <= 0) return cudaErrorInvalidValue;
     if (n < (1LL << 31))
-        DISPATCH(dt, (maxpool_k<float, unsigned><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, (unsigned)n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)),
-                 (maxpool_k<bf16, unsigned><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, (unsigned)n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)));
-    DISPATCH(dt, (maxpool_k<float, int64_t><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)),
-             (maxpool_k<bf16, int64_t><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw)));
+        DISPATCH(dt, (bn_launch<float, unsigned>((float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, n, C, HW, nhwc, eps, s)),
+                 (bn_launch<bf16, unsigned>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, n, C, HW, nhwc, eps, s)));
+    DISPATCH(dt, (bn_launch<float, int64_t>((float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, n, C, HW, nhwc, eps, s)),
+             (bn_launch<bf16, int64_t>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, n, C, HW, nhwc, eps, s)));
 }
 
-extern "C" cudaError_t dlm_k_avgpool_adaptive(void *y, const void *x, int64_t planes, int H,
-                                              int W, int oh, int ow, int dt, cudaStream_t s)
+extern "C" cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t N, int C, int H, int W,
+                                       int Ho, int Wo, int kh, int kw, int sh, int sw, int ph,
+                                       int pw, int nhwc, int dt, cudaStream_t s)
 {
-    int64_t n = planes * oh * ow;
-    DISPATCH(dt, (avgpool_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, H, W, oh, ow)),
-             (avgpool_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, H, W, oh, ow)));
+    int64_t n = N * C * Ho * Wo;
+    if (n <= 0) return cudaErrorInvalidValue;
+    if (n < (1LL << 31))
+        DISPATCH(dt, (maxpool_k<float, unsigned><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, (unsigned)n, (unsigned)C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, nhwc)),
+                 (maxpool_k<bf16, unsigned><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, (unsigned)n, (unsigned)C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, nhwc)));
+    DISPATCH(dt, (maxpool_k<float, int64_t><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, (int64_t)C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, nhwc)),
+             (maxpool_k<bf16, int64_t><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, (int64_t)C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, nhwc)));
+}
+
+extern "C" cudaError_t dlm_k_avgpool_adaptive(void *y, const void *x, int64_t N, int C, int H,
+                                              int W, int oh, int ow, int nhwc, int dt,
+                                              cudaStream_t s)
+{
+    int64_t n = N * C * oh * ow;
+    DISPATCH(dt, (avgpool_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, C, H, W, oh, ow, nhwc)),
+             (avgpool_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, C, H, W, oh, ow, nhwc)));
+}
+
+extern "C" cudaError_t dlm_k_to_nhwc(void *y, const void *x, int64_t N, int C, int64_t HW, int dt,
+                                     cudaStream_t s)
+{
+    int64_t n = N * C * HW;
+    if (n <= 0) return cudaErrorInvalidValue;
+    if (n < (1LL << 31))
+        DISPATCH(dt, (to_nhwc_k<float, unsigned><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, (unsigned)n, (unsigned)C, (unsigned)HW)),
+                 (to_nhwc_k<bf16, unsigned><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, (unsigned)n, (unsigned)C, (unsigned)HW)));
+    DISPATCH(dt, (to_nhwc_k<float, int64_t><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, (int64_t)C, HW)),
+             (to_nhwc_k<bf16, int64_t><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, (int64_t)C, HW)));
 }
 
 extern "C" cudaError_t dlm_k_attention_ptrs(void **p, const void *q, const void *k, const void *v,

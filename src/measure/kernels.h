@@ -5,7 +5,8 @@
  * the caller checks it with DLM_CUDA.  `dt` is the storage type of every
  * float tensor argument: DLM_K_F32 or DLM_K_BF16; arithmetic is in float32
  * (as PyTorch does for bf16 tensors), rounded once when stored.  Tensors are
- * contiguous unless strides are passed.  Sizes are element counts.
+ * contiguous unless strides are passed, NCHW unless `nhwc` says channels-last.
+ * Sizes are element counts.
  *
  * What it is not: tuned kernels for every shape; they are simple, one pass
  * where one pass is enough, and checked against PyTorch by the GPU tests.
@@ -44,18 +45,24 @@ cudaError_t dlm_k_softmax(void *y, const void *x, int64_t rows, int cols, int dt
  * elements, ids already checked to lie in the table). */
 cudaError_t dlm_k_embedding(void *y, const void *w, const int64_t *ids, int64_t d0, int64_t d1,
                             int64_t s0, int64_t s1, int dim, int dt, cudaStream_t s);
-/* BatchNorm inference on x (N, C, HW): (x - mean) / sqrt(var + eps) * w + b,
- * with w, b, mean, var of the storage type (PyTorch keeps them so in bf16). */
+/* BatchNorm inference on x (N, C, HW), or (N, HW, C) when nhwc:
+ * (x - mean) / sqrt(var + eps) * w + b, with w, b, mean, var of the storage
+ * type (PyTorch keeps them so in bf16). */
 cudaError_t dlm_k_batchnorm(void *y, const void *x, const void *w, const void *b,
                             const void *mean, const void *var, int64_t N, int C, int64_t HW,
-                            float eps, int dt, cudaStream_t s);
-/* Max pooling (N*C planes of H x W) -> (Ho x Wo); padding never wins. */
-cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t planes, int H, int W, int Ho,
-                            int Wo, int kh, int kw, int sh, int sw, int ph, int pw, int dt,
-                            cudaStream_t s);
-/* Adaptive average pooling (PyTorch's start/end rule) -> (oh x ow). */
-cudaError_t dlm_k_avgpool_adaptive(void *y, const void *x, int64_t planes, int H, int W, int oh,
-                                   int ow, int dt, cudaStream_t s);
+                            int nhwc, float eps, int dt, cudaStream_t s);
+/* Max pooling (N, C, H, W) -> (N, C, Ho, Wo), both NCHW or both NHWC (nhwc);
+ * padding never wins. */
+cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t N, int C, int H, int W, int Ho,
+                            int Wo, int kh, int kw, int sh, int sw, int ph, int pw, int nhwc,
+                            int dt, cudaStream_t s);
+/* Adaptive average pooling (PyTorch's start/end rule) -> (N, C, oh, ow) NCHW;
+ * x is NCHW, or NHWC when nhwc. */
+cudaError_t dlm_k_avgpool_adaptive(void *y, const void *x, int64_t N, int C, int H, int W, int oh,
+                                   int ow, int nhwc, int dt, cudaStream_t s);
+/* y (N, HW, C) = x (N, C, HW): a channels-last copy. */
+cudaError_t dlm_k_to_nhwc(void *y, const void *x, int64_t N, int C, int64_t HW, int dt,
+                          cudaStream_t s);
 
 /* Block addresses for eager attention's batched GEMMs: p holds 5 arrays of
  * B*heads addresses [K | Q | S | V | O]; for i = b*heads + h, the q/k/v/o

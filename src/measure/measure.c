@@ -228,6 +228,7 @@ static dlm_status write_row(const sweep *w, FILE *f, const point *p)
     put_str(f, w->gpu.cudnn);
     put_str(f, w->gpu.cublas);
     put_str(f, PACKAGE_VERSION);
+    put_str(f, dlm_rt_layout_name(w->rt));
     fputc('\n', f);
     return dlm_check_stream(f, f == stdout ? "stdout" : c->output);
 }
@@ -361,7 +362,7 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
     float *ms = NULL;
     dlm_rt_options o = {.dtype = c->dtype, .tf32 = c->tf32, .mem_limit = c->mem_limit,
                         .conv_ws_limit = c->conv_ws_limit,
-                        .conv_search = c->conv_search, .device = 0};
+                        .conv_search = c->conv_search, .layout = c->layout, .device = 0};
     static const char *hdr[] = {"batch", "seq", "status", "before", "peak", "activations",
                                 "workspaces", "conv ws (transient)", "pool peak", "median"};
     memset(&w, 0, sizeof w);
@@ -418,10 +419,12 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
     if (c->format == DLM_FMT_CSV) {
         st = dlm_check_stream(stdout, "stdout");
     } else {
-        printf("%s on %s (sm %d), %s%s, driver %s, CUDA %s, cuDNN %s, cuBLAS %s; weights %s\n",
+        const char *lay = dlm_rt_layout_name(w.rt);
+        printf("%s on %s (sm %d), %s%s%s%s, driver %s, CUDA %s, cuDNN %s, cuBLAS %s; weights %s\n",
                c->g->name, w.gpu.name, w.gpu.sm, dlm_rt_dtype_name(c->dtype),
                c->tf32 ? " (TF32 allowed)"
                        : (c->dtype == DLM_RT_FP32 ? " (exact, no TF32)" : ""),
+               *lay ? ", " : "", lay,
                w.gpu.driver, w.gpu.cuda, w.gpu.cudnn, w.gpu.cublas, w.weights);
         printf("context %lld B, cuDNN handle %lld B, cuBLAS handle %lld B (cudaMemGetInfo; "
                "outside the peaks below)\n\n", (long long)w.over.context,

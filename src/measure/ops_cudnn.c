@@ -9,6 +9,8 @@
  * headroom at the conv, P - L_o - 1, when workspaces are transient (each
  * conv allocates its own around it, from the tracking allocator), or the
  * --conv-workspace limit of the one resident buffer (runtime.c allocates it).
+ * Channels-last (bf16 by default, runtime.h): filter and tensors NHWC, and an
+ * NCHW input copied to NHWC around the conv, the copy counted in its room.
  * bf16 batchnorm, pooling and ReLU use dlmem's kernels: PyTorch keeps bf16
  * statistics, which cuDNN's batchnorm does not take, and one kernel path per
  * dtype keeps them comparable.
@@ -20,12 +22,15 @@
 
 static const float one = 1.0f, zero = 0.0f;
 
-static dlm_status set4d(cudnnTensorDescriptor_t d, cudnnDataType_t dt, const rt_tensor *x)
+/* x's shape in a cuDNN descriptor, channels-last if nhwc. */
+static dlm_status set4d(cudnnTensorDescriptor_t d, cudnnDataType_t dt, const rt_tensor *x,
+                        int nhwc)
 {
     if (x->ndim != 4 || !rt_contiguous(x))
-        return dlm_error(DLM_EINTERNAL, "a cuDNN 4-d tensor must be contiguous NCHW");
-    DLM_CUDNN(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, dt, (int)x->dims[0],
-                                         (int)x->dims[1], (int)x->dims[2], (int)x->dims[3]));
+        return dlm_error(DLM_EINTERNAL, "a cuDNN 4-d tensor must be contiguous");
+    DLM_CUDNN(cudnnSetTensor4dDescriptor(d, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, dt,
+                                         (int)x->dims[0], (int)x->dims[1], (int)x->dims[2],
+                                         (int)x->dims[3]));
     return DLM_OK;
 }
 
@@ -41,7 +46,9 @@ dlm_status rt_conv_create(dlm_rt *rt, int o)
     DLM_CUDNN(cudnnCreateTensorDescriptor(&c->y));
     DLM_CUDNN(cudnnCreateFilterDescriptor(&c->w));
     DLM_CUDNN(cudnnCreateConvolutionDescriptor(&c->conv));
-    DLM_CUDNN(cudnnSetFilter4dDescriptor(c->w, rt->cudnn_dt, CUDNN_TENSOR_NCHW, op->a.conv.cout,
+    DLM_CUDNN(cudnnSetFilter4dDescriptor(c->w, rt->cudnn_dt,
+                                         rt->nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
+                                         op->a.conv.cout,
                                          op->a.conv.cin / op->a.conv.groups, op->a.conv.kh,
                                          op->a.conv.kw));
     DLM_CUDNN(cudnnSetConvolution2dDescriptor(c->conv, op->a.conv.ph, op->a.conv.pw,
@@ -158,14 +165,21 @@ static dlm_status pick_algo(dlm_rt *rt, int o)
     return DLM_OK;
 }
 
-dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t bound)
+dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t room)
 {
     const dlm_op *op = &rt->g->ops[o];
     rt_conv *c = &rt->ops[o].conv;
     const rt_tensor *x = &rt->t[op->in[0]], *y = &rt->t[op->out[0]];
     int n, ch, h, w;
-    DLM_TRY(set4d(c->x, rt->cudnn_dt, x));
-    DLM_TRY(set4d(c->y, rt->cudnn_dt, y));
+    /* channels-last: an NCHW input is copied around the conv, inside its room */
+    c->in_copy = rt->nhwc && !x->nhwc ? (size_t)x->numel * rt->fsize : 0;
+    if (c->in_copy && c->in_copy > room)
+        return dlm_error(DLM_EUNSUPPORTED, "%s: the channels-last copy of its input (%zu bytes) "
+                         "does not fit under the plan's peak there (%zu bytes; --layout nchw "
+                         "runs it)", op->name, c->in_copy, room);
+    size_t bound = rt->conv_transient ? room - c->in_copy : (size_t)rt->opt.conv_ws_limit;
+    DLM_TRY(set4d(c->x, rt->cudnn_dt, x, rt->nhwc));
+    DLM_TRY(set4d(c->y, rt->cudnn_dt, y, rt->nhwc));
     DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, rt->conv_math));
     DLM_CUDNN(cudnnGetConvolution2dForwardOutputDim(c->conv, c->x, c->w, &n, &ch, &h, &w));
     if (n != y->dims[0] || ch != y->dims[1] || h != y->dims[2] || w != y->dims[3])
@@ -196,19 +210,25 @@ dlm_status rt_conv_run(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
     rt_conv *c = &rt->ops[o].conv;
-    void *ws = NULL;
+    const rt_tensor *x = &rt->t[op->in[0]];
+    void *ws = NULL, *xin = rt_ptr(rt, op->in[0]), *copy = NULL;
     dlm_status st = DLM_OK;
-    if (rt->conv_transient) {
-        if (c->ws && (st = dlm_devmem_alloc(&rt->mem, c->ws, DLM_MK_SCRATCH,
-                                            "cuDNN convolution workspace (transient)", &ws)) != DLM_OK)
-            return st;
-    } else {
-        if (c->ws > (size_t)rt->conv_ws_bytes)
-            return dlm_error(DLM_EINTERNAL, "%s: workspace %zu > shared %lld", op->name, c->ws,
-                             (long long)rt->conv_ws_bytes);
-        ws = c->ws ? rt->conv_ws : NULL;
+    if (!rt->conv_transient && c->ws > (size_t)rt->conv_ws_bytes)
+        return dlm_error(DLM_EINTERNAL, "%s: workspace %zu > shared %lld", op->name, c->ws,
+                         (long long)rt->conv_ws_bytes);
+    if (c->in_copy) {
+        DLM_GO(dlm_devmem_alloc(&rt->mem, c->in_copy, DLM_MK_SCRATCH,
+                                "channels-last copy of a convolution's input", &copy));
+        DLM_CUDA_GO(dlm_k_to_nhwc(copy, xin, x->dims[0], (int)x->dims[1], x->dims[2] * x->dims[3],
+                                  rt->dt, rt->stream));
+        xin = copy;
     }
-    DLM_CUDNN_GO(cudnnConvolutionForward(rt->dnn, &one, c->x, rt_ptr(rt, op->in[0]), c->w,
+    if (rt->conv_transient && c->ws)
+        DLM_GO(dlm_devmem_alloc(&rt->mem, c->ws, DLM_MK_SCRATCH,
+                                "cuDNN convolution workspace (transient)", &ws));
+    else if (!rt->conv_transient)
+        ws = c->ws ? rt->conv_ws : NULL;
+    DLM_CUDNN_GO(cudnnConvolutionForward(rt->dnn, &one, c->x, xin, c->w,
                                          rt_ptr(rt, op->params[0]), c->conv, c->algo, ws, c->ws,
                                          &zero, c->y, rt_ptr(rt, op->out[0])));
     if (op->a.conv.bias)
@@ -217,6 +237,10 @@ dlm_status rt_conv_run(dlm_rt *rt, int o)
 fail:
     if (rt->conv_transient && ws) {
         dlm_status sf = dlm_devmem_free(&rt->mem, ws);
+        if (st == DLM_OK) st = sf;
+    }
+    if (copy) {
+        dlm_status sf = dlm_devmem_free(&rt->mem, copy);
         if (st == DLM_OK) st = sf;
     }
     return st;
@@ -264,8 +288,8 @@ dlm_status rt_nd_prepare(dlm_rt *rt, int o)
                                               CUDNN_NOT_PROPAGATE_NAN, H / oh, W / ow, 0, 0,
                                               H / oh, W / ow));
     }
-    DLM_TRY(set4d(d->x, rt->cudnn_dt, x));
-    DLM_TRY(set4d(d->y, rt->cudnn_dt, y));
+    DLM_TRY(set4d(d->x, rt->cudnn_dt, x, 0));
+    DLM_TRY(set4d(d->y, rt->cudnn_dt, y, 0));
     return DLM_OK;
 }
 
@@ -284,7 +308,7 @@ dlm_status rt_batchnorm_run(dlm_rt *rt, int o)
     }
     if (!rt_contiguous(x)) return dlm_error(DLM_EINTERNAL, "%s: strided input", op->name);
     DLM_CUDA(dlm_k_batchnorm(rt_ptr(rt, op->out[0]), rt_ptr(rt, op->in[0]), w, b, mean, var,
-                             x->dims[0], (int)x->dims[1], x->dims[2] * x->dims[3],
+                             x->dims[0], (int)x->dims[1], x->dims[2] * x->dims[3], x->nhwc,
                              (float)op->a.bn.eps, rt->dt, rt->stream));
     return DLM_OK;
 }
@@ -296,21 +320,23 @@ dlm_status rt_pool_run(dlm_rt *rt, int o)
     const rt_tensor *x = &rt->t[op->in[0]], *y = &rt->t[op->out[0]];
     void *xp = rt_ptr(rt, op->in[0]), *yp = rt_ptr(rt, op->out[0]);
     int H = (int)x->dims[2], W = (int)x->dims[3];
-    int cudnn_ok = d->use_cudnn && (op->kind == DLM_OP_MAXPOOL2D ||
-                                    (H % op->a.apool.oh == 0 && W % op->a.apool.ow == 0));
+    int cudnn_ok = d->use_cudnn && !x->nhwc &&
+                   (op->kind == DLM_OP_MAXPOOL2D ||
+                    (H % op->a.apool.oh == 0 && W % op->a.apool.ow == 0));
     if (cudnn_ok) {
         DLM_CUDNN(cudnnPoolingForward(rt->dnn, d->pool, &one, d->x, xp, &zero, d->y, yp));
         return DLM_OK;
     }
     if (!rt_contiguous(x)) return dlm_error(DLM_EINTERNAL, "%s: strided input", op->name);
-    int64_t planes = x->dims[0] * x->dims[1];
+    int64_t N = x->dims[0];
+    int C = (int)x->dims[1];
     if (op->kind == DLM_OP_MAXPOOL2D)
-        DLM_CUDA(dlm_k_maxpool2d(yp, xp, planes, H, W, (int)y->dims[2], (int)y->dims[3],
+        DLM_CUDA(dlm_k_maxpool2d(yp, xp, N, C, H, W, (int)y->dims[2], (int)y->dims[3],
                                  op->a.pool.kh, op->a.pool.kw, op->a.pool.sh, op->a.pool.sw,
-                                 op->a.pool.ph, op->a.pool.pw, rt->dt, rt->stream));
+                                 op->a.pool.ph, op->a.pool.pw, x->nhwc, rt->dt, rt->stream));
     else
-        DLM_CUDA(dlm_k_avgpool_adaptive(yp, xp, planes, H, W, op->a.apool.oh, op->a.apool.ow,
-                                        rt->dt, rt->stream));
+        DLM_CUDA(dlm_k_avgpool_adaptive(yp, xp, N, C, H, W, op->a.apool.oh, op->a.apool.ow,
+                                        x->nhwc, rt->dt, rt->stream));
     return DLM_OK;
 }
 

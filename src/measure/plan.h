@@ -47,6 +47,14 @@
 typedef enum dlm_rt_dtype { DLM_RT_FP32, DLM_RT_BF16 } dlm_rt_dtype;
 const char *dlm_rt_dtype_name(dlm_rt_dtype d); /* "fp32", "bf16" */
 
+/* Memory layout of a conv net's 4-d activations and filters (the runtime's
+ * Layout, runtime.h); the bytes are the same either way. */
+typedef enum dlm_rt_layout {
+    DLM_RT_LAYOUT_AUTO, /* bf16: channels-last (NHWC); fp32: NCHW */
+    DLM_RT_LAYOUT_NCHW,
+    DLM_RT_LAYOUT_NHWC  /* bf16 only */
+} dlm_rt_layout;
+
 /* --conv-workspace auto: transient convolution workspaces inside the plan's
  * headroom (see above); any value >= 0 is the limit of a resident buffer. */
 #define DLM_RT_CONV_WS_AUTO (-1LL)

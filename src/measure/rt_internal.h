@@ -19,6 +19,7 @@ typedef struct rt_tensor {
     int64_t offset;   /* elements from the start of its storage (views) */
     int storage;      /* the tensor owning the memory (itself for storages) */
     size_t esize;     /* bytes per element */
+    int nhwc;         /* 4-d and stored channels-last (N, H, W, C) at the point */
     void *ptr;        /* storages only: device address while allocated */
 } rt_tensor;
 
@@ -30,6 +31,7 @@ typedef struct rt_conv {
     cudnnMathType_t math;
     size_t ws;        /* workspace this conv needs at the point */
     size_t bound;     /* the most workspace it may take at the point */
+    size_t in_copy;   /* bytes of the channels-last copy of an NCHW input, or 0 */
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT]; /* best first */
     int n_perf;
 } rt_conv;
@@ -98,6 +100,7 @@ struct dlm_rt {
     int64_t cublas_ws_bytes;
     void *conv_ws;                /* the resident conv workspace (--conv-workspace SIZE) */
     int64_t conv_ws_bytes;
+    int nhwc;                     /* conv nets run channels-last (4-d activations NHWC) */
     int conv_transient;           /* 1: each conv allocates its own workspace around it */
     int64_t conv_transient_max;   /* the largest of those at the prepared point */
     int64_t *live_bytes;          /* per op: the plan's L_o at the point (plan.h) */
@@ -117,8 +120,10 @@ dlm_status rt_upload_float(dlm_rt *rt, void *dev, const float *host, int64_t n);
 
 /* ops_cudnn.c */
 dlm_status rt_conv_create(dlm_rt *rt, int o);
-/* bound: the most workspace the conv may take (plan.h). */
-dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t bound);
+/* room: what the conv may allocate around itself without raising the peak,
+ * P - L_o - 1 (plan.h); it bounds the transient workspace (with the input's
+ * channels-last copy, if any). */
+dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t room);
 dlm_status rt_conv_run(dlm_rt *rt, int o);
 dlm_status rt_nd_create(dlm_rt *rt, int o);
 dlm_status rt_nd_prepare(dlm_rt *rt, int o);

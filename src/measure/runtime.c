@@ -180,6 +180,9 @@ dlm_status dlm_rt_create(const dlm_graph *g, const dlm_rt_options *o, dlm_rt **o
         return dlm_error(DLM_EUNSUPPORTED, "the GPU runtime runs fp32 or bf16");
     if (o->tf32 && o->dtype != DLM_RT_FP32)
         return dlm_error(DLM_EINVAL, "--tf32 applies to fp32 only");
+    if (o->layout == DLM_RT_LAYOUT_NHWC && o->dtype != DLM_RT_BF16)
+        return dlm_error(DLM_EUNSUPPORTED, "the runtime runs channels-last (nhwc) in bf16 only "
+                         "(got %s)", dlm_rt_dtype_name(o->dtype));
     for (int k = 0; k < g->n_ops; k++)
         if (g->ops[k].kind == DLM_OP_RNN && o->dtype != DLM_RT_FP32)
             return dlm_error(DLM_EUNSUPPORTED, "model %s: the runtime's cuDNN RNN path runs fp32 "
@@ -191,6 +194,8 @@ dlm_status dlm_rt_create(const dlm_graph *g, const dlm_rt_options *o, dlm_rt **o
     rt->g = g;
     rt->opt = *o;
     rt->conv_transient = o->conv_ws_limit < 0;
+    rt->nhwc = o->layout == DLM_RT_LAYOUT_NHWC ||
+               (o->layout == DLM_RT_LAYOUT_AUTO && o->dtype == DLM_RT_BF16);
     if (o->dtype == DLM_RT_BF16) {
         rt->dt = DLM_K_BF16;
         rt->fsize = 2;
@@ -272,6 +277,19 @@ static dlm_status upload_param(dlm_rt *rt, int t, const float *host)
 {
     int o = rt->owner[t];
     if (o >= 0 && rt->g->ops[o].kind == DLM_OP_RNN) return rt_rnn_upload(rt, o, rt->slot[t], host);
+    if (rt->nhwc && o >= 0 && rt->g->ops[o].kind == DLM_OP_CONV2D && rt->slot[t] == 0) {
+        /* a channels-last filter: (K, C, R, S) -> (K, R, S, C) */
+        const rt_tensor *w = &rt->t[t];
+        int64_t K = w->dims[0], C = w->dims[1], RS = w->dims[2] * w->dims[3];
+        float *v = malloc((size_t)(w->numel ? w->numel : 1) * sizeof *v);
+        if (!v) return dlm_error(DLM_ENOMEM, "out of memory");
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t r = 0; r < RS; r++) v[(k * RS + r) * C + c] = host[(k * C + c) * RS + r];
+        dlm_status st = rt_upload_float(rt, w->ptr, v, w->numel);
+        free(v);
+        return st;
+    }
     return rt_upload_float(rt, rt->t[t].ptr, host, rt->t[t].numel);
 }
 
@@ -458,6 +476,50 @@ static dlm_status derive_shapes(dlm_rt *rt)
     return DLM_OK;
 }
 
+/* Which 4-d activations are channels-last at the point (see runtime.h's
+ * Layout), in op order; a view the channels-last layout cannot serve is an
+ * error naming the op. */
+static dlm_status derive_layouts(dlm_rt *rt)
+{
+    const dlm_graph *g = rt->g;
+    for (int t = 0; t < g->n_tensors; t++) rt->t[t].nhwc = 0;
+    if (!rt->nhwc) return DLM_OK;
+    for (int o = 0; o < g->n_ops; o++) {
+        const dlm_op *op = &g->ops[o];
+        const rt_tensor *x = op->n_in ? &rt->t[op->in[0]] : NULL;
+        int in = x && x->nhwc, out = 0;
+        switch (op->kind) {
+        case DLM_OP_CONV2D: out = 1; break;
+        case DLM_OP_BATCHNORM2D:
+        case DLM_OP_RELU:
+        case DLM_OP_MAXPOOL2D: out = in; break;
+        case DLM_OP_ADD:
+            if (in != rt->t[op->in[1]].nhwc)
+                return dlm_error(DLM_EUNSUPPORTED, "%s: adds a channels-last and an NCHW tensor "
+                                 "(--layout nchw runs it)", op->name);
+            out = in;
+            break;
+        case DLM_OP_AVGPOOL2D_ADAPTIVE: out = 0; break; /* writes NCHW */
+        case DLM_OP_FLATTEN:
+            if (in && x->dims[2] * x->dims[3] != 1)
+                return dlm_error(DLM_EUNSUPPORTED, "%s: flattens a channels-last tensor with "
+                                 "H x W = %lld x %lld (--layout nchw runs it)", op->name,
+                                 (long long)x->dims[2], (long long)x->dims[3]);
+            out = 0;
+            break;
+        default:
+            for (int i = 0; i < op->n_in; i++)
+                if (rt->t[op->in[i]].nhwc)
+                    return dlm_error(DLM_EUNSUPPORTED, "%s (%s) reads a channels-last tensor "
+                                     "(--layout nchw runs it)", op->name,
+                                     dlm_op_kind_name(op->kind));
+            break;
+        }
+        for (int k = 0; k < op->n_out; k++) rt->t[op->out[k]].nhwc = out && rt->t[op->out[k]].ndim == 4;
+    }
+    return DLM_OK;
+}
+
 void dlm_rt_unprepare(dlm_rt *rt)
 {
     const dlm_graph *g = rt->g;
@@ -493,6 +555,7 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
     rt->B = B;
     rt->T = g->uses_T ? T : 1;
     DLM_TRY(derive_shapes(rt));
+    DLM_TRY(derive_layouts(rt));
     DLM_TRY(dlm_plan_live_bytes(g, rt->live, rt->B, rt->T, rt->opt.dtype, rt->live_bytes,
                                 &rt->plan_peak));
     for (int i = 0; i < g->n_inputs; i++) {
@@ -504,13 +567,14 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
     for (int o = 0; o < g->n_ops; o++) {
         switch (g->ops[o].kind) {
         case DLM_OP_CONV2D: {
-            /* transient: below the plan's headroom here, so that the peak stays
-             * the plan's (plan.h); resident: the --conv-workspace limit */
+            /* what it may allocate around itself: below the plan's headroom
+             * here, so that the peak stays the plan's (plan.h) */
             int64_t room = rt->plan_peak - rt->live_bytes[o] - 1;
-            size_t bound = rt->conv_transient ? (size_t)(room > 0 ? room : 0)
-                                              : (size_t)rt->opt.conv_ws_limit;
-            DLM_GO(rt_conv_prepare(rt, o, bound));
-            if (rt->ops[o].conv.ws > conv_ws) conv_ws = rt->ops[o].conv.ws;
+            const rt_conv *c = &rt->ops[o].conv;
+            DLM_GO(rt_conv_prepare(rt, o, (size_t)(room > 0 ? room : 0)));
+            if (c->ws > conv_ws) conv_ws = c->ws;
+            int64_t around = (int64_t)(c->in_copy + (rt->conv_transient ? c->ws : 0));
+            if (around > rt->conv_transient_max) rt->conv_transient_max = around;
             break;
         }
         case DLM_OP_BATCHNORM2D:
@@ -522,9 +586,7 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
         default: break;
         }
     }
-    if (conv_ws && rt->conv_transient) {
-        rt->conv_transient_max = (int64_t)conv_ws;
-    } else if (conv_ws) {
+    if (conv_ws && !rt->conv_transient) {
         rt->conv_ws_bytes = (int64_t)conv_ws;
         DLM_GO(dlm_devmem_alloc(&rt->mem, conv_ws, DLM_MK_WORKSPACE, "cudnn_conv_workspace",
                                 &rt->conv_ws));
@@ -677,6 +739,20 @@ dlm_status dlm_rt_release_outputs(dlm_rt *rt)
 
 /* ---- reading -------------------------------------------------------------------- */
 
+/* A channels-last tensor read back, reordered in place to NCHW. */
+static dlm_status nhwc_to_nchw(float *v, const rt_tensor *x)
+{
+    int64_t N = x->dims[0], C = x->dims[1], HW = x->dims[2] * x->dims[3];
+    float *t = malloc((size_t)(x->numel ? x->numel : 1) * sizeof *t);
+    if (!t) return dlm_error(DLM_ENOMEM, "out of memory");
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t p = 0; p < HW; p++)
+            for (int64_t c = 0; c < C; c++) t[(n * C + c) * HW + p] = v[(n * HW + p) * C + c];
+    memcpy(v, t, (size_t)x->numel * sizeof *t);
+    free(t);
+    return DLM_OK;
+}
+
 dlm_status dlm_rt_read_tensor(dlm_rt *rt, int t, float *host, int64_t n)
 {
     const rt_tensor *x = &rt->t[t];
@@ -692,7 +768,7 @@ dlm_status dlm_rt_read_tensor(dlm_rt *rt, int t, float *host, int64_t n)
     if (rt->dt == DLM_K_F32) {
         DLM_CUDA(cudaMemcpyAsync(host, p, (size_t)n * 4, cudaMemcpyDeviceToHost, rt->stream));
         DLM_CUDA(cudaStreamSynchronize(rt->stream));
-        return DLM_OK;
+        return x->nhwc ? nhwc_to_nchw(host, x) : DLM_OK;
     }
     uint16_t *h = malloc((size_t)(n ? n : 1) * 2);
     if (!h) return dlm_error(DLM_ENOMEM, "out of memory");
@@ -701,7 +777,7 @@ dlm_status dlm_rt_read_tensor(dlm_rt *rt, int t, float *host, int64_t n)
     for (int64_t i = 0; e == cudaSuccess && i < n; i++) host[i] = bf16_to_f32(h[i]);
     free(h);
     if (e != cudaSuccess) return dlm_cuda_fail(e, "cudaMemcpyAsync", __FILE__, __LINE__);
-    return DLM_OK;
+    return x->nhwc ? nhwc_to_nchw(host, x) : DLM_OK;
 }
 
 int64_t dlm_rt_numel(const dlm_rt *rt, int t) { return rt->t[t].numel; }
@@ -711,8 +787,8 @@ void dlm_rt_op_detail(const dlm_rt *rt, int o, char *buf, size_t n)
     const rt_op *r = &rt->ops[o];
     switch (rt->g->ops[o].kind) {
     case DLM_OP_CONV2D:
-        snprintf(buf, n, "algo=%d ws=%zu%s", (int)r->conv.algo, r->conv.ws,
-                 rt->conv_transient ? " transient" : "");
+        snprintf(buf, n, "algo=%d ws=%zu%s%s", (int)r->conv.algo, r->conv.ws,
+                 rt->conv_transient ? " transient" : "", rt->nhwc ? " nhwc" : "");
         break;
     case DLM_OP_LINEAR: snprintf(buf, n, "%s", r->lin.use_lt ? "lt" : "gemmex"); break;
     case DLM_OP_RNN:
@@ -747,3 +823,10 @@ void dlm_rt_workspaces_get(const dlm_rt *rt, dlm_rt_workspaces *w)
 }
 
 void dlm_rt_overhead_get(const dlm_rt *rt, dlm_rt_overhead *o) { *o = rt->over; }
+
+const char *dlm_rt_layout_name(const dlm_rt *rt)
+{
+    for (int o = 0; o < rt->g->n_ops; o++)
+        if (rt->g->ops[o].kind == DLM_OP_CONV2D) return rt->nhwc ? "nhwc" : "nchw";
+    return "";
+}

@@ -26,6 +26,16 @@
  * default for cuDNN.  bf16 stores weights and activations in bfloat16 and
  * accumulates in float32 (ResNet and BERT; the cuDNN RNN path is fp32 only).
  *
+ * Layout: in bf16, conv nets run channels-last by default: conv filters are
+ * stored (K, R, S, C) and every 4-d activation (N, H, W, C), which cuDNN's
+ * tensor-core convolutions take without transposing anything in their
+ * workspace; dlmem's batchnorm, pooling and elementwise kernels follow.  The
+ * bytes are the same as NCHW, so the memory plan is unchanged; an NCHW input
+ * (the image) gets a channels-last copy around the convolution that reads it,
+ * inside the plan's headroom.  Adaptive average pooling writes NCHW, and a
+ * flatten of a channels-last tensor is allowed only where H = W = 1 (then both
+ * layouts are one).  dlm_rt_read_tensor returns NCHW either way.
+ *
  * What it is not: a training engine (no backward, no optimizer) or a fused
  * inference engine: each graph op runs as the graph says, so that its memory
  * is the graph's.
@@ -49,6 +59,7 @@ typedef struct dlm_rt_options {
                               inside the plan's headroom; >= 0: the limit of one resident
                               buffer (plan.h) */
     int conv_search;   /* 1: time cuDNN's algorithms (cudnnFind...Ex); 0: its heuristics */
+    dlm_rt_layout layout;
     int device;
 } dlm_rt_options;
 
@@ -115,6 +126,8 @@ const dlm_graph *dlm_rt_graph(const dlm_rt *rt);
 cudaStream_t dlm_rt_stream(const dlm_rt *rt);
 dlm_devmem *dlm_rt_devmem(dlm_rt *rt);
 void dlm_rt_workspaces_get(const dlm_rt *rt, dlm_rt_workspaces *w);
+/* "nhwc" or "nchw" for a net with convolutions, "" otherwise. */
+const char *dlm_rt_layout_name(const dlm_rt *rt);
 void dlm_rt_overhead_get(const dlm_rt *rt, dlm_rt_overhead *o);
 
 #endif
