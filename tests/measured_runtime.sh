@@ -1,6 +1,6 @@
 #!/bin/sh
 # measured_runtime.sh — the committed measurements of dlmem's GPU runtime
-# (data/measured/*.csv, H200) against the analytic `runtime` profile: given the
+# (data/measured/*.csv, measured on the GPU) against the analytic `runtime` profile: given the
 # workspace sizes the runtime measured, `dlmem memory --profile runtime` must
 # predict every ok row's peak, before and after bytes exactly.  Two independent
 # counts of the same bytes: the runtime's allocator on the GPU, the liveness
