@@ -7,7 +7,7 @@ dtype and TF32 setting, one after the other in one invocation:
   resnet18  B = 1, 2, 4, ..., 128
   lstm      B = 32, T = 50, 100, 200, 300, 500, 1000
   bert      B = 8,  T = 8, 16, ..., 512 (eager attention)
-Both sides: a warm-up pass, a measured pass for the peak (PyTorch:
+Both sides: warm-up (PyTorch one pass, `dlmem measure` two), a measured pass for the peak (PyTorch:
 torch.cuda.max_memory_allocated() after reset_peak_memory_stats(), with the
 model, input and cuBLAS workspace resident, as tools/torch_reference.py
 measures; dlmem: its exact peak_bytes), then N timed passes between CUDA

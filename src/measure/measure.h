@@ -2,7 +2,7 @@
  * sizes and sequence lengths and records, per point, what it really used.
  *
  * Protocol per point (B, T): fresh input and workspaces (dlm_rt_prepare),
- * random input, one warm-up pass (its outputs released), the pool watermark
+ * random input, two warm-up passes (outputs released), the pool watermark
  * and the exact peak reset, the measured pass (before / peak / after bytes,
  * the peak's op and composition), its outputs released, then `repeat` timed
  * passes (CUDA events around each; the median is reported), then everything

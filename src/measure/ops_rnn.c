@@ -16,6 +16,13 @@
  * buffers and the faster runs; otherwise the packed one.  Algorithm
  * (standard), math (FMA without TF32, cuDNN's default with it), bias mode
  * (double) and input mode (linear) are PyTorch's for fp32.
+ *
+ * The cell is 2 x layers x T small kernels, so launching them costs as much
+ * as running them.  The first pass at a point captures cudnnRNNForward into a
+ * CUDA graph (the same kernels on the same buffers) and later passes replay
+ * it while the cell's buffers keep their addresses; if they move, it is made
+ * once more, and if capture fails (or is needed a third time) the call runs
+ * directly.  Nothing is allocated by the graph: the memory is the plan's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +250,9 @@ dlm_status rt_rnn_prepare(dlm_rt *rt, int o)
 void rt_rnn_unprepare(dlm_rt *rt, int o)
 {
     rt_rnn *r = &rt->ops[o].rnn;
+    if (r->exec) (void)cudaGraphExecDestroy(r->exec);
+    r->exec = NULL;
+    r->captures = 0;
     if (r->work) (void)dlm_devmem_free(&rt->mem, r->work);
     if (r->seq_dev) (void)dlm_devmem_free(&rt->mem, r->seq_dev);
     r->work = NULL;
@@ -250,18 +260,58 @@ void rt_rnn_unprepare(dlm_rt *rt, int o)
     r->work_bytes = r->seq_bytes = 0;
 }
 
+static cudnnStatus_t rnn_forward(dlm_rt *rt, int o, void *const p[4])
+{
+    const dlm_op *op = &rt->g->ops[o];
+    rt_rnn *r = &rt->ops[o].rnn;
+    return cudnnRNNForward(rt->dnn, r->padded ? r->desc_pad : r->desc, CUDNN_FWD_MODE_INFERENCE,
+                           r->seq_dev, r->padded ? r->xu : r->x, p[0], r->padded ? r->yu : r->y,
+                           p[1], r->h, NULL, p[2], r->h, NULL,
+                           op->a.rnn.cell == DLM_RNN_LSTM ? p[3] : NULL, r->wspace_bytes,
+                           r->wspace, r->work_bytes, r->work, 0, NULL);
+}
+
+/* Captures the cell on p into r->exec; 0 if the capture did not work (the
+ * stream is left out of capture mode and no error is pending). */
+static int capture(dlm_rt *rt, int o, void *const p[4])
+{
+    rt_rnn *r = &rt->ops[o].rnn;
+    cudaGraph_t g = NULL;
+    r->captures++;
+    if (cudaStreamBeginCapture(rt->stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    cudnnStatus_t cs = rnn_forward(rt, o, p);
+    cudaError_t e = cudaStreamEndCapture(rt->stream, &g);
+    if (cs == CUDNN_STATUS_SUCCESS && e == cudaSuccess && g)
+        e = cudaGraphInstantiate(&r->exec, g, 0);
+    if (g) (void)cudaGraphDestroy(g);
+    if (cs != CUDNN_STATUS_SUCCESS || e != cudaSuccess || !g) {
+        if (r->exec) (void)cudaGraphExecDestroy(r->exec);
+        r->exec = NULL;
+        (void)cudaGetLastError();
+        return 0;
+    }
+    memcpy(r->gptr, p, sizeof r->gptr);
+    return 1;
+}
+
 dlm_status rt_rnn_run(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
     rt_rnn *r = &rt->ops[o].rnn;
-    int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
-    DLM_CUDNN(cudnnRNNForward(rt->dnn, r->padded ? r->desc_pad : r->desc,
-                              CUDNN_FWD_MODE_INFERENCE, r->seq_dev, r->padded ? r->xu : r->x,
-                              rt_ptr(rt, op->in[0]), r->padded ? r->yu : r->y,
-                              rt_ptr(rt, op->out[0]), r->h, NULL,
-                              rt_ptr(rt, op->out[1]), r->h, NULL,
-                              lstm ? rt_ptr(rt, op->out[2]) : NULL, r->wspace_bytes, r->wspace,
-                              r->work_bytes, r->work, 0, NULL));
+    void *p[4] = {rt_ptr(rt, op->in[0]), rt_ptr(rt, op->out[0]), rt_ptr(rt, op->out[1]),
+                  op->a.rnn.cell == DLM_RNN_LSTM ? rt_ptr(rt, op->out[2]) : NULL};
+    if (r->exec && memcmp(p, r->gptr, sizeof p)) { /* the buffers moved */
+        (void)cudaGraphExecDestroy(r->exec);
+        r->exec = NULL;
+    }
+    if (r->exec || (r->captures < 2 && capture(rt, o, p))) {
+        DLM_CUDA(cudaGraphLaunch(r->exec, rt->stream));
+        return DLM_OK;
+    }
+    DLM_CUDNN(rnn_forward(rt, o, p));
     return DLM_OK;
 }
 

@@ -47,6 +47,9 @@ typedef struct rt_rnn {
     cudnnRNNDescriptor_t desc_pad;  /* the same cell with padded I/O on (PyTorch's), or NULL */
     cudnnRNNDataDescriptor_t xu, yu;/* unpacked sequence-major, for desc_pad */
     int padded;                     /* at the point: 1 runs desc_pad on xu/yu */
+    cudaGraphExec_t exec;           /* the cell's kernels captured once, replayed */
+    void *gptr[4];                  /* x, y, h_n, c_n addresses the graph was made with */
+    int captures;                   /* graphs made at this point (at most 2, then direct) */
     cudnnDropoutDescriptor_t drop;
     cudnnRNNDataDescriptor_t x, y;
     cudnnTensorDescriptor_t h;

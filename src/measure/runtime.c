@@ -792,8 +792,8 @@ void dlm_rt_op_detail(const dlm_rt *rt, int o, char *buf, size_t n)
         break;
     case DLM_OP_LINEAR: snprintf(buf, n, "%s", r->lin.use_lt ? "lt" : "gemmex"); break;
     case DLM_OP_RNN:
-        snprintf(buf, n, "%s ws=%zu", r->rnn.padded ? "unpacked/padded-io" : "packed",
-                 r->rnn.work_bytes);
+        snprintf(buf, n, "%s ws=%zu%s", r->rnn.padded ? "unpacked/padded-io" : "packed",
+                 r->rnn.work_bytes, r->rnn.exec ? " graph" : "");
         break;
     default: snprintf(buf, n, "%s", ""); break;
     }
