@@ -496,10 +496,10 @@ def cmd_oplog(args):
             specs.append((f[0], int(f[1]), int(f[2]), f[3] if len(f) > 3 else "eager"))
     knobs = {}
     for kv in args.set or []:   # e.g. base=32: the half-width ResNet's conv shapes
-        k, _, v = kv.partition("=")
-        if not v.isdigit():
+        knob, _, val = kv.partition("=")
+        if not val.isdigit():
             raise SystemExit(f"torch_reference.py oplog: --set {kv!r}: expected KNOB=INTEGER")
-        knobs[k] = int(v)
+        knobs[knob] = int(val)
     for name, B, T, attn in specs:
         for dt in args.dtypes:
             for mode in args.modes:
@@ -523,8 +523,8 @@ def cmd_oplog(args):
                     point += f":ckpt-{args.checkpoint}"
                 if args.autocast != "none":
                     point += f":autocast-{args.autocast}"
-                for k, v in sorted(knobs.items()):
-                    point += f":set-{k}={v}"
+                for knob, val in sorted(knobs.items()):
+                    point += f":set-{knob}={val}"
                 log = Log()
                 log.point = point
                 torch.cuda.synchronize()
