@@ -210,6 +210,8 @@ int main(void)
     check_file("reference/pytorch_oplog_ckpt.csv", "resnet18", "fp32", 0, 1, steps);
     check_file("reference/pytorch_oplog_lstm_long.csv", "lstm", NULL, 1, 0, steps);
     check_file("reference/pytorch_oplog_gru.csv", "gru", NULL, 1, 0, steps);
+    check_file("reference/pytorch_oplog_gru_bf16.csv", "gru", NULL, 1, 0, steps);
+    check_file("reference/pytorch_oplog_resnet_fp32_b256.csv", "resnet18", "fp32", 0, 0, steps);
     free(steps);
     return tap_done();
 }

@@ -10,14 +10,9 @@
  *   - the half-width ResNet-18 (base32) in fp32: its conv shapes are not in
  *     data/cudnn/conv_workspace.csv, so cuDNN's fp32 workspaces are not known
  *     there (0 B counted);
- *   - ResNet-18 in fp32 beyond the table's largest batch size (B=256 of the
- *     extra runs): B=128's workspaces scaled in proportion to B (convtab.h);
- *     cuDNN picks other engines there (the peak is over-predicted by 9%,
- *     and holding B=128's bytes would under-predict the checkpointed step by
- *     10%: only a per-op log at B=256 can tell).
  * A saving also inherits its baseline's cause: the ResNet-18 baselines are
  * fp32 steps.  (Resolved by per-op logs: the fp32 convolution workspaces at
- * B <= 128 — optimizers, checkpointing per block and stage, base32's
+ * B <= 256 — optimizers, checkpointing per block and stage, base32's
  * full-width baseline —, fp16 inference's stem, the GRU's reserve and its
  * and the LSTM's training workspace beyond 256 steps.) */
 #include <math.h>
@@ -37,9 +32,6 @@ static const char *known_cause(const dlm_tech_point *q)
     if (!strcmp(q->variant, "base32"))
         return "the half-width ResNet's conv shapes are not in data/cudnn/conv_workspace.csv: cuDNN "
                "fp32 workspace not known (0 B)";
-    if (q->batch > 128)
-        return "beyond the measured conv table (B <= 128): B=128's cuDNN fp32 workspaces scaled in "
-               "proportion to B";
     return NULL;
 }
 

@@ -109,7 +109,12 @@ dlm_status dlm_convtab_load(const char *path, dlm_convtab **out)
         s->B[at] = B;
         s->bytes[at] = bytes;
         s->n++;
-        if (!t->gpu[0]) snprintf(t->gpu, sizeof t->gpu, "%s", dlm_csv_get(csv, i, idx[0]));
+        /* Every GPU the rows come from, in order of appearance ("A and B"). */
+        const char *gpu = dlm_csv_get(csv, i, idx[0]);
+        if (!strstr(t->gpu, gpu)) {
+            size_t k = strlen(t->gpu);
+            snprintf(t->gpu + k, sizeof t->gpu - k, "%s%s", k ? " and " : "", gpu);
+        }
     }
     dlm_csv_free(csv);
     if (st == DLM_OK && t->n == 0) st = dlm_error(DLM_EPARSE, "%s: no rows", path);

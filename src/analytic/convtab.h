@@ -49,7 +49,7 @@ typedef struct dlm_conv_series {
 
 typedef struct dlm_convtab {
     char path[512];
-    char gpu[64];        /* the GPU the rows were measured on (first row's) */
+    char gpu[160];       /* the GPUs the rows were measured on ("A and B") */
     dlm_conv_series *s;
     int n;
 } dlm_convtab;
