@@ -113,13 +113,15 @@ static void scan_log(const dlm_convtab *t, const char *rel, int64_t *least, cons
 }
 
 /* The table's rows against the logs it was read from (B 1..128 on the H200,
- * B 256 on an H100, whose workspaces equal the H200's at B 8 and 32:
- * data/reference/pytorch_oplog_resnet_fp32_h100.csv): key, phase and batch ->
+ * B 256 and the half-width ResNet's shapes on an H100, whose workspaces equal
+ * the H200's at B 8 and 32: data/reference/pytorch_oplog_resnet_fp32_h100.csv):
+ * key, phase and batch ->
  * smallest transient. */
 static void against_log(void)
 {
     static const char *logs[] = {"reference/pytorch_oplog_resnet_fp32.csv",
-                                 "reference/pytorch_oplog_resnet_fp32_b256.csv"};
+                                 "reference/pytorch_oplog_resnet_fp32_b256.csv",
+                                 "reference/pytorch_oplog_resnet_base32_fp32.csv"};
     char tpath[1024];
     if (!dlm_data_path("cudnn/conv_workspace.csv", tpath, sizeof tpath)) {
         printf("# no table: not checked\n");
