@@ -10,12 +10,12 @@ $meas0 << EOD
 1000 62.065918
 EOD
 $pred0 << EOD
-50 33.991211
-100 34.269531
-200 34.825684
-300 35.381836
-500 36.494141
-1000 39.274902
+50 55.015625
+100 55.318359
+200 55.923340
+300 56.641113
+500 58.118164
+1000 62.466309
 EOD
 $fit0 << EOD
 50 54.617778
@@ -93,12 +93,12 @@ $meas1 << EOD
 1000 307.761719
 EOD
 $pred1 << EOD
-50 42.733398
-100 51.632324
-200 70.180176
-300 87.228027
-500 122.823730
-1000 212.187988
+50 68.437012
+100 82.328613
+200 110.111816
+300 135.582031
+500 181.356934
+1000 308.137207
 EOD
 $fit1 << EOD
 50 70.997078
@@ -182,19 +182,19 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "lstm-forward-bf16-pytorch-vs-T.png"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "lstm-forward-bf16-pytorch-vs-T.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 unset output

@@ -10,12 +10,12 @@ $meas0 << EOD
 1000 71.724609
 EOD
 $pred0 << EOD
-50 35.981445
-100 36.537598
-200 37.649902
-300 38.762207
-500 40.986816
-1000 46.548828
+50 57.030273
+100 57.635254
+200 59.309082
+300 60.873535
+500 64.475098
+1000 72.525391
 EOD
 $fit0 << EOD
 50 56.827158
@@ -93,12 +93,12 @@ $meas1 << EOD
 1000 563.116211
 EOD
 $pred1 << EOD
-50 54.434570
-100 72.013672
-200 106.859375
-300 142.705078
-500 214.021484
-1000 392.375000
+50 85.278320
+100 112.249512
+200 167.815918
+300 218.756836
+500 310.681152
+1000 563.866699
 EOD
 $fit1 << EOD
 50 88.507857
@@ -172,8 +172,6 @@ set title "lstm forward fp32: peak memory vs sequence length (pytorch, NVIDIA H2
 set xlabel "sequence length T (tokens or steps)"
 set ylabel "peak GPU memory (MiB)"
 set logscale x 2
-set logscale y 10
-set yrange [28.785156:703.895264]
 set grid
 set key top left noenhanced box opaque
 set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05
@@ -184,19 +182,19 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "lstm-forward-fp32-pytorch-vs-T.png"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "lstm-forward-fp32-pytorch-vs-T.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 unset output

@@ -10,12 +10,12 @@ $meas0 << EOD
 1000 55.979492
 EOD
 $pred0 << EOD
-50 33.746582
-100 33.780762
-200 33.848633
-300 33.916504
-500 34.052246
-1000 34.391602
+50 54.746582
+100 54.780762
+200 54.848633
+300 55.029297
+500 55.300781
+1000 55.979492
 EOD
 $fit0 << EOD
 50 54.444227
@@ -93,12 +93,12 @@ $meas1 << EOD
 1000 114.265137
 EOD
 $pred1 << EOD
-50 34.919922
-100 36.006348
-200 38.179199
-300 40.352051
-500 44.697754
-1000 55.937012
+50 59.842773
+100 65.140625
+200 75.736328
+300 83.582031
+500 92.273438
+1000 114.640137
 EOD
 $fit1 << EOD
 50 64.833075
@@ -182,19 +182,19 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "lstm-infer-bf16-pytorch-vs-T.png"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: offset]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "lstm-infer-bf16-pytorch-vs-T.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: offset]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 unset output

@@ -10,12 +10,12 @@ $meas0 << EOD
 1000 59.551270
 EOD
 $pred0 << EOD
-50 35.492676
-100 35.560547
-200 35.696289
-300 35.832031
-500 36.103516
-1000 36.782715
+50 56.492676
+100 56.560547
+200 57.160156
+300 57.650391
+500 59.103516
+1000 59.782715
 EOD
 $fit0 << EOD
 50 56.480787
@@ -93,12 +93,12 @@ $meas1 << EOD
 1000 175.596680
 EOD
 $pred1 << EOD
-50 37.839355
-100 40.012207
-200 44.357910
-300 48.703613
-500 57.770020
-1000 79.873535
+50 67.278320
+100 77.874023
+200 99.357910
+300 115.703613
+500 132.770020
+1000 176.873535
 EOD
 $fit1 << EOD
 50 77.338602
@@ -182,7 +182,7 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "lstm-infer-fp32-pytorch-vs-T.png"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
      $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
@@ -191,7 +191,7 @@ plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: s
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "lstm-infer-fp32-pytorch-vs-T.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
      $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \

@@ -10,12 +10,12 @@ $meas0 << EOD
 1000 99.874023
 EOD
 $pred0 << EOD
-50 72.553223
-100 72.562988
-200 72.582031
-300 72.713867
-500 73.961914
-1000 77.082031
+50 91.727539
+100 92.187500
+200 93.816406
+300 93.973633
+500 95.586426
+1000 100.273926
 EOD
 $fit0 << EOD
 50 91.781030
@@ -93,12 +93,12 @@ $meas1 << EOD
 1000 367.558594
 EOD
 $pred1 << EOD
-50 81.008301
-100 90.993652
-200 111.714355
-300 130.935059
-500 171.048340
-1000 271.526855
+50 106.712891
+100 121.690918
+200 152.644531
+300 179.365234
+500 229.454590
+1000 367.933105
 EOD
 $fit1 << EOD
 50 109.264506
@@ -182,19 +182,19 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "lstm-train-bf16-pytorch-vs-T.png"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "lstm-train-bf16-pytorch-vs-T.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 unset output

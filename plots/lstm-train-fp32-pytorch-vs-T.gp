@@ -10,12 +10,12 @@ $meas0 << EOD
 1000 115.337891
 EOD
 $pred0 << EOD
-50 81.103027
-100 81.122070
-200 81.160156
-300 81.423828
-500 83.919922
-1000 90.161133
+50 99.353027
+100 100.025879
+200 101.835449
+300 103.535645
+500 107.408691
+1000 116.138184
 EOD
 $fit0 << EOD
 50 99.150326
@@ -93,12 +93,12 @@ $meas1 << EOD
 1000 648.950195
 EOD
 $pred1 << EOD
-50 98.982422
-100 118.734375
-200 157.925781
-300 198.267578
-500 279.480469
-1000 479.937500
+50 129.827637
+100 159.375488
+200 219.176270
+300 275.267578
+500 376.230469
+1000 650.680664
 EOD
 $fit1 << EOD
 50 133.314532
@@ -182,19 +182,19 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "lstm-train-fp32-pytorch-vs-T.png"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "lstm-train-fp32-pytorch-vs-T.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured B=1 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic B=1", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit B=1 (linear)", \
-     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch) [finding: slope]", \
+     $meas1 using 1:2 with points ls 2 title "measured B=32 (pytorch)", \
      $pred1 using 1:2 with linespoints ls 2 dt 2 pt 1 title "analytic B=32", \
      $fit1 using 1:2 with lines ls 2 lw 1.5 title "fit B=32 (linear)"
 unset output

@@ -12,14 +12,14 @@ $meas0 << EOD
 128 1528.747070
 EOD
 $pred0 << EOD
-1 66.594238
-2 77.937988
-4 101.102051
-8 147.391113
-16 237.218750
-32 422.592773
-64 781.247559
-128 1516.244629
+1 72.135742
+2 83.524414
+4 106.778320
+8 153.122070
+16 243.809570
+32 428.372070
+64 793.622070
+128 1520.497070
 EOD
 $fit0 << EOD
 1 71.337273
@@ -94,7 +94,7 @@ set xlabel "batch size B (samples)"
 set ylabel "peak GPU memory (MiB)"
 set logscale x 2
 set logscale y 10
-set yrange [53.275391:1910.933838]
+set yrange [57.008594:1910.933838]
 set grid
 set key top left noenhanced box opaque
 set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05

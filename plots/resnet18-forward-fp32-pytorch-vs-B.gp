@@ -12,14 +12,14 @@ $meas0 << EOD
 128 3504.678711
 EOD
 $pred0 << EOD
-1 97.885742
-2 119.674805
-4 162.901367
-8 246.854004
-16 418.696777
-32 754.726562
-64 1439.723633
-128 2794.217773
+1 98.885742
+2 120.674805
+4 163.901367
+8 247.854004
+16 419.696777
+32 831.136719
+64 1555.208008
+128 3506.225586
 EOD
 $fit0 << EOD
 1 105.211499
@@ -97,7 +97,7 @@ set xlabel "batch size B (samples)"
 set ylabel "peak GPU memory (MiB)"
 set logscale x 2
 set logscale y 10
-set yrange [78.308594:4380.848389]
+set yrange [79.108594:4382.781982]
 set grid
 set key top left noenhanced box opaque
 set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05
@@ -108,7 +108,7 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "resnet18-forward-fp32-pytorch-vs-B.png"
-plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [finding: order]", \
+plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic resnet18", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit resnet18 (quadratic)", \
      $mark0 using 1:2 with points pt 6 ps 3 lw 2 lc rgb '#ff7f0e' title "finding (circled)", \
@@ -116,7 +116,7 @@ plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [findi
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "resnet18-forward-fp32-pytorch-vs-B.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [finding: order]", \
+plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic resnet18", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit resnet18 (quadratic)", \
      $mark0 using 1:2 with points pt 6 ps 3 lw 2 lc rgb '#ff7f0e' title "finding (circled)", \

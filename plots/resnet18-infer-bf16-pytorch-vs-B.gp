@@ -12,14 +12,14 @@ $meas0 << EOD
 128 582.134766
 EOD
 $pred0 << EOD
-1 58.943848
-2 62.676270
-4 70.617676
-8 85.070801
-16 114.930176
-32 176.648926
-64 294.086426
-128 532.961426
+1 61.333984
+2 64.441895
+4 72.672363
+8 89.133301
+16 122.055176
+32 188.398926
+64 320.586426
+128 582.961426
 EOD
 $fit0 << EOD
 1 59.636512
@@ -103,13 +103,13 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "resnet18-infer-bf16-pytorch-vs-B.png"
-plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic resnet18", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit resnet18 (linear)"
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "resnet18-infer-bf16-pytorch-vs-B.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic resnet18", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit resnet18 (linear)"
 unset output

@@ -12,14 +12,14 @@ $meas0 << EOD
 128 942.565430
 EOD
 $pred0 << EOD
-1 83.389648
-2 90.440430
-4 103.487305
-8 130.284180
-16 185.877930
-32 291.065430
-64 505.440430
-128 934.690430
+1 84.389648
+2 91.440430
+4 104.487305
+8 131.284180
+16 186.877930
+32 327.877930
+64 506.440430
+128 942.940430
 EOD
 $fit0 << EOD
 1 88.553355
@@ -97,7 +97,7 @@ set xlabel "batch size B (samples)"
 set ylabel "peak GPU memory (MiB)"
 set logscale x 2
 set logscale y 10
-set yrange [66.711719:1178.206787]
+set yrange [67.511719:1178.675537]
 set grid
 set key top left noenhanced box opaque
 set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05

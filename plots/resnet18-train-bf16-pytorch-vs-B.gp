@@ -12,14 +12,14 @@ $meas0 << EOD
 128 1620.077148
 EOD
 $pred0 << EOD
-1 178.522461
-2 180.249023
-4 197.756836
-8 241.769531
-16 330.089355
-32 511.260254
-64 868.891602
-128 1607.328125
+1 179.522461
+2 181.249023
+4 200.469238
+8 244.811035
+16 336.013672
+32 519.575195
+64 884.767090
+128 1617.576660
 EOD
 $fit0 << EOD
 1 167.857050
@@ -106,7 +106,7 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "resnet18-train-bf16-pytorch-vs-B.png"
-plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic resnet18", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit resnet18 (linear)", \
      $mark0 using 1:2 with points pt 6 ps 3 lw 2 lc rgb '#ff7f0e' title "finding (circled)", \
@@ -114,7 +114,7 @@ plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [findi
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "resnet18-train-bf16-pytorch-vs-B.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic resnet18", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit resnet18 (linear)", \
      $mark0 using 1:2 with points pt 6 ps 3 lw 2 lc rgb '#ff7f0e' title "finding (circled)", \

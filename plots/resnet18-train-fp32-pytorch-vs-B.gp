@@ -12,14 +12,14 @@ $meas0 << EOD
 128 3625.915039
 EOD
 $pred0 << EOD
-1 292.210449
-2 291.390137
-4 325.267090
-8 402.297852
-16 571.000000
-32 899.623535
-64 1582.386230
-128 2944.333496
+1 293.163574
+2 293.290527
+4 340.376465
+8 439.454102
+16 637.046875
+32 954.373535
+64 1678.866211
+128 3629.040039
 EOD
 $fit0 << EOD
 1 298.371456
@@ -94,7 +94,7 @@ set xlabel "batch size B (samples)"
 set ylabel "peak GPU memory (MiB)"
 set logscale x 2
 set logscale y 10
-set yrange [233.112109:4532.393799]
+set yrange [234.530859:4536.300049]
 set grid
 set key top left noenhanced box opaque
 set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05
@@ -105,13 +105,13 @@ set style line 4 lc rgb '#9467bd' pt 11 ps 1.2
 
 set terminal pngcairo size 1000,640 font "sans,10" noenhanced
 set output "resnet18-train-fp32-pytorch-vs-B.png"
-plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic resnet18", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit resnet18 (quadratic)"
 
 set terminal svg size 1000,640 font "sans,10" noenhanced
 set output "resnet18-train-fp32-pytorch-vs-B.svg"
-plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch) [finding: slope]", \
+plot $meas0 using 1:2 with points ls 1 title "measured resnet18 (pytorch)", \
      $pred0 using 1:2 with linespoints ls 1 dt 2 pt 1 title "analytic resnet18", \
      $fit0 using 1:2 with lines ls 1 lw 1.5 title "fit resnet18 (quadratic)"
 unset output

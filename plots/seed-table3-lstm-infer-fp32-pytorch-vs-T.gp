@@ -8,10 +8,10 @@ $meas0 << EOD
 300 608.100000
 EOD
 $pred0 << EOD
-50 11.617676
-100 11.685547
-200 11.821289
-300 11.957031
+50 32.617676
+100 32.685547
+200 33.285156
+300 33.775391
 EOD
 $fit0 << EOD
 50 608.100000
@@ -85,7 +85,7 @@ set title "lstm infer fp32: peak memory vs sequence length (pytorch, RTX 3050 4 
 set xlabel "sequence length T (tokens or steps)"
 set ylabel "peak GPU memory (MiB)"
 set logscale y 10
-set yrange [9.294141:760.125000]
+set yrange [26.094141:760.125000]
 set grid
 set key top left noenhanced box opaque
 set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05
