@@ -92,7 +92,10 @@ else
     echo "ok $((tap_n = tap_n + 1)) - # SKIP gnuplot not installed"
 fi
 run report --out "$tmpdir/rep" stray; expect_rc 2 "report: stray argument"
-run report --measure --out "$tmpdir/rep2"; expect_rc 2 "report --measure without a GPU runtime"
-one_line_error "no GPU runtime" "--measure says why it cannot"
+run report --measure --out "$tmpdir/rep2"; expect_rc 2 "report --measure without a usable GPU"
+[ "$(grep -c '^dlmem: ' "$tmpdir/err")" -eq 1 ] && grep -q '^dlmem: dlmem report --measure: .*GPU' "$tmpdir/err"
+ok $? "--measure says why it cannot, in one error line (after its progress line)"
+test ! -e "$tmpdir/rep2/report.md"
+ok $? "no report is written when the measurement cannot run"
 
 done_testing

@@ -18,6 +18,7 @@
 #include "../analytic/torchref.h"
 #include "../core/out.h"
 #include "../core/paths.h"
+#include "../measure/measure.h"
 #include "../models/models.h"
 #include "cli.h"
 #include "cmd_audit.h"
@@ -299,10 +300,10 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The measured CSVs under data/: the PyTorch reference and each .csv file in
- * data/measured/. */
-static dlm_status measured_files(char ***out, int *n)
+ * data/measured/; then the `extra` files (live measurements). */
+static dlm_status measured_files(const char *const *extra, int n_extra, char ***out, int *n)
 {
-    char **v = calloc(65, sizeof *v);
+    char **v = calloc(65 + (size_t)n_extra, sizeof *v);
     int k = 0;
     *out = NULL;
     *n = 0;
@@ -325,6 +326,7 @@ static dlm_status measured_files(char ***out, int *n)
         if (d) closedir(d);
         qsort(v + first, (size_t)(k - first), sizeof *v, cmp_str);
     }
+    for (int i = 0; i < n_extra; i++) v[k++] = strdup(extra[i]);
     for (int i = 0; i < k; i++)
         if (!v[i]) return dlm_error(DLM_ENOMEM, "out of memory");
     *out = v;
@@ -332,11 +334,12 @@ static dlm_status measured_files(char ***out, int *n)
     return DLM_OK;
 }
 
-static dlm_status section_measured(FILE *f, const char *dir, summary *sm)
+static dlm_status section_measured(FILE *f, const char *dir, const char *const *live, int n_live,
+                                   summary *sm)
 {
     char **files = NULL;
     int n = 0;
-    DLM_TRY(measured_files(&files, &n));
+    DLM_TRY(measured_files(live, n_live, &files, &n));
     fprintf(f, "## 3. Measured memory against the model\n\n");
     dlm_status st = DLM_OK;
     if (n == 0) {
@@ -413,6 +416,55 @@ static dlm_status section_audit(FILE *f, const char *dir, summary *sm)
     return st;
 }
 
+/* `--measure`: the seed's grids measured by dlmem's own GPU runtime (fp32,
+ * inference, the protocol of `dlmem measure`) into DIR/live-<model>.csv.  The
+ * sweeps resume: after an interruption, a second run keeps what was measured
+ * and measures the rest.  The files join the committed data in section 3. */
+static const struct { const char *model, *batch, *seq; } live_grid[] = {
+    {"resnet18", "1..128", NULL},
+    {"lstm", "1,32", "50,100,200,300,500,1000"},
+    {"bert", "1,8", "8..512"},
+};
+#define N_LIVE ((int)(sizeof live_grid / sizeof live_grid[0]))
+
+static dlm_status live_measure(const char *dir, char paths[][1100])
+{
+    for (int i = 0; i < N_LIVE; i++) {
+        dlm_measure_config c;
+        dlm_graph *g = NULL;
+        int64_t *batch = NULL, *seq = NULL, zero = 0;
+        memset(&c, 0, sizeof c);
+        snprintf(paths[i], 1100, "%s/live-%s.csv", dir, live_grid[i].model);
+        dlm_status st = dlm_model_build_named(live_grid[i].model, NULL, &g);
+        if (st == DLM_OK) st = dlm_cli_list("--batch", live_grid[i].batch, 1, 1000000, &batch,
+                                            &c.n_batch);
+        if (st == DLM_OK && live_grid[i].seq)
+            st = dlm_cli_list("--seq", live_grid[i].seq, 1, 1000000, &seq, &c.n_seq);
+        if (st == DLM_OK) {
+            c.g = g;
+            c.dtype = DLM_RT_FP32;
+            c.batch = batch;
+            c.seq = seq ? seq : &zero;
+            if (!seq) c.n_seq = 1;
+            c.repeat = 10;
+            c.output = paths[i];
+            c.resume = 1;
+            c.conv_ws_limit = DLM_RT_CONV_WS_AUTO;
+            c.conv_search = 1;
+            c.layout = DLM_RT_LAYOUT_AUTO;
+            c.format = DLM_FMT_TABLE;
+            c.quiet = 1;
+            fprintf(stderr, "dlmem report: measuring %s on this GPU -> %s\n", g->name, paths[i]);
+            st = dlm_measure_run(&c);
+        }
+        free(batch);
+        free(seq);
+        dlm_graph_free(g);
+        if (st != DLM_OK) return dlm_error_context(st, "dlmem report --measure");
+    }
+    return DLM_OK;
+}
+
 static dlm_status mkdir_one(const char *d)
 {
     if (mkdir(d, 0777) != 0 && errno != EEXIST)
@@ -428,20 +480,25 @@ dlm_status dlm_cmd_report(int argc, char **argv)
         dlm_cli_usage(stdout, "report", "[--out DIR] [--measure]",
                       "Writes DIR/report.md (default report/) with its plots: parameters against\n"
                       "PyTorch, the analytic memory of the seed's sweeps, the measured data under\n"
-                      "data/ reconciled with the model, and the seed audit; prints a summary.",
+                      "data/ reconciled with the model, and the seed audit; prints a summary.\n"
+                      "--measure first runs the seed's grids on this machine's GPU with dlmem's own\n"
+                      "runtime (DIR/live-<model>.csv; an interrupted run resumes) and adds them.",
                       opts, N_OPTS);
         return DLM_OK;
     }
     if (a.n_pos)
         return dlm_error(DLM_EINVAL, "dlmem report: unexpected argument '%s' (options: --out DIR, "
                          "--measure)", a.pos[0]);
-    if (dlm_cli_get(&a, "measure"))
-        return dlm_error(DLM_EUNSUPPORTED, "dlmem report --measure: this dlmem has no GPU runtime "
-                         "to measure with (dlmem measure is not built in); the report without "
-                         "--measure uses the data committed under data/");
     const char *dir = dlm_cli_get(&a, "out");
     if (!dir) dir = "report";
     DLM_TRY(mkdir_one(dir));
+    int measure = dlm_cli_get(&a, "measure") != NULL;
+    char live[N_LIVE][1100];
+    const char *live_files[N_LIVE];
+    if (measure) {
+        DLM_TRY(live_measure(dir, live));
+        for (int i = 0; i < N_LIVE; i++) live_files[i] = live[i];
+    }
     char path[1100], tmp[1110];
     snprintf(path, sizeof path, "%s/report.md", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -450,9 +507,11 @@ dlm_status dlm_cmd_report(int argc, char **argv)
     summary sm;
     memset(&sm, 0, sizeof sm);
     fprintf(f, "# dlmem report: parameters and GPU memory of ResNet18, the seed's LSTM and "
-               "BERT-base\n\nWritten by `dlmem report` (dlmem %s) from the data committed under "
-               "data/; every number below can be regenerated with that command.\n\n",
-               PACKAGE_VERSION);
+               "BERT-base\n\nWritten by `dlmem report%s` (dlmem %s) from the data committed under "
+               "data/%s; every number below can be regenerated with that command.\n\n",
+               measure ? " --measure" : "", PACKAGE_VERSION,
+               measure ? " and dlmem's own measurements on this machine's GPU (live-*.csv beside "
+                         "this report)" : "");
     fprintf(stderr, "dlmem report: parameters...\n");
     dlm_status st = section_params(f, &sm);
     if (st == DLM_OK) {
@@ -461,7 +520,7 @@ dlm_status dlm_cmd_report(int argc, char **argv)
     }
     if (st == DLM_OK) {
         fprintf(stderr, "dlmem report: measured data, fits, plots...\n");
-        st = section_measured(f, dir, &sm);
+        st = section_measured(f, dir, live_files, measure ? N_LIVE : 0, &sm);
     }
     if (st == DLM_OK) {
         fprintf(stderr, "dlmem report: seed audit...\n");

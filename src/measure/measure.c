@@ -392,7 +392,7 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
         goto fail;
     }
     int n = c->n_batch * c->n_seq, k = 0;
-    if (c->format == DLM_FMT_CSV) printf("%s\n", dlm_measure_header());
+    if (c->format == DLM_FMT_CSV && !c->quiet) printf("%s\n", dlm_measure_header());
     progress(0, n, c->g, NULL);
     for (int i = 0; i < c->n_batch; i++)
         for (int j = 0; j < c->n_seq; j++) {
@@ -416,11 +416,18 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
                 goto fail;
             }
             if (w.out) DLM_GO(write_row(&w, w.out, &p));
-            if (c->format == DLM_FMT_CSV) DLM_GO(write_row(&w, stdout, &p));
-            else DLM_GO(table_add(table, &p));
+            if (c->quiet) {
+                /* the caller reads the CSV */
+            } else if (c->format == DLM_FMT_CSV) {
+                DLM_GO(write_row(&w, stdout, &p));
+            } else {
+                DLM_GO(table_add(table, &p));
+            }
             progress(k, n, c->g, &p);
         }
-    if (c->format == DLM_FMT_CSV) {
+    if (c->quiet) {
+        st = DLM_OK;
+    } else if (c->format == DLM_FMT_CSV) {
         st = dlm_check_stream(stdout, "stdout");
     } else {
         const char *lay = dlm_rt_layout_name(w.rt);

@@ -44,6 +44,8 @@ typedef struct dlm_measure_config {
     int conv_search;         /* time the convolution algorithms (1) or take cuDNN's ranking */
     dlm_rt_layout layout;    /* auto, nchw or nhwc (plan.h) */
     dlm_format format;       /* stdout: table or csv */
+    int quiet;               /* nothing on stdout (progress still on stderr): the
+                                caller reads the CSV (dlmem report --measure) */
     const char *op_times;    /* CSV of per-op GPU times (one extra pass per point), or NULL */
 } dlm_measure_config;
 
