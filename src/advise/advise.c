@@ -605,6 +605,16 @@ void dlm_advice_report_free(dlm_advice_report *r)
     free(r);
 }
 
+/* The peak of plan p on one GPU (build, evaluate, free). */
+static dlm_status peak_on_one(const ctx *c, const plan *p, dlm_mem_result *r)
+{
+    built b;
+    DLM_TRY(build(p, 1, &b));
+    dlm_status st = peak_of(c, &b, 1, r);
+    built_free(&b);
+    return st;
+}
+
 static dlm_status precision_section(const ctx *c, dlm_advice_report *rep)
 {
     const dlm_mem_config *w = &c->w->cfg;
@@ -616,11 +626,7 @@ static dlm_status precision_section(const ctx *c, dlm_advice_report *rep)
         plan p;
         plan_init(c, &p);
         if (!apply(c, &p, names[i])) return DLM_OK;
-        built b;
-        DLM_TRY(build(&p, 1, &b));
-        dlm_status st = peak_of(c, &b, 1, &rep->prec[i + 1]);
-        built_free(&b);
-        DLM_TRY(st);
+        DLM_TRY(peak_on_one(c, &p, &rep->prec[i + 1]));
         snprintf(rep->prec_name[i + 1], sizeof rep->prec_name[0], "%s", names[i]);
     }
     rep->has_precision = 1;
@@ -629,28 +635,15 @@ static dlm_status precision_section(const ctx *c, dlm_advice_report *rep)
     plan p;
     plan_init(c, &p);
     p.cfg.mode = DLM_MODE_INFER;
-    built b;
-    DLM_TRY(build(&p, 1, &b));
-    dlm_status st = peak_of(c, &b, 1, &r32);
-    built_free(&b);
-    DLM_TRY(st);
+    DLM_TRY(peak_on_one(c, &p, &r32));
     p.cfg.dtype = DLM_DTYPE_FP16;
-    DLM_TRY(build(&p, 1, &b));
-    st = peak_of(c, &b, 1, &r16);
-    built_free(&b);
-    DLM_TRY(st);
+    DLM_TRY(peak_on_one(c, &p, &r16));
     rep->fp16_infer_share = 1.0 - (double)r16.peak_bytes / (double)r32.peak_bytes;
     plan_init(c, &p);
     p.cfg.mode = DLM_MODE_TRAIN;
-    DLM_TRY(build(&p, 1, &b));
-    st = peak_of(c, &b, 1, &r32);
-    built_free(&b);
-    DLM_TRY(st);
+    DLM_TRY(peak_on_one(c, &p, &r32));
     p.cfg.dtype = DLM_DTYPE_MIXED;
-    DLM_TRY(build(&p, 1, &b));
-    st = peak_of(c, &b, 1, &r16);
-    built_free(&b);
-    DLM_TRY(st);
+    DLM_TRY(peak_on_one(c, &p, &r16));
     rep->mixed_train_share = 1.0 - (double)r16.peak_bytes / (double)r32.peak_bytes;
     return DLM_OK;
 }
