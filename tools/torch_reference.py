@@ -13,8 +13,9 @@ transformers BertModel) and writes
               and after each op and the peak inside it, forward and backward,
               so the analytic model's per-op rules can be read off    -> CSV
   techniques  the memory-saving techniques of `dlmem advise` measured with the
-              same protocol (autocast, checkpointing, SDPA, optimizers, GRU,
-              6-layer BERT, narrower ResNet)                          -> CSV
+              same protocol (autocast, checkpointing per block, layer or chunk
+              of LSTM time steps, SDPA, optimizers, GRU, 6-layer BERT,
+              narrower ResNet)                                        -> CSV
 
 What it is not: part of dlmem.  dlmem never imports PyTorch; it reads the CSVs.
 
@@ -51,7 +52,14 @@ SEED_LSTM = dict(input=100, hidden=256, layers=2, classes=10)
 
 # ---------------------------------------------------------------- the networks
 class SeedRNN(nn.Module):
-    """The seed's network: nn.LSTM (or nn.GRU) over (T, B, I), Linear on out[-1]."""
+    """The seed's network: nn.LSTM (or nn.GRU) over (T, B, I), Linear on out[-1].
+
+    With `chunks` = K > 1 (checkpointed(model, "chunksK")) the RNN runs over K
+    chunks of time steps instead, x.tensor_split(K) along T (views; the first
+    T % K chunks one step longer), the state (h, c) passed from chunk to
+    chunk, each chunk under torch.utils.checkpoint(use_reentrant=False), the
+    Linear on the last step as before: the same parameters with the same
+    names, activation checkpointing of the LSTM in chunks of time steps."""
 
     def __init__(self, cell="lstm", input=100, hidden=256, layers=2, classes=10):
         super().__init__()
@@ -59,9 +67,30 @@ class SeedRNN(nn.Module):
         setattr(self, cell, rnn(input, hidden, num_layers=layers))
         self.cell = cell
         self.fc = nn.Linear(hidden, classes)
+        self.chunks = 1
 
     def forward(self, x):
+        if self.chunks > 1:
+            return self.forward_chunked(x)
         out, _ = getattr(self, self.cell)(x)
+        return self.fc(out[-1])
+
+    def run_chunk(self, x, *state):
+        """One chunk: the RNN from `state` (none: its zero initial state);
+        returns (out, h_n[, c_n]) as separate tensors, so that the next
+        chunk's checkpoint keeps them as its tensor inputs."""
+        rnn = getattr(self, self.cell)
+        if not state:
+            out, st = rnn(x)
+        else:
+            out, st = rnn(x, tuple(state) if self.cell == "lstm" else state[0])
+        return (out,) + (tuple(st) if self.cell == "lstm" else (st,))
+
+    def forward_chunked(self, x):
+        from torch.utils.checkpoint import checkpoint
+        state = []
+        for xc in x.tensor_split(self.chunks):
+            out, *state = checkpoint(self.run_chunk, xc, *state, use_reentrant=False)
         return self.fc(out[-1])
 
 
@@ -248,6 +277,12 @@ def checkpointed(model, how):
             return checkpoint(self.inner, *a, use_reentrant=False, **k)
 
     if how == "none":
+        return model
+    if how.startswith("chunks"):   # the seed's RNN over K checkpointed chunks of time steps
+        k = how[len("chunks"):]
+        if not isinstance(model, SeedRNN) or not k.isdigit() or int(k) < 2:
+            raise SystemExit(f"checkpoint {how!r}: chunksK (K >= 2) applies to the seed's LSTM/GRU")
+        model.chunks = int(k)
         return model
     if how in ("block", "stage") and hasattr(model, "layer1"):
         for s in ("layer1", "layer2", "layer3", "layer4"):
@@ -437,6 +472,26 @@ def technique_points_extra():
     return P
 
 
+RNN_CHUNKS = (2, 4, 10)
+
+
+def technique_points_rnn_chunks():
+    """Activation checkpointing of the seed's LSTM in K chunks of time steps
+    (SeedRNN.forward_chunked), training steps in fp32 with Adam, each with its
+    unchunked baseline (opt-adam) at the same point, for
+    data/reference/pytorch_techniques_rnn_chunks.csv (tests/test_techniques.c
+    reads it when it exists); one combination with autocast."""
+    P = []
+    for b, t in ((32, 500), (32, 1000), (256, 1000)):
+        P.append(Point("lstm", "train", "fp32", b, t, variant="opt-adam"))
+        for k in RNN_CHUNKS:
+            P.append(Point("lstm", "train", "fp32", b, t, checkpoint=f"chunks{k}",
+                           variant=f"ckpt-chunks{k}"))
+    P.append(Point("lstm", "train", "fp32", 256, 1000, autocast="fp16", checkpoint="chunks4",
+                   variant="autocast-fp16-ckpt-chunks4"))
+    return P
+
+
 def cmd_memory(args):
     v = versions()
     if not torch.cuda.is_available():
@@ -450,7 +505,11 @@ def cmd_techniques(args):
     v = versions()
     if not torch.cuda.is_available():
         raise SystemExit("torch_reference.py techniques: no CUDA device")
-    pts = technique_points_extra() if args.extra else technique_points()
+    if args.extra and args.rnn_chunks:
+        raise SystemExit("torch_reference.py techniques: --extra and --rnn-chunks write different "
+                         "files: give one")
+    pts = (technique_points_extra() if args.extra else
+           technique_points_rnn_chunks() if args.rnn_chunks else technique_points())
     print(f"techniques: {len(pts)} points on {v['gpu']}", file=sys.stderr)
     measure(pts, args.output, v)
 
@@ -500,12 +559,21 @@ def cmd_oplog(args):
         if not val.isdigit():
             raise SystemExit(f"torch_reference.py oplog: --set {kv!r}: expected KNOB=INTEGER")
         knobs[knob] = int(val)
-    for name, B, T, attn in specs:
+    if args.rnn_chunks and args.checkpoint != "none":
+        raise SystemExit("torch_reference.py oplog: --rnn-chunks and --checkpoint: give one")
+    if any(k < 2 for k in args.rnn_chunks or []):
+        raise SystemExit("torch_reference.py oplog: --rnn-chunks K needs K >= 2")
+    if args.rnn_chunks and any(n not in ("lstm", "gru") for n, _, _, _ in specs):
+        raise SystemExit("torch_reference.py oplog: --rnn-chunks applies to the lstm and gru "
+                         "points only (give --points lstm:B:T ...)")
+    for name, B, T, attn, chunks in [s + (k,) for s in specs for k in args.rnn_chunks or [1]]:
         for dt in args.dtypes:
             for mode in args.modes:
                 clean()
                 model = build(name, attn, knobs).to(device=device, dtype=DTYPES[dt])
                 model = checkpointed(model, args.checkpoint)
+                if chunks > 1:
+                    model = checkpointed(model, f"chunks{chunks}")
                 model.train(mode != "infer")
                 x = make_input(name, B, T, device, DTYPES[dt])
                 opt = make_optimizer("adam", model.parameters())
@@ -521,6 +589,8 @@ def cmd_oplog(args):
                 point = f"{name}:{attn}:{dt}:{mode}:B{B}:T{T}"
                 if args.checkpoint != "none":
                     point += f":ckpt-{args.checkpoint}"
+                if chunks > 1:
+                    point += f":ckpt-chunks{chunks}"
                 if args.autocast != "none":
                     point += f":autocast-{args.autocast}"
                 for knob, val in sorted(knobs.items()):
@@ -575,6 +645,9 @@ def main():
     a.add_argument("--extra", action="store_true",
                    help="the extra points (advice workloads, combinations, fp32 SDPA, GRU series) "
                         "for data/reference/pytorch_techniques_extra.csv")
+    a.add_argument("--rnn-chunks", action="store_true",
+                   help="the LSTM checkpointed in K chunks of time steps (K 2, 4, 10) with its "
+                        "baselines, for data/reference/pytorch_techniques_rnn_chunks.csv")
     a = sub.add_parser("oplog")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--dtypes", nargs="+", default=["fp32"])
@@ -582,6 +655,9 @@ def main():
     a.add_argument("--checkpoint", default="none", choices=["none", "block", "stage", "layer"],
                    help="torch.utils.checkpoint per ResNet block/stage or BERT layer (backward "
                         "then shows the recomputation)")
+    a.add_argument("--rnn-chunks", nargs="+", type=int, metavar="K",
+                   help="the LSTM/GRU over K chunks of time steps, each checkpointed (one log per "
+                        "K and point; point names end in :ckpt-chunksK)")
     a.add_argument("--autocast", default="none", choices=["none", "bf16", "fp16"],
                    help="torch.autocast around forward and loss, as the techniques run it")
     a.add_argument("--set", nargs="+", metavar="KNOB=N",
