@@ -57,6 +57,34 @@ run advise resnet18 --mode infer --batch 16 --techniques fp16,mixed+checkpoint-b
 expect_rc 0 "inference workload with a combination"
 out_has "inference keeps no activations for backward" "checkpointing does not apply to inference"
 
+# the LSTM checkpointed in chunks of time steps: the chosen K, the trade-off, the same engine
+run advise lstm --batch 256 --seq 1000; expect_rc 0 "advise the seed's LSTM training (B=256, T=1000)"
+out_has "checkpoint-chunks, the trade-off over K" "the trade-off over K is shown"
+out_has "checkpoint-chunks .*K=2 chunks of 500 time steps .*the fewest chunks that fit" "K=2 is the fewest chunks that fit 4 GB"
+run advise lstm --batch 256 --seq 1000 --format json; expect_rc 0 "advise lstm json"
+cp "$tmpdir/out" "$tmpdir/l.json"
+json_valid "$tmpdir/l.json" "JSON parses"
+json_eq "$tmpdir/l.json" '{t["technique"]: t for t in d["techniques"]}["checkpoint-chunks"]["rnn_chunks"] == d["checkpoint_chunks"]["chosen"]' True "the row uses the chosen K"
+json_eq "$tmpdir/l.json" 'all(r["fits"] == (r["chunks"] >= d["checkpoint_chunks"]["chosen"]) for r in d["checkpoint_chunks"]["tradeoff"] if r["chunks"] <= d["checkpoint_chunks"]["lowest_peak"])' True "every K below the chosen one does not fit, every one from it on does (up to the lowest peak)"
+json_eq "$tmpdir/l.json" 'min(d["checkpoint_chunks"]["tradeoff"], key=lambda r: r["peak_bytes"])["chunks"] == d["checkpoint_chunks"]["lowest_peak"]' True "the lowest peak of the trade-off is where it says"
+json_eq "$tmpdir/l.json" 'sorted(t["technique"] for t in [d["cheapest_fitting"]] + d["also_fitting"] if "checkpoint-chunks" in t["technique"])' "['checkpoint-chunks', 'mixed+checkpoint-chunks']" "the combinations include checkpointing in chunks"
+for k in 2 10; do
+    run advise lstm --batch 256 --seq 1000 --techniques checkpoint-chunks$k --format json
+    cp "$tmpdir/out" "$tmpdir/k.json"
+    run memory lstm --mode train --batch 256 --seq 1000 --gpu rtx3050 --rnn-chunks $k --format json
+    cp "$tmpdir/out" "$tmpdir/m.json"
+    want=$(peak_of "$tmpdir/m.json"); got=$(tech_peak "$tmpdir/k.json" "checkpoint-chunks$k")
+    [ "$got" = "$want" ]; ok $? "advise's checkpoint-chunks$k peak is dlmem memory's with --rnn-chunks $k ($got = $want)"
+done
+run advise lstm --techniques checkpoint-chunks1; expect_rc 2 "one chunk is no technique"
+one_line_error "unknown technique 'checkpoint-chunks1' (valid: .*checkpoint-chunksK for K chunks, 2 to 4096" "says which K are valid"
+run advise bert --batch 8 --seq 128 --techniques checkpoint-chunks; expect_rc 0 "checkpoint-chunks on BERT"
+out_has "bert has no RNN to run in chunks of time steps" "says why it does not apply"
+run memory resnet18 --mode train --rnn-chunks 4; expect_rc 2 "memory --rnn-chunks on a network without RNN"
+one_line_error "resnet18 has no RNN to run in chunks of time steps" "says so in one line"
+run memory lstm --mode train --seq 3 --rnn-chunks 4; expect_rc 2 "fewer steps than chunks"
+one_line_error "sequence length 3 is shorter than the 4 chunks" "names the value and the range"
+
 # a budget smaller than the weights alone: a clear answer, not an empty table
 run advise bert --memory 1GB --batch 8 --seq 128; expect_rc 0 "budget below the weights"
 out_has "The weights alone (417.64 MiB" "says the weights exceed the budget"

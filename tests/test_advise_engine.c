@@ -1,10 +1,13 @@
 /* test_advise_engine.c — the memory engine's extensions for the advisor,
  * against values derived by hand or from PyTorch's parameter list:
  * checkpointing segments, 8-bit Adam states, ZeRO sharding, autocast's
- * resident memory, the segment finder and the FLOP counts. */
+ * resident memory, the segment finder and the FLOP counts; the LSTM
+ * checkpointed in chunks of time steps (rnn_chunks) and the advisor's
+ * checkpoint-chunks. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "advise/advise.h"
 #include "advise/flops.h"
 #include "advise/segments.h"
 #include "analytic/memory.h"
@@ -22,6 +25,196 @@ static dlm_mem_result predict(const dlm_graph *g, dlm_mem_config c, int64_t B, i
         r.peak_bytes = -1;
     }
     return r;
+}
+
+static int64_t named(const dlm_mem_result *r, const char *name)
+{
+    for (int k = 0; k < r->n_named; k++)
+        if (!strcmp(r->named[k].name, name)) return r->named[k].bytes;
+    return -1;
+}
+
+/* The seed's LSTM (I=100, H=256, L=2, fp32, pytorch profile, sm_90) run in K
+ * checkpointed chunks of time steps (memory.h's rnn_chunks).  Sizes by hand:
+ * a state (h or c) is L*B*H*4 bytes; the cuDNN reserve of a call over t
+ * steps 11*t*B*H*4 + 256 bytes (trace.c: (6L-1) elements per step and
+ * hidden unit); its workspace the larger of trace.c's inference law
+ * c + 4*B*(20H + t*(I+H) + min(t,256)*4H) and training law
+ * c + 4*(19025 + B*(t*(2I+3H) + 48H - 1106.5)), c = 20,333,056 B. */
+static void lstm_chunks(void)
+{
+    dlm_graph *g;
+    if (dlm_model_build_named("lstm", NULL, &g) != DLM_OK) {
+        TAP_OK(0, "build lstm: %s", dlm_errmsg());
+        return;
+    }
+    const int64_t B = 32, H = 256, I = 100, state = 2LL * B * H * 4; /* h or c */
+    dlm_mem_config c;
+    dlm_mem_config_default(&c);
+    c.mode = DLM_MODE_TRAIN;
+    dlm_mem_result t1 = predict(g, c, B, 1000);
+    c.rnn_chunks = 4;
+    dlm_mem_result t4 = predict(g, c, B, 1000);
+    c.rnn_chunks = 10;
+    dlm_mem_result t10 = predict(g, c, B, 1000);
+    /* the reserve at the peak: one chunk's, (K-1)/K of the per-step part gone */
+    int64_t res1 = 11LL * 1000 * B * H * 4 + 256;
+    TAP_EQ(named(&t1, "cudnn_rnn_reserve"), res1, "one call: the reserve of 1000 steps at the peak");
+    TAP_EQ(named(&t4, "cudnn_rnn_reserve"), (res1 - 256) / 4 + 256,
+           "4 chunks: the reserve at the peak is one chunk's, 3/4 of it gone (%s)", t4.peak_where);
+    TAP_EQ(named(&t10, "cudnn_rnn_reserve"), (res1 - 256) / 10 + 256,
+           "10 chunks: 9/10 of it gone");
+    /* the workspace at the peak: the laws at T/K = 250 steps (the inference law is the larger:
+     * 20,333,056 + 4*32*(5120 + 250*356 + 250*1024) against
+     * 20,333,056 + 4*(19025 + 32*(250*968 + 12288 - 1106.5))) */
+    int64_t ws_inf = 20333056 + 4 * B * (20 * H + 250 * (I + H) + 250 * 4 * H);
+    int64_t ws_tr = 20333056 + 4 * 19025 + B * (250 * 4 * (2 * I + 3 * H) + 4 * 48 * H - 4426);
+    TAP_EQ(named(&t4, "cudnn_rnn_workspace"), ws_inf > ws_tr ? ws_inf : ws_tr,
+           "4 chunks: the cuDNN workspace at the peak follows the laws at 250 steps");
+    TAP_OK(t10.peak_bytes < t4.peak_bytes && t4.peak_bytes < t1.peak_bytes,
+           "the training peak falls with K: %lld > %lld > %lld", (long long)t1.peak_bytes,
+           (long long)t4.peak_bytes, (long long)t10.peak_bytes);
+    TAP_EQ(t4.after_bytes, t1.after_bytes, "after the step nothing of the chunks is left");
+    TAP_EQ(t4.before_bytes, t1.before_bytes, "nor before it");
+
+    /* forward (training forward, graph kept): one call keeps its reserve, its
+     * output and the zero initial state (2 states) for backward; 4 chunks keep
+     * the last chunk's output (fc's input) and the states at the 3 chunk
+     * boundaries (6).  Within 2 MiB: the allocator hands a cached block out
+     * whole when at most 1 MiB would remain. */
+    c.mode = DLM_MODE_FORWARD;
+    c.rnn_chunks = 0;
+    dlm_mem_result f1 = predict(g, c, B, 1000);
+    c.rnn_chunks = 4;
+    dlm_mem_result f4 = predict(g, c, B, 1000);
+    int64_t want = (res1 + 511) / 512 * 512 + 1000 * B * H * 4 + 2 * state - 250 * B * H * 4 - 6 * state;
+    int64_t got = f1.after_bytes - f4.after_bytes;
+    TAP_OK(got - want < 2 * 1048576 && want - got < 2 * 1048576,
+           "forward: 4 chunks keep %lld B less (hand: %lld B, within 2 MiB)", (long long)got,
+           (long long)want);
+
+    /* the model's own log: each cuDNN call a step of its own; tensor_split's
+     * chunks at T = 1001: 251, 250, 250, 250 steps */
+    dlm_mem_model *m = NULL;
+    dlm_mem_opstep st[64];
+    int n = 0;
+    dlm_status s = dlm_mem_model_alloc(g, &c, &m);
+    if (s == DLM_OK) s = dlm_mem_oplog(m, B, 1001, st, 64, &n);
+    int rnn[3] = {0, 0, 0}, first = -1;
+    for (int i = 0; s == DLM_OK && i < n && i < 64; i++)
+        if (st[i].op == 0) {
+            if (first < 0) first = i;
+            rnn[st[i].phase]++;
+        }
+    TAP_OK(s == DLM_OK && rnn[DLM_PHASE_FORWARD] == 4 && rnn[DLM_PHASE_BACKWARD] == 0,
+           "forward: 4 cuDNN calls (%d)", rnn[DLM_PHASE_FORWARD]);
+    TAP_EQ(first >= 0 ? st[first].after - st[first].before : -1, 251 * B * H * 4 + 2 * state,
+           "the first chunk (251 steps) leaves its output and its h, c");
+    TAP_EQ(first >= 0 ? st[first + 1].after - st[first + 1].before : -1,
+           250 * B * H * 4 - 251 * B * H * 4 + 2 * state,
+           "the second (250 steps) replaces that output; the first chunk's h, c stay");
+    dlm_mem_model_free(m);
+    c.mode = DLM_MODE_TRAIN;
+    m = NULL;
+    n = 0;
+    s = dlm_mem_model_alloc(g, &c, &m);
+    if (s == DLM_OK) s = dlm_mem_oplog(m, B, 1000, st, 64, &n);
+    rnn[0] = rnn[1] = rnn[2] = 0;
+    for (int i = 0; s == DLM_OK && i < n && i < 64; i++)
+        if (st[i].op == 0) rnn[st[i].phase]++;
+    TAP_OK(s == DLM_OK && rnn[DLM_PHASE_FORWARD] == 4 && rnn[DLM_PHASE_BACKWARD] == 8,
+           "train: 4 calls forward, 4 recomputations and 4 backward calls (%d, %d)",
+           rnn[DLM_PHASE_FORWARD], rnn[DLM_PHASE_BACKWARD]);
+    dlm_mem_model_free(m);
+
+    /* inference: the chunks run as plain calls, smaller workspaces, nothing kept */
+    c.mode = DLM_MODE_INFER;
+    c.rnn_chunks = 0;
+    dlm_mem_result i1 = predict(g, c, B, 1000);
+    c.rnn_chunks = 4;
+    dlm_mem_result i4 = predict(g, c, B, 1000);
+    TAP_OK(i4.peak_bytes > 0 && i4.peak_bytes < i1.peak_bytes && i4.after_bytes == i1.after_bytes,
+           "inference in 4 chunks: a lower peak (%lld < %lld), the same output left",
+           (long long)i4.peak_bytes, (long long)i1.peak_bytes);
+
+    /* refused: fewer steps than chunks, the runtime profile, a net without RNN */
+    c.mode = DLM_MODE_TRAIN;
+    dlm_mem_result r;
+    m = NULL;
+    s = dlm_mem_model_alloc(g, &c, &m);
+    TAP_OK(s == DLM_OK && dlm_mem_eval(m, B, 3, &r) == DLM_ERANGE, "T=3 in 4 chunks: %s", dlm_errmsg());
+    dlm_mem_model_free(m);
+    c.profile = DLM_PROFILE_RUNTIME;
+    m = NULL;
+    TAP_OK(dlm_mem_model_alloc(g, &c, &m) == DLM_EINVAL, "the runtime profile: %s", dlm_errmsg());
+    dlm_mem_model_free(m);
+    c.profile = DLM_PROFILE_PYTORCH;
+    dlm_op_range all = {0, g->n_ops - 1};
+    c.checkpoint = &all;
+    c.n_checkpoint = 1;
+    m = NULL;
+    TAP_OK(dlm_mem_model_alloc(g, &c, &m) == DLM_EINVAL, "chunks inside a checkpoint segment: %s",
+           dlm_errmsg());
+    dlm_mem_model_free(m);
+    c.checkpoint = NULL;
+    c.n_checkpoint = 0;
+    dlm_graph *rn;
+    if (dlm_model_build_named("resnet18", NULL, &rn) == DLM_OK) {
+        m = NULL;
+        TAP_OK(dlm_mem_model_alloc(rn, &c, &m) == DLM_EINVAL, "resnet18: %s", dlm_errmsg());
+        dlm_mem_model_free(m);
+        dlm_graph_free(rn);
+    }
+    dlm_graph *gru;
+    if (dlm_model_build_named("gru", NULL, &gru) == DLM_OK) {
+        dlm_mem_result g1, g4;
+        c.rnn_chunks = 0;
+        g1 = predict(gru, c, B, 1000);
+        c.rnn_chunks = 4;
+        g4 = predict(gru, c, B, 1000);
+        TAP_EQ(named(&g4, "cudnn_rnn_reserve"), (13LL * 1000 * B * H * 4) / 4 + 256,
+               "the GRU in 4 chunks: one chunk's reserve, 13*250*B*H*4 + 256 (%lld before)",
+               (long long)named(&g1, "cudnn_rnn_reserve"));
+        dlm_graph_free(gru);
+    }
+
+    /* the advisor: recomputation is the LSTM's forward once, for any K */
+    int64_t lstm_step = 2LL * 4 * H * (I + H) + 40 * H + 2LL * 4 * H * (H + H) + 40 * H;
+    int64_t fc = 10 * (2 * H + 1);
+    double share = (double)(lstm_step * 1000) / (double)(lstm_step * 1000 + fc);
+    dlm_workload w;
+    memset(&w, 0, sizeof w);
+    snprintf(w.model, sizeof w.model, "lstm");
+    dlm_mem_config_default(&w.cfg);
+    w.cfg.mode = DLM_MODE_TRAIN;
+    w.batch = B;
+    w.seq = 1000;
+    c.rnn_chunks = 3;
+    dlm_mem_result p3 = predict(g, c, B, 1000);
+    c.rnn_chunks = 4;
+    dlm_mem_result p4 = predict(g, c, B, 1000);
+    /* a budget between the peaks of 3 and 4 chunks: the fewest that fit is 4 */
+    dlm_budget b = {"", p4.peak_bytes + (p3.peak_bytes - p4.peak_bytes) / 2, 0};
+    dlm_advice_report *rep = NULL;
+    s = dlm_advise(&w, &b, "checkpoint-chunks,checkpoint-chunks10", 0, &rep);
+    const dlm_advice *auto_k = NULL, *k10 = NULL;
+    for (int i = 0; s == DLM_OK && i < rep->n_rows; i++) {
+        if (!strcmp(rep->rows[i].name, "checkpoint-chunks")) auto_k = &rep->rows[i];
+        if (!strcmp(rep->rows[i].name, "checkpoint-chunks10")) k10 = &rep->rows[i];
+    }
+    TAP_OK(auto_k && auto_k->applicable && auto_k->rnn_chunks == 4 && auto_k->fits,
+           "checkpoint-chunks takes the fewest chunks that fit: 4 (%d)", auto_k ? auto_k->rnn_chunks : -1);
+    TAP_EQ(auto_k ? auto_k->peak : -1, p4.peak_bytes, "... and its peak is the engine's for 4 chunks");
+    TAP_CLOSE(auto_k ? auto_k->recompute : -1, share, 1e-12, 0,
+              "recomputation: one forward of the LSTM (%.6f of the forward's operations)", share);
+    TAP_OK(k10 && k10->rnn_chunks == 10 && k10->recompute == (auto_k ? auto_k->recompute : -1),
+           "checkpoint-chunks10: K = 10, the same recomputation");
+    TAP_OK(s == DLM_OK && rep->n_chunk_rows >= 3 && rep->chunks_chosen == 4 &&
+               rep->chunk_rows[0].chunks == 2 && !rep->chunk_rows[0].fits,
+           "the trade-off: K = 2 first, not fitting; %d rows, lowest peak at K = %d",
+           rep ? rep->n_chunk_rows : 0, rep ? rep->chunks_lowest : 0);
+    dlm_advice_report_free(rep);
+    dlm_graph_free(g);
 }
 
 /* Per-parameter element counts from PyTorch's own list (independent of the
@@ -196,5 +389,6 @@ int main(void)
            2LL * 4 * 256 * (100 + 256) + 40 * 256 + 2LL * 4 * 256 * (256 + 256) + 40 * 256,
            "LSTM step: 2*4*H*(I+H) + 10 per gate value, per layer");
     dlm_graph_free(g);
+    lstm_chunks();
     return tap_done();
 }

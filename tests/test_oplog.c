@@ -15,7 +15,12 @@
  *       _cudnn_rnn_backward in training steps — the RNN workspace and reserve
  *       laws (the logs' RNN infer and forward points are left out: without a
  *       warm-up their rise includes the zero initial states, which the model
- *       puts in the same op).
+ *       puts in the same op);
+ *   pytorch_oplog_lstm_chunks.csv (when committed: torch_reference.py oplog
+ *       --rnn-chunks): the LSTM checkpointed in chunks of time steps, each
+ *       chunk's _cudnn_rnn in forward, its recomputation and its
+ *       _cudnn_rnn_backward in backward, at their peaks — trace.c's rules for
+ *       chunks (what each chunk keeps, the laws at T/K).
  * What is compared: each op's rise (its peak less the memory allocated
  * before it: its outputs and workspaces), which does not depend on how the
  * resident memory before it came about; for the checkpointed step instead
@@ -44,10 +49,11 @@ typedef struct point {
     char model[16], dtype[8], mode[12];
     int64_t B, T;
     int ckpt;       /* checkpointed per block */
+    int chunks;     /* RNN in checkpointed chunks of time steps (0: none) */
     int first, end; /* rows [first, end) of the CSV */
 } point;
 
-/* "resnet18:eager:fp32:train:B32:T0[:ckpt-block]" */
+/* "resnet18:eager:fp32:train:B32:T0[:ckpt-block]", "lstm:...:T1000:ckpt-chunks4" */
 static int parse_point(const char *s, point *p)
 {
     char buf[160], *f[8];
@@ -61,7 +67,8 @@ static int parse_point(const char *s, point *p)
     p->B = atoll(f[4] + 1);
     p->T = atoll(f[5] + 1);
     p->ckpt = n > 6 && !strcmp(f[6], "ckpt-block");
-    return n == 6 || p->ckpt;
+    p->chunks = n > 6 && !strncmp(f[6], "ckpt-chunks", 11) ? atoi(f[6] + 11) : 0;
+    return n == 6 || p->ckpt || (n == 7 && p->chunks > 1);
 }
 
 static int is_conv(const char *op)
@@ -104,6 +111,7 @@ static void check_point(const dlm_csv *csv, const int *col, const point *p, int 
         c.checkpoint = rg;
         c.n_checkpoint = nseg;
     }
+    c.rnn_chunks = p->chunks;
     ok = ok && dlm_mem_model_alloc(g, &c, &m) == DLM_OK &&
          dlm_mem_oplog(m, p->B, p->T > 0 ? p->T : 1, steps, MAX_STEPS, &n) == DLM_OK && n <= MAX_STEPS;
     if (!ok) {
@@ -212,6 +220,7 @@ int main(void)
     check_file("reference/pytorch_oplog_gru.csv", "gru", NULL, 1, 0, steps);
     check_file("reference/pytorch_oplog_gru_bf16.csv", "gru", NULL, 1, 0, steps);
     check_file("reference/pytorch_oplog_resnet_fp32_b256.csv", "resnet18", "fp32", 0, 0, steps);
+    check_file("reference/pytorch_oplog_lstm_chunks.csv", "lstm", NULL, 1, 1, steps);
     free(steps);
     return tap_done();
 }

@@ -23,6 +23,7 @@ static const tech techs[] = {
     {"mixed", "precision"},          {"bf16", "precision"},
     {"fp16", "precision"},           {"checkpoint-block", "checkpoint"},
     {"checkpoint-stage", "checkpoint"}, {"checkpoint-best", "checkpoint"},
+    {"checkpoint-chunks", "checkpoint"},
     {"fused-attention", "attention"}, {"sgd", "optimizer"},
     {"sgd-momentum", "optimizer"},   {"adam", "optimizer"},
     {"adam8bit", "optimizer"},       {"gru", "architecture"},
@@ -49,10 +50,27 @@ const char *dlm_advise_names(void)
     return list;
 }
 
+/* K of "checkpoint-chunksK" (2..DLM_MAX_RNN_CHUNKS), -1 for "checkpoint-chunks"
+ * (K chosen), 0 for any other name. */
+static int chunks_of(const char *name)
+{
+    static const char pre[] = "checkpoint-chunks";
+    size_t n = sizeof pre - 1;
+    if (strncmp(name, pre, n)) return 0;
+    if (!name[n]) return -1;
+    long k = 0;
+    for (const char *d = name + n; *d; d++) {
+        if (*d < '0' || *d > '9' || k > DLM_MAX_RNN_CHUNKS) return 0;
+        k = k * 10 + (*d - '0');
+    }
+    return k >= 2 && k <= DLM_MAX_RNN_CHUNKS ? (int)k : 0;
+}
+
 static const tech *find_tech(const char *name)
 {
     for (int i = 0; i < N_TECHS; i++)
         if (!strcmp(techs[i].name, name)) return &techs[i];
+    if (chunks_of(name) > 0) return find_tech("checkpoint-chunks");
     return NULL;
 }
 
@@ -68,6 +86,7 @@ typedef struct plan {
     int n_pick;                 /* best: chosen blocks */
     unsigned char pick[MAX_PICK];
     int zero;                   /* ZeRO stage, 0 none */
+    int chunks;                 /* checkpoint-chunks: K (0 none, -1 to be chosen) */
     dlm_risk risk;
     int model_only;
     char what[200], note[240];
@@ -80,6 +99,7 @@ typedef struct ctx {
     const dlm_model_info *info; /* NULL for a network file */
     dlm_graph *g;               /* the workload's graph */
     int has_attention, has_rnn, n_blocks, n_stages;
+    int chunkable;              /* checkpoint-chunks can apply (dlm_mem_rnn_chunkable) */
     int64_t knob_base, knob_layers; /* -1 when the model has no such knob */
     int64_t base_peak;
     int64_t rnn_reserve; /* the baseline peak's cudnn_rnn_reserve term */
@@ -102,6 +122,7 @@ static void plan_init(const ctx *c, plan *p)
     p->cfg.n_checkpoint = 0;
     p->cfg.shard_stage = 0;
     p->cfg.shard_gpus = 0;
+    p->cfg.rnn_chunks = 0;
     p->ckpt = -1;
     p->risk = DLM_RISK_NONE;
 }
@@ -147,16 +168,37 @@ static int apply(const ctx *c, plan *p, const char *name)
         }
         return 1;
     }
+    if (chunks_of(name)) {
+        int k = chunks_of(name);
+        if (!grad) NA("inference keeps no activations for backward");
+        if (p->ckpt >= 0 || p->chunks) NA("one checkpointing scheme at a time");
+        if (!c->has_rnn) NA("%s has no RNN to run in chunks of time steps", c->g->name);
+        if (p->cfg.profile != DLM_PROFILE_PYTORCH)
+            NA("the runtime profile: dlmem's GPU runtime runs each RNN in one cuDNN call");
+        if (dlm_mem_rnn_chunkable(c->g) != DLM_OK) NA("%s", dlm_errmsg());
+        if (c->w->seq < (k > 0 ? k : 2))
+            NA("T = %lld: too few time steps for %d chunks", (long long)c->w->seq, k > 0 ? k : 2);
+        p->chunks = k;
+        char w[120];
+        if (k > 0)
+            snprintf(w, sizeof w, "torch.utils.checkpoint around each of %d chunks of %lld time "
+                     "steps of the RNN", k, (long long)((c->w->seq + k - 1) / k));
+        else
+            snprintf(w, sizeof w, "torch.utils.checkpoint around each chunk of time steps of the RNN");
+        addf(p->what, sizeof p->what, "; ", w);
+        addf(p->note, sizeof p->note, "; ", "recomputes the RNN's forward once in backward, chunk "
+             "by chunk (any K); more chunks: shorter cuDNN calls, more states kept");
+        return 1;
+    }
     if (!strncmp(name, "checkpoint-", 11)) {
         if (!grad) NA("inference keeps no activations for backward");
-        if (p->ckpt >= 0) NA("one checkpointing scheme at a time");
+        if (p->ckpt >= 0 || p->chunks) NA("one checkpointing scheme at a time");
         int stage = !strcmp(name, "checkpoint-stage");
         if ((stage ? c->n_stages : c->n_blocks) == 0) {
             if (c->has_rnn)
-                NA("%s has no %s: its RNN is one cuDNN call over all steps; chunks of steps "
-                   "(separate calls sharing weights) are not expressible in dlmem's graph yet; "
-                   "the cuDNN reserve they would shrink is %.0f%% of the peak",
-                   c->g->name, stage ? "stages" : "blocks",
+                NA("%s has no %s: its RNN is one cuDNN call over all steps (see "
+                   "checkpoint-chunks: chunks of time steps; the cuDNN reserve they shrink is "
+                   "%.0f%% of the peak)", c->g->name, stage ? "stages" : "blocks",
                    c->base_peak > 0 ? 100.0 * (double)c->rnn_reserve / (double)c->base_peak : 0.0);
             NA("%s has no %s to wrap (modules named <container>.<index>.<op>)", c->g->name,
                stage ? "stages" : "blocks");
@@ -284,6 +326,7 @@ static dlm_status build(const plan *p, int gpus, built *b)
         cfg.shard_stage = p->zero;
         cfg.shard_gpus = gpus;
     }
+    cfg.rnn_chunks = p->chunks > 1 ? p->chunks : 0;
     if (st == DLM_OK) st = dlm_mem_model_alloc(b->g, &cfg, &b->m);
     if (st != DLM_OK) built_free(b);
     return st;
@@ -297,14 +340,18 @@ static dlm_status peak_of(const ctx *c, const built *b, int gpus, dlm_mem_result
     return dlm_mem_eval(b->m, per_gpu(c->w->batch, gpus), c->w->seq, r);
 }
 
-/* Recomputed forward operations / forward operations. */
+/* Recomputed forward operations / forward operations (checkpointing in
+ * chunks: every RNN op's forward once, whatever K). */
 static double recompute_share(const ctx *c, const built *b, int gpus)
 {
-    if (!b->n_ranges) return 0;
+    int chunked = dlm_mem_model_config(b->m)->rnn_chunks > 1;
+    if (!b->n_ranges && !chunked) return 0;
     int64_t B = per_gpu(c->w->batch, gpus), T = c->w->seq > 0 ? c->w->seq : 1;
     dlm_poly all = dlm_flops_range(b->g, 0, b->g->n_ops - 1), re = dlm_poly_const(0);
     for (int i = 0; i < b->n_ranges; i++)
         re = dlm_poly_add(re, dlm_flops_range(b->g, b->ranges[i].first, b->ranges[i].last));
+    for (int o = 0; chunked && o < b->g->n_ops; o++)
+        if (b->g->ops[o].kind == DLM_OP_RNN) re = dlm_poly_add(re, dlm_op_flops(b->g, o));
     double a = dlm_poly_evalf(&all, (double)B, (double)T);
     return a > 0 ? dlm_poly_evalf(&re, (double)B, (double)T) / a : 0;
 }
@@ -322,6 +369,7 @@ static dlm_status fill(const ctx *c, const plan *p, int gpus, dlm_advice *a)
     a->model_only = p->model_only;
     a->applicable = 1;
     a->gpus = gpus;
+    a->rnn_chunks = p->chunks > 1 ? p->chunks : 0;
     DLM_TRY(build(p, gpus, &b));
     dlm_status st = peak_of(c, &b, gpus, &a->r);
     if (st == DLM_OK) {
@@ -436,11 +484,76 @@ static dlm_status choose_blocks(const ctx *c, plan *p, int gpus)
     return st;
 }
 
+/* checkpoint-chunks: scans K from 2 (every K up to 16, then steps of K/8)
+ * while the peak falls: it falls as each chunk's reserve and workspace
+ * shrink with T/K and rises again as the K kept states grow.  *fit: the
+ * fewest chunks that fit (the first fitting candidate narrowed down by
+ * bisection; 0: none fits), *low: the candidate with the lowest peak.  With
+ * `stop` the scan ends at the first fit. */
+static dlm_status scan_chunks(const ctx *c, plan *p, int gpus, int stop, int *fit, int *low,
+                              int64_t *low_peak)
+{
+    int64_t T = c->w->seq;
+    int kmax = T < DLM_MAX_RNN_CHUNKS ? (int)T : DLM_MAX_RNN_CHUNKS, prev = 1, keep = p->chunks;
+    *fit = 0;
+    *low = 2;
+    *low_peak = -1;
+    dlm_status st = DLM_OK;
+    for (int k = 2; k <= kmax && st == DLM_OK; k += k < 16 ? 1 : k / 8) {
+        int64_t pk;
+        p->chunks = k;
+        if ((st = quick_peak(c, p, gpus, &pk)) != DLM_OK) break;
+        if (!*fit && pk <= c->usable) {
+            int lo = prev, hi = k; /* lo does not fit (1: no chunks, the baseline) */
+            while (hi - lo > 1 && st == DLM_OK) {
+                int mid = lo + (hi - lo) / 2;
+                int64_t pm;
+                p->chunks = mid;
+                if ((st = quick_peak(c, p, gpus, &pm)) != DLM_OK) break;
+                if (pm <= c->usable) hi = mid;
+                else lo = mid;
+            }
+            *fit = hi;
+            if (stop) break;
+        }
+        if (*low_peak < 0 || pk < *low_peak) {
+            *low_peak = pk;
+            *low = k;
+        } else if (k >= 2 * *low + 8) {
+            break; /* past the lowest peak: it only rises from here */
+        }
+        prev = k;
+    }
+    p->chunks = keep;
+    return st;
+}
+
+/* checkpoint-chunks without K: the fewest chunks that fit (every K recomputes
+ * the RNN's forward once; fewer chunks make fewer, longer cuDNN calls), else
+ * the K with the lowest peak. */
+static dlm_status choose_chunks(const ctx *c, plan *p, int gpus)
+{
+    int fit, low;
+    int64_t low_peak;
+    p->chunks = -1;
+    DLM_TRY(scan_chunks(c, p, gpus, 1, &fit, &low, &low_peak));
+    p->chunks = fit ? fit : low;
+    int64_t steps = (c->w->seq + p->chunks - 1) / p->chunks;
+    char buf[200];
+    snprintf(buf, sizeof buf, "torch.utils.checkpoint around each of K=%d chunks of %lld time steps "
+             "of the RNN (%s)", p->chunks, (long long)steps,
+             fit ? "the fewest chunks that fit" : "none fits: the K with the lowest peak");
+    snprintf(p->what, sizeof p->what, "%s", buf);
+    return DLM_OK;
+}
+
 /* Evaluates plan p fully (sharding GPUs and checkpoint choices included). */
 static dlm_status evaluate(const ctx *c, plan *p, dlm_advice *a)
 {
-    int gpus = 1;
+    int gpus = 1, choose = p->chunks < 0;
+    if (choose) DLM_TRY(choose_chunks(c, p, 1));
     if (p->zero) DLM_TRY(zero_gpus(c, p, &gpus));
+    if (choose && gpus > 1) DLM_TRY(choose_chunks(c, p, gpus));
     if (p->best) DLM_TRY(choose_blocks(c, p, gpus));
     DLM_TRY(fill(c, p, gpus, a));
     if (p->zero) {
@@ -471,8 +584,9 @@ static dlm_status check_names(const char *list)
     for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save))
         for (char *t = strtok_r(it, "+", &save2); t; t = strtok_r(NULL, "+", &save2))
             if (!find_tech(t))
-                return dlm_error(DLM_EINVAL, "unknown technique '%s' (valid: %s; join with + to "
-                                 "combine)", t, dlm_advise_names());
+                return dlm_error(DLM_EINVAL, "unknown technique '%s' (valid: %s; "
+                                 "checkpoint-chunksK for K chunks, 2 to %d; join with + to "
+                                 "combine)", t, dlm_advise_names(), DLM_MAX_RNN_CHUNKS);
     return DLM_OK;
 }
 
@@ -539,6 +653,7 @@ static dlm_status combinations(const ctx *c, dlm_advice_report *rep)
     if (w->mode != DLM_MODE_INFER) {
         if (c->n_stages) ck[nc++] = "checkpoint-stage";
         if (c->n_blocks) ck[nc++] = "checkpoint-block";
+        else if (c->chunkable) ck[nc++] = "checkpoint-chunks";
     }
     if (w->mode == DLM_MODE_TRAIN) {
         if (w->optimizer == DLM_OPT_ADAM) opt[no++] = "adam8bit";
@@ -615,6 +730,45 @@ static dlm_status peak_on_one(const ctx *c, const plan *p, dlm_mem_result *r)
     return st;
 }
 
+static int cmp_int(const void *x, const void *y)
+{
+    return *(const int *)x - *(const int *)y;
+}
+
+/* The trade-off behind checkpoint-chunks' choice `a`: K = 2, 4, 8, ... up to
+ * twice the lowest-peak K (or the chosen one), with both of them. */
+static dlm_status chunk_tradeoff(const ctx *c, const dlm_advice *a, dlm_advice_report *rep)
+{
+    plan p;
+    plan_init(c, &p);
+    if (!apply(c, &p, "checkpoint-chunks")) return DLM_OK;
+    int fit, low, ks[24], n = 0;
+    int64_t low_peak;
+    DLM_TRY(scan_chunks(c, &p, 1, 0, &fit, &low, &low_peak));
+    rep->chunks_chosen = a->rnn_chunks;
+    rep->chunks_lowest = low;
+    int top = 2 * low > a->rnn_chunks ? 2 * low : a->rnn_chunks;
+    for (int64_t k = 2; k <= top && k <= c->w->seq && n < 14; k *= 2) ks[n++] = (int)k;
+    ks[n++] = a->rnn_chunks;
+    ks[n++] = low;
+    qsort(ks, (size_t)n, sizeof ks[0], cmp_int);
+    for (int i = 0; i < n; i++) {
+        if (ks[i] < 2 || (i > 0 && ks[i] == ks[i - 1])) continue;
+        struct dlm_chunk_row *row = &rep->chunk_rows[rep->n_chunk_rows];
+        dlm_advice x;
+        p.chunks = ks[i];
+        DLM_TRY(fill(c, &p, 1, &x));
+        row->chunks = ks[i];
+        row->steps = (c->w->seq + ks[i] - 1) / ks[i];
+        row->peak = x.peak;
+        row->saved = x.saved;
+        row->fits = x.fits;
+        row->max_batch = x.max_batch;
+        if (++rep->n_chunk_rows == (int)(sizeof rep->chunk_rows / sizeof rep->chunk_rows[0])) break;
+    }
+    return DLM_OK;
+}
+
 static dlm_status precision_section(const ctx *c, dlm_advice_report *rep)
 {
     const dlm_mem_config *w = &c->w->cfg;
@@ -653,7 +807,7 @@ dlm_status dlm_advise(const dlm_workload *w, const dlm_budget *b, const char *on
 {
     *out = NULL;
     if (only) DLM_TRY(check_names(only));
-    if (w->cfg.n_checkpoint || w->cfg.shard_gpus > 1)
+    if (w->cfg.n_checkpoint || w->cfg.shard_gpus > 1 || w->cfg.rnn_chunks > 1)
         return dlm_error(DLM_EINVAL, "advise: the workload must come without checkpointing or sharding");
     ctx c;
     memset(&c, 0, sizeof c);
@@ -676,6 +830,8 @@ dlm_status dlm_advise(const dlm_workload *w, const dlm_budget *b, const char *on
         c.has_attention |= c.g->ops[o].kind == DLM_OP_ATTENTION;
         c.has_rnn |= c.g->ops[o].kind == DLM_OP_RNN;
     }
+    c.chunkable = c.has_rnn && w->cfg.profile == DLM_PROFILE_PYTORCH && w->seq >= 2 &&
+                  dlm_mem_rnn_chunkable(c.g) == DLM_OK;
     dlm_segment *seg = NULL;
     if (st == DLM_OK) st = dlm_segments_find(c.g, DLM_SEG_BLOCK, &seg, &c.n_blocks);
     free(seg);
@@ -738,6 +894,9 @@ dlm_status dlm_advise(const dlm_workload *w, const dlm_budget *b, const char *on
         st = evaluate(&c, &p, a);
         if (progress && st == DLM_OK) fprintf(stderr, "advise: %s evaluated\n", a->name);
     }
+    for (int i = 0; st == DLM_OK && i < rep->n_rows; i++)
+        if (rep->rows[i].applicable && !strcmp(rep->rows[i].name, "checkpoint-chunks"))
+            st = chunk_tradeoff(&c, &rep->rows[i], rep);
     if (st == DLM_OK) qsort(rep->rows, (size_t)rep->n_rows, sizeof *rep->rows, by_saving);
     if (st == DLM_OK && !only && !rep->base.fits) st = combinations(&c, rep);
     if (st == DLM_OK) st = precision_section(&c, rep);

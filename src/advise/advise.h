@@ -8,7 +8,11 @@
  *                 state, half activations), bf16, fp16 (pure half)
  *   checkpoint    checkpoint-block, checkpoint-stage (torch.utils.checkpoint
  *                 per block or per stage), checkpoint-best (the fewest
- *                 recomputed operations that fit the budget, chosen greedily)
+ *                 recomputed operations that fit the budget, chosen greedily),
+ *                 checkpoint-chunks (an RNN in K checkpointed chunks of time
+ *                 steps, memory.h's rnn_chunks; K: the fewest chunks that fit
+ *                 the budget, else the lowest peak; every K recomputes the
+ *                 RNN's forward once), checkpoint-chunksK (that K)
  *   attention     fused-attention (SDPA / flash: no B*heads*T^2 tensors)
  *   optimizer     sgd, sgd-momentum, adam, adam8bit (model-only)
  *   architecture  gru (for the LSTM), layers6 (BERT at DistilBERT's depth),
@@ -72,6 +76,7 @@ typedef struct dlm_advice {
     int fits;             /* peak <= the budget's usable bytes */
     int64_t max_batch;    /* largest (global) batch that fits at the workload's T; 0 none */
     int gpus;             /* GPUs it uses (sharding), else 1 */
+    int rnn_chunks;       /* checkpoint-chunks: the K it uses, else 0 */
     int64_t gpu_batch;    /* batch on each GPU (the workload's, or its share) */
     double recompute;     /* recomputed forward operations / forward operations */
     dlm_risk risk;
@@ -103,6 +108,18 @@ typedef struct dlm_advice_report {
     double fp16_infer_share; /* fp16 inference saving vs fp32 inference */
     double mixed_train_share;/* autocast training saving vs fp32 training */
     char ws_note[240];       /* dlm_mem_note() of the workload as given ("" if none) */
+    /* checkpoint-chunks (when evaluated and applicable): the trade-off over K
+     * at the workload's point, K ascending; the K the advisor chose, and the
+     * K with the lowest peak it found */
+    struct dlm_chunk_row {
+        int chunks;
+        int64_t steps;       /* time steps of the longest chunk */
+        int64_t peak, saved;
+        int fits;
+        int64_t max_batch;
+    } chunk_rows[16];
+    int n_chunk_rows;
+    int chunks_chosen, chunks_lowest;
 } dlm_advice_report;
 
 /* Evaluates every technique (or only those in `only`, a comma list of names

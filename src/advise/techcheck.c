@@ -34,11 +34,23 @@ static const struct {
     {"autocast-bf16-sdpa-ckpt-layer", "mixed+fused-attention+checkpoint-block"},
 };
 
-static const char *technique_of(const char *variant)
+/* The technique a variant ran, into buf; NULL if none.  Besides the table:
+ * pytorch_techniques_rnn_chunks.csv (torch_reference.py techniques
+ * --rnn-chunks): ckpt-chunksK is checkpoint-chunksK, autocast-fp16-ckpt-chunksK
+ * and autocast-bf16-ckpt-chunksK are mixed+checkpoint-chunksK. */
+static const char *technique_of(const char *variant, char *buf, size_t n)
 {
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
         if (!strcmp(variants[i].variant, variant)) return variants[i].technique;
-    return NULL;
+    const char *v = variant, *pre = "";
+    if (!strncmp(v, "autocast-fp16-", 14) || !strncmp(v, "autocast-bf16-", 14)) {
+        v += 14;
+        pre = "mixed+";
+    }
+    if (strncmp(v, "ckpt-chunks", 11) || !v[11] || strspn(v + 11, "0123456789") != strlen(v + 11))
+        return NULL;
+    snprintf(buf, n, "%scheckpoint-chunks%s", pre, v + 11);
+    return buf;
 }
 
 /* Measured baseline of row r: -1 when the files hold none. */
@@ -99,7 +111,8 @@ dlm_status dlm_techcheck_run(const char *techniques_csv, const char *memory_csv,
         snprintf(q->variant, sizeof q->variant, "%s", dlm_csv_get(tc, r, ti[1]));
         snprintf(q->mode, sizeof q->mode, "%s", dlm_csv_get(tc, r, ti[2]));
         q->line = tc->lines[r];
-        const char *tech = technique_of(q->variant);
+        char tbuf[64];
+        const char *tech = technique_of(q->variant, tbuf, sizeof tbuf);
         if (!tech) {
             st = dlm_error(DLM_EPARSE, "%s:%d: variant '%s' is not a technique dlmem advise knows",
                            techniques_csv, q->line, q->variant);

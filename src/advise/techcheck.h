@@ -5,7 +5,9 @@
  *
  * Baselines: training points against the same network's fp32 Adam step at the
  * same B and T (variant opt-adam of the same file; the LSTM's for GRU);
- * the same holds for pytorch_techniques_extra.csv (`techniques --extra`);
+ * the same holds for pytorch_techniques_extra.csv (`techniques --extra`) and
+ * pytorch_techniques_rnn_chunks.csv (`techniques --rnn-chunks`: the LSTM
+ * checkpointed in K chunks of time steps, checkpoint-chunksK);
  * inference points against fp32 eager inference at the same point
  * (pytorch_memory.csv's base grid).
  *

@@ -13,9 +13,13 @@ static dlm_status peak_at(const dlm_mem_model *m, int search_T, int64_t fixed, i
 dlm_status dlm_mem_fit_search(const dlm_mem_model *m, int search_T, int64_t fixed, int64_t limit,
                               int64_t usable, int64_t *best)
 {
-    int64_t lo = 0, hi = 1, peak;
+    /* an RNN in K chunks of time steps needs T >= K */
+    int k = dlm_mem_model_config(m)->rnn_chunks;
+    int64_t first = search_T && k > 1 ? k : 1, lo = 0, hi = first, peak;
     *best = 0;
-    if (limit < 1) return dlm_error(DLM_ERANGE, "fit search: limit %lld below 1", (long long)limit);
+    if (limit < first)
+        return dlm_error(DLM_ERANGE, "fit search: limit %lld below %lld", (long long)limit,
+                         (long long)first);
     for (;;) {
         DLM_TRY(peak_at(m, search_T, fixed, hi, &peak));
         if (peak > usable) break;
@@ -23,6 +27,7 @@ dlm_status dlm_mem_fit_search(const dlm_mem_model *m, int search_T, int64_t fixe
         if (hi == limit) break;
         hi = hi * 2 > limit ? limit : hi * 2;
     }
+    if (lo == 0) return DLM_OK; /* not even the smallest point fits */
     if (lo == limit) hi = lo + 1;
     while (hi - lo > 1) {
         int64_t mid = lo + (hi - lo) / 2;

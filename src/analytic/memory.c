@@ -230,7 +230,46 @@ dlm_status dlm_mem_model_set_input(dlm_mem_model *m, const char *name, int64_t b
 
 /* ---- evaluate ------------------------------------------------------------------------- */
 
-static dlm_status check_point(const dlm_graph *g, int64_t B, int64_t T)
+dlm_status dlm_mem_rnn_chunkable(const dlm_graph *g)
+{
+    int n = 0;
+    dlm_poly Tp = dlm_poly_T();
+    for (int o = 0; o < g->n_ops; o++) {
+        const dlm_op *op = &g->ops[o];
+        if (op->kind != DLM_OP_RNN) continue;
+        n++;
+        const dlm_tensor *x = &g->tensors[op->in[0]];
+        if (x->role != DLM_ROLE_INPUT)
+            return dlm_error(DLM_EINVAL, "%s: its input is made by %s; only an RNN that reads a "
+                             "network input runs in chunks of time steps (the chunks are views of "
+                             "it)", op->name, x->producer >= 0 ? g->ops[x->producer].name : "?");
+        if (x->ndim != 3 || !dlm_poly_equal(&x->shape[0], &Tp))
+            return dlm_error(DLM_EINVAL, "%s: its input's first dimension is not the sequence "
+                             "length T", op->name);
+        for (int j = 0; j < op->n_out; j++) {
+            for (int i = 0; i < g->n_outputs; i++)
+                if (g->outputs[i] == op->out[j])
+                    return dlm_error(DLM_EINVAL, "%s: its output %d is the network's output; only "
+                                     "its last step may be read when it runs in chunks", op->name, j);
+            for (int p = o + 1; p < g->n_ops; p++) {
+                const dlm_op *q = &g->ops[p];
+                for (int i = 0; i < q->n_in; i++) {
+                    if (q->in[i] != op->out[j]) continue;
+                    if (j == 0 && q->kind == DLM_OP_SELECT && q->a.select.dim == 0 &&
+                        q->a.select.index == -1)
+                        continue;
+                    return dlm_error(DLM_EINVAL, "%s: %s reads its %s; in chunks of time steps "
+                                     "only the last step of the output (out[-1]) is kept",
+                                     op->name, q->name, j == 0 ? "output sequence" : "final state");
+                }
+            }
+        }
+    }
+    if (n == 0) return dlm_error(DLM_EINVAL, "%s has no RNN to run in chunks of time steps", g->name);
+    return DLM_OK;
+}
+
+static dlm_status check_point(const dlm_graph *g, const dlm_mem_config *c, int64_t B, int64_t T)
 {
     if (B <= 0 || B > 1000000000)
         return dlm_error(DLM_ERANGE, "batch %lld is out of range (valid: 1 to 1000000000)",
@@ -241,6 +280,10 @@ static dlm_status check_point(const dlm_graph *g, int64_t B, int64_t T)
             return dlm_error(DLM_ERANGE, "sequence length %lld is out of range for %s (valid: 1 to "
                              "%lld%s)", (long long)T, g->name, (long long)hi,
                              g->max_T > 0 ? ", its position embeddings" : "");
+        if (c->rnn_chunks > 1 && T < c->rnn_chunks)
+            return dlm_error(DLM_ERANGE, "sequence length %lld is shorter than the %d chunks of "
+                             "time steps (valid: %d to %lld)", (long long)T, c->rnn_chunks,
+                             c->rnn_chunks, (long long)hi);
     }
     return DLM_OK;
 }
@@ -274,7 +317,7 @@ dlm_status dlm_mem_eval(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_re
 {
     tl_result r;
     if (!m->g->uses_T) T = 1;
-    DLM_TRY(check_point(m->g, B, T));
+    DLM_TRY(check_point(m->g, &m->cfg, B, T));
     DLM_TRY(tl_eval(m->t, B, T, &r));
     memset(out, 0, sizeof *out);
     out->peak_bytes = r.peak;
@@ -298,7 +341,7 @@ dlm_status dlm_mem_peak_poly(const dlm_mem_model *m, int64_t B, int64_t T, dlm_p
 {
     tl_result r;
     if (!m->g->uses_T) T = 1;
-    DLM_TRY(check_point(m->g, B, T));
+    DLM_TRY(check_point(m->g, &m->cfg, B, T));
     DLM_TRY(tl_eval(m->t, B, T, &r));
     *out = tl_live_poly(m->t, r.peak_ev, B, T);
     if (out->bad) return dlm_error(DLM_ENOMEM, "out of memory summing the peak");
@@ -311,7 +354,7 @@ dlm_status dlm_mem_oplog(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_o
     tl_result r;
     const dlm_timeline *t = m->t;
     if (!m->g->uses_T) T = 1;
-    DLM_TRY(check_point(m->g, B, T));
+    DLM_TRY(check_point(m->g, &m->cfg, B, T));
     DLM_TRY(tl_eval(m->t, B, T, &r)); /* leaves each slot's block in t->blk */
     int64_t cur = 0;
     int k = 0, open = 0, started = t->reset_at < 0;
@@ -320,6 +363,12 @@ dlm_status dlm_mem_oplog(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_o
         const tl_event *e = &t->ev[i];
         if (e->kind == TL_RESET) {
             started = 1;
+            continue;
+        }
+        if (e->kind == TL_MARK) { /* another library call of the same op: a run of its own */
+            if (open && k < cap) out[k] = s;
+            if (open) k++;
+            open = 0;
             continue;
         }
         if (started && (!open || e->op != s.op || e->phase != (uint8_t)s.phase)) {

@@ -101,7 +101,34 @@ typedef struct dlm_mem_config {
     int n_checkpoint;
     int shard_stage;
     int shard_gpus;
+    /* Added: activation checkpointing of an RNN in chunks of time steps
+     * (pytorch profile; 0 or 1: none).  rnn_chunks = K > 1 runs every RNN
+     * op as K cuDNN calls over the chunks x.tensor_split(K) makes along T
+     * (chunk i: T/K steps, one more for i < T % K), the state (h, c) passed
+     * from chunk to chunk, each call under torch.utils.checkpoint
+     * (use_reentrant=False), as tools/torch_reference.py's SeedRNN with
+     * chunks = K runs it.  Forward and train: each chunk's forward keeps
+     * nothing but its input state, which the next chunk's checkpoint holds
+     * until that chunk's backward (the chunk's output goes when the next
+     * returns; reserve and workspace live for T/K steps); backward recomputes
+     * each chunk, last first, right before its _cudnn_rnn_backward, whose
+     * cuDNN workspace and reserve follow trace.c's laws at T/K; the gradient
+     * of an output no later op reads is zeros (PyTorch's _cudnn_rnn_backward
+     * makes them).  Infer: K calls without checkpoints.  The graph must
+     * pass dlm_mem_rnn_chunkable(); K <= DLM_MAX_RNN_CHUNKS; T >= K at
+     * evaluation (DLM_ERANGE otherwise); no RNN op inside a checkpoint
+     * segment. */
+    int rnn_chunks;
 } dlm_mem_config;
+
+#define DLM_MAX_RNN_CHUNKS 4096
+
+/* Added: DLM_OK when every RNN op of g can run in chunks of time steps:
+ * there is one, it reads a network input (T, B, I) (the chunks are views of
+ * it), and nothing reads its outputs but the last step of its output
+ * sequence (out[-1]: the earlier chunks' outputs are not kept); else
+ * DLM_EINVAL saying which op and why. */
+dlm_status dlm_mem_rnn_chunkable(const dlm_graph *g);
 
 
 /* Default: infer, fp32, eager, adam, pytorch profile, sm 90. */

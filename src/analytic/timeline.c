@@ -55,6 +55,18 @@ void tl_at(dlm_timeline *t, dlm_phase phase, int op)
     t->cur_op = op;
 }
 
+void tl_chunk(dlm_timeline *t, int k, int i)
+{
+    t->chunk_k = k > 1 ? k : 0;
+    t->chunk_i = k > 1 ? i : 0;
+}
+
+int64_t tl_chunk_len(int64_t T, int k, int i)
+{
+    if (k <= 1) return T;
+    return T / k + (i < T % k ? 1 : 0);
+}
+
 int tl_named(dlm_timeline *t, const char *name)
 {
     for (int i = 0; i < t->n_named; i++)
@@ -75,15 +87,26 @@ static void push_event(dlm_timeline *t, tl_kind kind, int slot)
 static int ext_equal(const tl_size_ext *a, const tl_size_ext *b)
 {
     if (a->kind != b->kind || a->t_split != b->t_split) return 0;
+    if (a->chunk_k != b->chunk_k || a->chunk_i != b->chunk_i) return 0;
     if (a->t_split && !dlm_poly_equal(&a->hi, &b->hi)) return 0;
     if (a->kind == TL_SIZE_MAX && !dlm_poly_equal(&a->alt, &b->alt)) return 0;
     if (a->kind == TL_SIZE_MEASURED) return a->mB == b->mB && a->mbytes == b->mbytes && a->mn == b->mn;
     return 1;
 }
 
-/* Index of size (p, x); a new one if `distinct` or none is equal. */
-static int size_index_ext(dlm_timeline *t, dlm_poly p, const tl_size_ext *x, int distinct)
+/* Index of size (p, x); a new one if `distinct` or none is equal.  In a
+ * chunk (tl_chunk) a size that depends on T is evaluated at the chunk's
+ * length. */
+static int size_index_ext(dlm_timeline *t, dlm_poly p, const tl_size_ext *xin, int distinct)
 {
+    tl_size_ext xc = *xin, *x = &xc;
+    if (t->chunk_k > 1 && x->kind != TL_SIZE_MEASURED &&
+        (dlm_poly_deg_T(&p) > 0 || (x->t_split && dlm_poly_deg_T(&x->hi) > 0) ||
+         (x->kind == TL_SIZE_MAX && dlm_poly_deg_T(&x->alt) > 0) || x->t_split)) {
+        x->chunk_k = t->chunk_k;
+        x->chunk_i = t->chunk_i;
+        distinct = 1; /* each chunk's own: no search (K chunks would make it quadratic) */
+    }
     if (!distinct)
         for (int i = 0; i < t->n_sizes; i++)
             if (dlm_poly_equal(&t->sizes[i], &p) && ext_equal(&t->ext[i], x)) return i;
@@ -113,6 +136,7 @@ static int size_index(dlm_timeline *t, dlm_poly p, int distinct)
 int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T)
 {
     const tl_size_ext *x = &t->ext[i];
+    T = tl_chunk_len(T, x->chunk_k, x->chunk_i);
     if (x->kind == TL_SIZE_MEASURED)
         return dlm_conv_series_at(x->mB, x->mbytes, x->mn, B, NULL, NULL, NULL, NULL);
     int64_t v = dlm_poly_eval(x->t_split && T > x->t_split ? &x->hi : &t->sizes[i], B, T);
@@ -123,6 +147,25 @@ int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T)
     return v;
 }
 
+/* p with T replaced by the constant n. */
+static dlm_poly subst_T(const dlm_poly *p, int64_t n)
+{
+    dlm_poly q = dlm_poly_const(0), Bi = dlm_poly_const(1);
+    for (int i = 0; i < DLM_POLY_DEG; i++) {
+        int64_t c = 0, tj = 1;
+        for (int j = 0; j < DLM_POLY_DEG; j++) {
+            int64_t term;
+            if (j > 0 && __builtin_mul_overflow(tj, n, &tj)) q.bad = 1;
+            if (__builtin_mul_overflow(p->c[i][j], tj, &term) || __builtin_add_overflow(c, term, &c))
+                q.bad = 1;
+        }
+        q = dlm_poly_add(q, dlm_poly_scale(Bi, c));
+        if (i + 1 < DLM_POLY_DEG) Bi = dlm_poly_mul(Bi, dlm_poly_B());
+    }
+    q.bad |= p->bad;
+    return q;
+}
+
 dlm_poly tl_size_law(const dlm_timeline *t, int i, int64_t B, int64_t T)
 {
     const tl_size_ext *x = &t->ext[i];
@@ -131,10 +174,11 @@ dlm_poly tl_size_law(const dlm_timeline *t, int i, int64_t B, int64_t T)
         dlm_conv_series_at(x->mB, x->mbytes, x->mn, B, &law, NULL, NULL, NULL);
         return law;
     }
-    law = x->t_split && T > x->t_split ? x->hi : t->sizes[i];
-    if (x->kind == TL_SIZE_MAX && dlm_poly_eval(&x->alt, B, T) > dlm_poly_eval(&law, B, T))
+    int64_t Tc = tl_chunk_len(T, x->chunk_k, x->chunk_i);
+    law = x->t_split && Tc > x->t_split ? x->hi : t->sizes[i];
+    if (x->kind == TL_SIZE_MAX && dlm_poly_eval(&x->alt, B, Tc) > dlm_poly_eval(&law, B, Tc))
         law = x->alt;
-    return law;
+    return x->chunk_k > 1 ? subst_T(&law, Tc) : law;
 }
 
 static int new_slot(dlm_timeline *t, int size, dlm_term term, int named, const char *what)
@@ -255,6 +299,11 @@ int tl_refs(const dlm_timeline *t, int slot)
     return slot >= 0 ? t->refs[slot] : 0;
 }
 
+void tl_mark(dlm_timeline *t)
+{
+    if (t->status == DLM_OK) push_event(t, TL_MARK, -1);
+}
+
 void tl_reset(dlm_timeline *t)
 {
     t->reset_at = t->n_ev;
@@ -271,7 +320,8 @@ dlm_status tl_finish(dlm_timeline *t, int pytorch)
     t->special = calloc(ns, sizeof *t->special);
     if (!t->val || !t->blk || !t->handle || !t->special) return dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; i < t->n_sizes; i++)
-        if (t->ext[i].kind != TL_SIZE_POLY || t->ext[i].t_split) t->special[t->n_special++] = i;
+        if (t->ext[i].kind != TL_SIZE_POLY || t->ext[i].t_split || t->ext[i].chunk_k > 1)
+            t->special[t->n_special++] = i;
     if (pytorch) DLM_TRY(dlm_palloc_alloc(t->n_mallocs, &t->pa));
     return DLM_OK;
 }
@@ -297,6 +347,7 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
             memcpy(r->named, named, sizeof named);
             continue;
         }
+        if (e->kind == TL_MARK) continue;
         const tl_slot *s = &t->slots[e->slot];
         int64_t req = t->val[s->size], blk;
         if (e->kind == TL_ALLOC) {

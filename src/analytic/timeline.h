@@ -25,7 +25,13 @@
 #include "memory.h"
 #include "pytorch_alloc.h"
 
-typedef enum { TL_ALLOC, TL_FREE, TL_RESET } tl_kind;
+typedef enum {
+    TL_ALLOC,
+    TL_FREE,
+    TL_RESET,
+    TL_MARK /* no memory: a boundary between library calls within one op (the
+               chunks of an RNN op), for the model's own per-op log */
+} tl_kind;
 
 typedef struct tl_event {
     uint8_t kind;   /* tl_kind */
@@ -52,6 +58,9 @@ typedef enum {
 
 typedef struct tl_size_ext {
     uint8_t kind;          /* tl_size_kind */
+    int32_t chunk_k, chunk_i; /* chunk_k > 1: every law here is evaluated at the
+                              length of chunk chunk_i of T split into chunk_k
+                              (tl_chunk_len), not at T */
     int64_t t_split;       /* 0: sizes[i] holds for every T */
     dlm_poly hi, alt;
     const int64_t *mB, *mbytes; /* TL_SIZE_MEASURED: the points, B ascending (not owned) */
@@ -73,6 +82,7 @@ typedef struct dlm_timeline {
     int n_named;
     int cur_op;
     dlm_phase cur_phase;
+    int chunk_k, chunk_i;  /* tl_chunk(): the chunk new sizes are evaluated at */
     int reset_at;          /* event index of TL_RESET, -1 if none */
     dlm_status status;     /* first build error (sticky) */
     int *special;          /* sizes that are not a plain polynomial (tl_finish) */
@@ -88,6 +98,14 @@ dlm_status tl_create(dlm_timeline **out);
 void tl_destroy(dlm_timeline *t);
 
 void tl_at(dlm_timeline *t, dlm_phase phase, int op);
+/* Sizes made from now on that depend on T are evaluated at the length of
+ * chunk i (0-based) of T split into k chunks, as x.tensor_split(k) splits a
+ * sequence: T/k steps, one more for the first T % k chunks (an RNN run over
+ * chunks of time steps).  k <= 1: at T again. */
+void tl_chunk(dlm_timeline *t, int k, int i);
+int64_t tl_chunk_len(int64_t T, int k, int i);
+/* A boundary between two library calls of one op (TL_MARK). */
+void tl_mark(dlm_timeline *t);
 /* Index of named term `name` (added if new), -1 when full. */
 int tl_named(dlm_timeline *t, const char *name);
 /* Allocates `bytes` for `term`; returns the slot, or -1 when bytes is the zero
@@ -106,7 +124,10 @@ int tl_new_split_max(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split,
  * convtab.h's rule; the arrays must outlive the timeline. */
 int tl_new_measured(dlm_timeline *t, const int64_t *B, const int64_t *bytes, int n, dlm_term term,
                     int named, const char *what);
-/* The law of size index i around (B, T): the polynomial that holds there. */
+/* The law of size index i around (B, T): the polynomial that holds there
+ * (for a chunked size: its law with T replaced by the chunk's length, exact
+ * at this T; the size grows by 1/k of that slope in T, which integer
+ * coefficients cannot write). */
 dlm_poly tl_size_law(const dlm_timeline *t, int i, int64_t B, int64_t T);
 /* The value of size index i at (B, T). */
 int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T);

@@ -23,7 +23,9 @@
  *                copy; fused (SDPA memory-efficient / flash): output +
  *                logsumexp, saves q, k, v, output, logsumexp
  *   lstm         zero hx/cx, _cudnn_rnn: output, h_n, c_n, workspace
- *                (transient), reserve (train, saved)
+ *                (transient), reserve (train, saved); in chunks of time
+ *                steps (cfg->rnn_chunks): one call per chunk, each under a
+ *                checkpoint (see "RNN in chunks" below)
  *   autocast     (dtype mixed) half copies of weights (cached per region) and
  *                of fp32 inputs of half ops; fp32 layer_norm, softmax, loss
  * Python frames keep tensors alive past their last reader: a module's
@@ -93,6 +95,11 @@ typedef struct tr {
     int *opt_m, *opt_v; /* per parameter (graph->params order) */
     int cublas_fwd, cublas_bwd;
     ckpt_state ck;   /* activation checkpointing (cfg->checkpoint) */
+    int K;           /* RNN ops in K checkpointed chunks of time steps (0: one call) */
+    int *tchunk;     /* per tensor: the chunk its storage holds (-1: all of T) */
+    int *kept;       /* per RNN op and chunk k: the state (h, c) chunk k's checkpoint keeps */
+    char *frame;     /* per RNN op and chunk k: that checkpoint is alive */
+    int nosave;      /* a checkpointed call: autograd keeps holders, no tensors */
     int nm_cublas, nm_cublas_bwd, nm_conv, nm_rnn_ws, nm_rnn_res, nm_adam, nm_attn;
     const dlm_convtab *convtab; /* measured fp32 convolution workspaces (may be NULL) */
     dlm_trace_info *info;
@@ -204,7 +211,7 @@ static int temp(tr *r, int o, dlm_poly b, dlm_term term, int named, const char *
 /* Autograd's node for op o keeps slot s until its backward runs. */
 static void save(tr *r, int o, int s, const char *what)
 {
-    if (s < 0) return;
+    if (s < 0 || r->nosave) return;
     if (r->ck.mode == 1) { /* checkpointed forward: the node keeps a holder, no tensor */
         r->ck.hold[o] = 1;
         return;
@@ -218,18 +225,32 @@ static void save(tr *r, int o, int s, const char *what)
     set_term(r, s, DLM_TERM_SAVED);
     r->saved[o * MAX_SAVED + r->n_saved[o]++] = s;
     if (r->record) {
-        r->L[o].saved_bytes =
-            dlm_poly_add(r->L[o].saved_bytes, r->t->sizes[r->t->slots[s].size]);
+        int z = r->t->slots[s].size;
+        if (r->t->ext[z].chunk_k > 1) { /* a chunk of T/K steps: no polynomial in T */
+            char buf[96];
+            snprintf(buf, sizeof buf, "%s (of one chunk, T/%d steps)", what, r->t->ext[z].chunk_k);
+            appendf(r->L[o].saved, sizeof r->L[o].saved, buf);
+            return;
+        }
+        r->L[o].saved_bytes = dlm_poly_add(r->L[o].saved_bytes, r->t->sizes[z]);
         appendf(r->L[o].saved, sizeof r->L[o].saved, what);
     }
 }
 
 static void ckpt_release_inputs(tr *r, int seg);
+static void rnn_frame_release(tr *r, int o, int k);
 
-static void release_saved(tr *r, int o)
+static void drop_saved(tr *r, int o)
 {
     for (int i = 0; i < r->n_saved[o]; i++) tl_unref(r->t, r->saved[o * MAX_SAVED + i]);
     r->n_saved[o] = 0;
+}
+
+static void release_saved(tr *r, int o)
+{
+    drop_saved(r, o);
+    if (r->K && r->g->ops[o].kind == DLM_OP_RNN) /* the graph goes: every chunk's checkpoint */
+        for (int k = 0; k < r->K; k++) rnn_frame_release(r, o, k);
     if (r->ck.hold && r->ck.hold[o] == 1) {
         /* the last holder gone: the checkpoint's frame, and the inputs it
          * keeps, go with it */
@@ -775,6 +796,133 @@ static void fwd_attention(tr *r, int o)
     if (r->ahold[o] >= 0) schedule(r, e, weights);
 }
 
+/* Bytes of an RNN op's state (h or c: layers x B x hidden). */
+static dlm_poly rnn_state_bytes(const tr *r, const dlm_op *op)
+{
+    return mulk(TT(r, op->in[0])->shape[1], (int64_t)op->a.rnn.layers * op->a.rnn.hidden * r->fb);
+}
+
+/* One _cudnn_rnn call of op o from state hx_in/cx_in (-1: the zero state
+ * nn.LSTM makes when given none), its outputs into outs[] (and r->slot),
+ * its workspace and, with autograd, its reserve; saves what the node keeps. */
+static void rnn_call(tr *r, int o, int hx_in, int cx_in, int *outs)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0];
+    int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
+    dlm_poly state = rnn_state_bytes(r, op);
+    int hx = hx_in, cx = cx_in, zh = -1, zc = -1, ws = -1, res = -1, wcopy = -1;
+    if (r->torch) {
+        if (hx < 0) hx = zh = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "h0 zeros");
+        if (lstm && cx < 0) cx = zc = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "c0 zeros");
+        weight_casts(r, o); /* autocast: half copies, no longer one flat buffer */
+        if (!rnn_flattened(r) || r->mixed)
+            wcopy = temp(r, o, rnn_weight_bytes(r, op, r->mixed ? 2 : r->pb), DLM_TERM_WORKSPACE,
+                         -1, "cuDNN weight copy");
+    }
+    for (int k = 0; k < op->n_out; k++) outs[k] = out_new(r, o, k);
+    if (r->torch) {
+        ws = rnn_workspace(r, o, 0);
+        if (r->grad)
+            res = temp(r, o, rnn_reserve(r, op), DLM_TERM_SAVED, r->nm_rnn_res, "cuDNN RNN reserve");
+    }
+    if (r->grad) {
+        save(r, o, S(r, x), "input");
+        save(r, o, hx, "h0");
+        save(r, o, cx, "c0");
+        save(r, o, outs[0], "output");
+        save(r, o, res, "cuDNN reserve");
+        save(r, o, wcopy, "weight copy");
+    }
+    tl_unref(r->t, ws);
+    tl_unref(r->t, res);
+    tl_unref(r->t, wcopy);
+    tl_unref(r->t, zh);
+    tl_unref(r->t, zc);
+}
+
+/* ---- RNN in chunks of time steps (cfg->rnn_chunks = K) --------------------------------
+ *
+ * tools/torch_reference.py's SeedRNN with chunks = K:
+ *     state = []
+ *     for xc in x.tensor_split(K):      # views
+ *         out, *state = checkpoint(run_chunk, xc, *state, use_reentrant=False)
+ *     return self.fc(out[-1])
+ * Forward (with autograd): each chunk's _cudnn_rnn keeps holders only, so its
+ * reserve goes with the call; chunk k's checkpoint (_NoopSaveInputs) keeps
+ * the state it was given (chunk k-1's h_n, c_n) until chunk k's backward has
+ * run; the previous chunk's output goes when `out` is rebound.  Backward:
+ * autograd reaches the chunks last first; each one's first unpack reruns it
+ * with saving (early stop: the recomputed h_n, c_n go as the call unwinds),
+ * then _cudnn_rnn_backward runs with zeros for the gradients nothing gave
+ * (the output of every chunk but the last, the last chunk's h_n, c_n) and
+ * hands the gradients of its initial state to the chunk before.  Every
+ * T-dependent size inside a chunk is at that chunk's length (tl_chunk).
+ * Without autograd (infer) the chunks run as plain calls.  Checked on the
+ * CPU (loss, gradients, which tensors each step keeps alive) against the
+ * reference script. */
+
+static int *rnn_kept(tr *r, int o, int k) { return &r->kept[((size_t)o * r->K + k) * 2]; }
+
+/* Chunk k's checkpoint of op o is gone: the state it kept with it. */
+static void rnn_frame_release(tr *r, int o, int k)
+{
+    char *f = &r->frame[(size_t)o * r->K + k];
+    if (!*f) return;
+    *f = 0;
+    int *kp = rnn_kept(r, o, k);
+    for (int j = 0; j < 2; j++) {
+        tl_unref(r->t, kp[j]);
+        kp[j] = -1;
+    }
+}
+
+static void fwd_rnn_chunks(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int K = r->K, ns = op->n_out - 1, rec = r->record;
+    int prev[DLM_OP_MAX_OUT] = {-1, -1, -1};
+    r->record = 0;
+    for (int k = 0; k < K; k++) {
+        int outs[DLM_OP_MAX_OUT] = {-1, -1, -1};
+        if (k > 0) tl_mark(r->t); /* another cuDNN call */
+        if (r->grad && k > 0) { /* checkpoint(run_chunk, xc, h, c): its frame keeps h, c */
+            int *kp = rnn_kept(r, o, k);
+            for (int j = 0; j < ns && j < 2; j++) {
+                tl_ref(r->t, prev[1 + j]);
+                set_term(r, prev[1 + j], DLM_TERM_SAVED);
+                kp[j] = prev[1 + j];
+            }
+            r->frame[(size_t)o * K + k] = 1;
+        }
+        tl_chunk(r->t, K, k);
+        r->nosave = r->grad;
+        rnn_call(r, o, k > 0 ? prev[1] : -1, k > 0 && ns > 1 ? prev[2] : -1, outs);
+        r->nosave = 0;
+        tl_chunk(r->t, 0, 0);
+        /* `out, *state = ...`: Python lets go of the previous chunk's output and state */
+        for (int j = 0; j < op->n_out; j++) {
+            tl_unref(r->t, prev[j]);
+            prev[j] = outs[j];
+        }
+    }
+    for (int j = 0; j < op->n_out; j++) r->slot[op->out[j]] = prev[j];
+    r->tchunk[op->out[0]] = K - 1; /* out[-1] reads the last chunk's output */
+    r->record = rec;
+    if (rec) {
+        dlm_mem_layer *L = &r->L[o];
+        L->out_bytes = nbytes(r, op->out[0]);
+        for (int j = 1; j < op->n_out; j++) L->out_bytes = dlm_poly_add(L->out_bytes, mulk(nbytes(r, op->out[j]), K));
+        if (r->grad) {
+            L->saved_bytes = mulk(rnn_state_bytes(r, op), (int64_t)(K - 1) * ns);
+            snprintf(L->saved, sizeof L->saved, "%s at each of the %d chunk boundaries (the "
+                     "checkpoints keep them)", ns > 1 ? "h, c" : "h", K - 1);
+        }
+        snprintf(L->temp, sizeof L->temp, "in each of %d calls: cuDNN RNN workspace%s at T/%d steps",
+                 K, r->grad ? " and reserve" : "", K);
+    }
+}
+
 static void fwd_op(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
@@ -904,49 +1052,28 @@ static void fwd_op(tr *r, int o)
     case DLM_OP_ATTENTION:
         fwd_attention(r, o);
         break;
-    case DLM_OP_RNN: {
-        const dlm_tensor *in = TT(r, x);
-        int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
-        dlm_poly state = mulk(in->shape[1], (int64_t)op->a.rnn.layers * op->a.rnn.hidden * r->fb);
-        int hx = -1, cx = -1, ws = -1, res = -1, wcopy = -1;
-        if (r->torch) {
-            hx = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "h0 zeros");
-            if (lstm) cx = temp(r, o, state, DLM_TERM_TRANSIENT, -1, "c0 zeros");
-            weight_casts(r, o); /* autocast: half copies, no longer one flat buffer */
-            if (!rnn_flattened(r) || r->mixed)
-                wcopy = temp(r, o, rnn_weight_bytes(r, op, r->mixed ? 2 : r->pb), DLM_TERM_WORKSPACE,
-                             -1, "cuDNN weight copy");
+    case DLM_OP_RNN:
+        if (r->K) {
+            fwd_rnn_chunks(r, o);
+        } else {
+            int outs[DLM_OP_MAX_OUT];
+            rnn_call(r, o, -1, -1, outs);
         }
-        for (int k = 0; k < op->n_out; k++) out_new(r, o, k);
-        if (r->torch) {
-            ws = rnn_workspace(r, o, 0);
-            if (r->grad)
-                res = temp(r, o, rnn_reserve(r, op), DLM_TERM_SAVED, r->nm_rnn_res,
-                           "cuDNN RNN reserve");
-        }
-        if (r->grad) {
-            save(r, o, S(r, x), "input");
-            save(r, o, hx, "h0");
-            save(r, o, cx, "c0");
-            save(r, o, S(r, op->out[0]), "output");
-            save(r, o, res, "cuDNN reserve");
-            save(r, o, wcopy, "weight copy");
-        }
-        tl_unref(r->t, ws);
-        tl_unref(r->t, res);
-        tl_unref(r->t, wcopy);
-        tl_unref(r->t, hx);
-        tl_unref(r->t, cx);
         break;
-    }
     }
 }
 
 /* ---- backward rules -------------------------------------------------------------- */
 
+/* A gradient of tensor t's size: of one chunk where t's storage holds one
+ * (the last chunk's output of an RNN run in chunks). */
 static int grad_new(tr *r, int t, const char *what)
 {
-    return new_slot(r, nbytes(r, t), DLM_TERM_TRANSIENT, -1, what);
+    int pk = r->t->chunk_k, pi = r->t->chunk_i;
+    if (r->tchunk && r->tchunk[t] >= 0) tl_chunk(r->t, r->K, r->tchunk[t]);
+    int s = new_slot(r, nbytes(r, t), DLM_TERM_TRANSIENT, -1, what);
+    tl_chunk(r->t, pk, pi);
+    return s;
 }
 
 /* Delivers gradient slot s for tensor t (autograd's InputBuffer: accumulates in
@@ -1068,6 +1195,84 @@ static void bwd_attention(tr *r, int o, int gout)
     give(r, q, gq);
 }
 
+/* One _cudnn_rnn_backward of op o: the gradients gin[] of h_n (, c_n) (-1:
+ * zeros made here; gs[] gets what was used), the input's gradient *dx and
+ * the initial state's dstate[], its workspace, the flat weight gradient
+ * handed to the parameters.  The caller releases the rest. */
+static void rnn_bwd_call(tr *r, int o, const int *gin, int *gs, int *dx, int *dstate)
+{
+    const dlm_op *op = &r->g->ops[o];
+    dlm_poly state = rnn_state_bytes(r, op);
+    int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
+    gs[0] = gs[1] = dstate[0] = dstate[1] = -1;
+    for (int k = 1; k < op->n_out && k <= 2; k++)
+        gs[k - 1] = gin[k - 1] >= 0 ? gin[k - 1]
+                    : (r->torch ? new_slot(r, state, DLM_TERM_TRANSIENT, -1, "grad h_n zeros") : -1);
+    *dx = grad_new(r, op->in[0], "grad input");
+    for (int k = 0; k < (lstm ? 2 : 1); k++)
+        dstate[k] = new_slot(r, state, DLM_TERM_TRANSIENT, -1, "grad h0");
+    int ws = r->torch ? rnn_workspace(r, o, 1) : -1;
+    tl_unref(r->t, ws);
+    /* one flat weight-gradient buffer; the parameters' grads are views */
+    int dw = new_slot(r, rnn_weight_bytes(r, op, r->mixed ? 2 : r->pb), DLM_TERM_GRADS, -1,
+                      "parameter gradients (flat)");
+    ws = r->torch ? rnn_workspace(r, o, 1) : -1;
+    tl_unref(r->t, ws);
+    for (int i = 0; i < op->n_params; i++) {
+        if (r->mixed) { /* the half gradients cast to each fp32 parameter */
+            param_grad(r, op->params[i], pgrad_new(r, op->params[i]));
+            continue;
+        }
+        tl_ref(r->t, dw);
+        param_grad(r, op->params[i], dw);
+    }
+    if (r->mixed && dw >= 0) r->t->slots[dw].term = DLM_TERM_TRANSIENT;
+    tl_unref(r->t, dw);
+}
+
+/* Backward of an RNN op run in chunks (see "RNN in chunks" above). */
+static void bwd_rnn_chunks(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int K = r->K, ns = op->n_out - 1, x = op->in[0];
+    int gnext[2] = {-1, -1}, keep[DLM_OP_MAX_OUT];
+    for (int j = 0; j < ns && j < 2; j++) { /* the last chunk's h_n, c_n: read by no op */
+        gnext[j] = r->gslot[op->out[1 + j]];
+        r->gslot[op->out[1 + j]] = -1;
+    }
+    for (int j = 0; j < op->n_out; j++) keep[j] = r->slot[op->out[j]];
+    for (int k = K - 1; k >= 0 && r->st == DLM_OK; k--) {
+        int *kp = rnn_kept(r, o, k), outs[DLM_OP_MAX_OUT] = {-1, -1, -1}, rec = r->record;
+        /* the node's first unpack reruns the chunk with saving */
+        tl_at(r->t, DLM_PHASE_BACKWARD, o);
+        tl_mark(r->t);
+        tl_chunk(r->t, K, k);
+        r->record = 0;
+        rnn_call(r, o, k > 0 ? kp[0] : -1, k > 0 && ns > 1 ? kp[1] : -1, outs);
+        for (int j = 0; j < op->n_out; j++) tl_unref(r->t, outs[j]); /* early stop unwinds */
+        if (r->mixed) release_casts(r); /* recomputation's own autocast region exits */
+        r->record = rec;
+        /* _cudnn_rnn_backward: zeros for an output no op read */
+        tl_mark(r->t);
+        int go = k == K - 1 ? gout : -1, gs[2], dstate[2], dx;
+        if (go < 0) go = new_slot(r, nbytes(r, op->out[0]), DLM_TERM_TRANSIENT, -1, "grad output zeros");
+        rnn_bwd_call(r, o, gnext, gs, &dx, dstate);
+        drop_saved(r, o);
+        rnn_frame_release(r, o, k);
+        tl_unref(r->t, go);
+        tl_unref(r->t, gs[0]);
+        tl_unref(r->t, gs[1]);
+        give(r, x, dx);
+        for (int j = 0; j < 2; j++) gnext[j] = dstate[j]; /* to the chunk before */
+        tl_chunk(r->t, 0, 0);
+    }
+    /* the first chunk's initial state is zeros: nothing takes its gradient */
+    tl_unref(r->t, gnext[0]);
+    tl_unref(r->t, gnext[1]);
+    release_saved(r, o);
+    for (int j = 0; j < op->n_out; j++) r->slot[op->out[j]] = keep[j];
+}
+
 static void bwd_op(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
@@ -1158,39 +1363,20 @@ static void bwd_op(tr *r, int o)
         bwd_attention(r, o, gout);
         break;
     case DLM_OP_RNN: {
-        const dlm_tensor *in = TT(r, x);
-        dlm_poly state = mulk(in->shape[1], (int64_t)op->a.rnn.layers * op->a.rnn.hidden * r->fb);
-        int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
-        int zeros[2] = {-1, -1}, dstate[2] = {-1, -1};
+        if (r->K) {
+            bwd_rnn_chunks(r, o, gout);
+            break;
+        }
+        int gin[2] = {-1, -1}, gs[2], dstate[2], dx;
         for (int k = 1; k < op->n_out; k++) { /* no gradient for h_n, c_n: zeros */
-            int gk = r->gslot[op->out[k]];
+            gin[k - 1] = r->gslot[op->out[k]];
             r->gslot[op->out[k]] = -1;
-            zeros[k - 1] = gk >= 0 ? gk : (r->torch ? new_slot(r, state, DLM_TERM_TRANSIENT, -1, "grad h_n zeros") : -1);
         }
-        int dx = grad_new(r, x, "grad input");
-        for (int k = 0; k < (lstm ? 2 : 1); k++)
-            dstate[k] = new_slot(r, state, DLM_TERM_TRANSIENT, -1, "grad h0");
-        int ws = r->torch ? rnn_workspace(r, o, 1) : -1;
-        tl_unref(r->t, ws);
-        /* one flat weight-gradient buffer; the parameters' grads are views */
-        int dw = new_slot(r, rnn_weight_bytes(r, op, r->mixed ? 2 : r->pb), DLM_TERM_GRADS, -1,
-                          "parameter gradients (flat)");
-        ws = r->torch ? rnn_workspace(r, o, 1) : -1;
-        tl_unref(r->t, ws);
-        for (int i = 0; i < op->n_params; i++) {
-            if (r->mixed) { /* the half gradients cast to each fp32 parameter */
-                param_grad(r, op->params[i], pgrad_new(r, op->params[i]));
-                continue;
-            }
-            tl_ref(r->t, dw);
-            param_grad(r, op->params[i], dw);
-        }
-        if (r->mixed) r->t->slots[dw].term = DLM_TERM_TRANSIENT;
-        tl_unref(r->t, dw);
+        rnn_bwd_call(r, o, gin, gs, &dx, dstate);
         release_saved(r, o);
         tl_unref(r->t, gout);
-        tl_unref(r->t, zeros[0]);
-        tl_unref(r->t, zeros[1]);
+        tl_unref(r->t, gs[0]);
+        tl_unref(r->t, gs[1]);
         tl_unref(r->t, dstate[0]);
         tl_unref(r->t, dstate[1]);
         give(r, x, dx);
@@ -1263,6 +1449,34 @@ static dlm_status ckpt_init(tr *r)
         k->seg_stop[i] = -1;
         for (int o = c->checkpoint[i].first; o <= c->checkpoint[i].last; o++) k->seg_of[o] = i;
     }
+    return DLM_OK;
+}
+
+/* cfg->rnn_chunks: checks, state. */
+static dlm_status rnn_chunks_init(tr *r)
+{
+    const dlm_mem_config *c = r->cfg;
+    if (c->rnn_chunks <= 1) return DLM_OK;
+    if (c->rnn_chunks > DLM_MAX_RNN_CHUNKS)
+        return dlm_error(DLM_EINVAL, "%d chunks of time steps: at most %d", c->rnn_chunks,
+                         DLM_MAX_RNN_CHUNKS);
+    if (!r->torch)
+        return dlm_error(DLM_EINVAL, "chunks of time steps are modelled for the pytorch profile "
+                         "only (dlmem's GPU runtime runs each RNN in one cuDNN call)");
+    DLM_TRY(dlm_mem_rnn_chunkable(r->g));
+    for (int i = 0; i < c->n_checkpoint; i++)
+        for (int o = c->checkpoint[i].first; o <= c->checkpoint[i].last; o++)
+            if (r->g->ops[o].kind == DLM_OP_RNN)
+                return dlm_error(DLM_EINVAL, "%s is both in a checkpoint segment and run in "
+                                 "chunks of time steps: one scheme at a time", r->g->ops[o].name);
+    r->K = c->rnn_chunks;
+    size_t per = (size_t)r->n_ops * (size_t)r->K;
+    r->tchunk = malloc(((size_t)r->g->n_tensors + 1) * sizeof *r->tchunk);
+    r->kept = malloc(per * 2 * sizeof *r->kept);
+    r->frame = calloc(per, 1);
+    if (!r->tchunk || !r->kept || !r->frame) return dlm_error(DLM_ENOMEM, "out of memory");
+    for (int t = 0; t <= r->g->n_tensors; t++) r->tchunk[t] = -1;
+    for (size_t i = 0; i < per * 2; i++) r->kept[i] = -1;
     return DLM_OK;
 }
 
@@ -1697,6 +1911,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg,
         compute_requires_grad(&r);
         st = ckpt_init(&r);
     }
+    if (st == DLM_OK) st = rnn_chunks_init(&r);
     if (st == DLM_OK) {
         for (int o = 0; o < g->n_ops; o++) {
             memset(&layers[o], 0, sizeof layers[o]);
@@ -1738,5 +1953,8 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg,
     free(r.wcast);
     free(r.casts);
     ckpt_free(&r);
+    free(r.tchunk);
+    free(r.kept);
+    free(r.frame);
     return st;
 }

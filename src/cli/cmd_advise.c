@@ -81,6 +81,36 @@ static void describe(const dlm_advice_report *rep, char *buf, size_t n)
              (long long)rep->w.batch, t, dlm_profile_name(c->profile));
 }
 
+/* checkpoint-chunks' trade-off over K. */
+static dlm_status print_chunks(const dlm_advice_report *rep)
+{
+    static const char *hdr[] = {"K", "steps per chunk", "new peak", "saved", "fits", "max B", ""};
+    printf("\ncheckpoint-chunks, the trade-off over K (every K recomputes the RNN's forward once; "
+           "more chunks: less cuDNN reserve and workspace per call,\nmore states kept, shorter "
+           "cuDNN calls; chosen: the fewest chunks that fit, else the lowest peak):\n");
+    dlm_table *t;
+    DLM_TRY(dlm_table_alloc(7, hdr, "rrrrlrl", &t));
+    dlm_status st = DLM_OK;
+    for (int i = 0; i < rep->n_chunk_rows && st == DLM_OK; i++) {
+        const struct dlm_chunk_row *r = &rep->chunk_rows[i];
+        char k[16], steps[24], pk[32], sv[32], mb[24];
+        snprintf(k, sizeof k, "%d", r->chunks);
+        snprintf(steps, sizeof steps, "%lld", (long long)r->steps);
+        if (r->max_batch > 0) snprintf(mb, sizeof mb, "%lld", (long long)r->max_batch);
+        else snprintf(mb, sizeof mb, "none");
+        const char *mark = r->chunks == rep->chunks_chosen && r->chunks == rep->chunks_lowest
+                               ? "chosen; lowest peak found"
+                           : r->chunks == rep->chunks_chosen ? "chosen"
+                           : r->chunks == rep->chunks_lowest ? "lowest peak found" : "";
+        const char *cells[] = {k, steps, B(pk, sizeof pk, r->peak), B(sv, sizeof sv, r->saved),
+                               r->fits ? "yes" : "no", mb, mark};
+        st = dlm_table_add(t, cells);
+    }
+    if (st == DLM_OK) st = dlm_table_print(t, stdout, 2);
+    dlm_table_free(t);
+    return st;
+}
+
 static dlm_status print_table(const dlm_advice_report *rep)
 {
     static const char *hdr[] = {"#", "technique", "family", "new peak", "saved", "of peak", "fits",
@@ -115,6 +145,7 @@ static dlm_status print_table(const dlm_advice_report *rep)
     for (int i = 0; i < rep->n_rows && st == DLM_OK; i++) st = add_row(t, i + 1, &rep->rows[i]);
     if (st == DLM_OK) st = dlm_table_print(t, stdout, 2);
     dlm_table_free(t);
+    if (st == DLM_OK && rep->n_chunk_rows) st = print_chunks(rep);
     if (st != DLM_OK) return st;
     if (base->fits) {
         printf("\nThe workload fits as given: no technique is needed (the max B column shows what "
@@ -203,6 +234,7 @@ static void json_advice(dlm_json *j, const char *key, const dlm_advice *a)
         dlm_json_kint(j, "gpus", a->gpus);
         dlm_json_kint(j, "gpu_batch", a->gpu_batch);
         dlm_json_knum(j, "recompute_share", a->recompute);
+        if (a->rnn_chunks) dlm_json_kint(j, "rnn_chunks", a->rnn_chunks);
         dlm_json_kstr(j, "risk", dlm_risk_name(a->risk));
         dlm_json_kstr(j, "peak_where", a->r.peak_where);
         dlm_json_key(j, "breakdown");
@@ -247,6 +279,28 @@ static dlm_status print_json(const dlm_advice_report *rep)
     dlm_json_arr_begin(&j);
     for (int i = 0; i < rep->n_rows; i++) json_advice(&j, NULL, &rep->rows[i]);
     dlm_json_arr_end(&j);
+    if (rep->n_chunk_rows) {
+        dlm_json_key(&j, "checkpoint_chunks");
+        dlm_json_obj_begin(&j);
+        dlm_json_kint(&j, "chosen", rep->chunks_chosen);
+        dlm_json_kint(&j, "lowest_peak", rep->chunks_lowest);
+        dlm_json_key(&j, "tradeoff");
+        dlm_json_arr_begin(&j);
+        for (int i = 0; i < rep->n_chunk_rows; i++) {
+            const struct dlm_chunk_row *r = &rep->chunk_rows[i];
+            dlm_json_obj_begin(&j);
+            dlm_json_kint(&j, "chunks", r->chunks);
+            dlm_json_kint(&j, "steps_per_chunk", r->steps);
+            dlm_json_kint(&j, "peak_bytes", r->peak);
+            dlm_json_kint(&j, "saved_bytes", r->saved);
+            dlm_json_key(&j, "fits");
+            dlm_json_bool(&j, r->fits);
+            dlm_json_kint(&j, "max_batch", r->max_batch);
+            dlm_json_obj_end(&j);
+        }
+        dlm_json_arr_end(&j);
+        dlm_json_obj_end(&j);
+    }
     if (rep->n_combos) {
         dlm_json_kint(&j, "combinations_evaluated", rep->n_combos);
         dlm_json_kint(&j, "combinations_fitting", rep->n_fitting);

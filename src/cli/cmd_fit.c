@@ -24,7 +24,7 @@ static const dlm_cli_opt opts[] = {
 
 typedef struct fit {
     int64_t best;         /* largest fitting value, 0 if none */
-    dlm_mem_result r;     /* at best (or at 1 when nothing fits) */
+    dlm_mem_result r;     /* at best (or at the smallest value when nothing fits) */
     dlm_poly law;
     int64_t usable;
 } fit;
@@ -36,14 +36,15 @@ static dlm_status at(const dlm_mem_model *m, int search_T, int64_t fixed, int64_
     return search_T ? dlm_mem_eval(m, fixed, x, r) : dlm_mem_eval(m, x, fixed, r);
 }
 
+/* `first`: the smallest value (1; K for T with an RNN in K chunks). */
 static dlm_status search(const dlm_mem_model *m, int search_T, int64_t fixed, int64_t hi_limit,
-                         fit *f)
+                         int64_t first, fit *f)
 {
     DLM_TRY(dlm_mem_fit_search(m, search_T, fixed, hi_limit, f->usable, &f->best));
-    int64_t lo = f->best;
-    DLM_TRY(at(m, search_T, fixed, lo ? lo : 1, &f->r));
-    return search_T ? dlm_mem_peak_poly(m, fixed, lo ? lo : 1, &f->law)
-                    : dlm_mem_peak_poly(m, lo ? lo : 1, fixed, &f->law);
+    int64_t lo = f->best ? f->best : first;
+    DLM_TRY(at(m, search_T, fixed, lo, &f->r));
+    return search_T ? dlm_mem_peak_poly(m, fixed, lo, &f->law)
+                    : dlm_mem_peak_poly(m, lo, fixed, &f->law);
 }
 
 dlm_status dlm_cmd_fit(int argc, char **argv)
@@ -102,7 +103,8 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
         st = dlm_error(DLM_ERANGE, "--memory: %lld bytes do not exceed the context (%lld bytes)",
                        (long long)total, (long long)context);
     if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);
-    if (st == DLM_OK) st = search(m, search_T, fixed, limit, &f);
+    int64_t first = search_T && cfg.rnn_chunks > 1 ? cfg.rnn_chunks : 1;
+    if (st == DLM_OK) st = search(m, search_T, fixed, limit, first, &f);
     if (st == DLM_OK) {
         /* the term that grows with the searched variable: the largest part of
          * the peak's law that depends on it */
@@ -110,11 +112,11 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
         int64_t grow = 0;
         dlm_mem_result r2;
         dlm_mem_result r1 = f.r;
-        int64_t x = f.best ? f.best : 1;
+        int64_t x = f.best ? f.best : first;
         if (x + 1 <= limit) st = at(m, search_T, fixed, x + 1, &r2);
         else { /* at the model's limit: the step into it */
             r2 = f.r;
-            st = at(m, search_T, fixed, x - 1 >= 1 ? x - 1 : 1, &r1);
+            st = at(m, search_T, fixed, x - 1 >= first ? x - 1 : first, &r1);
         }
         int bind = DLM_TERM_SAVED;
         for (int k = 0; k < DLM_TERM_COUNT && st == DLM_OK; k++)
@@ -159,8 +161,8 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                    search_T ? ", batch " : (g->uses_T ? ", sequence " : ""),
                    search_T || g->uses_T ? (snprintf(b4, sizeof b4, "%lld", (long long)fixed), b4) : "");
             if (!f.best) {
-                printf("Does not fit even at %s=1: the peak is %s, %s more than the %s available.\n",
-                       var, dlm_fmt_bytes(b1, sizeof b1, (double)f.r.peak_bytes),
+                printf("Does not fit even at %s=%lld: the peak is %s, %s more than the %s available.\n",
+                       var, (long long)first, dlm_fmt_bytes(b1, sizeof b1, (double)f.r.peak_bytes),
                        dlm_fmt_bytes(b2, sizeof b2, (double)(f.r.peak_bytes - f.usable)),
                        dlm_fmt_bytes(b3, sizeof b3, (double)f.usable));
             } else {

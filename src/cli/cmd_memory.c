@@ -220,6 +220,10 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
            dlm_phase_name(last->r.peak_phase), law);
     printf("  in bytes: %s%s\n", lawb,
            c->profile == DLM_PROFILE_PYTORCH ? "  (before the allocator's rounding)" : "");
+    if (c->rnn_chunks > 1 && g->uses_T)
+        printf("  (RNN in %d chunks: a chunk's sizes enter at this T's chunk length, %lld steps "
+               "at most, as constants)\n", c->rnn_chunks,
+               (long long)((last->T + c->rnn_chunks - 1) / c->rnn_chunks));
     printf("  named terms at that peak:");
     for (int k = 0; k < last->r.n_named; k++) {
         char v[32];

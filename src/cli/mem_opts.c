@@ -61,6 +61,11 @@ dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const 
     s = dlm_cli_get(a, "gpu");
     if (dlm_gpu_find(s ? s : "h200", gpu)) return dlm_error_context(DLM_EINVAL, "--gpu");
     cfg->sm = (*gpu)->sm;
+    if ((s = dlm_cli_get(a, "rnn-chunks"))) {
+        int64_t k;
+        DLM_TRY(dlm_cli_int("--rnn-chunks", s, 1, DLM_MAX_RNN_CHUNKS, &k));
+        cfg->rnn_chunks = (int)k;
+    }
     if ((s = dlm_cli_get(a, "input"))) {
         if (cfg->profile != DLM_PROFILE_RUNTIME)
             return dlm_error(DLM_EINVAL, "--input sets the runtime's measured workspaces: use it "

@@ -18,7 +18,9 @@
     {"gpu", 0, "NAME", "GPU whose architecture selects workspace sizes (default h200)"},          \
     {"input", 0, "NAME=BYTES", "a measured workspace size for the runtime profile (repeatable "    \
                                "as a comma list)"},                                               \
-    {"set", 0, "K=V,...", "change model sizes (e.g. hidden=512,layers=3); see dlmem models"}
+    {"set", 0, "K=V,...", "change model sizes (e.g. hidden=512,layers=3); see dlmem models"},     \
+    {"rnn-chunks", 0, "K", "run the RNN in K chunks of time steps, each checkpointed "            \
+                           "(torch.utils.checkpoint; pytorch profile)"}
 
 /* Fills cfg from the options; *gpu is the named GPU (h200 by default). */
 dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const dlm_gpu **gpu);
