@@ -858,9 +858,9 @@ static void rnn_call(tr *r, int o, int hx_in, int cx_in, int *outs)
  * (the output of every chunk but the last, the last chunk's h_n, c_n) and
  * hands the gradients of its initial state to the chunk before.  Every
  * T-dependent size inside a chunk is at that chunk's length (tl_chunk).
- * Without autograd (infer) the chunks run as plain calls.  Checked on the
- * CPU (loss, gradients, which tensors each step keeps alive) against the
- * reference script. */
+ * Without autograd (infer) the chunks run as plain calls.  The lifetimes
+ * (what each chunk keeps, when the states go) were checked on the CPU with
+ * the reference script itself: tools/dryrun_rnn_chunks.py. */
 
 static int *rnn_kept(tr *r, int o, int k) { return &r->kept[((size_t)o * r->K + k) * 2]; }
 
