@@ -16,11 +16,16 @@
  *       laws (the logs' RNN infer and forward points are left out: without a
  *       warm-up their rise includes the zero initial states, which the model
  *       puts in the same op);
- *   pytorch_oplog_lstm_chunks.csv (when committed: torch_reference.py oplog
+ *   pytorch_oplog_rnn_chunks.csv (H100; torch_reference.py oplog
  *       --rnn-chunks): the LSTM checkpointed in chunks of time steps, each
  *       chunk's _cudnn_rnn in forward, its recomputation and its
- *       _cudnn_rnn_backward in backward, at their peaks — trace.c's rules for
- *       chunks (what each chunk keeps, the laws at T/K).
+ *       _cudnn_rnn_backward in backward — trace.c's laws at T/K and what
+ *       each call makes.  Rises, not peaks: under the log's dispatch mode
+ *       autograd adds the chunks' weight gradients out of place, without it
+ *       (as the memory protocol and the model run) the first chunk's flat
+ *       gradient stays alive from the third chunk on (trace.c,
+ *       rnn_chunk_grads), 3.4 MiB more resident memory before those calls;
+ *       the technique runs check the peaks.
  * What is compared: each op's rise (its peak less the memory allocated
  * before it: its outputs and workspaces), which does not depend on how the
  * resident memory before it came about; for the checkpointed step instead
@@ -220,7 +225,7 @@ int main(void)
     check_file("reference/pytorch_oplog_gru.csv", "gru", NULL, 1, 0, steps);
     check_file("reference/pytorch_oplog_gru_bf16.csv", "gru", NULL, 1, 0, steps);
     check_file("reference/pytorch_oplog_resnet_fp32_b256.csv", "resnet18", "fp32", 0, 0, steps);
-    check_file("reference/pytorch_oplog_lstm_chunks.csv", "lstm", NULL, 1, 1, steps);
+    check_file("reference/pytorch_oplog_rnn_chunks.csv", "lstm", NULL, 1, 0, steps);
     free(steps);
     return tap_done();
 }
