@@ -634,6 +634,25 @@ static void consider(dlm_advice_report *rep, const dlm_advice *a)
     for (int i = 1; i < n; i++) rep->alt[i - 1] = top[i];
 }
 
+
+/* Evaluates the combination of the non-empty technique names in parts (joined
+ * with '+') and keeps it in rep if it is the best so far; names that do not
+ * apply together are skipped. */
+static dlm_status try_combination(const ctx *c, dlm_advice_report *rep, const char *const *parts,
+                                  int n)
+{
+    char names[160] = "";
+    for (int q = 0; q < n; q++)
+        if (parts[q][0]) addf(names, sizeof names, "+", parts[q]);
+    if (!names[0]) return DLM_OK;
+    plan p;
+    plan_init(c, &p);
+    if (!apply_all(c, &p, names)) return DLM_OK;
+    dlm_advice a;
+    DLM_TRY(evaluate(c, &p, &a));
+    consider(rep, &a);
+    return DLM_OK;
+}
 static dlm_status combinations(const ctx *c, dlm_advice_report *rep)
 {
     const dlm_mem_config *w = &c->w->cfg;
@@ -665,17 +684,8 @@ static dlm_status combinations(const ctx *c, dlm_advice_report *rep)
         for (int j = 0; j < na; j++)
             for (int k = 0; k < nc; k++)
                 for (int l = 0; l < no; l++) {
-                    char names[160] = "";
                     const char *parts_[4] = {prec[i], att[j], ck[k], opt[l]};
-                    for (int q = 0; q < 4; q++)
-                        if (parts_[q][0]) addf(names, sizeof names, "+", parts_[q]);
-                    if (!names[0]) continue;
-                    plan p;
-                    plan_init(c, &p);
-                    if (!apply_all(c, &p, names)) continue;
-                    dlm_advice a;
-                    DLM_TRY(evaluate(c, &p, &a));
-                    consider(rep, &a);
+                    DLM_TRY(try_combination(c, rep, parts_, 4));
                     if (c->progress && (++done % 16 == 0 || done == total))
                         fprintf(stderr, "advise: %d of %d combinations\n", done, total);
                 }
@@ -685,19 +695,10 @@ static dlm_status combinations(const ctx *c, dlm_advice_report *rep)
         for (int i = 0; i < (np > 2 ? 2 : np); i++)
             for (int j = 0; j < na; j++)
                 for (int k = 0; k < nc; k++) {
-                    char names[160] = "";
-                    const char *parts_[3] = {prec[i], att[j], ck[k]};
-                    for (int q = 0; q < 3; q++)
-                        if (parts_[q][0]) addf(names, sizeof names, "+", parts_[q]);
                     char zn[8];
                     snprintf(zn, sizeof zn, "zero%d", z);
-                    addf(names, sizeof names, "+", zn);
-                    plan p;
-                    plan_init(c, &p);
-                    if (!apply_all(c, &p, names)) continue;
-                    dlm_advice a;
-                    DLM_TRY(evaluate(c, &p, &a));
-                    consider(rep, &a);
+                    const char *parts_[4] = {prec[i], att[j], ck[k], zn};
+                    DLM_TRY(try_combination(c, rep, parts_, 4));
                 }
     if (c->progress) fprintf(stderr, "advise: sharded combinations done\n");
     return DLM_OK;
