@@ -25,7 +25,10 @@ static const dlm_cli_opt opts[] = {
     {"conv-workspace", 0, "SIZE", "auto (default): each conv's workspace allocated around it, "
                                   "below the plan's headroom (never raises the peak); SIZE: one "
                                   "resident buffer of at most SIZE (0: no workspace)"},
-    {"conv-algo", 0, "HOW", "search (default: time cuDNN's algorithms) or heuristic (ranking)"},
+    {"conv-algo", 0, "HOW", "search (default: time the candidates, take the fastest) or "
+                            "heuristic (cuDNN's ranking)"},
+    {"conv-api", 0, "API", "where conv candidates come from: both (default), legacy "
+                           "(cudnnConvolutionForward's algorithms) or graph (backend API engines)"},
     {"layout", 0, "L", "conv nets: auto (default: nhwc in bf16, nchw in fp32), nchw or nhwc"},
     {"set", 0, "K=V,...", "change model sizes (see dlmem models)"},
     {"format", 0, "FMT", "stdout: table (default) or csv"},
@@ -133,6 +136,15 @@ dlm_status dlm_cmd_measure(int argc, char **argv)
         if (!strcmp(s, "heuristic")) c.conv_search = 0;
         else if (strcmp(s, "search")) {
             st = dlm_error(DLM_EINVAL, "--conv-algo: '%s' (valid: search, heuristic)", s);
+            goto done;
+        }
+    }
+    c.conv_api = DLM_RT_CONV_API_BOTH;
+    if ((s = dlm_cli_get(&a, "conv-api"))) {
+        if (!strcmp(s, "legacy")) c.conv_api = DLM_RT_CONV_API_LEGACY;
+        else if (!strcmp(s, "graph")) c.conv_api = DLM_RT_CONV_API_GRAPH;
+        else if (strcmp(s, "both")) {
+            st = dlm_error(DLM_EINVAL, "--conv-api: '%s' (valid: both, legacy, graph)", s);
             goto done;
         }
     }

@@ -78,7 +78,7 @@ static dlm_status time_ops(dlm_rt *rt, const dlm_measure_config *c, int64_t B, i
         DLM_CUDA_GO(cudaEventElapsedTime(&ms, t.ev[o], t.ev[o + 1]));
         fprintf(f, "%s,%s,%d,%lld,%lld,%d,", g->name, dlm_rt_dtype_name(c->dtype), c->tf32,
                 (long long)B, (long long)T, o);
-        char detail[64];
+        char detail[96];
         dlm_rt_op_detail(rt, o, detail, sizeof detail);
         dlm_csv_field(f, g->ops[o].name);
         fprintf(f, ",%s,%s,%.5f\n", dlm_op_kind_name(g->ops[o].kind), detail, ms);
@@ -366,7 +366,8 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
     float *ms = NULL;
     dlm_rt_options o = {.dtype = c->dtype, .tf32 = c->tf32, .mem_limit = c->mem_limit,
                         .conv_ws_limit = c->conv_ws_limit,
-                        .conv_search = c->conv_search, .layout = c->layout, .device = 0};
+                        .conv_search = c->conv_search,
+                        .conv_api = c->conv_api, .layout = c->layout, .device = 0};
     static const char *hdr[] = {"batch", "seq", "status", "before", "peak", "activations",
                                 "workspaces", "conv ws (transient)", "pool peak", "median"};
     memset(&w, 0, sizeof w);

@@ -42,6 +42,7 @@ typedef struct dlm_measure_config {
     int64_t conv_ws_limit;   /* DLM_RT_CONV_WS_AUTO: transient workspaces in the plan's
                                 headroom; >= 0: limit of one resident buffer (plan.h) */
     int conv_search;         /* time the convolution algorithms (1) or take cuDNN's ranking */
+    dlm_rt_conv_api conv_api; /* legacy algorithms, graph API engines, both */
     dlm_rt_layout layout;    /* auto, nchw or nhwc (plan.h) */
     dlm_format format;       /* stdout: table or csv */
     int quiet;               /* nothing on stdout (progress still on stderr): the

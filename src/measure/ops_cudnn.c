@@ -1,20 +1,31 @@
 /* ops_cudnn.c — the ops the runtime runs through cuDNN: convolution (as
  * PyTorch's cross-correlation), batchnorm inference, pooling and ReLU.
  *
- * Convolution: descriptors at create; shapes and the algorithm per point:
- * cuDNN's candidates, timed on this GPU (cudnnFindConvolutionForwardAlgorithmEx
- * with dlmem's own buffers) or ranked by its heuristics (_v7), best first;
- * the first that fits the mode (exact fp32 takes FMA math only) and whose
- * workspace fits the conv's bound is taken.  The bound (plan.h): the plan's
- * headroom at the conv, P - L_o - 1, when workspaces are transient (each
- * conv allocates its own around it, from the tracking allocator), or the
- * --conv-workspace limit of the one resident buffer (runtime.c allocates it).
+ * Convolution: descriptors at create; shapes and the way it runs per point.
+ * Candidates come from two interfaces (--conv-api): the legacy algorithms of
+ * cudnnConvolutionForward (timed by cudnnFindConvolutionForwardAlgorithmEx
+ * or ranked by _v7) and the graph API's engines (conv_engines.c: every
+ * engine config cuDNN's heuristics offer, built into execution plans).  Only
+ * candidates that fit the mode (exact fp32: FMA math, no TF32, no
+ * down-conversion) and whose workspace fits the conv's bound are kept; with
+ * --conv-algo search (the default) each is run on scratch buffers and timed
+ * (median of RT_CONV_TIMED runs), and the fastest is taken; with heuristic,
+ * the graph API's best ranked (else the legacy ranking's first).
+ * The bound (plan.h): with transient workspaces (the default), the larger of
+ * the plan's headroom at the conv (P - L_o - 1, less the input's
+ * channels-last copy) and the cuBLAS workspace.  A workspace that fits the
+ * cuBLAS workspace runs in it (lent: cuBLAS and cuDNN run on the runtime's
+ * one stream, never at once, and nothing lives in it between calls); a
+ * larger one is allocated around the conv, inside the headroom.  Neither
+ * adds a byte to the peak.  With --conv-workspace SIZE: the limit of the
+ * one resident buffer (runtime.c allocates it).
  * Channels-last (bf16 by default, runtime.h): filter and tensors NHWC, and an
  * NCHW input copied to NHWC around the conv, the copy counted in its room.
  * bf16 batchnorm, pooling and ReLU use dlmem's kernels: PyTorch keeps bf16
  * statistics, which cuDNN's batchnorm does not take, and one kernel path per
  * dtype keeps them comparable.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -74,45 +85,147 @@ static int algo_fits(const dlm_rt *rt, const cudnnConvolutionFwdAlgoPerf_t *p)
     return p->mathType == CUDNN_FMA_MATH || p->mathType == CUDNN_DEFAULT_MATH;
 }
 
-/* cudnnFindConvolutionForwardAlgorithmEx: every algorithm whose workspace fits
- * the conv's bound is timed on scratch input and output buffers (allocated
- * through the tracking allocator and freed before any measured pass; with a
- * transient bound, x + y + workspace stay below the pass's own peak). */
-static dlm_status find_algos(dlm_rt *rt, int o, const rt_tensor *x, const rt_tensor *y,
-                             cudnnConvolutionFwdAlgoPerf_t *perf, int *got)
+/* The buffers a search runs on: scratch input and output (the activations
+ * do not exist yet) and a workspace, the cuBLAS workspace where it is large
+ * enough, else a scratch one.  All through the tracking allocator, freed
+ * before any measured pass. */
+typedef struct conv_scratch {
+    void *x, *y, *ws;
+    int ws_own;
+} conv_scratch;
+
+static dlm_status scratch_ws(dlm_rt *rt, conv_scratch *s, size_t bytes)
 {
-    const dlm_op *op = &rt->g->ops[o];
-    rt_conv *c = &rt->ops[o].conv;
-    void *xb = NULL, *yb = NULL, *wb = NULL;
-    dlm_status st = DLM_OK;
-    size_t lim = c->bound, xbytes = (size_t)x->numel * rt->fsize, most = 0;
-    /* The search buffer: the bound, or less if no algorithm needs that much. */
-    for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; a++) {
-        size_t need = 0;
-        if (cudnnGetConvolutionForwardWorkspaceSize(rt->dnn, c->x, c->w, c->conv, c->y,
-                                                    (cudnnConvolutionFwdAlgo_t)a, &need) ==
-                CUDNN_STATUS_SUCCESS &&
-            need > most)
-            most = need;
+    if (s->ws_own) {
+        DLM_TRY(dlm_devmem_free(&rt->mem, s->ws));
+        s->ws = NULL;
+        s->ws_own = 0;
     }
-    if (lim > most) lim = most;
-    DLM_GO(dlm_devmem_alloc(&rt->mem, xbytes, DLM_MK_SCRATCH, "conv algorithm search (x)", &xb));
-    DLM_GO(dlm_devmem_alloc(&rt->mem, (size_t)y->numel * rt->fsize, DLM_MK_SCRATCH,
-                            "conv algorithm search (y)", &yb));
-    if (lim) DLM_GO(dlm_devmem_alloc(&rt->mem, lim, DLM_MK_SCRATCH, "conv algorithm search (ws)", &wb));
-    DLM_CUDA_GO(cudaMemsetAsync(xb, 0, xbytes, rt->stream));
-    DLM_CUDNN_GO(cudnnFindConvolutionForwardAlgorithmEx(
-        rt->dnn, c->x, xb, c->w, rt_ptr(rt, op->params[0]), c->conv, c->y, yb,
-        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, got, perf, wb, lim));
-fail:
-    if (wb) (void)dlm_devmem_free(&rt->mem, wb);
-    if (yb) (void)dlm_devmem_free(&rt->mem, yb);
-    if (xb) (void)dlm_devmem_free(&rt->mem, xb);
+    if (bytes <= (size_t)rt->cublas_ws_bytes) {
+        s->ws = bytes ? rt->cublas_ws : NULL;
+        return DLM_OK;
+    }
+    DLM_TRY(dlm_devmem_alloc(&rt->mem, bytes, DLM_MK_SCRATCH, "conv algorithm search (ws)",
+                             &s->ws));
+    s->ws_own = 1;
+    return DLM_OK;
+}
+
+static dlm_status scratch_free(dlm_rt *rt, conv_scratch *s, dlm_status st)
+{
+    void *own[3] = {s->ws_own ? s->ws : NULL, s->y, s->x};
+    for (int i = 0; i < 3; i++) {
+        if (!own[i]) continue;
+        dlm_status sf = dlm_devmem_free(&rt->mem, own[i]);
+        if (st == DLM_OK) st = sf;
+    }
+    memset(s, 0, sizeof *s);
     return st;
 }
 
-/* An earlier conv of this point with the same shapes and attributes (its
- * choice is reused rather than searched again), or -1. */
+/* The legacy algorithms that fit the mode and the bound, best first (timed
+ * by cudnnFindConvolutionForwardAlgorithmEx on the scratch buffers, or
+ * cuDNN's _v7 ranking), at most RT_CONV_MAX_LEGACY; *smallest gets the one
+ * with the least workspace that fits the mode, whatever the bound. */
+static dlm_status legacy_cands(dlm_rt *rt, int o, conv_scratch *s, rt_conv_cand *out, int *n,
+                               rt_conv_cand *smallest, int *has_smallest)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    rt_conv *c = &rt->ops[o].conv;
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int got = 0;
+    size_t need = 0, lim = c->bound, most = 0;
+    *n = 0;
+    *has_smallest = 0;
+    DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, rt->conv_math));
+    if (rt->opt.conv_search) {
+        /* FindEx's workspace: the bound, or less if no algorithm needs that much */
+        for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; a++)
+            if (cudnnGetConvolutionForwardWorkspaceSize(rt->dnn, c->x, c->w, c->conv, c->y,
+                                                        (cudnnConvolutionFwdAlgo_t)a, &need) ==
+                    CUDNN_STATUS_SUCCESS &&
+                need > most)
+                most = need;
+        if (lim > most) lim = most;
+        DLM_TRY(scratch_ws(rt, s, lim));
+        DLM_CUDNN(cudnnFindConvolutionForwardAlgorithmEx(
+            rt->dnn, c->x, s->x, c->w, rt_ptr(rt, op->params[0]), c->conv, c->y, s->y,
+            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf, s->ws, lim));
+    } else {
+        DLM_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(rt->dnn, c->x, c->w, c->conv, c->y,
+                                                         CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got,
+                                                         perf));
+    }
+    for (int i = 0; i < got; i++) {
+        const cudnnConvolutionFwdAlgoPerf_t *p = &perf[i];
+        if (!algo_fits(rt, p)) continue;
+        cudnnMathType_t m = rt->conv_math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : p->mathType;
+        DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, m));
+        if (cudnnGetConvolutionForwardWorkspaceSize(rt->dnn, c->x, c->w, c->conv, c->y, p->algo,
+                                                    &need) != CUDNN_STATUS_SUCCESS)
+            continue;
+        rt_conv_cand k = {.plan = NULL, .engine = -1, .algo = p->algo, .math = m, .ws = need,
+                          .rank = i, .of = got};
+        if (!*has_smallest || need < smallest->ws) {
+            *smallest = k;
+            *has_smallest = 1;
+        }
+        if (need <= c->bound && *n < RT_CONV_MAX_LEGACY) out[(*n)++] = k;
+    }
+    return DLM_OK;
+}
+
+/* Runs candidate k of conv o on x -> y with workspace ws. */
+static dlm_status run_cand(dlm_rt *rt, int o, const rt_conv_cand *k, void *x, void *y, void *ws)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    rt_conv *c = &rt->ops[o].conv;
+    const void *w = rt_ptr(rt, op->params[0]);
+    if (k->plan) return rt_convg_run(rt, k->plan, x, w, y, ws);
+    DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, k->math));
+    DLM_CUDNN(cudnnConvolutionForward(rt->dnn, &one, c->x, x, c->w, w, c->conv, k->algo, ws,
+                                      k->ws, &zero, c->y, y));
+    return DLM_OK;
+}
+
+/* Runs timed per candidate, after one warm-up; the median decides.  Nine
+ * keep a one-off slow run from deciding. */
+#define RT_CONV_TIMED 9
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* k->ms: the median of RT_CONV_TIMED runs between CUDA events after one
+ * warm-up; a candidate that fails to run gets *ok = 0 (it is passed over). */
+static dlm_status time_cand(dlm_rt *rt, int o, rt_conv_cand *k, conv_scratch *s, int *ok)
+{
+    cudaEvent_t ev[RT_CONV_TIMED + 1] = {0};
+    float t[RT_CONV_TIMED];
+    dlm_status st = DLM_OK;
+    *ok = 0;
+    DLM_GO(scratch_ws(rt, s, k->ws));
+    for (int i = 0; i <= RT_CONV_TIMED; i++) DLM_CUDA_GO(cudaEventCreate(&ev[i]));
+    if (run_cand(rt, o, k, s->x, s->y, s->ws) != DLM_OK) goto fail; /* not runnable here */
+    DLM_CUDA_GO(cudaEventRecord(ev[0], rt->stream));
+    for (int i = 0; i < RT_CONV_TIMED; i++) {
+        DLM_GO(run_cand(rt, o, k, s->x, s->y, s->ws));
+        DLM_CUDA_GO(cudaEventRecord(ev[i + 1], rt->stream));
+    }
+    DLM_CUDA_GO(cudaEventSynchronize(ev[RT_CONV_TIMED]));
+    for (int i = 0; i < RT_CONV_TIMED; i++) DLM_CUDA_GO(cudaEventElapsedTime(&t[i], ev[i], ev[i + 1]));
+    qsort(t, RT_CONV_TIMED, sizeof t[0], cmp_float);
+    k->ms = t[RT_CONV_TIMED / 2];
+    *ok = 1;
+fail:
+    for (int i = 0; i <= RT_CONV_TIMED; i++)
+        if (ev[i]) (void)cudaEventDestroy(ev[i]);
+    return st;
+}
+
+/* An earlier conv of this point with the same shapes and attributes, or -1. */
 static int same_conv(const dlm_rt *rt, int o)
 {
     const dlm_op *a = &rt->g->ops[o];
@@ -126,43 +239,87 @@ static int same_conv(const dlm_rt *rt, int o)
     return -1;
 }
 
-/* Takes the first of c->perf that fits the mode and the bound (its workspace
- * asked again with the math type it will run with), else, where the bound is
- * the resident buffer's limit, the one that fits the mode with the smallest
- * workspace. */
-static dlm_status pick_algo(dlm_rt *rt, int o)
+/* Makes k conv o's choice (the plan, if any, is now the conv's). */
+static dlm_status take(dlm_rt *rt, int o, const rt_conv_cand *k, int owned, int tried)
+{
+    rt_conv *c = &rt->ops[o].conv;
+    c->plan = k->plan;
+    c->plan_owned = k->plan && owned;
+    c->engine = k->plan ? k->engine : -1;
+    c->algo = k->algo;
+    c->math = k->plan ? rt->conv_math : k->math;
+    c->ws = k->ws;
+    c->ms = k->ms;
+    c->rank = k->rank;
+    c->of = k->of;
+    c->n_tried = tried;
+    c->ws_shared = rt->conv_transient && c->ws && c->ws <= (size_t)rt->cublas_ws_bytes;
+    if (!k->plan) DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, c->math));
+    return DLM_OK;
+}
+
+/* Chooses how conv o runs at the point: among the legacy algorithms and the
+ * graph API's plans (as --conv-api allows) that fit the mode and the bound,
+ * the fastest when searching, else the graph API's best ranked (the legacy
+ * ranking's when there is none).  Where the bound is a resident buffer's
+ * limit and nothing fits, the legacy algorithm with the least workspace. */
+static dlm_status choose(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
     rt_conv *c = &rt->ops[o].conv;
-    int pick = -1, smallest = -1;
-    size_t need = 0, least = 0;
-    for (int i = 0; i < c->n_perf && pick < 0; i++) {
-        const cudnnConvolutionFwdAlgoPerf_t *p = &c->perf[i];
-        if (!algo_fits(rt, p)) continue;
-        cudnnMathType_t m = rt->conv_math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : p->mathType;
-        DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, m));
-        if (cudnnGetConvolutionForwardWorkspaceSize(rt->dnn, c->x, c->w, c->conv, c->y, p->algo,
-                                                    &need) != CUDNN_STATUS_SUCCESS)
-            continue;
-        if (smallest < 0 || need < least) {
-            smallest = i;
-            least = need;
-        }
-        if (need <= c->bound) pick = i;
+    rt_conv_cand cand[RT_CONV_MAX_LEGACY + RT_CONV_MAX_PLANS], smallest;
+    int n_leg = 0, n_plan = 0, has_smallest = 0, best = -1, tried = 0;
+    conv_scratch s = {0};
+    dlm_status st = DLM_OK;
+    memset(&smallest, 0, sizeof smallest);
+    if (rt->opt.conv_search) {
+        DLM_GO(dlm_devmem_alloc(&rt->mem, (size_t)rt->t[op->in[0]].numel * rt->fsize,
+                                DLM_MK_SCRATCH, "conv algorithm search (x)", &s.x));
+        DLM_GO(dlm_devmem_alloc(&rt->mem, (size_t)rt->t[op->out[0]].numel * rt->fsize,
+                                DLM_MK_SCRATCH, "conv algorithm search (y)", &s.y));
+        DLM_CUDA_GO(cudaMemsetAsync(s.x, 0, (size_t)rt->t[op->in[0]].numel * rt->fsize,
+                                    rt->stream));
     }
-    if (pick < 0 && !rt->conv_transient) pick = smallest;
-    if (pick < 0)
-        return dlm_error(DLM_EUNSUPPORTED, "%s: cuDNN offers no forward algorithm for %s%s%s",
-                         op->name, dlm_rt_dtype_name(rt->opt.dtype),
-                         rt->conv_math == CUDNN_FMA_MATH ? " with FMA math (no TF32)" : "",
-                         rt->conv_transient ? " whose workspace fits the plan's headroom there "
-                                              "(--conv-workspace SIZE: a resident buffer)" : "");
-    c->algo = c->perf[pick].algo;
-    c->math = rt->conv_math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : c->perf[pick].mathType;
-    DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, c->math));
-    DLM_CUDNN(cudnnGetConvolutionForwardWorkspaceSize(rt->dnn, c->x, c->w, c->conv, c->y, c->algo,
-                                                      &c->ws));
-    return DLM_OK;
+    if (rt->opt.conv_api != DLM_RT_CONV_API_GRAPH)
+        DLM_GO(legacy_cands(rt, o, &s, cand, &n_leg, &smallest, &has_smallest));
+    if (rt->opt.conv_api != DLM_RT_CONV_API_LEGACY)
+        DLM_GO(rt_convg_plans(rt, o, c->bound, cand + n_leg, RT_CONV_MAX_PLANS, &n_plan));
+    int n = n_leg + n_plan;
+    if (rt->opt.conv_search) {
+        for (int i = 0; i < n; i++) {
+            int ok = 0;
+            DLM_GO(time_cand(rt, o, &cand[i], &s, &ok));
+            if (!ok) continue;
+            tried++;
+            if (best < 0 || cand[i].ms < cand[best].ms) best = i;
+        }
+    } else if (n) {
+        best = n_plan ? n_leg : 0;
+    }
+    if (best < 0 && !rt->conv_transient && has_smallest) {
+        DLM_GO(take(rt, o, &smallest, 1, tried));
+    } else if (best < 0) {
+        st = dlm_error(DLM_EUNSUPPORTED, "%s: cuDNN offers no forward algorithm for %s%s%s",
+                       op->name, dlm_rt_dtype_name(rt->opt.dtype),
+                       rt->conv_math == CUDNN_FMA_MATH ? " with FMA math (no TF32)" : "",
+                       rt->conv_transient ? " whose workspace fits the plan's headroom there "
+                                            "(--conv-workspace SIZE: a resident buffer)" : "");
+        goto fail;
+    } else {
+        DLM_GO(take(rt, o, &cand[best], 1, tried));
+        cand[best].plan = NULL; /* the conv's now */
+    }
+fail:
+    for (int i = 0; i < n_leg + n_plan; i++) rt_convg_free(&cand[i].plan);
+    return scratch_free(rt, &s, st);
+}
+
+void rt_conv_unprepare(dlm_rt *rt, int o)
+{
+    rt_conv *c = &rt->ops[o].conv;
+    if (c->plan && c->plan_owned) rt_convg_free(&c->plan);
+    c->plan = NULL;
+    c->plan_owned = 0;
 }
 
 dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t room)
@@ -171,13 +328,20 @@ dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t room)
     rt_conv *c = &rt->ops[o].conv;
     const rt_tensor *x = &rt->t[op->in[0]], *y = &rt->t[op->out[0]];
     int n, ch, h, w;
+    rt_conv_unprepare(rt, o);
     /* channels-last: an NCHW input is copied around the conv, inside its room */
     c->in_copy = rt->nhwc && !x->nhwc ? (size_t)x->numel * rt->fsize : 0;
     if (c->in_copy && c->in_copy > room)
         return dlm_error(DLM_EUNSUPPORTED, "%s: the channels-last copy of its input (%zu bytes) "
                          "does not fit under the plan's peak there (%zu bytes; --layout nchw "
                          "runs it)", op->name, c->in_copy, room);
-    size_t bound = rt->conv_transient ? room - c->in_copy : (size_t)rt->opt.conv_ws_limit;
+    c->room = room - c->in_copy;
+    /* Transient: the headroom, or the cuBLAS workspace where that is larger
+     * (lent to the conv: cuBLAS never runs while it does, plan.h). */
+    size_t bound = rt->conv_transient
+                       ? (c->room > (size_t)rt->cublas_ws_bytes ? c->room
+                                                                : (size_t)rt->cublas_ws_bytes)
+                       : (size_t)rt->opt.conv_ws_limit;
     DLM_TRY(set4d(c->x, rt->cudnn_dt, x, rt->nhwc));
     DLM_TRY(set4d(c->y, rt->cudnn_dt, y, rt->nhwc));
     DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, rt->conv_math));
@@ -187,23 +351,19 @@ dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t room)
                          "%lldx%lld", op->name, n, ch, h, w, (long long)y->dims[0],
                          (long long)y->dims[1], (long long)y->dims[2], (long long)y->dims[3]);
     c->bound = bound;
-    /* An earlier conv of the same shapes was searched with a bound at least
-     * this one: its candidates serve (they are re-picked with this bound). */
+    /* An earlier conv of the same shapes whose choice fits this bound: it
+     * serves (its plan is shared, not searched again). */
     int twin = same_conv(rt, o);
-    if (twin >= 0 && rt->ops[twin].conv.bound >= bound) {
+    if (twin >= 0) {
         const rt_conv *t = &rt->ops[twin].conv;
-        memcpy(c->perf, t->perf, sizeof c->perf);
-        c->n_perf = t->n_perf;
-        return pick_algo(rt, o);
+        if (t->ws <= bound) {
+            rt_conv_cand k = {.plan = t->plan, .engine = t->engine, .algo = t->algo,
+                              .math = t->math, .ws = t->ws, .ms = t->ms, .rank = t->rank,
+                              .of = t->of};
+            return take(rt, o, &k, 0, t->n_tried);
+        }
     }
-    c->n_perf = 0;
-    if (rt->opt.conv_search)
-        DLM_TRY(find_algos(rt, o, x, y, c->perf, &c->n_perf));
-    else
-        DLM_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(rt->dnn, c->x, c->w, c->conv, c->y,
-                                                         CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                                         &c->n_perf, c->perf));
-    return pick_algo(rt, o);
+    return choose(rt, o);
 }
 
 dlm_status rt_conv_run(dlm_rt *rt, int o)
@@ -212,6 +372,7 @@ dlm_status rt_conv_run(dlm_rt *rt, int o)
     rt_conv *c = &rt->ops[o].conv;
     const rt_tensor *x = &rt->t[op->in[0]];
     void *ws = NULL, *xin = rt_ptr(rt, op->in[0]), *copy = NULL;
+    int own_ws = 0;
     dlm_status st = DLM_OK;
     if (!rt->conv_transient && c->ws > (size_t)rt->conv_ws_bytes)
         return dlm_error(DLM_EINTERNAL, "%s: workspace %zu > shared %lld", op->name, c->ws,
@@ -223,19 +384,23 @@ dlm_status rt_conv_run(dlm_rt *rt, int o)
                                   rt->dt, rt->stream));
         xin = copy;
     }
-    if (rt->conv_transient && c->ws)
+    if (!rt->conv_transient) {
+        ws = c->ws ? rt->conv_ws : NULL;
+    } else if (c->ws_shared) {
+        ws = rt->cublas_ws;
+    } else if (c->ws) {
         DLM_GO(dlm_devmem_alloc(&rt->mem, c->ws, DLM_MK_SCRATCH,
                                 "cuDNN convolution workspace (transient)", &ws));
-    else if (!rt->conv_transient)
-        ws = c->ws ? rt->conv_ws : NULL;
-    DLM_CUDNN_GO(cudnnConvolutionForward(rt->dnn, &one, c->x, xin, c->w,
-                                         rt_ptr(rt, op->params[0]), c->conv, c->algo, ws, c->ws,
-                                         &zero, c->y, rt_ptr(rt, op->out[0])));
+        own_ws = 1;
+    }
+    rt_conv_cand k = {.plan = c->plan, .engine = c->engine, .algo = c->algo, .math = c->math,
+                      .ws = c->ws};
+    DLM_GO(run_cand(rt, o, &k, xin, rt_ptr(rt, op->out[0]), ws));
     if (op->a.conv.bias)
         DLM_CUDNN_GO(cudnnAddTensor(rt->dnn, &one, c->bias, rt_ptr(rt, op->params[1]), &one, c->y,
                                     rt_ptr(rt, op->out[0])));
 fail:
-    if (rt->conv_transient && ws) {
+    if (own_ws && ws) {
         dlm_status sf = dlm_devmem_free(&rt->mem, ws);
         if (st == DLM_OK) st = sf;
     }
@@ -364,6 +529,7 @@ void rt_cudnn_op_destroy(dlm_rt *rt, int o)
     if (c->bias) cudnnDestroyTensorDescriptor(c->bias);
     if (c->w) cudnnDestroyFilterDescriptor(c->w);
     if (c->conv) cudnnDestroyConvolutionDescriptor(c->conv);
+    rt_conv_unprepare(rt, o);
     if (d->x) cudnnDestroyTensorDescriptor(d->x);
     if (d->y) cudnnDestroyTensorDescriptor(d->y);
     if (d->p) cudnnDestroyTensorDescriptor(d->p);

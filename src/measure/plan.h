@@ -25,10 +25,16 @@
  *              allocates its workspace right before it runs and frees it right
  *              after, and its algorithm is the fastest whose workspace is
  *              below the plan's headroom there, P - L_o (strictly: the peak
- *              stays where the plan puts it).  The workspace never adds to the
- *              peak, before or after; the resident cudnn_conv_workspace term
- *              is 0 and the CSV reports the largest transient workspace apart
- *              (cudnn_conv_transient_max_bytes), for information.
+ *              stays where the plan puts it), or fits the resident cuBLAS
+ *              workspace: a workspace of at most cublas_workspace bytes runs
+ *              in that buffer, lent to cuDNN (both libraries run on the
+ *              runtime's one stream, never at once, and neither keeps
+ *              anything in it between calls), and is not allocated at all.
+ *              The workspace never adds to the peak, before or after; the
+ *              resident cudnn_conv_workspace term is 0 and the CSV reports
+ *              the largest workspace allocated around a conv apart
+ *              (cudnn_conv_transient_max_bytes, with the channels-last copy
+ *              of an NCHW input), for information.
  *   resident   (--conv-workspace SIZE) one shared buffer, the largest need of
  *              the chosen algorithms with workspaces of at most SIZE bytes,
  *              allocated before the run: the named term cudnn_conv_workspace.
@@ -54,6 +60,15 @@ typedef enum dlm_rt_layout {
     DLM_RT_LAYOUT_NCHW,
     DLM_RT_LAYOUT_NHWC  /* bf16 only */
 } dlm_rt_layout;
+
+/* The cuDNN interfaces a convolution's candidates come from: the legacy
+ * cudnnConvolutionForward algorithms, the graph (backend) API's engines, or
+ * both (the default; the fastest wins when searching). */
+typedef enum dlm_rt_conv_api {
+    DLM_RT_CONV_API_BOTH = 0,
+    DLM_RT_CONV_API_LEGACY,
+    DLM_RT_CONV_API_GRAPH
+} dlm_rt_conv_api;
 
 /* --conv-workspace auto: transient convolution workspaces inside the plan's
  * headroom (see above); any value >= 0 is the limit of a resident buffer. */

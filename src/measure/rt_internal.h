@@ -23,17 +23,42 @@ typedef struct rt_tensor {
     void *ptr;        /* storages only: device address while allocated */
 } rt_tensor;
 
+/* One way to run a convolution: a legacy algorithm (plan NULL) or a graph
+ * API execution plan (conv_engines.c), with its workspace and time. */
+typedef struct rt_conv_cand {
+    cudnnBackendDescriptor_t plan; /* graph API plan, or NULL: `algo` with `math` */
+    int64_t engine;                /* the plan's engine (cuDNN's global index) */
+    cudnnConvolutionFwdAlgo_t algo;
+    cudnnMathType_t math;
+    size_t ws;                     /* workspace bytes */
+    float ms;                      /* median time on this GPU (search), or 0 */
+    int rank, of;                  /* its place in cuDNN's list (from 0), the list's length */
+} rt_conv_cand;
+
+#define RT_CONV_MAX_LEGACY 4  /* legacy algorithms timed per conv (best of FindEx) */
+/* Graph API plans timed per conv (best ranked first): in practice all that
+ * cuDNN 9.14 offers a ResNet conv on an H100 (20 to 38 engine configs).
+ * Timing only the best ranked 8 left bf16 ResNet-18 at B=4 32% slower: the
+ * fastest engine was ranked 11th or lower for 12 of its 20 convs. */
+#define RT_CONV_MAX_PLANS 64
+
 typedef struct rt_conv {
     cudnnTensorDescriptor_t x, y, bias;
     cudnnFilterDescriptor_t w;
     cudnnConvolutionDescriptor_t conv;
     cudnnConvolutionFwdAlgo_t algo;
     cudnnMathType_t math;
+    cudnnBackendDescriptor_t plan; /* chosen graph API plan, or NULL: legacy `algo` */
+    int plan_owned;   /* 0: the plan belongs to an earlier conv of the same shapes */
+    int64_t engine;   /* the plan's engine, -1 for a legacy algorithm */
+    int rank, of;     /* the choice's place in cuDNN's list and the list's length */
+    float ms;         /* the choice's searched time (0: heuristic choice) */
+    int n_tried;      /* candidates timed for the choice */
     size_t ws;        /* workspace this conv needs at the point */
+    int ws_shared;    /* 1: it runs in the cuBLAS workspace (lent, see plan.h) */
     size_t bound;     /* the most workspace it may take at the point */
+    size_t room;      /* the plan's headroom at the conv, minus the input copy */
     size_t in_copy;   /* bytes of the channels-last copy of an NCHW input, or 0 */
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT]; /* best first */
-    int n_perf;
 } rt_conv;
 
 typedef struct rt_nd {   /* batchnorm, pooling, activation through cuDNN */
@@ -133,7 +158,17 @@ dlm_status rt_nd_prepare(dlm_rt *rt, int o);
 dlm_status rt_batchnorm_run(dlm_rt *rt, int o);
 dlm_status rt_pool_run(dlm_rt *rt, int o);
 dlm_status rt_relu_run(dlm_rt *rt, int o);
+void rt_conv_unprepare(dlm_rt *rt, int o);
 void rt_cudnn_op_destroy(dlm_rt *rt, int o);
+
+/* conv_engines.c: the graph (backend) API.  Up to `max` execution plans of
+ * op o's convolution at the prepared shapes, best ranked by cuDNN's
+ * heuristics first, that run in the runtime's math mode and take at most
+ * `bound` bytes of workspace (*n of them, owned by the caller). */
+dlm_status rt_convg_plans(dlm_rt *rt, int o, size_t bound, rt_conv_cand *out, int max, int *n);
+dlm_status rt_convg_run(dlm_rt *rt, cudnnBackendDescriptor_t plan, void *x, const void *w,
+                        void *y, void *ws);
+void rt_convg_free(cudnnBackendDescriptor_t *plan);
 
 /* ops_rnn.c */
 dlm_status rt_rnn_create(dlm_rt *rt, int o);

@@ -533,8 +533,10 @@ void dlm_rt_unprepare(dlm_rt *rt)
             rt->t[t].ptr = NULL;
         }
     }
-    for (int o = 0; rt->ops && o < g->n_ops; o++)
+    for (int o = 0; rt->ops && o < g->n_ops; o++) {
         if (g->ops[o].kind == DLM_OP_RNN) rt_rnn_unprepare(rt, o);
+        if (g->ops[o].kind == DLM_OP_CONV2D) rt_conv_unprepare(rt, o);
+    }
     if (rt->conv_ws) (void)dlm_devmem_free(&rt->mem, rt->conv_ws);
     rt->conv_ws = NULL;
     rt->conv_ws_bytes = 0;
@@ -573,7 +575,8 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
             const rt_conv *c = &rt->ops[o].conv;
             DLM_GO(rt_conv_prepare(rt, o, (size_t)(room > 0 ? room : 0)));
             if (c->ws > conv_ws) conv_ws = c->ws;
-            int64_t around = (int64_t)(c->in_copy + (rt->conv_transient ? c->ws : 0));
+            int64_t around =
+                (int64_t)(c->in_copy + (rt->conv_transient && !c->ws_shared ? c->ws : 0));
             if (around > rt->conv_transient_max) rt->conv_transient_max = around;
             break;
         }
@@ -787,8 +790,15 @@ void dlm_rt_op_detail(const dlm_rt *rt, int o, char *buf, size_t n)
     const rt_op *r = &rt->ops[o];
     switch (rt->g->ops[o].kind) {
     case DLM_OP_CONV2D:
-        snprintf(buf, n, "algo=%d ws=%zu%s%s", (int)r->conv.algo, r->conv.ws,
-                 rt->conv_transient ? " transient" : "", rt->nhwc ? " nhwc" : "");
+        if (r->conv.plan)
+            snprintf(buf, n, "engine=%lld rank=%d/%d ws=%zu%s%s", (long long)r->conv.engine,
+                     r->conv.rank, r->conv.of, r->conv.ws,
+                     !rt->conv_transient ? "" : r->conv.ws_shared ? " shared" : " transient",
+                     rt->nhwc ? " nhwc" : "");
+        else
+            snprintf(buf, n, "algo=%d rank=%d/%d ws=%zu%s%s", (int)r->conv.algo, r->conv.rank,
+                     r->conv.of, r->conv.ws, !rt->conv_transient ? "" : r->conv.ws_shared ? " shared" : " transient",
+                     rt->nhwc ? " nhwc" : "");
         break;
     case DLM_OP_LINEAR: snprintf(buf, n, "%s", r->lin.use_lt ? "lt" : "gemmex"); break;
     case DLM_OP_RNN:

@@ -58,7 +58,8 @@ typedef struct dlm_rt_options {
     int64_t conv_ws_limit; /* DLM_RT_CONV_WS_AUTO (-1): transient convolution workspaces
                               inside the plan's headroom; >= 0: the limit of one resident
                               buffer (plan.h) */
-    int conv_search;   /* 1: time cuDNN's algorithms (cudnnFind...Ex); 0: its heuristics */
+    int conv_search;   /* 1: time the candidates and take the fastest; 0: cuDNN's ranking */
+    dlm_rt_conv_api conv_api; /* where the candidates come from (both by default) */
     dlm_rt_layout layout;
     int device;
 } dlm_rt_options;
