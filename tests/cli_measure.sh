@@ -39,8 +39,8 @@ expect_rc 2 "--mem-limit that is not a size"
 run measure resnet18 --batch 1 --conv-workspace lots
 expect_rc 2 "--conv-workspace that is neither auto nor a size"
 run measure resnet18 --batch 1 --conv-api cudnn
-expect_rc 2 "--conv-api that is not both, legacy or graph"
-one_line_error "valid: both, legacy, graph" "lists the valid interfaces"
+expect_rc 2 "--conv-api that is not all, legacy, graph or gemm"
+one_line_error "valid: all, legacy, graph, gemm" "lists the valid interfaces"
 run measure resnet18 --batch 1 --conv-algo fastest
 expect_rc 2 "--conv-algo that is not search or heuristic"
 one_line_error "valid: search, heuristic" "lists the valid ways"

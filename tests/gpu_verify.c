@@ -110,8 +110,10 @@ static int run(int argc, char **argv)
                        : !strcmp(l, "nhwc") ? DLM_RT_LAYOUT_NHWC : DLM_RT_LAYOUT_AUTO;
         } else if (!strcmp(argv[i], "--conv-api") && i + 1 < argc) {
             const char *a = argv[++i];
-            o.conv_api = !strcmp(a, "legacy") ? DLM_RT_CONV_API_LEGACY
-                         : !strcmp(a, "graph") ? DLM_RT_CONV_API_GRAPH : DLM_RT_CONV_API_BOTH;
+            o.conv_api = !strcmp(a, "legacy")  ? DLM_RT_CONV_API_LEGACY
+                         : !strcmp(a, "graph") ? DLM_RT_CONV_API_GRAPH
+                         : !strcmp(a, "gemm")  ? DLM_RT_CONV_API_GEMM
+                                               : DLM_RT_CONV_API_ALL;
         } else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) {
             rtol = atof(argv[++i]);
         } else if (npos == 0) {
@@ -127,7 +129,7 @@ static int run(int argc, char **argv)
     }
     if (npos != 3) {
         fprintf(stderr, "usage: gpu_verify MODEL WEIGHTS IO [--dtype fp32|bf16] [--tf32] "
-                        "[--layout auto|nchw|nhwc] [--conv-api both|legacy|graph] [--rtol X]\n");
+                        "[--layout auto|nchw|nhwc] [--conv-api all|legacy|graph|gemm] [--rtol X]\n");
         return 2;
     }
     dlm_graph *g = NULL;

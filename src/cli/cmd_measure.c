@@ -27,8 +27,9 @@ static const dlm_cli_opt opts[] = {
                                   "resident buffer of at most SIZE (0: no workspace)"},
     {"conv-algo", 0, "HOW", "search (default: time the candidates, take the fastest) or "
                             "heuristic (cuDNN's ranking)"},
-    {"conv-api", 0, "API", "where conv candidates come from: both (default), legacy "
-                           "(cudnnConvolutionForward's algorithms) or graph (backend API engines)"},
+    {"conv-api", 0, "API", "where conv candidates come from: all (default), legacy "
+                           "(cudnnConvolutionForward's algorithms), graph (cuDNN's backend API "
+                           "engines) or gemm (im2col + cuBLAS, fp32/NCHW)"},
     {"layout", 0, "L", "conv nets: auto (default: nhwc in bf16, nchw in fp32), nchw or nhwc"},
     {"set", 0, "K=V,...", "change model sizes (see dlmem models)"},
     {"format", 0, "FMT", "stdout: table (default) or csv"},
@@ -139,12 +140,13 @@ dlm_status dlm_cmd_measure(int argc, char **argv)
             goto done;
         }
     }
-    c.conv_api = DLM_RT_CONV_API_BOTH;
+    c.conv_api = DLM_RT_CONV_API_ALL;
     if ((s = dlm_cli_get(&a, "conv-api"))) {
         if (!strcmp(s, "legacy")) c.conv_api = DLM_RT_CONV_API_LEGACY;
         else if (!strcmp(s, "graph")) c.conv_api = DLM_RT_CONV_API_GRAPH;
-        else if (strcmp(s, "both")) {
-            st = dlm_error(DLM_EINVAL, "--conv-api: '%s' (valid: both, legacy, graph)", s);
+        else if (!strcmp(s, "gemm")) c.conv_api = DLM_RT_CONV_API_GEMM;
+        else if (strcmp(s, "all")) {
+            st = dlm_error(DLM_EINVAL, "--conv-api: '%s' (valid: all, legacy, graph, gemm)", s);
             goto done;
         }
     }

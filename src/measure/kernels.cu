@@ -266,6 +266,40 @@ __global__ void to_nhwc_k(T *y, const T *x, I n, I C, I HW)
     }
 }
 
+/* col (C*kh*kw, N*Ho*Wo) from x (N, C, H, W): row (c, r, q), column (n, oh, ow)
+ * holds x[n][c][oh*sh - ph + r*dh][ow*sw - pw + q*dw], 0 outside x.  One
+ * thread per element of col, columns fastest (coalesced writes). */
+template <typename T>
+__global__ void im2col_k(T *col, const T *x, int64_t n, int64_t cols, int N, int C, int H, int W,
+                         int Ho, int Wo, int kh, int kw, int sh, int sw, int ph, int pw, int dh,
+                         int dw)
+{
+    (void)N;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t row = i / cols, j = i % cols;
+        int q = (int)(row % kw), r = (int)((row / kw) % kh), c = (int)(row / ((int64_t)kw * kh));
+        int ow = (int)(j % Wo), oh = (int)((j / Wo) % Ho);
+        int64_t nn = j / ((int64_t)Wo * Ho);
+        int ih = oh * sh - ph + r * dh, iw = ow * sw - pw + q * dw;
+        col[i] = (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                     ? x[((nn * C + c) * H + ih) * W + iw]
+                     : (T)0.0f;
+    }
+}
+
+/* y (N, K, P) = yt (K, N*P). */
+template <typename T>
+__global__ void kn_to_nk_k(T *y, const T *yt, int64_t n, int64_t K, int64_t N, int64_t P)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t p = i % P, k = (i / P) % K, nn = i / (P * K);
+        y[i] = yt[k * N * P + nn * P + p];
+    }
+    (void)N;
+}
+
 __global__ void attention_ptrs_k(void **p, const char *q, const char *k, const char *v, char *s,
                                  char *o, int B, int heads, int64_t T, int64_t Hd, int hd,
                                  int es)
@@ -436,4 +470,23 @@ extern "C" cudaError_t dlm_k_attention_ptrs(void **p, const void *q, const void 
                                                        (const char *)v, (char *)s, (char *)o, B,
                                                        heads, T, Hd, hd, esize);
     return cudaGetLastError();
+}
+
+extern "C" cudaError_t dlm_k_im2col(void *col, const void *x, int N, int C, int H, int W, int Ho,
+                                    int Wo, int kh, int kw, int sh, int sw, int ph, int pw, int dh,
+                                    int dw, int dt, cudaStream_t s)
+{
+    int64_t cols = (int64_t)N * Ho * Wo, n = (int64_t)C * kh * kw * cols;
+    if (n <= 0) return cudaErrorInvalidValue;
+    DISPATCH(dt, (im2col_k<float><<<blocks_for(n, 256), 256, 0, s>>>((float *)col, (const float *)x, n, cols, N, C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw)),
+             (im2col_k<bf16><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)col, (const bf16 *)x, n, cols, N, C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw)));
+}
+
+extern "C" cudaError_t dlm_k_kn_to_nk(void *y, const void *yt, int64_t K, int64_t N, int64_t P,
+                                      int dt, cudaStream_t s)
+{
+    int64_t n = K * N * P;
+    if (n <= 0) return cudaErrorInvalidValue;
+    DISPATCH(dt, (kn_to_nk_k<float><<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)yt, n, K, N, P)),
+             (kn_to_nk_k<bf16><<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)yt, n, K, N, P)));
 }

@@ -63,6 +63,14 @@ cudaError_t dlm_k_avgpool_adaptive(void *y, const void *x, int64_t N, int C, int
 /* y (N, HW, C) = x (N, C, HW): a channels-last copy. */
 cudaError_t dlm_k_to_nhwc(void *y, const void *x, int64_t N, int C, int64_t HW, int dt,
                           cudaStream_t s);
+/* col (C*kh*kw, N*Ho*Wo), row-major, from x (N, C, H, W): the columns of a
+ * convolution as one GEMM's operand (zeros where the window leaves x). */
+cudaError_t dlm_k_im2col(void *col, const void *x, int N, int C, int H, int W, int Ho, int Wo,
+                         int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int dt,
+                         cudaStream_t s);
+/* y (N, K, P) = yt (K, N*P): that GEMM's output back to NCHW. */
+cudaError_t dlm_k_kn_to_nk(void *y, const void *yt, int64_t K, int64_t N, int64_t P, int dt,
+                           cudaStream_t s);
 
 /* Block addresses for eager attention's batched GEMMs: p holds 5 arrays of
  * B*heads addresses [K | Q | S | V | O]; for i = b*heads + h, the q/k/v/o

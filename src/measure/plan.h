@@ -61,13 +61,15 @@ typedef enum dlm_rt_layout {
     DLM_RT_LAYOUT_NHWC  /* bf16 only */
 } dlm_rt_layout;
 
-/* The cuDNN interfaces a convolution's candidates come from: the legacy
- * cudnnConvolutionForward algorithms, the graph (backend) API's engines, or
- * both (the default; the fastest wins when searching). */
+/* Where a convolution's candidates come from (--conv-api): cuDNN's legacy
+ * cudnnConvolutionForward algorithms, cuDNN's graph (backend) API engines,
+ * dlmem's own im2col + one cublasLt GEMM (NCHW, ungrouped), or all three
+ * (the default; the fastest wins when searching). */
 typedef enum dlm_rt_conv_api {
-    DLM_RT_CONV_API_BOTH = 0,
+    DLM_RT_CONV_API_ALL = 0,
     DLM_RT_CONV_API_LEGACY,
-    DLM_RT_CONV_API_GRAPH
+    DLM_RT_CONV_API_GRAPH,
+    DLM_RT_CONV_API_GEMM
 } dlm_rt_conv_api;
 
 /* --conv-workspace auto: transient convolution workspaces inside the plan's

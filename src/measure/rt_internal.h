@@ -23,10 +23,13 @@ typedef struct rt_tensor {
     void *ptr;        /* storages only: device address while allocated */
 } rt_tensor;
 
-/* One way to run a convolution: a legacy algorithm (plan NULL) or a graph
- * API execution plan (conv_engines.c), with its workspace and time. */
+/* One way to run a convolution: a legacy algorithm, a graph API execution
+ * plan (conv_engines.c) or dlmem's im2col + cublasLt GEMM, with its
+ * workspace and time. */
 typedef struct rt_conv_cand {
-    cudnnBackendDescriptor_t plan; /* graph API plan, or NULL: `algo` with `math` */
+    cudnnBackendDescriptor_t plan; /* graph API plan, or NULL */
+    int gemm;                      /* 1: im2col + GEMM with lt_algo */
+    cublasLtMatmulAlgo_t lt_algo;
     int64_t engine;                /* the plan's engine (cuDNN's global index) */
     cudnnConvolutionFwdAlgo_t algo;
     cudnnMathType_t math;
@@ -36,6 +39,7 @@ typedef struct rt_conv_cand {
 } rt_conv_cand;
 
 #define RT_CONV_MAX_LEGACY 4  /* legacy algorithms timed per conv (best of FindEx) */
+#define RT_CONV_MAX_GEMM 4    /* cublasLt algorithms timed per conv (its heuristic's best) */
 /* Graph API plans timed per conv (best ranked first): in practice all that
  * cuDNN 9.14 offers a ResNet conv on an H100 (20 to 38 engine configs).
  * Timing only the best ranked 8 left bf16 ResNet-18 at B=4 32% slower: the
@@ -48,7 +52,16 @@ typedef struct rt_conv {
     cudnnConvolutionDescriptor_t conv;
     cudnnConvolutionFwdAlgo_t algo;
     cudnnMathType_t math;
-    cudnnBackendDescriptor_t plan; /* chosen graph API plan, or NULL: legacy `algo` */
+    cudnnBackendDescriptor_t plan; /* chosen graph API plan, or NULL */
+    int gemm;         /* 1: im2col + cublasLt GEMM (lt_algo) was chosen */
+    cublasLtMatmulAlgo_t lt_algo;
+    /* The GEMM way at the point (NCHW, ungrouped; g_ok): col (C*kh*kw, N*P)
+     * at the workspace's start, the GEMM's (K, N*P) output at g_yt (N > 1),
+     * cublasLt's own workspace from g_lt on. */
+    int g_ok;
+    cublasLtMatmulDesc_t g_desc;
+    cublasLtMatrixLayout_t g_a, g_b, g_c;
+    size_t g_yt, g_lt;
     int plan_owned;   /* 0: the plan belongs to an earlier conv of the same shapes */
     int64_t engine;   /* the plan's engine, -1 for a legacy algorithm */
     int rank, of;     /* the choice's place in cuDNN's list and the list's length */

@@ -790,7 +790,10 @@ void dlm_rt_op_detail(const dlm_rt *rt, int o, char *buf, size_t n)
     const rt_op *r = &rt->ops[o];
     switch (rt->g->ops[o].kind) {
     case DLM_OP_CONV2D:
-        if (r->conv.plan)
+        if (r->conv.gemm)
+            snprintf(buf, n, "gemm rank=%d/%d ws=%zu%s", r->conv.rank, r->conv.of, r->conv.ws,
+                     !rt->conv_transient ? "" : r->conv.ws_shared ? " shared" : " transient");
+        else if (r->conv.plan)
             snprintf(buf, n, "engine=%lld rank=%d/%d ws=%zu%s%s", (long long)r->conv.engine,
                      r->conv.rank, r->conv.of, r->conv.ws,
                      !rt->conv_transient ? "" : r->conv.ws_shared ? " shared" : " transient",
