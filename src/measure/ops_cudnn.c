@@ -206,7 +206,9 @@ static dlm_status gemm_setup(dlm_rt *rt, int o)
     rt_conv *c = &rt->ops[o].conv;
     const rt_tensor *x = &rt->t[op->in[0]], *y = &rt->t[op->out[0]];
     gemm_free(c);
-    if (rt->nhwc || op->a.conv.groups != 1) return DLM_OK;
+    if (rt->nhwc || op->a.conv.groups != 1 ||
+        (rt->opt.conv_api != DLM_RT_CONV_API_ALL && rt->opt.conv_api != DLM_RT_CONV_API_GEMM))
+        return DLM_OK;
     uint64_t N = (uint64_t)x->dims[0], P = (uint64_t)(y->dims[2] * y->dims[3]);
     uint64_t K = (uint64_t)op->a.conv.cout,
              CRS = (uint64_t)op->a.conv.cin * op->a.conv.kh * op->a.conv.kw;
@@ -287,7 +289,15 @@ static dlm_status gemm_run(dlm_rt *rt, int o, const rt_conv_cand *k, const void 
     return DLM_OK;
 }
 
-/* Runs candidate k of conv o on x -> y with workspace ws. */
+/* A legacy candidate's math type goes on the conv's descriptor once, before
+ * it runs (not on every run). */
+static dlm_status use_math(dlm_rt *rt, int o, const rt_conv_cand *k)
+{
+    if (!k->plan && !k->gemm) DLM_CUDNN(cudnnSetConvolutionMathType(rt->ops[o].conv.conv, k->math));
+    return DLM_OK;
+}
+
+/* Runs candidate k of conv o on x -> y with workspace ws (its math type set). */
 static dlm_status run_cand(dlm_rt *rt, int o, const rt_conv_cand *k, void *x, void *y, void *ws)
 {
     const dlm_op *op = &rt->g->ops[o];
@@ -295,7 +305,6 @@ static dlm_status run_cand(dlm_rt *rt, int o, const rt_conv_cand *k, void *x, vo
     const void *w = rt_ptr(rt, op->params[0]);
     if (k->gemm) return gemm_run(rt, o, k, x, y, ws);
     if (k->plan) return rt_convg_run(rt, k->plan, x, w, y, ws);
-    DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, k->math));
     DLM_CUDNN(cudnnConvolutionForward(rt->dnn, &one, c->x, x, c->w, w, c->conv, k->algo, ws,
                                       k->ws, &zero, c->y, y));
     return DLM_OK;
@@ -320,6 +329,7 @@ static dlm_status time_cand(dlm_rt *rt, int o, rt_conv_cand *k, conv_scratch *s,
     dlm_status st = DLM_OK;
     *ok = 0;
     DLM_GO(scratch_ws(rt, s, k->ws));
+    DLM_GO(use_math(rt, o, k));
     for (int i = 0; i <= RT_CONV_TIMED; i++) DLM_CUDA_GO(cudaEventCreate(&ev[i]));
     if (run_cand(rt, o, k, s->x, s->y, s->ws) != DLM_OK) goto fail; /* not runnable here */
     DLM_CUDA_GO(cudaEventRecord(ev[0], rt->stream));
@@ -352,25 +362,15 @@ static int same_conv(const dlm_rt *rt, int o)
     return -1;
 }
 
-/* Makes k conv o's choice (the plan, if any, is now the conv's). */
+/* Makes k conv o's pick (the plan, if any, is now the conv's if owned). */
 static dlm_status take(dlm_rt *rt, int o, const rt_conv_cand *k, int owned, int tried)
 {
     rt_conv *c = &rt->ops[o].conv;
-    c->plan = k->plan;
+    c->pick = *k;
     c->plan_owned = k->plan && owned;
-    c->gemm = k->gemm;
-    c->lt_algo = k->lt_algo;
-    c->engine = k->plan ? k->engine : -1;
-    c->algo = k->algo;
-    c->math = k->plan || k->gemm ? rt->conv_math : k->math;
-    c->ws = k->ws;
-    c->ms = k->ms;
-    c->rank = k->rank;
-    c->of = k->of;
     c->n_tried = tried;
-    c->ws_shared = rt->conv_transient && c->ws && c->ws <= (size_t)rt->cublas_ws_bytes;
-    if (!k->plan && !k->gemm) DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, c->math));
-    return DLM_OK;
+    c->ws_shared = rt->conv_transient && k->ws && k->ws <= (size_t)rt->cublas_ws_bytes;
+    return use_math(rt, o, k);
 }
 
 /* Chooses how conv o runs at the point: among the legacy algorithms and the
@@ -440,10 +440,9 @@ fail:
 void rt_conv_unprepare(dlm_rt *rt, int o)
 {
     rt_conv *c = &rt->ops[o].conv;
-    if (c->plan && c->plan_owned) rt_convg_free(&c->plan);
-    c->plan = NULL;
+    if (c->pick.plan && c->plan_owned) rt_convg_free(&c->pick.plan);
+    memset(&c->pick, 0, sizeof c->pick);
     c->plan_owned = 0;
-    c->gemm = 0;
     gemm_free(c);
 }
 
@@ -460,11 +459,11 @@ dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t room)
         return dlm_error(DLM_EUNSUPPORTED, "%s: the channels-last copy of its input (%zu bytes) "
                          "does not fit under the plan's peak there (%zu bytes; --layout nchw "
                          "runs it)", op->name, c->in_copy, room);
-    c->room = room - c->in_copy;
+    size_t left = room - c->in_copy;
     /* Transient: the headroom, or the cuBLAS workspace where that is larger
      * (lent to the conv: cuBLAS never runs while it does, plan.h). */
     size_t bound = rt->conv_transient
-                       ? (c->room > (size_t)rt->cublas_ws_bytes ? c->room
+                       ? (left > (size_t)rt->cublas_ws_bytes ? left
                                                                 : (size_t)rt->cublas_ws_bytes)
                        : (size_t)rt->opt.conv_ws_limit;
     DLM_TRY(set4d(c->x, rt->cudnn_dt, x, rt->nhwc));
@@ -482,13 +481,7 @@ dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t room)
     int twin = same_conv(rt, o);
     if (twin >= 0) {
         const rt_conv *t = &rt->ops[twin].conv;
-        if (t->ws <= bound) {
-            rt_conv_cand k = {.plan = t->plan, .gemm = t->gemm, .lt_algo = t->lt_algo,
-                              .engine = t->engine, .algo = t->algo,
-                              .math = t->math, .ws = t->ws, .ms = t->ms, .rank = t->rank,
-                              .of = t->of};
-            return take(rt, o, &k, 0, t->n_tried);
-        }
+        if (t->pick.ws <= bound) return take(rt, o, &t->pick, 0, t->n_tried);
     }
     return choose(rt, o);
 }
@@ -501,8 +494,8 @@ dlm_status rt_conv_run(dlm_rt *rt, int o)
     void *ws = NULL, *xin = rt_ptr(rt, op->in[0]), *copy = NULL;
     int own_ws = 0;
     dlm_status st = DLM_OK;
-    if (!rt->conv_transient && c->ws > (size_t)rt->conv_ws_bytes)
-        return dlm_error(DLM_EINTERNAL, "%s: workspace %zu > shared %lld", op->name, c->ws,
+    if (!rt->conv_transient && c->pick.ws > (size_t)rt->conv_ws_bytes)
+        return dlm_error(DLM_EINTERNAL, "%s: workspace %zu > shared %lld", op->name, c->pick.ws,
                          (long long)rt->conv_ws_bytes);
     if (c->in_copy) {
         DLM_GO(dlm_devmem_alloc(&rt->mem, c->in_copy, DLM_MK_SCRATCH,
@@ -512,17 +505,15 @@ dlm_status rt_conv_run(dlm_rt *rt, int o)
         xin = copy;
     }
     if (!rt->conv_transient) {
-        ws = c->ws ? rt->conv_ws : NULL;
+        ws = c->pick.ws ? rt->conv_ws : NULL;
     } else if (c->ws_shared) {
         ws = rt->cublas_ws;
-    } else if (c->ws) {
-        DLM_GO(dlm_devmem_alloc(&rt->mem, c->ws, DLM_MK_SCRATCH,
+    } else if (c->pick.ws) {
+        DLM_GO(dlm_devmem_alloc(&rt->mem, c->pick.ws, DLM_MK_SCRATCH,
                                 "cuDNN convolution workspace (transient)", &ws));
         own_ws = 1;
     }
-    rt_conv_cand k = {.plan = c->plan, .gemm = c->gemm, .lt_algo = c->lt_algo,
-                      .engine = c->engine, .algo = c->algo, .math = c->math, .ws = c->ws};
-    DLM_GO(run_cand(rt, o, &k, xin, rt_ptr(rt, op->out[0]), ws));
+    DLM_GO(run_cand(rt, o, &c->pick, xin, rt_ptr(rt, op->out[0]), ws));
     if (op->a.conv.bias)
         DLM_CUDNN_GO(cudnnAddTensor(rt->dnn, &one, c->bias, rt_ptr(rt, op->params[1]), &one, c->y,
                                     rt_ptr(rt, op->out[0])));

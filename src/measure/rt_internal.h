@@ -30,9 +30,9 @@ typedef struct rt_conv_cand {
     cudnnBackendDescriptor_t plan; /* graph API plan, or NULL */
     int gemm;                      /* 1: im2col + GEMM with lt_algo */
     cublasLtMatmulAlgo_t lt_algo;
-    int64_t engine;                /* the plan's engine (cuDNN's global index) */
+    int64_t engine;                /* the plan's engine (cuDNN's global index), else -1 */
     cudnnConvolutionFwdAlgo_t algo;
-    cudnnMathType_t math;
+    cudnnMathType_t math;          /* legacy only (set on the descriptor by use_math) */
     size_t ws;                     /* workspace bytes */
     float ms;                      /* median time on this GPU (search), or 0 */
     int rank, of;                  /* its place in cuDNN's list (from 0), the list's length */
@@ -50,11 +50,10 @@ typedef struct rt_conv {
     cudnnTensorDescriptor_t x, y, bias;
     cudnnFilterDescriptor_t w;
     cudnnConvolutionDescriptor_t conv;
-    cudnnConvolutionFwdAlgo_t algo;
-    cudnnMathType_t math;
-    cudnnBackendDescriptor_t plan; /* chosen graph API plan, or NULL */
-    int gemm;         /* 1: im2col + cublasLt GEMM (lt_algo) was chosen */
-    cublasLtMatmulAlgo_t lt_algo;
+    rt_conv_cand pick; /* how it runs at the point (its ws: the workspace it needs) */
+    int plan_owned;   /* 0: pick.plan belongs to an earlier conv of the same shapes */
+    int n_tried;      /* candidates timed for the pick */
+    int ws_shared;    /* 1: it runs in the cuBLAS workspace (lent, see plan.h) */
     /* The GEMM way at the point (NCHW, ungrouped; g_ok): col (C*kh*kw, N*P)
      * at the workspace's start, the GEMM's (K, N*P) output at g_yt (N > 1),
      * cublasLt's own workspace from g_lt on. */
@@ -62,15 +61,7 @@ typedef struct rt_conv {
     cublasLtMatmulDesc_t g_desc;
     cublasLtMatrixLayout_t g_a, g_b, g_c;
     size_t g_yt, g_lt;
-    int plan_owned;   /* 0: the plan belongs to an earlier conv of the same shapes */
-    int64_t engine;   /* the plan's engine, -1 for a legacy algorithm */
-    int rank, of;     /* the choice's place in cuDNN's list and the list's length */
-    float ms;         /* the choice's searched time (0: heuristic choice) */
-    int n_tried;      /* candidates timed for the choice */
-    size_t ws;        /* workspace this conv needs at the point */
-    int ws_shared;    /* 1: it runs in the cuBLAS workspace (lent, see plan.h) */
     size_t bound;     /* the most workspace it may take at the point */
-    size_t room;      /* the plan's headroom at the conv, minus the input copy */
     size_t in_copy;   /* bytes of the channels-last copy of an NCHW input, or 0 */
 } rt_conv;
 

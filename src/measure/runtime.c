@@ -574,9 +574,9 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
             int64_t room = rt->plan_peak - rt->live_bytes[o] - 1;
             const rt_conv *c = &rt->ops[o].conv;
             DLM_GO(rt_conv_prepare(rt, o, (size_t)(room > 0 ? room : 0)));
-            if (c->ws > conv_ws) conv_ws = c->ws;
+            if (c->pick.ws > conv_ws) conv_ws = c->pick.ws;
             int64_t around =
-                (int64_t)(c->in_copy + (rt->conv_transient && !c->ws_shared ? c->ws : 0));
+                (int64_t)(c->in_copy + (rt->conv_transient && !c->ws_shared ? c->pick.ws : 0));
             if (around > rt->conv_transient_max) rt->conv_transient_max = around;
             break;
         }
@@ -789,20 +789,17 @@ void dlm_rt_op_detail(const dlm_rt *rt, int o, char *buf, size_t n)
 {
     const rt_op *r = &rt->ops[o];
     switch (rt->g->ops[o].kind) {
-    case DLM_OP_CONV2D:
-        if (r->conv.gemm)
-            snprintf(buf, n, "gemm rank=%d/%d ws=%zu%s", r->conv.rank, r->conv.of, r->conv.ws,
-                     !rt->conv_transient ? "" : r->conv.ws_shared ? " shared" : " transient");
-        else if (r->conv.plan)
-            snprintf(buf, n, "engine=%lld rank=%d/%d ws=%zu%s%s", (long long)r->conv.engine,
-                     r->conv.rank, r->conv.of, r->conv.ws,
-                     !rt->conv_transient ? "" : r->conv.ws_shared ? " shared" : " transient",
-                     rt->nhwc ? " nhwc" : "");
-        else
-            snprintf(buf, n, "algo=%d rank=%d/%d ws=%zu%s%s", (int)r->conv.algo, r->conv.rank,
-                     r->conv.of, r->conv.ws, !rt->conv_transient ? "" : r->conv.ws_shared ? " shared" : " transient",
-                     rt->nhwc ? " nhwc" : "");
+    case DLM_OP_CONV2D: {
+        const rt_conv_cand *k = &r->conv.pick;
+        const char *where = !rt->conv_transient ? "" : r->conv.ws_shared ? " shared" : " transient";
+        char how[32];
+        if (k->gemm) snprintf(how, sizeof how, "gemm");
+        else if (k->plan) snprintf(how, sizeof how, "engine=%lld", (long long)k->engine);
+        else snprintf(how, sizeof how, "algo=%d", (int)k->algo);
+        snprintf(buf, n, "%s rank=%d/%d ws=%zu%s%s", how, k->rank, k->of, k->ws, where,
+                 rt->nhwc ? " nhwc" : "");
         break;
+    }
     case DLM_OP_LINEAR: snprintf(buf, n, "%s", r->lin.use_lt ? "lt" : "gemmex"); break;
     case DLM_OP_RNN:
         snprintf(buf, n, "%s ws=%zu%s", r->rnn.padded ? "unpacked/padded-io" : "packed",
