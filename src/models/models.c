@@ -63,6 +63,18 @@ const dlm_model_info *dlm_models(int *n)
     return models;
 }
 
+/* "resnet18, resnet34, ..." */
+static void model_list(char *list, size_t len)
+{
+    int n;
+    const dlm_model_info *m = dlm_models(&n);
+    list[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        strncat(list, i ? ", " : "", len - strlen(list) - 1);
+        strncat(list, m[i].name, len - strlen(list) - 1);
+    }
+}
+
 dlm_status dlm_model_find(const char *name, const dlm_model_info **out)
 {
     int n;
@@ -74,10 +86,7 @@ dlm_status dlm_model_find(const char *name, const dlm_model_info **out)
             *out = &m[i];
             return DLM_OK;
         }
-    for (int i = 0; i < n; i++) {
-        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-        strncat(list, m[i].name, sizeof list - strlen(list) - 1);
-    }
+    model_list(list, sizeof list);
     return dlm_error(DLM_EINVAL, "unknown model '%s' (valid: %s, or a network file path)", name,
                      list);
 }
@@ -185,4 +194,20 @@ dlm_status dlm_model_open(const char *name, const char *settings, const dlm_mode
 dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_graph **out)
 {
     return dlm_model_open(name, settings, NULL, out);
+}
+
+dlm_status dlm_model_build_builtin(const char *name, const char *settings, dlm_graph **out)
+{
+    const dlm_model_info *m;
+    dlm_model_config cfg;
+    *out = NULL;
+    if (dlm_model_find(name, &m) != DLM_OK) {
+        char list[512];
+        model_list(list, sizeof list);
+        return dlm_error(DLM_EINVAL, "unknown model '%.64s%s' (valid here: %s; a model named in "
+                         "data is never opened as a file)", name, strlen(name) > 64 ? "..." : "",
+                         list);
+    }
+    DLM_TRY(dlm_model_config_init(m, settings, &cfg));
+    return dlm_model_build(&cfg, out);
 }

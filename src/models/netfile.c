@@ -466,6 +466,9 @@ static dlm_status build(netfile *nf, dlm_graph **out)
             }
             if (st == DLM_OK) {
                 y = dlm_graph_input(g, s->name, elem, nd, shape);
+                if (g->status != DLM_OK)
+                    st = dlm_error_context(g->status, "%s:%d: [input %s]", nf->path, s->line,
+                                           s->name);
                 if (st == DLM_OK) st = add_name(nf, s->name, y, s->line);
                 prev = y;
             }

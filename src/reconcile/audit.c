@@ -68,7 +68,7 @@ static dlm_status audit_params(dlm_audit *a, const dlm_csv *c)
         const char *model = dlm_csv_get(c, r, idx[0]), *scope = dlm_csv_get(c, r, idx[2]);
         snprintf(a->setup, sizeof a->setup, "%s", dlm_csv_get(c, r, idx[6]));
         dlm_graph *g = NULL;
-        dlm_status st = dlm_model_build_named(model, NULL, &g);
+        dlm_status st = dlm_model_build_builtin(model, NULL, &g);
         if (st != DLM_OK) return dlm_error_context(st, "%s:%d", c->path, c->lines[r]);
         dlm_claim cl;
         st = dlm_claim_check(g, scope, theory, &cl);
@@ -142,7 +142,7 @@ static dlm_status read_memory(const dlm_csv *c, mrow **out, int *n)
 static dlm_status resident_bytes(const char *model, int64_t B, int64_t T, double *out)
 {
     dlm_graph *g = NULL;
-    DLM_TRY(dlm_model_build_named(model, NULL, &g));
+    DLM_TRY(dlm_model_build_builtin(model, NULL, &g));
     dlm_poly in;
     dlm_status st = dlm_input_bytes_poly(g, 4, &in);
     if (st == DLM_OK)
@@ -413,7 +413,7 @@ static dlm_status claim_ratio(dlm_audit *a, const char *model, const char *claim
     if (si < 0)
         return item(a, "5", subject, cl, DLM_VERDICT_UNSUPPORTED, "No memory table of %s.", model);
     dlm_graph *g = NULL;
-    DLM_TRY(dlm_model_build_named(model, NULL, &g));
+    DLM_TRY(dlm_model_build_builtin(model, NULL, &g));
     double params = (double)dlm_graph_param_count(g);
     dlm_graph_free(g);
     const dlm_series *s = &a->series.s[si];
@@ -529,7 +529,7 @@ static dlm_status audit_claims(dlm_audit *a, const dlm_csv *c)
         else if (!strcmp(prop, "activation")) st = claim_activation(a, model, claim, text);
         else if (!strcmp(prop, "sensitive")) {
             dlm_graph *g = NULL;
-            st = dlm_model_build_named(model, NULL, &g);
+            st = dlm_model_build_builtin(model, NULL, &g);
             if (st == DLM_OK) {
                 int seq = g->uses_T;
                 char subject[96];
