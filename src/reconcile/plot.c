@@ -31,6 +31,22 @@ static void gp_str(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+static const double *sort_keys;
+static int cmp_by_key(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    if (sort_keys[i] != sort_keys[j]) return sort_keys[i] < sort_keys[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* Orders point indices by x, then by position (stable for equal x). */
+static void sort_by_x(int *ord, int n, const double *x)
+{
+    sort_keys = x;
+    qsort(ord, (size_t)n, sizeof *ord, cmp_by_key);
+    sort_keys = NULL;
+}
+
 static void curve_title(const dlm_plot_curve *c, char *buf, size_t n)
 {
     const dlm_series *s = c->s;
@@ -89,16 +105,19 @@ dlm_status dlm_plot_write(const char *dir, const char *stem, const char *title,
         fprintf(f, "EOD\n");
         if (c->pred && c->pred->have) {
             fprintf(f, "$pred%d << EOD\n", k);
-            /* sorted by x (series points may come in any order) */
-            double last = -INFINITY;
-            for (;;) {
-                int best = -1;
-                for (int i = 0; i < s->n; i++)
-                    if (s->x[i] > last && (best < 0 || s->x[i] < s->x[best])) best = i;
-                if (best < 0) break;
-                fprintf(f, "%.17g %.6f\n", s->x[best], c->pred->peak[best] / MIB);
-                last = s->x[best];
+            /* sorted by x (series points may come in any order), one line per
+             * distinct x (its first point's prediction), n log n */
+            int *ord = malloc((size_t)(s->n > 0 ? s->n : 1) * sizeof *ord);
+            if (!ord) {
+                dlm_output_abort(&out);
+                return dlm_error(DLM_ENOMEM, "out of memory");
             }
+            for (int i = 0; i < s->n; i++) ord[i] = i;
+            sort_by_x(ord, s->n, s->x);
+            for (int q = 0; q < s->n; q++)
+                if (q == 0 || s->x[ord[q]] != s->x[ord[q - 1]])
+                    fprintf(f, "%.17g %.6f\n", s->x[ord[q]], c->pred->peak[ord[q]] / MIB);
+            free(ord);
             fprintf(f, "EOD\n");
         }
         if (c->fit && c->fit->fitted && c->data && c->data->n > 0) {
