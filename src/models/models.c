@@ -112,13 +112,25 @@ dlm_status dlm_model_config_init(const dlm_model_info *info, const char *setting
     }
     if (!settings || !*settings) return DLM_OK;
 
-    char *copy = strdup(settings), *save = NULL;
+    char *copy = strdup(settings);
     if (!copy) return dlm_error(DLM_ENOMEM, "out of memory");
     dlm_status st = DLM_OK;
-    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    int item_no = 0;
+    /* split at every comma: an empty item ("hidden=512,,layers=3", ",") is an
+     * error, never skipped */
+    for (char *item = copy, *next; item; item = next) {
+        char *comma = strchr(item, ',');
+        next = comma ? comma + 1 : NULL;
+        if (comma) *comma = '\0';
+        item_no++;
         char *eq = strchr(item, '='), *end;
         char list[512];
         knob_list(cfg, list, sizeof list);
+        if (!*item) {
+            st = dlm_error(DLM_EINVAL, "--set: item %d of '%s' is empty (write e.g. hidden=512,"
+                           "layers=3)", item_no, settings);
+            break;
+        }
         if (!eq) {
             st = dlm_error(DLM_EINVAL, "--set '%s': expected name=value (knobs of %s: %s)", item,
                            info->name, list);
@@ -135,6 +147,11 @@ dlm_status dlm_model_config_init(const dlm_model_info *info, const char *setting
         }
         errno = 0;
         long long v = strtoll(eq + 1, &end, 10);
+        if (errno == ERANGE) {
+            st = dlm_error(DLM_ERANGE, "--set %s=%s: out of range [%lld, %lld] (%s)", item, eq + 1,
+                           (long long)k->min, (long long)k->max, k->help);
+            break;
+        }
         if (errno || end == eq + 1 || *end) {
             st = dlm_error(DLM_EINVAL, "--set %s=%s: not an integer", item, eq + 1);
             break;
