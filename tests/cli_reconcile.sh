@@ -17,7 +17,7 @@ printf 'model,mode,batch,seq,peak_bytes\nlstm,infer,1,50,100\nlstm,infer,2,50,12
 run reconcile "$tmpdir/text.csv";   expect_rc 2 "reconcile: text where a number belongs"
 one_line_error "text.csv:3: column 'peak_bytes': '12MB' is not a number" "bad number: file, line, column"
 run reconcile;                      expect_rc 2 "reconcile without a file"
-run reconcile "$tmpdir/none.csv";   expect_rc 1 "reconcile: file that does not exist"
+run reconcile "$tmpdir/none.csv";   expect_rc 2 "reconcile: file that does not exist"
 one_line_error "none.csv: cannot open" "missing file named"
 run reconcile "$data/reference/pytorch_memory.csv" --format yaml; expect_rc 2 "unknown format"
 

@@ -114,13 +114,16 @@ dlm_status dlm_cli_format(const dlm_cli_args *a, dlm_format *out)
     return DLM_OK;
 }
 
+/* 0, -1 (not an integer) or -2 (an integer outside 64 bits: ERANGE). */
 static int parse_ll(const char *s, const char **end, long long *v)
 {
     char *e;
     errno = 0;
     if (!isdigit((unsigned char)*s) && *s != '-' && *s != '+') return -1;
     *v = strtoll(s, &e, 10);
-    if (errno || e == s) return -1;
+    if (e == s) return -1;
+    if (errno == ERANGE) return -2;
+    if (errno) return -1;
     *end = e;
     return 0;
 }
@@ -129,7 +132,11 @@ dlm_status dlm_cli_int(const char *opt, const char *s, int64_t min, int64_t max,
 {
     long long x;
     const char *end;
-    if (parse_ll(s, &end, &x) || *end)
+    int pr = parse_ll(s, &end, &x);
+    if (pr == -2)
+        return dlm_error(DLM_ERANGE, "%s: '%s' is out of range (valid: %lld to %lld)", opt, s,
+                         (long long)min, (long long)max);
+    if (pr || *end)
         return dlm_error(DLM_EINVAL, "%s: '%s' is not an integer (valid: %lld to %lld)", opt, s,
                          (long long)min, (long long)max);
     if (x < min || x > max)
@@ -139,10 +146,9 @@ dlm_status dlm_cli_int(const char *opt, const char *s, int64_t min, int64_t max,
     return DLM_OK;
 }
 
+/* Appends v (no de-duplication here: dedup() does it once, in n log n). */
 static dlm_status push(int64_t **vals, int *n, int *cap, int64_t v)
 {
-    for (int i = 0; i < *n; i++)
-        if ((*vals)[i] == v) return DLM_OK;
     if (*n == *cap) {
         int nc = *cap ? *cap * 2 : 16;
         int64_t *p = realloc(*vals, (size_t)nc * sizeof *p);
@@ -154,6 +160,39 @@ static dlm_status push(int64_t **vals, int *n, int *cap, int64_t v)
     return DLM_OK;
 }
 
+typedef struct { int64_t v; int at; } keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->v != y->v) return x->v < y->v ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+/* Drops repeated values, keeping each value's first position (sort, then mark). */
+static dlm_status dedup(int64_t *vals, int *n)
+{
+    if (*n < 2) return DLM_OK;
+    keyed *k = malloc((size_t)*n * sizeof *k);
+    unsigned char *keep = calloc((size_t)*n, 1);
+    if (!k || !keep) {
+        free(k);
+        free(keep);
+        return dlm_error(DLM_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < *n; i++) k[i] = (keyed){vals[i], i};
+    qsort(k, (size_t)*n, sizeof *k, keyed_cmp);
+    for (int i = 0; i < *n; i++)
+        if (i == 0 || k[i].v != k[i - 1].v) keep[k[i].at] = 1;
+    int m = 0;
+    for (int i = 0; i < *n; i++)
+        if (keep[i]) vals[m++] = vals[i];
+    *n = m;
+    free(k);
+    free(keep);
+    return DLM_OK;
+}
+
 dlm_status dlm_cli_list(const char *opt, const char *s, int64_t min, int64_t max,
                         int64_t **vals, int *n)
 {
@@ -161,37 +200,64 @@ dlm_status dlm_cli_list(const char *opt, const char *s, int64_t min, int64_t max
     dlm_status st = DLM_OK;
     *vals = NULL;
     *n = 0;
-    char *copy = strdup(s), *save = NULL;
+    char *copy = strdup(s);
     if (!copy) return dlm_error(DLM_ENOMEM, "out of memory");
     if (!*copy) st = dlm_error(DLM_EINVAL, "%s: empty list", opt);
-    for (char *item = strtok_r(copy, ",", &save); item && st == DLM_OK;
-         item = strtok_r(NULL, ",", &save)) {
+    int item_no = 0;
+    /* Items split at every comma: an empty item ("1,,2", ",", "4,") is an error,
+     * never skipped. */
+    for (char *item = copy, *next; item && st == DLM_OK; item = next) {
+        char *comma = strchr(item, ',');
+        next = comma ? comma + 1 : NULL;
+        if (comma) *comma = '\0';
+        item_no++;
+        if (!*item) {
+            st = dlm_error(DLM_EINVAL, "%s: item %d of '%s' is empty (write e.g. 1,2,4)", opt,
+                           item_no, s);
+            break;
+        }
         long long a, b, step = 1;
         const char *p;
         int doubling = 0;
-        if (parse_ll(item, &p, &a)) goto bad;
+        int pr = parse_ll(item, &p, &a);
         b = a;
-        if (p[0] == '.' && p[1] == '.') {
+        if (!pr && p[0] == '.' && p[1] == '.') {
             doubling = 1;
-            if (parse_ll(p + 2, &p, &b)) goto bad;
-        } else if (p[0] == '-') {
-            if (parse_ll(p + 1, &p, &b)) goto bad;
-            if (*p == ':' && parse_ll(p + 1, &p, &step)) goto bad;
+            pr = parse_ll(p + 2, &p, &b);
+        } else if (!pr && p[0] == '-') {
+            pr = parse_ll(p + 1, &p, &b);
+            if (!pr && *p == ':') pr = parse_ll(p + 1, &p, &step);
         }
-        if (*p) goto bad;
-        if (a < min || b > max || a > b || step <= 0 || (doubling && a <= 0)) {
+        if (pr == -1 || (!pr && *p)) goto bad;
+        if (pr == -2 || a < min || b > max || a > b || step <= 0 || (doubling && a <= 0)) {
             st = dlm_error(DLM_ERANGE, "%s: '%s' is out of range (valid: %lld to %lld, ranges "
                            "low to high)", opt, item, (long long)min, (long long)max);
             break;
         }
-        for (long long v = a; v <= b && st == DLM_OK; v = doubling ? v * 2 : v + step)
+        /* how many values the item makes, before making them */
+        long long count = doubling ? 0 : (b - a) / step + 1;
+        if (doubling)
+            for (long long v = a; v <= b; v *= 2) {
+                count++;
+                if (v > b / 2) break;
+            }
+        if (count > DLM_CLI_LIST_MAX - *n) {
+            st = dlm_error(DLM_ERANGE, "%s: '%s' makes more than %d values", opt, s,
+                           DLM_CLI_LIST_MAX);
+            break;
+        }
+        long long v = a;
+        for (long long i = 0; i < count && st == DLM_OK; i++) {
             st = push(vals, n, &cap, v);
+            if (i + 1 < count) v = doubling ? v * 2 : v + step; /* <= b: no overflow */
+        }
         continue;
     bad:
         st = dlm_error(DLM_EINVAL, "%s: '%s' is not an integer or range (write 8, 1-8, "
                        "1-64:8 or 1..128 for powers of two)", opt, item);
     }
     free(copy);
+    if (st == DLM_OK) st = dedup(*vals, n);
     if (st != DLM_OK) {
         free(*vals);
         *vals = NULL;

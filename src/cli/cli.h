@@ -46,7 +46,10 @@ dlm_status dlm_cli_format(const dlm_cli_args *a, dlm_format *out);
 dlm_status dlm_cli_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *v);
 /* Parses LIST: comma-separated integers and ranges "1-8" (every integer) or
  * "1..128" (powers of two from 1 to 128) or "50:1000:50" (start:stop:step).
- * Values must lie in [min, max]; duplicates are dropped, order kept. */
+ * Values must lie in [min, max]; duplicates are dropped, order kept.  An empty
+ * list or an empty item ("1,,2") is DLM_EINVAL; more than DLM_CLI_LIST_MAX
+ * values is DLM_ERANGE (checked before any value is made). */
+#define DLM_CLI_LIST_MAX 1000000
 dlm_status dlm_cli_list(const char *opt, const char *s, int64_t min, int64_t max,
                         int64_t **vals, int *n);
 /* Parses a memory size: "16GiB", "16G" (=GiB), "4 GB" (=1e9), "512MiB", bytes. */

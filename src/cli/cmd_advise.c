@@ -412,8 +412,16 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     if (bud.memory <= bud.context)
         return dlm_error(DLM_ERANGE, "--memory: %lld bytes do not exceed the context (%lld bytes)",
                          (long long)bud.memory, (long long)bud.context);
+    /* the model's name or path and --set are kept whole or refused, never cut */
+    const char *set = dlm_cli_get(&a, "set");
+    if (strlen(a.pos[0]) >= sizeof w.model)
+        return dlm_error(DLM_EINVAL, "dlmem advise: MODEL is %zu characters (at most %zu)",
+                         strlen(a.pos[0]), sizeof w.model - 1);
+    if (set && strlen(set) >= sizeof w.settings)
+        return dlm_error(DLM_EINVAL, "--set: %zu characters (at most %zu)", strlen(set),
+                         sizeof w.settings - 1);
     snprintf(w.model, sizeof w.model, "%s", a.pos[0]);
-    if (dlm_cli_get(&a, "set")) snprintf(w.settings, sizeof w.settings, "%s", dlm_cli_get(&a, "set"));
+    if (set) snprintf(w.settings, sizeof w.settings, "%s", set);
     dlm_graph *g;
     DLM_TRY(dlm_model_build_named(w.model, w.settings[0] ? w.settings : NULL, &g));
     int uses_T = g->uses_T;

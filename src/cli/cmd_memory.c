@@ -278,6 +278,9 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
             st = dlm_cli_list("--seq", g->uses_T && seq ? seq : dflt_seq, 1, tmax, &ts, &nt);
     }
     if (st == DLM_OK && !g->uses_T) nt = 1;
+    if (st == DLM_OK && (int64_t)nb * nt > DLM_CLI_LIST_MAX)
+        st = dlm_error(DLM_ERANGE, "dlmem memory: --batch and --seq make %lld points (at most %d)",
+                       (long long)nb * nt, DLM_CLI_LIST_MAX);
     dlm_mem_model *m = NULL;
     point *p = NULL;
     if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);

@@ -236,10 +236,10 @@ static dlm_status print_json(const dlm_recon *r, FILE *f)
             dlm_json_obj_begin(&j);
             dlm_json_knum(&j, "x", s->x[k]);
             dlm_json_kint(&j, "line", s->line[k]);
-            dlm_json_kint(&j, "peak_bytes", (int64_t)llround(s->peak[k]));
+            dlm_json_kbytes(&j, "peak_bytes", s->peak[k]);
             if (p->have) {
-                dlm_json_kint(&j, "predicted_bytes", (int64_t)llround(p->peak[k]));
-                dlm_json_kint(&j, "residual_bytes", (int64_t)llround(s->peak[k] - p->peak[k]));
+                dlm_json_kbytes(&j, "predicted_bytes", p->peak[k]);
+                dlm_json_kbytes(&j, "residual_bytes", s->peak[k] - p->peak[k]);
             }
             dlm_json_obj_end(&j);
         }

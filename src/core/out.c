@@ -287,6 +287,17 @@ void dlm_json_null(dlm_json *j)
 
 void dlm_json_kstr(dlm_json *j, const char *k, const char *s) { dlm_json_key(j, k); dlm_json_str(j, s); }
 void dlm_json_kint(dlm_json *j, const char *k, int64_t v) { dlm_json_key(j, k); dlm_json_int(j, v); }
+
+void dlm_json_kbytes(dlm_json *j, const char *k, double v)
+{
+    dlm_json_key(j, k);
+    /* a rounded byte count as an integer; one outside int64 (or NaN) is null,
+     * never a wrapped negative number */
+    if (isfinite(v) && v > -9223372036854775808.0 && v < 9223372036854775808.0)
+        dlm_json_int(j, (int64_t)llround(v));
+    else
+        dlm_json_null(j);
+}
 void dlm_json_knum(dlm_json *j, const char *k, double v) { dlm_json_key(j, k); dlm_json_num(j, v); }
 
 dlm_status dlm_json_finish(dlm_json *j)
@@ -300,7 +311,9 @@ dlm_status dlm_json_finish(dlm_json *j)
 const char *dlm_fmt_int(char *buf, size_t n, int64_t v)
 {
     char tmp[32];
-    int len = snprintf(tmp, sizeof tmp, "%lld", (long long)(v < 0 ? -v : v));
+    /* the magnitude in unsigned arithmetic: -INT64_MIN does not exist in int64 */
+    int len = snprintf(tmp, sizeof tmp, "%llu",
+                       v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
     size_t k = 0;
     if (v < 0 && k + 1 < n) buf[k++] = '-';
     for (int i = 0; i < len && k + 1 < n; i++) {

@@ -61,6 +61,8 @@ void dlm_json_null(dlm_json *j);
 /* Shorthands: key then value. */
 void dlm_json_kstr(dlm_json *j, const char *key, const char *s);
 void dlm_json_kint(dlm_json *j, const char *key, int64_t v);
+/* bytes held as a double, rounded, as an integer; null outside int64 */
+void dlm_json_kbytes(dlm_json *j, const char *key, double v);
 void dlm_json_knum(dlm_json *j, const char *key, double v);
 /* Newline, flush, and DLM_EIO if any write failed. */
 dlm_status dlm_json_finish(dlm_json *j);
