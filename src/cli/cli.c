@@ -110,8 +110,9 @@ dlm_status dlm_cli_format(const dlm_cli_args *a, dlm_format *out)
     *out = DLM_FMT_TABLE;
     if (!s) return DLM_OK;
     dlm_status st = dlm_format_parse(s, out);
-    if (st != DLM_OK) return dlm_error(st, "--format: unknown format '%s' (valid: table, csv, json)", s);
-    return DLM_OK;
+    if (st == DLM_EINVAL)
+        return dlm_error(st, "--format: unknown format '%s' (valid: table, csv, json)", s);
+    return st;
 }
 
 static int parse_ll(const char *s, const char **end, long long *v)

@@ -249,7 +249,7 @@ static dlm_status print_json(const dlm_advice_report *rep)
 {
     dlm_json j;
     const dlm_mem_config *c = &rep->w.cfg;
-    dlm_json_init(&j, stdout);
+    dlm_json_init(&j, stdout, "dlmem.advise/1");
     dlm_json_obj_begin(&j);
     dlm_json_kstr(&j, "model", rep->net);
     dlm_json_key(&j, "workload");

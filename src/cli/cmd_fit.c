@@ -131,7 +131,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
         if (st != DLM_OK) {
         } else if (fmt == DLM_FMT_JSON) {
             dlm_json j;
-            dlm_json_init(&j, stdout);
+            dlm_json_init(&j, stdout, "dlmem.fit/1");
             dlm_json_obj_begin(&j);
             dlm_json_kstr(&j, "model", g->name);
             dlm_json_kstr(&j, "gpu", gpu->name);

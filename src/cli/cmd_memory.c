@@ -101,7 +101,7 @@ static dlm_status print_json(const dlm_mem_model *m, const dlm_gpu *gpu, const p
     const dlm_mem_config *c = dlm_mem_model_config(m);
     const dlm_graph *g = dlm_mem_model_graph(m);
     dlm_json j;
-    dlm_json_init(&j, stdout);
+    dlm_json_init(&j, stdout, "dlmem.memory/1");
     dlm_json_obj_begin(&j);
     dlm_json_kstr(&j, "model", g->name);
     dlm_json_kstr(&j, "profile", dlm_profile_name(c->profile));

@@ -206,7 +206,7 @@ static void json_fit(dlm_json *j, const char *key, const dlm_polyfit *b)
 static dlm_status print_json(const dlm_recon *r, FILE *f)
 {
     dlm_json j;
-    dlm_json_init(&j, f);
+    dlm_json_init(&j, f, "dlmem.reconcile/1");
     dlm_json_obj_begin(&j);
     dlm_json_kstr(&j, "degree_rule", dlm_fit_rule());
     dlm_json_key(&j, "series");

@@ -1,6 +1,8 @@
 /* out.c — tables, CSV and JSON writers, number formatting (see out.h). */
 #include "out.h"
 
+#include "config.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,7 +12,12 @@ dlm_status dlm_format_parse(const char *s, dlm_format *out)
 {
     if (!strcmp(s, "table")) *out = DLM_FMT_TABLE;
     else if (!strcmp(s, "csv")) *out = DLM_FMT_CSV;
-    else if (!strcmp(s, "json")) *out = DLM_FMT_JSON;
+    else if (!strcmp(s, "json")) {
+        if (!dlm_json_available())
+            return dlm_error(DLM_EUNSUPPORTED, "--format json: this dlmem was built without "
+                             "jansson (configure found none); use --format csv or table");
+        *out = DLM_FMT_JSON;
+    }
     else return dlm_error(DLM_EINVAL, "unknown format '%s' (valid: table, csv, json)", s);
     return DLM_OK;
 }
@@ -196,104 +203,203 @@ dlm_status dlm_table_print_csv(const dlm_table *t, FILE *f)
 
 /* ---- JSON ---------------------------------------------------------------------------- */
 
-void dlm_json_init(dlm_json *j, FILE *f)
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when the byte at p does
+ * not start one (overlong forms, surrogates and code points above U+10FFFF are
+ * invalid, as RFC 3629 says). */
+static int utf8_seq(const unsigned char *p)
+{
+    unsigned c = p[0];
+    if (c < 0x80) return 1;
+    int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (!len) return 0;
+    unsigned cp = c & (0x7F >> len);
+    for (int i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+const char *dlm_utf8_clean(char *buf, size_t n, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t k = 0;
+    if (!n) return buf;
+    while (*p) {
+        int len = utf8_seq(p);
+        const char *src = (const char *)p;
+        size_t take = (size_t)len;
+        if (!len) {
+            src = "\xEF\xBF\xBD"; /* U+FFFD */
+            take = 3;
+        }
+        if (k + take + 1 > n) break;
+        memcpy(buf + k, src, take);
+        k += take;
+        p += len ? len : 1;
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+#ifdef HAVE_JANSSON
+#include <jansson.h>
+
+int dlm_json_available(void) { return 1; }
+
+void dlm_json_init(dlm_json *j, FILE *f, const char *schema)
 {
     memset(j, 0, sizeof *j);
     j->f = f;
-    j->first[0] = 1;
+    j->schema = schema;
 }
 
-static void pre_value(dlm_json *j)
+/* A string as jansson wants it: valid UTF-8 (cleaned if it is not). */
+static json_t *jstring(const char *s)
 {
-    if (j->after_key) {
-        j->after_key = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    int valid = 1;
+    for (const unsigned char *q = p; *q && valid;) {
+        int len = utf8_seq(q);
+        if (!len) valid = 0;
+        q += len ? len : 1;
+    }
+    if (valid) return json_string((const char *)p);
+    size_t n = strlen((const char *)p) * 3 + 1; /* each byte may become 3 */
+    char *buf = malloc(n);
+    if (!buf) return NULL;
+    json_t *v = json_string(dlm_utf8_clean(buf, n, (const char *)p));
+    free(buf);
+    return v;
+}
+
+/* Puts v (a new reference) into the open container, under the pending key in an
+ * object.  Values outside a container (a scalar root) are errors. */
+static void put(dlm_json *j, json_t *v)
+{
+    char *key = j->key;
+    j->key = NULL;
+    if (!v || j->depth == 0) {
+        json_decref(v);
+        free(key);
+        j->failed = 1;
         return;
     }
-    if (!j->first[j->depth]) fputc(',', j->f);
-    j->first[j->depth] = 0;
+    json_t *top = j->stack[j->depth - 1];
+    if (json_is_object(top)) {
+        if (!key || json_object_set_new(top, key, v)) j->failed = 1;
+    } else if (json_array_append_new(top, v)) {
+        j->failed = 1;
+    }
+    free(key);
 }
 
-static void open_(dlm_json *j, char c)
+/* Opens container c: the root (an object, which gets dlmem_version and schema
+ * first) or a value in the open container. */
+static void open_(dlm_json *j, json_t *c)
 {
-    pre_value(j);
-    fputc(c, j->f);
-    if (j->depth < 63) j->depth++;
-    j->first[j->depth] = 1;
+    if (!c || j->depth >= 64 || (j->depth == 0 && (j->stack[0] || !json_is_object(c)))) {
+        json_decref(c);
+        j->failed = 1;
+        return;
+    }
+    if (j->depth == 0) {
+        j->stack[0] = c; /* owned until dlm_json_finish */
+        if (json_object_set_new(c, "dlmem_version", json_string(PACKAGE_VERSION)) ||
+            json_object_set_new(c, "schema", jstring(j->schema ? j->schema : "")))
+            j->failed = 1;
+    } else {
+        put(j, json_incref(c));
+        json_decref(c); /* the parent holds it now */
+    }
+    j->stack[j->depth++] = c;
 }
 
-static void close_(dlm_json *j, char c)
+void dlm_json_obj_begin(dlm_json *j) { open_(j, json_object()); }
+void dlm_json_arr_begin(dlm_json *j) { open_(j, json_array()); }
+static void close_(dlm_json *j)
 {
     if (j->depth > 0) j->depth--;
-    fputc(c, j->f);
+    else j->failed = 1;
 }
 
-void dlm_json_obj_begin(dlm_json *j) { open_(j, '{'); }
-void dlm_json_obj_end(dlm_json *j) { close_(j, '}'); }
-void dlm_json_arr_begin(dlm_json *j) { open_(j, '['); }
-void dlm_json_arr_end(dlm_json *j) { close_(j, ']'); }
-
-static void put_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
+void dlm_json_obj_end(dlm_json *j) { close_(j); }
+void dlm_json_arr_end(dlm_json *j) { close_(j); }
 
 void dlm_json_key(dlm_json *j, const char *key)
 {
-    pre_value(j);
-    put_string(j->f, key);
-    fputc(':', j->f);
-    j->after_key = 1;
+    free(j->key);
+    j->key = strdup(key ? key : "");
+    if (!j->key) j->failed = 1;
 }
 
-void dlm_json_str(dlm_json *j, const char *s)
+void dlm_json_str(dlm_json *j, const char *s) { put(j, jstring(s)); }
+void dlm_json_int(dlm_json *j, int64_t v) { put(j, json_integer((json_int_t)v)); }
+void dlm_json_num(dlm_json *j, double v) { put(j, isfinite(v) ? json_real(v) : json_null()); }
+void dlm_json_bool(dlm_json *j, int v) { put(j, json_boolean(v)); }
+void dlm_json_null(dlm_json *j) { put(j, json_null()); }
+
+dlm_status dlm_json_finish(dlm_json *j)
 {
-    pre_value(j);
-    put_string(j->f, s ? s : "");
+    json_t *root = j->stack[0];
+    dlm_status st;
+    free(j->key);
+    j->key = NULL;
+    if (j->failed || j->depth != 0 || !json_is_object(root))
+        st = dlm_error(DLM_EINTERNAL, "JSON output: malformed document (%s)",
+                       j->failed ? "out of memory or bad nesting" : "unbalanced or no root object");
+    else if (json_dumpf(root, j->f, JSON_COMPACT | JSON_REAL_PRECISION(10)) != 0 ||
+             fputc('\n', j->f) == EOF)
+        st = dlm_error(DLM_EIO, "writing JSON output failed: %s", strerror(errno));
+    else
+        st = dlm_check_stream(j->f, "JSON output");
+    json_decref(root);
+    j->stack[0] = NULL;
+    return st;
 }
 
-void dlm_json_int(dlm_json *j, int64_t v)
+void dlm_json_free(dlm_json *j)
 {
-    pre_value(j);
-    fprintf(j->f, "%lld", (long long)v);
+    free(j->key);
+    j->key = NULL;
+    json_decref(j->stack[0]);
+    j->stack[0] = NULL;
+    j->depth = 0;
 }
 
-void dlm_json_num(dlm_json *j, double v)
-{
-    pre_value(j);
-    if (isfinite(v)) fprintf(j->f, "%.10g", v);
-    else fputs("null", j->f);
-}
+#else /* no jansson: --format json is refused before anything is built */
 
-void dlm_json_bool(dlm_json *j, int v)
+int dlm_json_available(void) { return 0; }
+void dlm_json_init(dlm_json *j, FILE *f, const char *schema)
 {
-    pre_value(j);
-    fputs(v ? "true" : "false", j->f);
+    memset(j, 0, sizeof *j);
+    j->f = f;
+    j->schema = schema;
 }
-
-void dlm_json_null(dlm_json *j)
+void dlm_json_obj_begin(dlm_json *j) { (void)j; }
+void dlm_json_obj_end(dlm_json *j) { (void)j; }
+void dlm_json_arr_begin(dlm_json *j) { (void)j; }
+void dlm_json_arr_end(dlm_json *j) { (void)j; }
+void dlm_json_key(dlm_json *j, const char *key) { (void)j; (void)key; }
+void dlm_json_str(dlm_json *j, const char *s) { (void)j; (void)s; }
+void dlm_json_int(dlm_json *j, int64_t v) { (void)j; (void)v; }
+void dlm_json_num(dlm_json *j, double v) { (void)j; (void)v; }
+void dlm_json_bool(dlm_json *j, int v) { (void)j; (void)v; }
+void dlm_json_null(dlm_json *j) { (void)j; }
+void dlm_json_free(dlm_json *j) { (void)j; }
+dlm_status dlm_json_finish(dlm_json *j)
 {
-    pre_value(j);
-    fputs("null", j->f);
+    (void)j;
+    return dlm_error(DLM_EUNSUPPORTED, "this dlmem was built without jansson: no JSON output");
 }
+#endif
 
 void dlm_json_kstr(dlm_json *j, const char *k, const char *s) { dlm_json_key(j, k); dlm_json_str(j, s); }
 void dlm_json_kint(dlm_json *j, const char *k, int64_t v) { dlm_json_key(j, k); dlm_json_int(j, v); }
 void dlm_json_knum(dlm_json *j, const char *k, double v) { dlm_json_key(j, k); dlm_json_num(j, v); }
-
-dlm_status dlm_json_finish(dlm_json *j)
-{
-    fputc('\n', j->f);
-    return dlm_check_stream(j->f, "JSON output");
-}
+void dlm_json_kbool(dlm_json *j, const char *k, int v) { dlm_json_key(j, k); dlm_json_bool(j, v); }
 
 /* ---- numbers ----------------------------------------------------------------------------- */
 

@@ -40,14 +40,26 @@ dlm_status dlm_table_print_csv(const dlm_table *t, FILE *f);
 void dlm_csv_field(FILE *f, const char *s);
 
 /* ---- JSON ------------------------------------------------------------------------ */
+/* A JSON document is built in memory with jansson and written by dlm_json_finish.
+ * The root must be an object: dlm_json_obj_begin on the root adds
+ * "dlmem_version" (this build's version) and "schema" (the `schema` given to
+ * dlm_json_init, e.g. "dlmem.memory/1"; doc/json.md describes each) first.
+ * Strings that are not valid UTF-8 (a network name from a file, say) are
+ * written with U+FFFD in place of each invalid byte, so the document is always
+ * valid JSON.  A build without jansson (--without-jansson) refuses
+ * --format json in dlm_format_parse; dlm_json_finish then fails too. */
 typedef struct dlm_json {
     FILE *f;
+    const char *schema;
+    void *stack[64]; /* open containers (json_t *); stack[0] is the root */
     int depth;
-    int first[64];   /* no element written yet at this depth */
-    int after_key;
+    char *key;       /* key waiting for its value, or NULL */
+    int failed;      /* an allocation or nesting error happened */
 } dlm_json;
 
-void dlm_json_init(dlm_json *j, FILE *f);
+/* 1 when this build writes JSON (jansson found at configure time). */
+int dlm_json_available(void);
+void dlm_json_init(dlm_json *j, FILE *f, const char *schema);
 void dlm_json_obj_begin(dlm_json *j);
 void dlm_json_obj_end(dlm_json *j);
 void dlm_json_arr_begin(dlm_json *j);
@@ -62,8 +74,17 @@ void dlm_json_null(dlm_json *j);
 void dlm_json_kstr(dlm_json *j, const char *key, const char *s);
 void dlm_json_kint(dlm_json *j, const char *key, int64_t v);
 void dlm_json_knum(dlm_json *j, const char *key, double v);
-/* Newline, flush, and DLM_EIO if any write failed. */
+void dlm_json_kbool(dlm_json *j, const char *key, int v);
+/* Writes the document and a newline, frees it; DLM_EIO if a write failed,
+ * DLM_EINTERNAL for a malformed document (unbalanced, root not an object). */
 dlm_status dlm_json_finish(dlm_json *j);
+
+/* Frees a document without writing it (an error path before dlm_json_finish). */
+void dlm_json_free(dlm_json *j);
+
+/* Copies s into buf (size n) with each byte that is not part of a valid UTF-8
+ * sequence replaced by U+FFFD; truncates at a character boundary. */
+const char *dlm_utf8_clean(char *buf, size_t n, const char *s);
 
 /* ---- numbers ------------------------------------------------------------------------ */
 /* 11689512 -> "11,689,512". */
