@@ -1,9 +1,11 @@
 /* cli.h — command-line parsing shared by dlmem's subcommands.
  *
  * Each subcommand declares its options in a table; dlm_cli_parse() accepts
- * `--name value`, `--name=value`, `-x value` and flags, collects positional
- * arguments, and turns anything unknown into a one-line error that lists the
- * valid options (exit status 2 through dlm_exit_code).
+ * `--name value`, `--name=value`, `-x value`, `-xvalue` and flags, collects
+ * positional arguments, and turns anything unknown, or an option given twice,
+ * into a one-line error that lists the valid options (exit status 2 through
+ * dlm_exit_code).  --help and --wide are every command's: --wide lifts the
+ * 100-column limit on tables (dlm_table_set_width).
  */
 #ifndef DLM_CLI_H
 #define DLM_CLI_H
@@ -30,6 +32,7 @@ typedef struct dlm_cli_args {
     char *pos[DLM_CLI_MAX_POS];
     int n_pos;
     int help;              /* --help or -h seen */
+    int wide;              /* --wide seen: tables are not cut to 100 columns */
 } dlm_cli_args;
 
 dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_opt *opts,

@@ -141,6 +141,7 @@ static dlm_status print_table(const dlm_advice_report *rep)
            "training step is about three forwards):\n");
     dlm_table *t;
     DLM_TRY(dlm_table_alloc(13, hdr, "rllrrrlrrrlll", &t));
+    dlm_table_set_keys(t, 2); /* # and technique */
     dlm_status st = DLM_OK;
     for (int i = 0; i < rep->n_rows && st == DLM_OK; i++) st = add_row(t, i + 1, &rep->rows[i]);
     if (st == DLM_OK) st = dlm_table_print(t, stdout, 2);

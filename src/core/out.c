@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ struct dlm_table {
     char *aligns;
     char ***rows; /* NULL row = rule */
     int nrows, cap;
+    int keys;     /* leading columns repeated when the table is split to fit */
 };
 
 static char *sdup(const char *s)
@@ -47,6 +49,7 @@ dlm_status dlm_table_alloc(int ncols, const char *const *headers, const char *al
     *out = NULL;
     if (!t) return dlm_error(DLM_ENOMEM, "out of memory");
     t->ncols = ncols;
+    t->keys = 1;
     t->headers = calloc((size_t)ncols, sizeof *t->headers);
     t->aligns = calloc((size_t)ncols + 1, 1);
     if (!t->headers || !t->aligns) {
@@ -137,40 +140,203 @@ static int width(const char *s)
     return w;
 }
 
-dlm_status dlm_table_print(const dlm_table *t, FILE *f, int indent)
+static int table_width = DLM_TABLE_WIDTH;
+
+void dlm_table_set_width(int columns) { table_width = columns > 0 ? columns : 0; }
+int dlm_table_width(void) { return table_width; }
+
+/* Takes from *p the next line of a cell wrapped at w display columns: breaks
+ * at the last space that fits, or inside a word longer than w.  Writes it to
+ * out (size n) and advances *p past it and the spaces after it. */
+static void next_line(const char **p, int w, char *out, size_t n)
 {
-    int *w = calloc((size_t)t->ncols, sizeof *w), total = 0;
-    if (!w) return dlm_error(DLM_ENOMEM, "out of memory");
-    for (int c = 0; c < t->ncols; c++) w[c] = width(t->headers[c]);
-    for (int r = 0; r < t->nrows; r++)
-        if (t->rows[r])
-            for (int c = 0; c < t->ncols; c++)
-                if (width(t->rows[r][c]) > w[c]) w[c] = width(t->rows[r][c]);
-    for (int c = 0; c < t->ncols; c++) total += w[c] + (c ? 2 : 0);
+    const unsigned char *s = (const unsigned char *)*p, *q = s, *brk = NULL;
+    int used = 0;
+    while (*q) {
+        int len = *q < 0x80 ? 1 : *q < 0xE0 ? 2 : *q < 0xF0 ? 3 : 4;
+        char one[5] = {0};
+        for (int i = 0; i < len && q[i]; i++) one[i] = (char)q[i];
+        int cw = width(one);
+        if (used + cw > w) break;
+        if (*q == ' ') brk = q;
+        used += cw;
+        q += strlen(one);
+    }
+    if (*q && *q != ' ' && brk) q = brk; /* do not split a word that fits on the next line */
+    if (q == s && *q) q++;                /* w < 1 character: take one byte */
+    size_t len = (size_t)(q - s) < n ? (size_t)(q - s) : n - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    while (len && out[len - 1] == ' ') out[--len] = '\0';
+    while (*q == ' ') q++;
+    *p = (const char *)q;
+}
+
+/* Prints the columns sel[0..ns-1] of t with widths w (cells wrapped to them). */
+static void print_cols(const dlm_table *t, FILE *f, int indent, const int *sel, int ns,
+                       const int *w, const char **cur, char *line, size_t line_n)
+{
+    int total = 0;
+    for (int i = 0; i < ns; i++) total += w[sel[i]] + (i ? 2 : 0);
     for (int r = -1; r < t->nrows; r++) {
         char **row = r < 0 ? t->headers : t->rows[r];
-        fprintf(f, "%*s", indent, "");
         if (!row) {
+            fprintf(f, "%*s", indent, "");
             for (int k = 0; k < total; k++) fputc('-', f);
             fputc('\n', f);
             continue;
         }
-        for (int c = 0; c < t->ncols; c++) {
-            int pad = w[c] - width(row[c]);
-            int last = c == t->ncols - 1;
-            if (c) fputs("  ", f);
-            if (t->aligns[c] == 'r') fprintf(f, "%*s%s", pad, "", row[c]);
-            else fprintf(f, "%s%*s", row[c], last ? 0 : pad, "");
+        for (int i = 0; i < ns; i++) cur[i] = row[sel[i]];
+        for (int first = 1;; first = 0) {
+            int more = 0;
+            for (int i = 0; i < ns; i++) more |= *cur[i] != '\0';
+            if (!more && !first) break;
+            fprintf(f, "%*s", indent, "");
+            int last = ns - 1; /* trailing blank cells are not padded */
+            while (last > 0 && !*cur[last]) last--;
+            for (int i = 0; i <= last; i++) {
+                int c = sel[i];
+                next_line(&cur[i], w[c], line, line_n);
+                int cw = width(line);
+                if (i) fputs("  ", f);
+                if (t->aligns[c] == 'r') fprintf(f, "%*s%s", w[c] - cw, "", line);
+                else fprintf(f, "%s%*s", line, i == last ? 0 : w[c] - cw, "");
+            }
+            fputc('\n', f);
         }
-        fputc('\n', f);
         if (r < 0) {
             fprintf(f, "%*s", indent, "");
             for (int k = 0; k < total; k++) fputc('-', f);
             fputc('\n', f);
         }
     }
+}
+
+/* Narrows the widest text column of sel (left-aligned; numbers never wrap)
+ * one column at a time, down to `floor`, until the columns fit `avail`. */
+static int fit_cols(const dlm_table *t, const int *sel, int ns, int *w, int avail, int floor)
+{
+    int total = 0;
+    for (int i = 0; i < ns; i++) total += w[sel[i]] + (i ? 2 : 0);
+    while (total > avail) {
+        int k = -1;
+        for (int i = 0; i < ns; i++) {
+            int c = sel[i];
+            if (t->aligns[c] != 'r' && w[c] > floor && (k < 0 || w[c] > w[k])) k = c;
+        }
+        if (k < 0) break;
+        w[k]--;
+        total--;
+    }
+    return total;
+}
+
+dlm_status dlm_table_print(const dlm_table *t, FILE *f, int indent)
+{
+    int nc = t->ncols, *w = calloc((size_t)nc, sizeof *w), *nat = calloc((size_t)nc, sizeof *nat);
+    int *sel = calloc((size_t)nc, sizeof *sel);
+    const char **cur = calloc((size_t)nc, sizeof *cur);
+    size_t line_n = 1;
+    char *line = NULL;
+    dlm_status st = DLM_OK;
+    if (!w || !nat || !sel || !cur) {
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int c = 0; c < nc; c++) {
+        nat[c] = width(t->headers[c]);
+        if (strlen(t->headers[c]) + 1 > line_n) line_n = strlen(t->headers[c]) + 1;
+    }
+    for (int r = 0; r < t->nrows; r++)
+        if (t->rows[r])
+            for (int c = 0; c < nc; c++) {
+                if (width(t->rows[r][c]) > nat[c]) nat[c] = width(t->rows[r][c]);
+                if (strlen(t->rows[r][c]) + 1 > line_n) line_n = strlen(t->rows[r][c]) + 1;
+            }
+    if (!(line = malloc(line_n))) {
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(w, nat, (size_t)nc * sizeof *w);
+    for (int c = 0; c < nc; c++) sel[c] = c;
+    int avail = table_width ? table_width - indent : 1 << 30;
+    /* 1. narrow text columns (down to 16 wide, their cells wrapping) */
+    if (fit_cols(t, sel, nc, w, avail, 16) <= avail || nc <= t->keys + 1) {
+        print_cols(t, f, indent, sel, nc, w, cur, line, line_n);
+        goto done;
+    }
+    /* 2. still too wide: the columns in groups that fit, each printed as a
+     * table of its own with the key columns (the first t->keys) repeated */
+    int keys = t->keys, c = keys;
+    while (c < nc) {
+        int ns = keys, used = 0;
+        memcpy(w, nat, (size_t)nc * sizeof *w);
+        for (int k = 0; k < keys; k++) {
+            if (t->aligns[k] != 'r' && w[k] > 24) w[k] = 24;
+            used += w[k] + (k ? 2 : 0);
+        }
+        for (; c < nc; c++) {
+            int want = t->aligns[c] == 'r' ? w[c] : (w[c] < 30 ? w[c] : 30);
+            if (ns > keys && used + 2 + want > avail) break;
+            if (t->aligns[c] != 'r' && w[c] > want) w[c] = want;
+            sel[ns++] = c;
+            used += want + (ns > 1 ? 2 : 0);
+        }
+        /* the group's text columns take what room is left */
+        for (int i = keys; i < ns; i++) {
+            int col = sel[i];
+            if (t->aligns[col] == 'r') continue;
+            int extra = avail - used;
+            if (extra > 0 && nat[col] > w[col]) {
+                int add = nat[col] - w[col] < extra ? nat[col] - w[col] : extra;
+                w[col] += add;
+                used += add;
+            }
+        }
+        fit_cols(t, sel, ns, w, avail, 8);
+        print_cols(t, f, indent, sel, ns, w, cur, line, line_n);
+        if (c < nc) fputc('\n', f);
+    }
+done:
+    free(line);
     free(w);
+    free(nat);
+    free(sel);
+    free(cur);
+    if (st != DLM_OK) return st;
     return dlm_check_stream(f, "table output");
+}
+
+void dlm_table_set_keys(dlm_table *t, int keys)
+{
+    t->keys = keys < 0 ? 0 : keys < t->ncols ? keys : t->ncols - 1;
+}
+
+dlm_status dlm_para(FILE *f, int indent, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (text) vsnprintf(text, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    if (!text) return dlm_error(DLM_ENOMEM, "out of memory");
+    int cols = table_width ? table_width : 1 << 30;
+    const char *p = text;
+    char *line = malloc((size_t)n + 1);
+    if (!line) {
+        free(text);
+        return dlm_error(DLM_ENOMEM, "out of memory");
+    }
+    for (int first = 1; first || *p; first = 0) {
+        next_line(&p, first ? cols - indent : cols - indent - 2, line, (size_t)n + 1);
+        fprintf(f, "%*s%s\n", first ? indent : indent + 2, "", line);
+    }
+    free(line);
+    free(text);
+    return ferror(f) ? dlm_error(DLM_EIO, "writing output failed: %s", strerror(errno)) : DLM_OK;
 }
 
 void dlm_csv_field(FILE *f, const char *s)

@@ -30,10 +30,26 @@ dlm_status dlm_table_add(dlm_table *t, const char *const *cells);
 /* Appends a horizontal rule (table output only; skipped in CSV). */
 dlm_status dlm_table_rule(dlm_table *t);
 int dlm_table_rows(const dlm_table *t);
-/* Aligned text; `indent` spaces before each line. */
+/* Aligned text; `indent` spaces before each line.  A table wider than the
+ * output width (dlm_table_set_width; DLM_TABLE_WIDTH by default) has its
+ * widest text columns narrowed, their cells wrapped at spaces onto more lines;
+ * numbers (right-aligned columns) are never wrapped.  If that is not enough,
+ * the columns are printed in groups that fit, one table after the other, each
+ * starting with the key columns (dlm_table_set_keys; the first one by default). */
 dlm_status dlm_table_print(const dlm_table *t, FILE *f, int indent);
+#define DLM_TABLE_WIDTH 100
+/* How many leading columns name a row (repeated in each group of a split table). */
+void dlm_table_set_keys(dlm_table *t, int keys);
+/* The width tables fit (columns); 0: no limit (--wide). */
+void dlm_table_set_width(int columns);
+int dlm_table_width(void);
 /* CSV with the headers as the first row. */
 dlm_status dlm_table_print_csv(const dlm_table *t, FILE *f);
+
+/* Prints one paragraph (printf format, no newlines in it) wrapped at the table
+ * width (unlimited with --wide): `indent` spaces before the first line, two
+ * more before the lines it continues on. */
+dlm_status dlm_para(FILE *f, int indent, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- CSV cells ------------------------------------------------------------------ */
 /* Writes s as one CSV field (quoted when it holds a comma, quote or newline). */
