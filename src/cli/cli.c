@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void valid_list(const dlm_cli_opt *opts, int n, char *buf, size_t len)
 {
@@ -296,4 +297,44 @@ dlm_status dlm_cli_size(const char *opt, const char *s, int64_t *bytes)
 bad:
     return dlm_error(DLM_EINVAL, "%s: '%s' is not a memory size (write e.g. 4GiB, 16G, 80GB, "
                      "512MiB or bytes; GiB/MiB/G/M are binary, GB/MB decimal)", opt, s);
+}
+
+dlm_status dlm_cli_mem_size(const char *opt, const char *s, int allow_zero, int64_t *bytes,
+                            char *echo, size_t echo_n)
+{
+    static const struct { const char *suffix, *shown; double mult; } units[] = {
+        {"b", "B", 1}, {"kib", "KiB", 1024.0}, {"kb", "kB", 1e3}, {"k", "KiB", 1024.0},
+        {"mib", "MiB", 1048576.0}, {"mb", "MB", 1e6}, {"m", "MiB", 1048576.0},
+        {"gib", "GiB", 1073741824.0}, {"gb", "GB", 1e9}, {"g", "GiB", 1073741824.0},
+        {"tib", "TiB", 1099511627776.0}, {"tb", "TB", 1e12}, {"t", "TiB", 1099511627776.0},
+    };
+    char *end;
+    if (allow_zero && !strcmp(s, "0")) {
+        *bytes = 0;
+        if (echo) snprintf(echo, echo_n, "0 bytes");
+        return DLM_OK;
+    }
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v) || v <= 0 || !isdigit((unsigned char)*s)) goto bad;
+    while (*end == ' ') end++;
+    if (!*end)
+        return dlm_error(DLM_EINVAL, "%s: '%s' has no unit (write e.g. 4GB, 4GiB, 512MiB; GB/MB "
+                         "are decimal, GiB/MiB and G/M binary)", opt, s);
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcasecmp(end, units[i].suffix)) {
+            double b = v * units[i].mult;
+            if (b < 1 || b > 9.0e18) goto bad;
+            *bytes = (int64_t)llround(b);
+            if (echo) {
+                char n1[32];
+                snprintf(echo, echo_n, "%s = %g %s = %s bytes", s, v, units[i].shown,
+                         dlm_fmt_int(n1, sizeof n1, *bytes));
+            }
+            return DLM_OK;
+        }
+bad:
+    return dlm_error(DLM_EINVAL, "%s: '%s' is not a memory size (write e.g. 4GB, 4GiB, 16G, "
+                     "512MiB; units case-insensitive; GB/MB decimal, GiB/MiB and G/M binary)",
+                     opt, s);
 }

@@ -55,4 +55,12 @@ dlm_status dlm_cli_list(const char *opt, const char *s, int64_t min, int64_t max
 /* Parses a memory size: "16GiB", "16G" (=GiB), "4 GB" (=1e9), "512MiB", bytes. */
 dlm_status dlm_cli_size(const char *opt, const char *s, int64_t *bytes);
 
+/* Parses a GPU memory size that must name its unit (case-insensitive): B, kB,
+ * KiB, MB, MiB, GB, GiB, TB, TiB (decimal kB/MB/GB/TB, binary the rest, and
+ * K/M/G/T as KiB/MiB/GiB/TiB).  A bare number is refused, except "0" where
+ * allow_zero.  echo (if not NULL) gets how it was read, e.g.
+ * "4gb = 4 GB = 4,000,000,000 bytes", for outputs to repeat. */
+dlm_status dlm_cli_mem_size(const char *opt, const char *s, int allow_zero, int64_t *bytes,
+                            char *echo, size_t echo_n);
+
 #endif
