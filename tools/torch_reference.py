@@ -117,7 +117,8 @@ def build(name, attention="eager", knobs=None):
             return narrow_resnet(name, knobs["base"])
         return getattr(torchvision.models, name)(weights=None)
     if name in ("lstm", "gru"):
-        return SeedRNN(name, **SEED_LSTM)
+        # --set input=, hidden=, layers=, classes= change the seed's sizes
+        return SeedRNN(name, **{k: knobs.get(k, v) for k, v in SEED_LSTM.items()})
     if name in ("bert", "bert-large"):
         from transformers import BertModel
         return BertModel(bert_config(name == "bert-large", attention, knobs.get("layers")))
@@ -152,12 +153,17 @@ def narrow_resnet(name, base):
     return Narrow([2, 2, 2, 2] if name == "resnet18" else [3, 4, 6, 3])
 
 
-def make_input(name, B, T, device, dtype):
+def make_input(name, B, T, device, dtype, knobs=None):
+    """The input of a point; knobs height= and width= (ResNet) and input= (RNN)
+    change its size as `dlmem --set` does."""
+    knobs = knobs or {}
     g = torch.Generator().manual_seed(1)
     if name.startswith("resnet"):
-        return torch.randn(B, 3, 224, 224, generator=g).to(device, dtype)
+        return torch.randn(B, 3, knobs.get("height", 224), knobs.get("width", 224),
+                           generator=g).to(device, dtype)
     if name in ("lstm", "gru"):
-        return torch.randn(T, B, SEED_LSTM["input"], generator=g).to(device, dtype)
+        return torch.randn(T, B, knobs.get("input", SEED_LSTM["input"]),
+                           generator=g).to(device, dtype)
     return torch.randint(0, 30522, (B, T), generator=g).to(device)
 
 
@@ -575,7 +581,7 @@ def cmd_oplog(args):
                 if chunks > 1:
                     model = checkpointed(model, f"chunks{chunks}")
                 model.train(mode != "infer")
-                x = make_input(name, B, T, device, DTYPES[dt])
+                x = make_input(name, B, T, device, DTYPES[dt], knobs)
                 opt = make_optimizer("adam", model.parameters())
                 ac = (torch.autocast(args.device, dtype=DTYPES[args.autocast])
                       if args.autocast != "none" else torch.autocast(args.device, enabled=False))
