@@ -52,6 +52,13 @@ def blocks(n):
     return {r, seg if seg - r <= MiB else r}
 
 
+def slack(logged, n):
+    """A large request (> 1 MiB) served whole from a cached block that a split
+    would leave at most 1 MiB of: counted at that block's size, r..r+1 MiB."""
+    r = rnd(n)
+    return r > MiB and r <= logged <= r + MiB
+
+
 def dims(s):
     return [int(v) for v in s.split(":")[0].split("x")] if s else []
 
@@ -130,17 +137,26 @@ def main():
                                              (cell, key, dtype, B, T, phase), reserve, "reserve",
                                              path))
                     else:
+                        # grad_hy / grad_cy the loss did not produce: the op makes zeros
+                        L, H = kn.get("layers", 2), kn.get("hidden", 256)
+                        state = "%dx%dx%d" % (L, B, H)
+                        n_state = 2 if cell == "lstm" else 1
+                        given = max(0, sum(1 for t in ins if t == state) - n_state)
+                        zeros = (n_state - given) * rnd(L * B * H * (4 if dtype == "fp32" else 2))
                         rnn_rows.append(("rnn backward workspace",
-                                         (cell, key, dtype, B, T, "backward"), pk - max(b, af),
-                                         "ws", path))
+                                         (cell, key, dtype, B, T, "backward"),
+                                         pk - max(b, af) - zeros, "ws", path))
     tally = {}
     bad = []
 
+    cached = []
+
     def count(kind, ok, how=""):
-        t = tally.setdefault(kind, [0, 0, 0])
+        t = tally.setdefault(kind, [0, 0, 0, 0])
         t[0] += ok
         t[1] += 1
         t[2] += how == "whole"
+        t[3] += how == "cached"
 
     for (phase, key, dtype, B, extra, gpu), vals in sorted(seen.items()):
         logged = min(vals)
@@ -154,6 +170,11 @@ def main():
             ws = int(p["workspace_bytes"])
             cand = blocks(ws)
             ok = logged in cand
+            if not ok and slack(logged, ws):
+                count("conv forward", 0, "cached")
+                cached.append(f"conv forward {key} {dtype} B={B} [{gpu}]: log {logged} = probe "
+                              f"ws {ws} in a cached block {logged - rnd(ws)} B larger")
+                continue
             count("conv forward", ok, "whole" if ok and logged != rnd(ws) else "")
             if not ok:
                 bad.append(f"conv forward {key} {dtype} B={B} [{gpu}]: log {logged}, probe ws "
@@ -174,6 +195,15 @@ def main():
                     cand.add(max(bd - rnd(gw), bf, 0) if has_gi else bf)
             ok = logged in cand
             exact = max(rnd(wd) - rnd(gw), rnd(wf), 0) if has_gi else rnd(wf)
+            # the larger term's request served from a cached block
+            big = wf if rnd(wf) >= rnd(wd) - rnd(gw) else wd
+            extra = 0 if big == wf else rnd(gw)
+            if not ok and slack(logged + extra, big):
+                count("conv backward", 0, "cached")
+                cached.append(f"conv backward {key} {dtype} B={B} [{gpu}]: log {logged} = probe "
+                              f"{'filter' if big == wf else 'data'} ws {big} in a cached block "
+                              f"{logged + extra - rnd(big)} B larger")
+                continue
             count("conv backward", ok, "whole" if ok and logged != exact else "")
             if not ok:
                 bad.append(f"conv backward {key} {dtype} B={B} [{gpu}]: log {logged}, probe data {wd} "
@@ -188,19 +218,30 @@ def main():
         v = int(p["workspace_bytes" if col == "ws" else "reserve_bytes"])
         cand = {v} if col == "reserve" else blocks(v)
         ok = logged in cand
+        if not ok and col == "ws" and slack(logged, v):
+            count(what, 0, "cached")
+            cached.append(f"{what} {k}: log {logged} = probe {v} in a cached block "
+                          f"{logged - rnd(v)} B larger")
+            continue
         count(what, ok, "whole" if ok and col == "ws" and logged != rnd(v) else "")
         if not ok:
             bad.append(f"{what} {k}: log {logged}, probe {v} ({p['engine']}) -> {sorted(cand)} "
                        f"[{path.split('/')[-1]}]")
+    for line in cached:
+        print("CACHED " + line)
     for line in bad:
         print("DIFF " + line)
-    total_ok = total = 0
-    for kind, (ok, n, whole) in sorted(tally.items()):
-        print(f"{kind:28s} {ok:5d} / {n:5d} equal to the byte ({whole} as a whole cached block)")
+    total_ok = total = total_cached = 0
+    for kind, (ok, n, whole, cach) in sorted(tally.items()):
+        print(f"{kind:24s} {ok:5d} / {n:5d} equal to the byte ({whole} of them a fresh "
+              f"segment's whole block); {cach} within a cached block's slack; "
+              f"{n - ok - cach} differ")
         total_ok += ok
         total += n
-    print(f"{'all':28s} {total_ok:5d} / {total:5d}")
-    return 0 if total and total_ok == total else 1
+        total_cached += cach
+    print(f"{'all':24s} {total_ok:5d} / {total:5d} equal to the byte; {total_cached} within a "
+          f"cached block's slack; {total - total_ok - total_cached} differ")
+    return 0 if total and total_ok + total_cached == total else 1
 
 
 if __name__ == "__main__":

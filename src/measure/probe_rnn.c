@@ -4,9 +4,12 @@
  *
  *   - RNN descriptor: get_algo's algorithm; the cell; CUDNN_RNN_DOUBLE_BIAS
  *     always; unidirectional; linear input; data type the input's, math
- *     precision promote_rnn_math_type (half -> float, else the data type);
- *     math type: tensor-op for half, FMA for other types when TF32 is off,
- *     cuDNN's default otherwise; projection size = hidden size; no dropout
+ *     precision promote_rnn_math_type (half -> float; bf16 -> float: cuDNN
+ *     refuses a bf16 math precision with CUDNN_STATUS_NOT_SUPPORTED, checked
+ *     on an H200 with cuDNN 9.14, while PyTorch runs bf16 RNNs); math type:
+ *     tensor-op for half, FMA for other types when TF32 is off, cuDNN's
+ *     default otherwise (DLMEM_PROBE_BF16_RNN_MATH=default|tensor-op replaces
+ *     bf16's FMA, to diagnose a disagreement with PyTorch's logs only); projection size = hidden size; no dropout
  *     (the built-in networks have none between layers); unpacked input, so
  *     CUDNN_RNN_PADDED_IO_ENABLED;
  *   - data descriptor: CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, max length T,
@@ -90,10 +93,16 @@ static dlm_status temp_sizes(dlm_probe *p, const dlm_op *op, int64_t B, int64_t 
     cudnnDataType_t dt = d == DLM_PROBE_FP16   ? CUDNN_DATA_HALF
                          : d == DLM_PROBE_BF16 ? CUDNN_DATA_BFLOAT16
                                                : CUDNN_DATA_FLOAT;
-    cudnnDataType_t prec = dt == CUDNN_DATA_HALF ? CUDNN_DATA_FLOAT : dt;
+    /* cuDNN takes no bf16 math precision: PyTorch's bf16 RNNs run in float */
+    cudnnDataType_t prec = dt == CUDNN_DATA_HALF || dt == CUDNN_DATA_BFLOAT16 ? CUDNN_DATA_FLOAT
+                                                                              : dt;
     cudnnMathType_t math = dt == CUDNN_DATA_HALF      ? CUDNN_TENSOR_OP_MATH
                            : d == DLM_PROBE_FP32_TF32 ? CUDNN_DEFAULT_MATH
                                                       : CUDNN_FMA_MATH;
+    const char *diag = getenv("DLMEM_PROBE_BF16_RNN_MATH"); /* diagnosis only: see above */
+    if (dt == CUDNN_DATA_BFLOAT16 && diag && !strcmp(diag, "default")) math = CUDNN_DEFAULT_MATH;
+    if (dt == CUDNN_DATA_BFLOAT16 && diag && !strcmp(diag, "tensor-op"))
+        math = CUDNN_TENSOR_OP_MATH;
     if (p->sm_major < 7) math = CUDNN_DEFAULT_MATH;
     *ok = 0;
     *ws = *reserve = 0;
