@@ -28,7 +28,8 @@ bytes are r ("split") or the fresh-segment block ("whole").
                 block(ws_backward) (both backward calls allocate one each,
                 one after the other).
 
-Usage: probe_check.py PROBE.csv OPLOG.csv [OPLOG.csv ...] [-v]
+Usage: probe_check.py PROBE.csv OPLOG.csv [OPLOG.csv ...] [--table conv_workspace.csv]
+(--table: each row of the table, read the same way, counted apart as "table ...")
 """
 import argparse
 import csv
@@ -97,8 +98,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("probe")
     ap.add_argument("oplogs", nargs="+")
+    ap.add_argument("--table", help="also check every row of data/cudnn/conv_workspace.csv")
     a = ap.parse_args()
     conv, rnn = load_probe(a.probe)
+    table_rows = []
+    if a.table:
+        with open(a.table, newline="") as f:
+            for r in csv.DictReader(row for row in f if not row.startswith("#")):
+                key = tuple(int(r[c]) for c in ("in_c", "in_h", "in_w", "out_c", "kernel_h",
+                                                 "kernel_w", "out_h", "out_w"))
+                table_rows.append((r["phase"], key, r["dtype"], int(r["batch"]), r["gpu"],
+                                   int(r["bytes"])))
     seen = {}      # (kind, shape, dtype, B) -> [bytes]
     rnn_rows = []  # (what, key tuple, logged value, source)
     for path in a.oplogs:
@@ -146,10 +156,18 @@ def main():
                         rnn_rows.append(("rnn backward workspace",
                                          (cell, key, dtype, B, T, "backward"),
                                          pk - max(b, af) - zeros, "ws", path))
+    for phase, key, dtype, B, gpu, v in table_rows:
+        # a table row: a convolution whose input is the image (3 channels) has no grad_input
+        k, c, R, S = key[3], key[0], key[4], key[5]
+        extra = 0 if phase == "forward" else (c != 3, k * c * R * S * (4 if dtype == "fp32" else 2))
+        seen[(phase, key, dtype, B, extra, "table " + gpu)] = [v]
     tally = {}
     bad = []
 
     cached = []
+
+    def kind_of(kind, gpu):
+        return ("table " + kind) if gpu.startswith("table ") else kind
 
     def count(kind, ok, how=""):
         t = tally.setdefault(kind, [0, 0, 0, 0])
@@ -165,17 +183,17 @@ def main():
             p = conv.get((key, dtype, lay, B, "forward"))
             if not p:
                 bad.append(f"conv forward {key} {dtype} B={B}: no probe row")
-                count("conv forward", 0)
+                count(kind_of("conv forward", gpu), 0)
                 continue
             ws = int(p["workspace_bytes"])
             cand = blocks(ws)
             ok = logged in cand
             if not ok and slack(logged, ws):
-                count("conv forward", 0, "cached")
+                count(kind_of("conv forward", gpu), 0, "cached")
                 cached.append(f"conv forward {key} {dtype} B={B} [{gpu}]: log {logged} = probe "
                               f"ws {ws} in a cached block {logged - rnd(ws)} B larger")
                 continue
-            count("conv forward", ok, "whole" if ok and logged != rnd(ws) else "")
+            count(kind_of("conv forward", gpu), ok, "whole" if ok and logged != rnd(ws) else "")
             if not ok:
                 bad.append(f"conv forward {key} {dtype} B={B} [{gpu}]: log {logged}, probe ws "
                            f"{ws} ({p['engine']}) -> {sorted(cand)}")
@@ -185,7 +203,7 @@ def main():
             pf = conv.get((key, dtype, lay, B, "backward_filter"))
             if not pf or (has_gi and not pd):
                 bad.append(f"conv backward {key} {dtype} B={B}: no probe row")
-                count("conv backward", 0)
+                count(kind_of("conv backward", gpu), 0)
                 continue
             wf = int(pf["workspace_bytes"])
             wd = int(pd["workspace_bytes"]) if has_gi else 0
@@ -199,12 +217,12 @@ def main():
             big = wf if rnd(wf) >= rnd(wd) - rnd(gw) else wd
             extra = 0 if big == wf else rnd(gw)
             if not ok and slack(logged + extra, big):
-                count("conv backward", 0, "cached")
+                count(kind_of("conv backward", gpu), 0, "cached")
                 cached.append(f"conv backward {key} {dtype} B={B} [{gpu}]: log {logged} = probe "
                               f"{'filter' if big == wf else 'data'} ws {big} in a cached block "
                               f"{logged + extra - rnd(big)} B larger")
                 continue
-            count("conv backward", ok, "whole" if ok and logged != exact else "")
+            count(kind_of("conv backward", gpu), ok, "whole" if ok and logged != exact else "")
             if not ok:
                 bad.append(f"conv backward {key} {dtype} B={B} [{gpu}]: log {logged}, probe data {wd} "
                            f"({pd['engine'] if pd else '-'}) filter {wf} ({pf['engine']}) "
