@@ -33,13 +33,13 @@
  * their scope ends.
  *
  * Library sizes no shape determines were read off the H200 reference data
- * and say so where they are defined: the cuBLAS/cuBLASLt workspaces, cuDNN's
- * half-precision convolution workspaces (NHWC copies), the cuDNN RNN
- * workspace and reserve, the fused attention backward's workspace.  cuDNN's
- * fp32 convolution workspaces follow no law (the engine changes with B):
- * they come from a table measured per conv shape and batch size
- * (data/cudnn/conv_workspace.csv, convtab.h) and are not known (0 B, and
- * memory.h's dlm_mem_note() says so) where the table has no row.
+ * and say so where they are defined: the cuBLAS/cuBLASLt workspaces, the
+ * fused attention backward's workspace.  cuDNN's convolution workspaces
+ * (every dtype) and its RNN workspaces and reserves follow no law: the
+ * engine or algorithm changes with the shape and the batch size.  They are
+ * rows the libraries gave (`dlmem probe`, workspaces.h), looked up exactly
+ * per op, call and size; where no row exists the term is not known: 0 B
+ * counted, and the point says it is incomplete (memory.h's unknown[]).
  */
 #include "trace.h"
 
@@ -101,7 +101,8 @@ typedef struct tr {
     char *frame;     /* per RNN op and chunk k: that checkpoint is alive */
     int nosave;      /* a checkpointed call: autograd keeps holders, no tensors */
     int nm_cublas, nm_cublas_bwd, nm_conv, nm_rnn_ws, nm_rnn_res, nm_adam, nm_attn;
-    const dlm_convtab *convtab; /* measured fp32 convolution workspaces (may be NULL) */
+    const dlm_ws_db *ws; /* library workspace rows (workspaces.h; may be NULL) */
+    int cudnn;           /* the cuDNN version the prediction assumes */
     dlm_trace_info *info;
     dlm_status st;
 } tr;
@@ -464,165 +465,115 @@ static void compute_requires_grad(tr *r)
 
 /* ---- library workspace sizes (PyTorch profile) -------------------------------- */
 
-/* cuDNN convolution workspace in half precision (fp16, bf16, mixed): the
- * engines cuDNN 9 picks for NCHW tensors run on NHWC copies made in the
- * workspace: input + output (+ the filter when it is larger than 1x1) + 512 B,
- * read off pytorch_oplog.csv for every ResNet-18 layer (B=2, bf16, H200,
- * cuDNN 9.19) and to the byte in pytorch_oplog_resnet_fp16.csv (fp16
- * inference, B 8, 32, 64) except the stride-2 1x1 downsample (layer2.0), which
- * at B 32 and 64 gets an engine without copies (512 B): over-predicted there,
- * never at a peak of the reference data.  fp32: see conv_ws_measured(). */
-static dlm_poly conv_workspace(const tr *r, int o)
+/* The dtype of the rows an op's library call is looked up in: the
+ * activation type; autocast (mixed) runs convolutions and RNNs in
+ * torch.autocast's default half type on CUDA, float16.  fp32 rows are those
+ * with TF32 off, as tools/torch_reference.py measures. */
+static const char *ws_dtype(const tr *r)
 {
-    const dlm_op *op = &r->g->ops[o];
-    if (op->a.conv.cin % 8) {
-        /* the stem (3 channels): an NHWC copy of the input padded to 8
-         * channels (bf16) or 4 (fp16) + the output.  bf16: read off
-         * the bf16 inference series of pytorch_memory.csv (B 8..128: the peak
-         * less the stem's tensors is this within 1 MiB); the oplog shows no
-         * such workspace at B=2, where cuDNN picks another engine, so B <= 2
-         * is over-predicted by up to 1.6 MiB.  fp16: the fp16 per-op log at
-         * B 8, 32, 64 (the stem's transient is this rounded to the 2 MiB
-         * segment). */
-        const dlm_tensor *x = TT(r, op->in[0]);
-        if (r->cfg->dtype == DLM_DTYPE_MIXED) return P(0); /* autocast: none seen (techniques CSV) */
-        int64_t cpad = r->cfg->dtype == DLM_DTYPE_BF16 ? (op->a.conv.cin + 7) / 8 * 8
-                                                        : (op->a.conv.cin + 3) / 4 * 4;
-        dlm_poly pad = mulk(dlm_poly_mul(x->shape[0], dlm_poly_mul(x->shape[2], x->shape[3])), cpad * 2);
-        return dlm_poly_add(pad, nbytes(r, op->out[0]));
+    switch (r->cfg->dtype) {
+    case DLM_DTYPE_FP16: case DLM_DTYPE_MIXED: return "fp16";
+    case DLM_DTYPE_BF16: return "bf16";
+    default: return "fp32";
     }
-    dlm_poly w = P(0);
-    if (op->a.conv.kh * op->a.conv.kw > 1) w = nbytes(r, op->params[0]);
-    if (r->cfg->dtype == DLM_DTYPE_MIXED) w = mulk(numel(r, op->params[0]), 2);
-    return dlm_poly_add(dlm_poly_add(nbytes(r, op->in[0]), nbytes(r, op->out[0])),
-                        dlm_poly_add(w, P(512)));
 }
 
-/* cuDNN convolution workspace in fp32: with cudnn.benchmark off PyTorch runs
- * the engine cuDNN's heuristics rank first, and for fp32 that engine (and its
- * workspace: none for most ResNet-18 layers at B <= 16, up to 730 MiB for one
- * layer at B=128 on an H200) changes with the batch size in ways no shape
- * rule gives.  So it is a measured, named term: data/cudnn/conv_workspace.csv
- * (convtab.h: per GPU architecture, conv shape, forward / backward and batch
- * size, with the rule between measured batch sizes).  Forward: the op's
- * transient above its output.  Backward: convolution_backward runs the
- * data-gradient and filter-gradient engines inside one aten op, and the log
- * holds one peak: the table's bytes are that peak above both gradients, so
- * the model allocates them after the gradients, where the op's peak is exact.
- * A shape or architecture the table lacks: not known, 0 B, counted in
- * dlm_trace_info for the output's note.  Returns the slot (-1: none). */
-static int conv_ws_measured(tr *r, int o, dlm_conv_phase ph)
+/* A library term of op o from rows: the series of (sm, pytorch-2.11, kind,
+ * call, dtype, nchw, key), looked up at the op's batch size `batch` (and
+ * sequence length `seq`) when the timeline is evaluated; field 0 the
+ * workspace, 1 the reserve.  No series: not known at any size.  Returns the
+ * slot. */
+static int ws_rows(tr *r, int o, const char *kind, const char *call, const char *key, dlm_poly batch,
+                   dlm_poly seq, int field, const char *term_name, dlm_term term, int named,
+                   const char *what)
+{
+    const dlm_ws_series *s = dlm_ws_find(r->ws, r->cfg->sm, DLM_WS_LOGIC_PYTORCH, kind, call,
+                                         ws_dtype(r), "nchw", key);
+    if (r->record) {
+        r->info->ws_terms++;
+        r->info->ws_missing += !s;
+        if (o >= 0) appendf(r->L[o].temp, sizeof r->L[o].temp, what);
+    }
+    return tl_new_rows(r->t, s, field, batch, seq, r->cudnn, term_name, call, term, named, what);
+}
+
+/* Op o's convolution as the rows key it (WSROWS.md). */
+static void conv_key(const tr *r, int o, char *key, size_t n)
 {
     const dlm_op *op = &r->g->ops[o];
     const dlm_tensor *x = TT(r, op->in[0]), *y = TT(r, op->out[0]);
-    dlm_conv_key k = {op->a.conv.cin, (int)dlm_poly_eval(&x->shape[2], 1, 1),
-                      (int)dlm_poly_eval(&x->shape[3], 1, 1), op->a.conv.cout, op->a.conv.kh,
-                      op->a.conv.kw, (int)dlm_poly_eval(&y->shape[2], 1, 1),
-                      (int)dlm_poly_eval(&y->shape[3], 1, 1)};
-    const dlm_conv_series *s =
-        op->a.conv.groups == 1 && op->a.conv.dh == 1 && op->a.conv.dw == 1
-            ? dlm_convtab_find(r->convtab, r->cfg->sm, "fp32", ph, &k)
-            : NULL;
-    if (!s) {
-        if (r->record) r->info->conv_unknown++;
-        return -1;
-    }
-    if (r->record) {
-        r->info->conv_measured++;
-        if (!r->info->series) r->info->series = s;
-        if (ph == DLM_CONV_FWD)
-            appendf(r->L[o].temp, sizeof r->L[o].temp, "cuDNN conv workspace (measured per B)");
-    }
-    int any = 0;
-    for (int i = 0; i < s->n; i++) any |= s->bytes[i] > 0;
-    if (!any) return -1; /* measured: none at every batch size */
-    return tl_new_measured(r->t, s->B, s->bytes, s->n, DLM_TERM_WORKSPACE, r->nm_conv,
-                           "cuDNN conv workspace (measured)");
+    dlm_ws_conv_key(key, n, op->a.conv.cin, (int)dlm_poly_eval(&x->shape[2], 1, 1),
+                    (int)dlm_poly_eval(&x->shape[3], 1, 1), op->a.conv.cout,
+                    (int)dlm_poly_eval(&y->shape[2], 1, 1), (int)dlm_poly_eval(&y->shape[3], 1, 1),
+                    op->a.conv.kh, op->a.conv.kw, op->a.conv.sh, op->a.conv.sw, op->a.conv.ph,
+                    op->a.conv.pw, op->a.conv.dh, op->a.conv.dw, op->a.conv.groups);
 }
 
-/* cuDNN RNN reserve (train), elements per time step, sequence and hidden
- * unit, in the activation type, + 256 B:
- *   LSTM  6L - 1: per layer the four gate activations, the cell state and the
- *         hidden state, less the last layer's hidden state (it is the output);
- *   GRU   7L - 1: per layer the three gates' input and recurrent
- *         pre-activations (cuDNN keeps W_hn*h apart: r multiplies it) and the
- *         hidden state, less the last layer's hidden state.
- * Read off the reserve tensors _cudnn_rnn returns (H200, cuDNN 9.19; only
- * L = 2 measured): LSTM 11*T*B*H*fb + 256 at B=2 T=50 (pytorch_oplog.csv,
- * 1,126,656 B fp32 and 563,456 B bf16) and B=32 T=300/500/1000
- * (pytorch_oplog_lstm_long.csv), GRU 13*T*B*H*fb + 256 at B=2 T=50 and B=32
- * T=100/500 (pytorch_oplog_gru.csv); GPU_NOTES.md's B=3, T=5 (169,216 B,
- * cuDNN 9.14) agrees. */
-static dlm_poly rnn_reserve(const tr *r, const dlm_op *op)
+/* cuDNN convolution workspace of one call (forward, backward_data,
+ * backward_filter), or with call "backward" the one peak of
+ * convolution_backward above both gradients that data/cudnn/
+ * conv_workspace.csv holds (read off per-op logs).  PyTorch 2.11 with
+ * cudnn.benchmark off runs the engine config cuDNN's heuristics rank first
+ * that builds and runs (Conv_v8.cpp), and its workspace is one transient
+ * allocation through the caching allocator (run_conv_plan): 0 B to hundreds
+ * of MiB, changing with the batch size as the engine does, so the bytes are
+ * rows the library gave at exactly this shape and batch size.  The op's
+ * batch is its input's first dimension. */
+static int conv_ws(tr *r, int o, const char *call)
 {
-    const dlm_tensor *x = TT(r, op->in[0]);
-    int64_t L = op->a.rnn.layers;
-    int64_t per = op->a.rnn.cell == DLM_RNN_LSTM ? 6 * L - 1 : 7 * L - 1;
-    dlm_poly tb = dlm_poly_mul(x->shape[0], x->shape[1]);
-    return dlm_poly_add(mulk(tb, per * op->a.rnn.hidden * r->fb), P(256));
+    char key[160];
+    conv_key(r, o, key, sizeof key);
+    return ws_rows(r, o, "conv2d", call, key, TT(r, r->g->ops[o].in[0])->shape[0], P(0), 0,
+                   "cudnn_conv_workspace", DLM_TERM_WORKSPACE, r->nm_conv,
+                   !strcmp(call, "forward") ? "cuDNN conv workspace (rows)"
+                                            : "cuDNN conv backward workspace (rows)");
 }
 
-/* cuDNN RNN workspace (cudnnGetRNNTempSpaceSizes inside PyTorch's
- * _cudnn_rnn, cuDNN 9.19 on sm_90).  Only a GPU can answer the query, so the
- * laws were read off the H200 reference data; in elements of the activation
- * type (fb bytes) for input size I, hidden size H, g gates (LSTM 4, GRU 3):
- *
- * inference  c + fb*B*(s + T*(I + H) + min(T, 256)*g*H): a constant, per
- *   sequence s elements (LSTM 20H, GRU 10H), I + H per time step and the
- *   gate pre-activations for at most 256 steps.  c = 20,333,056 B (LSTM
- *   fp32), 18,555,392 B (LSTM half), 19,444,224 B (GRU fp32).  Read off
- *   the infer series of pytorch_memory.csv (LSTM, B 1 and 32, T 50..1000,
- *   fp32 and bf16: to the byte), the oplogs' _cudnn_rnn transients (LSTM
- *   B=2 T=50; GRU B=2 T=50, B=32 T=100/500) and the GRU inference points of
- *   the techniques CSVs (B 1 and 32, T 50..1000: to the byte).  GRU in half
- *   precision is not measured: its constant assumes the LSTM's fp32 - half
- *   difference (1,777,664 B).
- * training (forward and backward of a training step: one size serves both)
- *   the larger of the inference law and c + fb*(19025 + B*(T*(2I + 3H) +
- *   12gH - 1106.5)).  The second law takes over beyond about 420 steps (the
- *   training misses the previous model had at T=1000).  Read off the
- *   _cudnn_rnn and _cudnn_rnn_backward transients of
- *   pytorch_oplog_lstm_long.csv (B=32, T 300/500/1000, fp32 and bf16) and
- *   pytorch_oplog_gru.csv, and the requested-bytes peaks of the forward and
- *   train series of pytorch_memory.csv and the techniques CSVs (LSTM and GRU,
- *   B 1 and 32, T 500 and 1000: 968 elements per step for both cells, the
- *   rest to within 8 B); B=256, T=1000 (techniques_extra, LSTM fp32 and bf16,
- *   GRU) was not used to read it and agrees within 0.6 MB of 1 GB.
- * Only the seed's sizes were measured (I=100, H=256, L=2): 2I + 3H and
- * 12gH - 1106.5 are one way to write 968 and 12288 - 1106.5 / 9216 - 1106.5
- * with them, and other sizes follow these forms unchecked. */
-#define RNN_WS_STEPS 256
-static int rnn_workspace(tr *r, int o, int backward)
+/* Whether op o's backward takes its workspaces from per-call rows
+ * (backward_data, backward_filter), or only the old table's one peak
+ * ("backward") has it. */
+static int conv_bwd_combined(const tr *r, int o)
+{
+    char key[160];
+    conv_key(r, o, key, sizeof key);
+    const char *dt = ws_dtype(r);
+    int sm = r->cfg->sm;
+    return !dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward_data", dt, "nchw", key) &&
+           !dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward_filter", dt, "nchw", key) &&
+           dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward", dt, "nchw", key);
+}
+
+/* cuDNN RNN workspace and reserve (cudnnGetRNNTempSpaceSizes inside
+ * PyTorch's _cudnn_rnn, RNN.cpp): the forward's workspace (transient) and,
+ * training, its reserve (kept for backward), queried with
+ * CUDNN_FWD_MODE_TRAINING when autograd records (call "training") or
+ * INFERENCE ("inference"); each of _cudnn_rnn_backward's two library calls
+ * (backward data, then backward weights) queries again and allocates a
+ * fresh workspace ("backward").  get_algo picks the algorithm (standard or
+ * persistent) by hidden size, dtype, batch and device, and the sizes follow
+ * it: rows per (input, hidden, layers, batch, steps), no law.  The batch is
+ * the input's second dimension (T, B, I), the steps its first (a chunk's
+ * length when the RNN runs in chunks: the timeline evaluates it there). */
+static int rnn_ws(tr *r, int o, const char *call, int field)
 {
     const dlm_op *op = &r->g->ops[o];
     const dlm_tensor *x = TT(r, op->in[0]);
-    int64_t H = op->a.rnn.hidden, I = op->a.rnn.input, fb = r->fb;
-    int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
-    int64_t g = lstm ? 4 : 3;
-    int64_t c = lstm ? (fb == 4 ? 20333056LL : 18555392LL) : (fb == 4 ? 19444224LL : 17666560LL);
-    dlm_poly T = x->shape[0], Bp = x->shape[1];
-    dlm_poly per_seq = dlm_poly_add(P((lstm ? 20 : 10) * H), mulk(T, I + H));
-    dlm_poly lo = dlm_poly_add(per_seq, mulk(T, g * H));
-    dlm_poly hi = dlm_poly_add(per_seq, P(g * H * RNN_WS_STEPS));
-    lo = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, lo), fb));
-    hi = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, hi), fb));
-    int s;
-    if (r->grad) {
-        /* fb*(12gH - 1106.5) per sequence, in bytes (fb is 2 or 4) */
-        dlm_poly tr_seq = dlm_poly_add(mulk(T, fb * (2 * I + 3 * H)), P(fb * 12 * g * H - fb * 2213 / 2));
-        dlm_poly train = dlm_poly_add(P(c + fb * 19025), dlm_poly_mul(Bp, tr_seq));
-        s = tl_new_split_max(r->t, lo, hi, RNN_WS_STEPS, train, DLM_TERM_WORKSPACE, r->nm_rnn_ws,
-                             "cuDNN RNN workspace");
-    } else {
-        s = tl_new_split(r->t, lo, hi, RNN_WS_STEPS, DLM_TERM_WORKSPACE, r->nm_rnn_ws,
-                         "cuDNN RNN workspace");
-    }
-    if (r->record && !backward && s >= 0) {
-        r->L[o].temp_bytes = dlm_poly_add(r->L[o].temp_bytes, lo);
-        appendf(r->L[o].temp, sizeof r->L[o].temp,
-                r->grad ? "cuDNN RNN workspace (T <= 256; training: more beyond ~420)"
-                        : "cuDNN RNN workspace (T <= 256)");
-    }
+    char key[96];
+    dlm_ws_rnn_key(key, sizeof key, op->a.rnn.input, op->a.rnn.hidden, op->a.rnn.layers,
+                   op->a.rnn.bias, 1, 0);
+    return ws_rows(r, o, op->a.rnn.cell == DLM_RNN_LSTM ? "lstm" : "gru", call, key, x->shape[1],
+                   x->shape[0], field, field ? "cudnn_rnn_reserve" : "cudnn_rnn_workspace",
+                   field ? DLM_TERM_SAVED : DLM_TERM_WORKSPACE, field ? r->nm_rnn_res : r->nm_rnn_ws,
+                   field ? "cuDNN RNN reserve (rows)" : "cuDNN RNN workspace (rows)");
+}
+
+static int rnn_workspace(tr *r, int o, int backward)
+{
+    int rec = r->record;
+    if (backward) r->record = 0; /* the layer table names the forward's terms */
+    int s = rnn_ws(r, o, backward ? "backward" : r->grad ? "training" : "inference", 0);
+    if (backward && rec) r->info->ws_terms++;
+    r->record = rec;
     return s;
 }
 
@@ -824,7 +775,7 @@ static void rnn_call(tr *r, int o, int hx_in, int cx_in, int *outs)
     if (r->torch) {
         ws = rnn_workspace(r, o, 0);
         if (r->grad)
-            res = temp(r, o, rnn_reserve(r, op), DLM_TERM_SAVED, r->nm_rnn_res, "cuDNN RNN reserve");
+            res = rnn_ws(r, o, "training", 1);
     }
     if (r->grad) {
         save(r, o, S(r, x), "input");
@@ -936,10 +887,7 @@ static void fwd_op(tr *r, int o)
         weight_casts(r, o);
         out_new(r, o, 0);
         if (r->torch) {
-            int ws = r->fb == 4 ? conv_ws_measured(r, o, DLM_CONV_FWD)
-                                : temp(r, o, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
-                                       "cuDNN conv workspace");
-            tl_unref(r->t, ws);
+            tl_unref(r->t, conv_ws(r, o, "forward"));
         }
         if (r->grad) save(r, o, in, "input");
         tl_unref(r->t, copy);
@@ -1344,20 +1292,25 @@ static void bwd_op(tr *r, int o)
     }
     switch (op->kind) {
     case DLM_OP_CONV2D: {
-        int gi = -1, half = r->torch && r->fb == 2;
+        /* cudnn_convolution_backward (ConvShared.cpp): grad_input is made and
+         * its backward-data call runs with its workspace, then grad_weight
+         * and the backward-filter call with its own; the stem's input needs
+         * no gradient (output_mask[0] false).  Rows from the old table hold
+         * only the op's one peak above both gradients: allocated after them. */
+        int per_call = r->torch && !conv_bwd_combined(r, o), rec = r->record;
+        r->record = 0; /* the layer table names the forward's terms */
+        int gi = -1;
         if (r->rg[x]) {
             gi = grad_new(r, x, "grad input");
-            if (half) tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE,
-                                              r->nm_conv, "cuDNN conv workspace"));
+            if (per_call) tl_unref(r->t, conv_ws(r, o, "backward_data"));
         }
         int gw[4] = {-1, -1, -1, -1};
         for (int i = 0; i < op->n_params && i < 4; i++) {
             gw[i] = pgrad_half(r, op->params[i]);
-            if (half && i == 0)
-                tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
-                                        "cuDNN conv workspace"));
+            if (per_call && i == 0) tl_unref(r->t, conv_ws(r, o, "backward_filter"));
         }
-        if (r->torch && !half) tl_unref(r->t, conv_ws_measured(r, o, DLM_CONV_BWD));
+        if (r->torch && !per_call) tl_unref(r->t, conv_ws(r, o, "backward"));
+        r->record = rec;
         for (int i = 0; i < op->n_params && i < 4; i++) param_grad(r, op->params[i], gw[i]);
         release_saved(r, o);
         tl_unref(r->t, gout);
@@ -1913,8 +1866,8 @@ static void step(tr *r, int first)
     }
 }
 
-dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg,
-                           const dlm_convtab *convtab, dlm_timeline *t, dlm_mem_layer *layers,
+dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const dlm_ws_db *ws,
+                           int cudnn, dlm_timeline *t, dlm_mem_layer *layers,
                            dlm_trace_info *info)
 {
     tr r;
@@ -1922,7 +1875,8 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg,
     memset(info, 0, sizeof *info);
     r.g = g;
     r.cfg = cfg;
-    r.convtab = convtab;
+    r.ws = ws;
+    r.cudnn = cudnn;
     r.info = info;
     r.t = t;
     r.L = layers;
