@@ -142,12 +142,14 @@ dlm_status dlm_techcheck_run(const char *techniques_csv, const char *memory_csv,
         dlm_advice_report *rep;
         if ((st = dlm_advise(&w, &b, tech[0] ? tech : "adam", 0, &rep)) != DLM_OK) break;
         q->pred_base = rep->base.peak;
+        q->base_complete = rep->base.r.complete;
         const dlm_advice *a = tech[0] ? &rep->rows[0] : &rep->base;
         if (!a->applicable) {
             st = dlm_error(DLM_EINTERNAL, "%s:%d: technique %s does not apply to %s: %s",
                            techniques_csv, q->line, tech, base_model, a->note);
         } else {
             q->pred_peak = a->peak;
+            q->complete = a->r.complete;
             snprintf(q->where, sizeof q->where, "%s", a->r.peak_where);
             q->err = (double)(q->pred_peak - q->ref_peak) / (double)q->ref_peak;
             q->saving_err = (double)((q->pred_base - q->pred_peak) - (q->ref_base - q->ref_peak)) /

@@ -24,6 +24,8 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
     memset(out, 0, sizeof *out);
     out->opts = opts;
     out->n_opts = n_opts;
+    out->argc = argc;
+    out->argv = argv;
     if (n_opts > 64) return dlm_error(DLM_EINTERNAL, "%s: too many options", cmd);
     int only_pos = 0;
     for (int i = 0; i < argc; i++) {
@@ -85,6 +87,37 @@ const char *dlm_cli_get(const dlm_cli_args *a, const char *name)
     for (int i = 0; i < a->n_opts; i++)
         if (!strcmp(a->opts[i].name, name)) return a->value[i];
     return NULL;
+}
+
+int dlm_cli_get_all(const dlm_cli_args *a, const char *name, const char **vals, int cap)
+{
+    /* the same walk as dlm_cli_parse(), which has accepted these arguments */
+    int n = 0;
+    size_t len = strlen(name);
+    for (int i = 0; i < a->argc; i++) {
+        const char *s = a->argv[i];
+        if (!strcmp(s, "--")) break;
+        if (s[0] != '-' || s[1] == '\0') continue;
+        const dlm_cli_opt *o = NULL;
+        const char *val = NULL;
+        if (s[1] == '-') {
+            const char *nm = s + 2, *eq = strchr(nm, '=');
+            size_t l = eq ? (size_t)(eq - nm) : strlen(nm);
+            for (int j = 0; j < a->n_opts; j++)
+                if (strlen(a->opts[j].name) == l && !strncmp(a->opts[j].name, nm, l)) o = &a->opts[j];
+            if (eq) val = eq + 1;
+        } else if (s[2] == '\0') {
+            for (int j = 0; j < a->n_opts; j++)
+                if (a->opts[j].short_name == s[1]) o = &a->opts[j];
+        }
+        if (!o || !o->arg) continue;
+        if (!val && i + 1 < a->argc) val = a->argv[++i];
+        if (val && strlen(o->name) == len && !strcmp(o->name, name)) {
+            if (n < cap) vals[n] = val;
+            n++;
+        }
+    }
+    return n;
 }
 
 void dlm_cli_usage(FILE *f, const char *cmd, const char *synopsis, const char *about,

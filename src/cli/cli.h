@@ -30,12 +30,17 @@ typedef struct dlm_cli_args {
     char *pos[DLM_CLI_MAX_POS];
     int n_pos;
     int help;              /* --help or -h seen */
+    int argc;              /* what was parsed (for dlm_cli_get_all) */
+    char **argv;
 } dlm_cli_args;
 
 dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_opt *opts,
                          int n_opts, dlm_cli_args *out);
 /* Value of option `name`, or NULL if not given. */
 const char *dlm_cli_get(const dlm_cli_args *a, const char *name);
+/* Every value of a repeatable option, in order: writes at most cap to vals
+ * and returns how many were given. */
+int dlm_cli_get_all(const dlm_cli_args *a, const char *name, const char **vals, int cap);
 /* Usage text: "usage: dlmem CMD SYNOPSIS", description, options. */
 void dlm_cli_usage(FILE *f, const char *cmd, const char *synopsis, const char *about,
                    const dlm_cli_opt *opts, int n_opts);
