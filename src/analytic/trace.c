@@ -479,7 +479,7 @@ static const char *ws_dtype(const tr *r)
 }
 
 /* A library term of op o from rows: the series of (sm, pytorch-2.11, kind,
- * call, dtype, nchw, key), looked up at the op's batch size `batch` (and
+ * call, dtype, layout, key), looked up at the op's batch size `batch` (and
  * sequence length `seq`) when the timeline is evaluated; field 0 the
  * workspace, 1 the reserve.  No series: not known at any size.  Returns the
  * slot. */
@@ -487,8 +487,10 @@ static int ws_rows(tr *r, int o, const char *kind, const char *call, const char 
                    dlm_poly seq, int field, const char *term_name, dlm_term term, int named,
                    const char *what)
 {
+    /* convolutions: PyTorch's memory format, NCHW for the graphs here */
+    const char *layout = !strncmp(kind, "conv", 4) ? "nchw" : "-";
     const dlm_ws_series *s = dlm_ws_find(r->ws, r->cfg->sm, DLM_WS_LOGIC_PYTORCH, kind, call,
-                                         ws_dtype(r), "nchw", key);
+                                         ws_dtype(r), layout, key);
     if (r->record) {
         r->info->ws_terms++;
         r->info->ws_missing += !s;

@@ -30,6 +30,8 @@ static const dlm_cli_opt opts[] = {
     {"techniques", 0, "LIST", "only these (comma list; a+b combines); default all"},
     {"input", 0, "NAME=BYTES", "a measured workspace size for the runtime profile"},
     {"set", 0, "K=V,...", "change model sizes (e.g. hidden=512); see dlmem models"},
+    {"workspaces", 0, "FILE", "library workspace rows from `dlmem probe` (repeatable)"},
+    {"cudnn-version", 0, "V", "the cuDNN version the rows should be from (default: the newest)"},
     {"progress", 0, NULL, "report the search's progress on stderr"},
     {"format", 0, "FMT", "table (default), csv or json"},
 };
