@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "convtab.h"
 
 static void *grow(dlm_timeline *t, void *p, int *cap, int need, size_t sz)
 {
@@ -90,7 +89,6 @@ static int ext_equal(const tl_size_ext *a, const tl_size_ext *b)
     if (a->chunk_k != b->chunk_k || a->chunk_i != b->chunk_i) return 0;
     if (a->t_split && !dlm_poly_equal(&a->hi, &b->hi)) return 0;
     if (a->kind == TL_SIZE_MAX && !dlm_poly_equal(&a->alt, &b->alt)) return 0;
-    if (a->kind == TL_SIZE_MEASURED) return a->mB == b->mB && a->mbytes == b->mbytes && a->mn == b->mn;
     if (a->kind == TL_SIZE_ROWS)
         return a->ws == b->ws && a->ws_field == b->ws_field && a->ws_version == b->ws_version &&
                a->ws_op == b->ws_op && a->ws_phase == b->ws_phase && a->ws_call == b->ws_call &&
@@ -105,7 +103,7 @@ static int ext_equal(const tl_size_ext *a, const tl_size_ext *b)
 static int size_index_ext(dlm_timeline *t, dlm_poly p, const tl_size_ext *xin, int distinct)
 {
     tl_size_ext xc = *xin, *x = &xc;
-    if (t->chunk_k > 1 && x->kind != TL_SIZE_MEASURED &&
+    if (t->chunk_k > 1 &&
         (dlm_poly_deg_T(&p) > 0 || (x->t_split && dlm_poly_deg_T(&x->hi) > 0) ||
          (x->kind == TL_SIZE_ROWS && dlm_poly_deg_T(&x->ws_seq) > 0) ||
          (x->kind == TL_SIZE_MAX && dlm_poly_deg_T(&x->alt) > 0) || x->t_split)) {
@@ -157,8 +155,6 @@ int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T)
         return x->ws_field ? w->reserve : w->workspace;
     }
     T = tl_chunk_len(T, x->chunk_k, x->chunk_i);
-    if (x->kind == TL_SIZE_MEASURED)
-        return dlm_conv_series_at(x->mB, x->mbytes, x->mn, B, NULL, NULL, NULL, NULL);
     int64_t v = dlm_poly_eval(x->t_split && T > x->t_split ? &x->hi : &t->sizes[i], B, T);
     if (x->kind == TL_SIZE_MAX) {
         int64_t a = dlm_poly_eval(&x->alt, B, T);
@@ -190,10 +186,6 @@ dlm_poly tl_size_law(const dlm_timeline *t, int i, int64_t B, int64_t T)
 {
     const tl_size_ext *x = &t->ext[i];
     dlm_poly law;
-    if (x->kind == TL_SIZE_MEASURED) {
-        dlm_conv_series_at(x->mB, x->mbytes, x->mn, B, &law, NULL, NULL, NULL);
-        return law;
-    }
     if (x->kind == TL_SIZE_ROWS) /* a row holds at its batch size only: a constant */
         return dlm_poly_const(tl_size_value(t, i, B, T));
     int64_t Tc = tl_chunk_len(T, x->chunk_k, x->chunk_i);
@@ -267,24 +259,6 @@ int tl_new_split_max(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split,
     x.hi = hi;
     x.alt = alt;
     int s = size_index_ext(t, lo, &x, 0);
-    return s < 0 ? -1 : new_slot(t, s, term, named, what);
-}
-
-int tl_new_measured(dlm_timeline *t, const int64_t *B, const int64_t *bytes, int n, dlm_term term,
-                    int named, const char *what)
-{
-    if (t->status != DLM_OK) return -1;
-    if (n < 1 || !B || !bytes) {
-        t->status = dlm_error(DLM_EINTERNAL, "measured size %s has no points", what);
-        return -1;
-    }
-    tl_size_ext x;
-    memset(&x, 0, sizeof x);
-    x.kind = TL_SIZE_MEASURED;
-    x.mB = B;
-    x.mbytes = bytes;
-    x.mn = n;
-    int s = size_index_ext(t, dlm_poly_const(0), &x, 0);
     return s < 0 ? -1 : new_slot(t, s, term, named, what);
 }
 

@@ -54,7 +54,6 @@ typedef struct tl_slot {
 typedef enum {
     TL_SIZE_POLY,     /* sizes[i], or hi above T = t_split (t_split > 0) */
     TL_SIZE_MAX,      /* the larger of that and `alt` */
-    TL_SIZE_MEASURED, /* measured at some batch sizes (convtab.h's rule between them) */
     TL_SIZE_ROWS      /* a library's workspace or reserve from probed rows (workspaces.h),
                          looked up exactly at the op's batch (and sequence) length; no
                          row: not known (0 B counted, the point incomplete) */
@@ -67,8 +66,6 @@ typedef struct tl_size_ext {
                               (tl_chunk_len), not at T */
     int64_t t_split;       /* 0: sizes[i] holds for every T */
     dlm_poly hi, alt;
-    const int64_t *mB, *mbytes; /* TL_SIZE_MEASURED: the points, B ascending (not owned) */
-    int mn;
     /* TL_SIZE_ROWS: the series (NULL: no row at any size), which bytes of a row
      * (0 workspace, 1 reserve), the op's batch and sequence length as
      * polynomials in B and T (seq 0: none), the cuDNN version assumed; and
@@ -136,10 +133,6 @@ int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm
  * whose workspace serves two passes with different needs). */
 int tl_new_split_max(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_poly alt,
                      dlm_term term, int named, const char *what);
-/* A size measured at n batch sizes B[] (ascending) as bytes[], evaluated by
- * convtab.h's rule; the arrays must outlive the timeline. */
-int tl_new_measured(dlm_timeline *t, const int64_t *B, const int64_t *bytes, int n, dlm_term term,
-                    int named, const char *what);
 /* A library's workspace (field 0) or reserve (1) from `ws`'s rows at batch
  * `batch` and sequence `seq` (polynomials; seq zero for none) under cuDNN
  * `version`; op, call and term name it in the list of unknown terms. */
