@@ -146,6 +146,9 @@ void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
     if (!files[0])
         snprintf(buf, n, "library workspaces: no probed or measured rows for sm_%d; every cuDNN "
                  "workspace and reserve is not known", m->cfg.sm);
+    else if (in->ws_missing == in->ws_terms)
+        snprintf(buf, n, "library workspaces: none of this model's cuDNN calls has rows for sm_%d "
+                 "(cuDNN %d) in %s", m->cfg.sm, m->cudnn, files);
     else
         snprintf(buf, n, "library workspaces: exact rows for sm_%d, cuDNN %d, from %s%s", m->cfg.sm,
                  m->cudnn, files, in->ws_missing ? " (some ops have none)" : "");
