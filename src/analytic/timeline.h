@@ -14,7 +14,7 @@
  * per point.
  *
  * What it is not: the rules that say what PyTorch or the runtime allocates
- * (trace.c), nor the public API (memory.h).
+ * (trace.c and ops/), nor the public API (memory.h).
  */
 #ifndef DLM_TIMELINE_H
 #define DLM_TIMELINE_H
