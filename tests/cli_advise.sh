@@ -78,7 +78,7 @@ with open(sys.argv[1], "w") as f:
                         f"{B},{t},{ws},{rs},rnn-standard,ok\n")
 PY
 rows="--workspaces $tmpdir/rnn_rows.csv"
-run advise lstm --batch 256 --seq 1000 $rows; expect_rc 0 "advise the seed's LSTM training (B=256, T=1000)"
+run advise lstm --batch 256 --seq 1000 --wide $rows; expect_rc 0 "advise the seed's LSTM training (B=256, T=1000)"
 out_has "checkpoint-chunks, the trade-off over K" "the trade-off over K is shown"
 out_has "checkpoint-chunks .*K=2 chunks of 500 time steps .*the fewest chunks that fit" "K=2 is the fewest chunks that fit 4 GB"
 run advise lstm --batch 256 --seq 1000 --format json $rows; expect_rc 0 "advise lstm json"

@@ -182,6 +182,19 @@ static dlm_status check_point(const dlm_graph *g, const dlm_mem_config *c, int64
     return DLM_OK;
 }
 
+/* tl_eval, with the layer named when a size or a sum does not fit in 64 bits. */
+static dlm_status eval_at(const dlm_mem_model *m, int64_t B, int64_t T, tl_result *r)
+{
+    dlm_status st = tl_eval(m->t, B, T, r);
+    if (st != DLM_ERANGE) return st;
+    char at[64] = "";
+    if (m->g->uses_T) snprintf(at, sizeof at, ", T=%lld", (long long)T);
+    if (r->err_op >= 0)
+        return dlm_error_context(st, "%s at B=%lld%s: layer %s", m->g->name, (long long)B, at,
+                                 m->g->ops[r->err_op].name);
+    return dlm_error_context(st, "%s at B=%lld%s", m->g->name, (long long)B, at);
+}
+
 static void describe_peak(const dlm_mem_model *m, int ev, dlm_mem_result *out)
 {
     const dlm_timeline *t = m->t;
@@ -247,7 +260,7 @@ dlm_status dlm_mem_eval(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_re
     tl_result r;
     if (!m->g->uses_T) T = 1;
     DLM_TRY(check_point(m->g, &m->cfg, B, T));
-    DLM_TRY(tl_eval(m->t, B, T, &r));
+    DLM_TRY(eval_at(m, B, T, &r));
     memset(out, 0, sizeof *out);
     out->peak_bytes = r.peak;
     memcpy(out->by_term, r.by_term, sizeof r.by_term);
@@ -272,9 +285,11 @@ dlm_status dlm_mem_peak_poly(const dlm_mem_model *m, int64_t B, int64_t T, dlm_p
     tl_result r;
     if (!m->g->uses_T) T = 1;
     DLM_TRY(check_point(m->g, &m->cfg, B, T));
-    DLM_TRY(tl_eval(m->t, B, T, &r));
+    DLM_TRY(eval_at(m, B, T, &r));
     *out = tl_live_poly(m->t, r.peak_ev, B, T);
-    if (out->bad) return dlm_error(DLM_ENOMEM, "out of memory summing the peak");
+    if (out->bad)
+        return dlm_error(DLM_ERANGE, "%s at B=%lld: the peak's formula has a coefficient that "
+                         "does not fit in 64 bits", m->g->name, (long long)B);
     return DLM_OK;
 }
 
@@ -285,7 +300,7 @@ dlm_status dlm_mem_oplog(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_o
     const dlm_timeline *t = m->t;
     if (!m->g->uses_T) T = 1;
     DLM_TRY(check_point(m->g, &m->cfg, B, T));
-    DLM_TRY(tl_eval(m->t, B, T, &r)); /* leaves each slot's block in t->blk */
+    DLM_TRY(eval_at(m, B, T, &r)); /* leaves each slot's block in t->blk */
     int64_t cur = 0;
     int k = 0, open = 0, started = t->reset_at < 0;
     dlm_mem_opstep s = {DLM_PHASE_FORWARD, -1, 0, 0, 0};

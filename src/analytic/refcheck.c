@@ -45,7 +45,7 @@ static dlm_status get_model(compiled **cache, int *n, const char *model, const c
     compiled *e = &nc[*n];
     memset(e, 0, sizeof *e);
     snprintf(e->key, sizeof e->key, "%s", key);
-    DLM_TRY(dlm_model_build_named(model, knobs, &e->g));
+    DLM_TRY(dlm_model_build_builtin(model, knobs, &e->g));
     dlm_status st = dlm_mem_model_alloc(e->g, c, &e->m);
     if (st != DLM_OK) {
         dlm_graph_free(e->g);
