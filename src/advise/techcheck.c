@@ -136,6 +136,7 @@ dlm_status dlm_techcheck_run(const char *techniques_csv, const char *memory_csv,
         dlm_mem_config_default(&w.cfg);
         if ((st = dlm_mode_parse(q->mode, &w.cfg.mode)) != DLM_OK) break;
         w.cfg.sm = 90; /* the reference GPU, an H200 */
+        w.cfg.autocast_bf16 = strstr(q->variant, "autocast-bf16") != NULL; /* if "mixed" applies */
         w.batch = q->batch;
         w.seq = q->seq;
         dlm_budget b = {"h200", 141000000000LL, 0};

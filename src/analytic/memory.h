@@ -130,6 +130,10 @@ typedef struct dlm_mem_config {
      * rows have for this architecture. */
     const struct dlm_ws_db *workspaces;
     int cudnn_version;
+    /* Added: dtype mixed: torch.autocast's half type, whose library rows the
+     * convolutions and RNNs take: 0 float16 (autocast's default on CUDA), 1
+     * bfloat16 (torch.autocast(dtype=torch.bfloat16)). */
+    int autocast_bf16;
 } dlm_mem_config;
 
 #define DLM_MAX_RNN_CHUNKS 4096

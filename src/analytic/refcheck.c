@@ -112,7 +112,10 @@ static dlm_status run(const char *path, int techniques, dlm_ref_point **out, int
             st = dlm_error_context(st, "%s:%d", path, p->line);
             break;
         }
-        if (strcmp(p->autocast, "none") && p->autocast[0]) c.dtype = DLM_DTYPE_MIXED;
+        if (strcmp(p->autocast, "none") && p->autocast[0]) {
+            c.dtype = DLM_DTYPE_MIXED;
+            c.autocast_bf16 = !strcmp(p->autocast, "bf16");
+        }
         c.sm = sm_of(dlm_csv_get(csv, i, idx[11]));
         dlm_mem_model *m = NULL;
         dlm_mem_result r;

@@ -185,7 +185,8 @@ static dlm_status read_probe(dlm_ws_db *db, const dlm_csv *c, int src)
         DLM_TRY(text_field(c, i, idx[7], "dtype", dtypes, &dtype));
         DLM_TRY(text_field(c, i, idx[8], "layout", layouts, &layout));
         DLM_TRY(text_field(c, i, idx[9], "key", NULL, &key));
-        DLM_TRY(int_field(c, i, idx[10], "batch", 1, 1000000000, &batch));
+        /* cuBLAS rows: batch 0 (the workspace does not depend on the point) */
+        DLM_TRY(int_field(c, i, idx[10], "batch", conv || rnn ? 1 : 0, 1000000000, &batch));
         DLM_TRY(int_field(c, i, idx[11], "seq", 0, 1000000000, &seq));
         DLM_TRY(int_field(c, i, idx[12], "workspace_bytes", 0, BYTES_MAX, &ws));
         DLM_TRY(int_field(c, i, idx[13], "reserve_bytes", 0, BYTES_MAX, &res));

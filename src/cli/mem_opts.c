@@ -75,12 +75,19 @@ void dlm_cli_probe_command(const dlm_cli_args *a, const dlm_mem_config *cfg, int
                            int uses_T, char *buf, size_t n)
 {
     const char *set = dlm_cli_get(a, "set");
+    /* the probe's dtype is the rows' (autocast: its half type); in chunks
+     * of time steps the RNN runs over T/K (and T/K + 1) steps */
+    const char *dt = cfg->dtype == DLM_DTYPE_MIXED ? (cfg->autocast_bf16 ? "bf16" : "fp16")
+                                                   : dlm_dtype_name(cfg->dtype);
     int k = snprintf(buf, n, "dlmem probe %s --mode %s --dtype %s --batch %lld", a->pos[0],
-                     dlm_mode_name(cfg->mode), dlm_dtype_name(cfg->dtype), (long long)B);
-    if (k > 0 && (size_t)k < n && uses_T)
+                     cfg->mode == DLM_MODE_INFER ? "infer" : "train", dt, (long long)B);
+    if (k > 0 && (size_t)k < n && uses_T && cfg->rnn_chunks > 1) {
+        int64_t lo = T / cfg->rnn_chunks, hi = lo + (T % cfg->rnn_chunks ? 1 : 0);
+        if (hi > lo) k += snprintf(buf + k, n - (size_t)k, " --seq %lld,%lld", (long long)lo, (long long)hi);
+        else k += snprintf(buf + k, n - (size_t)k, " --seq %lld", (long long)lo);
+    } else if (k > 0 && (size_t)k < n && uses_T) {
         k += snprintf(buf + k, n - (size_t)k, " --seq %lld", (long long)T);
-    if (k > 0 && (size_t)k < n && cfg->rnn_chunks > 1)
-        k += snprintf(buf + k, n - (size_t)k, " --rnn-chunks %d", cfg->rnn_chunks);
+    }
     if (k > 0 && (size_t)k < n && set) snprintf(buf + k, n - (size_t)k, " --set %s", set);
 }
 
@@ -113,6 +120,13 @@ dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const 
             return dlm_error(DLM_EINVAL, "--input sets the runtime's measured workspaces: use it "
                              "with --profile runtime");
         DLM_TRY(parse_inputs(s, cfg));
+    }
+    if ((s = dlm_cli_get(a, "autocast"))) {
+        if (strcmp(s, "fp16") && strcmp(s, "bf16"))
+            return dlm_error(DLM_EINVAL, "--autocast: '%s' is not fp16 or bf16", s);
+        if (cfg->dtype != DLM_DTYPE_MIXED)
+            return dlm_error(DLM_EINVAL, "--autocast: use it with --dtype mixed");
+        cfg->autocast_bf16 = !strcmp(s, "bf16");
     }
     if ((s = dlm_cli_get(a, "cudnn-version"))) {
         int64_t v;

@@ -24,6 +24,8 @@
                            "(torch.utils.checkpoint; pytorch profile)"},                          \
     {"workspaces", 0, "FILE", "library workspace rows from `dlmem probe` (repeatable; besides "    \
                               "the user cache and data/cudnn/)"},                                 \
+    {"autocast", 0, "HALF", "dtype mixed: autocast's half type, fp16 (default) or bf16 (whose "   \
+                            "library rows are used)"},                                           \
     {"cudnn-version", 0, "V", "the cuDNN version the rows should be from (e.g. 91900; default: "  \
                               "the newest the rows have)"}
 

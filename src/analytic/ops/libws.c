@@ -6,13 +6,14 @@
  * point says it is incomplete. */
 #include "rule.h"
 
-/* The activation type; autocast (mixed) runs convolutions and RNNs in
- * torch.autocast's default half type on CUDA, float16.  fp32 rows are those
+/* The activation type; autocast (mixed) runs convolutions and RNNs in its
+ * half type (cfg->autocast_bf16: bfloat16, else float16).  fp32 rows are those
  * with TF32 off, as tools/torch_reference.py measures. */
 const char *tr_ws_dtype(const tr *r)
 {
     switch (r->cfg->dtype) {
-    case DLM_DTYPE_FP16: case DLM_DTYPE_MIXED: return "fp16";
+    case DLM_DTYPE_MIXED: return r->cfg->autocast_bf16 ? "bf16" : "fp16";
+    case DLM_DTYPE_FP16: return "fp16";
     case DLM_DTYPE_BF16: return "bf16";
     default: return "fp32";
     }
