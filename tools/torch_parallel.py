@@ -142,9 +142,9 @@ def nccl_warmup_bytes(device, use_cuda):
     if not use_cuda:
         dist.all_reduce(torch.ones(1))
         return 0
+    t = torch.ones(1 << 20, device=device)  # the CUDA context and the first segment first
     torch.cuda.synchronize()
     free0, _ = torch.cuda.mem_get_info()
-    t = torch.ones(1 << 20, device=device)
     dist.all_reduce(t)
     dist.all_gather_into_tensor(torch.empty(t.numel() * dist.get_world_size(), device=device), t)
     dist.reduce_scatter_tensor(torch.empty(t.numel() // dist.get_world_size(), device=device),
