@@ -61,6 +61,12 @@ run memory bert --format json; expect_rc 0 "memory bert json"
 cp "$tmpdir/out" "$tmpdir/n.json"
 json_eq "$tmpdir/n.json" 'd["points"][0]["workspace_note"]' "" "no note where no such term exists"
 json_eq "$tmpdir/n.json" 'd["points"][0]["complete"]' True "BERT (no cuDNN terms): complete"
+# the hold-out networks (bench/holdout.sh): the parameter counts of their PyTorch twins
+# (tools/torch_reference.py VggSmall and Mlp, counted by torch 2.11 on the CPU)
+run params "$top_srcdir/data/nets/vgg_small.net"; expect_rc 0 "params vgg_small.net"
+out_has "total .*3,249,098" "vgg_small: 3,249,098 parameters, as PyTorch counts its twin"
+run params "$top_srcdir/data/nets/mlp.net"; expect_rc 0 "params mlp.net"
+out_has "total .*10,020,874" "mlp: 10,020,874 parameters, as PyTorch counts its twin"
 # rows from a file: exact batch sizes only, other versions said
 printf '%s\n' 'gpu,sm,cudnn_version,cublas_version,logic,op,phase,dtype,layout,key,batch,seq,workspace_bytes,reserve_bytes,engine,status' \
   'NVIDIA RTX 3050,86,90100,0,pytorch-2.11,conv2d,forward,fp32,nchw,c3x32x32-o32x32x32-k3x3-s1x1-p1x1-d1x1-g1,8,0,1048576,0,eng0,ok' > "$tmpdir/ws.csv"
