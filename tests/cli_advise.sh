@@ -57,11 +57,31 @@ run advise resnet18 --mode infer --batch 16 --techniques fp16,mixed+checkpoint-b
 expect_rc 0 "inference workload with a combination"
 out_has "inference keeps no activations for backward" "checkpointing does not apply to inference"
 
-# the LSTM checkpointed in chunks of time steps: the chosen K, the trade-off, the same engine
-run advise lstm --batch 256 --seq 1000 --wide; expect_rc 0 "advise the seed's LSTM training (B=256, T=1000)"
+# the LSTM checkpointed in chunks of time steps: the chosen K, the trade-off, the same engine.
+# On the seed's card (sm_86) no cuDNN RNN rows are shipped, so these runs get rows as inputs
+# (--workspaces): the sizes the H200's per-op logs gave at the seed's LSTM sizes (see
+# test_advise_engine.c's rnn_rows), at B=256 for every t <= 1000 steps, fp32 and fp16
+# (autocast); what is checked is the advisor's choice of K, not the values.
+python3 - "$tmpdir/rnn_rows.csv" <<'PY'
+import sys
+B, H, I = 256, 256, 100
+with open(sys.argv[1], "w") as f:
+    f.write("gpu,sm,cudnn_version,cublas_version,logic,op,phase,dtype,layout,key,batch,seq,"
+            "workspace_bytes,reserve_bytes,engine,status\n")
+    for dt, fb, c in (("fp32", 4, 20333056), ("fp16", 2, 18555392)):
+        for t in range(1, 1001):
+            inf = c + fb * B * (20 * H + t * (I + H) + min(t, 256) * 4 * H)
+            trn = max(inf, c + fb * 19025 + B * (fb * t * (2 * I + 3 * H) + fb * 48 * H - fb * 2213 // 2))
+            res = 11 * t * B * H * fb + 256
+            for ph, ws, rs in (("inference", inf, 0), ("training", trn, res), ("backward", trn, 0)):
+                f.write(f"test input,86,91900,0,pytorch-2.11,lstm,{ph},{dt},-,i100-h256-l2-b1-d1-p0,"
+                        f"{B},{t},{ws},{rs},rnn-standard,ok\n")
+PY
+rows="--workspaces $tmpdir/rnn_rows.csv"
+run advise lstm --batch 256 --seq 1000 --wide $rows; expect_rc 0 "advise the seed's LSTM training (B=256, T=1000)"
 out_has "checkpoint-chunks, the trade-off over K" "the trade-off over K is shown"
 out_has "checkpoint-chunks .*K=2 chunks of 500 time steps .*the fewest chunks that fit" "K=2 is the fewest chunks that fit 4 GB"
-run advise lstm --batch 256 --seq 1000 --format json; expect_rc 0 "advise lstm json"
+run advise lstm --batch 256 --seq 1000 --format json $rows; expect_rc 0 "advise lstm json"
 cp "$tmpdir/out" "$tmpdir/l.json"
 json_valid "$tmpdir/l.json" "JSON parses"
 json_eq "$tmpdir/l.json" '{t["technique"]: t for t in d["techniques"]}["checkpoint-chunks"]["rnn_chunks"] == d["checkpoint_chunks"]["chosen"]' True "the row uses the chosen K"
@@ -69,9 +89,9 @@ json_eq "$tmpdir/l.json" 'all(r["fits"] == (r["chunks"] >= d["checkpoint_chunks"
 json_eq "$tmpdir/l.json" 'min(d["checkpoint_chunks"]["tradeoff"], key=lambda r: r["peak_bytes"])["chunks"] == d["checkpoint_chunks"]["lowest_peak"]' True "the lowest peak of the trade-off is where it says"
 json_eq "$tmpdir/l.json" 'sorted(t["technique"] for t in [d["cheapest_fitting"]] + d["also_fitting"] if "checkpoint-chunks" in t["technique"])' "['checkpoint-chunks', 'mixed+checkpoint-chunks']" "the combinations include checkpointing in chunks"
 for k in 2 10; do
-    run advise lstm --batch 256 --seq 1000 --techniques checkpoint-chunks$k --format json
+    run advise lstm --batch 256 --seq 1000 --techniques checkpoint-chunks$k --format json $rows
     cp "$tmpdir/out" "$tmpdir/k.json"
-    run memory lstm --mode train --batch 256 --seq 1000 --gpu rtx3050 --rnn-chunks $k --format json
+    run memory lstm --mode train --batch 256 --seq 1000 --gpu rtx3050 --rnn-chunks $k --format json $rows
     cp "$tmpdir/out" "$tmpdir/m.json"
     want=$(peak_of "$tmpdir/m.json"); got=$(tech_peak "$tmpdir/k.json" "checkpoint-chunks$k")
     [ "$got" = "$want" ]; ok $? "advise's checkpoint-chunks$k peak is dlmem memory's with --rnn-chunks $k ($got = $want)"

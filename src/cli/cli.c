@@ -19,6 +19,12 @@ static void valid_list(const dlm_cli_opt *opts, int n, char *buf, size_t len)
     strncat(buf, n ? ", --wide, --help" : "--wide, --help", len - strlen(buf) - 1);
 }
 
+/* Options that may be given more than once (each value kept, in order). */
+static int repeatable(const char *name)
+{
+    return !strcmp(name, "workspaces");
+}
+
 dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_opt *opts,
                          int n_opts, dlm_cli_args *out)
 {
@@ -73,7 +79,8 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
             return dlm_error(DLM_EINVAL, "dlmem %s: unknown option '%s' (valid: %s)", cmd, a,
                              valid);
         }
-        if (out->value[k])
+        int rep = repeatable(opts[k].name);
+        if (out->value[k] && !rep)
             return dlm_error(DLM_EINVAL, "dlmem %s: option --%s given twice (%s)", cmd,
                              opts[k].name,
                              opts[k].arg ? "give it once; options that take several values take "
@@ -94,6 +101,13 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
                                  opts[k].name, opts[k].arg);
             out->value[k] = argv[++i];
         }
+        if (rep) {
+            if (out->n_rep == DLM_CLI_MAX_REP)
+                return dlm_error(DLM_EINVAL, "dlmem %s: option --%s given more than %d times", cmd,
+                                 opts[k].name, DLM_CLI_MAX_REP);
+            out->rep_opt[out->n_rep] = k;
+            out->rep_value[out->n_rep++] = out->value[k];
+        }
     }
     dlm_table_set_width(out->wide ? 0 : DLM_TABLE_WIDTH);
     return DLM_OK;
@@ -104,6 +118,17 @@ const char *dlm_cli_get(const dlm_cli_args *a, const char *name)
     for (int i = 0; i < a->n_opts; i++)
         if (!strcmp(a->opts[i].name, name)) return a->value[i];
     return NULL;
+}
+
+int dlm_cli_get_all(const dlm_cli_args *a, const char *name, const char **vals, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < a->n_rep; i++)
+        if (!strcmp(a->opts[a->rep_opt[i]].name, name)) {
+            if (n < cap) vals[n] = a->rep_value[i];
+            n++;
+        }
+    return n;
 }
 
 /* Writes text wrapped at `cols` columns: each line first pads to `indent`

@@ -30,6 +30,8 @@ static const dlm_cli_opt opts[] = {
     {"techniques", 0, "LIST", "only these (comma list; a+b combines); default all"},
     {"input", 0, "NAME=BYTES", "a measured workspace size for the runtime profile"},
     {"set", 0, "K=V,...", "change model sizes (e.g. hidden=512); see dlmem models"},
+    {"workspaces", 0, "FILE", "library workspace rows from `dlmem probe` (repeatable)"},
+    {"cudnn-version", 0, "V", "the cuDNN version the rows should be from (default: the newest)"},
     {"progress", 0, NULL, "report the search's progress on stderr"},
     {"format", 0, "FMT", "table (default), csv or json"},
 };
@@ -47,9 +49,46 @@ static const char *batch_str(char *buf, size_t n, const dlm_advice *a)
     return buf;
 }
 
-static dlm_status add_row(dlm_table *t, int rank, const dlm_advice *a)
+/* ---- completeness (issue 10): a fit that holds only if the unknown library
+ * workspaces are small says so; kept apart for the output rework ---- */
+
+/* "fits" / "no" / "unless ws > 16.76 MiB" for a table cell. */
+static const char *fits_cell(char *buf, size_t n, const dlm_advice *a, int64_t usable)
 {
-    char r[16], pk[32], sv[32], sh[16], mb[24], g[16], rc[16];
+    char v[32];
+    if (!a->fits) return "no";
+    if (a->r.complete) return "yes";
+    snprintf(buf, n, "unless ws > %s", B(v, sizeof v, usable - a->peak));
+    return buf;
+}
+
+/* " (fits unless cuDNN's workspace exceeds X: N library workspaces not
+ * known)" after a line that says something fits; "" when complete. */
+static const char *unless(char *buf, size_t n, const dlm_advice *a, int64_t usable)
+{
+    char v[32];
+    if (a->r.complete) return "";
+    if (a->fits)
+        snprintf(buf, n, " (only unless cuDNN's workspace exceeds %s: %d library workspaces are not "
+                 "known and were counted 0 B)", B(v, sizeof v, usable - a->peak), a->r.n_unknown);
+    else
+        snprintf(buf, n, " (a lower bound: %d library workspaces are not known)", a->r.n_unknown);
+    return buf;
+}
+
+static void json_completeness(dlm_json *j, const dlm_advice *a, int64_t usable)
+{
+    dlm_json_key(j, "complete");
+    dlm_json_bool(j, a->r.complete);
+    dlm_json_kint(j, "n_unknown", a->r.n_unknown);
+    dlm_json_key(j, "fits_unless_workspace_exceeds_bytes");
+    if (a->r.complete || !a->fits) dlm_json_null(j);
+    else dlm_json_int(j, usable - a->peak);
+}
+
+static dlm_status add_row(dlm_table *t, int rank, const dlm_advice *a, int64_t usable)
+{
+    char r[16], pk[40], sv[32], sh[16], mb[24], g[16], rc[16], ft[48], pv[32];
     snprintf(r, sizeof r, "%d", rank);
     if (!a->applicable) {
         const char *cells[] = {r, a->name, a->family, "-", "-", "-", "-", "-", "-", "-", "-",
@@ -61,8 +100,9 @@ static dlm_status add_row(dlm_table *t, int rank, const dlm_advice *a)
     pct(rc, sizeof rc, a->recompute);
     char what[480];
     snprintf(what, sizeof what, "%s%s%s", a->what, a->note[0] ? " — " : "", a->note);
-    const char *cells[] = {r, a->name, a->family, B(pk, sizeof pk, a->peak), B(sv, sizeof sv, a->saved),
-                           sh, a->fits ? "yes" : "no", batch_str(mb, sizeof mb, a), g,
+    snprintf(pk, sizeof pk, "%s%s", a->r.complete ? "" : ">= ", B(pv, sizeof pv, a->peak));
+    const char *cells[] = {r, a->name, a->family, pk, B(sv, sizeof sv, a->saved),
+                           sh, fits_cell(ft, sizeof ft, a, usable), batch_str(mb, sizeof mb, a), g,
                            a->recompute > 0 ? rc : "-", dlm_risk_name(a->risk),
                            a->model_only ? "yes" : "", what};
     return dlm_table_add(t, cells);
@@ -119,7 +159,7 @@ static dlm_status print_table(const dlm_advice_report *rep)
 {
     static const char *hdr[] = {"#", "technique", "family", "new peak", "saved", "of peak", "fits",
                                 "max B", "GPUs", "recompute", "risk", "model-only", "what, price"};
-    char a[64], b2[64], c2[64], d[64], line[512];
+    char a[64], b2[64], c2[64], d[64], line[512], un[200];
     describe(rep, line, sizeof line);
     printf("%s\n", line);
     DLM_TRY(dlm_para(stdout, 0, "budget: %s — %s (%s) minus %s outside the allocator (CUDA "
@@ -129,12 +169,14 @@ static dlm_status print_table(const dlm_advice_report *rep)
                      B(c2, sizeof c2, rep->usable)));
     const dlm_advice *base = &rep->base;
     if (base->fits)
-        printf("as given: peak %s at %s — fits, %s to spare; largest batch that fits: %lld\n",
-               B(a, sizeof a, base->peak), base->r.peak_where, B(b2, sizeof b2, rep->usable - base->peak),
+        printf("as given: peak %s%s at %s — fits%s, %s to spare; largest batch that fits: %lld\n",
+               base->r.complete ? "" : ">= ", B(a, sizeof a, base->peak), base->r.peak_where,
+               unless(un, sizeof un, base, rep->usable), B(b2, sizeof b2, rep->usable - base->peak),
                (long long)base->max_batch);
     else
-        printf("as given: peak %s at %s — does NOT fit (%s over); largest batch that fits: %s\n",
-               B(a, sizeof a, base->peak), base->r.peak_where, B(b2, sizeof b2, base->peak - rep->usable),
+        printf("as given: peak %s%s at %s — does NOT fit (%s over)%s; largest batch that fits: %s\n",
+               base->r.complete ? "" : ">= ", B(a, sizeof a, base->peak), base->r.peak_where,
+               B(b2, sizeof b2, base->peak - rep->usable), unless(un, sizeof un, base, rep->usable),
                base->max_batch > 0 ? (snprintf(d, sizeof d, "%lld", (long long)base->max_batch), d)
                                    : "none");
     if (rep->ws_note[0]) printf("note: %s\n", rep->ws_note);
@@ -149,28 +191,31 @@ static dlm_status print_table(const dlm_advice_report *rep)
     DLM_TRY(dlm_table_alloc(13, hdr, "rllrrrlrrrlll", &t));
     dlm_table_set_keys(t, 2); /* # and technique */
     dlm_status st = DLM_OK;
-    for (int i = 0; i < rep->n_rows && st == DLM_OK; i++) st = add_row(t, i + 1, &rep->rows[i]);
+    for (int i = 0; i < rep->n_rows && st == DLM_OK; i++)
+        st = add_row(t, i + 1, &rep->rows[i], rep->usable);
     if (st == DLM_OK) st = dlm_table_print(t, stdout, 2);
     dlm_table_free(t);
     if (st == DLM_OK && rep->n_chunk_rows) st = print_chunks(rep);
     if (st != DLM_OK) return st;
     if (base->fits) {
-        printf("\nThe workload fits as given: no technique is needed (the max B column shows what "
-               "each buys).\n");
+        printf("\nThe workload fits as given%s: no technique is needed (the max B column shows "
+               "what each buys).\n", base->r.complete ? "" : " unless cuDNN's unknown workspaces are "
+               "larger than the headroom");
     } else if (rep->n_combos) {
         printf("\nCombinations (%d evaluated, %d fit; cheapest = fewest GPUs, then lowest risk, then "
                "least recomputation):\n", rep->n_combos, rep->n_fitting);
         if (rep->best.applicable) {
             const dlm_advice *x = &rep->best;
             printf("  cheapest that fits: %s — peak %s (saves %s, %.1f%%), risk %s, recompute %.1f%%, "
-                   "%d GPU%s, largest batch %lld\n", x->name, B(a, sizeof a, x->peak),
+                   "%d GPU%s, largest batch %lld%s\n", x->name, B(a, sizeof a, x->peak),
                    B(b2, sizeof b2, x->saved), 100 * x->share, dlm_risk_name(x->risk),
-                   100 * x->recompute, x->gpus, x->gpus > 1 ? "s" : "", (long long)x->max_batch);
+                   100 * x->recompute, x->gpus, x->gpus > 1 ? "s" : "", (long long)x->max_batch,
+                   unless(un, sizeof un, x, rep->usable));
             for (int i = 0; i < rep->n_alt; i++) {
                 x = &rep->alt[i];
-                printf("  also fits:          %s — peak %s, risk %s, recompute %.1f%%, %d GPU%s\n",
+                printf("  also fits:          %s — peak %s, risk %s, recompute %.1f%%, %d GPU%s%s\n",
                        x->name, B(a, sizeof a, x->peak), dlm_risk_name(x->risk), 100 * x->recompute,
-                       x->gpus, x->gpus > 1 ? "s" : "");
+                       x->gpus, x->gpus > 1 ? "s" : "", unless(un, sizeof un, x, rep->usable));
             }
         } else {
             printf("  none fits.\n");
@@ -219,7 +264,7 @@ static dlm_status print_table(const dlm_advice_report *rep)
     return dlm_check_stream(stdout, "standard output");
 }
 
-static void json_advice(dlm_json *j, const char *key, const dlm_advice *a)
+static void json_advice(dlm_json *j, const char *key, const dlm_advice *a, int64_t usable)
 {
     if (key) dlm_json_key(j, key);
     dlm_json_obj_begin(j);
@@ -237,6 +282,7 @@ static void json_advice(dlm_json *j, const char *key, const dlm_advice *a)
         dlm_json_knum(j, "saved_share", a->share);
         dlm_json_key(j, "fits");
         dlm_json_bool(j, a->fits);
+        json_completeness(j, a, usable);
         dlm_json_kint(j, "max_batch", a->max_batch);
         dlm_json_kint(j, "gpus", a->gpus);
         dlm_json_kint(j, "gpu_batch", a->gpu_batch);
@@ -283,11 +329,11 @@ static dlm_status print_json(const dlm_advice_report *rep)
     dlm_json_kint(&j, "weight_bytes", rep->weight_bytes);
     dlm_json_key(&j, "weights_exceed_budget");
     dlm_json_bool(&j, rep->usable < rep->weight_bytes);
-    json_advice(&j, "baseline", &rep->base);
+    json_advice(&j, "baseline", &rep->base, rep->usable);
     dlm_json_kstr(&j, "workspace_note", rep->ws_note);
     dlm_json_key(&j, "techniques");
     dlm_json_arr_begin(&j);
-    for (int i = 0; i < rep->n_rows; i++) json_advice(&j, NULL, &rep->rows[i]);
+    for (int i = 0; i < rep->n_rows; i++) json_advice(&j, NULL, &rep->rows[i], rep->usable);
     dlm_json_arr_end(&j);
     if (rep->n_chunk_rows) {
         dlm_json_key(&j, "checkpoint_chunks");
@@ -314,16 +360,16 @@ static dlm_status print_json(const dlm_advice_report *rep)
     if (rep->n_combos) {
         dlm_json_kint(&j, "combinations_evaluated", rep->n_combos);
         dlm_json_kint(&j, "combinations_fitting", rep->n_fitting);
-        if (rep->best.applicable) json_advice(&j, "cheapest_fitting", &rep->best);
+        if (rep->best.applicable) json_advice(&j, "cheapest_fitting", &rep->best, rep->usable);
         else {
             dlm_json_key(&j, "cheapest_fitting");
             dlm_json_null(&j);
         }
         dlm_json_key(&j, "also_fitting");
         dlm_json_arr_begin(&j);
-        for (int i = 0; i < rep->n_alt; i++) json_advice(&j, NULL, &rep->alt[i]);
+        for (int i = 0; i < rep->n_alt; i++) json_advice(&j, NULL, &rep->alt[i], rep->usable);
         dlm_json_arr_end(&j);
-        if (rep->lowest.applicable) json_advice(&j, "lowest_single_gpu", &rep->lowest);
+        if (rep->lowest.applicable) json_advice(&j, "lowest_single_gpu", &rep->lowest, rep->usable);
     }
     if (rep->has_precision) {
         dlm_json_key(&j, "precision");

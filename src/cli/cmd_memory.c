@@ -31,7 +31,84 @@ typedef struct point {
     dlm_mem_result r;
     dlm_poly law;
     char note[240]; /* dlm_mem_note(): measured or unknown library workspaces */
+    char probe[400]; /* incomplete: the command that would close it */
 } point;
+
+/* ---- completeness (issue 10): kept apart so output rework can carry it over ---- */
+
+/* JSON: "complete" and "unknown": [{"term", "op", "phase", "call", "batch",
+ * "seq", "no_engine"}], and the command that would close the point. */
+static void json_completeness(dlm_json *j, const dlm_mem_model *m, const point *p)
+{
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    dlm_json_key(j, "complete");
+    dlm_json_bool(j, p->r.complete);
+    dlm_json_kint(j, "n_unknown", p->r.n_unknown);
+    dlm_json_key(j, "unknown");
+    dlm_json_arr_begin(j);
+    for (int k = 0; k < p->r.n_unknown && k < DLM_MAX_UNKNOWN; k++) {
+        const dlm_mem_unknown *u = &p->r.unknown[k];
+        dlm_json_obj_begin(j);
+        dlm_json_kstr(j, "term", u->term);
+        dlm_json_kstr(j, "op", u->op >= 0 ? g->ops[u->op].name : "");
+        dlm_json_kstr(j, "phase", dlm_phase_name(u->phase));
+        dlm_json_kstr(j, "call", u->call);
+        dlm_json_kint(j, "batch", u->batch);
+        dlm_json_kint(j, "seq", u->seq);
+        dlm_json_key(j, "no_engine");
+        dlm_json_bool(j, u->no_engine);
+        dlm_json_obj_end(j);
+    }
+    dlm_json_arr_end(j);
+    dlm_json_kstr(j, "probe_command", p->r.complete ? "" : p->probe);
+    dlm_json_kint(j, "cudnn_version", p->r.cudnn_assumed);
+    dlm_json_kint(j, "cudnn_version_rows", p->r.cudnn_rows ? p->r.cudnn_rows : p->r.cudnn_assumed);
+}
+
+/* CSV: complete (1/0), n_unknown, unknown ("term:op:call;..."), probe_command */
+static void csv_completeness(const dlm_mem_model *m, const point *p)
+{
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    char u[1024] = "";
+    for (int k = 0; k < p->r.n_unknown && k < DLM_MAX_UNKNOWN; k++) {
+        size_t l = strlen(u);
+        const dlm_mem_unknown *x = &p->r.unknown[k];
+        snprintf(u + l, sizeof u - l, "%s%s:%s:%s", k ? ";" : "", x->term,
+                 x->op >= 0 ? g->ops[x->op].name : "", x->call);
+    }
+    printf(",%d,%d,", p->r.complete, p->r.n_unknown);
+    dlm_csv_field(stdout, u);
+    putchar(',');
+    dlm_csv_field(stdout, p->r.complete ? "" : p->probe);
+}
+
+/* Table: the notes under it, one per incomplete point. */
+static dlm_status table_completeness(const dlm_mem_model *m, const point *p, int n)
+{
+    int any = 0;
+    dlm_status st = DLM_OK;
+    for (int i = 0; i < n && st == DLM_OK; i++) {
+        if (p[i].r.complete) continue;
+        char ops[600], at[48];
+        dlm_mem_unknown_list(m, &p[i].r, ops, sizeof ops);
+        if (!any++)
+            st = dlm_para(stdout, 0, "incomplete: \">=\" marks a lower bound: library workspaces "
+                          "that no probed or measured row gives were counted 0 B");
+        if (p[i].T) snprintf(at, sizeof at, "B=%lld T=%lld", (long long)p[i].B, (long long)p[i].T);
+        else snprintf(at, sizeof at, "B=%lld", (long long)p[i].B);
+        if (st == DLM_OK)
+            st = dlm_para(stdout, 2, "%s: %d unknown: %s; to close it, on the target GPU:", at,
+                          p[i].r.n_unknown, ops);
+        if (st == DLM_OK) printf("    %s\n", p[i].probe); /* whole, to copy */
+    }
+    for (int i = 0; i < n && st == DLM_OK; i++)
+        if (p[i].r.cudnn_rows) {
+            st = dlm_para(stdout, 0, "note: workspace rows from cuDNN %d, prediction assumes %d",
+                          p[i].r.cudnn_rows, p[i].r.cudnn_assumed);
+            break;
+        }
+    return st;
+}
 
 /* The most memory each op adds while it runs, at (B, T), from the model's own
  * per-op log: peak inside minus allocated before, the largest over the op's
@@ -274,6 +351,7 @@ static dlm_status print_json(const dlm_mem_model *m, const dlm_gpu *gpu, const p
         dlm_json_kstr(&j, "peak_where", p[i].r.peak_where);
         dlm_json_kstr(&j, "peak_formula_bytes", law);
         dlm_json_kstr(&j, "workspace_note", p[i].note);
+        json_completeness(&j, m, &p[i]);
         dlm_json_key(&j, "breakdown");
         dlm_json_obj_begin(&j);
         for (int k = 0; k < DLM_TERM_COUNT; k++) dlm_json_kint(&j, dlm_term_name((dlm_term)k), p[i].r.by_term[k]);
@@ -303,7 +381,7 @@ static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n)
     fputs("model,profile,mode,dtype,attention,optimizer,batch,seq,peak_bytes,before_bytes,"
           "after_bytes,peak_phase,peak_where", stdout);
     for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%s_bytes", dlm_term_name((dlm_term)k));
-    fputs(",workspace_note\n", stdout);
+    fputs(",workspace_note,complete,n_unknown,unknown,probe_command\n", stdout);
     for (int i = 0; i < n; i++) {
         printf("%s,%s,%s,%s,%s,%s,%lld,%lld,%lld,%lld,%lld,%s,", g->name,
                dlm_profile_name(c->profile), dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
@@ -315,6 +393,7 @@ static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n)
         for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%lld", (long long)p[i].r.by_term[k]);
         putchar(',');
         dlm_csv_field(stdout, p[i].note);
+        csv_completeness(m, &p[i]);
         putchar('\n');
     }
     return dlm_check_stream(stdout, "standard output");
@@ -350,7 +429,8 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
         cells[k++] = b;
         if (g->uses_T) cells[k++] = tt;
         for (int q = 0; q < 9; q++) {
-            snprintf(cell[q], sizeof cell[q], "%.2f", (double)v[q] / 1048576.0);
+            snprintf(cell[q], sizeof cell[q], "%s%.2f", q == 0 && !r->complete ? ">= " : "",
+                     (double)v[q] / 1048576.0);
             cells[k++] = cell[q];
         }
         st = dlm_table_add(t, cells);
@@ -413,6 +493,7 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
         if (!seen) st2 = dlm_para(stdout, 0, "note: %s", p[i].note);
     }
     if (st2 != DLM_OK) return st2;
+    DLM_TRY(table_completeness(m, p, n));
     return dlm_check_stream(stdout, "standard output");
 }
 
@@ -471,6 +552,9 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
             st = dlm_mem_eval(m, p[n].B, p[n].T, &p[n].r);
             if (st == DLM_OK) st = dlm_mem_peak_poly(m, p[n].B, p[n].T, &p[n].law);
             if (st == DLM_OK) dlm_mem_note(m, p[n].B, p[n].note, sizeof p[n].note);
+            if (st == DLM_OK && !p[n].r.complete)
+                dlm_cli_probe_command(&a, &cfg, p[n].B, p[n].T, g->uses_T, p[n].probe,
+                                      sizeof p[n].probe);
             n++;
         }
     if (st == DLM_OK) {

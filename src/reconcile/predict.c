@@ -130,6 +130,7 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
     if (!out->peak || !out->before) st = dlm_error(DLM_ENOMEM, "out of memory");
     double xmin = 0, xmax = 0;
     unsigned used_extra = 0, tried_extra = 0;
+    int incomplete = 0; /* points with library workspaces no row gives (lower bounds) */
     for (int i = 0; st == DLM_OK && i < s->n; i++) {
         int64_t x = (int64_t)s->x[i];
         int64_t B = s->xvar == DLM_X_BATCH ? x : s->fixed;
@@ -159,6 +160,7 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
         if (st != DLM_OK) break;
         out->peak[i] = (double)r.peak_bytes;
         out->before[i] = (double)r.before_bytes;
+        incomplete += !r.complete;
         if (i == 0 || s->x[i] < xmin) xmin = s->x[i];
         if (i == 0 || s->x[i] > xmax) xmax = s->x[i];
     }
@@ -188,6 +190,11 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
                          strstr(out->what, "; measured ") ? ", " : "; measured ",
                          s->extra_name[k]);
             }
+        if (incomplete) { /* never a complete-looking prediction with unknown terms */
+            size_t L = strlen(out->what);
+            snprintf(out->what + L, sizeof out->what - L, "; INCOMPLETE at %d of %d points (cuDNN "
+                     "workspaces without probed rows counted 0 B: lower bounds)", incomplete, s->n);
+        }
         out->have = 1;
     } else {
         dlm_prediction_free(out);
