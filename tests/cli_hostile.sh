@@ -48,6 +48,10 @@ printf '[input x]\nshape = B x 3000000000\n[linear l]\nout_features = 3\n' >"$tm
 run params "$tmpdir/int.net"; expect_rc 2 "a dimension above INT_MAX"
 one_line_error "int.net:2: shape dimension 3000000000 is out of range" "refused with file and line"
 
+printf '[input x]\nshape = B x 2147483647\n[linear l]\nout_features = 1073741824\n' >"$tmpdir/params.net"
+run params "$tmpdir/params.net"; expect_rc 2 "2^61 parameters (their bytes would overflow)"
+one_line_error "params.net:3: .*would exceed 2^56 elements" "refused, not printed as negative TiB"
+
 # ---- what PyTorch rejects, dlmem rejects, with PyTorch's words ------------------------
 printf '[input x]\nshape = B x 1 x 2 x 2\n[conv2d c]\nout_channels = 1\nkernel = 3\nstride = 2\n' >"$tmpdir/k.net"
 run params "$tmpdir/k.net"; expect_rc 2 "conv kernel larger than its padded input"
