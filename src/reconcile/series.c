@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../analytic/memory.h"
 #include "../core/csv.h"
 
 /* One usable row of a file. */
@@ -210,11 +211,22 @@ static dlm_status group(dlm_series_set *set, const dlm_series *proto, const row 
 
 dlm_status dlm_series_read(const char *path, dlm_series_set *set)
 {
-    static const char *req[] = {"model", "mode", "batch", "seq", "peak_bytes"};
-    int idx[5];
+    static const char *req[] = {"model", "mode", "batch", "seq"};
+    /* the peak in bytes, or in a unit the column names (as audit reads them) */
+    static const struct { const char *peak, *before, *unit; double mult; } units[] = {
+        {"peak_bytes", "before_bytes", "bytes", 1},
+        {"peak_mib", "before_mib", "MiB", 1048576.0},
+        {"peak_mb", "before_mb", "MB", 1e6},
+    };
+    int idx[5], u = -1;
     dlm_csv *c;
     DLM_TRY(dlm_csv_read(path, &c));
-    dlm_status st = dlm_csv_require(c, 5, req, idx);
+    dlm_status st = dlm_csv_require(c, 4, req, idx);
+    for (int k = 0; st == DLM_OK && k < 3 && u < 0; k++)
+        if ((idx[4] = dlm_csv_col(c, units[k].peak)) >= 0) u = k;
+    if (st == DLM_OK && u < 0)
+        st = dlm_error(DLM_EPARSE, "%s: no peak column (valid: peak_bytes, peak_mib = MiB of "
+                       "2^20 bytes, peak_mb = MB of 10^6 bytes)", path);
     if (st == DLM_OK && c->nrows == 0)
         st = dlm_error(DLM_EPARSE, "%s: no data rows (only a header)", path);
     if (st != DLM_OK) {
@@ -222,7 +234,7 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
         return st;
     }
     int c_dtype = dlm_csv_col(c, "dtype"), c_attn = dlm_csv_col(c, "attention");
-    int c_before = dlm_csv_col(c, "before_bytes"), c_status = dlm_csv_col(c, "status");
+    int c_before = dlm_csv_col(c, units[u].before), c_status = dlm_csv_col(c, "status");
     int c_variant = dlm_csv_col(c, "variant"), c_opt = dlm_csv_col(c, "optimizer");
     int c_ckpt = dlm_csv_col(c, "checkpoint"), c_ac = dlm_csv_col(c, "autocast");
     int c_gpu = dlm_csv_col(c, "gpu"), c_prof = dlm_csv_col(c, "profile");
@@ -262,6 +274,7 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
         copy_field(p->gpu, sizeof p->gpu, c, i, c_gpu, "");
         copy_field(p->profile, sizeof p->profile, c, i, c_prof, file_profile);
         snprintf(p->file, sizeof p->file, "%s", path);
+        snprintf(p->peak_unit, sizeof p->peak_unit, "%s", units[u].unit);
         p->n_extra = n_extra;
         for (int k = 0; k < n_extra; k++) {
             memcpy(p->extra_name[k], extra_name[k], sizeof p->extra_name[k]);
@@ -272,12 +285,19 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
                            p->model[0] ? "mode" : "model");
             break;
         }
+        dlm_mode mode_ok;
+        if (dlm_mode_parse(p->mode, &mode_ok) != DLM_OK) {
+            st = dlm_error(DLM_EPARSE, "%s:%d: column 'mode': '%s' is not a mode (valid: infer, "
+                           "forward, train; lower case)", path, w->line, p->mode);
+            break;
+        }
         if (strcmp(p->profile, "runtime") && strcmp(p->profile, "pytorch")) {
             st = dlm_error(DLM_EPARSE, "%s:%d: column '%s': '%s' is not a profile (valid: "
                            "runtime, pytorch)", path, w->line, c->header[c_prof], p->profile);
             break;
         }
         p->resolution = !strcmp(p->profile, "pytorch") ? 512 : 1;
+        if (u > 0) p->resolution = units[u].mult * 0.01; /* MiB or MB, as written (2 decimals) */
         w->ok = c_status < 0 || !strcmp(dlm_csv_get(c, i, c_status), "ok");
         if ((st = dlm_csv_int(c, i, idx[2], &w->B)) != DLM_OK) break;
         if (w->B <= 0) {
@@ -295,13 +315,15 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
         if (w->ok) {
             /* failed rows may leave the byte columns empty */
             if ((st = dlm_csv_double(c, i, idx[4], &w->peak)) != DLM_OK) break;
+            w->peak *= units[u].mult;
             if (w->peak < 0) {
-                st = dlm_error(DLM_EPARSE, "%s:%d: column 'peak_bytes': %s is negative", path,
-                               w->line, dlm_csv_get(c, i, idx[4]));
+                st = dlm_error(DLM_EPARSE, "%s:%d: column '%s': %s is negative", path,
+                               w->line, units[u].peak, dlm_csv_get(c, i, idx[4]));
                 break;
             }
             if (c_before >= 0 && (st = dlm_csv_double(c, i, c_before, &w->before)) != DLM_OK)
                 break;
+            w->before *= units[u].mult;
         }
         for (int k = 0; k < n_extra; k++) {
             w->extra[k] = NAN;
