@@ -6,6 +6,8 @@
 . "$top_srcdir/tests/lib.sh"
 
 run advise resnet18 --batch 256; expect_rc 0 "advise resnet18 training on the seed's GPU"
+if grep -q "FP16 reduces memory by 50" "$tmpdir/out"; then ok 1 "no seed claim without --seed"; else ok 0 "no seed claim without --seed"; fi
+run advise resnet18 --batch 256 --seed; expect_rc 0 "advise --seed"
 out_has "does NOT fit" "B=256 does not fit 4 GB"
 out_has "Techniques, ranked by memory saved" "ranked table"
 out_has "checkpoint-block" "checkpointing per block is evaluated"

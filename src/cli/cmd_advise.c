@@ -33,6 +33,7 @@ static const dlm_cli_opt opts[] = {
     {"workspaces", 0, "FILE", "library workspace rows from `dlmem probe` (repeatable)"},
     {"cudnn-version", 0, "V", "the cuDNN version the rows should be from (default: the newest)"},
     {"progress", 0, NULL, "report the search's progress on stderr"},
+    {"seed", 0, NULL, "also check the seed report's \"FP16 reduces memory by 50%\" at this point"},
     {"format", 0, "FMT", "table (default), csv or json"},
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
@@ -153,7 +154,7 @@ static dlm_status print_chunks(const dlm_advice_report *rep)
 
 /* How the budget's memory and context are known (set by dlm_cmd_advise). */
 static char mem_echo[200], ctx_note[160];
-static int ctx_measured;
+static int ctx_measured, show_seed;
 
 static dlm_status print_table(const dlm_advice_report *rep)
 {
@@ -256,7 +257,8 @@ static dlm_status print_table(const dlm_advice_report *rep)
         dlm_table_free(t);
         if (st != DLM_OK) return st;
         printf("  (each column is the composition at its own peak, which may fall at another op)\n");
-        printf("The seed's \"FP16 reduces memory by 50%%\", at this point: fp16 inference saves %.1f%% "
+        if (show_seed)
+            printf("The seed's \"FP16 reduces memory by 50%%\", at this point: fp16 inference saves %.1f%% "
                "(%+.1f points from 50%%), autocast training %.1f%% (%+.1f points).\n",
                100 * rep->fp16_infer_share, 100 * rep->fp16_infer_share - 50,
                100 * rep->mixed_train_share, 100 * rep->mixed_train_share - 50);
@@ -384,7 +386,7 @@ static dlm_status print_json(const dlm_advice_report *rep)
         }
         dlm_json_knum(&j, "fp16_inference_saved_share", rep->fp16_infer_share);
         dlm_json_knum(&j, "mixed_training_saved_share", rep->mixed_train_share);
-        dlm_json_knum(&j, "seed_claimed_share", 0.5);
+        if (show_seed) dlm_json_knum(&j, "seed_claimed_share", 0.5);
         dlm_json_obj_end(&j);
     }
     dlm_json_obj_end(&j);
@@ -452,6 +454,7 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     int given_gpu = dlm_cli_get(&a, "gpu") != NULL, given_mem = dlm_cli_get(&a, "memory") != NULL;
     DLM_TRY(dlm_cli_mem_config(&a, &w.cfg, &gpu));
     if (!dlm_cli_get(&a, "mode")) w.cfg.mode = DLM_MODE_TRAIN;
+    show_seed = dlm_cli_get(&a, "seed") != NULL;
     if (!given_gpu && !given_mem) { /* the seed's card */
         DLM_TRY(dlm_gpu_find("rtx3050-4gb", &gpu));
         w.cfg.sm = gpu->sm;

@@ -15,10 +15,12 @@
 
 static const dlm_cli_opt opts[] = {
     {"format", 0, "FMT", "table (default), csv or json"},
-    {"view", 0, "VIEW", "all (table default), layers, tensors (csv default) or seed"},
+    {"view", 0, "VIEW", "all (table default: layers and tensors), layers, tensors (csv "
+                        "default) or seed (the seed report's Table 1 checked)"},
     {"set", 0, "K=V,...", "change model sizes (e.g. hidden=512,layers=3); see dlmem models"},
     {"reference", 0, "FILE", "PyTorch's counts (default data/reference/pytorch_params.csv)"},
-    {"seed", 0, "FILE", "the seed report's Table 1 (default data/seed/table1.csv)"},
+    {"seed", 0, "FILE", "also check this copy of the seed report's Table 1 (--view seed reads "
+                        "data/seed/table1.csv)"},
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
@@ -83,7 +85,9 @@ static dlm_status load_seed(ctx *c, const char *path)
     return st;
 }
 
-static dlm_status load_refs(ctx *c, const dlm_cli_args *a)
+/* The seed report's Table 1 is read only when asked for (--seed FILE or
+ * --view seed): a user's network is not the seed's. */
+static dlm_status load_refs(ctx *c, const dlm_cli_args *a, int want_seed)
 {
     const char *ref = dlm_cli_get(a, "reference"), *seed = dlm_cli_get(a, "seed");
     if (c->custom) return DLM_OK;
@@ -98,9 +102,11 @@ static dlm_status load_refs(ctx *c, const dlm_cli_args *a)
     } else {
         DLM_TRY(dlm_torchref_compare(c->g, c->ref, &c->rows, &c->n_rows, &c->mismatches));
     }
+    if (!seed && !want_seed) return DLM_OK;
     if (seed) snprintf(c->seed_path, sizeof c->seed_path, "%s", seed);
     else if (!dlm_data_path("seed/table1.csv", c->seed_path, sizeof c->seed_path))
-        return DLM_OK; /* the seed table is optional context */
+        return dlm_error(DLM_EIO, "%s: the seed's Table 1 not found (set DLMEM_DATA or pass "
+                         "--seed FILE)", c->seed_path);
     return load_seed(c, c->seed_path);
 }
 
@@ -454,10 +460,10 @@ dlm_status dlm_cmd_params(int argc, char **argv)
     DLM_TRY(dlm_cli_parse("params", argc, argv, opts, N_OPTS, &a));
     if (a.help) {
         dlm_cli_usage(stdout, "params", "MODEL|FILE.net [options]",
-                      "Parameter counts per layer with their formulas, every parameter tensor "
-                      "beside\nPyTorch's own count, and the seed report's Table 1 explained.\n"
-                      "MODEL is a built-in network (dlmem models) or a network file (format in\n"
-                      "src/models/netfile.h and the README).",
+                      "Parameter counts per layer with their formulas, and every parameter tensor\n"
+                      "beside PyTorch's own count (built-in networks).  --view seed (or --seed\n"
+                      "FILE) adds the seed report's Table 1, checked.  MODEL is a built-in network\n"
+                      "(dlmem models) or a network file (format: man dlmem, NETWORK FILES).",
                       opts, N_OPTS);
         return DLM_OK;
     }
@@ -491,7 +497,7 @@ dlm_status dlm_cmd_params(int argc, char **argv)
         c.pytorch = c.info ? c.info->pytorch : a.pos[0];
         st = dlm_params_layers(g, &c.layers, &c.n_layers);
     }
-    if (st == DLM_OK) st = load_refs(&c, &a);
+    if (st == DLM_OK) st = load_refs(&c, &a, view == VIEW_SEED);
     if (st == DLM_OK) {
         if (fmt == DLM_FMT_JSON) st = print_json(&c, stdout);
         else if (fmt == DLM_FMT_CSV) st = print_csv(&c, view, stdout);

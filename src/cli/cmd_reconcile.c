@@ -239,7 +239,7 @@ static dlm_status print_json(const dlm_recon *r, FILE *f)
         dlm_json_arr_begin(&j);
         for (int k = 0; k < s->n; k++) {
             dlm_json_obj_begin(&j);
-            dlm_json_knum(&j, "x", s->x[k]);
+            dlm_json_kint(&j, "x", (int64_t)llround(s->x[k]));
             dlm_json_kint(&j, "line", s->line[k]);
             dlm_json_kbytes(&j, "peak_bytes", s->peak[k]);
             if (p->have) {
