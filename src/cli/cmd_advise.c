@@ -16,7 +16,7 @@
 static const dlm_cli_opt opts[] = {
     {"batch", 'b', "B", "batch size of the workload (default 32)"},
     {"seq", 't', "T", "sequence length (models with T; default 128 bert, 100 lstm)"},
-    {"mode", 0, "MODE", "train (default: a whole step), forward or infer"},
+    {"mode", 0, "MODE", "train (default: a whole step, loss sum(o.pow(2).mean()) over the outputs), forward or infer"},
     {"dtype", 0, "DTYPE", "fp32 (default), fp16, bf16 or mixed: how the workload runs now"},
     {"attention", 0, "KIND", "eager (default) or fused (SDPA/flash)"},
     {"optimizer", 0, "OPT", "adam (default), sgd, sgd-momentum or adam8bit"},
@@ -435,10 +435,14 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
                       "Every memory-saving technique for the workload, evaluated with the analytic\n"
                       "memory model: new peak, bytes saved, the largest batch that then fits the\n"
                       "budget, the price (recomputation, accuracy risk, GPUs), and the cheapest\n"
-                      "combination that makes the workload fit.  Techniques:\n  ",
+                      "combination that makes the workload fit (the techniques are listed below\n"
+                      "the options).  The training step's loss is sum(o.pow(2).mean()) over the\n"
+                      "network's outputs, as tools/torch_reference.py runs it.",
                       opts, N_OPTS);
-        printf("\ntechniques: %s\n(8-bit Adam and ZeRO sharding are model-only: PyTorch did not run "
-               "them for the reference data)\n", dlm_advise_names());
+        printf("\ntechniques (--techniques a,b; a+b combines):\n");
+        dlm_cli_wrap(stdout, dlm_advise_names(), 2);
+        printf("  (8-bit Adam and ZeRO sharding are model-only: PyTorch did not run them for the\n"
+               "  reference data)\n");
         return DLM_OK;
     }
     if (a.n_pos != 1)

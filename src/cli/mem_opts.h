@@ -11,7 +11,8 @@
 
 /* The option-table rows, for commands to include in their tables. */
 #define DLM_MEM_OPT_ROWS                                                                        \
-    {"mode", 0, "MODE", "infer (default), forward (training forward) or train (whole step)"},     \
+    {"mode", 0, "MODE", "infer (default), forward (training forward) or train (a whole step: "   \
+                        "loss sum(o.pow(2).mean()) over the outputs, backward, optimizer step)"}, \
     {"dtype", 0, "DTYPE", "fp32 (default), fp16, bf16 or mixed (fp32 weights, half activations)"}, \
     {"attention", 0, "KIND", "eager (default: scores materialised) or fused (SDPA/flash)"},       \
     {"optimizer", 0, "OPT", "adam (default), sgd or sgd-momentum (train mode)"},                  \
