@@ -108,7 +108,7 @@ run memory lstm --mode train --seq 3 --rnn-chunks 4; expect_rc 2 "fewer steps th
 one_line_error "sequence length 3 is shorter than the 4 chunks" "names the value and the range"
 
 # a budget smaller than the weights alone: a clear answer, not an empty table
-run advise bert --memory 1GB --batch 8 --seq 128; expect_rc 0 "budget below the weights"
+run advise bert --memory 1GB --batch 8 --seq 128 --wide; expect_rc 0 "budget below the weights"
 out_has "The weights alone (417.64 MiB" "says the weights exceed the budget"
 out_has "lowest single-GPU peak found: " "gives the minimum on one GPU"
 out_has "cheapest that fits: .*zero3.*GPUs" "and how many GPUs ZeRO-3 needs"

@@ -170,24 +170,26 @@ static dlm_status print_table(const dlm_advice_report *rep)
                      B(c2, sizeof c2, rep->usable)));
     const dlm_advice *base = &rep->base;
     if (base->fits)
-        printf("as given: peak %s%s at %s — fits%s, %s to spare; largest batch that fits: %lld\n",
+        DLM_TRY(dlm_para(stdout, 0, "as given: peak %s%s at %s — fits%s, %s to spare; largest batch that fits: %lld",
                base->r.complete ? "" : ">= ", B(a, sizeof a, base->peak), base->r.peak_where,
                unless(un, sizeof un, base, rep->usable), B(b2, sizeof b2, rep->usable - base->peak),
-               (long long)base->max_batch);
+               (long long)base->max_batch));
     else
-        printf("as given: peak %s%s at %s — does NOT fit (%s over)%s; largest batch that fits: %s\n",
+        DLM_TRY(dlm_para(stdout, 0, "as given: peak %s%s at %s — does NOT fit (%s over)%s; largest batch that fits: %s",
                base->r.complete ? "" : ">= ", B(a, sizeof a, base->peak), base->r.peak_where,
                B(b2, sizeof b2, base->peak - rep->usable), unless(un, sizeof un, base, rep->usable),
                base->max_batch > 0 ? (snprintf(d, sizeof d, "%lld", (long long)base->max_batch), d)
-                                   : "none");
-    if (rep->ws_note[0]) printf("note: %s\n", rep->ws_note);
+                                   : "none"));
+    if (rep->ws_note[0]) DLM_TRY(dlm_para(stdout, 0, "note: %s", rep->ws_note));
     if (rep->usable < rep->weight_bytes)
         printf("The weights alone (%s, %lld parameters in %s) exceed the %s usable.\n",
                B(a, sizeof a, rep->weight_bytes), (long long)rep->params,
                dlm_dtype_name(rep->w.cfg.dtype), B(b2, sizeof b2, rep->usable));
-    printf("\nTechniques, ranked by memory saved (one at a time; max B: the largest batch that then "
-           "fits, at the same T;\nrecompute: extra forward operations as a share of the forward's — a "
-           "training step is about three forwards):\n");
+    printf("\n");
+    DLM_TRY(dlm_para(stdout, 0, "Techniques, ranked by memory saved (one at a time; max B: the "
+                     "largest batch that then fits, at the same T; recompute: extra forward "
+                     "operations as a share of the forward's — a training step is about three "
+                     "forwards):"));
     dlm_table *t;
     DLM_TRY(dlm_table_alloc(13, hdr, "rllrrrlrrrlll", &t));
     dlm_table_set_keys(t, 2); /* # and technique */
@@ -207,16 +209,16 @@ static dlm_status print_table(const dlm_advice_report *rep)
                "least recomputation):\n", rep->n_combos, rep->n_fitting);
         if (rep->best.applicable) {
             const dlm_advice *x = &rep->best;
-            printf("  cheapest that fits: %s — peak %s (saves %s, %.1f%%), risk %s, recompute %.1f%%, "
-                   "%d GPU%s, largest batch %lld%s\n", x->name, B(a, sizeof a, x->peak),
+            DLM_TRY(dlm_para(stdout, 2, "cheapest that fits: %s — peak %s (saves %s, %.1f%%), risk %s, recompute %.1f%%, "
+                   "%d GPU%s, largest batch %lld%s", x->name, B(a, sizeof a, x->peak),
                    B(b2, sizeof b2, x->saved), 100 * x->share, dlm_risk_name(x->risk),
                    100 * x->recompute, x->gpus, x->gpus > 1 ? "s" : "", (long long)x->max_batch,
-                   unless(un, sizeof un, x, rep->usable));
+                   unless(un, sizeof un, x, rep->usable)));
             for (int i = 0; i < rep->n_alt; i++) {
                 x = &rep->alt[i];
-                printf("  also fits:          %s — peak %s, risk %s, recompute %.1f%%, %d GPU%s%s\n",
+                DLM_TRY(dlm_para(stdout, 2, "also fits:          %s — peak %s, risk %s, recompute %.1f%%, %d GPU%s%s",
                        x->name, B(a, sizeof a, x->peak), dlm_risk_name(x->risk), 100 * x->recompute,
-                       x->gpus, x->gpus > 1 ? "s" : "", unless(un, sizeof un, x, rep->usable));
+                       x->gpus, x->gpus > 1 ? "s" : "", unless(un, sizeof un, x, rep->usable)));
             }
         } else {
             printf("  none fits.\n");

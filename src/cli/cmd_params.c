@@ -191,9 +191,10 @@ static dlm_status print_tensors(const ctx *c, FILE *f)
         st = dlm_table_add(t, cells);
     }
     if (st == DLM_OK) {
-        fprintf(f, "\nEvery parameter and buffer tensor, dlmem vs PyTorch (%s; %s):\n",
-                c->ref_path, c->ref->versions ? c->ref->versions : "versions unknown");
-        st = dlm_table_print(t, f, 2);
+        fprintf(f, "\n");
+        st = dlm_para(f, 0, "Every parameter and buffer tensor, dlmem vs PyTorch (%s; %s):",
+                      c->ref_path, c->ref->versions ? c->ref->versions : "versions unknown");
+        if (st == DLM_OK) st = dlm_table_print(t, f, 2);
     }
     if (st == DLM_OK) {
         if (c->mismatches == 0)
@@ -283,12 +284,12 @@ static dlm_status print_table(const ctx *c, view_kind v, FILE *f)
     char p32[32], p16[32], pc[32], bc[32], bb[32];
     int64_t np = dlm_graph_param_count(c->g);
     fprintf(f, "%s: %s\n", c->name, c->pytorch);
-    fprintf(f, "%s parameters (%s in fp32, %s in fp16/bf16); %s buffer elements (%s in fp32)\n",
+    DLM_TRY(dlm_para(f, 0, "%s parameters (%s in fp32, %s in fp16/bf16); %s buffer elements (%s in fp32)",
             dlm_fmt_int(pc, sizeof pc, np),
             dlm_fmt_bytes(p32, sizeof p32, (double)dlm_params_bytes(c->g, 4)),
             dlm_fmt_bytes(p16, sizeof p16, (double)dlm_params_bytes(c->g, 2)),
             dlm_fmt_int(bc, sizeof bc, dlm_graph_buffer_count(c->g)),
-            dlm_fmt_bytes(bb, sizeof bb, (double)dlm_buffers_bytes(c->g, 4)));
+            dlm_fmt_bytes(bb, sizeof bb, (double)dlm_buffers_bytes(c->g, 4))));
     if (v == VIEW_ALL || v == VIEW_LAYERS) DLM_TRY(print_layers(c, f));
     if (v == VIEW_ALL || v == VIEW_TENSORS) DLM_TRY(print_tensors(c, f));
     if (v == VIEW_ALL || v == VIEW_SEED) DLM_TRY(print_seed(c, f));
