@@ -201,12 +201,14 @@ static dlm_status print_table(const dlm_advice_report *rep)
     if (st == DLM_OK && rep->n_chunk_rows) st = print_chunks(rep);
     if (st != DLM_OK) return st;
     if (base->fits) {
-        printf("\nThe workload fits as given%s: no technique is needed (the max B column shows "
-               "what each buys).\n", base->r.complete ? "" : " unless cuDNN's unknown workspaces are "
-               "larger than the headroom");
+        printf("\n");
+        DLM_TRY(dlm_para(stdout, 0, "The workload fits as given%s: no technique is needed (the max "
+                         "B column shows what each buys).", base->r.complete ? "" : " unless cuDNN's "
+                         "unknown workspaces are larger than the headroom"));
     } else if (rep->n_combos) {
-        printf("\nCombinations (%d evaluated, %d fit; cheapest = fewest GPUs, then lowest risk, then "
-               "least recomputation):\n", rep->n_combos, rep->n_fitting);
+        printf("\n");
+        DLM_TRY(dlm_para(stdout, 0, "Combinations (%d evaluated, %d fit; cheapest = fewest GPUs, then lowest risk, then "
+               "least recomputation):", rep->n_combos, rep->n_fitting));
         if (rep->best.applicable) {
             const dlm_advice *x = &rep->best;
             DLM_TRY(dlm_para(stdout, 2, "cheapest that fits: %s — peak %s (saves %s, %.1f%%), risk %s, recompute %.1f%%, "
