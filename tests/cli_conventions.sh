@@ -5,7 +5,8 @@
 # once, memory sizes with units, tables within 100 columns unless --wide.
 . "$top_srcdir/tests/lib.sh"
 man="$top_srcdir/doc/dlmem.1"
-cmds="models params memory fit advise reconcile audit report measure"
+cmds=$("$DLMEM" --help | sed -n '/^commands:/,/^$/p' | awk 'NF && !/^commands:/ {print $1}')
+[ -n "$cmds" ]; ok $? "dlmem --help lists the commands"
 
 run --version; expect_rc 0 "--version"
 out_has "^dlmem [0-9][0-9.]*$" "prints dlmem and its version"

@@ -2,7 +2,14 @@
 """json_doc.py DLMEM > doc/json.md: writes the tables of doc/json.md from real output
 (run it after adding members; keep the conditions and meanings below up to date)."""
 import json, subprocess, sys
+# members whose type varies with the input beyond what the sample runs show
+TYPES = {'fits_unless_workspace_exceeds_bytes': {'integer', 'null'}}
 D = {
+ 'complete': 'true when every term of the prediction is known; false: the peak is a lower bound',
+ 'n_unknown': 'how many terms are not known', 'unknown': 'the terms not known (library workspaces no GPU measured)',
+ 'probe_command': 'the dlmem probe command that would measure them ("" when complete)',
+ 'fits_unless_workspace_exceeds_bytes': 'fits unless the unknown workspaces exceed this many bytes (null: complete or does not fit)',
+ 'cudnn_version': 'cuDNN version the workspace rows are for', 'cudnn_version_rows': 'the cuDNN version of the rows used',
  'dlmem_version': 'the dlmem that wrote the document', 'schema': 'this document\'s schema, e.g. "dlmem.memory/1"; a new number means a changed meaning',
  'model': 'network name (built-in, or a network file\'s [net] name)', 'pytorch': 'the PyTorch code the network matches',
  'batch': 'batch size B', 'seq': 'sequence length T (0: the model has none)', 'mode': 'infer, forward or train',
@@ -93,7 +100,7 @@ for schema, how, args, cond in docs:
             when = 'applicable techniques'
         for c, w in cond.items():
             if p == c or p.startswith(c + '.') or p.startswith(c + '['): when = w
-        ts = set(ts)
+        ts = set(ts) | TYPES.get(p.split('.')[-1].replace('[]', ''), set())
         if ts == {'integer', 'number'}: ts = {'number'}
         if when.startswith('always (null'): ts.add('null')
         out.append('| `%s` | %s | %s | %s |' % (p, '\\|'.join(sorted(ts)), when, meaning(p)))

@@ -4,7 +4,9 @@
 ".SH THE TRAINING STEP" after changing options."""
 import re, subprocess, sys
 dl = sys.argv[1]
-cmds = ['models','params','memory','fit','advise','reconcile','audit','report','measure','probe']
+cmds = [re.match(r'^  (\w+) ', l).group(1) for l in
+        subprocess.run([dl, '--help'], capture_output=True, text=True).stdout.split('commands:')[1]
+        .split('\n\n')[0].splitlines() if re.match(r'^  (\w+) ', l)]
 summ = {}
 for line in subprocess.run([dl,'--help'],capture_output=True,text=True).stdout.splitlines():
     m = re.match(r'^  (\w+)\s+(.*)$', line)

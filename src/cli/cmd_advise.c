@@ -206,8 +206,9 @@ static dlm_status print_table(const dlm_advice_report *rep)
                          "B column shows what each buys).", base->r.complete ? "" : " unless cuDNN's "
                          "unknown workspaces are larger than the headroom"));
     } else if (rep->n_combos) {
-        printf("\nCombinations (%d evaluated, %d fit; cheapest = fewest GPUs, then lowest risk, then "
-               "least recomputation):\n", rep->n_combos, rep->n_fitting);
+        printf("\n");
+        DLM_TRY(dlm_para(stdout, 0, "Combinations (%d evaluated, %d fit; cheapest = fewest GPUs, then lowest risk, then "
+               "least recomputation):", rep->n_combos, rep->n_fitting));
         if (rep->best.applicable) {
             const dlm_advice *x = &rep->best;
             DLM_TRY(dlm_para(stdout, 2, "cheapest that fits: %s — peak %s (saves %s, %.1f%%), risk %s, recompute %.1f%%, "
@@ -459,6 +460,7 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     memset(&bud, 0, sizeof bud);
     const dlm_gpu *gpu;
     int given_gpu = dlm_cli_get(&a, "gpu") != NULL, given_mem = dlm_cli_get(&a, "memory") != NULL;
+    DLM_TRY(dlm_cli_mem_single(&a, "advise"));
     DLM_TRY(dlm_cli_mem_config(&a, &w.cfg, &gpu));
     if (!dlm_cli_get(&a, "mode")) w.cfg.mode = DLM_MODE_TRAIN;
     show_seed = dlm_cli_get(&a, "seed") != NULL;
@@ -498,9 +500,9 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     DLM_TRY(dlm_model_build_named(w.model, w.settings[0] ? w.settings : NULL, &g));
     int uses_T = g->uses_T;
     int64_t max_T = g->max_T > 0 ? g->max_T : 100000000;
-    dlm_status st = DLM_OK;
+    dlm_status st = dlm_cli_mem_check(&a, g);
     w.batch = 32;
-    if (dlm_cli_get(&a, "batch")) st = dlm_cli_int("--batch", dlm_cli_get(&a, "batch"), 1, 1000000000, &w.batch);
+    if (st == DLM_OK && dlm_cli_get(&a, "batch")) st = dlm_cli_int("--batch", dlm_cli_get(&a, "batch"), 1, 1000000000, &w.batch);
     if (st == DLM_OK && dlm_cli_get(&a, "seq") && !uses_T)
         st = dlm_error(DLM_EINVAL, "--seq: model %s has no sequence length", g->name);
     w.seq = uses_T ? (g->max_T > 0 ? 128 : 100) : 0;

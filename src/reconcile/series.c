@@ -278,10 +278,10 @@ typedef struct proto_cols {
     const char *path;
     int model, mode, dtype, attn, variant, opt, ckpt, ac, gpu, prof;
     const char *file_profile;
+    const char *peak_unit;  /* "bytes", "MiB" or "MB": the unit of the file's peak column */
+    double unit_mult;       /* bytes per unit */
     int n_extra;
     char (*extra_name)[48];
-    const char *peak_unit; /* "bytes", "MiB" or "MB": the unit of the file's peak column */
-    double peak_mult;      /* bytes per unit */
 } proto_cols;
 
 /* The configuration of row i (everything but B, T and the bytes). */
@@ -310,13 +310,13 @@ static dlm_status fill_proto(const proto_cols *pc, int i, dlm_series *p)
     if (dlm_mode_parse(p->mode, &mode_ok) != DLM_OK)
         return dlm_error(DLM_EPARSE, "%s:%d: column 'mode': '%s' is not a mode (valid: infer, "
                          "forward, train; lower case)", pc->path, c->lines[i], p->mode);
+    snprintf(p->peak_unit, sizeof p->peak_unit, "%s", pc->peak_unit);
     if (strcmp(p->profile, "runtime") && strcmp(p->profile, "pytorch"))
         return dlm_error(DLM_EPARSE, "%s:%d: column '%s': '%s' is not a profile (valid: "
                          "runtime, pytorch)", pc->path, c->lines[i], c->header[pc->prof],
                          p->profile);
     p->resolution = !strcmp(p->profile, "pytorch") ? 512 : 1;
-    snprintf(p->peak_unit, sizeof p->peak_unit, "%s", pc->peak_unit);
-    if (pc->peak_mult > 1) p->resolution = pc->peak_mult * 0.01; /* MiB or MB, as written (2 decimals) */
+    if (pc->unit_mult > 1) p->resolution = pc->unit_mult * 0.01; /* MiB or MB to 2 decimals */
     return DLM_OK;
 }
 
@@ -367,8 +367,8 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
     if (dlm_csv_col(c, "median_ms") >= 0 && dlm_csv_col(c, "cublas") >= 0) file_profile = "runtime";
 
     proto_cols pc = {c, path, idx[0], idx[1], c_dtype, c_attn, c_variant, c_opt, c_ckpt, c_ac,
-                     c_gpu, c_prof, file_profile, n_extra, extra_name, units[u].unit,
-                     units[u].mult};
+                     c_gpu, c_prof, file_profile, units[u].unit, units[u].mult, n_extra,
+                     extra_name};
     row *rows = calloc((size_t)c->nrows, sizeof *rows);
     if (!rows) st = dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; st == DLM_OK && i < c->nrows; i++) {
@@ -415,10 +415,9 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
             if ((st = dlm_csv_double(c, i, idx[4], &w->peak)) != DLM_OK) break;
             w->peak *= units[u].mult;
             if ((st = byte_count(c, i, idx[4], w->peak)) != DLM_OK) break;
-            if (c_before >= 0 && (st = dlm_csv_double(c, i, c_before, &w->before)) != DLM_OK)
+            if (c_before >= 0 && ((st = dlm_csv_double(c, i, c_before, &w->before)) != DLM_OK ||
+                                  (st = byte_count(c, i, c_before, w->before *= units[u].mult)) != DLM_OK))
                 break;
-            w->before *= units[u].mult;
-            if (c_before >= 0 && (st = byte_count(c, i, c_before, w->before)) != DLM_OK) break;
         }
         for (int k = 0; k < n_extra; k++) {
             w->extra[k] = NAN;
