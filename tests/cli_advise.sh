@@ -125,4 +125,17 @@ run advise bert --seq 513;              expect_rc 2 "T beyond BERT's positions"
 run advise resnet18 --memory 100MiB;    expect_rc 2 "a budget below the CUDA context"
 one_line_error "do not exceed the context" "says so"
 run advise;                             expect_rc 2 "no model"
+
+# never a plain "fits" with unknown library workspaces (the seed's card, sm_86: no rows)
+run advise resnet18 --batch 16 --techniques mixed; expect_rc 0 "advise on sm_86 (no workspace rows)"
+out_has "fits (only unless" "as given: fits only unless cuDNN's workspace exceeds the headroom"
+out_has "unless ws > " "the technique's fits column says the same"
+out_has ">= " "peaks are lower bounds"
+run advise resnet18 --batch 16 --techniques mixed --format json; expect_rc 0 "advise json on sm_86"
+json_eq "$tmpdir/out" 'd["baseline"]["complete"] is False and d["baseline"]["fits_unless_workspace_exceeds_bytes"] == d["budget"]["usable_bytes"] - d["baseline"]["peak_bytes"]' True "JSON: incomplete, fits unless a workspace exceeds the headroom"
+run fit resnet18 --gpu rtx3050 --mode train --format json; expect_rc 0 "fit json on sm_86"
+json_eq "$tmpdir/out" 'd["complete"] is False and d["fits_unless_workspace_exceeds_bytes"] == d["headroom_bytes"] and len(d["unknown"]) > 0' True "fit JSON: incomplete, fits unless a workspace exceeds the headroom"
+run fit resnet18 --gpu rtx3050 --mode train; expect_rc 0 "fit table on sm_86"
+out_has "incomplete: fits only unless cuDNN's workspace exceeds" "fit says a fit holds only if the unknown workspaces are small"
+out_has "dlmem probe resnet18 --mode train --dtype fp32 --batch" "and how to close it"
 done_testing

@@ -295,6 +295,11 @@ static void lstm_chunks(void)
         TAP_OK(!u.complete && ws == 2 && res == 1 && u.n_unknown == 3,
                "sm_86 without rows: incomplete, the RNN's workspaces (training, backward) and reserve "
                "unknown (%d: %d + %d)", u.n_unknown, ws, res);
+        c.rnn_chunks = 4;
+        u = predict(g, c, B, 1000);
+        TAP_OK(!u.complete && u.n_unknown == 3, "... and in 4 chunks the same 3 terms, each named "
+               "once however many calls need it (%d)", u.n_unknown);
+        c.rnn_chunks = 0;
         dlm_graph_free(g);
     }
     dlm_ws_db_free(rows);

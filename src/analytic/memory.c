@@ -105,7 +105,10 @@ dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dl
     if (st == DLM_OK) st = tl_create(&m->t);
     if (st == DLM_OK && !(m->layers = calloc((size_t)g->n_ops + 1, sizeof *m->layers)))
         st = dlm_error(DLM_ENOMEM, "out of memory");
-    if (st == DLM_OK && cfg->profile == DLM_PROFILE_PYTORCH) {
+    int libs = 0; /* ops whose library workspaces come from rows (cuDNN conv, RNN) */
+    for (int o = 0; o < g->n_ops; o++)
+        libs |= g->ops[o].kind == DLM_OP_CONV2D || g->ops[o].kind == DLM_OP_RNN;
+    if (st == DLM_OK && cfg->profile == DLM_PROFILE_PYTORCH && libs) {
         if (cfg->workspaces) m->ws = cfg->workspaces;
         else st = default_workspaces(&m->ws);
         m->cudnn = cfg->cudnn_version > 0 ? cfg->cudnn_version
@@ -228,17 +231,11 @@ static void fill_unknown(const dlm_mem_model *m, const tl_result *r, int64_t B, 
     out->cudnn_rows = r->other_version;
     for (int k = 0; k < r->n_unknown; k++) {
         const dlm_ws_row *w = NULL;
-        int i = k < TL_MAX_UNKNOWN ? r->unknown[k] : -1, dup = 0;
-        if (i < 0) { /* beyond what tl_eval listed: counted, not named */
-            out->n_unknown++;
-            continue;
-        }
-        const tl_size_ext *x = &m->t->ext[i];
-        for (int j = 0; j < out->n_unknown && j < DLM_MAX_UNKNOWN && !dup; j++)
-            dup = out->unknown[j].op == x->ws_op && !strcmp(out->unknown[j].call, x->ws_call) &&
-                  !strcmp(out->unknown[j].term, x->ws_term);
-        if (dup) continue;
-        if (out->n_unknown < DLM_MAX_UNKNOWN) {
+        /* one per (op, call, term) already (tl_eval); beyond TL_MAX_UNKNOWN
+         * counted, not named */
+        int i = k < TL_MAX_UNKNOWN ? r->unknown[k] : -1;
+        if (i >= 0 && out->n_unknown < DLM_MAX_UNKNOWN) {
+            const tl_size_ext *x = &m->t->ext[i];
             dlm_mem_unknown *u = &out->unknown[out->n_unknown];
             int64_t Tc = tl_chunk_len(T, x->chunk_k, x->chunk_i);
             snprintf(u->term, sizeof u->term, "%s", x->ws_term);

@@ -275,15 +275,13 @@ typedef struct dlm_mem_opstep {
 dlm_status dlm_mem_oplog(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_opstep *out,
                          int cap, int *n);
 
-/* Added: how a prediction at batch size B knows the library workspaces that
- * only a GPU can tell and no law gives: cuDNN's fp32 convolution workspaces,
- * measured per layer shape and batch size on one GPU (data/cudnn/
- * conv_workspace.csv; convtab.h's rule between measured batch sizes), or not
- * known for this GPU architecture or these shapes (0 B counted).  Writes one
- * line to buf, "" when the model has no such term, e.g.
- * "cudnn_conv_workspace: fp32 engines measured on NVIDIA H200 (sm_90) at
- * B=1,4,8,16,32,64,128; B=2 interpolated between B=1 and B=4".  Kept out of
- * dlm_mem_eval() so that evaluating stays cheap. */
+/* Added: where the library workspaces that only a GPU can tell come from:
+ * the workspace rows (workspaces.h) for this architecture and the cuDNN
+ * version assumed, or that there are none.  Writes one line to buf, "" when
+ * the model has no such term, e.g. "library workspaces: exact rows for
+ * sm_90, cuDNN 91900, from probe-sm90-cudnn91900.csv, conv_workspace.csv".
+ * Which terms a point lacks is in its result (complete, unknown[]); B is
+ * not used (kept for the callers). */
 void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n);
 
 /* Added: "layer1.0.conv1 (backward_data), fc (training)" — the ops of a

@@ -1,6 +1,7 @@
 /* timeline.c — building and evaluating memory timelines (see timeline.h). */
 #include "timeline.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,8 @@ void tl_destroy(dlm_timeline *t)
     free(t->val);
     free(t->blk);
     free(t->handle);
+    free(t->ws_class);
+    free(t->ws_stamp);
     dlm_palloc_free(t->pa);
     free(t);
 }
@@ -331,6 +334,44 @@ void tl_reset(dlm_timeline *t)
     push_event(t, TL_RESET, -1);
 }
 
+/* Classes of the TL_SIZE_ROWS sizes by (op, call, term) (static strings:
+ * compared as pointers), through an open-addressing table. */
+static dlm_status ws_classes(dlm_timeline *t)
+{
+    size_t ns = (size_t)(t->n_sizes ? t->n_sizes : 1), cap = 16;
+    while (cap < 2 * ns) cap *= 2;
+    int *first = malloc(cap * sizeof *first), n = 0;
+    t->ws_class = malloc(ns * sizeof *t->ws_class);
+    t->ws_stamp = calloc(ns, sizeof *t->ws_stamp);
+    if (!first || !t->ws_class || !t->ws_stamp) {
+        free(first);
+        return dlm_error(DLM_ENOMEM, "out of memory");
+    }
+    for (size_t h = 0; h < cap; h++) first[h] = -1;
+    for (int i = 0; i < t->n_sizes; i++) {
+        const tl_size_ext *x = &t->ext[i];
+        t->ws_class[i] = -1;
+        if (x->kind != TL_SIZE_ROWS) continue;
+        size_t h = ((size_t)x->ws_op * 2654435761u ^ (size_t)(uintptr_t)x->ws_call ^
+                    (size_t)(uintptr_t)x->ws_term * 31u) & (cap - 1);
+        for (;; h = (h + 1) & (cap - 1)) {
+            int f = first[h];
+            if (f < 0) {
+                first[h] = i;
+                t->ws_class[i] = n++;
+                break;
+            }
+            const tl_size_ext *y = &t->ext[f];
+            if (y->ws_op == x->ws_op && y->ws_call == x->ws_call && y->ws_term == x->ws_term) {
+                t->ws_class[i] = t->ws_class[f];
+                break;
+            }
+        }
+    }
+    free(first);
+    return DLM_OK;
+}
+
 dlm_status tl_finish(dlm_timeline *t, int pytorch)
 {
     if (t->status != DLM_OK) return t->status;
@@ -343,6 +384,7 @@ dlm_status tl_finish(dlm_timeline *t, int pytorch)
     for (int i = 0; i < t->n_sizes; i++)
         if (t->ext[i].kind != TL_SIZE_POLY || t->ext[i].t_split || t->ext[i].chunk_k > 1)
             t->special[t->n_special++] = i;
+    DLM_TRY(ws_classes(t));
     if (pytorch) DLM_TRY(dlm_palloc_alloc(t->n_mallocs, &t->pa));
     return DLM_OK;
 }
@@ -353,6 +395,11 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
     int counting = t->reset_at < 0;
     memset(r, 0, sizeof *r);
     r->err_op = -1;
+    unsigned stamp = ++t->stamp;
+    if (!stamp) { /* wrapped: no class may look counted */
+        memset(t->ws_stamp, 0, (size_t)(t->n_sizes ? t->n_sizes : 1) * sizeof *t->ws_stamp);
+        stamp = t->stamp = 1;
+    }
     /* a size that does not fit, or is above TL_MAX_BYTES, is refused when it is
      * first allocated; the sums below are checked as well */
     for (int i = 0; i < t->n_sizes; i++)
@@ -369,6 +416,9 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
         const dlm_ws_row *w;
         if (!tl_size_row(t, i, B, T, &w)) { /* not known: 0 B counted, and said */
             t->val[i] = 0;
+            int c = t->ws_class[i];
+            if (t->ws_stamp[c] == stamp) continue; /* this term counted already */
+            t->ws_stamp[c] = stamp;
             if (r->n_unknown < TL_MAX_UNKNOWN) r->unknown[r->n_unknown] = i;
             r->n_unknown++;
             continue;

@@ -105,6 +105,12 @@ typedef struct dlm_timeline {
     int64_t *blk;          /* per slot: bytes counted (block size or exact) */
     int *handle;           /* per slot: allocator handle */
     dlm_palloc *pa;        /* NULL: exact bytes (runtime profile) */
+    /* TL_SIZE_ROWS sizes of one (op, call, term) form one class (the same
+     * term in another chunk, or in the warm-up): unknown terms are counted
+     * once per class and evaluation */
+    int *ws_class;         /* per size: its class, -1 for other sizes */
+    unsigned *ws_stamp;    /* per class: the evaluation that last counted it */
+    unsigned stamp;
 } dlm_timeline;
 
 dlm_status tl_create(dlm_timeline **out);
@@ -168,9 +174,10 @@ typedef struct tl_result {
     int64_t by_term[DLM_TERM_COUNT];
     int64_t named[DLM_MAX_NAMED];
     int peak_ev;
-    /* TL_SIZE_ROWS sizes without a usable row at this point: how many, and
-     * the first TL_MAX_UNKNOWN of them (size indices); the cuDNN version of
-     * a row used that is not the one assumed (0: none) */
+    /* TL_SIZE_ROWS terms without a usable row at this point, one per class
+     * (op, call, term): how many, and the first TL_MAX_UNKNOWN of them (a
+     * size index of each); the cuDNN version of a row used that is not the
+     * one assumed (0: none) */
     int n_unknown;
     int unknown[TL_MAX_UNKNOWN];
     int other_version;
