@@ -456,6 +456,11 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
                 t->blk[e->slot] = 0;
                 continue;
             }
+            if (req > TL_MAX_BYTES - cur) { /* cur <= TL_MAX_BYTES: checked before */
+                r->err_op = s->op;
+                return dlm_error(DLM_ERANGE, "%s: the memory in use would exceed %lld bytes",
+                                 s->what, (long long)TL_MAX_BYTES);
+            }
             if (t->pa) {
                 int h = dlm_palloc_malloc(t->pa, req, &blk);
                 if (h < 0) return dlm_error(DLM_EINTERNAL, "allocator simulation out of capacity");

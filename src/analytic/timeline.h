@@ -183,9 +183,9 @@ typedef struct tl_result {
     int other_version;
     int err_op;  /* after a DLM_ERANGE: the op whose size did not fit (-1: none) */
 } tl_result;
-/* The largest size one allocation may have: 2^62 bytes.  A size beyond it, or
- * a sum of sizes beyond int64, is DLM_ERANGE from tl_eval, never a wrapped
- * (negative) number. */
+/* The largest size one allocation, and the memory in use at any time, may
+ * have: 2^62 bytes.  A size or a total beyond it is DLM_ERANGE from tl_eval,
+ * never a wrapped (negative) number. */
 #define TL_MAX_BYTES ((int64_t)1 << 62)
 dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r);
 

@@ -261,6 +261,7 @@ out:
 /* A byte count read as a double: not negative, and at most 2^62 (no memory
  * holds more; larger values would wrap when written as integers). */
 #define SERIES_MAX_BYTES 4611686018427387904.0
+#define SERIES_MAX_X ((int64_t)1 << 53)
 static dlm_status byte_count(const dlm_csv *c, int row, int col, double v)
 {
     if (v < 0 || v > SERIES_MAX_BYTES)
@@ -379,6 +380,13 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
         if (w->T < 0) {
             st = dlm_error(DLM_EPARSE, "%s:%d: column 'seq': %lld is negative", path, w->line,
                            (long long)w->T);
+            break;
+        }
+        /* B and T become the series' x, a double: beyond 2^53 it would not be exact */
+        if (w->B > SERIES_MAX_X || w->T > SERIES_MAX_X) {
+            st = dlm_error(DLM_EPARSE, "%s:%d: column '%s': %lld is more than 2^53", path, w->line,
+                           w->B > SERIES_MAX_X ? "batch" : "seq",
+                           (long long)(w->B > SERIES_MAX_X ? w->B : w->T));
             break;
         }
         if (w->ok) {
