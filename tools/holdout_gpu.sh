@@ -5,7 +5,8 @@
 # 1. builds dlmem (configure --without-gsl);
 # 2. probes, with PyTorch's bundled cuDNN (the nvidia-cudnn wheel's lib on
 #    LD_LIBRARY_PATH, as tools/probe_gpu.sh does), the library workspaces of
-#    every hold-out point (torch_reference.py's HOLDOUT) and the reference
+#    every hold-out point (torch_reference.py's HOLDOUT), the training steps
+#    of data/reference/pytorch_oplog_probe_check_*.csv, and the reference
 #    points the shipped rows lack (fp16 convolutions and RNNs; the LSTM's
 #    chunk lengths 125 and 250 of the checkpoint-chunks runs) into
 #    OUTDIR/probe-sm90-cudnn<version>-holdout.csv, to ship as
@@ -45,6 +46,15 @@ while read -r line; do
   # shellcheck disable=SC2086
   pr $line 2>>"$out/probe.log" || { echo "holdout_gpu.sh: dlmem probe $line failed"; tail -5 "$out/probe.log"; exit 1; }
 done < "$out/holdout_probes.txt"
+# the training steps of the probe's check logs (bench/holdout.sh's first table)
+pr resnet18 --set height=256,width=256 --batch 32 --mode train 2>>"$out/probe.log" &&
+pr resnet18 --set height=160,width=160 --batch 16 --mode train 2>>"$out/probe.log" &&
+pr resnet18 --set base=48 --batch 16 --mode train 2>>"$out/probe.log" &&
+pr lstm --set hidden=512,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 2>>"$out/probe.log" &&
+pr gru --set hidden=384,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 2>>"$out/probe.log" &&
+pr lstm --set hidden=128,layers=1 --batch 16 --seq 50 --dtype fp32,bf16 2>>"$out/probe.log" &&
+pr gru --set hidden=160 --batch 8 --seq 64 --dtype fp32,bf16 2>>"$out/probe.log" ||
+  { echo "holdout_gpu.sh: probing the check logs' shapes failed"; tail -5 "$out/probe.log"; exit 1; }
 # the reference points the shipped rows lack
 pr resnet18 --batch 8,32,64 --dtype fp16 2>>"$out/probe.log" &&
 pr lstm --batch 32 --seq 100,500 --dtype fp16 2>>"$out/probe.log" &&
