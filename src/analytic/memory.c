@@ -84,8 +84,9 @@ void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
         snprintf(buf, n, "library workspaces: none of this model's cuDNN calls has rows for sm_%d "
                  "(cuDNN %d) in %s", m->cfg.sm, m->cudnn, files);
     else
-        snprintf(buf, n, "library workspaces: exact rows for sm_%d, cuDNN %d, from %s%s", m->cfg.sm,
-                 m->cudnn, files, in->ws_missing ? " (some ops have none)" : "");
+        snprintf(buf, n, "library workspaces: exact rows for sm_%d from %s%s; the prediction "
+                 "assumes cuDNN %d", m->cfg.sm, files, in->ws_missing ? " (some ops have none)" : "",
+                 m->cudnn);
 }
 
 /* The runtime's library workspaces chosen per point (cuDNN's convolution
