@@ -6,6 +6,8 @@
 . "$top_srcdir/tests/lib.sh"
 
 run advise resnet18 --batch 256; expect_rc 0 "advise resnet18 training on the seed's GPU"
+if grep -q "FP16 reduces memory by 50" "$tmpdir/out"; then ok 1 "no seed claim without --seed"; else ok 0 "no seed claim without --seed"; fi
+run advise resnet18 --batch 256 --seed; expect_rc 0 "advise --seed"
 out_has "does NOT fit" "B=256 does not fit 4 GB"
 out_has "Techniques, ranked by memory saved" "ranked table"
 out_has "checkpoint-block" "checkpointing per block is evaluated"
@@ -106,7 +108,7 @@ run memory lstm --mode train --seq 3 --rnn-chunks 4; expect_rc 2 "fewer steps th
 one_line_error "sequence length 3 is shorter than the 4 chunks" "names the value and the range"
 
 # a budget smaller than the weights alone: a clear answer, not an empty table
-run advise bert --memory 1GB --batch 8 --seq 128; expect_rc 0 "budget below the weights"
+run advise bert --memory 1GB --batch 8 --seq 128 --wide; expect_rc 0 "budget below the weights"
 out_has "The weights alone (417.64 MiB" "says the weights exceed the budget"
 out_has "lowest single-GPU peak found: " "gives the minimum on one GPU"
 out_has "cheapest that fits: .*zero3.*GPUs" "and how many GPUs ZeRO-3 needs"
@@ -126,7 +128,7 @@ run advise;                             expect_rc 2 "no model"
 
 # never a plain "fits" with unknown library workspaces (the seed's card, sm_86: no rows)
 run advise resnet18 --batch 16 --techniques mixed; expect_rc 0 "advise on sm_86 (no workspace rows)"
-out_has "fits (only unless cuDNN's workspace exceeds" "as given: fits only unless cuDNN's workspace exceeds the headroom"
+out_has "fits (only unless" "as given: fits only unless cuDNN's workspace exceeds the headroom"
 out_has "unless ws > " "the technique's fits column says the same"
 out_has ">= " "peaks are lower bounds"
 run advise resnet18 --batch 16 --techniques mixed --format json; expect_rc 0 "advise json on sm_86"

@@ -12,6 +12,29 @@ out_has "^   1  conv1 .*conv2d .*24.50 MiB" "conv1's output at B=8: 8 x 3211264 
 out_has "^   1  conv1 .*3.062 MiB\*B" "and its formula, 3211264*B bytes"
 run memory resnet18 --batch 8 --per-layer --wide; expect_rc 0 "memory --per-layer --wide"
 out_has "^   1  conv1 .*24.50 MiB.*3.062 MiB\*B" "--wide: the formula beside the value"
+# --mode and --dtype as lists; each point equals the single-configuration run
+run memory resnet18 -b 1,8 --mode infer,train --dtype fp32,mixed --format csv; expect_rc 0 "mode and dtype lists"
+[ "$(wc -l <"$tmpdir/out")" -eq 9 ]; ok $? "one header and 2 modes x 2 dtypes x 2 batches = 8 rows"
+cp "$tmpdir/out" "$tmpdir/lists.csv"
+run memory resnet18 -b 8 --mode train --dtype mixed --format csv
+row=$(sed -n 2p "$tmpdir/out")
+grep -qxF "$row" "$tmpdir/lists.csv"; ok $? "the train/mixed/B=8 row is the single run's"
+run memory resnet18 -b 1 --mode infer,train --format json
+json_eq "$tmpdir/out" '[p["mode"] for p in d["points"]]' "['infer', 'train']" "JSON: one point per mode"
+run memory resnet18 -b 1 --mode infer,train; expect_rc 0 "table with a mode list"
+out_has "mode train" "a table for each mode"
+run memory resnet18 --mode infer,,train; expect_rc 2 "an empty item in the mode list"
+run memory resnet18 --dtype fp32,fp8; expect_rc 2 "an unknown dtype in the list"
+run memory resnet18 --mode infer,train --per-layer; expect_rc 2 "--per-layer with a list"
+run fit resnet18 --gpu h200 --mode infer,train; expect_rc 2 "fit takes one mode"
+one_line_error "fit takes one mode" "says so"
+# --attention where there is none
+run memory lstm --attention fused; expect_rc 2 "--attention on an LSTM"
+one_line_error "lstm has no attention layer" "is refused, not ignored"
+run fit resnet18 --gpu h200 --attention fused; expect_rc 2 "fit: --attention on ResNet-18"
+run advise resnet18 --attention eager; expect_rc 2 "advise: --attention on ResNet-18"
+run memory bert --attention fused --format json; expect_rc 0 "--attention fused on BERT"
+
 run memory bert --seq 64 --batch 2 --mode train --format json; expect_rc 0 "memory bert train json"
 cp "$tmpdir/out" "$tmpdir/m.json"
 json_valid "$tmpdir/m.json" "JSON parses"

@@ -160,27 +160,41 @@ static void put_wrapped(FILE *f, const char *text, int used, int indent, int col
     fputc('\n', f);
 }
 
+void dlm_cli_wrap(FILE *f, const char *text, int indent)
+{
+    fprintf(f, "%*s", indent, "");
+    put_wrapped(f, text, indent, indent, 79);
+}
+
 void dlm_cli_usage(FILE *f, const char *cmd, const char *synopsis, const char *about,
                    const dlm_cli_opt *opts, int n_opts)
 {
     fprintf(f, "usage: dlmem %s %s\n\n", cmd, synopsis);
-    /* the description: lines longer than 79 columns are wrapped, the rest kept */
-    for (const char *line = about; *line;) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        char buf[1024];
-        if (len >= sizeof buf) len = sizeof buf - 1;
-        memcpy(buf, line, len);
+    /* the description: a paragraph (lines up to a blank line) with a line
+     * longer than 79 columns is reflowed at 79; the others are kept as written */
+    for (const char *par = about; *par;) {
+        const char *end = strstr(par, "\n\n");
+        size_t len = end ? (size_t)(end - par) : strlen(par);
+        int longest = 0, cur = 0;
+        for (size_t i = 0; i < len; i++) {
+            cur = par[i] == '\n' ? 0 : cur + 1;
+            if (cur > longest) longest = cur;
+        }
+        char *buf = malloc(len + 1);
+        if (!buf) break;
+        memcpy(buf, par, len);
         buf[len] = '\0';
-        if (len <= 79) {
+        if (longest <= 79) {
             fprintf(f, "%s\n", buf);
         } else {
-            int lead = (int)strspn(buf, " ");
-            fprintf(f, "%*s", lead, "");
-            put_wrapped(f, buf + lead, lead, lead, 79);
+            for (char *q = buf; *q; q++)
+                if (*q == '\n') *q = ' ';
+            put_wrapped(f, buf, 0, 0, 79);
         }
-        if (!nl) break;
-        line = nl + 1;
+        free(buf);
+        if (!end) break;
+        fputc('\n', f);
+        par = end + 2;
     }
     fprintf(f, "\noptions:\n");
     for (int i = 0; i < n_opts; i++) {

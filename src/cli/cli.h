@@ -52,6 +52,9 @@ int dlm_cli_get_all(const dlm_cli_args *a, const char *name, const char **vals, 
 void dlm_cli_usage(FILE *f, const char *cmd, const char *synopsis, const char *about,
                    const dlm_cli_opt *opts, int n_opts);
 
+/* Help text wrapped within 80 columns, `indent` spaces before each line. */
+void dlm_cli_wrap(FILE *f, const char *text, int indent);
+
 /* Parses --format (default table). */
 dlm_status dlm_cli_format(const dlm_cli_args *a, dlm_format *out);
 /* Parses a positive integer option value; errors name the option and range. */

@@ -16,7 +16,7 @@
 static const dlm_cli_opt opts[] = {
     {"batch", 'b', "B", "batch size of the workload (default 32)"},
     {"seq", 't', "T", "sequence length (models with T; default 128 bert, 100 lstm)"},
-    {"mode", 0, "MODE", "train (default: a whole step), forward or infer"},
+    {"mode", 0, "MODE", "train (default: a whole step, loss sum(o.pow(2).mean()) over the outputs), forward or infer"},
     {"dtype", 0, "DTYPE", "fp32 (default), fp16, bf16 or mixed: how the workload runs now"},
     {"attention", 0, "KIND", "eager (default) or fused (SDPA/flash)"},
     {"optimizer", 0, "OPT", "adam (default), sgd, sgd-momentum or adam8bit"},
@@ -33,6 +33,7 @@ static const dlm_cli_opt opts[] = {
     {"workspaces", 0, "FILE", "library workspace rows from `dlmem probe` (repeatable)"},
     {"cudnn-version", 0, "V", "the cuDNN version the rows should be from (default: the newest)"},
     {"progress", 0, NULL, "report the search's progress on stderr"},
+    {"seed", 0, NULL, "also check the seed report's \"FP16 reduces memory by 50%\" at this point"},
     {"format", 0, "FMT", "table (default), csv or json"},
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
@@ -153,7 +154,7 @@ static dlm_status print_chunks(const dlm_advice_report *rep)
 
 /* How the budget's memory and context are known (set by dlm_cmd_advise). */
 static char mem_echo[200], ctx_note[160];
-static int ctx_measured;
+static int ctx_measured, show_seed;
 
 static dlm_status print_table(const dlm_advice_report *rep)
 {
@@ -169,24 +170,26 @@ static dlm_status print_table(const dlm_advice_report *rep)
                      B(c2, sizeof c2, rep->usable)));
     const dlm_advice *base = &rep->base;
     if (base->fits)
-        printf("as given: peak %s%s at %s — fits%s, %s to spare; largest batch that fits: %lld\n",
+        DLM_TRY(dlm_para(stdout, 0, "as given: peak %s%s at %s — fits%s, %s to spare; largest batch that fits: %lld",
                base->r.complete ? "" : ">= ", B(a, sizeof a, base->peak), base->r.peak_where,
                unless(un, sizeof un, base, rep->usable), B(b2, sizeof b2, rep->usable - base->peak),
-               (long long)base->max_batch);
+               (long long)base->max_batch));
     else
-        printf("as given: peak %s%s at %s — does NOT fit (%s over)%s; largest batch that fits: %s\n",
+        DLM_TRY(dlm_para(stdout, 0, "as given: peak %s%s at %s — does NOT fit (%s over)%s; largest batch that fits: %s",
                base->r.complete ? "" : ">= ", B(a, sizeof a, base->peak), base->r.peak_where,
                B(b2, sizeof b2, base->peak - rep->usable), unless(un, sizeof un, base, rep->usable),
                base->max_batch > 0 ? (snprintf(d, sizeof d, "%lld", (long long)base->max_batch), d)
-                                   : "none");
-    if (rep->ws_note[0]) printf("note: %s\n", rep->ws_note);
+                                   : "none"));
+    if (rep->ws_note[0]) DLM_TRY(dlm_para(stdout, 0, "note: %s", rep->ws_note));
     if (rep->usable < rep->weight_bytes)
         printf("The weights alone (%s, %lld parameters in %s) exceed the %s usable.\n",
                B(a, sizeof a, rep->weight_bytes), (long long)rep->params,
                dlm_dtype_name(rep->w.cfg.dtype), B(b2, sizeof b2, rep->usable));
-    printf("\nTechniques, ranked by memory saved (one at a time; max B: the largest batch that then "
-           "fits, at the same T;\nrecompute: extra forward operations as a share of the forward's — a "
-           "training step is about three forwards):\n");
+    printf("\n");
+    DLM_TRY(dlm_para(stdout, 0, "Techniques, ranked by memory saved (one at a time; max B: the "
+                     "largest batch that then fits, at the same T; recompute: extra forward "
+                     "operations as a share of the forward's — a training step is about three "
+                     "forwards):"));
     dlm_table *t;
     DLM_TRY(dlm_table_alloc(13, hdr, "rllrrrlrrrlll", &t));
     dlm_table_set_keys(t, 2); /* # and technique */
@@ -198,24 +201,26 @@ static dlm_status print_table(const dlm_advice_report *rep)
     if (st == DLM_OK && rep->n_chunk_rows) st = print_chunks(rep);
     if (st != DLM_OK) return st;
     if (base->fits) {
-        printf("\nThe workload fits as given%s: no technique is needed (the max B column shows "
-               "what each buys).\n", base->r.complete ? "" : " unless cuDNN's unknown workspaces are "
-               "larger than the headroom");
+        printf("\n");
+        DLM_TRY(dlm_para(stdout, 0, "The workload fits as given%s: no technique is needed (the max "
+                         "B column shows what each buys).", base->r.complete ? "" : " unless cuDNN's "
+                         "unknown workspaces are larger than the headroom"));
     } else if (rep->n_combos) {
-        printf("\nCombinations (%d evaluated, %d fit; cheapest = fewest GPUs, then lowest risk, then "
-               "least recomputation):\n", rep->n_combos, rep->n_fitting);
+        printf("\n");
+        DLM_TRY(dlm_para(stdout, 0, "Combinations (%d evaluated, %d fit; cheapest = fewest GPUs, then lowest risk, then "
+               "least recomputation):", rep->n_combos, rep->n_fitting));
         if (rep->best.applicable) {
             const dlm_advice *x = &rep->best;
-            printf("  cheapest that fits: %s — peak %s (saves %s, %.1f%%), risk %s, recompute %.1f%%, "
-                   "%d GPU%s, largest batch %lld%s\n", x->name, B(a, sizeof a, x->peak),
+            DLM_TRY(dlm_para(stdout, 2, "cheapest that fits: %s — peak %s (saves %s, %.1f%%), risk %s, recompute %.1f%%, "
+                   "%d GPU%s, largest batch %lld%s", x->name, B(a, sizeof a, x->peak),
                    B(b2, sizeof b2, x->saved), 100 * x->share, dlm_risk_name(x->risk),
                    100 * x->recompute, x->gpus, x->gpus > 1 ? "s" : "", (long long)x->max_batch,
-                   unless(un, sizeof un, x, rep->usable));
+                   unless(un, sizeof un, x, rep->usable)));
             for (int i = 0; i < rep->n_alt; i++) {
                 x = &rep->alt[i];
-                printf("  also fits:          %s — peak %s, risk %s, recompute %.1f%%, %d GPU%s%s\n",
+                DLM_TRY(dlm_para(stdout, 2, "also fits:          %s — peak %s, risk %s, recompute %.1f%%, %d GPU%s%s",
                        x->name, B(a, sizeof a, x->peak), dlm_risk_name(x->risk), 100 * x->recompute,
-                       x->gpus, x->gpus > 1 ? "s" : "", unless(un, sizeof un, x, rep->usable));
+                       x->gpus, x->gpus > 1 ? "s" : "", unless(un, sizeof un, x, rep->usable)));
             }
         } else {
             printf("  none fits.\n");
@@ -256,7 +261,8 @@ static dlm_status print_table(const dlm_advice_report *rep)
         dlm_table_free(t);
         if (st != DLM_OK) return st;
         printf("  (each column is the composition at its own peak, which may fall at another op)\n");
-        printf("The seed's \"FP16 reduces memory by 50%%\", at this point: fp16 inference saves %.1f%% "
+        if (show_seed)
+            printf("The seed's \"FP16 reduces memory by 50%%\", at this point: fp16 inference saves %.1f%% "
                "(%+.1f points from 50%%), autocast training %.1f%% (%+.1f points).\n",
                100 * rep->fp16_infer_share, 100 * rep->fp16_infer_share - 50,
                100 * rep->mixed_train_share, 100 * rep->mixed_train_share - 50);
@@ -384,7 +390,7 @@ static dlm_status print_json(const dlm_advice_report *rep)
         }
         dlm_json_knum(&j, "fp16_inference_saved_share", rep->fp16_infer_share);
         dlm_json_knum(&j, "mixed_training_saved_share", rep->mixed_train_share);
-        dlm_json_knum(&j, "seed_claimed_share", 0.5);
+        if (show_seed) dlm_json_knum(&j, "seed_claimed_share", 0.5);
         dlm_json_obj_end(&j);
     }
     dlm_json_obj_end(&j);
@@ -433,10 +439,14 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
                       "Every memory-saving technique for the workload, evaluated with the analytic\n"
                       "memory model: new peak, bytes saved, the largest batch that then fits the\n"
                       "budget, the price (recomputation, accuracy risk, GPUs), and the cheapest\n"
-                      "combination that makes the workload fit.  Techniques:\n  ",
+                      "combination that makes the workload fit (the techniques are listed below\n"
+                      "the options).  The training step's loss is sum(o.pow(2).mean()) over the\n"
+                      "network's outputs, as tools/torch_reference.py runs it.",
                       opts, N_OPTS);
-        printf("\ntechniques: %s\n(8-bit Adam and ZeRO sharding are model-only: PyTorch did not run "
-               "them for the reference data)\n", dlm_advise_names());
+        printf("\ntechniques (--techniques a,b; a+b combines):\n");
+        dlm_cli_wrap(stdout, dlm_advise_names(), 2);
+        printf("  (8-bit Adam and ZeRO sharding are model-only: PyTorch did not run them for the\n"
+               "  reference data)\n");
         return DLM_OK;
     }
     if (a.n_pos != 1)
@@ -450,8 +460,10 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     memset(&bud, 0, sizeof bud);
     const dlm_gpu *gpu;
     int given_gpu = dlm_cli_get(&a, "gpu") != NULL, given_mem = dlm_cli_get(&a, "memory") != NULL;
+    DLM_TRY(dlm_cli_mem_single(&a, "advise"));
     DLM_TRY(dlm_cli_mem_config(&a, &w.cfg, &gpu));
     if (!dlm_cli_get(&a, "mode")) w.cfg.mode = DLM_MODE_TRAIN;
+    show_seed = dlm_cli_get(&a, "seed") != NULL;
     if (!given_gpu && !given_mem) { /* the seed's card */
         DLM_TRY(dlm_gpu_find("rtx3050-4gb", &gpu));
         w.cfg.sm = gpu->sm;
@@ -488,9 +500,9 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     DLM_TRY(dlm_model_build_named(w.model, w.settings[0] ? w.settings : NULL, &g));
     int uses_T = g->uses_T;
     int64_t max_T = g->max_T > 0 ? g->max_T : 100000000;
-    dlm_status st = DLM_OK;
+    dlm_status st = dlm_cli_mem_check(&a, g);
     w.batch = 32;
-    if (dlm_cli_get(&a, "batch")) st = dlm_cli_int("--batch", dlm_cli_get(&a, "batch"), 1, 1000000000, &w.batch);
+    if (st == DLM_OK && dlm_cli_get(&a, "batch")) st = dlm_cli_int("--batch", dlm_cli_get(&a, "batch"), 1, 1000000000, &w.batch);
     if (st == DLM_OK && dlm_cli_get(&a, "seq") && !uses_T)
         st = dlm_error(DLM_EINVAL, "--seq: model %s has no sequence length", g->name);
     w.seq = uses_T ? (g->max_T > 0 ? 128 : 100) : 0;

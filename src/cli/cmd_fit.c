@@ -232,6 +232,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                          "--memory SIZE");
     dlm_mem_config cfg;
     const dlm_gpu *gpu;
+    DLM_TRY(dlm_cli_mem_single(&a, "fit"));
     DLM_TRY(dlm_cli_mem_config(&a, &cfg, &gpu));
     int64_t total = gpu->memory, context = gpu->context, margin = 0;
     char mem_echo[160] = "", ctx_note[160], margin_echo[160] = "";
@@ -249,7 +250,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                                                         margin_echo, sizeof margin_echo));
     dlm_graph *g;
     DLM_TRY(dlm_model_build_named(a.pos[0], dlm_cli_get(&a, "set"), &g));
-    dlm_status st = DLM_OK;
+    dlm_status st = dlm_cli_mem_check(&a, g);
     int search_T = dlm_cli_get(&a, "batch") != NULL;
     int64_t fixed = 1, limit = 1LL << 30;
     if (search_T) {

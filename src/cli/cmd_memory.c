@@ -17,6 +17,7 @@ static const dlm_cli_opt opts[] = {
     {"format", 0, "FMT", "table (default), csv or json"},
     DLM_MEM_OPT_ROWS,
 };
+/* (--mode and --dtype take lists here: --mode infer,train --dtype fp32,bf16) */
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
 static const char *mib(char *buf, size_t n, int64_t b) { return dlm_fmt_bytes(buf, n, (double)b); }
@@ -319,69 +320,82 @@ static dlm_status print_layers_csv(const dlm_mem_model *m, const point *p, int n
     return dlm_check_stream(stdout, "standard output");
 }
 
-static dlm_status print_json(const dlm_mem_model *m, const dlm_gpu *gpu, const point *p, int n,
-                             int per_layer)
+static void json_begin(dlm_json *jp, const dlm_mem_model *m, const dlm_gpu *gpu)
 {
     const dlm_mem_config *c = dlm_mem_model_config(m);
     const dlm_graph *g = dlm_mem_model_graph(m);
-    dlm_json j;
-    dlm_json_init(&j, stdout, "dlmem.memory/1");
-    dlm_json_obj_begin(&j);
-    dlm_json_kstr(&j, "model", g->name);
-    dlm_json_kstr(&j, "profile", dlm_profile_name(c->profile));
-    dlm_json_kstr(&j, "attention", dlm_attention_name(c->attention));
-    dlm_json_kstr(&j, "optimizer", dlm_optimizer_name(c->optimizer));
-    dlm_json_kstr(&j, "gpu", gpu->name);
-    dlm_json_kint(&j, "sm", c->sm);
-    dlm_json_key(&j, "points");
-    dlm_json_arr_begin(&j);
+    dlm_json_init(jp, stdout, "dlmem.memory/1");
+    dlm_json_obj_begin(jp);
+    dlm_json_kstr(jp, "model", g->name);
+    dlm_json_kstr(jp, "profile", dlm_profile_name(c->profile));
+    dlm_json_kstr(jp, "attention", dlm_attention_name(c->attention));
+    dlm_json_kstr(jp, "optimizer", dlm_optimizer_name(c->optimizer));
+    dlm_json_kstr(jp, "gpu", gpu->name);
+    dlm_json_kint(jp, "sm", c->sm);
+    dlm_json_key(jp, "points");
+    dlm_json_arr_begin(jp);
+}
+
+/* The points of one (mode, dtype): objects in the open "points" array. */
+static void json_points(dlm_json *jp, const dlm_mem_model *m, const point *p, int n)
+{
+    const dlm_mem_config *c = dlm_mem_model_config(m);
+    const dlm_graph *g = dlm_mem_model_graph(m);
     for (int i = 0; i < n; i++) {
         char law[512];
         dlm_poly_format(&p[i].law, law, sizeof law);
-        dlm_json_obj_begin(&j);
-        dlm_json_kint(&j, "batch", p[i].B);
-        dlm_json_kint(&j, "seq", g->uses_T ? p[i].T : 0);
-        dlm_json_kstr(&j, "mode", dlm_mode_name(c->mode));
-        dlm_json_kstr(&j, "dtype", dlm_dtype_name(c->dtype));
-        dlm_json_kint(&j, "peak_bytes", p[i].r.peak_bytes);
-        dlm_json_kint(&j, "before_bytes", p[i].r.before_bytes);
-        dlm_json_kint(&j, "after_bytes", p[i].r.after_bytes);
-        dlm_json_kstr(&j, "peak_phase", dlm_phase_name(p[i].r.peak_phase));
-        dlm_json_kstr(&j, "peak_op", p[i].r.peak_op >= 0 ? g->ops[p[i].r.peak_op].name : "");
-        dlm_json_kstr(&j, "peak_where", p[i].r.peak_where);
-        dlm_json_kstr(&j, "peak_formula_bytes", law);
-        dlm_json_kstr(&j, "workspace_note", p[i].note);
-        json_completeness(&j, m, &p[i]);
-        dlm_json_key(&j, "breakdown");
-        dlm_json_obj_begin(&j);
-        for (int k = 0; k < DLM_TERM_COUNT; k++) dlm_json_kint(&j, dlm_term_name((dlm_term)k), p[i].r.by_term[k]);
-        dlm_json_obj_end(&j);
-        dlm_json_key(&j, "named");
-        dlm_json_obj_begin(&j);
-        for (int k = 0; k < p[i].r.n_named; k++) dlm_json_kint(&j, p[i].r.named[k].name, p[i].r.named[k].bytes);
-        dlm_json_obj_end(&j);
-        dlm_json_obj_end(&j);
+        dlm_json_obj_begin(jp);
+        dlm_json_kint(jp, "batch", p[i].B);
+        dlm_json_kint(jp, "seq", g->uses_T ? p[i].T : 0);
+        dlm_json_kstr(jp, "mode", dlm_mode_name(c->mode));
+        dlm_json_kstr(jp, "dtype", dlm_dtype_name(c->dtype));
+        dlm_json_kint(jp, "peak_bytes", p[i].r.peak_bytes);
+        dlm_json_kint(jp, "before_bytes", p[i].r.before_bytes);
+        dlm_json_kint(jp, "after_bytes", p[i].r.after_bytes);
+        dlm_json_kstr(jp, "peak_phase", dlm_phase_name(p[i].r.peak_phase));
+        dlm_json_kstr(jp, "peak_op", p[i].r.peak_op >= 0 ? g->ops[p[i].r.peak_op].name : "");
+        dlm_json_kstr(jp, "peak_where", p[i].r.peak_where);
+        dlm_json_kstr(jp, "peak_formula_bytes", law);
+        dlm_json_kstr(jp, "workspace_note", p[i].note);
+        json_completeness(jp, m, &p[i]);
+        dlm_json_key(jp, "breakdown");
+        dlm_json_obj_begin(jp);
+        for (int k = 0; k < DLM_TERM_COUNT; k++) dlm_json_kint(jp, dlm_term_name((dlm_term)k), p[i].r.by_term[k]);
+        dlm_json_obj_end(jp);
+        dlm_json_key(jp, "named");
+        dlm_json_obj_begin(jp);
+        for (int k = 0; k < p[i].r.n_named; k++) dlm_json_kint(jp, p[i].r.named[k].name, p[i].r.named[k].bytes);
+        dlm_json_obj_end(jp);
+        dlm_json_obj_end(jp);
     }
-    dlm_json_arr_end(&j);
+}
+
+/* Closes "points", adds the per-op "layers" (of model m, at its points), writes. */
+static dlm_status json_end(dlm_json *jp, const dlm_mem_model *m, const point *p, int n,
+                           int per_layer)
+{
+    dlm_json_arr_end(jp);
     if (per_layer) {
-        dlm_status st = json_layers(&j, m, p, n);
+        dlm_status st = json_layers(jp, m, p, n);
         if (st != DLM_OK) {
-            dlm_json_free(&j);
+            dlm_json_free(jp);
             return st;
         }
     }
-    dlm_json_obj_end(&j);
-    return dlm_json_finish(&j);
+    dlm_json_obj_end(jp);
+    return dlm_json_finish(jp);
 }
 
-static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n)
+static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n, int header)
 {
     const dlm_mem_config *c = dlm_mem_model_config(m);
     const dlm_graph *g = dlm_mem_model_graph(m);
-    fputs("model,profile,mode,dtype,attention,optimizer,batch,seq,peak_bytes,before_bytes,"
-          "after_bytes,peak_phase,peak_where", stdout);
-    for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%s_bytes", dlm_term_name((dlm_term)k));
-    fputs(",workspace_note,complete,n_unknown,unknown,probe_command\n", stdout);
+    if (header) {
+        fputs("model,profile,mode,dtype,attention,optimizer,batch,seq,peak_bytes,before_bytes,"
+              "after_bytes,peak_phase,peak_where", stdout);
+        for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%s_bytes", dlm_term_name((dlm_term)k));
+        fputs(",workspace_note,complete,n_unknown,unknown,probe_command\n", stdout);
+    }
     for (int i = 0; i < n; i++) {
         printf("%s,%s,%s,%s,%s,%s,%lld,%lld,%lld,%lld,%lld,%s,", g->name,
                dlm_profile_name(c->profile), dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
@@ -508,7 +522,9 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
                       "the peak, where it happens (phase and op), what it is made of, and the\n"
                       "formula in B and T it follows.  Profile pytorch predicts\n"
                       "torch.cuda.max_memory_allocated() for tools/torch_reference.py's protocol;\n"
-                      "profile runtime predicts dlmem's own GPU runtime to the byte.",
+                      "profile runtime predicts dlmem's own GPU runtime to the byte.  --mode and\n"
+                      "--dtype take comma lists (--mode infer,train --dtype fp32,bf16,mixed): one\n"
+                      "table per configuration, all in one CSV or JSON.",
                       opts, N_OPTS);
         return DLM_OK;
     }
@@ -539,31 +555,57 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
     if (st == DLM_OK && (int64_t)nb * nt > DLM_CLI_LIST_MAX)
         st = dlm_error(DLM_ERANGE, "dlmem memory: --batch and --seq make %lld points (at most %d)",
                        (long long)nb * nt, DLM_CLI_LIST_MAX);
+    dlm_mode modes[3];
+    dlm_dtype dtypes[4];
+    int nm = 1, nd = 1, per_layer = dlm_cli_get(&a, "per-layer") != NULL;
+    if (st == DLM_OK) st = dlm_cli_mem_check(&a, g);
+    if (st == DLM_OK) st = dlm_cli_mem_lists(&a, &cfg, modes, &nm, dtypes, &nd);
+    if (st == DLM_OK && per_layer && nm * nd > 1)
+        st = dlm_error(DLM_EINVAL, "--per-layer: give one --mode and one --dtype (the per-op "
+                       "table is for one configuration)");
     dlm_mem_model *m = NULL;
     point *p = NULL;
-    if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);
+    dlm_json j;
     if (st == DLM_OK && !(p = calloc((size_t)nb * (size_t)nt, sizeof *p)))
         st = dlm_error(DLM_ENOMEM, "out of memory");
-    int n = 0;
-    for (int i = 0; i < nb && st == DLM_OK; i++)
-        for (int k = 0; k < nt && st == DLM_OK; k++) {
-            p[n].B = bs[i];
-            p[n].T = g->uses_T ? ts[k] : 0;
-            st = dlm_mem_eval(m, p[n].B, p[n].T, &p[n].r);
-            if (st == DLM_OK) st = dlm_mem_peak_poly(m, p[n].B, p[n].T, &p[n].law);
-            if (st == DLM_OK) dlm_mem_note(m, p[n].B, p[n].note, sizeof p[n].note);
-            if (st == DLM_OK && !p[n].r.complete)
-                dlm_cli_probe_command(&a, &cfg, p[n].B, p[n].T, g->uses_T, p[n].probe,
-                                      sizeof p[n].probe);
-            n++;
+    /* one configuration after the other: modes outer, dtypes inner */
+    for (int combo = 0; combo < nm * nd && st == DLM_OK; combo++) {
+        int last = combo == nm * nd - 1;
+        cfg.mode = modes[combo / nd];
+        cfg.dtype = dtypes[combo % nd];
+        dlm_mem_model_free(m);
+        m = NULL;
+        st = dlm_mem_model_alloc(g, &cfg, &m);
+        int n = 0;
+        for (int i = 0; i < nb && st == DLM_OK; i++)
+            for (int k = 0; k < nt && st == DLM_OK; k++) {
+                memset(&p[n], 0, sizeof p[n]);
+                p[n].B = bs[i];
+                p[n].T = g->uses_T ? ts[k] : 0;
+                st = dlm_mem_eval(m, p[n].B, p[n].T, &p[n].r);
+                if (st == DLM_OK) st = dlm_mem_peak_poly(m, p[n].B, p[n].T, &p[n].law);
+                if (st == DLM_OK) dlm_mem_note(m, p[n].B, p[n].note, sizeof p[n].note);
+                if (st == DLM_OK && !p[n].r.complete)
+                    dlm_cli_probe_command(&a, &cfg, p[n].B, p[n].T, g->uses_T, p[n].probe,
+                                          sizeof p[n].probe);
+                n++;
+            }
+        if (st != DLM_OK) {
+            if (fmt == DLM_FMT_JSON && combo > 0) dlm_json_free(&j);
+            break;
         }
-    if (st == DLM_OK) {
-        if (fmt == DLM_FMT_JSON) st = print_json(m, gpu, p, n, dlm_cli_get(&a, "per-layer") != NULL);
-        else if (fmt == DLM_FMT_CSV && dlm_cli_get(&a, "per-layer")) st = print_layers_csv(m, p, n);
-        else if (fmt == DLM_FMT_CSV) st = print_csv(m, p, n);
-        else {
+        if (fmt == DLM_FMT_JSON) {
+            if (combo == 0) json_begin(&j, m, gpu);
+            json_points(&j, m, p, n);
+            if (last) st = json_end(&j, m, p, n, per_layer);
+        } else if (fmt == DLM_FMT_CSV && per_layer) {
+            st = print_layers_csv(m, p, n);
+        } else if (fmt == DLM_FMT_CSV) {
+            st = print_csv(m, p, n, combo == 0);
+        } else {
+            if (combo) printf("\n");
             st = print_table(m, gpu, p, n);
-            if (st == DLM_OK && dlm_cli_get(&a, "per-layer"))
+            if (st == DLM_OK && per_layer)
                 st = print_layers_table(m, p[n - 1].B, p[n - 1].T, stdout);
             if (st == DLM_OK) st = dlm_check_stream(stdout, "standard output");
         }

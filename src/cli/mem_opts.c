@@ -100,14 +100,105 @@ void dlm_cli_probe_command(const dlm_cli_args *a, const dlm_mem_config *cfg, int
     if (k > 0 && (size_t)k < n && set) snprintf(buf + k, n - (size_t)k, " --set %s", set);
 }
 
+/* Splits a comma list of names and parses each with parse (duplicates dropped). */
+static dlm_status name_list(const char *opt, const char *s, int cap, int *vals, int *n,
+                            dlm_status (*parse)(const char *, int *))
+{
+    char buf[256];
+    *n = 0;
+    if (strlen(s) >= sizeof buf) return dlm_error(DLM_EINVAL, "%s: list too long", opt);
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    if (!*buf || buf[strlen(buf) - 1] == ',' || buf[0] == ',' || strstr(buf, ",,"))
+        return dlm_error(DLM_EINVAL, "%s: '%s' has an empty item", opt, s);
+    for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+        int v;
+        if (parse(it, &v) != DLM_OK) return dlm_error_context(DLM_EINVAL, "%s", opt);
+        int dup = 0;
+        for (int k = 0; k < *n; k++) dup |= vals[k] == v;
+        if (dup) continue;
+        if (*n == cap) return dlm_error(DLM_EINVAL, "%s: more than %d values", opt, cap);
+        vals[(*n)++] = v;
+    }
+    return DLM_OK;
+}
+
+static dlm_status parse_mode(const char *s, int *v)
+{
+    dlm_mode m;
+    DLM_TRY(dlm_mode_parse(s, &m));
+    *v = (int)m;
+    return DLM_OK;
+}
+
+static dlm_status parse_dtype(const char *s, int *v)
+{
+    dlm_dtype d;
+    DLM_TRY(dlm_dtype_parse(s, &d));
+    *v = (int)d;
+    return DLM_OK;
+}
+
+dlm_status dlm_cli_mem_lists(const dlm_cli_args *a, const dlm_mem_config *base, dlm_mode *modes,
+                             int *nm, dlm_dtype *dtypes, int *nd)
+{
+    int v[8], n;
+    const char *s;
+    *nm = 1;
+    modes[0] = base->mode;
+    *nd = 1;
+    dtypes[0] = base->dtype;
+    if ((s = dlm_cli_get(a, "mode"))) {
+        DLM_TRY(name_list("--mode", s, 3, v, &n, parse_mode));
+        for (int k = 0; k < n; k++) modes[k] = (dlm_mode)v[k];
+        *nm = n;
+    }
+    if ((s = dlm_cli_get(a, "dtype"))) {
+        DLM_TRY(name_list("--dtype", s, 4, v, &n, parse_dtype));
+        for (int k = 0; k < n; k++) dtypes[k] = (dlm_dtype)v[k];
+        *nd = n;
+    }
+    return DLM_OK;
+}
+
+dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g)
+{
+    if (dlm_cli_get(a, "attention")) {
+        int has = 0;
+        for (int i = 0; i < g->n_ops; i++) has |= g->ops[i].kind == DLM_OP_ATTENTION;
+        if (!has)
+            return dlm_error(DLM_EINVAL, "--attention: %s has no attention layer (leave "
+                             "--attention out)", g->name);
+    }
+    return DLM_OK;
+}
+
+dlm_status dlm_cli_mem_single(const dlm_cli_args *a, const char *cmd)
+{
+    static const char *names[] = {"mode", "dtype"};
+    for (int k = 0; k < 2; k++) {
+        const char *s = dlm_cli_get(a, names[k]);
+        if (s && strchr(s, ','))
+            return dlm_error(DLM_EINVAL, "--%s: %s takes one %s (give lists to dlmem memory)",
+                             names[k], cmd, names[k]);
+    }
+    return DLM_OK;
+}
+
 dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const dlm_gpu **gpu)
 {
     const char *s;
     dlm_mem_config_default(cfg);
-    if ((s = dlm_cli_get(a, "mode")) && dlm_mode_parse(s, &cfg->mode))
-        return dlm_error_context(DLM_EINVAL, "--mode");
-    if ((s = dlm_cli_get(a, "dtype")) && dlm_dtype_parse(s, &cfg->dtype))
-        return dlm_error_context(DLM_EINVAL, "--dtype");
+    /* a list (memory's --mode infer,train) takes its first value here */
+    char first[64];
+    if ((s = dlm_cli_get(a, "mode"))) {
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(s, ","), s);
+        if (dlm_mode_parse(first, &cfg->mode)) return dlm_error_context(DLM_EINVAL, "--mode");
+    }
+    if ((s = dlm_cli_get(a, "dtype"))) {
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(s, ","), s);
+        if (dlm_dtype_parse(first, &cfg->dtype)) return dlm_error_context(DLM_EINVAL, "--dtype");
+    }
     if ((s = dlm_cli_get(a, "attention"))) {
         if (!strcmp(s, "sdpa") || !strcmp(s, "flash")) s = "fused"; /* PyTorch's names */
         if (dlm_attention_parse(s, &cfg->attention)) return dlm_error_context(DLM_EINVAL, "--attention");

@@ -81,6 +81,7 @@ typedef struct dlm_compare {
     double icpt_fit, icpt_fit_se, icpt_pred;  /* values at x = 0 */
     double mean_abs_rel, max_abs_rel;         /* |measured - predicted| / predicted */
     double worst_x;
+    int have_points;                /* a prediction exists: the errors above are set, fit or not */
 } dlm_compare;
 
 typedef enum dlm_finding_kind {
