@@ -15,6 +15,8 @@
 #    into OUTDIR/pytorch_holdout.csv, to commit as
 #    data/reference/pytorch_holdout.csv;
 # 4. prints bench/holdout.sh's table with those rows (OUTDIR/holdout.txt).
+# OUTDIR gets 6 files: build.log, probe.log, the rows, measure.log,
+# pytorch_holdout.csv, holdout.txt.
 # DLMEM names the binary (default ./dlmem in the source tree).
 set -o pipefail
 out=${1:?usage: holdout_gpu.sh OUTDIR}
@@ -32,7 +34,8 @@ p=$out/probe-sm90-cudnn$v-holdout.csv
 pr() { LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$dlmem" probe "$@" -o "$p"; }
 t0=$(date +%s)
 # the hold-out points (the same list as torch_reference.py's HOLDOUT)
-python3 - > "$out/holdout_probes.txt" <<'PY' || exit 1
+probes=$(mktemp)
+python3 - > "$probes" <<'PY' || exit 1
 import sys
 sys.argv = ["torch_reference.py"]
 sys.path.insert(0, "tools")
@@ -45,7 +48,8 @@ PY
 while read -r line; do
   # shellcheck disable=SC2086
   pr $line 2>>"$out/probe.log" || { echo "holdout_gpu.sh: dlmem probe $line failed"; tail -5 "$out/probe.log"; exit 1; }
-done < "$out/holdout_probes.txt"
+done < "$probes"
+rm -f "$probes"
 # the training steps of the probe's check logs (bench/holdout.sh's first table)
 pr resnet18 --set height=256,width=256 --batch 32 --mode train 2>>"$out/probe.log" &&
 pr resnet18 --set height=160,width=160 --batch 16 --mode train 2>>"$out/probe.log" &&
