@@ -19,7 +19,7 @@ DLMEM_DATA=${DLMEM_DATA:-$top/data}; export DLMEM_DATA
 dlmem=${DLMEM:-$top/dlmem}
 csv=$DLMEM_DATA/reference/pytorch_holdout.csv
 python3 - "$csv" "$dlmem" "$DLMEM_DATA"/reference/pytorch_oplog_probe_check_*.csv <<'PY'
-import csv, json, glob, os, subprocess, sys
+import csv, os, subprocess, sys
 
 path, dlmem, oplogs = sys.argv[1], sys.argv[2], sys.argv[3:]
 errs, incomplete, failed = [], 0, 0
@@ -27,8 +27,10 @@ fmt = "{:<44} {:>7} {:>4} {:>5} {:>11} {:>12} {:>8}  {}"
 
 
 def predict(model, mode, dtype, batch, seq, sets, attention="", optimizer=""):
+    """dlmem's prediction at one point, from its CSV (JSON needs jansson, which
+    the GPU machine lacks): peak_bytes, complete, n_unknown."""
     cmd = [dlmem, "memory", model, "--mode", mode, "--dtype", dtype, "--batch", str(batch),
-           "--format", "json"]
+           "--format", "csv"]
     if int(seq) > 0:
         cmd += ["--seq", str(seq)]
     if sets:
@@ -40,7 +42,9 @@ def predict(model, mode, dtype, batch, seq, sets, attention="", optimizer=""):
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         return None, p.stderr.strip()
-    return json.loads(p.stdout)["points"][0], ""
+    r = next(csv.DictReader(p.stdout.splitlines()))
+    return {"peak_bytes": int(r["peak_bytes"]), "complete": r["complete"] == "1",
+            "n_unknown": int(r["n_unknown"])}, ""
 
 
 def show(name, mode, batch, seq, meas, pt, why=""):
