@@ -47,7 +47,7 @@ for m, k, mode, dt, b, t, a in tr.HOLDOUT:
 PY
 while read -r line; do
   # shellcheck disable=SC2086
-  pr $line 2>>"$out/probe.log" || { echo "holdout_gpu.sh: dlmem probe $line failed"; tail -5 "$out/probe.log"; exit 1; }
+  pr $line 2>>"$out/probe.log" || { echo "holdout_gpu.sh: dlmem probe $line failed (going on)"; tail -3 "$out/probe.log"; }
 done < "$probes"
 rm -f "$probes"
 # the training steps of the probe's check logs (bench/holdout.sh's first table)
@@ -58,14 +58,14 @@ pr lstm --set hidden=512,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 2>>"$ou
 pr gru --set hidden=384,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 2>>"$out/probe.log" &&
 pr lstm --set hidden=128,layers=1 --batch 16 --seq 50 --dtype fp32,bf16 2>>"$out/probe.log" &&
 pr gru --set hidden=160 --batch 8 --seq 64 --dtype fp32,bf16 2>>"$out/probe.log" ||
-  { echo "holdout_gpu.sh: probing the check logs' shapes failed"; tail -5 "$out/probe.log"; exit 1; }
+  { echo "holdout_gpu.sh: probing the check logs' shapes failed (going on)"; tail -3 "$out/probe.log"; }
 # the reference points the shipped rows lack
 pr resnet18 --batch 8,32,64 --dtype fp16 2>>"$out/probe.log" &&
 pr lstm --batch 32 --seq 100,500 --dtype fp16 2>>"$out/probe.log" &&
 pr lstm --batch 256 --seq 250,1000 --dtype fp16 --mode train 2>>"$out/probe.log" &&
 pr lstm --batch 32 --seq 125,250 --mode train 2>>"$out/probe.log" &&
 pr lstm --batch 256 --seq 250 --mode train 2>>"$out/probe.log" ||
-  { echo "holdout_gpu.sh: probing the reference gaps failed"; tail -5 "$out/probe.log"; exit 1; }
+  { echo "holdout_gpu.sh: probing the reference gaps failed (going on)"; tail -3 "$out/probe.log"; }
 echo "holdout_gpu.sh: probed $(($(wc -l < "$p") - 1)) rows in $(( $(date +%s) - t0 )) s"
 t0=$(date +%s)
 python3 tools/torch_reference.py holdout -o "$out/pytorch_holdout.csv" 2> "$out/measure.log" ||
