@@ -352,7 +352,8 @@ static void set_out_types(tr *r, int o)
     if (r->mixed) {
         int a = dlm_op_rule(op->kind)->autocast;
         if (a > 0) e = a;
-        else if (a < 0 && r->eb[op->in[1]] > e) e = r->eb[op->in[1]];
+        for (int i = 1; a < 0 && i < op->n_in; i++)
+            if (r->eb[op->in[i]] > e) e = r->eb[op->in[i]];
     }
     for (int k = 0; k < op->n_out; k++) r->eb[op->out[k]] = (char)e;
 }
@@ -417,7 +418,7 @@ int tr_grad_new(tr *r, int t, const char *what)
 
 /* Delivers gradient slot s for tensor t (autograd's InputBuffer: accumulates in
  * place when it holds the only reference to either operand). */
-void tr_give(tr *r, int t, int s)
+static void give(tr *r, int t, int s, int view)
 {
     if (s < 0) return;
     if (!r->rg[t] || TT(r, t)->role != DLM_ROLE_ACT) {
@@ -427,18 +428,25 @@ void tr_give(tr *r, int t, int s)
     int old = r->gslot[t];
     if (old < 0) {
         r->gslot[t] = s;
-    } else if (tl_refs(r->t, old) == 1) {
+        r->gview[t] = (char)view;
+    } else if (!r->gview[t] && tl_refs(r->t, old) == 1) {
         tl_unref(r->t, s);
-    } else if (tl_refs(r->t, s) == 1) {
+    } else if (!view && tl_refs(r->t, s) == 1) {
         tl_unref(r->t, old);
         r->gslot[t] = s;
+        r->gview[t] = 0;
     } else {
         int sum = tr_grad_new(r, t, "accumulated gradient");
         tl_unref(r->t, old);
         tl_unref(r->t, s);
         r->gslot[t] = sum;
+        r->gview[t] = 0;
     }
 }
+
+void tr_give(tr *r, int t, int s) { give(r, t, s, 0); }
+
+void tr_give_view(tr *r, int t, int s) { give(r, t, s, 1); }
 
 /* Parameter gradient: AccumulateGrad steals a fresh buffer. */
 void tr_param_grad(tr *r, int p, int s)
@@ -928,13 +936,22 @@ static void step(tr *r, int first)
     }
 }
 
-/* Every op kind of the graph has a rule. */
+/* Every op kind of the graph has a rule; the runtime profile needs ops that
+ * dlmem's runtime runs. */
 static dlm_status check_rules(const tr *r)
 {
-    for (int o = 0; o < r->n_ops; o++)
-        if (!dlm_op_rule(r->g->ops[o].kind))
-            return dlm_error(DLM_EINTERNAL, "op %s: kind %d has no memory rule", r->g->ops[o].name,
-                             (int)r->g->ops[o].kind);
+    for (int o = 0; o < r->n_ops; o++) {
+        const dlm_op *op = &r->g->ops[o];
+        const op_rule *rule = dlm_op_rule(op->kind);
+        if (!rule)
+            return dlm_error(DLM_EINTERNAL, "op %s: kind %d has no memory rule", op->name,
+                             (int)op->kind);
+        const char *why = !r->torch && rule->runtime_refuses ? rule->runtime_refuses(op) : NULL;
+        if (why)
+            return dlm_error(DLM_EUNSUPPORTED, "op %s (%s) is not run by dlmem's GPU runtime yet: "
+                             "the runtime profile has no prediction for %s (the pytorch profile "
+                             "has)", op->name, why, r->g->name);
+    }
     return DLM_OK;
 }
 
@@ -983,6 +1000,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     r.rel = malloc(nt * sizeof *r.rel);
     r.rg = calloc(nt, 1);
     r.gslot = malloc(nt * sizeof *r.gslot);
+    r.gview = calloc(nt, 1);
     r.pgrad = malloc(nt * sizeof *r.pgrad);
     r.saved = malloc(no * MAX_SAVED * sizeof *r.saved);
     r.n_saved = calloc(no, sizeof *r.n_saved);
@@ -995,7 +1013,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     r.opt_m = malloc(((size_t)g->n_params + 1) * sizeof *r.opt_m);
     r.opt_v = malloc(((size_t)g->n_params + 1) * sizeof *r.opt_v);
     dlm_status st = DLM_OK;
-    if (!r.slot || !r.rel || !r.rg || !r.gslot || !r.pgrad || !r.saved || !r.n_saved || !r.ahold ||
+    if (!r.slot || !r.rel || !r.rg || !r.gslot || !r.gview || !r.pgrad || !r.saved || !r.n_saved || !r.ahold ||
         !r.rl_head || !r.opt_m || !r.opt_v || !r.eb || !r.wcast || !r.casts)
         st = dlm_error(DLM_ENOMEM, "out of memory");
     if (st == DLM_OK) st = check_rules(&r);
@@ -1037,6 +1055,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     free(r.rel);
     free(r.rg);
     free(r.gslot);
+    free(r.gview);
     free(r.pgrad);
     free(r.saved);
     free(r.n_saved);
