@@ -470,6 +470,7 @@ def measure(points, path, v, extra=None):
 
 
 RESNET_B = [1, 2, 4, 8, 16, 32, 64, 128]
+CNN_B = [1, 3, 8, 24]   # small enough for a short device budget; 3 and 24 are no powers of two
 LSTM_T = [50, 100, 200, 300, 500, 1000]
 BERT_T = [8, 16, 32, 64, 128, 256, 512]
 
@@ -488,6 +489,9 @@ def grid(models, modes, dtypes, quick=False):
             if "bert" in models:
                 pts += [Point("bert", mode, dt, b, t, attention=a)
                         for a in ("eager", "sdpa") for b in (1, 8) for t in bt]
+            for m in models:   # the convolutional networks of issue 12
+                if m in TORCHVISION_CNNS or m == "unet":
+                    pts += [Point(m, mode, dt, b, 0) for b in (CNN_B[:2] if quick else CNN_B)]
     return pts
 
 
