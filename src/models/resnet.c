@@ -10,12 +10,30 @@
 
 #include "models.h"
 
-/* One BasicBlock: conv3x3-bn-relu-conv3x3-bn (+ downsample(x)) += , relu. */
-static int basic_block(dlm_graph *g, const char *p, int x, int cout, int stride)
+/* A block's end: downsample(x) (1x1 conv + BN) where the shape changes,
+ * `out += identity` in place, then the block's ReLU module again (its
+ * `relu_call`-th call). */
+static int residual(dlm_graph *g, const char *p, int x, int y, int cout, int stride, int relu_call)
 {
     char n[128];
     int64_t cin = g->tensors[x].shape[1].c[0][0];
     int identity = x;
+    if (stride != 1 || cin != cout) {
+        snprintf(n, sizeof n, "%s.downsample.0", p);
+        identity = dlm_conv2d(g, n, x, cout, 1, stride, 0, 0);
+        snprintf(n, sizeof n, "%s.downsample.1", p);
+        identity = dlm_batchnorm2d(g, n, identity);
+    }
+    snprintf(n, sizeof n, "%s.add", p);
+    y = dlm_add(g, n, y, identity, 1);
+    snprintf(n, sizeof n, "%s.relu#%d", p, relu_call);
+    return dlm_relu(g, n, y, 1);
+}
+
+/* One BasicBlock: conv3x3-bn-relu-conv3x3-bn (+ downsample(x)) += , relu. */
+static int basic_block(dlm_graph *g, const char *p, int x, int cout, int stride)
+{
+    char n[128];
 
     snprintf(n, sizeof n, "%s.conv1", p);
     int y = dlm_conv2d(g, n, x, cout, 3, stride, 1, 0);
@@ -27,16 +45,7 @@ static int basic_block(dlm_graph *g, const char *p, int x, int cout, int stride)
     y = dlm_conv2d(g, n, y, cout, 3, 1, 1, 0);
     snprintf(n, sizeof n, "%s.bn2", p);
     y = dlm_batchnorm2d(g, n, y);
-    if (stride != 1 || cin != cout) {
-        snprintf(n, sizeof n, "%s.downsample.0", p);
-        identity = dlm_conv2d(g, n, x, cout, 1, stride, 0, 0);
-        snprintf(n, sizeof n, "%s.downsample.1", p);
-        identity = dlm_batchnorm2d(g, n, identity);
-    }
-    snprintf(n, sizeof n, "%s.add", p);
-    y = dlm_add(g, n, y, identity, 1);
-    snprintf(n, sizeof n, "%s.relu#2", p);
-    return dlm_relu(g, n, y, 1);
+    return residual(g, p, x, y, cout, stride, 2);
 }
 
 /* One Bottleneck (torchvision's "ResNet V1.5": the stride on the 3x3 conv):
@@ -45,8 +54,7 @@ static int basic_block(dlm_graph *g, const char *p, int x, int cout, int stride)
 static int bottleneck(dlm_graph *g, const char *p, int x, int width, int stride)
 {
     char n[128];
-    int64_t cin = g->tensors[x].shape[1].c[0][0];
-    int identity = x, cout = 4 * width;
+    int cout = 4 * width;
 
     snprintf(n, sizeof n, "%s.conv1", p);
     int y = dlm_conv2d(g, n, x, width, 1, 1, 0, 0);
@@ -64,16 +72,7 @@ static int bottleneck(dlm_graph *g, const char *p, int x, int width, int stride)
     y = dlm_conv2d(g, n, y, cout, 1, 1, 0, 0);
     snprintf(n, sizeof n, "%s.bn3", p);
     y = dlm_batchnorm2d(g, n, y);
-    if (stride != 1 || cin != cout) {
-        snprintf(n, sizeof n, "%s.downsample.0", p);
-        identity = dlm_conv2d(g, n, x, cout, 1, stride, 0, 0);
-        snprintf(n, sizeof n, "%s.downsample.1", p);
-        identity = dlm_batchnorm2d(g, n, identity);
-    }
-    snprintf(n, sizeof n, "%s.add", p);
-    y = dlm_add(g, n, y, identity, 1);
-    snprintf(n, sizeof n, "%s.relu#3", p);
-    return dlm_relu(g, n, y, 1);
+    return residual(g, p, x, y, cout, stride, 3);
 }
 
 dlm_status dlm_build_resnet(const dlm_model_config *cfg, dlm_graph *g)
