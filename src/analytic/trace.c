@@ -216,36 +216,43 @@ typedef struct hold {
     const char *op;    /* op name, '*' matches a layer number */
     int out;           /* output index; -1: the attention weights inside the op */
     const char *scope; /* module whose return drops it ("": the model's forward) */
+    const char *until; /* or (not NULL) the op after which a method of it returns */
 } hold;
 
 static const hold holds[] = {
     /* transformers BertEmbeddings.forward: locals inputs_embeds,
      * token_type_embeddings, position_embeddings */
-    {"embeddings.word_embeddings", 0, "embeddings"},
-    {"embeddings.token_type_embeddings", 0, "embeddings"},
-    {"embeddings.position_embeddings", 0, "embeddings"},
+    {"embeddings.word_embeddings", 0, "embeddings", NULL},
+    {"embeddings.token_type_embeddings", 0, "embeddings", NULL},
+    {"embeddings.position_embeddings", 0, "embeddings", NULL},
     /* BertModel.forward: embedding_output */
-    {"embeddings.dropout", 0, ""},
+    {"embeddings.dropout", 0, "", NULL},
     /* BertSelfOutput / BertOutput: hidden_states = LayerNorm(hidden_states + input) */
-    {"encoder.layer.*.attention.output.dropout", 0, "encoder.layer.*.attention.output"},
-    {"encoder.layer.*.output.dropout", 0, "encoder.layer.*.output"},
+    {"encoder.layer.*.attention.output.dropout", 0, "encoder.layer.*.attention.output", NULL},
+    {"encoder.layer.*.output.dropout", 0, "encoder.layer.*.output", NULL},
     /* BertLayer.forward: `self_attention_output, _ = self.attention(...)` */
-    {"encoder.layer.*.attention.self", -1, "encoder.layer.*"},
+    {"encoder.layer.*.attention.self", -1, "encoder.layer.*", NULL},
     /* the seed's RNN: `out, _ = self.lstm(x)` keeps (h_n, c_n) */
-    {"lstm", 1, ""}, {"lstm", 2, ""}, {"gru", 1, ""},
+    {"lstm", 1, "", NULL}, {"lstm", 2, "", NULL}, {"gru", 1, "", NULL},
+    /* torchvision _DenseLayer.bn_function: `concated_features = torch.cat(inputs, 1)`
+     * lives until it returns conv1(relu1(norm1(concated_features))) */
+    {"features.denseblock*.denselayer*.cat", 0, "features.denseblock*.denselayer*",
+     "features.denseblock*.denselayer*.conv1"},
 };
 
-/* Matches `pat` against `s`; '*' matches digits, copied to num. */
-static int match(const char *pat, const char *s, char *num, size_t n)
+#define HOLD_NUMS 4 /* '*' per pattern */
+
+/* Matches `pat` against `s`; each '*' matches digits, copied to num[i]. */
+static int match(const char *pat, const char *s, char num[HOLD_NUMS][16])
 {
-    num[0] = '\0';
+    int i = 0;
     while (*pat) {
         if (*pat == '*') {
             size_t k = 0;
             while (s[k] >= '0' && s[k] <= '9') k++;
-            if (!k || k >= n) return 0;
-            memcpy(num, s, k);
-            num[k] = '\0';
+            if (!k || k >= sizeof num[0] || i == HOLD_NUMS) return 0;
+            memcpy(num[i], s, k);
+            num[i++][k] = '\0';
             s += k;
             pat++;
         } else if (*pat++ != *s++) {
@@ -255,12 +262,14 @@ static int match(const char *pat, const char *s, char *num, size_t n)
     return *s == '\0';
 }
 
-static void subst(const char *pat, const char *num, char *out, size_t n)
+/* `pat` with its i-th '*' replaced by num[i]. */
+static void subst(const char *pat, char num[HOLD_NUMS][16], char *out, size_t n)
 {
     size_t k = 0;
+    int i = 0;
     for (; *pat && k + 1 < n; pat++) {
         if (*pat == '*') {
-            for (const char *q = num; *q && k + 1 < n; q++) out[k++] = *q;
+            for (const char *q = i < HOLD_NUMS ? num[i++] : ""; *q && k + 1 < n; q++) out[k++] = *q;
         } else {
             out[k++] = *pat;
         }
@@ -271,9 +280,15 @@ static void subst(const char *pat, const char *num, char *out, size_t n)
 /* Op after which the frame holding hold `h` for op o returns, -1 if none. */
 int tr_hold_end(const tr *r, int o, int out)
 {
-    char num[16], scope[256];
+    char num[HOLD_NUMS][16], scope[256];
     for (size_t i = 0; i < sizeof holds / sizeof holds[0]; i++) {
-        if (holds[i].out != out || !match(holds[i].op, r->g->ops[o].name, num, sizeof num)) continue;
+        if (holds[i].out != out || !match(holds[i].op, r->g->ops[o].name, num)) continue;
+        if (holds[i].until) {
+            subst(holds[i].until, num, scope, sizeof scope);
+            for (int p = o + 1; p < r->n_ops; p++)
+                if (!strcmp(r->g->ops[p].name, scope)) return p;
+            continue; /* not this network's op */
+        }
         subst(holds[i].scope, num, scope, sizeof scope);
         return scope_end(r, scope, strlen(scope));
     }
