@@ -36,7 +36,7 @@
 #include "../core/status.h"
 
 #define DLM_MAX_DIMS 4   /* rank of every tensor in the supported ops */
-#define DLM_OP_MAX_IN 4  /* inputs of one op (attention: q, k, v) */
+#define DLM_OP_MAX_IN 64 /* inputs of one op (attention: q, k, v; a DenseNet block's concat) */
 #define DLM_OP_MAX_OUT 3 /* outputs of one op (LSTM: output, h_n, c_n) */
 
 typedef enum dlm_role {
@@ -85,12 +85,26 @@ typedef enum dlm_op_kind {
     DLM_OP_ATTENTION,    /* multi-head scaled dot-product attention:
                             q, k, v (B,T,Hd) -> context (B,T,Hd); heads split Hd.
                             Eager or fused is chosen at evaluation time. */
-    DLM_OP_VIEW          /* shares x's storage with a new shape: per dimension,
+    DLM_OP_VIEW,         /* shares x's storage with a new shape: per dimension,
                             equal size keeps x's stride, x's size 1 broadcasts
                             (stride 0), a smaller constant takes a prefix */
+    DLM_OP_CONVT2D,      /* transposed conv: (B,Cin,H,W) -> (B,Cout,Ho,Wo),
+                            Ho = (H-1)*sh - 2*ph + dh*(kh-1) + oph + 1 */
+    DLM_OP_AVGPOOL2D,    /* (B,C,H,W) -> (B,C,Ho,Wo), count_include_pad */
+    DLM_OP_RELU6,        /* hardtanh(x, 0, 6); may be in place */
+    DLM_OP_HARDSWISH,    /* x * relu6(x + 3) / 6; may be in place */
+    DLM_OP_SILU,         /* x * sigmoid(x); may be in place */
+    DLM_OP_SIGMOID,
+    DLM_OP_MUL,          /* a * b, broadcasting as add; may be in place into a */
+    DLM_OP_CONCAT,       /* torch.cat along dimension `dim` of n inputs */
+    DLM_OP_UPSAMPLE,     /* F.interpolate by an integer scale: nearest or bilinear */
+    DLM_OP_STOCHASTIC_DEPTH /* torchvision.ops.stochastic_depth(x, p, "row"): training
+                            multiplies each sample by 0 or 1/(1-p); identity in eval */
 } dlm_op_kind;
 
-#define DLM_OP_KIND_COUNT (DLM_OP_VIEW + 1)
+#define DLM_OP_KIND_COUNT (DLM_OP_STOCHASTIC_DEPTH + 1)
+
+typedef enum dlm_upsample_mode { DLM_UP_NEAREST, DLM_UP_BILINEAR } dlm_upsample_mode;
 
 typedef enum dlm_rnn_cell { DLM_RNN_LSTM, DLM_RNN_GRU } dlm_rnn_cell;
 
@@ -107,16 +121,19 @@ typedef struct dlm_op {
     int n_buffers, cap_buffers;
     int inplace;                /* out[0] shares in[0]'s storage */
     union {
-        struct { int cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, bias; } conv;
+        struct { int cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, bias, oph, opw; } conv;
+                                         /* conv2d and convt2d (oph, opw: output padding) */
         struct { int c; double eps, momentum; } bn;
-        struct { int kh, kw, sh, sw, ph, pw, dh, dw; } pool;
+        struct { int kh, kw, sh, sw, ph, pw, dh, dw, ceil; } pool; /* maxpool2d, avgpool2d */
         struct { int oh, ow; } apool;
         struct { int in, out, bias; } linear;
         struct { dlm_rnn_cell cell; int input, hidden, layers, bias; } rnn;
         struct { int dim, index; } select; /* index < 0 counts from the end */
         struct { int num, dim; } emb;
         struct { int dim; double eps; } ln;
-        struct { double p; } dropout;
+        struct { double p; } dropout;       /* dropout, stochastic depth */
+        struct { int dim; } cat;
+        struct { dlm_upsample_mode mode; int scale, align_corners; } up;
         struct { int heads, head_dim; double dropout; } attn; /* dropout on probabilities */
     } a;
 } dlm_op;
@@ -167,13 +184,39 @@ void dlm_graph_mark_output(dlm_graph *g, int tensor);
 /* Weight (cout, cin/groups, kh, kw); bias (cout) if `bias`. */
 int dlm_conv2d(dlm_graph *g, const char *name, int x, int cout, int k, int stride,
                int pad, int bias);
+/* nn.Conv2d with dilation and groups (cin and cout multiples of groups). */
+int dlm_conv2d_ex(dlm_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
+                  int dilation, int groups, int bias);
+/* nn.ConvTranspose2d(cin, cout, k, stride, pad, output_padding, bias=bias):
+ * weight (cin, cout, k, k); bias (cout). */
+int dlm_conv_transpose2d(dlm_graph *g, const char *name, int x, int cout, int k, int stride,
+                         int pad, int output_padding, int bias);
 int dlm_batchnorm2d(dlm_graph *g, const char *name, int x);
 int dlm_relu(dlm_graph *g, const char *name, int x, int inplace);
 int dlm_maxpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int pad);
+/* With ceil_mode (PyTorch's pooling_output_shape). */
+int dlm_maxpool2d_ex(dlm_graph *g, const char *name, int x, int k, int stride, int pad,
+                     int ceil_mode);
+/* nn.AvgPool2d(k, stride, pad, ceil_mode) with count_include_pad=True. */
+int dlm_avgpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int pad,
+                  int ceil_mode);
 int dlm_avgpool2d_adaptive(dlm_graph *g, const char *name, int x, int oh, int ow);
 /* a + b; with inplace the result shares a's storage (PyTorch `out += identity`). */
 int dlm_add(dlm_graph *g, const char *name, int a, int b, int inplace);
 int dlm_flatten(dlm_graph *g, const char *name, int x);
+/* a * b broadcasting as dlm_add; with inplace the result shares a's storage. */
+int dlm_mul(dlm_graph *g, const char *name, int a, int b, int inplace);
+/* torch.cat(ins[0..n-1], dim): all other dimensions equal. */
+int dlm_concat(dlm_graph *g, const char *name, int n, const int *ins, int dim);
+/* F.interpolate(x, scale_factor=scale, mode) of a (B,C,H,W) tensor. */
+int dlm_upsample(dlm_graph *g, const char *name, int x, int scale, dlm_upsample_mode mode,
+                 int align_corners);
+int dlm_relu6(dlm_graph *g, const char *name, int x, int inplace);
+int dlm_hardswish(dlm_graph *g, const char *name, int x, int inplace);
+int dlm_silu(dlm_graph *g, const char *name, int x, int inplace);
+int dlm_sigmoid(dlm_graph *g, const char *name, int x);
+/* torchvision.ops.StochasticDepth(p, "row"). */
+int dlm_stochastic_depth(dlm_graph *g, const char *name, int x, double p);
 int dlm_linear(dlm_graph *g, const char *name, int x, int out_features, int bias);
 /* Parameters per layer k, PyTorch's order: weight_ih_lk, weight_hh_lk, bias_ih_lk,
  * bias_hh_lk.  Returns `output` (T,B,Hd); h_n and c_n are op outputs 1 and 2. */
@@ -185,6 +228,8 @@ int dlm_select(dlm_graph *g, const char *name, int x, int dim, int index);
 int dlm_embedding(dlm_graph *g, const char *name, int ids, int weight);
 int dlm_layernorm(dlm_graph *g, const char *name, int x, double eps);
 int dlm_dropout(dlm_graph *g, const char *name, int x, double p);
+/* nn.Dropout(p, inplace=True). */
+int dlm_dropout_inplace(dlm_graph *g, const char *name, int x, double p);
 int dlm_gelu(dlm_graph *g, const char *name, int x);
 int dlm_tanh(dlm_graph *g, const char *name, int x);
 int dlm_softmax(dlm_graph *g, const char *name, int x);

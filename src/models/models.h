@@ -72,5 +72,10 @@ dlm_status dlm_model_build_builtin(const char *name, const char *settings, dlm_g
 dlm_status dlm_build_resnet(const dlm_model_config *cfg, dlm_graph *g);
 dlm_status dlm_build_rnn(const dlm_model_config *cfg, dlm_graph *g);
 dlm_status dlm_build_bert(const dlm_model_config *cfg, dlm_graph *g);
+dlm_status dlm_build_vgg(const dlm_model_config *cfg, dlm_graph *g);          /* cnn.c */
+dlm_status dlm_build_mobilenet_v2(const dlm_model_config *cfg, dlm_graph *g); /* cnn.c */
+dlm_status dlm_build_efficientnet(const dlm_model_config *cfg, dlm_graph *g); /* cnn.c */
+dlm_status dlm_build_densenet(const dlm_model_config *cfg, dlm_graph *g);     /* cnn.c */
+dlm_status dlm_build_unet(const dlm_model_config *cfg, dlm_graph *g);
 
 #endif
