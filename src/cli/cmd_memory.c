@@ -31,7 +31,7 @@ typedef struct point {
     int64_t B, T;
     dlm_mem_result r;
     dlm_poly law;
-    char note[240]; /* dlm_mem_note(): measured or unknown library workspaces */
+    char note[640]; /* dlm_mem_note(): measured or unknown library workspaces */
     char probe[400]; /* incomplete: the command that would close it */
 } point;
 
