@@ -20,7 +20,11 @@
  *     once its bytes reach the limit; the remainder is the last bucket);
  *     sync_bucket_indices allocates two int32 device tensors ((params + 1) and
  *     buckets elements); initialize_buckets clears the old bucket first, then
- *     allocates the new ones;
+ *     allocates the new ones; the old bucket's memory stays allocated while
+ *     ProcessGroupNCCL's TensorShelf of the warm-up's all-reduce holds it
+ *     (ProcessGroupNCCL.hpp: stashed_for_allocator_safety_, shelvesToUnstash_;
+ *     the reducer never waits on the work), released only after the watchdog
+ *     thread has seen that work complete: counted to the end of the step;
  *   - every forward: _sync_buffers -> broadcast_coalesced of the module
  *     buffers, buckets of 250 MiB per dtype, at most 2 in flight, each a flat
  *     copy (flatten_dense_tensors: at::cat, or a view for a single tensor);
