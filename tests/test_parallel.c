@@ -67,7 +67,7 @@ static dlm_timeline *trace(const dlm_graph *g, dlm_parallel how, int N, int rank
     dlm_timeline *t = NULL;
     dlm_mem_layer *L = calloc((size_t)g->n_ops + 1, sizeof *L);
     dlm_trace_info info;
-    if (!L || tl_create(&t) != DLM_OK || dlm_trace_build(g, &c, NULL, t, L, &info) != DLM_OK) {
+    if (!L || tl_create(&t) != DLM_OK || dlm_trace_build(g, &c, NULL, 0, t, L, &info) != DLM_OK) {
         TAP_OK(0, "trace %s on %d GPUs: %s", dlm_parallel_name(how), N, dlm_errmsg());
         tl_destroy(t);
         t = NULL;
