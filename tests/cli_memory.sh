@@ -148,6 +148,7 @@ run memory resnet18 --parallel fsdp --gpus 2 --rank 1 --batch 8 --format csv; ex
 out_has "parallel fsdp on 2 GPUs, rank 1" "the CSV row says how and which rank"
 run memory bert --parallel zero3 --gpus 4 --batch 2 --seq 64 --format json; expect_rc 0 "memory --parallel zero3 json"
 json_eq "$tmpdir/out" '"not measured on 2 GPUs" in d["points"][0]["workspace_note"]' True "JSON says multi-GPU points are not measured"
+json_eq "$tmpdir/out" '(d["parallel"], d["gpus"], d["rank"])' "('zero3', 4, None)" "JSON names the way, the GPUs and the rank (null: the one keeping the most)"
 run memory resnet18 --gpus 2 --batch 8;       expect_rc 2 "--gpus without --parallel"
 one_line_error "need --parallel" "--gpus without --parallel: one line"
 run memory resnet18 --parallel fsdp --gpus 2 --rank 2 --batch 8; expect_rc 2 "--rank beyond the GPUs"

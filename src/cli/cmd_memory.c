@@ -332,6 +332,13 @@ static void json_begin(dlm_json *jp, const dlm_mem_model *m, const dlm_gpu *gpu)
     dlm_json_kstr(jp, "optimizer", dlm_optimizer_name(c->optimizer));
     dlm_json_kstr(jp, "gpu", gpu->name);
     dlm_json_kint(jp, "sm", c->sm);
+    /* --parallel: how the step is shared, on how many GPUs, which rank (null:
+     * the one that keeps the most); the batch of every point is per GPU */
+    dlm_json_kstr(jp, "parallel", dlm_parallel_name(c->parallel));
+    dlm_json_kint(jp, "gpus", c->gpus > 0 ? c->gpus : 1);
+    dlm_json_key(jp, "rank");
+    if (c->rank >= 0 || c->parallel == DLM_PAR_NONE) dlm_json_int(jp, c->rank > 0 ? c->rank : 0);
+    else dlm_json_null(jp);
     dlm_json_key(jp, "points");
     dlm_json_arr_begin(jp);
 }
