@@ -308,7 +308,7 @@ static void test_measured(void)
         cf.rank = (int)rank;
         dlm_mem_result r;
         dlm_status st = dlm_mem_predict(g, &cf, B, T > 0 ? T : 1, &r);
-        if (st == DLM_EINVAL) { /* refused with a reason (an RNN under fully_shard) */
+        if (st == DLM_EINVAL) { /* refused with a reason */
             printf("# %s %s B=%lld: not modelled: %s\n", model, how, (long long)B, dlm_errmsg());
             dlm_graph_free(g);
             continue;

@@ -275,8 +275,6 @@ static int apply(const ctx *c, plan *p, const char *name)
         !strcmp(name, "ddp")) {
         if (!train) NA("data parallelism runs a training step");
         if (dlm_parallel_parse(name, &par) != DLM_OK) NA("unknown technique");
-        if (c->has_rnn && (par == DLM_PAR_ZERO2 || par == DLM_PAR_ZERO3))
-            NA("an RNN under fully_shard is not modelled");
         if (par == DLM_PAR_ZERO1 && w->optimizer != DLM_OPT_ADAM)
             NA("zero1 is ZeroRedundancyOptimizer(Adam)");
         p->par = par;

@@ -91,6 +91,12 @@ static dlm_status find_groups(tr *r, dlm_par *p)
     for (int o = 0; o < g->n_ops; o++) {
         const char *m = r->module[o];
         size_t l = block_len(m);
+        if (g->ops[o].kind == DLM_OP_RNN) { /* the seed's RNN module: a block of its own */
+            p->grp[p->n_groups].first = p->grp[p->n_groups].last = o;
+            p->group_of[o] = p->n_groups++;
+            cur = NULL;
+            continue;
+        }
         if (!l) {
             p->group_of[o] = 0;
             cur = NULL;
@@ -252,12 +258,6 @@ dlm_status par_init(tr *r)
     p->ddp = p->kind == DLM_PAR_DDP || p->kind == DLM_PAR_ZERO1;
     p->reshard_fwd = p->kind != DLM_PAR_ZERO2;
     p->ag_state = p->rs_state = -1;
-    for (int o = 0; o < r->n_ops; o++)
-        if (p->fsdp && r->g->ops[o].kind == DLM_OP_RNN)
-            return dlm_error(DLM_EINVAL, "--parallel %s: an RNN under fully_shard is not "
-                             "modelled (nn.LSTM re-flattens the unsharded parameters FSDP2 swaps "
-                             "in; dlmem has not derived what that keeps); ddp and zero1 are",
-                             dlm_parallel_name(p->kind));
     DLM_TRY(shard_sizes(r, p));
     if (p->kind == DLM_PAR_ZERO1) {
         int64_t *sizes = malloc((size_t)N * sizeof *sizes);
@@ -312,6 +312,13 @@ void par_free(tr *r)
     free(p->bucket);
     free(p);
     r->par = NULL;
+}
+
+void par_hold_param(tr *r, int t)
+{
+    /* FSDPParam keeps its padded shard whatever the module does with the
+     * parameter (nn.LSTM's flat cuDNN buffer takes the module's place) */
+    if (par_fsdp(r)) tl_ref(r->t, r->slot[t]);
 }
 
 dlm_poly par_param_bytes(const tr *r, int t)

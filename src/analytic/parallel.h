@@ -65,6 +65,14 @@
  *     in and free them, allocate the output (input / N elements): the sharded
  *     gradients are views of it until zero_grad(set_to_none=True); the input
  *     is kept until the next group's post-backward or the end of backward.
+ * nn.LSTM under FSDP2 (torch/nn/modules/rnn.py): the first forward swaps the
+ * unsharded parameters in (RNNBase.__setattr__ updates _flat_weights), finds
+ * them changed (_weights_have_changed) and flatten_parameters() copies them
+ * into a new cuDNN flat buffer that the parameters then view
+ * (_cudnn_rnn_flatten_weight sets their storage); later unshards hand back
+ * the same parameter objects, so it is not redone: the flat buffer stays
+ * (as on one GPU), FSDP's unsharded storages are still gathered and freed
+ * around it, and the shards are kept.
  * NCCL's own buffers are not allocated through PyTorch's caching allocator:
  * they are not in max_memory_allocated() and not in this timeline.
  */
@@ -82,6 +90,8 @@ int par_fsdp(const tr *r);               /* parameters are FSDP2-sharded */
  * (and foreach temporaries) on this rank, `eb` bytes an element. */
 dlm_poly par_param_bytes(const tr *r, int t);
 dlm_poly par_state_bytes(const tr *r, int t, int64_t eb);
+/* Parameter t's storage is there (r->slot[t]): FSDP keeps its shard. */
+void par_hold_param(tr *r, int t);
 /* The wrapper's construction (after the model is on the GPU). */
 void par_construct(tr *r);
 /* Forward: before it (first: the warm-up step), before and after op o, after

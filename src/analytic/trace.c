@@ -713,6 +713,7 @@ static void setup(tr *r)
         int t = g->params[p];
         r->slot[t] = new_slot(r, par_param_bytes(r, t), DLM_TERM_WEIGHTS, -1,
                               par_fsdp(r) ? "parameter shard (FSDP2)" : "parameter");
+        par_hold_param(r, t);
         for (int b = 0; b < g->n_buffers; b++)
             if (after[b] == p)
                 r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
