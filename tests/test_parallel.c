@@ -233,6 +233,17 @@ static void test_resnet(void)
     dlm_mem_result dd = predict(g, DLM_PAR_DDP, 2, 0, 2, 1);
     TAP_EQ(named(&dd, "ddp_gradient_buckets"), 11689512LL * 4, "resnet18 DDP: buckets of all "
            "11,689,512 parameters at the peak");
+    /* DDP's buffer broadcast every forward: one bucket per dtype, the
+     * 9,600 fp32 BatchNorm statistics (running_mean and running_var) and
+     * the 20 int64 num_batches_tracked, each a flat copy */
+    dlm_timeline *t = trace(g, DLM_PAR_DDP, 2, 0);
+    if (t) {
+        int64_t v[4];
+        int k = allocs(t, "DDP buffer broadcast", 2, v, 4);
+        TAP_OK(k == 2 && v[0] == 9600 * 4 && v[1] == 20 * 8, "resnet18 DDP: the measured step "
+               "broadcasts the buffers as two flat copies, 38,400 B (fp32) then 160 B (int64)");
+        tl_destroy(t);
+    }
     /* ZeRO-1 on 2 GPUs: greedy by numel over PyTorch's shapes */
     int order[128];
     for (int i = 0; i < n; i++) order[i] = i;

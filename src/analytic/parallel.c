@@ -411,53 +411,57 @@ static void ddp_rebuild(tr *r, dlm_par *p)
     free(sizes);
 }
 
-/* _sync_buffers: broadcast_coalesced over the module buffers (buckets of
- * 250 MiB per dtype, flat copies of the buckets of more than one tensor, at
- * most two in flight). */
+typedef struct bcast_bucket {
+    int64_t bytes;
+    int n, first; /* tensors, index of the first */
+} bcast_bucket;
+
+static int by_first(const void *x, const void *y)
+{
+    const bcast_bucket *a = x, *b = y;
+    return (a->first > b->first) - (a->first < b->first);
+}
+
+/* _sync_buffers: broadcast_coalesced over the module buffers: buckets of
+ * 250 MiB per dtype (compute_bucket_assignment_by_size, sorted by their first
+ * tensor), each a flat copy (flatten_dense_tensors: at::cat; a view for a
+ * single tensor) alive from its broadcast to its finish, at most two in
+ * flight. */
 static void ddp_broadcast_buffers(tr *r, dlm_par *p)
 {
     const dlm_graph *g = r->g;
-    int nb = g->n_buffers;
+    int nb = g->n_buffers, n = 0, open[2] = {-1, -1};
     if (!nb) return;
-    /* buckets by dtype key (int64 or float), closed at 250 MiB, in order of
-     * their first tensor (the assignment sorted by minimum index) */
-    int flight[2] = {-1, -1}, nf = 0;
-    int64_t acc[2] = {0, 0};
-    int cnt[2] = {0, 0}, first[2] = {-1, -1};
-    /* emit: a bucket of key k closed (or the remainder) */
-#define EMIT(k)                                                                              \
-    do {                                                                                     \
-        int s_ = cnt[k] > 1 ? new_slot(r, P(acc[k]), DLM_TERM_TRANSIENT, p->nm_bcast,       \
-                                       "DDP buffer broadcast") : -1;                         \
-        if (nf == 2) {                                                                       \
-            tl_unref(r->t, flight[0]);                                                       \
-            flight[0] = flight[1];                                                           \
-            nf = 1;                                                                          \
-        }                                                                                    \
-        flight[nf++] = s_;                                                                   \
-        acc[k] = 0;                                                                          \
-        cnt[k] = 0;                                                                          \
-        first[k] = -1;                                                                       \
-    } while (0)
+    bcast_bucket *bk = calloc((size_t)nb, sizeof *bk);
+    if (!bk) {
+        if (r->st == DLM_OK) r->st = dlm_error(DLM_ENOMEM, "out of memory");
+        return;
+    }
     for (int i = 0; i < nb; i++) {
-        int t = g->buffers[i], k = g->tensors[t].elem == DLM_EL_INT64;
-        if (first[k] < 0) first[k] = i;
-        acc[k] += dlm_tensor_numel_const(g, t) * elem_bytes(r, t);
-        cnt[k]++;
-        if (acc[k] >= DDP_BROADCAST_BUCKET) EMIT(k);
+        int t = g->buffers[i], k = g->tensors[t].elem == DLM_EL_INT64; /* dtype key */
+        if (open[k] < 0) {
+            open[k] = n++;
+            bk[open[k]].first = i;
+        }
+        bcast_bucket *b = &bk[open[k]];
+        b->bytes += dlm_tensor_numel_const(g, t) * elem_bytes(r, t);
+        b->n++;
+        if (b->bytes >= DDP_BROADCAST_BUCKET) open[k] = -1;
     }
-    /* remainders, the one whose first tensor comes first first */
-    if (first[0] >= 0 && first[1] >= 0) {
-        int k0 = first[0] < first[1] ? 0 : 1;
-        EMIT(k0);
-        EMIT(1 - k0);
-    } else if (first[0] >= 0) {
-        EMIT(0);
-    } else if (first[1] >= 0) {
-        EMIT(1);
+    qsort(bk, (size_t)n, sizeof *bk, by_first);
+    int flight[2] = {-1, -1}, nf = 0;
+    for (int i = 0; i < n; i++) {
+        if (nf == 2) { /* in_flight.front().finish() */
+            tl_unref(r->t, flight[0]);
+            flight[0] = flight[1];
+            nf = 1;
+        }
+        flight[nf++] = bk[i].n > 1 ? new_slot(r, P(bk[i].bytes), DLM_TERM_TRANSIENT, p->nm_bcast,
+                                              "DDP buffer broadcast")
+                                   : -1;
     }
-#undef EMIT
     for (int i = 0; i < nf; i++) tl_unref(r->t, flight[i]);
+    free(bk);
 }
 
 /* ---- FSDP2 ------------------------------------------------------------------------ */
