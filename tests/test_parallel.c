@@ -165,6 +165,22 @@ static void test_tiny(const dlm_graph *g)
         int fr0 = event_at(t, TL_FREE, "FSDP all-gather output", 1);
         TAP_OK(ag1 >= 0 && fr0 > ag1, "FSDP forward: block 0's all-gather output is freed after "
                "block 1's is allocated (AllGatherState)");
+        int f0 = event_at(t, TL_FREE, "FSDP unsharded parameter", 0);
+        TAP_OK(f0 >= 0 && t->ev[f0].phase == DLM_PHASE_FORWARD,
+               "fsdp: reshard_after_forward frees the unsharded parameters in forward");
+        tl_destroy(t);
+    }
+    /* zero2 (reshard_after_forward=False): gathered once in forward, kept
+     * through backward, resharded after each group's backward */
+    t = trace(g, DLM_PAR_ZERO2, 2, 0);
+    if (t) {
+        TAP_EQ(allocs(t, "FSDP all-gather output", 4, v, 16), 3, "zero2: three all-gathers, all in "
+               "forward (backward's unshard and prefetch find the groups unsharded)");
+        TAP_EQ(allocs(t, "FSDP unsharded parameter", 4, v, 16), 6, "zero2: each parameter "
+               "unsharded once");
+        int f0 = event_at(t, TL_FREE, "FSDP unsharded parameter", 0);
+        TAP_OK(f0 >= 0 && t->ev[f0].phase == DLM_PHASE_BACKWARD,
+               "zero2: the first unsharded parameter goes in backward, not after forward");
         tl_destroy(t);
     }
     /* each rank's Adam state: its unpadded chunk of every parameter */
