@@ -42,8 +42,6 @@ int64_t dlm_torch_cublas_workspace(int sm)
 
 dlm_poly tr_state_bytes(const tr *r, int t, int64_t eb) { return par_state_bytes(r, t, eb); }
 
-int tr_params_sharded(const tr *r) { return par_fsdp(r); }
-
 /* Product of all dimensions but the last (LayerNorm rows). */
 
 /* Output k of op o as a new storage. */

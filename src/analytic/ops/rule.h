@@ -240,8 +240,6 @@ void tr_bwd_input_grad(tr *r, int o, int gout);
 /* Bytes of parameter t's optimizer state on this GPU, `eb` bytes an element
  * (a shard under --parallel fsdp/zero*, parallel.h). */
 dlm_poly tr_state_bytes(const tr *r, int t, int64_t eb);
-/* The parameters are sharded by FSDP2 (--parallel fsdp, zero2, zero3). */
-int tr_params_sharded(const tr *r);
 
 /* The runtime's resident workspace `name` (named term `named`): the
  * configuration's measured size if given, else `dflt`. */
