@@ -136,7 +136,9 @@ dlm_status dlm_advise_report_section(FILE *f, const char *heading)
                "What fits on the seed's %s, and how to make training fit, from `dlmem advise` "
                "(profile pytorch; every technique evaluated with the memory model, not a fixed "
                "percentage; techniques PyTorch ran for data/reference/pytorch_techniques.csv are "
-               "checked against it by `make check`, 8-bit Adam and ZeRO are model-only).\n\n",
+               "checked against it by `make check`, 8-bit Adam is model-only; DDP and ZeRO follow "
+               "rules read from PyTorch 2.11's source, their multi-GPU points not measured on 2 "
+               "GPUs).\n\n",
             heading, gpu->full);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const seed_case *c = &cases[i];

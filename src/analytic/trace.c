@@ -5,7 +5,8 @@
  * (ops/rule.h, one file per op family) what the op allocates, saves and
  * frees; around the rules it keeps what no op owns: Python lifetimes,
  * autograd's saved tensors and gradient accumulation, activation
- * checkpointing, autocast's casts, ZeRO sharding, the optimizer.  It knows
+ * checkpointing, autocast's casts, the optimizer, and calls parallel.c's
+ * hooks for DDP, ZeRO and FSDP2 where PyTorch runs them.  It knows
  * no op by name.
  *
  * Sizes: B batch, T sequence.  `fb` is the bytes of one activation element,
@@ -26,6 +27,7 @@
 #include "trace.h"
 
 #include "ops/rule.h"
+#include "parallel.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -38,26 +40,7 @@ int64_t dlm_torch_cublas_workspace(int sm)
     return sm >= 90 ? 32LL << 20 : 8519680LL;
 }
 
-/* ZeRO-style sharding (model-only): the stage in force, 0 without sharding. */
-int tr_zero_stage(const tr *r)
-{
-    return r->cfg->shard_gpus > 1 ? r->cfg->shard_stage : 0;
-}
-
-/* One GPU's shard of parameter t's elements at `eb` bytes each: the
- * tensor's elements split evenly, rounded up. */
-static dlm_poly shard_bytes(const tr *r, int t, int64_t eb)
-{
-    int64_t n = dlm_tensor_numel_const(r->g, t), k = r->cfg->shard_gpus;
-    return P((n + k - 1) / k * eb);
-}
-
-/* Bytes of parameter t as the optimizer state (stage >= 1), the gradients
- * (stage >= 2) or the weights (stage 3) keep it on one GPU. */
-dlm_poly tr_state_bytes(const tr *r, int t, int min_stage, int64_t eb)
-{
-    return tr_zero_stage(r) >= min_stage ? shard_bytes(r, t, eb) : mulk(numel(r, t), eb);
-}
+dlm_poly tr_state_bytes(const tr *r, int t, int64_t eb) { return par_state_bytes(r, t, eb); }
 
 /* Product of all dimensions but the last (LayerNorm rows). */
 
@@ -472,12 +455,7 @@ void tr_param_grad(tr *r, int p, int s)
         tl_unref(r->t, s);
         return;
     }
-    if (tr_zero_stage(r) >= 2) { /* reduce-scatter: this GPU keeps its shard */
-        int sh = new_slot(r, shard_bytes(r, p, elem_bytes(r, p)), DLM_TERM_GRADS, -1,
-                          "gradient shard (ZeRO)");
-        tl_unref(r->t, s);
-        s = sh;
-    }
+    par_grad_ready(r, p);
     r->pgrad[p] = s;
 }
 
@@ -521,19 +499,6 @@ void tr_bwd_input_grad(tr *r, int o, int gout)
 }
 
 /* ---- the protocol ------------------------------------------------------------------- */
-
-/* A resident named workspace of the runtime: the configuration's measured
- * size if given, else `dflt`. */
-/* ZeRO-3 (model-only): op o's full parameters, gathered for as long as it
- * runs (forward, and again in backward); -1 when nothing is gathered. */
-static int zero_gather(tr *r, int o)
-{
-    const dlm_op *op = &r->g->ops[o];
-    if (tr_zero_stage(r) < 3 || op->n_params == 0) return -1;
-    dlm_poly b = P(0);
-    for (int i = 0; i < op->n_params; i++) b = dlm_poly_add(b, nbytes(r, op->params[i]));
-    return new_slot(r, b, DLM_TERM_WORKSPACE, -1, "gathered parameters (ZeRO-3)");
-}
 
 /* ---- activation checkpointing ---------------------------------------------------------
  *
@@ -691,9 +656,7 @@ static void ckpt_recompute(tr *r, int s)
         const dlm_op *op = &r->g->ops[o];
         tl_at(r->t, DLM_PHASE_BACKWARD, o);
         r->ahold[o] = -1;
-        int gathered = zero_gather(r, o);
         fwd_op(r, o);
-        tl_unref(r->t, gathered);
         for (int j = 0; j < op->n_out; j++) tr_schedule(r, r->rel[op->out[j]], r->slot[op->out[j]]);
         for (int i = r->rl_head[o]; i >= 0; i = r->rl_next[i]) tl_unref(r->t, r->rl_slot[i]);
     }
@@ -746,8 +709,9 @@ static void setup(tr *r)
         if (after[b] < 0) r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
     for (int p = 0; p < g->n_params; p++) {
         int t = g->params[p];
-        r->slot[t] = new_slot(r, tr_state_bytes(r, t, 3, elem_bytes(r, t)), DLM_TERM_WEIGHTS, -1,
-                              tr_zero_stage(r) >= 3 ? "parameter shard (ZeRO-3)" : "parameter");
+        r->slot[t] = new_slot(r, par_param_bytes(r, t), DLM_TERM_WEIGHTS, -1,
+                              par_fsdp(r) ? "parameter shard (FSDP2)" : "parameter");
+        par_hold_param(r, t);
         for (int b = 0; b < g->n_buffers; b++)
             if (after[b] == p)
                 r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
@@ -761,6 +725,7 @@ static void setup(tr *r)
         }
     }
     free(after);
+    par_construct(r); /* DDP(model) before the input is made */
     for (int i = 0; i < g->n_inputs; i++)
         r->slot[g->inputs[i]] = new_slot(r, nbytes(r, g->inputs[i]), DLM_TERM_INPUTS, -1, "input");
     if (!r->torch) /* the runtime's resident workspaces (src/measure/plan.h) */
@@ -793,13 +758,13 @@ static void forward(tr *r)
         const dlm_op *op = &g->ops[o];
         tl_at(r->t, DLM_PHASE_FORWARD, o);
         r->ahold[o] = -1;
+        par_pre_op(r, o);
         ckpt_enter(r, o);
-        int gathered = zero_gather(r, o);
         fwd_op(r, o);
-        tl_unref(r->t, gathered);
         ckpt_leave(r, o);
         for (int k = 0; k < op->n_out; k++) tr_schedule(r, r->rel[op->out[k]], r->slot[op->out[k]]);
         for (int i = r->rl_head[o]; i >= 0; i = r->rl_next[i]) tl_unref(r->t, r->rl_slot[i]);
+        par_post_op(r, o);
         if (r->st != DLM_OK) return;
     }
 }
@@ -857,12 +822,13 @@ static void backward(tr *r)
         tr_give(r, o, gr);
     }
     tl_unref(r->t, ones);
+    par_backward_begin(r); /* the hooks on the model's outputs */
     for (int o = r->n_ops - 1; o >= 0; o--) {
         tl_at(r->t, DLM_PHASE_BACKWARD, o);
+        par_pre_bwd(r, o);
         ckpt_before_bwd(r, o);
-        int gathered = zero_gather(r, o);
         bwd_op(r, o);
-        tl_unref(r->t, gathered);
+        par_post_bwd(r, o);
         if (r->st != DLM_OK) break;
     }
     for (int t = 0; t < g->n_tensors; t++)
@@ -870,6 +836,7 @@ static void backward(tr *r)
             tl_unref(r->t, r->gslot[t]);
             r->gslot[t] = -1;
         }
+    par_backward_end(r); /* the engine's final callback */
     tr_schedule(r, INT_MAX, loss);
 }
 
@@ -884,7 +851,7 @@ static void optimizer_step(tr *r, int first)
     case DLM_OPT_SGD_MOMENTUM:
         if (first)
             for (int p = 0; p < n; p++)
-                r->opt_m[p] = new_slot(r, tr_state_bytes(r, g->params[p], 1, elem_bytes(r, g->params[p])),
+                r->opt_m[p] = new_slot(r, tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p])),
                                        DLM_TERM_OPTIMIZER, -1, "momentum buffer");
         break;
     case DLM_OPT_ADAM8BIT:
@@ -897,11 +864,11 @@ static void optimizer_step(tr *r, int first)
                 int t = g->params[p];
                 dlm_poly b;
                 if (dlm_tensor_numel_const(g, t) >= 4096) {
-                    dlm_poly q = tr_state_bytes(r, t, 1, 1);
+                    dlm_poly q = tr_state_bytes(r, t, 1);
                     int64_t e = dlm_poly_eval(&q, 1, 1);
                     b = P(e + (e + 255) / 256 * 4);
                 } else {
-                    b = tr_state_bytes(r, t, 1, 4);
+                    b = tr_state_bytes(r, t, 4);
                 }
                 r->opt_m[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam8bit state1 + absmax");
                 r->opt_v[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam8bit state2 + absmax");
@@ -910,7 +877,7 @@ static void optimizer_step(tr *r, int first)
     case DLM_OPT_ADAM: {
         if (first)
             for (int p = 0; p < n; p++) {
-                dlm_poly b = tr_state_bytes(r, g->params[p], 1, elem_bytes(r, g->params[p]));
+                dlm_poly b = tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p]));
                 r->opt_m[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam exp_avg");
                 r->opt_v[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam exp_avg_sq");
             }
@@ -922,7 +889,7 @@ static void optimizer_step(tr *r, int first)
             return;
         }
         for (int p = 0; p < n; p++)
-            tmp[p] = new_slot(r, tr_state_bytes(r, g->params[p], 1, elem_bytes(r, g->params[p])),
+            tmp[p] = new_slot(r, tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p])),
                               DLM_TERM_WORKSPACE, r->nm_adam, "adam foreach sqrt temporary");
         for (int p = 0; p < n; p++) tl_unref(r->t, tmp[p]);
         free(tmp);
@@ -942,6 +909,8 @@ static void step(tr *r, int first)
                 tl_unref(r->t, r->pgrad[p]);
                 r->pgrad[p] = -1;
             }
+        par_zero_grad(r);
+        par_forward_begin(r, first);
     }
     forward(r);
     if (!r->train) tr_release_casts(r);
@@ -1042,6 +1011,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
         compute_requires_grad(&r);
         st = ckpt_init(&r);
     }
+    if (st == DLM_OK) st = par_init(&r);
     if (st == DLM_OK) st = prepare_rules(&r);
     if (st == DLM_OK) {
         for (int o = 0; o < g->n_ops; o++) {
@@ -1085,6 +1055,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     free(r.wcast);
     free(r.casts);
     ckpt_free(&r);
+    par_free(&r);
     free(r.tchunk);
     free(r.kept);
     free(r.frame);

@@ -99,7 +99,7 @@ static dlm_status add_row(dlm_table *t, int rank, const dlm_advice *a, int64_t u
     snprintf(g, sizeof g, "%d", a->gpus);
     pct(sh, sizeof sh, a->share);
     pct(rc, sizeof rc, a->recompute);
-    char what[480];
+    char what[640];
     snprintf(what, sizeof what, "%s%s%s", a->what, a->note[0] ? " — " : "", a->note);
     snprintf(pk, sizeof pk, "%s%s", a->r.complete ? "" : ">= ", B(pv, sizeof pv, a->peak));
     const char *cells[] = {r, a->name, a->family, pk, B(sv, sizeof sv, a->saved),
@@ -445,8 +445,9 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
                       opts, N_OPTS);
         printf("\ntechniques (--techniques a,b; a+b combines):\n");
         dlm_cli_wrap(stdout, dlm_advise_names(), 2);
-        printf("  (8-bit Adam and ZeRO sharding are model-only: PyTorch did not run them for the\n"
-               "  reference data)\n");
+        printf("  (8-bit Adam is model-only: PyTorch did not run it for the reference data; ddp\n"
+               "  and zero1/2/3 follow rules read from PyTorch 2.11's source, their multi-GPU\n"
+               "  points not measured on 2 GPUs)\n");
         return DLM_OK;
     }
     if (a.n_pos != 1)

@@ -282,7 +282,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
     if (st == DLM_OK) {
         const char *var = search_T ? "T" : "B";
         int64_t headroom = f.usable - f.r.peak_bytes;
-        char law[512], b1[32], b2[32], b3[32], b4[32], note[240];
+        char law[512], b1[32], b2[32], b3[32], b4[32], note[640];
         dlm_mem_note(m, search_T ? fixed : (f.best ? f.best : 1), note, sizeof note);
         dlm_poly_format_scaled(&f.law, 1.0 / 1048576.0, "MiB", law, sizeof law);
         const char *gpu_name = dlm_cli_get(&a, "memory") ? "given" : gpu->name;

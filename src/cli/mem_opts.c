@@ -215,6 +215,22 @@ dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const 
         DLM_TRY(dlm_cli_int("--rnn-chunks", s, 1, DLM_MAX_RNN_CHUNKS, &k));
         cfg->rnn_chunks = (int)k;
     }
+    cfg->rank = -1;
+    if ((s = dlm_cli_get(a, "parallel")) && dlm_parallel_parse(s, &cfg->parallel))
+        return dlm_error_context(DLM_EINVAL, "--parallel");
+    if ((s = dlm_cli_get(a, "gpus"))) {
+        int64_t n;
+        DLM_TRY(dlm_cli_int("--gpus", s, 1, 1 << 20, &n));
+        cfg->gpus = (int)n;
+    }
+    if ((s = dlm_cli_get(a, "rank"))) {
+        int64_t k;
+        DLM_TRY(dlm_cli_int("--rank", s, 0, (1 << 20) - 1, &k));
+        cfg->rank = (int)k;
+    }
+    if ((dlm_cli_get(a, "gpus") || dlm_cli_get(a, "rank")) && cfg->parallel == DLM_PAR_NONE)
+        return dlm_error(DLM_EINVAL, "--gpus and --rank need --parallel ddp|fsdp|zero1|zero2|zero3");
+    if (cfg->parallel != DLM_PAR_NONE && !dlm_cli_get(a, "mode")) cfg->mode = DLM_MODE_TRAIN;
     if ((s = dlm_cli_get(a, "input"))) {
         if (cfg->profile != DLM_PROFILE_RUNTIME)
             return dlm_error(DLM_EINVAL, "--input sets the runtime's measured workspaces: use it "

@@ -28,7 +28,11 @@
     {"autocast", 0, "HALF", "dtype mixed: autocast's half type, fp16 (default) or bf16 (whose "   \
                             "library rows are used)"},                                           \
     {"cudnn-version", 0, "V", "the cuDNN version the rows should be from (e.g. 91900; default: "  \
-                              "the newest the rows have)"}
+                              "the newest the rows have)"},                                       \
+    {"parallel", 0, "HOW", "ddp, fsdp, zero1, zero2 or zero3: one rank's peak of a training "     \
+                           "step on --gpus GPUs, the batch per GPU (tools/torch_parallel.py)"},   \
+    {"gpus", 0, "N", "GPUs of --parallel (default 1)"},                                           \
+    {"rank", 0, "R", "the rank predicted, 0..N-1 (default: the one that keeps the most)"}
 
 /* Fills cfg from the options; *gpu is the named GPU (h200 by default).
  * With --workspaces, cfg->workspaces points to the rows of those files, the
