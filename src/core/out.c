@@ -97,16 +97,27 @@ static dlm_status push_row(dlm_table *t, char **row)
     return DLM_OK;
 }
 
+/* Text for a terminal: control characters from data (a newline, an escape
+ * sequence in a model name) become '?' (keep: one more character left alone,
+ * '\n' in prose). */
+static void printable(char *s, char keep)
+{
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != keep) || *s == 0x7f) *s = '?';
+}
+
 dlm_status dlm_table_add(dlm_table *t, const char *const *cells)
 {
     char **row = calloc((size_t)t->ncols, sizeof *row);
     if (!row) return dlm_error(DLM_ENOMEM, "out of memory");
-    for (int c = 0; c < t->ncols; c++)
+    for (int c = 0; c < t->ncols; c++) {
         if (!(row[c] = sdup(cells[c]))) {
             for (int k = 0; k < c; k++) free(row[k]);
             free(row);
             return dlm_error(DLM_ENOMEM, "out of memory");
         }
+        printable(row[c], 0);
+    }
     dlm_status st = push_row(t, row);
     if (st != DLM_OK) {
         for (int c = 0; c < t->ncols; c++) free(row[c]);
@@ -323,6 +334,7 @@ dlm_status dlm_para(FILE *f, int indent, const char *fmt, ...)
     if (text) vsnprintf(text, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     if (!text) return dlm_error(DLM_ENOMEM, "out of memory");
+    printable(text, '\n');
     int cols = table_width ? table_width : 1 << 30;
     const char *p = text;
     char *line = malloc((size_t)n + 1);

@@ -28,6 +28,10 @@ static dlm_status copy_field(char *dst, size_t n, const dlm_csv *c, int r, int c
 {
     const char *v = col >= 0 ? dlm_csv_get(c, r, col) : "";
     if (!v[0]) v = dflt;
+    for (const char *q = v; *q; q++) /* names are printed: no newline, no escape sequence */
+        if ((unsigned char)*q < 0x20 || *q == 0x7f)
+            return dlm_error(DLM_EPARSE, "%s:%d: column '%s': a control character (byte %d) in "
+                             "a name", c->path, c->lines[r], c->header[col], (int)(q - v) + 1);
     if (strlen(v) >= n)
         return dlm_error(DLM_EPARSE, "%s:%d: column '%s': %zu characters, more than the %zu "
                          "dlmem keeps", c->path, c->lines[r], c->header[col], strlen(v), n - 1);
