@@ -102,6 +102,14 @@ printf 'table,model,batch,seq,before_mb,peak_mb,setup\n2,resnet18,,,45.26,91.78,
 run audit "$tmpdir/nob.csv"; expect_rc 2 "an audit row with neither batch nor seq"
 one_line_error "nob.csv:2: neither batch nor seq" "is refused, not judged right"
 
+printf 'model,profile\nresnet18,runtime' >"$tmpdir/cut.csv"
+run measure resnet18 --batch 1 -o "$tmpdir/cut.csv" --resume; expect_rc 2 "measure --resume on a file whose last row was cut"
+if grep -q "built without CUDA" "$tmpdir/err"; then
+    ok 0 "# SKIP this dlmem has no GPU runtime"
+else
+    one_line_error "cut.csv:2: --resume: the file does not end in a newline" "refused before the GPU is touched"
+fi
+
 # ---- unbounded work ---------------------------------------------------------------------
 start=$(date +%s)
 run measure resnet18 --batch 1-1000000; expect_rc 2 "measure --batch 1-1000000"
