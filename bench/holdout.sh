@@ -29,6 +29,8 @@ fmt = "{:<44} {:>7} {:>4} {:>5} {:>11} {:>12} {:>8}  {}"
 def predict(model, mode, dtype, batch, seq, sets, attention="", optimizer=""):
     """dlmem's prediction at one point, from its CSV (JSON needs jansson, which
     the GPU machine lacks): peak_bytes, complete, n_unknown."""
+    if model.startswith("data/"):  # a network file of the data folder, from any build folder
+        model = os.path.join(os.environ.get("DLMEM_DATA", "data"), model[len("data/"):])
     cmd = [dlmem, "memory", model, "--mode", mode, "--dtype", dtype, "--batch", str(batch),
            "--format", "csv"]
     if int(seq) > 0:
