@@ -106,11 +106,26 @@ grep -q "^## 1. Parameters" "$tmpdir/rep/report.md"; ok $? "report: parameters s
 grep -q "^## 4. The seed report audited" "$tmpdir/rep/report.md"; ok $? "report: audit section"
 grep -q "^## 5. Advice" "$tmpdir/rep/report.md"; ok $? "report: issue 6's advice section"
 grep -q "^Cheapest combination that fits" "$tmpdir/rep/report.md"; ok $? "report: advice says what makes training fit"
-[ -s "$tmpdir/rep/seed-table3-lstm-infer-fp32-pytorch-vs-T.gp" ]; ok $? "report: the seed's Table 3 plotted"
+[ -s "$tmpdir/rep/seed-table3-lstm-infer-fp32-pytorch-rtx-3050-4-gb-seed-table-vs-T.gp" ]; ok $? "report: the seed's Table 3 plotted"
+ls "$tmpdir/rep" | grep -q -- '-[0-9][0-9]*\.gp$'
+[ $? -ne 0 ]; ok $? "report: no figure told apart only by a number (names carry the GPU and source)"
+[ -s "$tmpdir/rep/lstm-infer-fp32-runtime-h100-80gb-hbm3-vs-T.gp" ] && [ -s "$tmpdir/rep/lstm-infer-fp32-runtime-h200-vs-T.gp" ]
+ok $? "report: the H100 and H200 sweeps of one configuration named by their GPU"
+grep -q "set key outside right" "$tmpdir/rep/resnet18-infer-fp32-pytorch-h200-vs-B.gp"; ok $? "report: the legend is outside the data"
+grep -q "^## 3\." "$tmpdir/rep/report.md" && grep -q "^\*\*resnet18\*\*$" "$tmpdir/rep/report.md"
+ok $? "report: the measured series table is split by model"
+bad=0; nlog=0
+for gp in "$tmpdir/rep"/*.gp; do
+    grep -q "^set logscale y" "$gp" || continue
+    nlog=$((nlog + 1))
+    n=$(grep "^set ytics (" "$gp" | tr ',' '\n' | wc -l)
+    [ "$n" -ge 4 ] || bad=$((bad + 1))
+done
+[ "$nlog" -gt 0 ] && [ "$bad" -eq 0 ]; ok $? "report: every log y axis carries at least 4 labels ($nlog plots, $bad short)"
 out_has "seed audit: [0-9]* items" "report: summary on the terminal"
 if command -v gnuplot >/dev/null 2>&1; then
-    [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-vs-B.png" ] &&
-        [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-vs-B.svg" ]
+    [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-h200-vs-B.png" ] &&
+        [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-h200-vs-B.svg" ]
     ok $? "report: plots rendered to PNG and SVG"
 else
     echo "ok $((tap_n = tap_n + 1)) - # SKIP gnuplot not installed"
