@@ -251,6 +251,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
     dlm_graph *g;
     DLM_TRY(dlm_model_build_named(a.pos[0], dlm_cli_get(&a, "set"), &g));
     dlm_status st = dlm_cli_mem_check(&a, g);
+    if (st == DLM_OK) st = dlm_cli_loss_check(&a, cfg.mode == DLM_MODE_TRAIN);
     int search_T = dlm_cli_get(&a, "batch") != NULL;
     int64_t fixed = 1, limit = 1LL << 30;
     if (search_T) {
