@@ -17,7 +17,12 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 DLMEM_DATA=${DLMEM_DATA:-$top/data}; export DLMEM_DATA
 dlmem=${DLMEM:-$top/dlmem}
+dlmem=$(cd "$(dirname "$dlmem")" && pwd)/$(basename "$dlmem")
+DLMEM_DATA=$(cd "$DLMEM_DATA" && pwd); export DLMEM_DATA
 csv=$DLMEM_DATA/reference/pytorch_holdout.csv
+# the hold-out rows name their network files relative to the source tree
+# (data/nets/...): run from there, whatever the caller's directory (make distcheck)
+cd "$top"
 python3 - "$csv" "$dlmem" "$DLMEM_DATA"/reference/pytorch_oplog_probe_check_*.csv <<'PY'
 import csv, os, subprocess, sys
 

@@ -28,6 +28,29 @@ run memory resnet18 --dtype fp32,fp8; expect_rc 2 "an unknown dtype in the list"
 run memory resnet18 --mode infer,train --per-layer; expect_rc 2 "--per-layer with a list"
 run fit resnet18 --gpu h200 --mode infer,train; expect_rc 2 "fit takes one mode"
 one_line_error "fit takes one mode" "says so"
+# --loss ce: F.cross_entropy's allocations.  For a linear 64 -> 1000 classifier under SGD the
+# train peak is in the loss's backward either way with four (B, 1000) fp32 tensors live (MSE:
+# o, grad of mean, o^1, 2*o; CE: o, log_softmax's result, nll_loss's zeros_like grad,
+# log_softmax's grad), so CE's peak exceeds MSE's by its int64 target alone: B*8 bytes in a
+# 512-byte block (B=64: 512; B=1000: 8000 -> 8192).
+printf '[net]\nname = clf\n[input x]\nshape = B x 64\n[linear fc]\nout_features = 1000\n' >"$tmpdir/clf.net"
+for b in 64 1000; do
+    run memory "$tmpdir/clf.net" -b $b --mode train --optimizer sgd --loss mse --format json
+    mse=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["points"][0]["peak_bytes"])' "$tmpdir/out")
+    run memory "$tmpdir/clf.net" -b $b --mode train --optimizer sgd --loss ce --format json; expect_rc 0 "--loss ce, B=$b"
+    json_eq "$tmpdir/out" "d['points'][0]['peak_bytes'] - $mse" $(( (b * 8 + 511) / 512 * 512 )) "CE peak = MSE peak + the target's block (B=$b)"
+    json_eq "$tmpdir/out" 'd["points"][0]["peak_where"]' "backward of the loss (log_softmax backward)" "the CE peak is log_softmax's backward"
+    json_eq "$tmpdir/out" 'd["loss"]' ce "JSON names the loss"
+done
+run memory resnet18 --loss ce; expect_rc 2 "--loss without a training step"
+one_line_error "use it with --mode train" "says the loss needs --mode train"
+run memory resnet18 --mode train --loss hinge; expect_rc 2 "an unknown loss"
+one_line_error "valid: mse, ce" "lists the losses"
+printf '[net]\nname = seqout\n[input x]\nshape = B x T\n[relu r]\n' >"$tmpdir/seq.net"
+run memory "$tmpdir/seq.net" --mode train --loss ce; expect_rc 2 "CE over a last dimension that is not a class count"
+one_line_error "no fixed last dimension of classes" "says why"
+run memory resnet18 --mode train -b 8; out_has "loss mse" "the table names the loss"
+
 # --attention where there is none
 run memory lstm --attention fused; expect_rc 2 "--attention on an LSTM"
 one_line_error "lstm has no attention layer" "is refused, not ignored"

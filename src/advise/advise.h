@@ -136,8 +136,9 @@ void dlm_advice_report_free(dlm_advice_report *r);
 const char *dlm_advise_names(void);
 
 /* Markdown section for `dlmem report`: what fits as given, and the ranked
- * ways to make the workload fit the budget, with numbers. */
-dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget *b);
+ * ways to make the workload fit the budget, with numbers; `seed`: half
+ * precision's saving set against the seed report's "FP16 halves memory". */
+dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget *b, int seed);
 
 /* The report's whole advice section under `heading` ("## 5. ..."): the seed's
  * three networks on the seed's RTX 3050 4 GB — what fits as the seed ran them

@@ -51,6 +51,13 @@ typedef enum dlm_parallel {
     DLM_PAR_ZERO2,
     DLM_PAR_ZERO3
 } dlm_parallel;
+/* The training step's loss over each output o (train mode):
+ *   MSE: sum(o.pow(2).mean()), tools/torch_reference.py's protocol;
+ *   CE:  F.cross_entropy(o.view(-1, C), target) with C = o's last dimension (the
+ *        classes) and an int64 target of o.numel()/C class indices, made with the
+ *        inputs: aten's log_softmax then nll_loss, as aten/src/ATen/native/
+ *        LossNLL.cpp's cross_entropy_loss composes them for class indices. */
+typedef enum dlm_loss { DLM_LOSS_MSE, DLM_LOSS_CE } dlm_loss;
 
 /* Parsers for the command line: unknown names are DLM_EINVAL listing the valid. */
 dlm_status dlm_mode_parse(const char *s, dlm_mode *out);
@@ -59,12 +66,14 @@ dlm_status dlm_attention_parse(const char *s, dlm_attention *out);
 dlm_status dlm_optimizer_parse(const char *s, dlm_optimizer *out);
 dlm_status dlm_profile_parse(const char *s, dlm_profile *out);
 dlm_status dlm_parallel_parse(const char *s, dlm_parallel *out);
+dlm_status dlm_loss_parse(const char *s, dlm_loss *out);
 const char *dlm_mode_name(dlm_mode m);         /* "infer", "forward", "train" */
 const char *dlm_dtype_name(dlm_dtype d);       /* "fp32", "fp16", "bf16", "mixed" */
 const char *dlm_attention_name(dlm_attention a); /* "eager", "fused" */
 const char *dlm_optimizer_name(dlm_optimizer o); /* "adam", "sgd", "sgd-momentum", "adam8bit" */
 const char *dlm_profile_name(dlm_profile p);   /* "runtime", "pytorch" */
 const char *dlm_parallel_name(dlm_parallel p); /* "none", "ddp", "fsdp", "zero1", ... */
+const char *dlm_loss_name(dlm_loss l);         /* "mse", "ce" */
 
 #define DLM_MAX_NAMED 16
 
@@ -85,6 +94,7 @@ typedef struct dlm_mem_config {
     dlm_attention attention;
     dlm_optimizer optimizer;
     dlm_profile profile;
+    dlm_loss loss; /* train mode's loss (MSE, the default, is dlm_mem_config_default's 0) */
     int sm;  /* GPU compute capability x10 (90 for H100/H200; 86 for RTX 3050): selects
                 architecture-dependent terms such as PyTorch's cuBLAS workspace */
     /* Added: sizes of named library workspaces that only a GPU can tell (runtime

@@ -728,6 +728,23 @@ static void setup(tr *r)
     par_construct(r); /* DDP(model) before the input is made */
     for (int i = 0; i < g->n_inputs; i++)
         r->slot[g->inputs[i]] = new_slot(r, nbytes(r, g->inputs[i]), DLM_TERM_INPUTS, -1, "input");
+    /* cross-entropy: the targets, int64 class indices, one per row of each
+     * output's (N, C) view, made with the inputs (a batch brings its labels) */
+    for (int i = 0; i < 8; i++) r->ce_target[i] = -1;
+    if (r->train && r->cfg->loss == DLM_LOSS_CE)
+        for (int i = 0; i < g->n_outputs && i < 8; i++) {
+            const dlm_tensor *o = &g->tensors[g->outputs[i]];
+            dlm_poly rows = dlm_poly_const(1);
+            for (int d = 0; d + 1 < o->ndim; d++) rows = dlm_poly_mul(rows, o->shape[d]);
+            if (o->ndim < 2 || !dlm_poly_is_const(&o->shape[o->ndim - 1])) {
+                if (r->st == DLM_OK)
+                    r->st = dlm_error(DLM_EINVAL, "--loss ce: output %s has no fixed last "
+                                      "dimension of classes (shape of %d dims)", o->name, o->ndim);
+                continue;
+            }
+            r->ce_target[i] = new_slot(r, dlm_poly_scale(rows, 8), DLM_TERM_INPUTS, -1,
+                                       "loss target (int64 class indices)");
+        }
     if (!r->torch) /* the runtime's resident workspaces (src/measure/plan.h) */
         for (int k = 0; k < DLM_OP_KIND_COUNT; k++) {
             const op_rule *rule = dlm_op_rule((dlm_op_kind)k);
@@ -775,14 +792,63 @@ static void release_end(tr *r)
     r->n_end = 0;
 }
 
+/* loss = sum(F.cross_entropy(o.view(-1, C), target) for o in outputs), as aten
+ * runs it for class indices: log_softmax (LogSoftmaxBackward0 saves its result,
+ * under autocast computed in fp32 from an fp32 copy that nothing keeps), then
+ * nll_loss_forward (output and total_weight; NllLossBackward0 saves
+ * log_softmax's result, the target and total_weight).  Backward:
+ * nll_loss_backward's grad_input (zeros_like the log_softmax result), then
+ * _log_softmax_backward_data's grad_input; the gradient goes back to o's type. */
+static int ce_loss(tr *r, int n_out, int scalar, int *ls, int *tw)
+{
+    const dlm_graph *g = r->g;
+    int loss = -1;
+    for (int i = 0; i < n_out; i++) {
+        int o = g->outputs[i];
+        int e = r->mixed && r->eb[o] == 2 ? 4 : r->eb[o];
+        int c32 = e != r->eb[o]
+                      ? new_slot(r, mulk(numel(r, o), 4), DLM_TERM_TRANSIENT, -1, "autocast fp32 copy")
+                      : -1;
+        ls[i] = new_slot(r, mulk(numel(r, o), e), DLM_TERM_TRANSIENT, -1, "loss: log_softmax");
+        tl_unref(r->t, c32);
+        int out = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: nll_loss");
+        tw[i] = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: nll_loss total_weight");
+        int s = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: sum");
+        tl_unref(r->t, out);
+        tl_unref(r->t, loss);
+        loss = s;
+    }
+    return loss;
+}
+
+static void ce_loss_backward(tr *r, int i, const int *ls, const int *tw)
+{
+    int o = r->g->outputs[i];
+    int e = r->mixed && r->eb[o] == 2 ? 4 : r->eb[o];
+    dlm_poly nb = mulk(numel(r, o), e);
+    int gn = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "nll_loss backward (zeros_like)");
+    tl_unref(r->t, tw[i]);
+    int gl = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "log_softmax backward");
+    tl_unref(r->t, gn);
+    tl_unref(r->t, ls[i]);
+    if (e != r->eb[o]) { /* back to o's half type */
+        int h = tr_grad_new(r, o, "grad cast to half");
+        tl_unref(r->t, gl);
+        gl = h;
+    }
+    tr_give(r, o, gl);
+}
+
 static void backward(tr *r)
 {
     const dlm_graph *g = r->g;
-    int scalar = r->fb, loss = -1, pows[8];
+    int scalar = r->fb, loss = -1, pows[8], ls[8], tw[8];
     int n_out = g->n_outputs < 8 ? g->n_outputs : 8;
-    /* loss = sum(o.pow(2).mean() for o in outputs) */
+    int ce = r->cfg->loss == DLM_LOSS_CE;
+    /* loss = sum(o.pow(2).mean() for o in outputs), or cross-entropy (ce_loss) */
     tl_at(r->t, DLM_PHASE_FORWARD, -1);
-    for (int i = 0; i < n_out; i++) {
+    if (ce) loss = ce_loss(r, n_out, scalar, ls, tw);
+    for (int i = 0; i < n_out && !ce; i++) {
         int o = g->outputs[i];
         /* pow runs in fp32 under autocast: on an fp32 copy of a half o */
         int c32 = r->mixed && r->eb[o] == 2
@@ -802,7 +868,8 @@ static void backward(tr *r)
     tr_release_casts(r); /* the autocast region ends after the loss */
     tl_at(r->t, DLM_PHASE_BACKWARD, -1);
     int ones = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "grad of loss");
-    for (int i = n_out - 1; i >= 0; i--) {
+    for (int i = n_out - 1; i >= 0 && ce; i--) ce_loss_backward(r, i, ls, tw);
+    for (int i = n_out - 1; i >= 0 && !ce; i--) {
         int o = g->outputs[i];
         int e = r->mixed && r->eb[o] == 2 ? 4 : r->eb[o];
         dlm_poly nb = mulk(numel(r, o), e);

@@ -20,6 +20,8 @@ static const dlm_cli_opt opts[] = {
     {"dtype", 0, "DTYPE", "fp32 (default), fp16, bf16 or mixed: how the workload runs now"},
     {"attention", 0, "KIND", "eager (default) or fused (SDPA/flash)"},
     {"optimizer", 0, "OPT", "adam (default), sgd, sgd-momentum or adam8bit"},
+    {"loss", 0, "LOSS", "mse (default: sum(o.pow(2).mean())) or ce (cross-entropy over the "
+                        "output's last dimension)"},
     {"profile", 0, "P", "pytorch (default: max_memory_allocated) or runtime (dlmem's runtime)"},
     {"gpu", 0, "NAME", "the budget's GPU (default rtx3050-4gb, the seed's; dlmem fit --help "
                        "lists them)"},
@@ -502,6 +504,7 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     int uses_T = g->uses_T;
     int64_t max_T = g->max_T > 0 ? g->max_T : 100000000;
     dlm_status st = dlm_cli_mem_check(&a, g);
+    if (st == DLM_OK) st = dlm_cli_loss_check(&a, w.cfg.mode == DLM_MODE_TRAIN);
     w.batch = 32;
     if (st == DLM_OK && dlm_cli_get(&a, "batch")) st = dlm_cli_int("--batch", dlm_cli_get(&a, "batch"), 1, 1000000000, &w.batch);
     if (st == DLM_OK && dlm_cli_get(&a, "seq") && !uses_T)

@@ -330,6 +330,7 @@ static void json_begin(dlm_json *jp, const dlm_mem_model *m, const dlm_gpu *gpu)
     dlm_json_kstr(jp, "profile", dlm_profile_name(c->profile));
     dlm_json_kstr(jp, "attention", dlm_attention_name(c->attention));
     dlm_json_kstr(jp, "optimizer", dlm_optimizer_name(c->optimizer));
+    dlm_json_kstr(jp, "loss", dlm_loss_name(c->loss));
     dlm_json_kstr(jp, "gpu", gpu->name);
     dlm_json_kint(jp, "sm", c->sm);
     /* --parallel: how the step is shared, on how many GPUs, which rank (null:
@@ -482,7 +483,7 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
     if (st == DLM_OK) {
         char what[400];
         snprintf(what, sizeof what, "%s: predicted GPU memory in MiB (2^20 bytes), %s profile (%s), "
-                 "mode %s, dtype %s%s%s%s%s; GPU architecture sm_%d (%s)", g->name,
+                 "mode %s, dtype %s%s%s%s%s%s%s; GPU architecture sm_%d (%s)", g->name,
                  dlm_profile_name(c->profile),
                  c->profile == DLM_PROFILE_PYTORCH ? "torch.cuda.max_memory_allocated() of one step "
                                                      "after a warm-up"
@@ -490,6 +491,8 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
                  dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
                  c->mode == DLM_MODE_TRAIN ? ", optimizer " : "",
                  c->mode == DLM_MODE_TRAIN ? dlm_optimizer_name(c->optimizer) : "",
+                 c->mode == DLM_MODE_TRAIN ? ", loss " : "",
+                 c->mode == DLM_MODE_TRAIN ? dlm_loss_name(c->loss) : "",
                  g->uses_T && g->max_T ? ", attention " : "",
                  g->uses_T && g->max_T ? dlm_attention_name(c->attention) : "", c->sm, gpu->name);
         st = dlm_para(stdout, 0, "%s", what);
@@ -591,6 +594,9 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
     int nm = 1, nd = 1, per_layer = dlm_cli_get(&a, "per-layer") != NULL;
     if (st == DLM_OK) st = dlm_cli_mem_check(&a, g);
     if (st == DLM_OK) st = dlm_cli_mem_lists(&a, &cfg, modes, &nm, dtypes, &nd);
+    int has_train = 0;
+    for (int k = 0; k < nm; k++) has_train |= modes[k] == DLM_MODE_TRAIN;
+    if (st == DLM_OK) st = dlm_cli_loss_check(&a, has_train);
     if (st == DLM_OK && per_layer && nm * nd > 1)
         st = dlm_error(DLM_EINVAL, "--per-layer: give one --mode and one --dtype (the per-op "
                        "table is for one configuration)");

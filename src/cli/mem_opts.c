@@ -173,6 +173,14 @@ dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g)
     return DLM_OK;
 }
 
+dlm_status dlm_cli_loss_check(const dlm_cli_args *a, int has_train)
+{
+    if (dlm_cli_get(a, "loss") && !has_train)
+        return dlm_error(DLM_EINVAL, "--loss: the loss is part of a training step: use it with "
+                         "--mode train");
+    return DLM_OK;
+}
+
 dlm_status dlm_cli_mem_single(const dlm_cli_args *a, const char *cmd)
 {
     static const char *names[] = {"mode", "dtype"};
@@ -203,6 +211,8 @@ dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const 
         if (!strcmp(s, "sdpa") || !strcmp(s, "flash")) s = "fused"; /* PyTorch's names */
         if (dlm_attention_parse(s, &cfg->attention)) return dlm_error_context(DLM_EINVAL, "--attention");
     }
+    if ((s = dlm_cli_get(a, "loss")) && dlm_loss_parse(s, &cfg->loss))
+        return dlm_error_context(DLM_EINVAL, "--loss");
     if ((s = dlm_cli_get(a, "optimizer")) && dlm_optimizer_parse(s, &cfg->optimizer))
         return dlm_error_context(DLM_EINVAL, "--optimizer");
     if ((s = dlm_cli_get(a, "profile")) && dlm_profile_parse(s, &cfg->profile))

@@ -13,6 +13,8 @@
 #define DLM_MEM_OPT_ROWS                                                                        \
     {"mode", 0, "MODE", "infer (default), forward (training forward) or train (a whole step: "   \
                         "loss sum(o.pow(2).mean()) over the outputs, backward, optimizer step)"}, \
+    {"loss", 0, "LOSS", "train mode's loss: mse (default: sum(o.pow(2).mean())) or ce "          \
+                        "(F.cross_entropy over o's last dimension, the classes)"},               \
     {"dtype", 0, "DTYPE", "fp32 (default), fp16, bf16 or mixed (fp32 weights, half activations)"}, \
     {"attention", 0, "KIND", "eager (default: scores materialised) or fused (SDPA/flash)"},       \
     {"optimizer", 0, "OPT", "adam (default), sgd or sgd-momentum (train mode)"},                  \
@@ -47,6 +49,8 @@ dlm_status dlm_cli_mem_lists(const dlm_cli_args *a, const dlm_mem_config *base, 
 /* Refuses options that do not apply to graph g (--attention on a network
  * without attention). */
 dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g);
+/* Refuses --loss where no training step is predicted (has_train 0). */
+dlm_status dlm_cli_loss_check(const dlm_cli_args *a, int has_train);
 /* Refuses a list for --mode or --dtype (`cmd` takes one of each). */
 dlm_status dlm_cli_mem_single(const dlm_cli_args *a, const char *cmd);
 

@@ -223,15 +223,20 @@ static void print_cols(const dlm_table *t, FILE *f, int indent, const int *sel, 
     }
 }
 
-/* Narrows the widest text column of sel (left-aligned; numbers never wrap)
- * one column at a time, down to `floor`, until the columns fit `avail`. */
+/* Narrows the text columns of sel (left-aligned; numbers never wrap) one
+ * column at a time, down to `floor`, until the columns fit `avail`: the
+ * rightmost text column first (where tables keep their prose), then the
+ * widest. */
 static int fit_cols(const dlm_table *t, const int *sel, int ns, int *w, int avail, int floor)
 {
     int total = 0;
     for (int i = 0; i < ns; i++) total += w[sel[i]] + (i ? 2 : 0);
+    int last = -1;
+    for (int i = 0; i < ns; i++)
+        if (t->aligns[sel[i]] != 'r') last = sel[i];
     while (total > avail) {
-        int k = -1;
-        for (int i = 0; i < ns; i++) {
+        int k = last >= 0 && w[last] > floor ? last : -1;
+        for (int i = 0; i < ns && k < 0; i++) {
             int c = sel[i];
             if (t->aligns[c] != 'r' && w[c] > floor && (k < 0 || w[c] > w[k])) k = c;
         }

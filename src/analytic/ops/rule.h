@@ -91,6 +91,7 @@ typedef struct tr {
     const dlm_ws_db *ws; /* library workspace rows (workspaces.h; may be NULL) */
     int cudnn;           /* the cuDNN version the prediction assumes */
     dlm_trace_info *info;
+    int ce_target[8];    /* cross-entropy loss: each output's int64 class indices (-1: none) */
     dlm_status st;
 } tr;
 
