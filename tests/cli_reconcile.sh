@@ -156,4 +156,12 @@ ok $? "--measure says why it cannot, in one error line (after its progress line)
 test ! -e "$tmpdir/rep2/report.md"
 ok $? "no report is written when the measurement cannot run"
 
+# every byte column is read or refused: 25 extra *_bytes columns are more than dlmem keeps
+python3 -c '
+h = ["model", "mode", "batch", "seq", "peak_bytes"] + ["w%d_bytes" % i for i in range(25)]
+print(",".join(h)); print(",".join(["resnet18", "infer", "1", "0", "100"] + ["1"] * 25))
+print(",".join(["resnet18", "infer", "2", "0", "200"] + ["1"] * 25))' >"$tmpdir/wide.csv"
+run reconcile "$tmpdir/wide.csv";  expect_rc 2 "reconcile: more byte columns than it keeps"
+one_line_error "more than 24 byte columns" "says so, naming the column"
+
 done_testing
