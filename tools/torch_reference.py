@@ -121,7 +121,35 @@ def build(name, attention="eager", knobs=None):
     if name in ("bert", "bert-large"):
         from transformers import BertModel
         return BertModel(bert_config(name == "bert-large", attention, knobs.get("layers")))
+    if name == "gpt2":
+        from transformers import GPT2Config, GPT2LMHeadModel
+        cfg = GPT2Config()
+        cfg._attn_implementation = attention
+        return GPT2LMHeadModel(cfg)
+    if name == "vit_b_16":
+        import torchvision
+        return torchvision.models.vit_b_16(weights=None)
+    if name.startswith("hf:"):
+        return build_hf(name[3:], attention)
     raise SystemExit(f"torch_reference.py: unknown model {name!r}")
+
+
+HF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "hf")
+HF_DECODERS = ("gpt2", "llama", "mistral", "qwen2")
+
+
+def build_hf(stem, attention="eager"):
+    """hf:STEM: data/hf/STEM.json (tools/hf_configs.py) as dlmem reads it: decoders as
+    AutoModelForCausalLM.from_config, encoders as AutoModel.from_config."""
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+    cfg = AutoConfig.from_pretrained(os.path.join(HF_DIR, stem + ".json"))
+    cfg._attn_implementation = attention
+    auto = AutoModelForCausalLM if cfg.model_type in HF_DECODERS else AutoModel
+    return auto.from_config(cfg)
+
+
+def hf_models():
+    return ["hf:" + f[:-5] for f in sorted(os.listdir(HF_DIR)) if f.endswith(".json")]
 
 
 def narrow_resnet(name, base):
@@ -633,7 +661,9 @@ def main():
     a = sub.add_parser("params")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--models", nargs="+",
-                   default=["resnet18", "resnet34", "lstm", "gru", "bert", "bert-large"])
+                   default=["resnet18", "resnet34", "lstm", "gru", "bert", "bert-large", "gpt2",
+                            "vit_b_16"] + hf_models(),
+                   help="dlmem model names; hf:STEM is data/hf/STEM.json")
     a = sub.add_parser("memory")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--models", nargs="+", default=["resnet18", "lstm", "bert"])

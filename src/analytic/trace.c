@@ -1054,6 +1054,8 @@ static void fwd_op(tr *r, int o)
     case DLM_OP_ATTENTION:
         fwd_attention(r, o);
         break;
+    DLM_OP_CASES_NEW:
+        break; /* refused by dlm_mem_model_alloc until their rules are written */
     case DLM_OP_RNN:
         if (r->K) {
             fwd_rnn_chunks(r, o);
@@ -1421,6 +1423,8 @@ static void bwd_op(tr *r, int o)
     case DLM_OP_ATTENTION:
         bwd_attention(r, o, gout);
         break;
+    DLM_OP_CASES_NEW:
+        break; /* refused by dlm_mem_model_alloc */
     case DLM_OP_RNN: {
         if (r->K) {
             bwd_rnn_chunks(r, o, gout);

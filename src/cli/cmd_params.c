@@ -153,7 +153,9 @@ static dlm_status print_tensors(const ctx *c, FILE *f)
     if (!c->ref) {
         fprintf(f, "\nParameter tensors vs PyTorch: %s\n",
                 c->custom ? (c->info ? "skipped (--set changed the sizes the reference was taken at)"
-                                     : "no PyTorch reference for a network file")
+                                     : "no PyTorch reference for a network file or "
+                                       "config.json (make check compares data/hf's configs "
+                                       "with transformers)")
                           : "no PyTorch reference for this model in the reference file");
         return DLM_OK;
     }

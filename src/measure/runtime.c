@@ -184,6 +184,10 @@ dlm_status dlm_rt_create(const dlm_graph *g, const dlm_rt_options *o, dlm_rt **o
         return dlm_error(DLM_EUNSUPPORTED, "the runtime runs channels-last (nhwc) in bf16 only "
                          "(got %s)", dlm_rt_dtype_name(o->dtype));
     for (int k = 0; k < g->n_ops; k++)
+        if (dlm_op_new_form(&g->ops[k]))
+            return dlm_error(DLM_EUNSUPPORTED, "model %s: op %s (%s) is not in the GPU runtime "
+                             "yet", g->name, g->ops[k].name, dlm_op_new_form(&g->ops[k]));
+    for (int k = 0; k < g->n_ops; k++)
         if (g->ops[k].kind == DLM_OP_RNN && o->dtype != DLM_RT_FP32)
             return dlm_error(DLM_EUNSUPPORTED, "model %s: the runtime's cuDNN RNN path runs fp32 "
                              "only (got %s)", g->name, dlm_rt_dtype_name(o->dtype));
@@ -668,6 +672,8 @@ static dlm_status run_op(dlm_rt *rt, int o)
     case DLM_OP_TANH: return rt_unary_run(rt, o);
     case DLM_OP_SOFTMAX: return rt_softmax_run(rt, o);
     case DLM_OP_ATTENTION: return rt_attention_run(rt, o);
+    DLM_OP_CASES_NEW:
+        break; /* refused by dlm_rt_create (dlm_op_new_form) */
     }
     return dlm_error(DLM_EUNSUPPORTED, "op %s: kind %d is not supported by the runtime",
                      rt->g->ops[o].name, (int)rt->g->ops[o].kind);
