@@ -8,6 +8,7 @@
 
 #include "hfconfig.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,12 +482,16 @@ dlm_status dlm_hfconfig_build(const char *path, dlm_graph **out)
 {
     json_error_t err;
     *out = NULL;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    if (!root) {
-        if (err.line < 0 && err.position == 0)
-            return dlm_error(DLM_EIO, "%s: %s", path, err.text);
-        return dlm_error(DLM_EPARSE, "%s:%d:%d: %s", path, err.line, err.column, err.text);
+    FILE *f = fopen(path, "rb");
+    if (!f) return dlm_error(DLM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        json_decref(root);
+        return dlm_error(DLM_EIO, "%s: read error", path);
     }
+    if (!root) return dlm_error(DLM_EPARSE, "%s:%d:%d: %s", path, err.line, err.column, err.text);
     if (!json_is_object(root)) {
         json_decref(root);
         return dlm_error(DLM_EPARSE, "%s: a config.json is a JSON object", path);
