@@ -180,19 +180,62 @@ def narrow_resnet(name, base):
     return Narrow([2, 2, 2, 2] if name == "resnet18" else [3, 4, 6, 3])
 
 
+def hf_config_dict(name):
+    import json
+    with open(os.path.join(HF_DIR, name[3:] + ".json")) as f:
+        return json.load(f)
+
+
+def is_causal_lm(name):
+    """gpt2 and the decoders of data/hf: the causal-LM protocol (below)."""
+    return name == "gpt2" or (name.startswith("hf:") and
+                              hf_config_dict(name)["model_type"] in HF_DECODERS)
+
+
+def is_image(name):
+    return (name.startswith("resnet") or name == "vit_b_16" or
+            (name.startswith("hf:") and hf_config_dict(name)["model_type"] == "vit"))
+
+
 def make_input(name, B, T, device, dtype):
     g = torch.Generator().manual_seed(1)
-    if name.startswith("resnet"):
+    if is_image(name):
         return torch.randn(B, 3, 224, 224, generator=g).to(device, dtype)
     if name in ("lstm", "gru"):
         return torch.randn(T, B, SEED_LSTM["input"], generator=g).to(device, dtype)
-    return torch.randint(0, 30522, (B, T), generator=g).to(device)
+    vocab = 50257 if name == "gpt2" else (hf_config_dict(name)["vocab_size"]
+                                          if name.startswith("hf:") else 30522)
+    return torch.randint(0, vocab, (B, T), generator=g).to(device)
 
 
 def outputs_of(out):
     if isinstance(out, torch.Tensor):
         return [out]
+    if getattr(out, "logits", None) is not None:
+        return [out.logits]
     return [o for o in (out.last_hidden_state, out.pooler_output) if o is not None]
+
+
+def forward_and_loss(name, model, x, mode, ac):
+    """One forward (and the loss in train mode) by the protocol of the model:
+    causal LMs as people run them, model(input_ids=x) with the config's
+    defaults (the returned KV cache lives with the output) and in training
+    model(input_ids=x, labels=x).loss (transformers' ForCausalLMLoss: fp32
+    logits, shifted labels); the others model(x) and, in training, the sum of
+    o.pow(2).mean() over the outputs."""
+    with ac:
+        if is_causal_lm(name):
+            out = model(input_ids=x, labels=x) if mode == "train" else model(input_ids=x)
+            return out, (out.loss if mode == "train" else None)
+        out = model(x)
+        return out, (sum(o.pow(2).mean() for o in outputs_of(out)) if mode == "train" else None)
+
+
+def with_lora(model, r):
+    """peft's LoRA with its defaults for the model type (r, lora_alpha = r, no
+    dropout, target modules from peft's table): base weights frozen."""
+    from peft import LoraConfig, get_peft_model
+    return get_peft_model(model, LoraConfig(r=r, lora_alpha=r))
 
 
 def versions():
@@ -274,10 +317,10 @@ class Point:
               "requested_peak_bytes", "reserved_peak_bytes", "param_bytes", "ms"]
 
     def __init__(self, model, mode, dtype, B, T, attention="", optimizer="adam",
-                 checkpoint="none", autocast="none", variant="base", knobs=None):
+                 checkpoint="none", autocast="none", variant="base", knobs=None, lora=0):
         self.__dict__.update(model=model, mode=mode, dtype=dtype, B=B, T=T, attention=attention,
                              optimizer=optimizer, checkpoint=checkpoint, autocast=autocast,
-                             variant=variant, knobs=knobs or {})
+                             variant=variant, knobs=knobs or {}, lora=lora)
 
 
 def make_optimizer(name, params):
@@ -334,26 +377,26 @@ def run_point(p, base_models, device):
     clean()
     dtype = DTYPES[p.dtype]
     model = copy.deepcopy(base_models[key]).to(device=device, dtype=dtype)
+    if p.lora:
+        model = with_lora(model, p.lora)
     if p.checkpoint != "none":
         model = checkpointed(model, p.checkpoint)
     x = make_input(p.model, p.B, p.T, device, dtype)
-    opt = make_optimizer(p.optimizer, model.parameters()) if p.mode == "train" else None
+    opt = (make_optimizer(p.optimizer, [q for q in model.parameters() if q.requires_grad])
+           if p.mode == "train" else None)
     model.train(p.mode != "infer")
     ac = (torch.autocast("cuda", dtype=DTYPES[p.autocast]) if p.autocast != "none"
           else torch.autocast("cuda", enabled=False))
 
     def step():
         if p.mode == "infer":
-            with torch.no_grad(), ac:
-                out = model(x)
-            return out
+            with torch.no_grad():
+                return forward_and_loss(p.model, model, x, p.mode, ac)[0]
         if p.mode == "forward":
-            with ac:
-                return model(x)
+            return forward_and_loss(p.model, model, x, p.mode, ac)[0]
         opt.zero_grad(set_to_none=True)
-        with ac:
-            out = model(x)
-            loss = sum(o.pow(2).mean() for o in outputs_of(out))
+        out, loss = forward_and_loss(p.model, model, x, p.mode, ac)
+        del out
         loss.backward()
         opt.step()
         return None
@@ -423,6 +466,34 @@ def grid(models, modes, dtypes, quick=False):
                 pts += [Point("bert", mode, dt, b, t, attention=a)
                         for a in ("eager", "sdpa") for b in (1, 8) for t in bt]
     return pts
+
+
+def transformer_points():
+    """The transformer families of issue 13 (data/reference/pytorch_memory_transformers.csv):
+    gpt2 and a small Llama-shaped GQA decoder by the causal-LM protocol, eager and SDPA,
+    fp32 and bf16, sizes that are not powers of two; Llama-3.2-1B's shape in bf16;
+    torchvision's vit_b_16; BERT from its config.json; LoRA (peft defaults, r=8) on the
+    decoders."""
+    P = []
+    for dt in ("fp32", "bf16"):   # LoRA first: the other points follow in the same order
+        for name in ("gpt2", "hf:llama-gqa-tiny"):
+            P += [Point(name, "train", dt, 4, t, attention="sdpa", lora=8, variant="lora-r8")
+                  for t in (128, 512)]
+    for dt in ("fp32", "bf16"):
+        for mode in ("infer", "forward", "train"):
+            for a in ("eager", "sdpa"):
+                P += [Point("gpt2", mode, dt, b, t, attention=a)
+                      for b in (1, 4) for t in (100, 333, 1024)]
+                P += [Point("hf:llama-gqa-tiny", mode, dt, b, t, attention=a)
+                      for b in (1, 4) for t in (128, 500, 2048)]
+                P += [Point("hf:bert-base", mode, dt, b, t, attention=a)
+                      for b in (2, 7) for t in (64, 300)]
+            P += [Point("vit_b_16", mode, dt, b, 0) for b in (1, 5, 32)]
+    for mode in ("infer", "train"):
+        P += [Point("hf:llama-3.2-1b", mode, "bf16", 1, t, attention="sdpa") for t in (256, 1000)]
+    P.append(Point("hf:llama-3.2-1b", "train", "bf16", 1, 1000, attention="sdpa", lora=8,
+                   variant="lora-r8"))
+    return P
 
 
 def technique_points():
@@ -524,7 +595,8 @@ def cmd_memory(args):
     v = versions()
     if not torch.cuda.is_available():
         raise SystemExit("torch_reference.py memory: no CUDA device")
-    pts = grid(args.models, args.modes, args.dtypes, args.quick)
+    pts = (transformer_points() if args.transformers
+           else grid(args.models, args.modes, args.dtypes, args.quick))
     print(f"memory: {len(pts)} points on {v['gpu']}", file=sys.stderr)
     measure(pts, args.output, v)
 
@@ -580,6 +652,8 @@ def cmd_oplog(args):
         specs = []
         for p in args.points:
             f = p.split(":")
+            if f[0] == "hf":   # hf:STEM:B:T[:ATTN]
+                f = [f[0] + ":" + f[1]] + f[2:]
             specs.append((f[0], int(f[1]), int(f[2]), f[3] if len(f) > 3 else "eager"))
     knobs = {}
     for kv in args.set or []:   # e.g. base=32: the half-width ResNet's conv shapes
@@ -609,8 +683,8 @@ def cmd_oplog(args):
                       if args.autocast != "none" else torch.autocast(args.device, enabled=False))
                 # a first step so that Adam's state exists, as in the memory protocol
                 if mode == "train":
-                    with ac:
-                        loss = sum(o.pow(2).mean() for o in outputs_of(model(x)))
+                    out, loss = forward_and_loss(name, model, x, mode, ac)
+                    del out
                     loss.backward()
                     opt.step()
                     del loss
@@ -630,18 +704,15 @@ def cmd_oplog(args):
                                  before=torch.cuda.memory_allocated(), after=0, peak=0))
                 with log:
                     if mode == "infer":
-                        with torch.no_grad(), ac:
-                            out = model(x)
+                        with torch.no_grad():
+                            out = forward_and_loss(name, model, x, mode, ac)[0]
                     elif mode == "forward":
-                        with ac:
-                            out = model(x)
+                        out = forward_and_loss(name, model, x, mode, ac)[0]
                     else:
                         log.phase = "zero_grad"
                         opt.zero_grad(set_to_none=True)
                         log.phase = "forward"
-                        with ac:
-                            out = model(x)
-                            loss = sum(o.pow(2).mean() for o in outputs_of(out))
+                        out, loss = forward_and_loss(name, model, x, mode, ac)
                         log.phase = "backward"
                         loss.backward()
                         log.phase = "step"
@@ -670,6 +741,9 @@ def main():
     a.add_argument("--modes", nargs="+", default=["infer", "forward", "train"])
     a.add_argument("--dtypes", nargs="+", default=["fp32", "bf16"])
     a.add_argument("--quick", action="store_true", help="two points per series")
+    a.add_argument("--transformers", action="store_true",
+                   help="the transformer grid (gpt2, Llama-shaped GQA, Llama-3.2-1B, vit_b_16, "
+                        "BERT from config.json, LoRA) instead of --models")
     a = sub.add_parser("techniques")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--extra", action="store_true",
