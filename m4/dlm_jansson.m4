@@ -1,13 +1,13 @@
-# DLM_CHECK_JANSSON: jansson (Debian libjansson-dev) through pkg-config.
-# dlmem reads HuggingFace config.json files with it (src/models/hfconfig.c).
-# Why jansson: a strict parser that reports the line and column of an error,
-# keeps integers exact in 64 bits, checks UTF-8 and refuses duplicate keys,
-# with a small C API that has been stable for a decade, packaged in Debian.
-# Without it (--without-jansson, or not found: the GPU machine has none)
-# everything else builds, and reading a config.json says why it cannot.
+# DLM_CHECK_JANSSON: jansson through pkg-config.  dlmem writes every JSON document
+# (--format json) with it and reads HuggingFace config.json files with it
+# (src/models/hfconfig.c: a strict parser that names the line and column of an
+# error, keeps integers exact in 64 bits, checks UTF-8 and refuses duplicate keys).
+# Everything else builds without it (the GPU machine has none): --without-jansson,
+# or jansson not found, gives a dlmem that refuses --format json and config.json
+# models with one line saying why and keeps table and CSV output.
 AC_DEFUN([DLM_CHECK_JANSSON], [
   AC_ARG_WITH([jansson],
-    [AS_HELP_STRING([--without-jansson], [build without JSON (no config.json models)])],
+    [AS_HELP_STRING([--without-jansson], [build without JSON output (no jansson)])],
     [], [with_jansson=auto])
   have_jansson=no
   AS_IF([test "x$with_jansson" != xno], [
@@ -18,12 +18,12 @@ AC_DEFUN([DLM_CHECK_JANSSON], [
     ])
   ])
   AS_IF([test "x$have_jansson" = xyes], [
-    AC_DEFINE([HAVE_JANSSON], [1], [Define to 1 when jansson is available (config.json models).])
-    dnl the core library reads JSON and every program links it
+    AC_DEFINE([HAVE_JANSSON], [1], [Define to 1 when jansson is available (JSON output is built).])
+    dnl the core library writes JSON, and every program links it: one place for all
     LIBS="$JANSSON_LIBS $LIBS"
     dlm_jansson_summary="yes ($($PKG_CONFIG --modversion jansson 2>/dev/null))"
   ], [
-    dlm_jansson_summary="no (config.json models are refused; built-in models and network files only)"
+    dlm_jansson_summary="no (--format json is refused; table and CSV output only)"
   ])
   AM_CONDITIONAL([HAVE_JANSSON], [test "x$have_jansson" = xyes])
 ])

@@ -58,7 +58,7 @@ expect_rc 0 "inference workload with a combination"
 out_has "inference keeps no activations for backward" "checkpointing does not apply to inference"
 
 # the LSTM checkpointed in chunks of time steps: the chosen K, the trade-off, the same engine
-run advise lstm --batch 256 --seq 1000; expect_rc 0 "advise the seed's LSTM training (B=256, T=1000)"
+run advise lstm --batch 256 --seq 1000 --wide; expect_rc 0 "advise the seed's LSTM training (B=256, T=1000)"
 out_has "checkpoint-chunks, the trade-off over K" "the trade-off over K is shown"
 out_has "checkpoint-chunks .*K=2 chunks of 500 time steps .*the fewest chunks that fit" "K=2 is the fewest chunks that fit 4 GB"
 run advise lstm --batch 256 --seq 1000 --format json; expect_rc 0 "advise lstm json"

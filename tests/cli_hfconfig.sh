@@ -15,15 +15,19 @@ if [ "$rc" -ne 0 ] && grep -q "without jansson" "$tmpdir/err"; then
 fi
 expect_rc 0 "params llama-gqa-tiny.json"
 out_has "30,760,320 parameters" "LlamaForCausalLM's total (transformers 5.17)"
-out_has "self_attn.k_proj .*384\*128 = 49152" "GQA: k_proj has kv_heads*head_dim = 128 rows"
-out_has "mlp.gate_proj .*384\*1000 = 384000" "SwiGLU: gate_proj"
-out_has "mlp.up_proj .*384\*1000 = 384000" "SwiGLU: up_proj"
-out_has "mlp.down_proj .*1000\*384 = 384000" "SwiGLU: down_proj"
-out_has "lm_head .*384\*32000 = 12288000" "untied lm_head counted"
+run params "$hf/llama-gqa-tiny.json" --view layers --format csv
+out_has "layers.0.self_attn.k_proj,linear,B x T x 128,384\*128 = 49152," \
+    "GQA: k_proj has kv_heads*head_dim = 128 rows"
+out_has "layers.0.mlp.gate_proj,linear,B x T x 1000,384\*1000 = 384000," "SwiGLU: gate_proj"
+out_has "layers.0.mlp.up_proj,linear,B x T x 1000,384\*1000 = 384000," "SwiGLU: up_proj"
+out_has "layers.0.mlp.down_proj,linear,B x T x 384,1000\*384 = 384000," "SwiGLU: down_proj"
+out_has "lm_head,linear,B x T x 32000,384\*32000 = 12288000," "untied lm_head counted"
 run params "$hf/gpt2.json";      expect_rc 0 "params gpt2.json"
 out_has "124,439,808 parameters" "GPT2LMHeadModel's total"
-out_has "lm_head .*tied to transformer.wte.weight" "the tied head says where it is counted"
-out_has "attn.c_attn .*768\*2304 + 2304 = 1771776" "Conv1D c_attn"
+run params "$hf/gpt2.json" --view layers --format csv
+out_has "lm_head,linear,B x T x 50257,0 (tied to transformer.wte.weight" \
+    "the tied head says where it is counted"
+out_has "h.0.attn.c_attn,linear,B x T x 2304,768\*2304 + 2304 = 1771776," "Conv1D c_attn"
 run params "$hf/llama-gqa-tiny.json" --set layers=2; expect_rc 2 "--set does not apply to a config"
 
 # broken variants of a good file: KEY=VALUE (JSON) or -KEY to delete it

@@ -56,7 +56,7 @@ run params lstm --set hidden=512; expect_rc 0 "params with --set"
 out_has "skipped (--set changed the sizes" "reference comparison skipped for custom sizes"
 
 DLMEM_DATA=/nonexistent run params resnet18 --reference /nonexistent/ref.csv
-expect_rc 1 "missing reference file"
+expect_rc 2 "missing reference file"
 one_line_error "/nonexistent/ref.csv: cannot open" "missing file named in one line"
 printf 'model,kind\nresnet18,param\n' >"$tmpdir/bad.csv"
 run params resnet18 --reference "$tmpdir/bad.csv"; expect_rc 2 "malformed reference"

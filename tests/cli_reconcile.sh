@@ -17,7 +17,7 @@ printf 'model,mode,batch,seq,peak_bytes\nlstm,infer,1,50,100\nlstm,infer,2,50,12
 run reconcile "$tmpdir/text.csv";   expect_rc 2 "reconcile: text where a number belongs"
 one_line_error "text.csv:3: column 'peak_bytes': '12MB' is not a number" "bad number: file, line, column"
 run reconcile;                      expect_rc 2 "reconcile without a file"
-run reconcile "$tmpdir/none.csv";   expect_rc 1 "reconcile: file that does not exist"
+run reconcile "$tmpdir/none.csv";   expect_rc 2 "reconcile: file that does not exist"
 one_line_error "none.csv: cannot open" "missing file named"
 run reconcile "$data/reference/pytorch_memory.csv" --format yaml; expect_rc 2 "unknown format"
 
@@ -28,7 +28,7 @@ out_has "too short" "a two-point series is reported too short"
 out_has "not fitted: 2 distinct points" "and not fitted"
 
 # ---- PyTorch's reference runs ----------------------------------------------------
-run reconcile "$data/reference/pytorch_memory.csv"; expect_rc 0 "reconcile the PyTorch reference"
+run reconcile "$data/reference/pytorch_memory.csv" --wide; expect_rc 0 "reconcile the PyTorch reference"
 out_has "resnet18 infer fp32, B varies (pytorch, NVIDIA H200)" "ResNet18 batch series found"
 out_has "bert infer fp32 eager, B=8, T varies" "BERT sequence series found"
 out_has "Degree rule: quadratic if the F-test" "the degree rule is printed"
@@ -93,7 +93,7 @@ else
 fi
 run report --out "$tmpdir/rep" stray; expect_rc 2 "report: stray argument"
 run report --measure --out "$tmpdir/rep2"; expect_rc 2 "report --measure without a usable GPU"
-[ "$(grep -c '^dlmem: ' "$tmpdir/err")" -eq 1 ] && grep -q '^dlmem: dlmem report --measure: .*GPU' "$tmpdir/err"
+[ "$(grep -c '^dlmem report --measure' "$tmpdir/err")" -eq 1 ] && grep -q '^dlmem report --measure: .*GPU' "$tmpdir/err"
 ok $? "--measure says why it cannot, in one error line (after its progress line)"
 test ! -e "$tmpdir/rep2/report.md"
 ok $? "no report is written when the measurement cannot run"

@@ -105,7 +105,101 @@ int main(void)
     expect_error("junk.net", "[input x]\nshape B x 3\n", "junk.net:2: expected key = value");
     expect_error("dim.net", "[input x]\nshape = B x Q\n", "dim.net:2: shape dimension 'Q'");
     snprintf(text, sizeof text, "%s[conv2d c]\nout_channels = 2\nkernel = 9\n", in);
-    expect_error("small.net", text, "small.net:3: [conv2d c]: model small: c: a 8x8 input is too small");
+    expect_error("small.net", text, "small.net:3: [conv2d c]: model small: c: Calculated padded "
+                 "input size per channel: (8 x 8). Kernel size: (9 x 9). Kernel size can't be "
+                 "greater than actual input size");
+
+    /* What PyTorch 2.11 rejects (messages as torch raises them on CPU), never
+     * accepted through C's truncating division (issue 11). */
+    snprintf(text, sizeof text, "[input x]\nshape = B x 1 x 2 x 2\n[conv2d c]\nout_channels = 1\n"
+             "kernel = 3\nstride = 2\n");
+    expect_error("convk.net", text, "convk.net:3: [conv2d c]: model convk: c: Calculated padded "
+                 "input size per channel: (2 x 2). Kernel size: (3 x 3)");
+    snprintf(text, sizeof text, "[input x]\nshape = B x 1 x 2 x 2\n[maxpool2d p]\nkernel = 3\n"
+             "stride = 2\n");
+    expect_error("poolk.net", text, "poolk.net:3: [maxpool2d p]: model poolk: p: Given input size: "
+                 "(1x2x2). Calculated output size: (1x0x0). Output size is too small");
+    snprintf(text, sizeof text, "[input x]\nshape = B x 1 x 8 x 8\n[maxpool2d p]\nkernel = 2\n"
+             "padding = 2\n");
+    expect_error("poolp.net", text, "poolp.net:3: [maxpool2d p]: model poolp: p: pad should be at "
+                 "most half of effective kernel size, but got pad=2, kernel_size=2 and dilation=1");
+    snprintf(text, sizeof text, "[input x]\nshape = B x 4\ntype = int64\n[linear l]\n"
+             "out_features = 2\n");
+    expect_error("i64.net", text, "i64.net:4: [linear l]: model i64: l: input x is int64, which "
+                 "PyTorch's linear rejects (\"mat1 and mat2 must have the same dtype, but got Long "
+                 "and Float\")");
+    {
+        /* PyTorch accepts these: kernel 3 over 2x2 padded by 1 (1x1 out), pad = kernel/2 */
+        dlm_graph *ok = NULL;
+        snprintf(text, sizeof text, "[input x]\nshape = B x 1 x 2 x 2\n[maxpool2d p]\nkernel = 3\n"
+                 "stride = 2\npadding = 1\n[conv2d c]\nout_channels = 1\nkernel = 3\n"
+                 "padding = 1\n");
+        TAP_OK(dlm_netfile_build(write_net("okpool.net", text), &ok) == DLM_OK &&
+                   dlm_poly_eval(&ok->tensors[dlm_graph_find_tensor(ok, "p.out")].numel, 1, 1) == 1,
+               "max-pool 3/2/1 over 2x2 is 1x1, as in PyTorch: %s", dlm_errmsg());
+        dlm_graph_free(ok);
+    }
+    /* integers and sizes */
+    expect_error("big.net", "[input x]\nshape = B x 99999999999999999999\n",
+                 "big.net:2: shape dimension 99999999999999999999 is out of range");
+    expect_error("int32.net", "[input x]\nshape = B x 3000000000\n[linear l]\nout_features = 3\n",
+                 "int32.net:2: shape dimension 3000000000 is out of range [1, 2147483647]");
+    expect_error("flat.net", "[input x]\nshape = B x 60000 x 50000\n[flatten f]\n[linear l]\n"
+                 "out_features = 3\n", "flat.net:4: [linear l]: model flat: l: dimension 1 of f.out "
+                 "is 3000000000, more than the 2147483647 dlmem handles");
+    expect_error("numel.net", "[input x]\nshape = 2147483647 x 2147483647 x 2147483647 x 2\n",
+                 "numel.net:1: [input x]: model numel: x: its number of elements does not fit in 64 bits");
+    {
+        /* a shape value longer than 511 characters is read whole, not cut */
+        char *longv = malloc(8192);
+        dlm_graph *ok = NULL;
+        int k = snprintf(longv, 8192, "[input x]\nshape = B x 3 x 8 x");
+        memset(longv + k, ' ', 3000);
+        snprintf(longv + k + 3000, 8192 - k - 3000, "8\n[relu r]\n");
+        TAP_OK(dlm_netfile_build(write_net("long.net", longv), &ok) == DLM_OK && ok->tensors[0].ndim == 4,
+               "a 3,000-character shape value keeps its last dimension: %s", dlm_errmsg());
+        dlm_graph_free(ok);
+        free(longv);
+    }
+    {
+        /* a NUL byte is an error naming its line, not the end of the file */
+        const char *path = write_net("nul.net", "[input x]\nshape = B x 4\n");
+        FILE *fa = fopen(path, "a");
+        if (fa) {
+            fputs("[relu r]\n", fa);
+            fputc(0, fa);
+            fputs("[relu s]\n", fa);
+            fclose(fa);
+        }
+        dlm_graph *g = NULL;
+        TAP_OK(dlm_netfile_build(path, &g) == DLM_EPARSE && strstr(dlm_errmsg(), "nul.net:4: NUL byte"),
+               "NUL byte: %s", dlm_errmsg());
+        dlm_graph_free(g);
+    }
+    {
+        /* larger than the cap: refused by its size */
+        const char *path = write_net("huge.net", "[input x]\nshape = B x 4\n");
+        FILE *fa = fopen(path, "a");
+        for (size_t i = 0; fa && i < DLM_NETFILE_MAX_BYTES / 8 + 1; i++) fputs("# 45678\n", fa);
+        if (fa) fclose(fa);
+        dlm_graph *g = NULL;
+        TAP_OK(dlm_netfile_build(path, &g) == DLM_EPARSE && strstr(dlm_errmsg(), "larger than"),
+               "a file over %zu bytes is refused: %s", DLM_NETFILE_MAX_BYTES, dlm_errmsg());
+        dlm_graph_free(g);
+        char *many = malloc(DLM_NETFILE_MAX_SECTIONS * 16 + 64);
+        size_t L = (size_t)sprintf(many, "[input x]\nshape = B x 4\n");
+        for (int i = 0; i < DLM_NETFILE_MAX_SECTIONS; i++) L += (size_t)sprintf(many + L, "[relu r%d]\n", i);
+        TAP_OK(dlm_netfile_build(write_net("many.net", many), &g) == DLM_EPARSE &&
+                   strstr(dlm_errmsg(), "more than 10000 sections"), "too many sections: %s",
+               dlm_errmsg());
+        dlm_graph_free(g);
+        free(many);
+    }
+    {
+        dlm_graph *g = NULL;
+        TAP_OK(dlm_netfile_build(tmpdir, &g) == DLM_EIO && strstr(dlm_errmsg(), "is a directory"),
+               "a directory is named as one: %s", dlm_errmsg());
+    }
     dlm_graph *none = NULL;
     TAP_OK(dlm_netfile_build("/nonexistent/x.net", &none) == DLM_EIO &&
                strstr(dlm_errmsg(), "/nonexistent/x.net: cannot open"), "missing file");

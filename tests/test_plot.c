@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "reconcile/plot.h"
@@ -85,8 +87,9 @@ int main(void)
            "the outlier at B=32 is marked and named");
     TAP_OK(strstr(t, "analytic") && strstr(t, "fit ") && strstr(t, "measured "),
            "legend entries for measured, analytic and fit");
-    TAP_OK(strstr(t, "set output \"fig.png\"") && strstr(t, "set output \"fig.svg\""),
-           "the script writes PNG and SVG beside itself");
+    TAP_OK(strstr(t, "outstem = 'fig'") && strstr(t, "set output outstem.'.png'") &&
+               strstr(t, "set output outstem.'.svg'"),
+           "the script writes PNG and SVG beside itself (fig.png, fig.svg by default)");
 
     if (dlm_gnuplot_available()) {
         TAP_EQ(dlm_plot_render(dir, "fig"), DLM_OK, "gnuplot renders it: %s", dlm_errmsg());
@@ -104,6 +107,87 @@ int main(void)
         remove(path);
     } else {
         printf("ok %d - # SKIP gnuplot is not on PATH: rendering not tested\n", ++tap_n);
+    }
+    /* Hostile text from data (issue 11): gnuplot runs `command` inside double
+     * quotes, so every data string is single-quoted, ' doubled, control
+     * characters replaced; rendering it runs nothing. */
+    {
+        char flag[300], title[600];
+        snprintf(flag, sizeof flag, "%s/pwned", dir);
+        snprintf(title, sizeof title, "`touch %s` it's\nset output '/tmp/x'\n\"q\"", flag);
+        dlm_series hs = s;
+        snprintf(hs.profile, sizeof hs.profile, "`id`'\n");
+        dlm_plot_curve hc = {&hs, &fs, &d, &p, &f, 1};
+        TAP_EQ(dlm_plot_write(dir, "evil", title, &hc, 1), DLM_OK, "hostile title written: %s",
+               dlm_errmsg());
+        snprintf(path, sizeof path, "%s/evil.gp", dir);
+        char *e = slurp(path);
+        int dq_backtick = 0;
+        for (char *q = e; q && (q = strchr(q, '"')); q++) {
+            char *end = strchr(q + 1, '"');
+            if (!end) break;
+            if (memchr(q, '`', (size_t)(end - q))) dq_backtick = 1;
+            q = end;
+        }
+        TAP_OK(e && !dq_backtick, "no backtick inside a double-quoted gnuplot string");
+        TAP_OK(e && strstr(e, "set title '`touch ") && strstr(e, "it''s?set output ''/tmp/x''?\"q\"'"),
+               "the title is one single-quoted line: ' doubled, newlines replaced");
+        if (dlm_gnuplot_available()) {
+            TAP_EQ(dlm_plot_render(dir, "evil"), DLM_OK, "the hostile script renders: %s",
+                   dlm_errmsg());
+            TAP_OK(access(flag, F_OK) != 0, "and runs no command (%s not created)", flag);
+        } else {
+            printf("ok %d - # SKIP gnuplot is not on PATH\n", ++tap_n);
+            printf("ok %d - # SKIP gnuplot is not on PATH\n", ++tap_n);
+        }
+        remove(flag);
+        remove(path);
+        snprintf(path, sizeof path, "%s/evil.png", dir);
+        remove(path);
+        snprintf(path, sizeof path, "%s/evil.svg", dir);
+        remove(path);
+    }
+    /* A gnuplot that fails, or leaves a truncated PNG (a full disk), keeps the
+     * earlier plot: a stand-in gnuplot on PATH plays both. */
+    {
+        char bin[300], fake[400], png[300], keep[16] = "old plot\n";
+        snprintf(bin, sizeof bin, "%s/bin", dir);
+        snprintf(fake, sizeof fake, "%s/gnuplot", bin);
+        snprintf(png, sizeof png, "%s/fig.png", dir);
+        FILE *o = fopen(png, "w");
+        if (o) { fputs(keep, o); fclose(o); }
+        char *oldp = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+        setenv("PATH", bin, 1);
+        for (int mode = 0; mode < 2; mode++) {
+            mkdir(bin, 0700);
+            FILE *g = fopen(fake, "w");
+            if (g) {
+                /* $2 is outstem='...': write a PNG without its end, then exit 0 or 1 */
+                fprintf(g, "#!/bin/sh\nstem=${2#outstem=\\'}\nstem=${stem%%\\'}\n"
+                           "printf '\\211PNG\\r\\n' > \"$stem.png\"\nprintf '<svg>' > \"$stem.svg\"\n"
+                           "exit %d\n", mode == 0 ? 1 : 0);
+                fclose(g);
+                chmod(fake, 0700);
+            }
+            dlm_status rs = dlm_plot_render(dir, "fig");
+            TAP_OK(rs == DLM_EIO && strstr(dlm_errmsg(), mode ? "incomplete" : "gnuplot failed"),
+                   "%s: refused: %s", mode ? "a truncated PNG" : "gnuplot's exit 1", dlm_errmsg());
+            char *kept = slurp(png);
+            TAP_OK(kept && !strcmp(kept, keep), "the earlier fig.png is kept");
+            DIR *dd = opendir(dir);
+            int left = 0;
+            for (struct dirent *de; dd && (de = readdir(dd));)
+                if (strstr(de->d_name, ".tmp-")) left++;
+            if (dd) closedir(dd);
+            TAP_EQ(left, 0, "no temporary file left behind");
+        }
+        remove(fake);
+        rmdir(bin);
+        remove(png);
+        if (oldp) {
+            setenv("PATH", oldp, 1);
+            free(oldp);
+        }
     }
     /* with an empty PATH the renderer says gnuplot is missing */
     char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;

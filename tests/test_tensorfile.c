@@ -24,7 +24,8 @@ static void u64(FILE *f, uint64_t v)
     u32(f, (uint32_t)(v >> 32));
 }
 
-typedef enum { GOOD, BAD_MAGIC, BAD_VERSION, BAD_DTYPE, BAD_NBYTES, TRUNCATED, TRAILING } damage;
+typedef enum { GOOD, BAD_MAGIC, BAD_VERSION, BAD_DTYPE, BAD_NBYTES, TRUNCATED, TRAILING, HUGE_CLAIM,
+               HUGE_COUNT } damage;
 
 /* Two records: "w" float32 2x3 = 0.5*i, "n" int64 scalar = -7. */
 static const char *write_file(const char *name, damage d)
@@ -34,6 +35,21 @@ static const char *write_file(const char *name, damage d)
     FILE *f = fopen(path, "wb");
     fwrite(d == BAD_MAGIC ? "DLMEMTNX" : "DLMEMTNS", 1, 8, f);
     u32(f, d == BAD_VERSION ? 2 : 1);
+    if (d == HUGE_CLAIM || d == HUGE_COUNT) {
+        /* a 56-byte file whose header claims 4 TiB of float32 (2^40 elements), or
+         * a million records */
+        u32(f, d == HUGE_COUNT ? 1000000 : 1);
+        u32(f, 1);
+        fwrite("w", 1, 1, f);
+        u32(f, 1);
+        u32(f, 2);
+        u64(f, (uint64_t)1 << 20);
+        u64(f, (uint64_t)1 << 20);
+        u64(f, (uint64_t)4 << 40);
+        fwrite("abc", 1, 3, f);
+        fclose(f);
+        return path;
+    }
     u32(f, 2);
     u32(f, 1);
     fwrite("w", 1, 1, f);
@@ -94,9 +110,15 @@ int main(void)
     expect_parse_error(BAD_VERSION, "another version", "version 2");
     expect_parse_error(BAD_DTYPE, "unknown dtype code", "(w): dtype code 3");
     expect_parse_error(BAD_NBYTES, "byte count not matching the dims", "(w): 20 data bytes");
-    expect_parse_error(TRUNCATED, "truncated data", "(w): file ends inside the data");
+    expect_parse_error(TRUNCATED, "truncated data", "(w): 24 data bytes, but only 16 bytes are left");
     expect_parse_error(TRAILING, "bytes after the last record", "bytes after");
     TAP_EQ(dlm_tensorfile_read("/nonexistent/dlmem.t", &f), DLM_EIO, "a missing file is an I/O error");
+    /* declared sizes are checked against the file before anything is allocated */
+    expect_parse_error(HUGE_CLAIM, "a 56-byte file claiming 4 TiB",
+                       "(w): 4398046511104 data bytes, but only 3 bytes are left");
+    expect_parse_error(HUGE_COUNT, "a million records in 52 bytes", "bad record count 1000000");
+    TAP_EQ(dlm_tensorfile_read(dir, &f), DLM_EIO, "a directory is an I/O error");
+    TAP_OK(strstr(dlm_errmsg(), "is a directory") != NULL, "named as one: %s", dlm_errmsg());
 
     /* The runtime's scratch plan (plan.h): eager attention keeps one buffer
      * of scores, B * heads * T * T, hand-derived for BERT-base (12 heads). */

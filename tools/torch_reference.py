@@ -117,7 +117,8 @@ def build(name, attention="eager", knobs=None):
             return narrow_resnet(name, knobs["base"])
         return getattr(torchvision.models, name)(weights=None)
     if name in ("lstm", "gru"):
-        return SeedRNN(name, **SEED_LSTM)
+        # --set input=, hidden=, layers=, classes= change the seed's sizes
+        return SeedRNN(name, **{k: knobs.get(k, v) for k, v in SEED_LSTM.items()})
     if name in ("bert", "bert-large"):
         from transformers import BertModel
         return BertModel(bert_config(name == "bert-large", attention, knobs.get("layers")))
@@ -197,12 +198,19 @@ def is_image(name):
             (name.startswith("hf:") and hf_config_dict(name)["model_type"] == "vit"))
 
 
-def make_input(name, B, T, device, dtype):
+def make_input(name, B, T, device, dtype, knobs=None):
+    """The input of a point; knobs height= and width= (ResNet) and input= (RNN)
+    change its size as `dlmem --set` does."""
+    knobs = knobs or {}
     g = torch.Generator().manual_seed(1)
+    if name.startswith("resnet"):
+        return torch.randn(B, 3, knobs.get("height", 224), knobs.get("width", 224),
+                           generator=g).to(device, dtype)
     if is_image(name):
         return torch.randn(B, 3, 224, 224, generator=g).to(device, dtype)
     if name in ("lstm", "gru"):
-        return torch.randn(T, B, SEED_LSTM["input"], generator=g).to(device, dtype)
+        return torch.randn(T, B, knobs.get("input", SEED_LSTM["input"]),
+                           generator=g).to(device, dtype)
     vocab = 50257 if name == "gpt2" else (hf_config_dict(name)["vocab_size"]
                                           if name.startswith("hf:") else 30522)
     return torch.randint(0, vocab, (B, T), generator=g).to(device)
@@ -648,19 +656,26 @@ def cmd_oplog(args):
     device = torch.device(args.device)
     specs = [("resnet18", 2, 0, "eager"), ("lstm", 2, 50, "eager"), ("bert", 2, 64, "eager"),
              ("bert", 2, 64, "sdpa")]
-    if args.points:   # model:B:T[:attention], e.g. resnet18:128:0 lstm:32:1000
+    def parse_knobs(items, where):
+        out = {}
+        for kv in items:   # e.g. base=32: the half-width ResNet's conv shapes
+            knob, _, val = kv.partition("=")
+            if not val.isdigit():
+                raise SystemExit(f"torch_reference.py oplog: {where} {kv!r}: expected KNOB=INTEGER")
+            out[knob] = int(val)
+        return out
+
+    point_knobs = {}
+    if args.points:   # model:B:T[:attention[:k=v,k=v]], e.g. resnet18:128:0 lstm:32:1000
         specs = []
         for p in args.points:
             f = p.split(":")
-            if f[0] == "hf":   # hf:STEM:B:T[:ATTN]
+            if f[0] == "hf":   # hf:STEM:B:T[:ATTN[:KNOBS]]
                 f = [f[0] + ":" + f[1]] + f[2:]
-            specs.append((f[0], int(f[1]), int(f[2]), f[3] if len(f) > 3 else "eager"))
-    knobs = {}
-    for kv in args.set or []:   # e.g. base=32: the half-width ResNet's conv shapes
-        knob, _, val = kv.partition("=")
-        if not val.isdigit():
-            raise SystemExit(f"torch_reference.py oplog: --set {kv!r}: expected KNOB=INTEGER")
-        knobs[knob] = int(val)
+            specs.append((f[0], int(f[1]), int(f[2]), f[3] if len(f) > 3 and f[3] else "eager"))
+            if len(f) > 4:   # this point's own knobs, e.g. lstm:32:100:eager:hidden=512,layers=3
+                point_knobs[len(specs) - 1] = parse_knobs(f[4].split(","), "point " + p)
+    global_knobs = parse_knobs(args.set or [], "--set")
     if args.rnn_chunks and args.checkpoint != "none":
         raise SystemExit("torch_reference.py oplog: --rnn-chunks and --checkpoint: give one")
     if any(k < 2 for k in args.rnn_chunks or []):
@@ -668,7 +683,9 @@ def cmd_oplog(args):
     if args.rnn_chunks and any(n not in ("lstm", "gru") for n, _, _, _ in specs):
         raise SystemExit("torch_reference.py oplog: --rnn-chunks applies to the lstm and gru "
                          "points only (give --points lstm:B:T ...)")
-    for name, B, T, attn, chunks in [s + (k,) for s in specs for k in args.rnn_chunks or [1]]:
+    for si, name, B, T, attn, chunks in [(i,) + s + (k,) for i, s in enumerate(specs)
+                                         for k in args.rnn_chunks or [1]]:
+        knobs = {**global_knobs, **point_knobs.get(si, {})}
         for dt in args.dtypes:
             for mode in args.modes:
                 clean()
@@ -677,7 +694,7 @@ def cmd_oplog(args):
                 if chunks > 1:
                     model = checkpointed(model, f"chunks{chunks}")
                 model.train(mode != "infer")
-                x = make_input(name, B, T, device, DTYPES[dt])
+                x = make_input(name, B, T, device, DTYPES[dt], knobs)
                 opt = make_optimizer("adam", model.parameters())
                 ac = (torch.autocast(args.device, dtype=DTYPES[args.autocast])
                       if args.autocast != "none" else torch.autocast(args.device, enabled=False))

@@ -1,6 +1,7 @@
-/* memory.c — the public memory model (memory.h): names and parsers, compiling
- * a graph + configuration into a timeline once, evaluating it per point.
- * The rules live in trace.c, the evaluation in timeline.c. */
+/* memory.c — the public memory model (memory.h): compiling a graph +
+ * configuration into a timeline once, evaluating it per point.  The names,
+ * parsers and defaults of a configuration live in memconfig.c, the walker in
+ * trace.c, the rules per op family in ops/, the evaluation in timeline.c. */
 #include "memory.h"
 
 #include <stdio.h>
@@ -23,78 +24,6 @@ struct dlm_mem_model {
     dlm_trace_info info;     /* what the timeline took from it */
     int conv_fp32;           /* the model has fp32 convolutions on cuDNN (pytorch profile) */
 };
-
-/* ---- names ---------------------------------------------------------------------- */
-
-static const char *mode_names[] = {"infer", "forward", "train"};
-static const char *dtype_names[] = {"fp32", "fp16", "bf16", "mixed"};
-static const char *attn_names[] = {"eager", "fused"};
-static const char *opt_names[] = {"adam", "sgd", "sgd-momentum", "adam8bit"};
-static const char *profile_names[] = {"runtime", "pytorch"};
-static const char *term_names[DLM_TERM_COUNT] = {
-    "weights", "buffers", "inputs", "gradients", "optimizer",
-    "saved", "transient", "workspace", "rounding"};
-static const char *phase_names[] = {"forward", "backward", "step"};
-
-static dlm_status parse_name(const char *what, const char *s, const char *const *names, int n,
-                             int *out)
-{
-    char list[160] = "";
-    for (int i = 0; i < n; i++)
-        if (!strcmp(s, names[i])) {
-            *out = i;
-            return DLM_OK;
-        }
-    for (int i = 0; i < n; i++) {
-        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-        strncat(list, names[i], sizeof list - strlen(list) - 1);
-    }
-    return dlm_error(DLM_EINVAL, "unknown %s '%s' (valid: %s)", what, s, list);
-}
-
-#define PARSER(fn, type, what, arr)                                              \
-    dlm_status fn(const char *s, type *out)                                      \
-    {                                                                            \
-        int v;                                                                   \
-        DLM_TRY(parse_name(what, s, arr, (int)(sizeof arr / sizeof arr[0]), &v)); \
-        *out = (type)v;                                                          \
-        return DLM_OK;                                                           \
-    }
-PARSER(dlm_mode_parse, dlm_mode, "mode", mode_names)
-PARSER(dlm_dtype_parse, dlm_dtype, "dtype", dtype_names)
-PARSER(dlm_attention_parse, dlm_attention, "attention", attn_names)
-PARSER(dlm_optimizer_parse, dlm_optimizer, "optimizer", opt_names)
-PARSER(dlm_profile_parse, dlm_profile, "profile", profile_names)
-
-#define NAMER(fn, type, arr)                                                     \
-    const char *fn(type v)                                                       \
-    {                                                                            \
-        return (int)v >= 0 && (size_t)v < sizeof arr / sizeof arr[0] ? arr[v] : "?"; \
-    }
-NAMER(dlm_mode_name, dlm_mode, mode_names)
-NAMER(dlm_dtype_name, dlm_dtype, dtype_names)
-NAMER(dlm_attention_name, dlm_attention, attn_names)
-NAMER(dlm_optimizer_name, dlm_optimizer, opt_names)
-NAMER(dlm_profile_name, dlm_profile, profile_names)
-NAMER(dlm_term_name, dlm_term, term_names)
-NAMER(dlm_phase_name, dlm_phase, phase_names)
-
-int dlm_dtype_act_bytes(dlm_dtype d) { return d == DLM_DTYPE_FP32 ? 4 : 2; }
-int dlm_dtype_param_bytes(dlm_dtype d)
-{
-    return d == DLM_DTYPE_FP32 || d == DLM_DTYPE_MIXED ? 4 : 2;
-}
-
-void dlm_mem_config_default(dlm_mem_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->mode = DLM_MODE_INFER;
-    c->dtype = DLM_DTYPE_FP32;
-    c->attention = DLM_ATTN_EAGER;
-    c->optimizer = DLM_OPT_ADAM;
-    c->profile = DLM_PROFILE_PYTORCH;
-    c->sm = 90;
-}
 
 /* ---- compile ------------------------------------------------------------------------ */
 
@@ -242,45 +171,6 @@ dlm_status dlm_mem_model_set_input(dlm_mem_model *m, const char *name, int64_t b
 
 /* ---- evaluate ------------------------------------------------------------------------- */
 
-dlm_status dlm_mem_rnn_chunkable(const dlm_graph *g)
-{
-    int n = 0;
-    dlm_poly Tp = dlm_poly_T();
-    for (int o = 0; o < g->n_ops; o++) {
-        const dlm_op *op = &g->ops[o];
-        if (op->kind != DLM_OP_RNN) continue;
-        n++;
-        const dlm_tensor *x = &g->tensors[op->in[0]];
-        if (x->role != DLM_ROLE_INPUT)
-            return dlm_error(DLM_EINVAL, "%s: its input is made by %s; only an RNN that reads a "
-                             "network input runs in chunks of time steps (the chunks are views of "
-                             "it)", op->name, x->producer >= 0 ? g->ops[x->producer].name : "?");
-        if (x->ndim != 3 || !dlm_poly_equal(&x->shape[0], &Tp))
-            return dlm_error(DLM_EINVAL, "%s: its input's first dimension is not the sequence "
-                             "length T", op->name);
-        for (int j = 0; j < op->n_out; j++) {
-            for (int i = 0; i < g->n_outputs; i++)
-                if (g->outputs[i] == op->out[j])
-                    return dlm_error(DLM_EINVAL, "%s: its output %d is the network's output; only "
-                                     "its last step may be read when it runs in chunks", op->name, j);
-            for (int p = o + 1; p < g->n_ops; p++) {
-                const dlm_op *q = &g->ops[p];
-                for (int i = 0; i < q->n_in; i++) {
-                    if (q->in[i] != op->out[j]) continue;
-                    if (j == 0 && q->kind == DLM_OP_SELECT && q->a.select.dim == 0 &&
-                        q->a.select.index == -1)
-                        continue;
-                    return dlm_error(DLM_EINVAL, "%s: %s reads its %s; in chunks of time steps "
-                                     "only the last step of the output (out[-1]) is kept",
-                                     op->name, q->name, j == 0 ? "output sequence" : "final state");
-                }
-            }
-        }
-    }
-    if (n == 0) return dlm_error(DLM_EINVAL, "%s has no RNN to run in chunks of time steps", g->name);
-    return DLM_OK;
-}
-
 static dlm_status check_point(const dlm_graph *g, const dlm_mem_config *c, int64_t B, int64_t T)
 {
     if (B <= 0 || B > 1000000000)
@@ -298,6 +188,19 @@ static dlm_status check_point(const dlm_graph *g, const dlm_mem_config *c, int64
                              c->rnn_chunks, (long long)hi);
     }
     return DLM_OK;
+}
+
+/* tl_eval, with the layer named when a size or a sum does not fit in 64 bits. */
+static dlm_status eval_at(const dlm_mem_model *m, int64_t B, int64_t T, tl_result *r)
+{
+    dlm_status st = tl_eval(m->t, B, T, r);
+    if (st != DLM_ERANGE) return st;
+    char at[64] = "";
+    if (m->g->uses_T) snprintf(at, sizeof at, ", T=%lld", (long long)T);
+    if (r->err_op >= 0)
+        return dlm_error_context(st, "%s at B=%lld%s: layer %s", m->g->name, (long long)B, at,
+                                 m->g->ops[r->err_op].name);
+    return dlm_error_context(st, "%s at B=%lld%s", m->g->name, (long long)B, at);
 }
 
 static void describe_peak(const dlm_mem_model *m, int ev, dlm_mem_result *out)
@@ -330,7 +233,7 @@ dlm_status dlm_mem_eval(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_re
     tl_result r;
     if (!m->g->uses_T) T = 1;
     DLM_TRY(check_point(m->g, &m->cfg, B, T));
-    DLM_TRY(tl_eval(m->t, B, T, &r));
+    DLM_TRY(eval_at(m, B, T, &r));
     memset(out, 0, sizeof *out);
     out->peak_bytes = r.peak;
     memcpy(out->by_term, r.by_term, sizeof r.by_term);
@@ -354,9 +257,11 @@ dlm_status dlm_mem_peak_poly(const dlm_mem_model *m, int64_t B, int64_t T, dlm_p
     tl_result r;
     if (!m->g->uses_T) T = 1;
     DLM_TRY(check_point(m->g, &m->cfg, B, T));
-    DLM_TRY(tl_eval(m->t, B, T, &r));
+    DLM_TRY(eval_at(m, B, T, &r));
     *out = tl_live_poly(m->t, r.peak_ev, B, T);
-    if (out->bad) return dlm_error(DLM_ENOMEM, "out of memory summing the peak");
+    if (out->bad)
+        return dlm_error(DLM_ERANGE, "%s at B=%lld: the peak's formula has a coefficient that "
+                         "does not fit in 64 bits", m->g->name, (long long)B);
     return DLM_OK;
 }
 
@@ -367,7 +272,7 @@ dlm_status dlm_mem_oplog(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_o
     const dlm_timeline *t = m->t;
     if (!m->g->uses_T) T = 1;
     DLM_TRY(check_point(m->g, &m->cfg, B, T));
-    DLM_TRY(tl_eval(m->t, B, T, &r)); /* leaves each slot's block in t->blk */
+    DLM_TRY(eval_at(m, B, T, &r)); /* leaves each slot's block in t->blk */
     int64_t cur = 0;
     int k = 0, open = 0, started = t->reset_at < 0;
     dlm_mem_opstep s = {DLM_PHASE_FORWARD, -1, 0, 0, 0};

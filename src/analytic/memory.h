@@ -112,11 +112,11 @@ typedef struct dlm_mem_config {
      * until that chunk's backward (the chunk's output goes when the next
      * returns; reserve and workspace live for T/K steps); backward recomputes
      * each chunk, last first, right before its _cudnn_rnn_backward, whose
-     * cuDNN workspace and reserve follow trace.c's laws at T/K; the gradient
+     * cuDNN workspace and reserve follow ops/rnn.c's laws at T/K; the gradient
      * of an output no later op reads is zeros (PyTorch's _cudnn_rnn_backward
      * makes them); the K weight gradients meet in autograd's input buffers,
      * which keep the first chunk's flat gradient whole from the second on
-     * (trace.c: rnn_chunk_grads).  Infer: K calls without checkpoints.  The graph must
+     * (ops/rnn.c: rnn_chunk_grads).  Infer: K calls without checkpoints.  The graph must
      * pass dlm_mem_rnn_chunkable(); K <= DLM_MAX_RNN_CHUNKS; T >= K at
      * evaluation (DLM_ERANGE otherwise); no RNN op inside a checkpoint
      * segment. */

@@ -81,7 +81,7 @@ dlm_status dlm_params_layers(const dlm_graph *g, dlm_layer_params **out, int *n)
             L[o].buffers += dlm_tensor_numel_const(g, op->buffers[i]);
         if (L[o].params) formula(op, L[o].params, L[o].formula, sizeof L[o].formula);
         else if (op->kind == DLM_OP_LINEAR && op->a.linear.tied)
-            snprintf(L[o].formula, sizeof L[o].formula, "0 (tied to %s, counted there)",
+            snprintf(L[o].formula, sizeof L[o].formula, "0 (tied to %s: counted there)",
                      g->tensors[op->in[1]].name);
         if (op->kind == DLM_OP_BATCHNORM2D)
             snprintf(L[o].buffer_formula, sizeof L[o].buffer_formula, "2*%d + 1 = %lld",

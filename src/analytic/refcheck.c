@@ -51,7 +51,7 @@ static dlm_status get_model(compiled **cache, int *n, const char *model, const c
             return dlm_error(DLM_EIO, "%s: not found (set DLMEM_DATA)", path);
         DLM_TRY(dlm_model_build_named(path, NULL, &e->g));
     } else {
-        DLM_TRY(dlm_model_build_named(model, knobs, &e->g));
+        DLM_TRY(dlm_model_build_builtin(model, knobs, &e->g));
     }
     dlm_status st = dlm_mem_model_alloc(e->g, c, &e->m);
     if (st != DLM_OK) {

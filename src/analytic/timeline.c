@@ -330,10 +330,18 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
 {
     int64_t cur = 0, term[DLM_TERM_COUNT] = {0}, named[DLM_MAX_NAMED] = {0};
     int counting = t->reset_at < 0;
-    for (int i = 0; i < t->n_sizes; i++) t->val[i] = dlm_poly_eval(&t->sizes[i], B, T);
-    for (int k = 0; k < t->n_special; k++) t->val[t->special[k]] = tl_size_value(t, t->special[k], B, T);
-    if (t->pa) dlm_palloc_reset(t->pa);
     memset(r, 0, sizeof *r);
+    r->err_op = -1;
+    /* a size that does not fit, or is above TL_MAX_BYTES, is refused when it is
+     * first allocated; the sums below are checked as well */
+    for (int i = 0; i < t->n_sizes; i++)
+        if (dlm_poly_eval_checked(&t->sizes[i], B, T, &t->val[i]) || t->val[i] > TL_MAX_BYTES)
+            t->val[i] = -2; /* too large: reported at its first allocation */
+    for (int k = 0; k < t->n_special; k++) {
+        int64_t v = tl_size_value(t, t->special[k], B, T);
+        t->val[t->special[k]] = v > TL_MAX_BYTES ? -2 : v;
+    }
+    if (t->pa) dlm_palloc_reset(t->pa);
     r->peak = -1;
     r->peak_ev = -1;
     for (int i = 0; i < t->n_ev; i++) {
@@ -351,6 +359,11 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
         const tl_slot *s = &t->slots[e->slot];
         int64_t req = t->val[s->size], blk;
         if (e->kind == TL_ALLOC) {
+            if (req == -2) {
+                r->err_op = s->op;
+                return dlm_error(DLM_ERANGE, "%s: more than %lld bytes (does not fit in 64-bit "
+                                 "sums)", s->what, (long long)TL_MAX_BYTES);
+            }
             if (req <= 0) {
                 if (req < 0)
                     return dlm_error(DLM_EINTERNAL, "negative size for %s of op %d", s->what, s->op);
@@ -365,10 +378,15 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
                 blk = req;
             }
             t->blk[e->slot] = blk;
-            cur += blk;
-            term[s->term] += req;
-            term[DLM_TERM_ROUNDING] += blk - req;
-            if (s->named >= 0) named[s->named] += req;
+            if (__builtin_add_overflow(cur, blk, &cur) ||
+                __builtin_add_overflow(term[s->term], req, &term[s->term]) ||
+                __builtin_add_overflow(term[DLM_TERM_ROUNDING], blk - req,
+                                       &term[DLM_TERM_ROUNDING]) ||
+                (s->named >= 0 && __builtin_add_overflow(named[s->named], req, &named[s->named]))) {
+                r->err_op = s->op;
+                return dlm_error(DLM_ERANGE, "%s: the memory in use does not fit in 64 bits",
+                                 s->what);
+            }
             if (counting && cur > r->peak) {
                 r->peak = cur;
                 r->peak_ev = i;

@@ -14,7 +14,7 @@
  * per point.
  *
  * What it is not: the rules that say what PyTorch or the runtime allocates
- * (trace.c), nor the public API (memory.h).
+ * (trace.c and ops/), nor the public API (memory.h).
  */
 #ifndef DLM_TIMELINE_H
 #define DLM_TIMELINE_H
@@ -149,7 +149,12 @@ typedef struct tl_result {
     int64_t by_term[DLM_TERM_COUNT];
     int64_t named[DLM_MAX_NAMED];
     int peak_ev;
+    int err_op;  /* after a DLM_ERANGE: the op whose size did not fit (-1: none) */
 } tl_result;
+/* The largest size one allocation may have: 2^62 bytes.  A size beyond it, or
+ * a sum of sizes beyond int64, is DLM_ERANGE from tl_eval, never a wrapped
+ * (negative) number. */
+#define TL_MAX_BYTES ((int64_t)1 << 62)
 dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r);
 
 /* Sum of the requested sizes (polynomials, the laws that hold at T) of the

@@ -1,5 +1,6 @@
-/* trace.h — the rules that turn a network graph and a memory configuration
- * into a timeline of allocations and frees (internal to src/analytic/).
+/* trace.h — the walker that turns a network graph and a memory configuration
+ * into a timeline of allocations and frees, applying each op's rule
+ * (ops/rule.h, one file per op family) (internal to src/analytic/).
  *
  * Two profiles share the rules:
  *   runtime  what dlmem's GPU runtime does: the liveness.h plan at exact bytes,
@@ -12,7 +13,8 @@
  *            copies of transposed operands), cuBLAS/cuDNN workspaces, gradient
  *            accumulation and the foreach optimizer.
  *
- * What it is not: the evaluator (timeline.c) or the public API (memory.c).
+ * What it is not: the per-op rules (ops/), the evaluator (timeline.c) or the
+ * public API (memory.c).
  */
 #ifndef DLM_TRACE_H
 #define DLM_TRACE_H

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void valid_list(const dlm_cli_opt *opts, int n, char *buf, size_t len)
 {
@@ -15,7 +16,7 @@ static void valid_list(const dlm_cli_opt *opts, int n, char *buf, size_t len)
         snprintf(one, sizeof one, "%s--%s", i ? ", " : "", opts[i].name);
         strncat(buf, one, len - strlen(buf) - 1);
     }
-    strncat(buf, n ? ", --help" : "--help", len - strlen(buf) - 1);
+    strncat(buf, n ? ", --wide, --help" : "--wide, --help", len - strlen(buf) - 1);
 }
 
 dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_opt *opts,
@@ -43,6 +44,10 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
             out->help = 1;
             continue;
         }
+        if (!strcmp(a, "--wide")) {
+            out->wide = 1;
+            continue;
+        }
         int k = -1;
         const char *inline_val = NULL;
         if (a[1] == '-') {
@@ -51,9 +56,16 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
             for (int j = 0; j < n_opts; j++)
                 if (strlen(opts[j].name) == len && !strncmp(opts[j].name, name, len)) k = j;
             if (eq) inline_val = eq + 1;
-        } else if (a[2] == '\0') {
+        } else {
             for (int j = 0; j < n_opts; j++)
                 if (opts[j].short_name == a[1]) k = j;
+            /* -b8 is -b 8; a flag takes nothing glued to it */
+            if (k >= 0 && a[2] != '\0') {
+                if (!opts[k].arg)
+                    return dlm_error(DLM_EINVAL, "dlmem %s: unknown option '%s' (-%c takes no "
+                                     "value; write flags apart)", cmd, a, a[1]);
+                inline_val = a + 2;
+            }
         }
         if (k < 0) {
             char valid[1024];
@@ -61,6 +73,12 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
             return dlm_error(DLM_EINVAL, "dlmem %s: unknown option '%s' (valid: %s)", cmd, a,
                              valid);
         }
+        if (out->value[k])
+            return dlm_error(DLM_EINVAL, "dlmem %s: option --%s given twice (%s)", cmd,
+                             opts[k].name,
+                             opts[k].arg ? "give it once; options that take several values take "
+                                           "a comma list"
+                                         : "give it once");
         if (!opts[k].arg) {
             if (inline_val)
                 return dlm_error(DLM_EINVAL, "dlmem %s: option --%s takes no value", cmd,
@@ -77,6 +95,7 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
             out->value[k] = argv[++i];
         }
     }
+    dlm_table_set_width(out->wide ? 0 : DLM_TABLE_WIDTH);
     return DLM_OK;
 }
 
@@ -87,10 +106,58 @@ const char *dlm_cli_get(const dlm_cli_args *a, const char *name)
     return NULL;
 }
 
+/* Writes text wrapped at `cols` columns: each line first pads to `indent`
+ * (the first line starts after `used` columns already written), words are
+ * never split. */
+static void put_wrapped(FILE *f, const char *text, int used, int indent, int cols)
+{
+    const char *p = text;
+    int col = used;
+    int first = 1;
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ' ') e++;
+        int len = (int)(e - p);
+        if (!len) break;
+        if (!first && col + 1 + len > cols) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (!first) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(p, 1, (size_t)len, f);
+        col += len;
+        first = 0;
+        p = e;
+    }
+    fputc('\n', f);
+}
+
 void dlm_cli_usage(FILE *f, const char *cmd, const char *synopsis, const char *about,
                    const dlm_cli_opt *opts, int n_opts)
 {
-    fprintf(f, "usage: dlmem %s %s\n\n%s\n\noptions:\n", cmd, synopsis, about);
+    fprintf(f, "usage: dlmem %s %s\n\n", cmd, synopsis);
+    /* the description: lines longer than 79 columns are wrapped, the rest kept */
+    for (const char *line = about; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        char buf[1024];
+        if (len >= sizeof buf) len = sizeof buf - 1;
+        memcpy(buf, line, len);
+        buf[len] = '\0';
+        if (len <= 79) {
+            fprintf(f, "%s\n", buf);
+        } else {
+            int lead = (int)strspn(buf, " ");
+            fprintf(f, "%*s", lead, "");
+            put_wrapped(f, buf + lead, lead, lead, 79);
+        }
+        if (!nl) break;
+        line = nl + 1;
+    }
+    fprintf(f, "\noptions:\n");
     for (int i = 0; i < n_opts; i++) {
         char left[96];
         if (opts[i].short_name)
@@ -99,9 +166,14 @@ void dlm_cli_usage(FILE *f, const char *cmd, const char *synopsis, const char *a
         else
             snprintf(left, sizeof left, "    --%s%s%s", opts[i].name, opts[i].arg ? " " : "",
                      opts[i].arg ? opts[i].arg : "");
-        fprintf(f, "  %-28s %s\n", left, opts[i].help);
+        fprintf(f, "  %-24s", left);
+        if ((int)strlen(left) > 24) fprintf(f, "\n%*s", 26, "");
+        fputc(' ', f);
+        put_wrapped(f, opts[i].help, 27, 27, 79);
     }
-    fprintf(f, "  %-28s %s\n", "-h, --help", "show this help");
+    fprintf(f, "  %-24s %s\n", "    --wide", "tables as wide as their cells (default: cut to");
+    fprintf(f, "  %-24s %s\n", "", "fit 100 columns)");
+    fprintf(f, "  %-24s %s\n", "-h, --help", "show this help");
 }
 
 dlm_status dlm_cli_format(const dlm_cli_args *a, dlm_format *out)
@@ -110,17 +182,21 @@ dlm_status dlm_cli_format(const dlm_cli_args *a, dlm_format *out)
     *out = DLM_FMT_TABLE;
     if (!s) return DLM_OK;
     dlm_status st = dlm_format_parse(s, out);
-    if (st != DLM_OK) return dlm_error(st, "--format: unknown format '%s' (valid: table, csv, json)", s);
-    return DLM_OK;
+    if (st == DLM_EINVAL)
+        return dlm_error(st, "--format: unknown format '%s' (valid: table, csv, json)", s);
+    return st;
 }
 
+/* 0, -1 (not an integer) or -2 (an integer outside 64 bits: ERANGE). */
 static int parse_ll(const char *s, const char **end, long long *v)
 {
     char *e;
     errno = 0;
     if (!isdigit((unsigned char)*s) && *s != '-' && *s != '+') return -1;
     *v = strtoll(s, &e, 10);
-    if (errno || e == s) return -1;
+    if (e == s) return -1;
+    if (errno == ERANGE) return -2;
+    if (errno) return -1;
     *end = e;
     return 0;
 }
@@ -129,7 +205,11 @@ dlm_status dlm_cli_int(const char *opt, const char *s, int64_t min, int64_t max,
 {
     long long x;
     const char *end;
-    if (parse_ll(s, &end, &x) || *end)
+    int pr = parse_ll(s, &end, &x);
+    if (pr == -2)
+        return dlm_error(DLM_ERANGE, "%s: '%s' is out of range (valid: %lld to %lld)", opt, s,
+                         (long long)min, (long long)max);
+    if (pr || *end)
         return dlm_error(DLM_EINVAL, "%s: '%s' is not an integer (valid: %lld to %lld)", opt, s,
                          (long long)min, (long long)max);
     if (x < min || x > max)
@@ -139,10 +219,9 @@ dlm_status dlm_cli_int(const char *opt, const char *s, int64_t min, int64_t max,
     return DLM_OK;
 }
 
+/* Appends v (no de-duplication here: dedup() does it once, in n log n). */
 static dlm_status push(int64_t **vals, int *n, int *cap, int64_t v)
 {
-    for (int i = 0; i < *n; i++)
-        if ((*vals)[i] == v) return DLM_OK;
     if (*n == *cap) {
         int nc = *cap ? *cap * 2 : 16;
         int64_t *p = realloc(*vals, (size_t)nc * sizeof *p);
@@ -154,6 +233,39 @@ static dlm_status push(int64_t **vals, int *n, int *cap, int64_t v)
     return DLM_OK;
 }
 
+typedef struct { int64_t v; int at; } keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->v != y->v) return x->v < y->v ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+/* Drops repeated values, keeping each value's first position (sort, then mark). */
+static dlm_status dedup(int64_t *vals, int *n)
+{
+    if (*n < 2) return DLM_OK;
+    keyed *k = malloc((size_t)*n * sizeof *k);
+    unsigned char *keep = calloc((size_t)*n, 1);
+    if (!k || !keep) {
+        free(k);
+        free(keep);
+        return dlm_error(DLM_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < *n; i++) k[i] = (keyed){vals[i], i};
+    qsort(k, (size_t)*n, sizeof *k, keyed_cmp);
+    for (int i = 0; i < *n; i++)
+        if (i == 0 || k[i].v != k[i - 1].v) keep[k[i].at] = 1;
+    int m = 0;
+    for (int i = 0; i < *n; i++)
+        if (keep[i]) vals[m++] = vals[i];
+    *n = m;
+    free(k);
+    free(keep);
+    return DLM_OK;
+}
+
 dlm_status dlm_cli_list(const char *opt, const char *s, int64_t min, int64_t max,
                         int64_t **vals, int *n)
 {
@@ -161,37 +273,64 @@ dlm_status dlm_cli_list(const char *opt, const char *s, int64_t min, int64_t max
     dlm_status st = DLM_OK;
     *vals = NULL;
     *n = 0;
-    char *copy = strdup(s), *save = NULL;
+    char *copy = strdup(s);
     if (!copy) return dlm_error(DLM_ENOMEM, "out of memory");
     if (!*copy) st = dlm_error(DLM_EINVAL, "%s: empty list", opt);
-    for (char *item = strtok_r(copy, ",", &save); item && st == DLM_OK;
-         item = strtok_r(NULL, ",", &save)) {
+    int item_no = 0;
+    /* Items split at every comma: an empty item ("1,,2", ",", "4,") is an error,
+     * never skipped. */
+    for (char *item = copy, *next; item && st == DLM_OK; item = next) {
+        char *comma = strchr(item, ',');
+        next = comma ? comma + 1 : NULL;
+        if (comma) *comma = '\0';
+        item_no++;
+        if (!*item) {
+            st = dlm_error(DLM_EINVAL, "%s: item %d of '%s' is empty (write e.g. 1,2,4)", opt,
+                           item_no, s);
+            break;
+        }
         long long a, b, step = 1;
         const char *p;
         int doubling = 0;
-        if (parse_ll(item, &p, &a)) goto bad;
+        int pr = parse_ll(item, &p, &a);
         b = a;
-        if (p[0] == '.' && p[1] == '.') {
+        if (!pr && p[0] == '.' && p[1] == '.') {
             doubling = 1;
-            if (parse_ll(p + 2, &p, &b)) goto bad;
-        } else if (p[0] == '-') {
-            if (parse_ll(p + 1, &p, &b)) goto bad;
-            if (*p == ':' && parse_ll(p + 1, &p, &step)) goto bad;
+            pr = parse_ll(p + 2, &p, &b);
+        } else if (!pr && p[0] == '-') {
+            pr = parse_ll(p + 1, &p, &b);
+            if (!pr && *p == ':') pr = parse_ll(p + 1, &p, &step);
         }
-        if (*p) goto bad;
-        if (a < min || b > max || a > b || step <= 0 || (doubling && a <= 0)) {
+        if (pr == -1 || (!pr && *p)) goto bad;
+        if (pr == -2 || a < min || b > max || a > b || step <= 0 || (doubling && a <= 0)) {
             st = dlm_error(DLM_ERANGE, "%s: '%s' is out of range (valid: %lld to %lld, ranges "
                            "low to high)", opt, item, (long long)min, (long long)max);
             break;
         }
-        for (long long v = a; v <= b && st == DLM_OK; v = doubling ? v * 2 : v + step)
+        /* how many values the item makes, before making them */
+        long long count = doubling ? 0 : (b - a) / step + 1;
+        if (doubling)
+            for (long long v = a; v <= b; v *= 2) {
+                count++;
+                if (v > b / 2) break;
+            }
+        if (count > DLM_CLI_LIST_MAX - *n) {
+            st = dlm_error(DLM_ERANGE, "%s: '%s' makes more than %d values", opt, s,
+                           DLM_CLI_LIST_MAX);
+            break;
+        }
+        long long v = a;
+        for (long long i = 0; i < count && st == DLM_OK; i++) {
             st = push(vals, n, &cap, v);
+            if (i + 1 < count) v = doubling ? v * 2 : v + step; /* <= b: no overflow */
+        }
         continue;
     bad:
         st = dlm_error(DLM_EINVAL, "%s: '%s' is not an integer or range (write 8, 1-8, "
                        "1-64:8 or 1..128 for powers of two)", opt, item);
     }
     free(copy);
+    if (st == DLM_OK) st = dedup(*vals, n);
     if (st != DLM_OK) {
         free(*vals);
         *vals = NULL;
@@ -224,4 +363,44 @@ dlm_status dlm_cli_size(const char *opt, const char *s, int64_t *bytes)
 bad:
     return dlm_error(DLM_EINVAL, "%s: '%s' is not a memory size (write e.g. 4GiB, 16G, 80GB, "
                      "512MiB or bytes; GiB/MiB/G/M are binary, GB/MB decimal)", opt, s);
+}
+
+dlm_status dlm_cli_mem_size(const char *opt, const char *s, int allow_zero, int64_t *bytes,
+                            char *echo, size_t echo_n)
+{
+    static const struct { const char *suffix, *shown; double mult; } units[] = {
+        {"b", "B", 1}, {"kib", "KiB", 1024.0}, {"kb", "kB", 1e3}, {"k", "KiB", 1024.0},
+        {"mib", "MiB", 1048576.0}, {"mb", "MB", 1e6}, {"m", "MiB", 1048576.0},
+        {"gib", "GiB", 1073741824.0}, {"gb", "GB", 1e9}, {"g", "GiB", 1073741824.0},
+        {"tib", "TiB", 1099511627776.0}, {"tb", "TB", 1e12}, {"t", "TiB", 1099511627776.0},
+    };
+    char *end;
+    if (allow_zero && !strcmp(s, "0")) {
+        *bytes = 0;
+        if (echo) snprintf(echo, echo_n, "0 bytes");
+        return DLM_OK;
+    }
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v) || v <= 0 || !isdigit((unsigned char)*s)) goto bad;
+    while (*end == ' ') end++;
+    if (!*end)
+        return dlm_error(DLM_EINVAL, "%s: '%s' has no unit (write e.g. 4GB, 4GiB, 512MiB; GB/MB "
+                         "are decimal, GiB/MiB and G/M binary)", opt, s);
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcasecmp(end, units[i].suffix)) {
+            double b = v * units[i].mult;
+            if (b < 1 || b > 9.0e18) goto bad;
+            *bytes = (int64_t)llround(b);
+            if (echo) {
+                char n1[32];
+                snprintf(echo, echo_n, "%s = %g %s = %s bytes", s, v, units[i].shown,
+                         dlm_fmt_int(n1, sizeof n1, *bytes));
+            }
+            return DLM_OK;
+        }
+bad:
+    return dlm_error(DLM_EINVAL, "%s: '%s' is not a memory size (write e.g. 4GB, 4GiB, 16G, "
+                     "512MiB; units case-insensitive; GB/MB decimal, GiB/MiB and G/M binary)",
+                     opt, s);
 }

@@ -1,9 +1,11 @@
 /* cli.h — command-line parsing shared by dlmem's subcommands.
  *
  * Each subcommand declares its options in a table; dlm_cli_parse() accepts
- * `--name value`, `--name=value`, `-x value` and flags, collects positional
- * arguments, and turns anything unknown into a one-line error that lists the
- * valid options (exit status 2 through dlm_exit_code).
+ * `--name value`, `--name=value`, `-x value`, `-xvalue` and flags, collects
+ * positional arguments, and turns anything unknown, or an option given twice,
+ * into a one-line error that lists the valid options (exit status 2 through
+ * dlm_exit_code).  --help and --wide are every command's: --wide lifts the
+ * 100-column limit on tables (dlm_table_set_width).
  */
 #ifndef DLM_CLI_H
 #define DLM_CLI_H
@@ -30,6 +32,7 @@ typedef struct dlm_cli_args {
     char *pos[DLM_CLI_MAX_POS];
     int n_pos;
     int help;              /* --help or -h seen */
+    int wide;              /* --wide seen: tables are not cut to 100 columns */
 } dlm_cli_args;
 
 dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_opt *opts,
@@ -46,10 +49,21 @@ dlm_status dlm_cli_format(const dlm_cli_args *a, dlm_format *out);
 dlm_status dlm_cli_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *v);
 /* Parses LIST: comma-separated integers and ranges "1-8" (every integer) or
  * "1..128" (powers of two from 1 to 128) or "50:1000:50" (start:stop:step).
- * Values must lie in [min, max]; duplicates are dropped, order kept. */
+ * Values must lie in [min, max]; duplicates are dropped, order kept.  An empty
+ * list or an empty item ("1,,2") is DLM_EINVAL; more than DLM_CLI_LIST_MAX
+ * values is DLM_ERANGE (checked before any value is made). */
+#define DLM_CLI_LIST_MAX 1000000
 dlm_status dlm_cli_list(const char *opt, const char *s, int64_t min, int64_t max,
                         int64_t **vals, int *n);
 /* Parses a memory size: "16GiB", "16G" (=GiB), "4 GB" (=1e9), "512MiB", bytes. */
 dlm_status dlm_cli_size(const char *opt, const char *s, int64_t *bytes);
+
+/* Parses a GPU memory size that must name its unit (case-insensitive): B, kB,
+ * KiB, MB, MiB, GB, GiB, TB, TiB (decimal kB/MB/GB/TB, binary the rest, and
+ * K/M/G/T as KiB/MiB/GiB/TiB).  A bare number is refused, except "0" where
+ * allow_zero.  echo (if not NULL) gets how it was read, e.g.
+ * "4gb = 4 GB = 4,000,000,000 bytes", for outputs to repeat. */
+dlm_status dlm_cli_mem_size(const char *opt, const char *s, int allow_zero, int64_t *bytes,
+                            char *echo, size_t echo_n);
 
 #endif

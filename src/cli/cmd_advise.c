@@ -23,7 +23,7 @@ static const dlm_cli_opt opts[] = {
     {"profile", 0, "P", "pytorch (default: max_memory_allocated) or runtime (dlmem's runtime)"},
     {"gpu", 0, "NAME", "the budget's GPU (default rtx3050-4gb, the seed's; dlmem fit --help "
                        "lists them)"},
-    {"memory", 'm', "SIZE", "the budget as a size instead (4GiB, 16G, 80GB); with --gpu, that "
+    {"memory", 'm', "SIZE", "the budget as a size with its unit instead (4GB, 4GiB, 16G; case-insensitive); with --gpu, that "
                             "GPU's architecture"},
     {"context", 0, "SIZE", "memory outside PyTorch's allocator (default: the GPU table's CUDA "
                            "context and handles)"},
@@ -111,6 +111,10 @@ static dlm_status print_chunks(const dlm_advice_report *rep)
     return st;
 }
 
+/* How the budget's memory and context are known (set by dlm_cmd_advise). */
+static char mem_echo[200], ctx_note[160];
+static int ctx_measured;
+
 static dlm_status print_table(const dlm_advice_report *rep)
 {
     static const char *hdr[] = {"#", "technique", "family", "new peak", "saved", "of peak", "fits",
@@ -118,9 +122,11 @@ static dlm_status print_table(const dlm_advice_report *rep)
     char a[64], b2[64], c2[64], d[64], line[512];
     describe(rep, line, sizeof line);
     printf("%s\n", line);
-    printf("budget: %s — %s minus %s outside the allocator = %s usable\n",
-           rep->b.gpu[0] ? rep->b.gpu : "given size", B(a, sizeof a, rep->b.memory),
-           B(b2, sizeof b2, rep->b.context), B(c2, sizeof c2, rep->usable));
+    DLM_TRY(dlm_para(stdout, 0, "budget: %s — %s (%s) minus %s outside the allocator (CUDA "
+                     "context and handles: %s) = %s usable",
+                     rep->b.gpu[0] ? rep->b.gpu : "given size", B(a, sizeof a, rep->b.memory),
+                     mem_echo, B(b2, sizeof b2, rep->b.context), ctx_note,
+                     B(c2, sizeof c2, rep->usable)));
     const dlm_advice *base = &rep->base;
     if (base->fits)
         printf("as given: peak %s at %s — fits, %s to spare; largest batch that fits: %lld\n",
@@ -141,6 +147,7 @@ static dlm_status print_table(const dlm_advice_report *rep)
            "training step is about three forwards):\n");
     dlm_table *t;
     DLM_TRY(dlm_table_alloc(13, hdr, "rllrrrlrrrlll", &t));
+    dlm_table_set_keys(t, 2); /* # and technique */
     dlm_status st = DLM_OK;
     for (int i = 0; i < rep->n_rows && st == DLM_OK; i++) st = add_row(t, i + 1, &rep->rows[i]);
     if (st == DLM_OK) st = dlm_table_print(t, stdout, 2);
@@ -249,7 +256,7 @@ static dlm_status print_json(const dlm_advice_report *rep)
 {
     dlm_json j;
     const dlm_mem_config *c = &rep->w.cfg;
-    dlm_json_init(&j, stdout);
+    dlm_json_init(&j, stdout, "dlmem.advise/1");
     dlm_json_obj_begin(&j);
     dlm_json_kstr(&j, "model", rep->net);
     dlm_json_key(&j, "workload");
@@ -266,7 +273,10 @@ static dlm_status print_json(const dlm_advice_report *rep)
     dlm_json_obj_begin(&j);
     dlm_json_kstr(&j, "gpu", rep->b.gpu);
     dlm_json_kint(&j, "memory_bytes", rep->b.memory);
+    dlm_json_kstr(&j, "memory_source", mem_echo);
     dlm_json_kint(&j, "context_bytes", rep->b.context);
+    dlm_json_kbool(&j, "context_measured", ctx_measured);
+    dlm_json_kstr(&j, "context_source", ctx_note);
     dlm_json_kint(&j, "usable_bytes", rep->usable);
     dlm_json_obj_end(&j);
     dlm_json_kint(&j, "parameters", rep->params);
@@ -403,17 +413,31 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     bud.memory = gpu->memory;
     bud.context = gpu->context;
     if (given_gpu || !given_mem) snprintf(bud.gpu, sizeof bud.gpu, "%s", gpu->name);
-    if (given_mem) DLM_TRY(dlm_cli_size("--memory", dlm_cli_get(&a, "memory"), &bud.memory));
+    if (given_mem)
+        DLM_TRY(dlm_cli_mem_size("--memory", dlm_cli_get(&a, "memory"), 0, &bud.memory, mem_echo,
+                                 sizeof mem_echo));
+    else
+        snprintf(mem_echo, sizeof mem_echo, "%s", gpu->source);
+    dlm_gpu_context_note(gpu, ctx_note, sizeof ctx_note);
+    ctx_measured = gpu->context_measured;
     if (dlm_cli_get(&a, "context")) {
-        const char *s = dlm_cli_get(&a, "context");
-        if (strcmp(s, "0")) DLM_TRY(dlm_cli_size("--context", s, &bud.context));
-        else bud.context = 0;
+        DLM_TRY(dlm_cli_mem_size("--context", dlm_cli_get(&a, "context"), 1, &bud.context, NULL, 0));
+        snprintf(ctx_note, sizeof ctx_note, "given with --context");
+        ctx_measured = 1;
     }
     if (bud.memory <= bud.context)
         return dlm_error(DLM_ERANGE, "--memory: %lld bytes do not exceed the context (%lld bytes)",
                          (long long)bud.memory, (long long)bud.context);
+    /* the model's name or path and --set are kept whole or refused, never cut */
+    const char *set = dlm_cli_get(&a, "set");
+    if (strlen(a.pos[0]) >= sizeof w.model)
+        return dlm_error(DLM_EINVAL, "dlmem advise: MODEL is %zu characters (at most %zu)",
+                         strlen(a.pos[0]), sizeof w.model - 1);
+    if (set && strlen(set) >= sizeof w.settings)
+        return dlm_error(DLM_EINVAL, "--set: %zu characters (at most %zu)", strlen(set),
+                         sizeof w.settings - 1);
     snprintf(w.model, sizeof w.model, "%s", a.pos[0]);
-    if (dlm_cli_get(&a, "set")) snprintf(w.settings, sizeof w.settings, "%s", dlm_cli_get(&a, "set"));
+    if (set) snprintf(w.settings, sizeof w.settings, "%s", set);
     dlm_graph *g;
     DLM_TRY(dlm_model_build_named(w.model, w.settings[0] ? w.settings : NULL, &g));
     int uses_T = g->uses_T;

@@ -1,6 +1,7 @@
 /* cmd_audit.c — `dlmem audit [FILE...]`: the seed report's tables and claims
  * checked by dlmem itself (src/reconcile/audit.h says how).  Without FILE:
  * data/seed/table1.csv .. table5.csv.  Needs GSL. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,10 +114,10 @@ dlm_status dlm_cmd_audit(int argc, char **argv)
         st = dlm_check_stream(stdout, "standard output");
     } else {
         dlm_json j;
-        dlm_json_init(&j, stdout);
+        dlm_json_init(&j, stdout, "dlmem.audit/1");
         dlm_json_obj_begin(&j);
         dlm_json_kstr(&j, "setup", au->setup);
-        dlm_json_knum(&j, "mb_bytes", au->mb);
+        dlm_json_kint(&j, "mb_bytes", (int64_t)llround(au->mb));
         dlm_json_key(&j, "items");
         dlm_json_arr_begin(&j);
         for (int i = 0; i < au->n_items; i++) {

@@ -12,12 +12,15 @@
 #include "mem_opts.h"
 
 static const dlm_cli_opt opts[] = {
-    {"memory", 'm', "SIZE", "GPU memory instead of --gpu's: 4GiB, 16G, 80GB, 512MiB, bytes"},
+    {"memory", 'm', "SIZE", "GPU memory instead of --gpu's, with its unit (case-insensitive): "
+                            "4GB, 4GiB, 16G, 512MiB; GB/MB decimal, GiB/MiB binary"},
     {"context", 0, "SIZE", "memory outside PyTorch's allocator (CUDA context, handles); default "
-                           "the GPU table's figure"},
+                           "the GPU table's figure (measured on sm_90 only; an estimate elsewhere)"},
+    {"margin", 0, "SIZE|PCT", "headroom to keep free: a size (1GiB) or a share of the GPU's "
+                              "memory (10%); default 0"},
     {"batch", 'b', "B", "fix the batch and search the largest sequence length instead"},
     {"seq", 't', "T", "sequence length while searching the batch (default 128 bert, 100 lstm)"},
-    {"format", 0, "FMT", "table (default) or json"},
+    {"format", 0, "FMT", "table (default), csv or json"},
     DLM_MEM_OPT_ROWS,
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
@@ -47,6 +50,138 @@ static dlm_status search(const dlm_mem_model *m, int search_T, int64_t fixed, in
                     : dlm_mem_peak_poly(m, lo, fixed, &f->law);
 }
 
+/* --margin: a size with its unit, or a percentage of the GPU's memory. */
+static dlm_status parse_margin(const char *s, int64_t total, int64_t *out, char *echo, size_t n)
+{
+    size_t len = strlen(s);
+    if (len > 1 && s[len - 1] == '%') {
+        char num[32], *end;
+        if (len - 1 >= sizeof num) goto bad;
+        memcpy(num, s, len - 1);
+        num[len - 1] = '\0';
+        double pct = strtod(num, &end);
+        if (*end || end == num || !(pct >= 0 && pct < 100)) goto bad;
+        *out = (int64_t)((double)total * pct / 100.0);
+        char b[32];
+        snprintf(echo, n, "%g%% of the memory = %s", pct, dlm_fmt_bytes(b, sizeof b, (double)*out));
+        return DLM_OK;
+    }
+    return dlm_cli_mem_size("--margin", s, 1, out, echo, n);
+bad:
+    return dlm_error(DLM_EINVAL, "--margin: '%s' is not a size (1GiB, 512MB) or a percentage "
+                     "from 0%% to under 100%% (10%%)", s);
+}
+
+/* `dlmem fit --gpu list`: the GPU table and where each number comes from. */
+static dlm_status list_gpus(dlm_format fmt)
+{
+    int n;
+    const dlm_gpu *g = dlm_gpus(&n);
+    if (fmt == DLM_FMT_JSON) {
+        dlm_json j;
+        dlm_json_init(&j, stdout, "dlmem.gpus/1");
+        dlm_json_obj_begin(&j);
+        dlm_json_key(&j, "gpus");
+        dlm_json_arr_begin(&j);
+        for (int i = 0; i < n; i++) {
+            dlm_json_obj_begin(&j);
+            dlm_json_kstr(&j, "name", g[i].name);
+            dlm_json_kstr(&j, "full", g[i].full);
+            dlm_json_kint(&j, "memory_bytes", g[i].memory);
+            dlm_json_kint(&j, "sm", g[i].sm);
+            dlm_json_kint(&j, "context_bytes", g[i].context);
+            dlm_json_kbool(&j, "context_measured", g[i].context_measured);
+            dlm_json_kstr(&j, "source", g[i].source);
+            dlm_json_obj_end(&j);
+        }
+        dlm_json_arr_end(&j);
+        dlm_json_obj_end(&j);
+        return dlm_json_finish(&j);
+    }
+    if (fmt == DLM_FMT_CSV) {
+        printf("name,full,memory_bytes,sm,context_bytes,context_measured,source\n");
+        for (int i = 0; i < n; i++) {
+            printf("%s,", g[i].name);
+            dlm_csv_field(stdout, g[i].full);
+            printf(",%lld,%d,%lld,%s,", (long long)g[i].memory, g[i].sm, (long long)g[i].context,
+                   g[i].context_measured ? "true" : "false");
+            dlm_csv_field(stdout, g[i].source);
+            putchar('\n');
+        }
+        return dlm_check_stream(stdout, "standard output");
+    }
+    static const char *hdr[] = {"name", "GPU", "memory MiB", "sm", "context MiB", "source"};
+    dlm_table *t;
+    DLM_TRY(dlm_table_alloc(6, hdr, "llrrrl", &t));
+    dlm_status st = DLM_OK;
+    for (int i = 0; i < n && st == DLM_OK; i++) {
+        char mem[32], sm[16], ctx[40];
+        snprintf(mem, sizeof mem, "%lld", (long long)(g[i].memory / 1048576));
+        snprintf(sm, sizeof sm, "%d", g[i].sm);
+        snprintf(ctx, sizeof ctx, "%lld%s", (long long)(g[i].context / 1048576),
+                 g[i].context_measured ? "" : " (est.)");
+        const char *cells[] = {g[i].name, g[i].full, mem, sm, ctx, g[i].source};
+        st = dlm_table_add(t, cells);
+    }
+    if (st == DLM_OK) {
+        printf("GPUs dlmem knows (MiB = 2^20 bytes; the architecture sm selects the measured "
+               "workspace rows):\n");
+        st = dlm_table_print(t, stdout, 2);
+    }
+    dlm_table_free(t);
+    if (st == DLM_OK)
+        st = dlm_para(stdout, 0, "The CUDA context (+ cuBLAS and cuDNN handles, outside PyTorch's "
+                      "allocator) was measured on an H200 (sm_90) only; (est.) marks where that "
+                      "figure stands in for an unmeasured architecture.  --context SIZE gives "
+                      "your own (nvidia-smi's memory used by a process that has only "
+                      "initialised CUDA, cuBLAS and cuDNN).");
+    return st;
+}
+
+/* The term that binds: among the parts of the peak that grow with the searched
+ * variable, the one that grows most on average from the smallest value to the
+ * largest that fits (not over one step, where an allocator rounding jump can
+ * dwarf the real growth).  The rounding's own step there is kept apart. */
+typedef struct binding {
+    int term;
+    int64_t growth;        /* bytes per unit, average */
+    int64_t from;          /* the value the average starts at */
+    int64_t rounding_step; /* rounding at best+1 minus at best */
+    int64_t next_peak;     /* the peak at best+1 (0 at the search's limit) */
+} binding;
+
+static dlm_status find_binding(const dlm_mem_model *m, int search_T, int64_t fixed, int64_t first,
+                               int64_t limit, const fit *f, binding *b)
+{
+    int64_t x = f->best ? f->best : first;
+    dlm_mem_result lo, hi = f->r, nx;
+    int64_t from = x > first ? first : x, to = x;
+    b->term = DLM_TERM_SAVED;
+    if (from == to) { /* one point: the step to the next value */
+        if (to + 1 > limit) return DLM_OK;
+        DLM_TRY(at(m, search_T, fixed, to + 1, &hi));
+        to++;
+    }
+    DLM_TRY(at(m, search_T, fixed, from, &lo));
+    b->from = from;
+    b->growth = -1;
+    for (int k = 0; k < DLM_TERM_COUNT; k++) {
+        if (k == DLM_TERM_ROUNDING) continue;
+        int64_t gk = (hi.by_term[k] - lo.by_term[k]) / (to - from);
+        if (gk > b->growth) {
+            b->growth = gk;
+            b->term = k;
+        }
+    }
+    if (b->growth < 0) b->growth = 0;
+    if (f->best && f->best + 1 <= limit) {
+        DLM_TRY(at(m, search_T, fixed, f->best + 1, &nx));
+        b->rounding_step = nx.by_term[DLM_TERM_ROUNDING] - f->r.by_term[DLM_TERM_ROUNDING];
+        b->next_peak = nx.peak_bytes;
+    }
+    return DLM_OK;
+}
+
 dlm_status dlm_cmd_fit(int argc, char **argv)
 {
     dlm_cli_args a;
@@ -56,8 +191,9 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
         dlm_cli_usage(stdout, "fit", "MODEL (--gpu NAME | --memory SIZE) [options]",
                       "The largest batch size (or, with --batch, the largest sequence length)\n"
                       "whose predicted peak plus the CUDA context fits in the GPU's memory, the\n"
-                      "term that grows with it and the headroom left.  GPUs: rtx3050-4gb, t4,\n"
-                      "a10, l4, a100-40gb, a100-80gb, h100, h200.",
+                      "term that grows with it and the headroom left.  `dlmem fit --gpu list`\n"
+                      "lists the GPUs it knows (memory as nvidia-smi reports it, architecture,\n"
+                      "CUDA context and where each number comes from).",
                       opts, N_OPTS);
         return DLM_OK;
     }
@@ -65,19 +201,27 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
         return dlm_error(DLM_EINVAL, "dlmem fit: expected one MODEL (see dlmem models), got %d "
                          "arguments", a.n_pos);
     DLM_TRY(dlm_cli_format(&a, &fmt));
-    if (fmt == DLM_FMT_CSV) return dlm_error(DLM_EINVAL, "--format: fit writes table or json");
+    if (dlm_cli_get(&a, "gpu") && !strcmp(dlm_cli_get(&a, "gpu"), "list")) return list_gpus(fmt);
     if (!dlm_cli_get(&a, "gpu") && !dlm_cli_get(&a, "memory"))
-        return dlm_error(DLM_EINVAL, "dlmem fit: give --gpu NAME or --memory SIZE");
+        return dlm_error(DLM_EINVAL, "dlmem fit: give --gpu NAME (--gpu list lists them) or "
+                         "--memory SIZE");
     dlm_mem_config cfg;
     const dlm_gpu *gpu;
     DLM_TRY(dlm_cli_mem_config(&a, &cfg, &gpu));
-    int64_t total = gpu->memory, context = gpu->context;
-    if (dlm_cli_get(&a, "memory")) DLM_TRY(dlm_cli_size("--memory", dlm_cli_get(&a, "memory"), &total));
+    int64_t total = gpu->memory, context = gpu->context, margin = 0;
+    char mem_echo[160] = "", ctx_note[160], margin_echo[160] = "";
+    int ctx_measured = gpu->context_measured;
+    dlm_gpu_context_note(gpu, ctx_note, sizeof ctx_note);
+    if (dlm_cli_get(&a, "memory"))
+        DLM_TRY(dlm_cli_mem_size("--memory", dlm_cli_get(&a, "memory"), 0, &total, mem_echo,
+                                 sizeof mem_echo));
     if (dlm_cli_get(&a, "context")) {
-        const char *s = dlm_cli_get(&a, "context");
-        if (strcmp(s, "0")) DLM_TRY(dlm_cli_size("--context", s, &context));
-        else context = 0;
+        DLM_TRY(dlm_cli_mem_size("--context", dlm_cli_get(&a, "context"), 1, &context, NULL, 0));
+        snprintf(ctx_note, sizeof ctx_note, "given with --context");
+        ctx_measured = 1;
     }
+    if (dlm_cli_get(&a, "margin")) DLM_TRY(parse_margin(dlm_cli_get(&a, "margin"), total, &margin,
+                                                        margin_echo, sizeof margin_echo));
     dlm_graph *g;
     DLM_TRY(dlm_model_build_named(a.pos[0], dlm_cli_get(&a, "set"), &g));
     dlm_status st = DLM_OK;
@@ -97,46 +241,39 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
     }
     fit f;
     memset(&f, 0, sizeof f);
-    f.usable = total - context;
+    f.usable = total - context - margin;
     dlm_mem_model *m = NULL;
     if (st == DLM_OK && f.usable <= 0)
-        st = dlm_error(DLM_ERANGE, "--memory: %lld bytes do not exceed the context (%lld bytes)",
-                       (long long)total, (long long)context);
+        st = dlm_error(DLM_ERANGE, "--memory: %lld bytes do not exceed the context and margin "
+                       "(%lld + %lld bytes)", (long long)total, (long long)context,
+                       (long long)margin);
     if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);
     int64_t first = search_T && cfg.rnn_chunks > 1 ? cfg.rnn_chunks : 1;
     if (st == DLM_OK) st = search(m, search_T, fixed, limit, first, &f);
+    binding bd;
+    memset(&bd, 0, sizeof bd);
+    if (st == DLM_OK) st = find_binding(m, search_T, fixed, first, limit, &f, &bd);
     if (st == DLM_OK) {
-        /* the term that grows with the searched variable: the largest part of
-         * the peak's law that depends on it */
         const char *var = search_T ? "T" : "B";
-        int64_t grow = 0;
-        dlm_mem_result r2;
-        dlm_mem_result r1 = f.r;
-        int64_t x = f.best ? f.best : first;
-        if (x + 1 <= limit) st = at(m, search_T, fixed, x + 1, &r2);
-        else { /* at the model's limit: the step into it */
-            r2 = f.r;
-            st = at(m, search_T, fixed, x - 1 >= first ? x - 1 : first, &r1);
-        }
-        int bind = DLM_TERM_SAVED;
-        for (int k = 0; k < DLM_TERM_COUNT && st == DLM_OK; k++)
-            if (r2.by_term[k] - r1.by_term[k] > grow) {
-                grow = r2.by_term[k] - r1.by_term[k];
-                bind = k;
-            }
         int64_t headroom = f.usable - f.r.peak_bytes;
         char law[512], b1[32], b2[32], b3[32], b4[32], note[240];
         dlm_mem_note(m, search_T ? fixed : (f.best ? f.best : 1), note, sizeof note);
         dlm_poly_format_scaled(&f.law, 1.0 / 1048576.0, "MiB", law, sizeof law);
-        if (st != DLM_OK) {
-        } else if (fmt == DLM_FMT_JSON) {
+        const char *gpu_name = dlm_cli_get(&a, "memory") ? "given" : gpu->name;
+        if (fmt == DLM_FMT_JSON) {
             dlm_json j;
-            dlm_json_init(&j, stdout);
+            dlm_json_init(&j, stdout, "dlmem.fit/1");
             dlm_json_obj_begin(&j);
             dlm_json_kstr(&j, "model", g->name);
-            dlm_json_kstr(&j, "gpu", gpu->name);
+            dlm_json_kstr(&j, "gpu", gpu_name);
+            dlm_json_kint(&j, "sm", cfg.sm);
             dlm_json_kint(&j, "memory_bytes", total);
+            dlm_json_kstr(&j, "memory_source", dlm_cli_get(&a, "memory") ? mem_echo : gpu->source);
             dlm_json_kint(&j, "context_bytes", context);
+            dlm_json_kbool(&j, "context_measured", ctx_measured);
+            dlm_json_kstr(&j, "context_source", ctx_note);
+            dlm_json_kint(&j, "margin_bytes", margin);
+            dlm_json_kint(&j, "usable_bytes", f.usable);
             dlm_json_kstr(&j, "mode", dlm_mode_name(cfg.mode));
             dlm_json_kstr(&j, "dtype", dlm_dtype_name(cfg.dtype));
             dlm_json_kstr(&j, "profile", dlm_profile_name(cfg.profile));
@@ -145,17 +282,48 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
             dlm_json_kint(&j, search_T ? "max_seq" : "max_batch", f.best);
             dlm_json_kint(&j, "peak_bytes", f.r.peak_bytes);
             dlm_json_kint(&j, "headroom_bytes", f.best ? headroom : 0);
-            dlm_json_kstr(&j, "binding_term", dlm_term_name((dlm_term)bind));
-            dlm_json_kint(&j, "binding_growth_bytes", grow);
+            dlm_json_kstr(&j, "binding_term", dlm_term_name((dlm_term)bd.term));
+            dlm_json_kint(&j, "binding_growth_bytes", bd.growth);
+            dlm_json_kint(&j, "rounding_step_bytes", bd.rounding_step);
+            dlm_json_kint(&j, "next_peak_bytes", bd.next_peak);
             dlm_json_kstr(&j, "peak_where", f.r.peak_where);
             dlm_json_kstr(&j, "workspace_note", note);
             dlm_json_obj_end(&j);
             st = dlm_json_finish(&j);
+        } else if (fmt == DLM_FMT_CSV) {
+            printf("model,gpu,sm,memory_bytes,context_bytes,context_measured,margin_bytes,"
+                   "usable_bytes,mode,dtype,profile,searched,fixed,max,peak_bytes,headroom_bytes,"
+                   "binding_term,binding_growth_bytes,rounding_step_bytes,next_peak_bytes,"
+                   "peak_where,workspace_note\n");
+            printf("%s,%s,%d,%lld,%lld,%s,%lld,%lld,%s,%s,%s,%s,%lld,%lld,%lld,%lld,%s,%lld,%lld,"
+                   "%lld,", g->name, gpu_name, cfg.sm, (long long)total, (long long)context,
+                   ctx_measured ? "true" : "false", (long long)margin, (long long)f.usable,
+                   dlm_mode_name(cfg.mode), dlm_dtype_name(cfg.dtype),
+                   dlm_profile_name(cfg.profile), search_T ? "seq" : "batch",
+                   (long long)(g->uses_T || search_T ? fixed : 0), (long long)f.best,
+                   (long long)f.r.peak_bytes, (long long)(f.best ? headroom : 0),
+                   dlm_term_name((dlm_term)bd.term), (long long)bd.growth,
+                   (long long)bd.rounding_step, (long long)bd.next_peak);
+            dlm_csv_field(stdout, f.r.peak_where);
+            putchar(',');
+            dlm_csv_field(stdout, note);
+            putchar('\n');
+            st = dlm_check_stream(stdout, "standard output");
         } else {
-            printf("%s on %s (%s memory, %s of it taken by the CUDA context and handles; %s)\n",
-                   g->name, dlm_cli_get(&a, "memory") ? "the given memory" : gpu->full,
-                   dlm_fmt_bytes(b1, sizeof b1, (double)total), dlm_fmt_bytes(b2, sizeof b2, (double)context),
-                   gpu->source);
+            if (dlm_cli_get(&a, "memory"))
+                st = dlm_para(stdout, 0, "%s with --memory %s (architecture sm_%d, %s)", g->name,
+                              mem_echo, cfg.sm,
+                              dlm_cli_get(&a, "gpu") ? "--gpu's"
+                                                     : "assumed: the default h200's; --gpu NAME "
+                                                       "picks the architecture");
+            else
+                st = dlm_para(stdout, 0, "%s on %s, sm_%d: %s memory (%s)", g->name, gpu->full,
+                              gpu->sm, dlm_fmt_bytes(b1, sizeof b1, (double)total), gpu->source);
+            if (st == DLM_OK)
+                st = dlm_para(stdout, 0, "  minus %s CUDA context and handles (%s)%s%s%s = %s "
+                              "usable", dlm_fmt_bytes(b2, sizeof b2, (double)context), ctx_note,
+                              margin ? ", minus a margin of " : "", margin ? margin_echo : "",
+                              margin ? "" : "", dlm_fmt_bytes(b3, sizeof b3, (double)f.usable));
             printf("mode %s, dtype %s, %s profile%s%s\n", dlm_mode_name(cfg.mode),
                    dlm_dtype_name(cfg.dtype), dlm_profile_name(cfg.profile),
                    search_T ? ", batch " : (g->uses_T ? ", sequence " : ""),
@@ -171,16 +339,26 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                        f.best < limit ? ""
                        : search_T && g->max_T > 0 ? " (the model's limit: its position embeddings)"
                                                   : " (the end of the search range)");
-                printf("  peak there: %s at %s\n", dlm_fmt_bytes(b1, sizeof b1, (double)f.r.peak_bytes),
-                       f.r.peak_where);
+                st = dlm_para(stdout, 2, "peak there: %s at %s",
+                              dlm_fmt_bytes(b1, sizeof b1, (double)f.r.peak_bytes), f.r.peak_where);
                 printf("  headroom:   %s of %s usable\n", dlm_fmt_bytes(b2, sizeof b2, (double)headroom),
                        dlm_fmt_bytes(b3, sizeof b3, (double)f.usable));
-                printf("  binding term: %s, growing %s per unit of %s\n", dlm_term_name((dlm_term)bind),
-                       dlm_fmt_bytes(b4, sizeof b4, (double)grow), var);
-                printf("  peak law there: %s\n", law);
+                printf("  binding term: %s, growing %s per unit of %s (average from %s=%lld)\n",
+                       dlm_term_name((dlm_term)bd.term),
+                       dlm_fmt_bytes(b4, sizeof b4, (double)bd.growth), var, var,
+                       (long long)bd.from);
+                if (bd.rounding_step > 0 && f.best < limit)
+                    printf("  the allocator's rounding jumps by %s from %s=%lld to %lld\n",
+                           dlm_fmt_bytes(b4, sizeof b4, (double)bd.rounding_step), var,
+                           (long long)f.best, (long long)f.best + 1);
+                if (f.best < limit)
+                    printf("  at %s=%lld the peak would be %s, %s over\n", var, (long long)f.best + 1,
+                           dlm_fmt_bytes(b1, sizeof b1, (double)bd.next_peak),
+                           dlm_fmt_bytes(b2, sizeof b2, (double)(bd.next_peak - f.usable)));
+                if (st == DLM_OK) st = dlm_para(stdout, 2, "peak law there: %s", law);
             }
-            if (note[0]) printf("note: %s\n", note);
-            st = dlm_check_stream(stdout, "standard output");
+            if (note[0] && st == DLM_OK) st = dlm_para(stdout, 0, "note: %s", note);
+            if (st == DLM_OK) st = dlm_check_stream(stdout, "standard output");
         }
     }
     dlm_mem_model_free(m);

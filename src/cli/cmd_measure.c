@@ -11,6 +11,9 @@
 #include "cli.h"
 #include "commands.h"
 
+/* the most points one sweep runs (each is a run on the GPU) */
+#define DLM_MEASURE_MAX_POINTS 100000
+
 static const dlm_cli_opt opts[] = {
     {"batch", 'b', "LIST", "batch sizes: 1,2,4 or 1-8 or 1..128 (powers of two)"},
     {"seq", 't', "LIST", "sequence lengths (models with a sequence): 8..512, 50,100,200"},
@@ -111,6 +114,13 @@ dlm_status dlm_cmd_measure(int argc, char **argv)
         }
         c.seq = &zero;
         c.n_seq = 1;
+    }
+    /* every point is a run on the GPU: a grid no sweep needs is refused before any */
+    if ((int64_t)c.n_batch * c.n_seq > DLM_MEASURE_MAX_POINTS) {
+        st = dlm_error(DLM_ERANGE, "dlmem measure: --batch and --seq make %lld points (at most "
+                       "%d in one sweep; split it with --resume)",
+                       (long long)c.n_batch * c.n_seq, DLM_MEASURE_MAX_POINTS);
+        goto done;
     }
     if ((s = dlm_cli_get(&a, "repeat")) &&
         (st = dlm_cli_int("--repeat", s, 1, 100000, &repeat)) != DLM_OK)

@@ -13,7 +13,7 @@
 static const dlm_cli_opt opts[] = {
     {"batch", 'b', "LIST", "batch sizes: 8 | 1,2,4 | 1-8 | 1..128 (powers of two); default 1"},
     {"seq", 't', "LIST", "sequence lengths (models with T); default 128 (bert), 100 (lstm)"},
-    {"per-layer", 0, NULL, "add every op's output, saved-tensor and workspace formulas"},
+    {"per-layer", 0, NULL, "every op's output, saved and transient bytes with their formulas (table: at the last point; csv: one row per op and point, instead of the summary)"},
     {"format", 0, "FMT", "table (default), csv or json"},
     DLM_MEM_OPT_ROWS,
 };
@@ -26,40 +26,6 @@ static void formula(const dlm_poly *p, char *buf, size_t n)
     dlm_poly_format_scaled(p, 1.0 / 1048576.0, "MiB", buf, n);
 }
 
-static dlm_status print_layers_table(const dlm_mem_model *m, FILE *f)
-{
-    static const char *hdr[] = {"#", "layer", "op", "output elements", "output MiB",
-                                "saved for backward", "saved MiB", "transient inside", "MiB"};
-    const dlm_mem_layer *L;
-    int n;
-    const dlm_graph *g = dlm_mem_model_graph(m);
-    dlm_mem_layers(m, &L, &n);
-    dlm_table *t;
-    DLM_TRY(dlm_table_alloc(9, hdr, "rllrrlrlr", &t));
-    dlm_status st = DLM_OK;
-    for (int i = 0; i < n && st == DLM_OK; i++) {
-        char num[16], el[128], ob[128], sb[128], tb[128];
-        snprintf(num, sizeof num, "%d", i + 1);
-        dlm_poly_format(&L[i].out_elems, el, sizeof el);
-        formula(&L[i].out_bytes, ob, sizeof ob);
-        formula(&L[i].saved_bytes, sb, sizeof sb);
-        formula(&L[i].temp_bytes, tb, sizeof tb);
-        const char *cells[] = {num, g->ops[L[i].op].name, dlm_op_kind_name(g->ops[L[i].op].kind),
-                               el, ob, L[i].saved[0] ? L[i].saved : "-", sb,
-                               L[i].temp[0] ? L[i].temp : "-", tb};
-        st = dlm_table_add(t, cells);
-    }
-    if (st == DLM_OK) {
-        const dlm_mem_config *c = dlm_mem_model_config(m);
-        fprintf(f, "\nPer op (%s profile, %s, %s; sizes in B%s; MiB = 2^20 bytes):\n",
-                dlm_profile_name(c->profile), dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
-                g->uses_T ? " and T" : "");
-        st = dlm_table_print(t, f, 2);
-    }
-    dlm_table_free(t);
-    return st;
-}
-
 typedef struct point {
     int64_t B, T;
     dlm_mem_result r;
@@ -67,12 +33,127 @@ typedef struct point {
     char note[240]; /* dlm_mem_note(): measured or unknown library workspaces */
 } point;
 
-static void json_layers(dlm_json *j, const dlm_mem_model *m)
+/* The most memory each op adds while it runs, at (B, T), from the model's own
+ * per-op log: peak inside minus allocated before, the largest over the op's
+ * forward runs (rise[2*op]) and backward runs (rise[2*op+1]).  This is where a
+ * library workspace shows, as the op allocates it. */
+static dlm_status op_rises(const dlm_mem_model *m, int64_t B, int64_t T, int64_t **out)
+{
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    int cap = 8 * g->n_ops + 64, n = 0;
+    dlm_mem_opstep *log = NULL;
+    int64_t *rise = calloc((size_t)g->n_ops * 2 + 1, sizeof *rise);
+    dlm_status st = rise ? DLM_OK : dlm_error(DLM_ENOMEM, "out of memory");
+    for (int tries = 0; st == DLM_OK && tries < 2; tries++) {
+        free(log);
+        if (!(log = malloc((size_t)cap * sizeof *log))) {
+            st = dlm_error(DLM_ENOMEM, "out of memory");
+            break;
+        }
+        st = dlm_mem_oplog(m, B, T, log, cap, &n);
+        if (st != DLM_OK || n <= cap) break;
+        cap = n;
+    }
+    for (int i = 0; st == DLM_OK && i < n && i < cap; i++) {
+        if (log[i].op < 0 || log[i].op >= g->n_ops) continue;
+        int slot = 2 * log[i].op + (log[i].phase == DLM_PHASE_FORWARD ? 0 : 1);
+        if (log[i].phase != DLM_PHASE_FORWARD && log[i].phase != DLM_PHASE_BACKWARD) continue;
+        if (log[i].peak - log[i].before > rise[slot]) rise[slot] = log[i].peak - log[i].before;
+    }
+    free(log);
+    if (st != DLM_OK) {
+        free(rise);
+        rise = NULL;
+    }
+    *out = rise;
+    return st;
+}
+
+/* --per-layer, for people: each op's sizes at one point (B, T), and the
+ * formulas they follow in B and T (beside them with --wide, else in a second
+ * table numbered alike, so that each fits 100 columns). */
+static dlm_status print_layers_table(const dlm_mem_model *m, int64_t B, int64_t T, FILE *f)
+{
+    static const char *hdr[] = {"#", "layer", "op", "output", "saved", "transient",
+                                "rise fwd", "rise bwd", "formula (MiB): output | saved | transient",
+                                "saved / transient is"};
+    const dlm_mem_layer *L;
+    int n;
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    const dlm_mem_config *c = dlm_mem_model_config(m);
+    int train = c->mode == DLM_MODE_TRAIN, beside = dlm_table_width() == 0;
+    dlm_mem_layers(m, &L, &n);
+    int64_t *rise;
+    DLM_TRY(op_rises(m, B, T, &rise));
+    dlm_table *t = NULL, *tf = NULL;
+    static const char *fhdr[] = {"#", "layer", "formula (MiB): output | saved | transient",
+                                 "saved / transient is"};
+    dlm_status st = dlm_table_alloc(beside ? 10 : 8, hdr, "rllrrrrrll", &t);
+    if (st == DLM_OK && !beside) st = dlm_table_alloc(4, fhdr, "rlll", &tf);
+    for (int i = 0; i < n && st == DLM_OK; i++) {
+        char num[16], ov[32], sv[32], tv[32], rf[32], rb[32], ob[128], sb[128], tb[128],
+            fm[400], what[280];
+        snprintf(num, sizeof num, "%d", i + 1);
+        mib(ov, sizeof ov, dlm_poly_eval(&L[i].out_bytes, B, T));
+        mib(sv, sizeof sv, dlm_poly_eval(&L[i].saved_bytes, B, T));
+        mib(tv, sizeof tv, dlm_poly_eval(&L[i].temp_bytes, B, T));
+        mib(rf, sizeof rf, rise[2 * L[i].op]);
+        mib(rb, sizeof rb, rise[2 * L[i].op + 1]);
+        formula(&L[i].out_bytes, ob, sizeof ob);
+        formula(&L[i].saved_bytes, sb, sizeof sb);
+        formula(&L[i].temp_bytes, tb, sizeof tb);
+        snprintf(fm, sizeof fm, "%s | %s | %s", ob, sb, tb);
+        snprintf(what, sizeof what, "%s / %s", L[i].saved[0] ? L[i].saved : "-",
+                 L[i].temp[0] ? L[i].temp : "-");
+        const char *name = g->ops[L[i].op].name;
+        const char *cells[] = {num, name, dlm_op_kind_name(g->ops[L[i].op].kind),
+                               ov, sv, tv, rf, train ? rb : "-", fm, what};
+        const char *fcells[] = {num, name, fm, what};
+        st = dlm_table_add(t, cells);
+        if (st == DLM_OK && tf) st = dlm_table_add(tf, fcells);
+    }
+    free(rise);
+    char at[64];
+    if (g->uses_T) snprintf(at, sizeof at, "B=%lld, T=%lld", (long long)B, (long long)T);
+    else snprintf(at, sizeof at, "B=%lld", (long long)B);
+    if (st == DLM_OK) {
+        fprintf(f, "\n");
+        st = dlm_para(f, 0, "Per op at %s (%s profile, %s, %s; MiB = 2^20 bytes):", at,
+                      dlm_profile_name(c->profile), dlm_mode_name(c->mode), dlm_dtype_name(c->dtype));
+    }
+    if (st == DLM_OK) st = dlm_table_print(t, f, 2);
+    if (st == DLM_OK)
+        fprintf(f, "  output: new storage the op makes (0 B: a view or an in-place op); saved:\n"
+                   "  what autograd keeps for backward (train, forward modes); transient: the\n"
+                   "  largest temporary the rules name; rise: the most the op adds above what\n"
+                   "  was allocated before it, while it runs (forward / backward), library\n"
+                   "  workspaces (cuDNN, cuBLAS) included: the model's own per-op log.\n");
+    if (st == DLM_OK && tf) {
+        fprintf(f, "\n");
+        st = dlm_para(f, 0, "The formulas those values follow, in B%s (MiB; --wide puts them "
+                      "beside the values):", g->uses_T ? " and T" : "");
+        if (st == DLM_OK) st = dlm_table_print(tf, f, 2);
+    }
+    dlm_table_free(t);
+    dlm_table_free(tf);
+    return st;
+}
+
+static dlm_status json_layers(dlm_json *j, const dlm_mem_model *m, const point *p, int np)
 {
     const dlm_mem_layer *L;
     int n;
     const dlm_graph *g = dlm_mem_model_graph(m);
     dlm_mem_layers(m, &L, &n);
+    int64_t **rise = calloc((size_t)np, sizeof *rise);
+    if (!rise) return dlm_error(DLM_ENOMEM, "out of memory");
+    dlm_status st = DLM_OK;
+    for (int k = 0; k < np && st == DLM_OK; k++) st = op_rises(m, p[k].B, p[k].T, &rise[k]);
+    if (st != DLM_OK) {
+        for (int k = 0; k < np; k++) free(rise[k]);
+        free(rise);
+        return st;
+    }
     dlm_json_key(j, "layers");
     dlm_json_arr_begin(j);
     for (int i = 0; i < n; i++) {
@@ -82,17 +163,83 @@ static void json_layers(dlm_json *j, const dlm_mem_model *m)
         dlm_poly_format(&L[i].saved_bytes, c, sizeof c);
         dlm_poly_format(&L[i].temp_bytes, d, sizeof d);
         dlm_json_obj_begin(j);
+        dlm_json_kint(j, "index", i + 1);
         dlm_json_kstr(j, "layer", g->ops[L[i].op].name);
         dlm_json_kstr(j, "op", dlm_op_kind_name(g->ops[L[i].op].kind));
+        dlm_json_kstr(j, "saved", L[i].saved);
+        dlm_json_kstr(j, "transient", L[i].temp);
+        dlm_json_key(j, "formulas");
+        dlm_json_obj_begin(j);
         dlm_json_kstr(j, "output_elements", a);
         dlm_json_kstr(j, "output_bytes", b);
         dlm_json_kstr(j, "saved_bytes", c);
-        dlm_json_kstr(j, "saved", L[i].saved);
         dlm_json_kstr(j, "transient_bytes", d);
-        dlm_json_kstr(j, "transient", L[i].temp);
+        dlm_json_obj_end(j);
+        dlm_json_key(j, "at");
+        dlm_json_arr_begin(j);
+        for (int k = 0; k < np; k++) {
+            int64_t B = p[k].B, T = p[k].T;
+            dlm_json_obj_begin(j);
+            dlm_json_kint(j, "batch", B);
+            dlm_json_kint(j, "seq", g->uses_T ? T : 0);
+            dlm_json_kint(j, "output_elements", dlm_poly_eval(&L[i].out_elems, B, T));
+            dlm_json_kint(j, "output_bytes", dlm_poly_eval(&L[i].out_bytes, B, T));
+            dlm_json_kint(j, "saved_bytes", dlm_poly_eval(&L[i].saved_bytes, B, T));
+            dlm_json_kint(j, "transient_bytes", dlm_poly_eval(&L[i].temp_bytes, B, T));
+            dlm_json_kint(j, "forward_rise_bytes", rise[k][2 * L[i].op]);
+            dlm_json_kint(j, "backward_rise_bytes", rise[k][2 * L[i].op + 1]);
+            dlm_json_obj_end(j);
+        }
+        dlm_json_arr_end(j);
         dlm_json_obj_end(j);
     }
     dlm_json_arr_end(j);
+    for (int k = 0; k < np; k++) free(rise[k]);
+    free(rise);
+    return DLM_OK;
+}
+
+/* --per-layer --format csv: one row per op and point, values and formulas in
+ * separate fields. */
+static dlm_status print_layers_csv(const dlm_mem_model *m, const point *p, int np)
+{
+    const dlm_mem_layer *L;
+    int n;
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    const dlm_mem_config *c = dlm_mem_model_config(m);
+    dlm_mem_layers(m, &L, &n);
+    fputs("model,profile,mode,dtype,batch,seq,index,layer,op,output_elements,output_bytes,"
+          "saved_bytes,transient_bytes,forward_rise_bytes,backward_rise_bytes,saved,transient,"
+          "output_elements_formula,"
+          "output_bytes_formula,saved_bytes_formula,transient_bytes_formula\n", stdout);
+    for (int k = 0; k < np; k++) {
+        int64_t *rise;
+        DLM_TRY(op_rises(m, p[k].B, p[k].T, &rise));
+        for (int i = 0; i < n; i++) {
+            int64_t B = p[k].B, T = p[k].T;
+            const dlm_poly *f[] = {&L[i].out_elems, &L[i].out_bytes, &L[i].saved_bytes,
+                                   &L[i].temp_bytes};
+            printf("%s,%s,%s,%s,%lld,%lld,%d,", g->name, dlm_profile_name(c->profile),
+                   dlm_mode_name(c->mode), dlm_dtype_name(c->dtype), (long long)B,
+                   (long long)(g->uses_T ? T : 0), i + 1);
+            dlm_csv_field(stdout, g->ops[L[i].op].name);
+            printf(",%s", dlm_op_kind_name(g->ops[L[i].op].kind));
+            for (int q = 0; q < 4; q++) printf(",%lld", (long long)dlm_poly_eval(f[q], B, T));
+            printf(",%lld,%lld,", (long long)rise[2 * L[i].op], (long long)rise[2 * L[i].op + 1]);
+            dlm_csv_field(stdout, L[i].saved);
+            putchar(',');
+            dlm_csv_field(stdout, L[i].temp);
+            for (int q = 0; q < 4; q++) {
+                char buf[160];
+                dlm_poly_format(f[q], buf, sizeof buf);
+                putchar(',');
+                dlm_csv_field(stdout, buf);
+            }
+            putchar('\n');
+        }
+        free(rise);
+    }
+    return dlm_check_stream(stdout, "standard output");
 }
 
 static dlm_status print_json(const dlm_mem_model *m, const dlm_gpu *gpu, const point *p, int n,
@@ -101,7 +248,7 @@ static dlm_status print_json(const dlm_mem_model *m, const dlm_gpu *gpu, const p
     const dlm_mem_config *c = dlm_mem_model_config(m);
     const dlm_graph *g = dlm_mem_model_graph(m);
     dlm_json j;
-    dlm_json_init(&j, stdout);
+    dlm_json_init(&j, stdout, "dlmem.memory/1");
     dlm_json_obj_begin(&j);
     dlm_json_kstr(&j, "model", g->name);
     dlm_json_kstr(&j, "profile", dlm_profile_name(c->profile));
@@ -138,7 +285,13 @@ static dlm_status print_json(const dlm_mem_model *m, const dlm_gpu *gpu, const p
         dlm_json_obj_end(&j);
     }
     dlm_json_arr_end(&j);
-    if (per_layer) json_layers(&j, m);
+    if (per_layer) {
+        dlm_status st = json_layers(&j, m, p, n);
+        if (st != DLM_OK) {
+            dlm_json_free(&j);
+            return st;
+        }
+    }
     dlm_json_obj_end(&j);
     return dlm_json_finish(&j);
 }
@@ -170,44 +323,64 @@ static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n)
 static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const point *p, int n)
 {
     static const char *hdr[] = {"B", "T", "peak", "before", "weights", "grads", "optim",
-                                "saved", "transient", "workspace", "rounding", "peak at"};
+                                "saved", "transient", "workspace", "rounding"};
     const dlm_mem_config *c = dlm_mem_model_config(m);
     const dlm_graph *g = dlm_mem_model_graph(m);
     dlm_table *t;
-    DLM_TRY(dlm_table_alloc(12, hdr, "rrrrrrrrrrrl", &t));
+    int nc = g->uses_T ? 11 : 10;
+    const char *const *h = hdr;
+    static const char *hdr_b[] = {"B", "peak", "before", "weights", "grads", "optim",
+                                  "saved", "transient", "workspace", "rounding"};
+    if (!g->uses_T) h = hdr_b;
+    DLM_TRY(dlm_table_alloc(nc, h, "rrrrrrrrrrr", &t));
     dlm_status st = DLM_OK;
     for (int i = 0; i < n && st == DLM_OK; i++) {
         const dlm_mem_result *r = &p[i].r;
-        char b[24], tt[24], pk[32], bf[32], w[32], gr[32], op[32], sv[32], tr[32], ws[32], rd[32];
+        int64_t v[] = {r->peak_bytes, r->before_bytes,
+                       r->by_term[DLM_TERM_WEIGHTS] + r->by_term[DLM_TERM_BUFFERS],
+                       r->by_term[DLM_TERM_GRADS], r->by_term[DLM_TERM_OPTIMIZER],
+                       r->by_term[DLM_TERM_SAVED],
+                       r->by_term[DLM_TERM_TRANSIENT] + r->by_term[DLM_TERM_INPUTS],
+                       r->by_term[DLM_TERM_WORKSPACE], r->by_term[DLM_TERM_ROUNDING]};
+        char b[24], tt[24], cell[9][24];
         snprintf(b, sizeof b, "%lld", (long long)p[i].B);
         snprintf(tt, sizeof tt, "%lld", (long long)p[i].T);
-        const char *cells[] = {b, g->uses_T ? tt : "-", mib(pk, sizeof pk, r->peak_bytes),
-                               mib(bf, sizeof bf, r->before_bytes),
-                               mib(w, sizeof w, r->by_term[DLM_TERM_WEIGHTS] + r->by_term[DLM_TERM_BUFFERS]),
-                               mib(gr, sizeof gr, r->by_term[DLM_TERM_GRADS]),
-                               mib(op, sizeof op, r->by_term[DLM_TERM_OPTIMIZER]),
-                               mib(sv, sizeof sv, r->by_term[DLM_TERM_SAVED]),
-                               mib(tr, sizeof tr, r->by_term[DLM_TERM_TRANSIENT] + r->by_term[DLM_TERM_INPUTS]),
-                               mib(ws, sizeof ws, r->by_term[DLM_TERM_WORKSPACE]),
-                               mib(rd, sizeof rd, r->by_term[DLM_TERM_ROUNDING]), r->peak_where};
+        const char *cells[11];
+        int k = 0;
+        cells[k++] = b;
+        if (g->uses_T) cells[k++] = tt;
+        for (int q = 0; q < 9; q++) {
+            snprintf(cell[q], sizeof cell[q], "%.2f", (double)v[q] / 1048576.0);
+            cells[k++] = cell[q];
+        }
         st = dlm_table_add(t, cells);
     }
     if (st == DLM_OK) {
-        printf("%s: predicted GPU memory, %s profile (%s), mode %s, dtype %s%s%s%s%s\n", g->name,
-               dlm_profile_name(c->profile),
-               c->profile == DLM_PROFILE_PYTORCH ? "torch.cuda.max_memory_allocated() of one step "
-                                                   "after a warm-up"
-                                                 : "dlmem's GPU runtime, exact bytes",
-               dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
-               c->mode == DLM_MODE_TRAIN ? ", optimizer " : "",
-               c->mode == DLM_MODE_TRAIN ? dlm_optimizer_name(c->optimizer) : "",
-               g->uses_T && g->max_T ? ", attention " : "",
-               g->uses_T && g->max_T ? dlm_attention_name(c->attention) : "");
-        printf("GPU architecture sm_%d (%s); \"transient\" includes the input; MiB = 2^20 bytes\n",
-               c->sm, gpu->name);
-        st = dlm_table_print(t, stdout, 2);
+        char what[400];
+        snprintf(what, sizeof what, "%s: predicted GPU memory in MiB (2^20 bytes), %s profile (%s), "
+                 "mode %s, dtype %s%s%s%s%s; GPU architecture sm_%d (%s)", g->name,
+                 dlm_profile_name(c->profile),
+                 c->profile == DLM_PROFILE_PYTORCH ? "torch.cuda.max_memory_allocated() of one step "
+                                                     "after a warm-up"
+                                                   : "dlmem's GPU runtime, exact bytes",
+                 dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
+                 c->mode == DLM_MODE_TRAIN ? ", optimizer " : "",
+                 c->mode == DLM_MODE_TRAIN ? dlm_optimizer_name(c->optimizer) : "",
+                 g->uses_T && g->max_T ? ", attention " : "",
+                 g->uses_T && g->max_T ? dlm_attention_name(c->attention) : "", c->sm, gpu->name);
+        st = dlm_para(stdout, 0, "%s", what);
+        if (st == DLM_OK) st = dlm_table_print(t, stdout, 2);
     }
     dlm_table_free(t);
+    if (st != DLM_OK) return st;
+    printf("  (\"weights\" includes buffers, \"transient\" the input)\n");
+    /* where each peak is, under the table (the text is long) */
+    for (int i = 0; i < n && st == DLM_OK; i++) {
+        char at[64];
+        if (g->uses_T) snprintf(at, sizeof at, "B=%lld, T=%lld", (long long)p[i].B, (long long)p[i].T);
+        else snprintf(at, sizeof at, "B=%lld", (long long)p[i].B);
+        st = dlm_para(stdout, 2, "peak at %s: %s", at, p[i].r.peak_where);
+    }
     if (st != DLM_OK) return st;
     /* The law the peak follows around the last point, and the named terms. */
     const point *last = &p[n - 1];
@@ -216,26 +389,30 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
     dlm_poly_format(&last->law, lawb, sizeof lawb);
     if (g->uses_T) snprintf(at, sizeof at, "B=%lld, T=%lld", (long long)last->B, (long long)last->T);
     else snprintf(at, sizeof at, "B=%lld", (long long)last->B);
-    printf("\n%s peak (around %s, %s phase) = %s\n", dlm_mode_name(c->mode), at,
-           dlm_phase_name(last->r.peak_phase), law);
-    printf("  in bytes: %s%s\n", lawb,
-           c->profile == DLM_PROFILE_PYTORCH ? "  (before the allocator's rounding)" : "");
+    printf("\n");
+    DLM_TRY(dlm_para(stdout, 0, "%s peak (around %s, %s phase) = %s", dlm_mode_name(c->mode), at,
+                     dlm_phase_name(last->r.peak_phase), law));
+    DLM_TRY(dlm_para(stdout, 2, "in bytes: %s%s", lawb,
+                     c->profile == DLM_PROFILE_PYTORCH ? "  (before the allocator's rounding)" : ""));
     if (c->rnn_chunks > 1 && g->uses_T)
         printf("  (RNN in %d chunks: a chunk's sizes enter at this T's chunk length, %lld steps "
                "at most, as constants)\n", c->rnn_chunks,
                (long long)((last->T + c->rnn_chunks - 1) / c->rnn_chunks));
-    printf("  named terms at that peak:");
+    char named[1024] = "";
     for (int k = 0; k < last->r.n_named; k++) {
-        char v[32];
-        printf("%s %s %s", k ? "," : "", last->r.named[k].name, mib(v, sizeof v, last->r.named[k].bytes));
+        char v[32], one[160];
+        snprintf(one, sizeof one, "%s %s %s", k ? "," : "", last->r.named[k].name,
+                 mib(v, sizeof v, last->r.named[k].bytes));
+        strncat(named, one, sizeof named - strlen(named) - 1);
     }
-    printf("\n");
+    dlm_status st2 = dlm_para(stdout, 2, "named terms at that peak:%s", named);
     /* how the library workspaces no law gives are known, once per distinct line */
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && st2 == DLM_OK; i++) {
         int seen = !p[i].note[0];
         for (int k = 0; k < i && !seen; k++) seen = !strcmp(p[k].note, p[i].note);
-        if (!seen) printf("note: %s\n", p[i].note);
+        if (!seen) st2 = dlm_para(stdout, 0, "note: %s", p[i].note);
     }
+    if (st2 != DLM_OK) return st2;
     return dlm_check_stream(stdout, "standard output");
 }
 
@@ -278,6 +455,9 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
             st = dlm_cli_list("--seq", g->uses_T && seq ? seq : dflt_seq, 1, tmax, &ts, &nt);
     }
     if (st == DLM_OK && !g->uses_T) nt = 1;
+    if (st == DLM_OK && (int64_t)nb * nt > DLM_CLI_LIST_MAX)
+        st = dlm_error(DLM_ERANGE, "dlmem memory: --batch and --seq make %lld points (at most %d)",
+                       (long long)nb * nt, DLM_CLI_LIST_MAX);
     dlm_mem_model *m = NULL;
     point *p = NULL;
     if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);
@@ -295,10 +475,12 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
         }
     if (st == DLM_OK) {
         if (fmt == DLM_FMT_JSON) st = print_json(m, gpu, p, n, dlm_cli_get(&a, "per-layer") != NULL);
+        else if (fmt == DLM_FMT_CSV && dlm_cli_get(&a, "per-layer")) st = print_layers_csv(m, p, n);
         else if (fmt == DLM_FMT_CSV) st = print_csv(m, p, n);
         else {
             st = print_table(m, gpu, p, n);
-            if (st == DLM_OK && dlm_cli_get(&a, "per-layer")) st = print_layers_table(m, stdout);
+            if (st == DLM_OK && dlm_cli_get(&a, "per-layer"))
+                st = print_layers_table(m, p[n - 1].B, p[n - 1].T, stdout);
             if (st == DLM_OK) st = dlm_check_stream(stdout, "standard output");
         }
     }

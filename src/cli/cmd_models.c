@@ -28,14 +28,20 @@ dlm_status dlm_cmd_models(int argc, char **argv)
     const dlm_model_info *m = dlm_models(&n);
     dlm_json j;
     if (fmt == DLM_FMT_JSON) {
-        dlm_json_init(&j, stdout);
+        dlm_json_init(&j, stdout, "dlmem.models/1");
+        dlm_json_obj_begin(&j);
+        dlm_json_key(&j, "models");
         dlm_json_arr_begin(&j);
     } else if (fmt == DLM_FMT_CSV) {
         fputs("model,knob,default,min,max,help\n", stdout);
     }
     for (int i = 0; i < n; i++) {
         dlm_graph *g;
-        DLM_TRY(dlm_model_build_named(m[i].name, NULL, &g));
+        dlm_status st = dlm_model_build_named(m[i].name, NULL, &g);
+        if (st != DLM_OK) {
+            if (fmt == DLM_FMT_JSON) dlm_json_free(&j);
+            return st;
+        }
         int64_t np = dlm_graph_param_count(g);
         dlm_graph_free(g);
         if (fmt == DLM_FMT_JSON) {
@@ -75,6 +81,7 @@ dlm_status dlm_cmd_models(int argc, char **argv)
     }
     if (fmt == DLM_FMT_JSON) {
         dlm_json_arr_end(&j);
+        dlm_json_obj_end(&j);
         return dlm_json_finish(&j);
     }
     return dlm_check_stream(stdout, "standard output");

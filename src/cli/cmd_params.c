@@ -359,7 +359,7 @@ static dlm_status print_csv(const ctx *c, view_kind v, FILE *f)
 static dlm_status print_json(const ctx *c, FILE *f)
 {
     dlm_json j;
-    dlm_json_init(&j, f);
+    dlm_json_init(&j, f, "dlmem.params/1");
     dlm_json_obj_begin(&j);
     dlm_json_kstr(&j, "model", c->name);
     dlm_json_kstr(&j, "pytorch", c->pytorch);

@@ -150,14 +150,19 @@ static dlm_status print_csv(const dlm_recon *r, FILE *f)
         const dlm_series *s = &r->set.s[i];
         const dlm_fitset *fs = &r->fits[i];
         const dlm_compare *c = &r->cmps[i];
-        fprintf(f, "%d,%s,%s,%s,%s,%s,%s,", i + 1, s->model, s->variant, s->mode, s->dtype,
-                s->attention, s->profile);
-        dlm_csv_field(f, s->gpu);
+        const char *text[] = {s->model, s->variant, s->mode, s->dtype, s->attention, s->profile,
+                              s->gpu};
+        fprintf(f, "%d", i + 1);
+        for (int k = 0; k < 7; k++) {
+            fputc(',', f);
+            dlm_csv_field(f, text[k]);
+        }
         fprintf(f, ",%s,%lld,%d,%d,", dlm_xvar_letter(s->xvar), (long long)s->fixed,
                 fs->n_distinct, fs->fitted);
         if (fs->fitted) {
             const dlm_polyfit *b = dlm_fitset_best(fs);
-            fprintf(f, "%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,", b->degree, b->c[0],
+            /* bytes without exponents: the intercept to the byte, slopes to 1/1000 byte */
+            fprintf(f, "%d,%.0f,%.0f,%.3f,%.3f,%.3f,%.3f,%.6g,%.6g,", b->degree, b->c[0],
                     b->t95 * b->se[0], b->c[1], b->t95 * b->se[1], b->c[2], b->t95 * b->se[2],
                     b->chisq_dof, b->r2);
             if (fs->have_pow) fprintf(f, "%.6g,%.6g,", fs->pow.k, fs->pow.t95 * fs->pow.k_se);
@@ -166,7 +171,7 @@ static dlm_status print_csv(const dlm_recon *r, FILE *f)
             fputs(",,,,,,,,,,,", f);
         }
         if (c->have)
-            fprintf(f, "%.6g,%.6g,%.6g,%.6g,", c->slope_pred, c->curv_pred, c->icpt_pred,
+            fprintf(f, "%.3f,%.3f,%.0f,%.6g,", c->slope_pred, c->curv_pred, c->icpt_pred,
                     c->mean_abs_rel);
         else
             fputs(",,,,", f);
@@ -206,7 +211,7 @@ static void json_fit(dlm_json *j, const char *key, const dlm_polyfit *b)
 static dlm_status print_json(const dlm_recon *r, FILE *f)
 {
     dlm_json j;
-    dlm_json_init(&j, f);
+    dlm_json_init(&j, f, "dlmem.reconcile/1");
     dlm_json_obj_begin(&j);
     dlm_json_kstr(&j, "degree_rule", dlm_fit_rule());
     dlm_json_key(&j, "series");
@@ -236,10 +241,10 @@ static dlm_status print_json(const dlm_recon *r, FILE *f)
             dlm_json_obj_begin(&j);
             dlm_json_knum(&j, "x", s->x[k]);
             dlm_json_kint(&j, "line", s->line[k]);
-            dlm_json_kint(&j, "peak_bytes", (int64_t)llround(s->peak[k]));
+            dlm_json_kbytes(&j, "peak_bytes", s->peak[k]);
             if (p->have) {
-                dlm_json_kint(&j, "predicted_bytes", (int64_t)llround(p->peak[k]));
-                dlm_json_kint(&j, "residual_bytes", (int64_t)llround(s->peak[k] - p->peak[k]));
+                dlm_json_kbytes(&j, "predicted_bytes", p->peak[k]);
+                dlm_json_kbytes(&j, "residual_bytes", s->peak[k] - p->peak[k]);
             }
             dlm_json_obj_end(&j);
         }

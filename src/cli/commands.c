@@ -13,6 +13,8 @@ static const dlm_command commands[] = {
     {"audit", "the seed report's tables and claims checked", dlm_cmd_audit},
     {"report", "the whole story as Markdown with plots (no GPU needed)", dlm_cmd_report},
     {"measure", "run a network on the GPU and record the memory and time it really uses", dlm_cmd_measure},
+    {"probe", "ask cuDNN and cuBLAS on this GPU for the workspaces PyTorch's calls need",
+     dlm_cmd_probe},
 };
 
 const dlm_command *dlm_commands(int *n)

@@ -23,5 +23,6 @@ dlm_status dlm_cmd_memory(int argc, char **argv);
 dlm_status dlm_cmd_fit(int argc, char **argv);
 dlm_status dlm_cmd_advise(int argc, char **argv);
 dlm_status dlm_cmd_measure(int argc, char **argv);
+dlm_status dlm_cmd_probe(int argc, char **argv);
 
 #endif

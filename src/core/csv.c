@@ -1,5 +1,6 @@
 /* csv.c — CSV reader (see csv.h). */
 #include "csv.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <math.h>
@@ -129,37 +130,13 @@ static void trim(char *s)
 dlm_status dlm_csv_read(const char *path, dlm_csv **out)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return dlm_error(DLM_EIO, "%s: cannot open: %s", path, strerror(errno));
-    char *text = NULL;
-    size_t len = 0, cap = 0, k;
-    char chunk[65536];
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + k + 1 > cap) {
-            size_t nc = cap ? cap * 2 : sizeof chunk * 2;
-            while (nc < len + k + 1) nc *= 2;
-            char *nt = realloc(text, nc);
-            if (!nt) {
-                free(text);
-                fclose(f);
-                return dlm_error(DLM_ENOMEM, "%s: out of memory", path);
-            }
-            text = nt;
-            cap = nc;
-        }
-        memcpy(text + len, chunk, k);
-        len += k;
-    }
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr) {
+    char *text;
+    size_t len;
+    DLM_TRY(dlm_file_read_text(path, DLM_CSV_MAX_BYTES, "a CSV file", &text, &len));
+    if (len == 0) {
         free(text);
-        return dlm_error(DLM_EIO, "%s: read error", path);
-    }
-    if (!text) {
         return dlm_error(DLM_EPARSE, "%s: empty file (expected a header row)", path);
     }
-    text[len] = '\0';
 
     dlm_csv *c = calloc(1, sizeof *c);
     dlm_status st = DLM_OK;
@@ -189,12 +166,23 @@ dlm_status dlm_csv_read(const char *path, dlm_csv **out)
         if (!c->header) {
             c->header = fields;
             c->ncols = nf;
-            for (int i = 0; i < nf; i++)
+            if (nf > DLM_CSV_MAX_COLS)
+                st = dlm_error(DLM_EPARSE, "%s:%d: %d header columns (at most %d)", path,
+                               rec_line, nf, DLM_CSV_MAX_COLS);
+            for (int i = 0; i < nf && st == DLM_OK; i++) {
                 if (!fields[i][0]) {
                     st = dlm_error(DLM_EPARSE, "%s:%d: header column %d is empty", path,
                                    rec_line, i + 1);
                     break;
                 }
+                /* a repeated name would make one of the two columns unreachable */
+                for (int j = 0; j < i; j++)
+                    if (!strcmp(fields[i], fields[j])) {
+                        st = dlm_error(DLM_EPARSE, "%s:%d: header column '%s' repeats (columns "
+                                       "%d and %d)", path, rec_line, fields[i], j + 1, i + 1);
+                        break;
+                    }
+            }
             if (st != DLM_OK) break;
             continue;
         }

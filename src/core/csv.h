@@ -1,7 +1,9 @@
 /* csv.h — reading CSV files with a header row, with errors that name the file,
  * the line and the column.  Lines that are empty or start with '#' are skipped
  * (comments carry provenance in dlmem's data files).  Fields may be quoted
- * ("a, b", "say ""hi""").  The whole file is held in memory.
+ * ("a, b", "say ""hi""").  The whole file is held in memory: at most
+ * DLM_CSV_MAX_BYTES, a header of at most DLM_CSV_MAX_COLS distinct names (a
+ * repeated column name is an error), no NUL byte (see fileio.h).
  */
 #ifndef DLM_CSV_H
 #define DLM_CSV_H
@@ -9,6 +11,9 @@
 #include <stdint.h>
 
 #include "status.h"
+
+#define DLM_CSV_MAX_BYTES ((size_t)256 << 20) /* 256 MiB */
+#define DLM_CSV_MAX_COLS 1024
 
 typedef struct dlm_csv {
     char *path;

@@ -30,24 +30,52 @@ dlm_status dlm_table_add(dlm_table *t, const char *const *cells);
 /* Appends a horizontal rule (table output only; skipped in CSV). */
 dlm_status dlm_table_rule(dlm_table *t);
 int dlm_table_rows(const dlm_table *t);
-/* Aligned text; `indent` spaces before each line. */
+/* Aligned text; `indent` spaces before each line.  A table wider than the
+ * output width (dlm_table_set_width; DLM_TABLE_WIDTH by default) has its
+ * widest text columns narrowed, their cells wrapped at spaces onto more lines;
+ * numbers (right-aligned columns) are never wrapped.  If that is not enough,
+ * the columns are printed in groups that fit, one table after the other, each
+ * starting with the key columns (dlm_table_set_keys; the first one by default). */
 dlm_status dlm_table_print(const dlm_table *t, FILE *f, int indent);
+#define DLM_TABLE_WIDTH 100
+/* How many leading columns name a row (repeated in each group of a split table). */
+void dlm_table_set_keys(dlm_table *t, int keys);
+/* The width tables fit (columns); 0: no limit (--wide). */
+void dlm_table_set_width(int columns);
+int dlm_table_width(void);
 /* CSV with the headers as the first row. */
 dlm_status dlm_table_print_csv(const dlm_table *t, FILE *f);
+
+/* Prints one paragraph (printf format, no newlines in it) wrapped at the table
+ * width (unlimited with --wide): `indent` spaces before the first line, two
+ * more before the lines it continues on. */
+dlm_status dlm_para(FILE *f, int indent, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- CSV cells ------------------------------------------------------------------ */
 /* Writes s as one CSV field (quoted when it holds a comma, quote or newline). */
 void dlm_csv_field(FILE *f, const char *s);
 
 /* ---- JSON ------------------------------------------------------------------------ */
+/* A JSON document is built in memory with jansson and written by dlm_json_finish.
+ * The root must be an object: dlm_json_obj_begin on the root adds
+ * "dlmem_version" (this build's version) and "schema" (the `schema` given to
+ * dlm_json_init, e.g. "dlmem.memory/1"; doc/json.md describes each) first.
+ * Strings that are not valid UTF-8 (a network name from a file, say) are
+ * written with U+FFFD in place of each invalid byte, so the document is always
+ * valid JSON.  A build without jansson (--without-jansson) refuses
+ * --format json in dlm_format_parse; dlm_json_finish then fails too. */
 typedef struct dlm_json {
     FILE *f;
+    const char *schema;
+    void *stack[64]; /* open containers (json_t *); stack[0] is the root */
     int depth;
-    int first[64];   /* no element written yet at this depth */
-    int after_key;
+    char *key;       /* key waiting for its value, or NULL */
+    int failed;      /* an allocation or nesting error happened */
 } dlm_json;
 
-void dlm_json_init(dlm_json *j, FILE *f);
+/* 1 when this build writes JSON (jansson found at configure time). */
+int dlm_json_available(void);
+void dlm_json_init(dlm_json *j, FILE *f, const char *schema);
 void dlm_json_obj_begin(dlm_json *j);
 void dlm_json_obj_end(dlm_json *j);
 void dlm_json_arr_begin(dlm_json *j);
@@ -61,9 +89,20 @@ void dlm_json_null(dlm_json *j);
 /* Shorthands: key then value. */
 void dlm_json_kstr(dlm_json *j, const char *key, const char *s);
 void dlm_json_kint(dlm_json *j, const char *key, int64_t v);
+/* bytes held as a double, rounded, as an integer; null outside int64 */
+void dlm_json_kbytes(dlm_json *j, const char *key, double v);
 void dlm_json_knum(dlm_json *j, const char *key, double v);
-/* Newline, flush, and DLM_EIO if any write failed. */
+void dlm_json_kbool(dlm_json *j, const char *key, int v);
+/* Writes the document and a newline, frees it; DLM_EIO if a write failed,
+ * DLM_EINTERNAL for a malformed document (unbalanced, root not an object). */
 dlm_status dlm_json_finish(dlm_json *j);
+
+/* Frees a document without writing it (an error path before dlm_json_finish). */
+void dlm_json_free(dlm_json *j);
+
+/* Copies s into buf (size n) with each byte that is not part of a valid UTF-8
+ * sequence replaced by U+FFFD; truncates at a character boundary. */
+const char *dlm_utf8_clean(char *buf, size_t n, const char *s);
 
 /* ---- numbers ------------------------------------------------------------------------ */
 /* 11689512 -> "11,689,512". */

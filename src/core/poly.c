@@ -121,18 +121,40 @@ int64_t dlm_poly_coef(const dlm_poly *p, int i, int j)
     return p->c[i][j];
 }
 
-int64_t dlm_poly_eval(const dlm_poly *p, int64_t B, int64_t T)
+int dlm_poly_eval_checked(const dlm_poly *p, int64_t B, int64_t T, int64_t *v)
 {
+    /* powers are made only as far as a nonzero coefficient needs them, so a
+     * large B with no B^3 term does not overflow B^3 */
+    int dB = dlm_poly_deg_B(p), dT = dlm_poly_deg_T(p);
     int64_t bp[DLM_POLY_DEG], tp[DLM_POLY_DEG], s = 0;
+    int bad = p->bad;
     bp[0] = tp[0] = 1;
     for (int i = 1; i < DLM_POLY_DEG; i++) {
-        bp[i] = bp[i - 1] * B;
-        tp[i] = tp[i - 1] * T;
+        bp[i] = tp[i] = 0;
+        if (i <= dB && __builtin_mul_overflow(bp[i - 1], B, &bp[i])) bad = 1;
+        if (i <= dT && __builtin_mul_overflow(tp[i - 1], T, &tp[i])) bad = 1;
     }
-    for (int i = 0; i < DLM_POLY_DEG; i++)
-        for (int j = 0; j < DLM_POLY_DEG; j++)
-            if (p->c[i][j]) s += p->c[i][j] * bp[i] * tp[j];
-    return s;
+    for (int i = 0; i < DLM_POLY_DEG && !bad; i++)
+        for (int j = 0; j < DLM_POLY_DEG && !bad; j++) {
+            int64_t t;
+            if (!p->c[i][j]) continue;
+            if (__builtin_mul_overflow(p->c[i][j], bp[i], &t) ||
+                __builtin_mul_overflow(t, tp[j], &t) || __builtin_add_overflow(s, t, &s))
+                bad = 1;
+        }
+    if (bad) {
+        *v = dlm_poly_evalf(p, (double)B, (double)T) < 0 ? INT64_MIN : INT64_MAX;
+        return -1;
+    }
+    *v = s;
+    return 0;
+}
+
+int64_t dlm_poly_eval(const dlm_poly *p, int64_t B, int64_t T)
+{
+    int64_t v;
+    dlm_poly_eval_checked(p, B, T, &v);
+    return v;
 }
 
 double dlm_poly_evalf(const dlm_poly *p, double B, double T)

@@ -37,8 +37,12 @@ int dlm_poly_equal(const dlm_poly *a, const dlm_poly *b);
 int dlm_poly_deg_B(const dlm_poly *p); /* -1 for the zero polynomial */
 int dlm_poly_deg_T(const dlm_poly *p);
 
-/* Value at (B, T).  Exact in int64 for every size dlmem handles; callers pass
- * positive B and T.  The double version never overflows. */
+/* Value at (B, T); callers pass positive B and T.  _checked returns 0, or -1
+ * when the value (or a power of B or T it needs) does not fit in int64 or the
+ * polynomial is bad; *v is then INT64_MAX (or INT64_MIN for a negative value).
+ * dlm_poly_eval() is the same value without the flag (saturating, never
+ * undefined).  The double version never overflows. */
+int dlm_poly_eval_checked(const dlm_poly *p, int64_t B, int64_t T, int64_t *v);
 int64_t dlm_poly_eval(const dlm_poly *p, int64_t B, int64_t T);
 double dlm_poly_evalf(const dlm_poly *p, double B, double T);
 

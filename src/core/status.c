@@ -61,6 +61,7 @@ int dlm_exit_code(dlm_status s)
     case DLM_OK: return 0;
     case DLM_EINVAL: case DLM_ERANGE: case DLM_EPARSE:
     case DLM_ENOGPU: case DLM_EUNSUPPORTED:
+    case DLM_EIO: /* a missing, unreadable or directory input; an unwritable output */
         return 2;
     default:
         return 1;

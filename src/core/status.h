@@ -38,7 +38,9 @@ dlm_status dlm_error_context(dlm_status s, const char *fmt, ...)
 const char *dlm_status_name(dlm_status s);
 
 /* The process exit code for a status: 2 for usage and input errors
- * (EINVAL, ERANGE, EPARSE, ENOGPU, EUNSUPPORTED), 1 for the rest, 0 for OK. */
+ * (EINVAL, ERANGE, EPARSE, EIO, ENOGPU, EUNSUPPORTED: what the user gave or the
+ * files and devices the user named), 1 for internal failures (ENOMEM, EGPU,
+ * EGPUOOM, ENUMERIC, EINTERNAL), 0 for OK. */
 int dlm_exit_code(dlm_status s);
 
 /* Evaluate a call returning dlm_status; return from the caller on failure. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../core/csv.h"
+#include "../core/fileio.h"
 #include "config.h"
 #include "runtime.h"
 
@@ -340,6 +341,23 @@ static dlm_status check_output(sweep *w)
     if (!c->resume)
         return dlm_error(DLM_EINVAL, "%s exists: pass --resume to continue it, or choose "
                          "another -o (nothing was overwritten)", c->output);
+    /* rows are appended: a file whose last row was cut (an interrupted write)
+     * would have the next row glued to it */
+    FILE *f;
+    long long size;
+    DLM_TRY(dlm_file_open_input(c->output, &f, &size));
+    int last = EOF, line = 1, ch;
+    while ((ch = getc(f)) != EOF) {
+        if (ch == '\n') line++;
+        last = ch;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) return dlm_error(DLM_EIO, "%s: read error", c->output);
+    if (last != EOF && last != '\n')
+        return dlm_error(DLM_EPARSE, "%s:%d: --resume: the file does not end in a newline (its "
+                         "last row was cut off); delete that line, then resume (nothing was "
+                         "written)", c->output, line);
     return load_done(w);
 }
 

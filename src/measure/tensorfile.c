@@ -1,6 +1,8 @@
 /* tensorfile.c — reading dlmem's named-tensor files (format in tensorfile.h). */
 #include "tensorfile.h"
 
+#include "../core/fileio.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +54,35 @@ static int get_u64(FILE *fp, uint64_t *v)
 
 /* Reads one record into t; on failure returns DLM_EPARSE/DLM_ENOMEM with a
  * message naming the record (index i). */
-static dlm_status read_record(FILE *fp, const char *path, int i, dlm_tf_tensor *t)
+/* Reads n bytes into a buffer that grows with what the file really holds (for
+ * a pipe, whose size is not known up front): a header's claim alone never
+ * allocates. */
+static int get_grown(FILE *fp, char **out, uint64_t n)
+{
+    const uint64_t step = (uint64_t)64 << 20;
+    char *buf = NULL;
+    uint64_t have = 0;
+    *out = NULL;
+    while (have < n || !buf) {
+        uint64_t want = n - have < step ? n - have : step;
+        char *nb = realloc(buf, (size_t)(have + want ? have + want : 1));
+        if (!nb) {
+            free(buf);
+            return -2;
+        }
+        buf = nb;
+        if (want && get(fp, buf + have, (size_t)want)) {
+            free(buf);
+            return -1;
+        }
+        have += want;
+    }
+    *out = buf;
+    return 0;
+}
+
+static dlm_status read_record(FILE *fp, const char *path, int i, dlm_tf_tensor *t,
+                              long long size)
 {
     uint32_t len, dtype, ndim;
     uint64_t nbytes;
@@ -98,10 +128,18 @@ static dlm_status read_record(FILE *fp, const char *path, int i, dlm_tf_tensor *
         return dlm_error(DLM_EPARSE, "%s: record %d (%s): %llu data bytes, but the dims give "
                          "%lld elements of %zu bytes", path, i, t->name,
                          (unsigned long long)nbytes, (long long)t->numel, es);
-    if (!(t->data = malloc(nbytes ? nbytes : 1))) return dlm_error(DLM_ENOMEM, "out of memory");
-    if (get(fp, t->data, nbytes))
+    long pos = ftell(fp);
+    if (size >= 0 && pos >= 0 && nbytes > (uint64_t)(size - pos))
+        return dlm_error(DLM_EPARSE, "%s: record %d (%s): %llu data bytes, but only %lld bytes "
+                         "are left in the file", path, i, t->name, (unsigned long long)nbytes,
+                         size - pos);
+    char *data;
+    int gr = get_grown(fp, &data, nbytes);
+    if (gr == -2) return dlm_error(DLM_ENOMEM, "out of memory");
+    if (gr)
         return dlm_error(DLM_EPARSE, "%s: record %d (%s): file ends inside the data (%llu bytes "
                          "expected)", path, i, t->name, (unsigned long long)nbytes);
+    t->data = data;
     /* The format is little-endian, as is every machine dlmem runs on; a
      * big-endian host would need byte swaps here. */
     return DLM_OK;
@@ -110,8 +148,9 @@ static dlm_status read_record(FILE *fp, const char *path, int i, dlm_tf_tensor *
 dlm_status dlm_tensorfile_read(const char *path, dlm_tensorfile **out)
 {
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return dlm_error(DLM_EIO, "%s: cannot open (%s)", path, strerror(errno));
+    FILE *fp;
+    long long size;
+    DLM_TRY(dlm_file_open_input(path, &fp, &size));
     dlm_tensorfile *f = calloc(1, sizeof *f);
     dlm_status st = DLM_OK;
     char magic[8];
@@ -130,8 +169,11 @@ dlm_status dlm_tensorfile_read(const char *path, dlm_tensorfile **out)
                        version, DLM_TF_VERSION);
         goto done;
     }
-    if (get_u32(fp, &count) || count > 1000000) {
-        st = dlm_error(DLM_EPARSE, "%s: bad record count", path);
+    /* a record takes at least 21 bytes (name length, a 1-byte name, dtype,
+     * ndim, byte count): a count the file cannot hold is refused before the
+     * records are allocated */
+    if (get_u32(fp, &count) || count > 1000000 || (size >= 0 && count > (uint64_t)size / 21)) {
+        st = dlm_error(DLM_EPARSE, "%s: bad record count %u (a %lld-byte file)", path, count, size);
         goto done;
     }
     if (!(f->t = calloc(count ? count : 1, sizeof *f->t))) {
@@ -140,7 +182,7 @@ dlm_status dlm_tensorfile_read(const char *path, dlm_tensorfile **out)
     }
     for (uint32_t i = 0; i < count && st == DLM_OK; i++) {
         f->n = (int)i + 1;
-        st = read_record(fp, path, (int)i, &f->t[i]);
+        st = read_record(fp, path, (int)i, &f->t[i], size);
     }
     if (st == DLM_OK && fgetc(fp) != EOF)
         st = dlm_error(DLM_EPARSE, "%s: bytes after the last of %u records", path, count);

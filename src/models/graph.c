@@ -2,6 +2,7 @@
  * See graph.h for the contract.  Nothing here computes on data. */
 #include "graph.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,10 +101,38 @@ static int new_tensor(dlm_graph *g, const char *name, dlm_role role, dlm_elem el
     }
     t->numel = numel_of(ndim, shape);
     if (t->numel.bad)
-        return fail(g, DLM_EINTERNAL, "%s: size overflows the polynomial range", name);
+        return fail(g, DLM_ERANGE, "%s: its number of elements does not fit in 64 bits (or has "
+                    "a degree above 3 in B or T)", name);
     t->producer = producer;
     t->alias_of = alias_of;
     return g->n_tensors++;
+}
+
+/* An int64 tensor (token ids) reaching an op other than embedding or a view:
+ * PyTorch's own error where PyTorch rejects it; where PyTorch computes in int64
+ * (relu, max-pool, add, tanh promotes), dlmem, whose ops are floating point,
+ * says it does not model it rather than size it as a float. */
+static int int64_input(dlm_graph *g, dlm_op_kind kind, const char *name, const char *tname)
+{
+    const char *torch = NULL;
+    switch (kind) {
+    case DLM_OP_LINEAR: torch = "mat1 and mat2 must have the same dtype, but got Long and Float"; break;
+    case DLM_OP_CONV2D: torch = "Input type (long int) and weight type (float) should be the same"; break;
+    case DLM_OP_BATCHNORM2D: torch = "\"batch_norm\" not implemented for 'Long'"; break;
+    case DLM_OP_LAYERNORM: torch = "mixed dtype (CPU): all inputs must share same datatype."; break;
+    case DLM_OP_RNN: torch = "RNN input dtype (torch.int64) does not match weight dtype (torch.float32)"; break;
+    case DLM_OP_GELU: torch = "\"GeluKernelImpl\" not implemented for 'Long'"; break;
+    case DLM_OP_SOFTMAX: torch = "\"softmax_lastdim_kernel_impl\" not implemented for 'Long'"; break;
+    case DLM_OP_AVGPOOL2D_ADAPTIVE: torch = "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: Long"; break;
+    case DLM_OP_ATTENTION: torch = "expected scalar type Float but found Long"; break;
+    case DLM_OP_DROPOUT: torch = "result type Float can't be cast to the desired output type Long"; break;
+    default: break;
+    }
+    if (torch)
+        return fail(g, DLM_EINVAL, "%s: input %s is int64, which PyTorch's %s rejects (\"%s\")",
+                    name, tname, dlm_op_kind_name(kind), torch);
+    return fail(g, DLM_EUNSUPPORTED, "%s: input %s is int64; dlmem models %s on floating-point "
+                "tensors only", name, tname, dlm_op_kind_name(kind));
 }
 
 /* Appends an op of `kind`; returns its index or -1.  Inputs are checked. */
@@ -112,6 +141,12 @@ static int new_op(dlm_graph *g, dlm_op_kind kind, const char *name, int n_in, co
     if (g->status != DLM_OK) return -1;
     for (int i = 0; i < n_in; i++)
         if (!valid_tensor(g, in[i], name)) return -1;
+    if (kind != DLM_OP_EMBEDDING && kind != DLM_OP_VIEW && kind != DLM_OP_SELECT &&
+        kind != DLM_OP_FLATTEN && kind != DLM_OP_INDEX)
+        for (int i = 0; i < n_in; i++)
+            if (g->tensors[in[i]].elem == DLM_EL_INT64 &&
+                !(kind == DLM_OP_CAUSAL_LM_LOSS && i == 1)) /* the labels */
+                return int64_input(g, kind, name, g->tensors[in[i]].name);
     if (grow(g, (void **)&g->ops, &g->cap_ops, g->n_ops + 1, sizeof *g->ops)) return -1;
     dlm_op *op = &g->ops[g->n_ops];
     memset(op, 0, sizeof *op);
@@ -172,12 +207,17 @@ static int need_rank(dlm_graph *g, int t, int r, const char *op)
     return 0;
 }
 
+/* A constant dimension read as a layer attribute (channels, features, height):
+ * attributes are C ints, so a larger one is refused, never truncated. */
 static int const_dim(dlm_graph *g, int t, int d, const char *op, int64_t *v)
 {
     const dlm_poly *p = &g->tensors[t].shape[d];
     if (!dlm_poly_is_const(p))
         return fail(g, DLM_EINVAL, "%s: dimension %d of %s must be a constant", op, d,
                     g->tensors[t].name);
+    if (p->c[0][0] > INT_MAX)
+        return fail(g, DLM_ERANGE, "%s: dimension %d of %s is %lld, more than the %d dlmem "
+                    "handles", op, d, g->tensors[t].name, (long long)p->c[0][0], INT_MAX);
     *v = p->c[0][0];
     return 0;
 }
@@ -329,9 +369,15 @@ void dlm_graph_order_params(dlm_graph *g, int from, const char *scope, int n_pre
 
 /* ---- ops ------------------------------------------------------------------------ */
 
+/* Output size along one dimension as PyTorch computes it: floor division
+ * (div_rtn in aten/src/ATen/native/Pool.h), so a window that does not fit is
+ * 0 or less, never rounded up to 1 by C's truncation toward zero. */
 static int64_t conv_out(int64_t in, int k, int s, int p, int d)
 {
-    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+    int64_t num = in + 2 * (int64_t)p - (int64_t)d * (k - 1) - 1;
+    int64_t q = num / s;
+    if (num % s != 0 && num < 0) q--;
+    return q + 1;
 }
 
 int dlm_conv2d(dlm_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
@@ -344,6 +390,12 @@ int dlm_conv2d(dlm_graph *g, const char *name, int x, int cout, int k, int strid
         return -1;
     if (cout <= 0 || k <= 0 || stride <= 0 || pad < 0)
         return fail(g, DLM_EINVAL, "%s: bad conv2d attributes", name);
+    /* PyTorch's check_shape_forward (aten/src/ATen/native/ConvUtils.h) */
+    if (h + 2 * (int64_t)pad < k || w + 2 * (int64_t)pad < k)
+        return fail(g, DLM_ERANGE, "%s: Calculated padded input size per channel: (%lld x %lld). "
+                    "Kernel size: (%d x %d). Kernel size can't be greater than actual input size "
+                    "(PyTorch's error)", name, (long long)(h + 2 * (int64_t)pad),
+                    (long long)(w + 2 * (int64_t)pad), k, k);
     int64_t ho = conv_out(h, k, stride, pad, 1), wo = conv_out(w, k, stride, pad, 1);
     if (ho <= 0 || wo <= 0)
         return fail(g, DLM_ERANGE, "%s: a %lldx%lld input is too small for a %dx%d kernel",
@@ -438,10 +490,18 @@ int dlm_maxpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int 
     if (o < 0 || need_rank(g, x, 4, name) || const_dim(g, x, 1, name, &c) ||
         const_dim(g, x, 2, name, &h) || const_dim(g, x, 3, name, &w))
         return -1;
+    if (k <= 0 || stride <= 0 || pad < 0)
+        return fail(g, DLM_EINVAL, "%s: bad maxpool2d attributes", name);
+    /* PyTorch's pool2d_shape_check (aten/src/ATen/native/Pool.h) */
+    if (pad > k / 2)
+        return fail(g, DLM_ERANGE, "%s: pad should be at most half of effective kernel size, "
+                    "but got pad=%d, kernel_size=%d and dilation=1 (PyTorch's error)", name, pad, k);
     int64_t ho = conv_out(h, k, stride, pad, 1), wo = conv_out(w, k, stride, pad, 1);
     if (ho <= 0 || wo <= 0)
-        return fail(g, DLM_ERANGE, "%s: a %lldx%lld input is too small for %dx%d pooling",
-                    name, (long long)h, (long long)w, k, k);
+        return fail(g, DLM_ERANGE, "%s: Given input size: (%lldx%lldx%lld). Calculated output "
+                    "size: (%lldx%lldx%lld). Output size is too small (PyTorch's error)", name,
+                    (long long)c, (long long)h, (long long)w, (long long)c,
+                    (long long)(ho > 0 ? ho : 0), (long long)(wo > 0 ? wo : 0));
     dlm_op *op = &g->ops[o];
     op->a.pool.kh = op->a.pool.kw = k;
     op->a.pool.sh = op->a.pool.sw = stride;
@@ -499,7 +559,10 @@ int dlm_flatten(dlm_graph *g, const char *name, int x)
     dlm_poly rest = dlm_poly_const(1);
     for (int i = 1; i < t->ndim; i++) rest = dlm_poly_mul(rest, t->shape[i]);
     dlm_poly shape[2] = {t->shape[0], rest};
-    return op_output(g, o, "out", 2, shape, dlm_tensor_storage(g, x));
+    dlm_elem elem = t->elem;
+    int y = op_output(g, o, "out", 2, shape, dlm_tensor_storage(g, x));
+    if (y >= 0) g->tensors[y].elem = elem; /* a view keeps its base's type */
+    return y;
 }
 
 /* A linear op over the last dimension of x: nn.Linear (weight out x in),
@@ -606,7 +669,10 @@ int dlm_select(dlm_graph *g, const char *name, int x, int dim, int index)
     int k = 0;
     for (int i = 0; i < t->ndim; i++)
         if (i != dim) shape[k++] = t->shape[i];
-    return op_output(g, o, "out", t->ndim - 1, shape, dlm_tensor_storage(g, x));
+    dlm_elem elem = t->elem;
+    int y = op_output(g, o, "out", t->ndim - 1, shape, dlm_tensor_storage(g, x));
+    if (y >= 0) g->tensors[y].elem = elem; /* a view keeps its base's type */
+    return y;
 }
 
 int dlm_embedding(dlm_graph *g, const char *name, int ids, int weight)

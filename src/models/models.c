@@ -89,6 +89,18 @@ const dlm_model_info *dlm_models(int *n)
     return models;
 }
 
+/* "resnet18, resnet34, ..." */
+static void model_list(char *list, size_t len)
+{
+    int n;
+    const dlm_model_info *m = dlm_models(&n);
+    list[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        strncat(list, i ? ", " : "", len - strlen(list) - 1);
+        strncat(list, m[i].name, len - strlen(list) - 1);
+    }
+}
+
 dlm_status dlm_model_find(const char *name, const dlm_model_info **out)
 {
     int n;
@@ -100,10 +112,7 @@ dlm_status dlm_model_find(const char *name, const dlm_model_info **out)
             *out = &m[i];
             return DLM_OK;
         }
-    for (int i = 0; i < n; i++) {
-        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-        strncat(list, m[i].name, sizeof list - strlen(list) - 1);
-    }
+    model_list(list, sizeof list);
     return dlm_error(DLM_EINVAL, "unknown model '%s' (valid: %s, a network file path or a "
                      "config.json)", name, list);
 }
@@ -129,13 +138,25 @@ dlm_status dlm_model_config_init(const dlm_model_info *info, const char *setting
     }
     if (!settings || !*settings) return DLM_OK;
 
-    char *copy = strdup(settings), *save = NULL;
+    char *copy = strdup(settings);
     if (!copy) return dlm_error(DLM_ENOMEM, "out of memory");
     dlm_status st = DLM_OK;
-    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    int item_no = 0;
+    /* split at every comma: an empty item ("hidden=512,,layers=3", ",") is an
+     * error, never skipped */
+    for (char *item = copy, *next; item; item = next) {
+        char *comma = strchr(item, ',');
+        next = comma ? comma + 1 : NULL;
+        if (comma) *comma = '\0';
+        item_no++;
         char *eq = strchr(item, '='), *end;
         char list[512];
         knob_list(cfg, list, sizeof list);
+        if (!*item) {
+            st = dlm_error(DLM_EINVAL, "--set: item %d of '%s' is empty (write e.g. hidden=512,"
+                           "layers=3)", item_no, settings);
+            break;
+        }
         if (!eq) {
             st = dlm_error(DLM_EINVAL, "--set '%s': expected name=value (knobs of %s: %s)", item,
                            info->name, list);
@@ -152,6 +173,11 @@ dlm_status dlm_model_config_init(const dlm_model_info *info, const char *setting
         }
         errno = 0;
         long long v = strtoll(eq + 1, &end, 10);
+        if (errno == ERANGE) {
+            st = dlm_error(DLM_ERANGE, "--set %s=%s: out of range [%lld, %lld] (%s)", item, eq + 1,
+                           (long long)k->min, (long long)k->max, k->help);
+            break;
+        }
         if (errno || end == eq + 1 || *end) {
             st = dlm_error(DLM_EINVAL, "--set %s=%s: not an integer", item, eq + 1);
             break;
@@ -217,4 +243,20 @@ dlm_status dlm_model_open(const char *name, const char *settings, const dlm_mode
 dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_graph **out)
 {
     return dlm_model_open(name, settings, NULL, out);
+}
+
+dlm_status dlm_model_build_builtin(const char *name, const char *settings, dlm_graph **out)
+{
+    const dlm_model_info *m;
+    dlm_model_config cfg;
+    *out = NULL;
+    if (dlm_model_find(name, &m) != DLM_OK) {
+        char list[512];
+        model_list(list, sizeof list);
+        return dlm_error(DLM_EINVAL, "unknown model '%.64s%s' (valid here: %s; a model named in "
+                         "data is never opened as a file)", name, strlen(name) > 64 ? "..." : "",
+                         list);
+    }
+    DLM_TRY(dlm_model_config_init(m, settings, &cfg));
+    return dlm_model_build(&cfg, out);
 }

@@ -63,6 +63,10 @@ dlm_status dlm_model_open(const char *name_or_path, const char *settings,
 
 /* Convenience: dlm_model_open without the info. */
 dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_graph **out);
+/* A built-in model by name only, for names read from data (a CSV's model
+ * column): a name that looks like a path is an unknown model, never a file
+ * that is opened. */
+dlm_status dlm_model_build_builtin(const char *name, const char *settings, dlm_graph **out);
 
 /* ---- transformer shapes: what a builder reads from knobs or a config.json ---- */
 

@@ -7,6 +7,8 @@
  */
 #include "netfile.h"
 
+#include "../core/fileio.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -64,18 +66,16 @@ static dlm_status oom(void) { return dlm_error(DLM_ENOMEM, "out of memory readin
 
 static dlm_status read_sections(netfile *nf)
 {
-    FILE *f = fopen(nf->path, "r");
-    if (!f) return dlm_error(DLM_EIO, "%s: cannot open: %s", nf->path, strerror(errno));
-    char buf[4096];
+    char *text;
+    size_t len;
+    DLM_TRY(dlm_file_read_text(nf->path, DLM_NETFILE_MAX_BYTES, "a network file", &text, &len));
     int line = 0;
     dlm_status st = DLM_OK;
-    while (st == DLM_OK && fgets(buf, sizeof buf, f)) {
+    for (char *next = text; st == DLM_OK && next < text + len;) {
+        char *buf = next, *nl = strchr(buf, '\n');
+        if (nl) *nl = '\0';
+        next = nl ? nl + 1 : text + len;
         line++;
-        if (!strchr(buf, '\n') && !feof(f)) {
-            st = dlm_error(DLM_EPARSE, "%s:%d: line longer than %zu characters", nf->path, line,
-                           sizeof buf - 1);
-            break;
-        }
         char *hash = strchr(buf, '#');
         if (hash) *hash = '\0';
         char *s = trim(buf);
@@ -93,6 +93,11 @@ static dlm_status read_sections(netfile *nf)
             name = trim(name);
             if (!*kind) {
                 st = dlm_error(DLM_EPARSE, "%s:%d: empty section kind", nf->path, line);
+                break;
+            }
+            if (nf->n == DLM_NETFILE_MAX_SECTIONS) {
+                st = dlm_error(DLM_EPARSE, "%s:%d: more than %d sections", nf->path, line,
+                               DLM_NETFILE_MAX_SECTIONS);
                 break;
             }
             if (nf->n == nf->cap) {
@@ -134,6 +139,11 @@ static dlm_status read_sections(netfile *nf)
             st = dlm_error(DLM_EPARSE, "%s:%d: empty key or value", nf->path, line);
             break;
         }
+        if (sec->n_kv == DLM_NETFILE_MAX_KEYS) {
+            st = dlm_error(DLM_EPARSE, "%s:%d: [%s %s] has more than %d keys", nf->path, line,
+                           sec->kind, sec->name, DLM_NETFILE_MAX_KEYS);
+            break;
+        }
         if (sec->n_kv == sec->cap_kv) {
             int nc = sec->cap_kv ? sec->cap_kv * 2 : 8;
             kv *p = realloc(sec->kv, (size_t)nc * sizeof *p);
@@ -148,8 +158,7 @@ static dlm_status read_sections(netfile *nf)
         e->used = 0;
         if (!e->key || !e->value) st = oom();
     }
-    if (st == DLM_OK && ferror(f)) st = dlm_error(DLM_EIO, "%s: read error", nf->path);
-    fclose(f);
+    free(text);
     if (st == DLM_OK && nf->n == 0)
         st = dlm_error(DLM_EPARSE, "%s: no sections (expected [net], [input ...] and layers)",
                        nf->path);
@@ -249,29 +258,42 @@ static dlm_status get_ref(const netfile *nf, section *s, const char *key, int df
 /* "B x 3 x 224 x 224" (also with commas or '*'): integers, B and T. */
 static dlm_status parse_shape(const netfile *nf, const kv *e, int *ndim, dlm_poly *shape)
 {
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", e->value);
+    char *tmp = strdup(e->value); /* whole: a long value is never cut */
+    if (!tmp) return oom();
+    dlm_status st = DLM_OK;
     *ndim = 0;
     for (char *save = NULL, *tok = strtok_r(tmp, " x,*", &save); tok;
          tok = strtok_r(NULL, " x,*", &save)) {
-        if (*ndim == DLM_MAX_DIMS)
-            return dlm_error(DLM_EPARSE, "%s:%d: more than %d dimensions", nf->path, e->line,
-                             DLM_MAX_DIMS);
+        if (*ndim == DLM_MAX_DIMS) {
+            st = dlm_error(DLM_EPARSE, "%s:%d: more than %d dimensions", nf->path, e->line,
+                           DLM_MAX_DIMS);
+            break;
+        }
         if (!strcmp(tok, "B")) shape[*ndim] = dlm_poly_B();
         else if (!strcmp(tok, "T")) shape[*ndim] = dlm_poly_T();
         else {
             char *end;
+            errno = 0;
             long long v = strtoll(tok, &end, 10);
-            if (*end || v <= 0)
-                return dlm_error(DLM_EPARSE, "%s:%d: shape dimension '%s' is not B, T or a "
-                                 "positive integer", nf->path, e->line, tok);
+            if (*end || end == tok || v <= 0) {
+                st = dlm_error(DLM_EPARSE, "%s:%d: shape dimension '%.40s%s' is not B, T or a "
+                               "positive integer", nf->path, e->line, tok,
+                               strlen(tok) > 40 ? "..." : "");
+                break;
+            }
+            if (errno == ERANGE || v > DLM_NETFILE_MAX_DIM) {
+                st = dlm_error(DLM_EPARSE, "%s:%d: shape dimension %.40s is out of range [1, %lld]",
+                               nf->path, e->line, tok, (long long)DLM_NETFILE_MAX_DIM);
+                break;
+            }
             shape[*ndim] = dlm_poly_const(v);
         }
         (*ndim)++;
     }
-    if (*ndim == 0)
-        return dlm_error(DLM_EPARSE, "%s:%d: empty shape", nf->path, e->line);
-    return DLM_OK;
+    free(tmp);
+    if (st == DLM_OK && *ndim == 0)
+        st = dlm_error(DLM_EPARSE, "%s:%d: empty shape", nf->path, e->line);
+    return st;
 }
 
 /* ---- sections -> graph ------------------------------------------------------------- */
@@ -351,7 +373,7 @@ static dlm_status build_layer(netfile *nf, dlm_graph *g, section *s, int prev, i
         *y = dlm_select(g, n, x, (int)a, (int)b);
     } else if (!strcmp(k, "embedding")) {
         char wname[300];
-        DLM_TRY(get_int(nf, s, "num", 1, 1, 1LL << 31, &a));
+        DLM_TRY(get_int(nf, s, "num", 1, 1, 2147483647LL, &a));
         DLM_TRY(get_int(nf, s, "dim", 1, 1, 1 << 24, &b));
         snprintf(wname, sizeof wname, "%s.weight", n);
         int w = dlm_graph_param(g, wname, 2, (int64_t[]){a, b});
@@ -444,6 +466,9 @@ static dlm_status build(netfile *nf, dlm_graph **out)
             }
             if (st == DLM_OK) {
                 y = dlm_graph_input(g, s->name, elem, nd, shape);
+                if (g->status != DLM_OK)
+                    st = dlm_error_context(g->status, "%s:%d: [input %s]", nf->path, s->line,
+                                           s->name);
                 if (st == DLM_OK) st = add_name(nf, s->name, y, s->line);
                 prev = y;
             }

@@ -45,6 +45,14 @@
 
 #include "graph.h"
 
+/* Caps on what no network needs more of (a bigger file is refused, not read on):
+ * the file's bytes, its sections (layers and inputs) and one section's keys. */
+#define DLM_NETFILE_MAX_BYTES ((size_t)4 << 20)
+#define DLM_NETFILE_MAX_SECTIONS 10000
+#define DLM_NETFILE_MAX_KEYS 64
+/* a constant dimension: layer attributes (channels, features) are C ints */
+#define DLM_NETFILE_MAX_DIM 2147483647LL
+
 /* 1 if `name` looks like a path to a network file rather than a model name. */
 int dlm_netfile_is_path(const char *name);
 

@@ -68,7 +68,7 @@ static dlm_status audit_params(dlm_audit *a, const dlm_csv *c)
         const char *model = dlm_csv_get(c, r, idx[0]), *scope = dlm_csv_get(c, r, idx[2]);
         snprintf(a->setup, sizeof a->setup, "%s", dlm_csv_get(c, r, idx[6]));
         dlm_graph *g = NULL;
-        dlm_status st = dlm_model_build_named(model, NULL, &g);
+        dlm_status st = dlm_model_build_builtin(model, NULL, &g);
         if (st != DLM_OK) return dlm_error_context(st, "%s:%d", c->path, c->lines[r]);
         dlm_claim cl;
         st = dlm_claim_check(g, scope, theory, &cl);
@@ -97,6 +97,7 @@ typedef struct mrow {
     int64_t batch, seq; /* batch -1: not stated */
     double before, peak; /* as printed */
     int dec_before, dec_peak, line;
+    const char *path;   /* the file (alive while the audit runs) */
 } mrow;
 
 static int decimals(const char *s)
@@ -116,9 +117,19 @@ static dlm_status read_memory(const dlm_csv *c, mrow **out, int *n)
     for (int r = 0; r < c->nrows; r++) {
         mrow *w = &m[r];
         dlm_status st = DLM_OK;
-        snprintf(w->table, sizeof w->table, "%s", dlm_csv_get(c, r, idx[0]));
-        snprintf(w->model, sizeof w->model, "%s", dlm_csv_get(c, r, idx[1]));
         w->line = c->lines[r];
+        w->path = c->path;
+        const char *tb = dlm_csv_get(c, r, idx[0]), *md = dlm_csv_get(c, r, idx[1]);
+        if (strlen(tb) >= sizeof w->table || strlen(md) >= sizeof w->model) {
+            free(m);
+            return dlm_error(DLM_EPARSE, "%s:%d: column '%s' is longer than the %zu characters "
+                             "dlmem keeps", c->path, w->line,
+                             strlen(tb) >= sizeof w->table ? "table" : "model",
+                             strlen(tb) >= sizeof w->table ? sizeof w->table - 1
+                                                           : sizeof w->model - 1);
+        }
+        memcpy(w->table, tb, strlen(tb) + 1);
+        memcpy(w->model, md, strlen(md) + 1);
         w->batch = -1;
         if (dlm_csv_get(c, r, idx[2])[0]) st = dlm_csv_int(c, r, idx[2], &w->batch);
         if (st == DLM_OK && dlm_csv_get(c, r, idx[3])[0]) st = dlm_csv_int(c, r, idx[3], &w->seq);
@@ -126,6 +137,9 @@ static dlm_status read_memory(const dlm_csv *c, mrow **out, int *n)
         if (st == DLM_OK) st = dlm_csv_double(c, r, idx[5], &w->peak);
         if (st == DLM_OK && ((dlm_csv_get(c, r, idx[2])[0] && w->batch <= 0) || w->seq < 0))
             st = dlm_error(DLM_EPARSE, "%s:%d: batch and seq must be positive", c->path, w->line);
+        if (st == DLM_OK && w->batch < 0 && w->seq <= 0)
+            st = dlm_error(DLM_EPARSE, "%s:%d: neither batch nor seq is given (a row states the "
+                           "size it was measured at)", c->path, w->line);
         if (st != DLM_OK) {
             free(m);
             return st;
@@ -142,7 +156,7 @@ static dlm_status read_memory(const dlm_csv *c, mrow **out, int *n)
 static dlm_status resident_bytes(const char *model, int64_t B, int64_t T, double *out)
 {
     dlm_graph *g = NULL;
-    DLM_TRY(dlm_model_build_named(model, NULL, &g));
+    DLM_TRY(dlm_model_build_builtin(model, NULL, &g));
     dlm_poly in;
     dlm_status st = dlm_input_bytes_poly(g, 4, &in);
     if (st == DLM_OK)
@@ -198,16 +212,35 @@ static dlm_status grow(dlm_audit *a)
     return DLM_OK;
 }
 
+static dlm_status audit_mode_fit(dlm_audit *a, int si, const double *x, double *y, double *py,
+                                 int n);
+
 /* Which mode does Table 2's measured growth above the baseline fit?  Sets the
  * series' mode to it (the series is then judged in that mode). */
 static dlm_status audit_mode(dlm_audit *a, int si)
 {
     const dlm_series *s = &a->series.s[si];
     if (!s->before || s->xvar != DLM_X_BATCH) return DLM_OK;
-    double *x = s->x, y[64];
-    int n = s->n < 64 ? s->n : 64;
-    for (int i = 0; i < n; i++) y[i] = s->peak[i] - s->before[i];
+    int n = s->n;
     if (n < DLM_FIT_MIN_POINTS) return DLM_OK;
+    double *x = s->x, *y = malloc((size_t)n * sizeof *y), *py = malloc((size_t)n * sizeof *py);
+    if (!y || !py) {
+        free(y);
+        free(py);
+        return dlm_error(DLM_ENOMEM, "out of memory");
+    }
+    dlm_status st = audit_mode_fit(a, si, x, y, py, n);
+    free(y);
+    free(py);
+    return st;
+}
+
+/* audit_mode's work, with scratch y and py of n points each. */
+static dlm_status audit_mode_fit(dlm_audit *a, int si, const double *x, double *y, double *py,
+                                 int n)
+{
+    const dlm_series *s = &a->series.s[si];
+    for (int i = 0; i < n; i++) y[i] = s->peak[i] - s->before[i];
     dlm_polyfit f;
     DLM_TRY(dlm_fit_poly(x, y, NULL, n, 1, s->resolution, &f));
     double slope[2] = {NAN, NAN};
@@ -218,7 +251,6 @@ static dlm_status audit_mode(dlm_audit *a, int si)
         dlm_prediction p;
         DLM_TRY(dlm_predict_series(&t, SEED_SM, &p));
         if (!p.have) continue;
-        double py[64];
         for (int i = 0; i < n; i++) py[i] = p.peak[i] - p.before[i];
         dlm_polyfit pf;
         dlm_status st = dlm_fit_poly(x, py, NULL, n, 1, 1, &pf);
@@ -243,6 +275,10 @@ static dlm_status audit_mode(dlm_audit *a, int si)
                       "backward pass it never made"
                     : "under torch.no_grad() (inference)");
 }
+
+static dlm_status audit_series(dlm_audit *a, const mrow *m, int i, int j, int has_seq,
+                               int64_t batch, dlm_series *pproto, double *x, double *pk,
+                               double *bf, int *ln);
 
 static dlm_status audit_memory(dlm_audit *a, const mrow *m, int n)
 {
@@ -274,43 +310,66 @@ static dlm_status audit_memory(dlm_audit *a, const mrow *m, int n)
         proto.xvar = has_seq ? DLM_X_SEQ : DLM_X_BATCH;
         proto.fixed = has_seq ? (batch > 0 ? batch : 1) : 0;
         proto.resolution = pow(10.0, -dec) * a->mb;
-        double x[64], pk[64], bf[64];
-        int ln[64], k = 0;
-        for (int r = i; r < j && k < 64; r++, k++) {
-            x[k] = has_seq ? (double)m[r].seq : (double)m[r].batch;
-            pk[k] = m[r].peak * a->mb;
-            bf[k] = m[r].before * a->mb;
-            ln[k] = m[r].line;
-        }
-        DLM_TRY(dlm_series_add(&a->series, &proto, k, x, pk, bf, ln));
-        DLM_TRY(grow(a));
-        int si = a->series.n - 1;
-        snprintf(a->table_of[si], sizeof a->table_of[si], "%s", m[i].table);
-        DLM_TRY(dlm_fitdata_make(x, pk, k, &a->data[si]));
-        DLM_TRY(dlm_fit_series(&a->data[si], proto.resolution, &a->fits[si]));
-        DLM_TRY(audit_mode(a, si));
-        DLM_TRY(dlm_predict_series(&a->series.s[si], SEED_SM, &a->preds[si]));
-        int before = a->findings.n;
-        DLM_TRY(dlm_detect(&a->series.s[si], si, &a->data[si], &a->fits[si], &a->preds[si], NULL,
-                           &a->findings));
-        char subject[96], claim[192];
-        snprintf(subject, sizeof subject, "%s memory vs %s", m[i].model,
-                 dlm_xvar_name(proto.xvar));
-        snprintf(claim, sizeof claim, "%s %g..%g: peak %.2f..%.2f MB, initial %.2f..%.2f MB%s",
-                 dlm_xvar_letter(proto.xvar), x[0], x[k - 1], m[i].peak, m[j - 1].peak,
-                 m[i].before, m[j - 1].before, has_seq && batch < 0 ? " (batch not stated)" : "");
-        for (int f = before; f < a->findings.n; f++)
-            DLM_TRY(item(a, m[i].table, subject, claim, DLM_VERDICT_WRONG, "%s: %s (%s%s)",
-                         dlm_finding_name(a->findings.f[f].kind), a->findings.f[f].text,
-                         a->preds[si].have ? a->preds[si].what : "no prediction",
-                         has_seq && batch < 0 ? "; at B=1, the smallest batch, and in inference, "
-                                                "so the predicted growth is a lower bound" : ""));
-        if (a->findings.n == before)
-            DLM_TRY(item(a, m[i].table, subject, claim, DLM_VERDICT_RIGHT,
-                         "No deviation from the formula found (%s).",
-                         a->preds[si].have ? a->preds[si].what : a->preds[si].why));
+        for (int r = i; r < j; r++)
+            if (has_seq ? m[r].seq <= 0 : m[r].batch <= 0)
+                return dlm_error(DLM_EPARSE, "%s:%d: Table %s %s: this row has no %s although "
+                                 "the table's rows vary it", m[r].path, m[r].line, m[r].table,
+                                 m[r].model, has_seq ? "seq" : "batch");
+        double *x = malloc((size_t)(j - i) * sizeof *x), *pk = malloc((size_t)(j - i) * sizeof *pk);
+        double *bf = malloc((size_t)(j - i) * sizeof *bf);
+        int *ln = malloc((size_t)(j - i) * sizeof *ln);
+        dlm_status st = x && pk && bf && ln ? DLM_OK : dlm_error(DLM_ENOMEM, "out of memory");
+        if (st == DLM_OK) st = audit_series(a, m, i, j, has_seq, batch, &proto, x, pk, bf, ln);
+        free(x);
+        free(pk);
+        free(bf);
+        free(ln);
+        DLM_TRY(st);
         i = j;
     }
+    return DLM_OK;
+}
+
+/* One table's rows [i, j) of one model as a series: fitted, predicted, judged. */
+static dlm_status audit_series(dlm_audit *a, const mrow *m, int i, int j, int has_seq,
+                               int64_t batch, dlm_series *pproto, double *x, double *pk,
+                               double *bf, int *ln)
+{
+    dlm_series proto = *pproto;
+    int k = 0;
+    for (int r = i; r < j; r++, k++) {
+        x[k] = has_seq ? (double)m[r].seq : (double)m[r].batch;
+        pk[k] = m[r].peak * a->mb;
+        bf[k] = m[r].before * a->mb;
+        ln[k] = m[r].line;
+    }
+    DLM_TRY(dlm_series_add(&a->series, &proto, k, x, pk, bf, ln));
+    DLM_TRY(grow(a));
+    int si = a->series.n - 1;
+    snprintf(a->table_of[si], sizeof a->table_of[si], "%s", m[i].table);
+    DLM_TRY(dlm_fitdata_make(x, pk, k, &a->data[si]));
+    DLM_TRY(dlm_fit_series(&a->data[si], proto.resolution, &a->fits[si]));
+    DLM_TRY(audit_mode(a, si));
+    DLM_TRY(dlm_predict_series(&a->series.s[si], SEED_SM, &a->preds[si]));
+    int before = a->findings.n;
+    DLM_TRY(dlm_detect(&a->series.s[si], si, &a->data[si], &a->fits[si], &a->preds[si], NULL,
+                       &a->findings));
+    char subject[96], claim[192];
+    snprintf(subject, sizeof subject, "%s memory vs %s", m[i].model,
+             dlm_xvar_name(proto.xvar));
+    snprintf(claim, sizeof claim, "%s %g..%g: peak %.2f..%.2f MB, initial %.2f..%.2f MB%s",
+             dlm_xvar_letter(proto.xvar), x[0], x[k - 1], m[i].peak, m[j - 1].peak,
+             m[i].before, m[j - 1].before, has_seq && batch < 0 ? " (batch not stated)" : "");
+    for (int f = before; f < a->findings.n; f++)
+        DLM_TRY(item(a, m[i].table, subject, claim, DLM_VERDICT_WRONG, "%s: %s (%s%s)",
+                     dlm_finding_name(a->findings.f[f].kind), a->findings.f[f].text,
+                     a->preds[si].have ? a->preds[si].what : "no prediction",
+                     has_seq && batch < 0 ? "; at B=1, the smallest batch, and in inference, "
+                                            "so the predicted growth is a lower bound" : ""));
+    if (a->findings.n == before)
+        DLM_TRY(item(a, m[i].table, subject, claim, DLM_VERDICT_RIGHT,
+                     "No deviation from the formula found (%s).",
+                     a->preds[si].have ? a->preds[si].what : a->preds[si].why));
     return DLM_OK;
 }
 
@@ -413,7 +472,7 @@ static dlm_status claim_ratio(dlm_audit *a, const char *model, const char *claim
     if (si < 0)
         return item(a, "5", subject, cl, DLM_VERDICT_UNSUPPORTED, "No memory table of %s.", model);
     dlm_graph *g = NULL;
-    DLM_TRY(dlm_model_build_named(model, NULL, &g));
+    DLM_TRY(dlm_model_build_builtin(model, NULL, &g));
     double params = (double)dlm_graph_param_count(g);
     dlm_graph_free(g);
     const dlm_series *s = &a->series.s[si];
@@ -529,7 +588,7 @@ static dlm_status audit_claims(dlm_audit *a, const dlm_csv *c)
         else if (!strcmp(prop, "activation")) st = claim_activation(a, model, claim, text);
         else if (!strcmp(prop, "sensitive")) {
             dlm_graph *g = NULL;
-            st = dlm_model_build_named(model, NULL, &g);
+            st = dlm_model_build_builtin(model, NULL, &g);
             if (st == DLM_OK) {
                 int seq = g->uses_T;
                 char subject[96];

@@ -93,12 +93,53 @@ double dlm_dev_floor(const dlm_series *s)
     return f;
 }
 
-/* Predicted value at a distinct x (from the first raw point there). */
-static double pred_at(const dlm_series *s, const double *v, double x)
+/* A series' raw points ordered by (x, position), so that the points at one x
+ * are found by binary search: per-x lookups stay n log n in the points (a
+ * linear scan per distinct x made 100,000 points take minutes). */
+typedef struct xpt {
+    double x;
+    int i;
+} xpt;
+
+typedef struct xmap {
+    const dlm_series *s;
+    xpt *p;
+} xmap;
+
+static int cmp_xpt(const void *a, const void *b)
 {
-    for (int i = 0; i < s->n; i++)
-        if (s->x[i] == x) return v[i];
-    return NAN;
+    const xpt *u = a, *v = b;
+    if (u->x != v->x) return u->x < v->x ? -1 : 1;
+    return (u->i > v->i) - (u->i < v->i);
+}
+
+/* First entry with x >= `x` (n when none). */
+static int xmap_lower(const xmap *m, double x)
+{
+    int lo = 0, hi = m->s->n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (m->p[mid].x < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Predicted value at a distinct x (from the first raw point there). */
+static double pred_at(const xmap *m, const double *v, double x)
+{
+    int k = xmap_lower(m, x);
+    return k < m->s->n && m->p[k].x == x ? v[m->p[k].i] : NAN;
+}
+
+/* Mean memory before the run over the raw points at x (NaN when none). */
+static double before_mean(const xmap *m, double x)
+{
+    double sum = 0;
+    int n = 0;
+    for (int k = xmap_lower(m, x); k < m->s->n && m->p[k].x == x; k++, n++)
+        sum += m->s->before[m->p[k].i];
+    return n ? sum / n : NAN;
 }
 
 /* "12.40 MiB" with a sign when asked. */
@@ -120,16 +161,16 @@ static double curve_share(double c1, double c2, double a, double b)
     return t1 + t2 > 0 ? t2 / (t1 + t2) : 0;
 }
 
-static dlm_status detect_drift(const dlm_series *s, int si, const dlm_fitdata *d,
-                               const dlm_prediction *p, double floor, dlm_findings *out,
-                               int *found)
+static dlm_status detect_drift(const dlm_series *s, const xmap *xm, int si,
+                               const dlm_fitdata *d, const dlm_prediction *p, double floor,
+                               dlm_findings *out, int *found)
 {
     *found = 0;
     if (!s->before || d->n < 2) return DLM_OK;
     double expect = NAN;
     const char *expect_what = "the input";
     if (p && p->have && p->before) {
-        double b0 = pred_at(s, p->before, d->x[0]), b1 = pred_at(s, p->before, d->x[d->n - 1]);
+        double b0 = pred_at(xm, p->before, d->x[0]), b1 = pred_at(xm, p->before, d->x[d->n - 1]);
         expect = (b1 - b0) / (d->x[d->n - 1] - d->x[0]);
         expect_what = "the predicted resident memory (weights, buffers, input)";
     } else if (p && p->input_per_unit > 0) {
@@ -144,15 +185,8 @@ static dlm_status detect_drift(const dlm_series *s, int si, const dlm_fitdata *d
         return dlm_error(DLM_ENOMEM, "out of memory");
     }
     for (int k = 0; k < d->n; k++) {
-        double sum = 0;
-        int m = 0;
-        for (int i = 0; i < s->n; i++)
-            if (s->x[i] == d->x[k]) {
-                sum += s->before[i];
-                m++;
-            }
         bx[k] = d->x[k];
-        by[k] = sum / m;
+        by[k] = before_mean(xm, d->x[k]);
     }
     double slope, se;
     if (d->n >= DLM_FIT_MIN_POINTS) {
@@ -251,8 +285,25 @@ static dlm_status detect_outliers(const dlm_series *s, int si, const dlm_fitdata
     return st;
 }
 
+static dlm_status detect(const dlm_series *s, const xmap *xm, int si, const dlm_fitdata *d,
+                         const dlm_fitset *fs, const dlm_prediction *p, dlm_compare *cmp,
+                         dlm_findings *out);
+
 dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const dlm_fitset *fs,
                       const dlm_prediction *p, dlm_compare *cmp, dlm_findings *out)
+{
+    xmap xm = {s, malloc((size_t)(s->n > 0 ? s->n : 1) * sizeof *xm.p)};
+    if (!xm.p) return dlm_error(DLM_ENOMEM, "out of memory");
+    for (int i = 0; i < s->n; i++) xm.p[i] = (xpt){s->x[i], i};
+    qsort(xm.p, (size_t)s->n, sizeof *xm.p, cmp_xpt);
+    dlm_status st = detect(s, &xm, si, d, fs, p, cmp, out);
+    free(xm.p);
+    return st;
+}
+
+static dlm_status detect(const dlm_series *s, const xmap *xm, int si, const dlm_fitdata *d,
+                         const dlm_fitset *fs, const dlm_prediction *p, dlm_compare *cmp,
+                         dlm_findings *out)
 {
     dlm_compare dummy;
     if (!cmp) cmp = &dummy;
@@ -273,16 +324,10 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
 
     /* ---- flat ---------------------------------------------------------------- */
     double prise = NAN;
-    if (p) prise = pred_at(s, p->peak, x1) - pred_at(s, p->peak, x0);
+    if (p) prise = pred_at(xm, p->peak, x1) - pred_at(xm, p->peak, x0);
     double brise = NAN;
     if (s->before) {
-        double b0 = 0, b1 = 0;
-        int m0 = 0, m1 = 0;
-        for (int i = 0; i < s->n; i++) {
-            if (s->x[i] == x0) { b0 += s->before[i]; m0++; }
-            if (s->x[i] == x1) { b1 += s->before[i]; m1++; }
-        }
-        brise = b1 / m1 - b0 / m0;
+        brise = before_mean(xm, x1) - before_mean(xm, x0);
     }
     int pred_flat = p && prise >= 5 * q && mrise <= 2 * q + 0.1 * prise;
     int base_flat = brise > 2 * q && mrise <= 2 * q;
@@ -344,7 +389,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
          * within the range, so the law at the middle point is not enough) */
         double *pv = malloc((size_t)d->n * sizeof *pv);
         if (!pv) return dlm_error(DLM_ENOMEM, "out of memory");
-        for (int k = 0; k < d->n; k++) pv[k] = pred_at(s, p->peak, d->x[k]);
+        for (int k = 0; k < d->n; k++) pv[k] = pred_at(xm, p->peak, d->x[k]);
         dlm_polyfit pq;
         dlm_status st = dlm_fit_poly(d->x, pv, NULL, d->n, 2, q, &pq);
         free(pv);
@@ -385,7 +430,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
 
     /* ---- drift (before slope and offset: a drifting baseline is taken out) ------ */
     int drift = 0;
-    DLM_TRY(detect_drift(s, si, d, pin, floor, out, &drift));
+    DLM_TRY(detect_drift(s, xm, si, d, pin, floor, out, &drift));
     int above_base = drift && p && p->before;
 
     /* ---- slope and offset from the residuals ------------------------------------ */
@@ -398,19 +443,12 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
         }
         int m = 0;
         for (int k = 0; k < d->n; k++) {
-            double pv = pred_at(s, p->peak, d->x[k]);
+            double pv = pred_at(xm, p->peak, d->x[k]);
             if (isnan(pv)) continue;
             double r = d->y[k] - pv;
             if (above_base) {
                 /* the run's own memory: peak minus what was resident before it */
-                double bm = 0;
-                int nb = 0;
-                for (int i = 0; i < s->n; i++)
-                    if (s->x[i] == d->x[k]) {
-                        bm += s->before[i];
-                        nb++;
-                    }
-                r -= bm / nb - pred_at(s, p->before, d->x[k]);
+                r -= before_mean(xm, d->x[k]) - pred_at(xm, p->before, d->x[k]);
             }
             rx[m] = d->x[k];
             ry[m++] = r;
@@ -442,7 +480,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
         if (m >= 2 && fabs(slope) > DLM_DEV_NSIGMA * slope_se && fabs(slope) * rr > floor) {
             double ps = cmp->have ? cmp->slope_pred : p->law[1];
             if (above_base)
-                ps -= (pred_at(s, p->before, x1) - pred_at(s, p->before, x0)) / (x1 - x0);
+                ps -= (pred_at(xm, p->before, x1) - pred_at(xm, p->before, x0)) / (x1 - x0);
             DLM_TRY(add(out, DLM_FIND_SLOPE, si, NAN, NAN, ps + slope, ps,
                         "the measured peak%s grows %.4g MiB per %s, the formula %.4g MiB (residual "
                         "slope %+.4g MiB, standard error %.2g, %s over %s %g..%g): a per-%s term is %s the "
@@ -473,7 +511,7 @@ dlm_status dlm_detect(const dlm_series *s, int si, const dlm_fitdata *d, const d
         double drop = d->y[k - 1] - d->y[k];
         if (drop <= floor) continue;
         if (p) {
-            double p0 = pred_at(s, p->peak, d->x[k - 1]), p1 = pred_at(s, p->peak, d->x[k]);
+            double p0 = pred_at(xm, p->peak, d->x[k - 1]), p1 = pred_at(xm, p->peak, d->x[k]);
             if (p1 < p0 - floor / 2) continue;
         }
         DLM_TRY(add(out, DLM_FIND_NONMONO, si, d->x[k], d->y[k], d->y[k], d->y[k - 1],

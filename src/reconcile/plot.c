@@ -1,6 +1,8 @@
 /* plot.c — writing and rendering gnuplot scripts (see plot.h). */
 #include "plot.h"
 
+#include "../core/fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -12,19 +14,37 @@
 
 #define MIB (1024.0 * 1024.0)
 
-/* Text safe inside a gnuplot double-quoted string. */
+/* Text from data (model names, profiles) as a gnuplot string literal.  Single
+ * quotes, because gnuplot substitutes `command` inside double-quoted strings
+ * (and runs it): inside single quotes nothing is substituted and only '
+ * itself, doubled, is special.  Control characters, which could end the line
+ * and start a command, become '?'. */
 static void gp_str(FILE *f, const char *s)
 {
-    fputc('"', f);
+    fputc('\'', f);
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', f);
-        if (*s == '\n') {
-            fputs("\\n", f);
-            continue;
-        }
-        fputc(*s, f);
+        unsigned char c = (unsigned char)*s;
+        if (c == '\'') fputs("''", f);
+        else if (c < 0x20 || c == 0x7f) fputc('?', f);
+        else fputc(c, f);
     }
-    fputc('"', f);
+    fputc('\'', f);
+}
+
+static const double *sort_keys;
+static int cmp_by_key(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    if (sort_keys[i] != sort_keys[j]) return sort_keys[i] < sort_keys[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* Orders point indices by x, then by position (stable for equal x). */
+static void sort_by_x(int *ord, int n, const double *x)
+{
+    sort_keys = x;
+    qsort(ord, (size_t)n, sizeof *ord, cmp_by_key);
+    sort_keys = NULL;
 }
 
 static void curve_title(const dlm_plot_curve *c, char *buf, size_t n)
@@ -41,9 +61,16 @@ dlm_status dlm_plot_write(const char *dir, const char *stem, const char *title,
                           const dlm_plot_curve *cv, int n)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s.gp", dir, stem);
-    FILE *f = fopen(path, "w");
-    if (!f) return dlm_error(DLM_EIO, "%s: cannot write: %s", path, strerror(errno));
+    if ((size_t)snprintf(path, sizeof path, "%s/%s.gp", dir, stem) >= sizeof path)
+        return dlm_error(DLM_EINVAL, "%s/%s.gp: path too long", dir, stem);
+    for (const char *p = stem; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '.' || *p == '_'))
+            return dlm_error(DLM_EINTERNAL, "plot stem '%s' has a character outside [A-Za-z0-9._-]",
+                             stem);
+    dlm_output out;
+    DLM_TRY(dlm_output_open(path, &out));
+    FILE *f = out.f;
     double xmin = INFINITY, xmax = -INFINITY;
     for (int k = 0; k < n; k++)
         for (int i = 0; i < cv[k].s->n; i++) {
@@ -67,6 +94,8 @@ dlm_status dlm_plot_write(const char *dir, const char *stem, const char *title,
     fprintf(f, "# %s.gp — written by dlmem: theory vs measurement.\n", stem);
     fprintf(f, "# Render in this folder with `gnuplot %s.gp` (writes %s.png and %s.svg).\n", stem,
             stem, stem);
+    fprintf(f, "# dlmem sets outstem to a temporary name and renames the files when both are "
+               "complete.\nif (!exists(\"outstem\")) outstem = '%s'\n", stem);
     fprintf(f, "# Data inline: measured points, the analytic prediction and the fit, in MiB.\n");
     for (int k = 0; k < n; k++) {
         const dlm_plot_curve *c = &cv[k];
@@ -76,16 +105,19 @@ dlm_status dlm_plot_write(const char *dir, const char *stem, const char *title,
         fprintf(f, "EOD\n");
         if (c->pred && c->pred->have) {
             fprintf(f, "$pred%d << EOD\n", k);
-            /* sorted by x (series points may come in any order) */
-            double last = -INFINITY;
-            for (;;) {
-                int best = -1;
-                for (int i = 0; i < s->n; i++)
-                    if (s->x[i] > last && (best < 0 || s->x[i] < s->x[best])) best = i;
-                if (best < 0) break;
-                fprintf(f, "%.17g %.6f\n", s->x[best], c->pred->peak[best] / MIB);
-                last = s->x[best];
+            /* sorted by x (series points may come in any order), one line per
+             * distinct x (its first point's prediction), n log n */
+            int *ord = malloc((size_t)(s->n > 0 ? s->n : 1) * sizeof *ord);
+            if (!ord) {
+                dlm_output_abort(&out);
+                return dlm_error(DLM_ENOMEM, "out of memory");
             }
+            for (int i = 0; i < s->n; i++) ord[i] = i;
+            sort_by_x(ord, s->n, s->x);
+            for (int q = 0; q < s->n; q++)
+                if (q == 0 || s->x[ord[q]] != s->x[ord[q - 1]])
+                    fprintf(f, "%.17g %.6f\n", s->x[ord[q]], c->pred->peak[ord[q]] / MIB);
+            free(ord);
             fprintf(f, "EOD\n");
         }
         if (c->fit && c->fit->fitted && c->data && c->data->n > 0) {
@@ -132,10 +164,10 @@ dlm_status dlm_plot_write(const char *dir, const char *stem, const char *title,
     for (int term = 0; term < 2; term++) {
         if (term == 0)
             fprintf(f, "\nset terminal pngcairo size 1000,640 font \"sans,10\" noenhanced\n"
-                       "set output \"%s.png\"\n", stem);
+                       "set output outstem.'.png'\n");
         else
             fprintf(f, "\nset terminal svg size 1000,640 font \"sans,10\" noenhanced\n"
-                       "set output \"%s.svg\"\n", stem);
+                       "set output outstem.'.svg'\n");
         fprintf(f, "plot ");
         int first = 1, marked = 0;
         for (int k = 0; k < n; k++) {
@@ -183,9 +215,7 @@ dlm_status dlm_plot_write(const char *dir, const char *stem, const char *title,
         fprintf(f, "\n");
     }
     fprintf(f, "unset output\n");
-    int werr = ferror(f);
-    if (fclose(f) != 0 || werr) return dlm_error(DLM_EIO, "%s: write failed", path);
-    return DLM_OK;
+    return dlm_output_commit(&out);
 }
 
 int dlm_gnuplot_available(void)
@@ -205,14 +235,41 @@ int dlm_gnuplot_available(void)
     return 0;
 }
 
+/* 1 if file `path` ends as a complete PNG (the IEND chunk) or SVG (</svg>) does. */
+static int complete_image(const char *path, int png)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char tail[64];
+    size_t n = 0;
+    if (fseek(f, -(long)sizeof tail, SEEK_END) != 0) rewind(f);
+    n = fread(tail, 1, sizeof tail, f);
+    fclose(f);
+    if (png) {
+        static const unsigned char iend[8] = {'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+        return n >= 8 && !memcmp(tail + n - 8, iend, 8);
+    }
+    for (size_t i = 0; i + 6 <= n; i++)
+        if (!memcmp(tail + i, "</svg>", 6)) return 1;
+    return 0;
+}
+
 dlm_status dlm_plot_render(const char *dir, const char *stem)
 {
     if (!dlm_gnuplot_available())
         return dlm_error(DLM_EUNSUPPORTED, "gnuplot is not on PATH: %s/%s.gp written but not "
                          "rendered (install gnuplot, then run `gnuplot %s.gp` in %s)",
                          dir, stem, stem, dir);
-    char script[512];
-    snprintf(script, sizeof script, "%s.gp", stem);
+    /* gnuplot writes .STEM.tmp-PID.png/.svg; they replace STEM.png/.svg only when
+     * gnuplot succeeded and both files are complete (a full disk leaves the old ones) */
+    char script[600], setvar[700], tmpstem[600], tmp[2][1400], final[2][1400];
+    snprintf(script, sizeof script, "./%s.gp", stem);
+    snprintf(tmpstem, sizeof tmpstem, ".%s.tmp-%ld", stem, (long)getpid());
+    snprintf(setvar, sizeof setvar, "outstem='%s'", tmpstem);
+    for (int k = 0; k < 2; k++) {
+        snprintf(tmp[k], sizeof tmp[k], "%s/%s.%s", dir, tmpstem, k ? "svg" : "png");
+        snprintf(final[k], sizeof final[k], "%s/%s.%s", dir, stem, k ? "svg" : "png");
+    }
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -221,14 +278,22 @@ dlm_status dlm_plot_render(const char *dir, const char *stem)
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
         if (chdir(dir) != 0) _exit(126);
-        execlp("gnuplot", "gnuplot", script, (char *)NULL);
+        execlp("gnuplot", "gnuplot", "-e", setvar, script, (char *)NULL);
         _exit(127);
     }
     int wst;
     while (waitpid(pid, &wst, 0) < 0)
         if (errno != EINTR) return dlm_error(DLM_EIO, "waiting for gnuplot: %s", strerror(errno));
+    dlm_status st = DLM_OK;
     if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
-        return dlm_error(DLM_EIO, "gnuplot failed on %s/%s.gp (exit %d)", dir, stem,
-                         WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
-    return DLM_OK;
+        st = dlm_error(DLM_EIO, "gnuplot failed on %s/%s.gp (%s %d); earlier plots, if any, are "
+                       "kept", dir, stem, WIFEXITED(wst) ? "exit" : "signal",
+                       WIFEXITED(wst) ? WEXITSTATUS(wst) : WTERMSIG(wst));
+    for (int k = 0; k < 2 && st == DLM_OK; k++)
+        if (!complete_image(tmp[k], !k))
+            st = dlm_error(DLM_EIO, "%s: gnuplot's %s is incomplete (a full disk?); earlier "
+                           "plots, if any, are kept", final[k], k ? "SVG" : "PNG");
+    for (int k = 0; k < 2 && st == DLM_OK; k++) st = dlm_output_rename(tmp[k], final[k]);
+    for (int k = 0; k < 2; k++) remove(tmp[k]); /* after a failure; gone after a rename */
+    return st;
 }

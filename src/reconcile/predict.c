@@ -90,7 +90,7 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
         return no_prediction(out, "dlmem has no model named '%s'", s->model);
     {
         dlm_graph *g0 = NULL;
-        dlm_status st0 = dlm_model_build_named(s->model, NULL, &g0);
+        dlm_status st0 = dlm_model_build_builtin(s->model, NULL, &g0);
         if (st0 == DLM_OK) st0 = input_growth(s, g0, out);
         dlm_graph_free(g0);
         if (st0 != DLM_OK) return st0;
@@ -118,7 +118,7 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
 
     dlm_graph *g = NULL;
     dlm_mem_model *m = NULL;
-    dlm_status st = dlm_model_build_named(s->model, NULL, &g);
+    dlm_status st = dlm_model_build_builtin(s->model, NULL, &g);
     if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);
     if (st != DLM_OK) {
         dlm_graph_free(g);
@@ -207,7 +207,7 @@ dlm_status dlm_predict_peak_poly(const char *model, const char *settings, const 
     cfg.sm = sm;
     dlm_graph *g = NULL;
     dlm_mem_model *m = NULL;
-    dlm_status st = dlm_model_build_named(model, settings, &g);
+    dlm_status st = dlm_model_build_builtin(model, settings, &g);
     if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);
     if (st == DLM_OK) st = dlm_mem_peak_poly(m, B, T, out);
     if (st == DLM_OK && formula) dlm_poly_format(out, formula, n);

@@ -20,10 +20,18 @@ typedef struct row {
 const char *dlm_xvar_letter(dlm_xvar v) { return v == DLM_X_BATCH ? "B" : "T"; }
 const char *dlm_xvar_name(dlm_xvar v) { return v == DLM_X_BATCH ? "batch" : "sequence length"; }
 
-static void copy_field(char *dst, size_t n, const dlm_csv *c, int r, int col, const char *dflt)
+/* A text field into dst; one that does not fit is an error, never cut (two
+ * long model names cut alike would merge two series). */
+static dlm_status copy_field(char *dst, size_t n, const dlm_csv *c, int r, int col,
+                             const char *dflt)
 {
     const char *v = col >= 0 ? dlm_csv_get(c, r, col) : "";
-    snprintf(dst, n, "%s", v[0] ? v : dflt);
+    if (!v[0]) v = dflt;
+    if (strlen(v) >= n)
+        return dlm_error(DLM_EPARSE, "%s:%d: column '%s': %zu characters, more than the %zu "
+                         "dlmem keeps", c->path, c->lines[r], c->header[col], strlen(v), n - 1);
+    memcpy(dst, v, strlen(v) + 1);
+    return DLM_OK;
 }
 
 dlm_status dlm_series_add(dlm_series_set *set, const dlm_series *proto, int n, const double *x,
@@ -98,20 +106,46 @@ static int cmp_row(const void *a, const void *b)
     return p->line - q->line;
 }
 
-/* Candidate series of one configuration group: rows [a, b) (sorted by B, T). */
+/* Rows [a, b) of one configuration, ordered by (the fixed input, x, position):
+ * each candidate series is then one run of the order. */
+typedef struct by_fixed {
+    int64_t fixed, x;
+    int i; /* row index in [a, b) */
+} by_fixed;
+
+static int cmp_by_fixed(const void *p, const void *q)
+{
+    const by_fixed *u = p, *v = q;
+    if (u->fixed != v->fixed) return u->fixed < v->fixed ? -1 : 1;
+    if (u->x != v->x) return u->x < v->x ? -1 : 1;
+    return (u->i > v->i) - (u->i < v->i);
+}
+
+/* Candidate series of one group: its rows are ord[lo, hi). */
 typedef struct cand {
     dlm_xvar xvar;
     int64_t fixed;
     int nd, n_failed;
+    int first;  /* the first row (in [a, b) order) with this fixed value */
+    int lo, hi; /* its rows in the pass's order */
+    const by_fixed *ord;
 } cand;
 
-static dlm_status emit(dlm_series_set *set, const dlm_series *proto, const row *r, int a, int b,
-                       const cand *c, int has_before)
+static int cmp_cand(const void *p, const void *q)
 {
-    int n = 0;
-    double *x = malloc((size_t)(b - a) * sizeof *x), *pk = malloc((size_t)(b - a) * sizeof *pk);
-    double *bf = malloc((size_t)(b - a) * sizeof *bf);
-    int *ln = malloc((size_t)(b - a) * sizeof *ln);
+    const cand *u = p, *v = q;
+    if (u->xvar != v->xvar) return u->xvar < v->xvar ? -1 : 1;
+    return (u->first > v->first) - (u->first < v->first);
+}
+
+static dlm_status emit(dlm_series_set *set, const dlm_series *proto, const row *r, const cand *c,
+                       int has_before)
+{
+    int n = 0, m = c->hi - c->lo;
+    size_t cnt = (size_t)(m > 0 ? m : 1);
+    double *x = malloc(cnt * sizeof *x), *pk = malloc(cnt * sizeof *pk);
+    double *bf = malloc(cnt * sizeof *bf);
+    int *ln = malloc(cnt * sizeof *ln);
     dlm_status st = DLM_OK;
     if (!x || !pk || !bf || !ln) {
         st = dlm_error(DLM_ENOMEM, "out of memory");
@@ -123,25 +157,24 @@ static dlm_status emit(dlm_series_set *set, const dlm_series *proto, const row *
     s.n_failed = 0;
     double *ex[DLM_SERIES_MAX_EXTRA] = {0};
     for (int k = 0; k < s.n_extra; k++) {
-        ex[k] = malloc((size_t)(b - a) * sizeof *ex[k]);
+        ex[k] = malloc(cnt * sizeof *ex[k]);
         if (!ex[k]) {
             st = dlm_error(DLM_ENOMEM, "out of memory");
             goto done_extra;
         }
         s.extra[k] = ex[k];
     }
-    for (int i = a; i < b; i++) {
-        int64_t other = c->xvar == DLM_X_BATCH ? r[i].T : r[i].B;
-        if (other != c->fixed) continue;
-        if (!r[i].ok) {
+    for (int q = c->lo; q < c->hi; q++) {
+        const row *w = &r[c->ord[q].i];
+        if (!w->ok) {
             s.n_failed++;
             continue;
         }
-        x[n] = (double)(c->xvar == DLM_X_BATCH ? r[i].B : r[i].T);
-        pk[n] = r[i].peak;
-        bf[n] = r[i].before;
-        ln[n] = r[i].line;
-        for (int k = 0; k < s.n_extra; k++) ex[k][n] = r[i].extra[k];
+        x[n] = (double)(c->xvar == DLM_X_BATCH ? w->B : w->T);
+        pk[n] = w->peak;
+        bf[n] = w->before;
+        ln[n] = w->line;
+        for (int k = 0; k < s.n_extra; k++) ex[k][n] = w->extra[k];
         n++;
     }
     st = dlm_series_add(set, &s, n, x, pk, has_before ? bf : NULL, ln);
@@ -155,57 +188,126 @@ done:
     return st;
 }
 
-/* Groups rows [a, b) of one configuration into series (rule in series.h's
- * spirit: a series is every point with the other input fixed; two-point
- * series are kept only when the group has no longer one). */
+/* Groups rows [a, b) of one configuration (sorted by B, T) into series (rule
+ * in series.h's spirit: a series is every point with the other input fixed;
+ * two-point series are kept only when the group has no longer one).  Sorting
+ * by the fixed input makes it n log n in the rows: each candidate is one run. */
 static dlm_status group(dlm_series_set *set, const dlm_series *proto, const row *r, int a, int b,
                         int has_before)
 {
-    cand *cs = malloc((size_t)(2 * (b - a) + 1) * sizeof *cs);
-    if (!cs) return dlm_error(DLM_ENOMEM, "out of memory");
-    int nc = 0, has_seq = 0;
+    int n = b - a, has_seq = 0;
     for (int i = a; i < b; i++)
         if (r[i].T != 0) has_seq = 1;
-    for (int pass = 0; pass < 2; pass++) {
+    by_fixed *ord[2] = {malloc((size_t)n * sizeof **ord), has_seq ? malloc((size_t)n * sizeof **ord) : NULL};
+    cand *cs = malloc((size_t)(2 * n + 1) * sizeof *cs);
+    dlm_status st = DLM_OK;
+    if (!ord[0] || (has_seq && !ord[1]) || !cs) {
+        st = dlm_error(DLM_ENOMEM, "out of memory");
+        goto out;
+    }
+    int nc = 0;
+    for (int pass = 0; pass < (has_seq ? 2 : 1); pass++) {
         dlm_xvar xv = pass == 0 ? DLM_X_BATCH : DLM_X_SEQ;
-        if (xv == DLM_X_SEQ && !has_seq) break;
-        for (int i = a; i < b; i++) {
-            int64_t fixed = xv == DLM_X_BATCH ? r[i].T : r[i].B;
-            int seen = 0;
-            for (int k = 0; k < nc && !seen; k++) seen = cs[k].xvar == xv && cs[k].fixed == fixed;
-            if (seen) continue;
-            /* distinct x among ok rows with this fixed value */
-            int nd = 0;
-            for (int j = a; j < b; j++) {
-                if (!r[j].ok || (xv == DLM_X_BATCH ? r[j].T : r[j].B) != fixed) continue;
-                int dup = 0;
-                for (int k = a; k < j && !dup; k++)
-                    dup = r[k].ok && (xv == DLM_X_BATCH ? r[k].T : r[k].B) == fixed &&
-                          (xv == DLM_X_BATCH ? r[k].B == r[j].B : r[k].T == r[j].T);
-                if (!dup) nd++;
+        by_fixed *o = ord[pass];
+        for (int i = 0; i < n; i++) {
+            const row *w = &r[a + i];
+            o[i] = (by_fixed){xv == DLM_X_BATCH ? w->T : w->B, xv == DLM_X_BATCH ? w->B : w->T, a + i};
+        }
+        qsort(o, (size_t)n, sizeof *o, cmp_by_fixed);
+        for (int lo = 0; lo < n;) {
+            int hi = lo, nd = 0, first = o[lo].i;
+            int64_t last_x = 0;
+            int have_x = 0;
+            for (; hi < n && o[hi].fixed == o[lo].fixed; hi++) {
+                if (o[hi].i < first) first = o[hi].i;
+                if (!r[o[hi].i].ok) continue;
+                /* distinct x among ok rows: the run is sorted by x */
+                if (!have_x || o[hi].x != last_x) nd++;
+                last_x = o[hi].x;
+                have_x = 1;
             }
-            cs[nc++] = (cand){xv, fixed, nd, 0};
+            cs[nc++] = (cand){xv, o[lo].fixed, nd, 0, first, lo, hi, o};
+            lo = hi;
         }
     }
+    /* candidates in the order their first row comes, batch series first */
+    qsort(cs, (size_t)nc, sizeof *cs, cmp_cand);
     int longest = 0;
     for (int k = 0; k < nc; k++)
         if (cs[k].nd > longest) longest = cs[k].nd;
-    dlm_status st = DLM_OK;
     int emitted = 0;
     for (int k = 0; k < nc && st == DLM_OK; k++) {
         /* keep series that can be fitted; shorter ones only if nothing longer */
         if (cs[k].nd >= 3 || (longest < 3 && cs[k].nd >= 2)) {
-            st = emit(set, proto, r, a, b, &cs[k], has_before);
+            st = emit(set, proto, r, &cs[k], has_before);
             emitted++;
         }
     }
     if (st == DLM_OK && !emitted) {
         /* a lone point (or only failed rows): one batch series, reported as too short */
-        cand c = {DLM_X_BATCH, r[a].T, 0, 0};
-        st = emit(set, proto, r, a, b, &c, has_before);
+        for (int k = 0; k < nc; k++)
+            if (cs[k].xvar == DLM_X_BATCH && cs[k].fixed == r[a].T) {
+                st = emit(set, proto, r, &cs[k], has_before);
+                break;
+            }
     }
+out:
+    free(ord[0]);
+    free(ord[1]);
     free(cs);
     return st;
+}
+
+/* A byte count read as a double: not negative, and at most 2^62 (no memory
+ * holds more; larger values would wrap when written as integers). */
+#define SERIES_MAX_BYTES 4611686018427387904.0
+static dlm_status byte_count(const dlm_csv *c, int row, int col, double v)
+{
+    if (v < 0 || v > SERIES_MAX_BYTES)
+        return dlm_error(DLM_EPARSE, "%s:%d: column '%s': %s is %s", c->path, c->lines[row],
+                         c->header[col], dlm_csv_get(c, row, col),
+                         v < 0 ? "negative" : "more than 2^62 bytes");
+    return DLM_OK;
+}
+
+/* Where a file keeps the fields of a series' configuration. */
+typedef struct proto_cols {
+    const dlm_csv *c;
+    const char *path;
+    int model, mode, dtype, attn, variant, opt, ckpt, ac, gpu, prof;
+    const char *file_profile;
+    int n_extra;
+    char (*extra_name)[48];
+} proto_cols;
+
+/* The configuration of row i (everything but B, T and the bytes). */
+static dlm_status fill_proto(const proto_cols *pc, int i, dlm_series *p)
+{
+    const dlm_csv *c = pc->c;
+    memset(p, 0, sizeof *p);
+    DLM_TRY(copy_field(p->model, sizeof p->model, c, i, pc->model, ""));
+    DLM_TRY(copy_field(p->mode, sizeof p->mode, c, i, pc->mode, ""));
+    DLM_TRY(copy_field(p->dtype, sizeof p->dtype, c, i, pc->dtype, "fp32"));
+    DLM_TRY(copy_field(p->attention, sizeof p->attention, c, i, pc->attn, ""));
+    if (!strcmp(p->attention, "sdpa")) snprintf(p->attention, sizeof p->attention, "fused");
+    DLM_TRY(copy_field(p->variant, sizeof p->variant, c, i, pc->variant, "base"));
+    DLM_TRY(copy_field(p->optimizer, sizeof p->optimizer, c, i, pc->opt, ""));
+    DLM_TRY(copy_field(p->checkpoint, sizeof p->checkpoint, c, i, pc->ckpt, "none"));
+    DLM_TRY(copy_field(p->autocast, sizeof p->autocast, c, i, pc->ac, "none"));
+    DLM_TRY(copy_field(p->gpu, sizeof p->gpu, c, i, pc->gpu, ""));
+    DLM_TRY(copy_field(p->profile, sizeof p->profile, c, i, pc->prof, pc->file_profile));
+    snprintf(p->file, sizeof p->file, "%s", pc->path);
+    p->n_extra = pc->n_extra;
+    for (int k = 0; k < pc->n_extra; k++) memcpy(p->extra_name[k], pc->extra_name[k], 48);
+    if (!p->model[0] || !p->mode[0])
+        return dlm_error(DLM_EPARSE, "%s:%d: column '%s' is empty", pc->path, c->lines[i],
+                         p->model[0] ? "mode" : "model");
+    if (strcmp(p->profile, "runtime") && strcmp(p->profile, "pytorch"))
+        return dlm_error(DLM_EPARSE, "%s:%d: column '%s': '%s' is not a profile (valid: "
+                         "runtime, pytorch)", pc->path, c->lines[i], c->header[pc->prof],
+                         p->profile);
+    p->resolution = !strcmp(p->profile, "pytorch") ? 512 : 1;
+    return DLM_OK;
 }
 
 dlm_status dlm_series_read(const char *path, dlm_series_set *set)
@@ -243,42 +345,29 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
     const char *file_profile = "pytorch";
     if (dlm_csv_col(c, "median_ms") >= 0 && dlm_csv_col(c, "cublas") >= 0) file_profile = "runtime";
 
+    proto_cols pc = {c, path, idx[0], idx[1], c_dtype, c_attn, c_variant, c_opt, c_ckpt, c_ac,
+                     c_gpu, c_prof, file_profile, n_extra, extra_name};
     row *rows = calloc((size_t)c->nrows, sizeof *rows);
-    dlm_series *protos = calloc((size_t)c->nrows, sizeof *protos);
-    if (!rows || !protos) st = dlm_error(DLM_ENOMEM, "out of memory");
+    if (!rows) st = dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; st == DLM_OK && i < c->nrows; i++) {
         row *w = &rows[i];
-        dlm_series *p = &protos[i];
+        dlm_series proto, *p = &proto;
         w->line = c->lines[i];
-        copy_field(p->model, sizeof p->model, c, i, idx[0], "");
-        copy_field(p->mode, sizeof p->mode, c, i, idx[1], "");
-        copy_field(p->dtype, sizeof p->dtype, c, i, c_dtype, "fp32");
-        copy_field(p->attention, sizeof p->attention, c, i, c_attn, "");
-        if (!strcmp(p->attention, "sdpa")) snprintf(p->attention, sizeof p->attention, "fused");
-        copy_field(p->variant, sizeof p->variant, c, i, c_variant, "base");
-        copy_field(p->optimizer, sizeof p->optimizer, c, i, c_opt, "");
-        copy_field(p->checkpoint, sizeof p->checkpoint, c, i, c_ckpt, "none");
-        copy_field(p->autocast, sizeof p->autocast, c, i, c_ac, "none");
-        copy_field(p->gpu, sizeof p->gpu, c, i, c_gpu, "");
-        copy_field(p->profile, sizeof p->profile, c, i, c_prof, file_profile);
-        snprintf(p->file, sizeof p->file, "%s", path);
-        p->n_extra = n_extra;
-        for (int k = 0; k < n_extra; k++) {
-            memcpy(p->extra_name[k], extra_name[k], sizeof p->extra_name[k]);
-            p->extra[k] = NULL;
+        if ((st = fill_proto(&pc, i, p)) != DLM_OK) break;
+        if (c_status < 0) {
+            w->ok = 1;
+        } else {
+            /* measure and torch_reference.py write ok or oom; anything else is not
+             * guessed at ("OK" is not out of memory) */
+            const char *v = dlm_csv_get(c, i, c_status);
+            if (!strcmp(v, "ok")) w->ok = 1;
+            else if (!strcmp(v, "oom")) w->ok = 0;
+            else {
+                st = dlm_error(DLM_EPARSE, "%s:%d: column 'status': '%.40s' is not a status "
+                               "(valid: ok, oom)", path, w->line, v);
+                break;
+            }
         }
-        if (!p->model[0] || !p->mode[0]) {
-            st = dlm_error(DLM_EPARSE, "%s:%d: column '%s' is empty", path, w->line,
-                           p->model[0] ? "mode" : "model");
-            break;
-        }
-        if (strcmp(p->profile, "runtime") && strcmp(p->profile, "pytorch")) {
-            st = dlm_error(DLM_EPARSE, "%s:%d: column '%s': '%s' is not a profile (valid: "
-                           "runtime, pytorch)", path, w->line, c->header[c_prof], p->profile);
-            break;
-        }
-        p->resolution = !strcmp(p->profile, "pytorch") ? 512 : 1;
-        w->ok = c_status < 0 || !strcmp(dlm_csv_get(c, i, c_status), "ok");
         if ((st = dlm_csv_int(c, i, idx[2], &w->B)) != DLM_OK) break;
         if (w->B <= 0) {
             st = dlm_error(DLM_EPARSE, "%s:%d: column 'batch': %lld is not a positive batch size",
@@ -295,24 +384,37 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
         if (w->ok) {
             /* failed rows may leave the byte columns empty */
             if ((st = dlm_csv_double(c, i, idx[4], &w->peak)) != DLM_OK) break;
-            if (w->peak < 0) {
-                st = dlm_error(DLM_EPARSE, "%s:%d: column 'peak_bytes': %s is negative", path,
-                               w->line, dlm_csv_get(c, i, idx[4]));
-                break;
-            }
-            if (c_before >= 0 && (st = dlm_csv_double(c, i, c_before, &w->before)) != DLM_OK)
+            if ((st = byte_count(c, i, idx[4], w->peak)) != DLM_OK) break;
+            if (c_before >= 0 && ((st = dlm_csv_double(c, i, c_before, &w->before)) != DLM_OK ||
+                                  (st = byte_count(c, i, c_before, w->before)) != DLM_OK))
                 break;
         }
         for (int k = 0; k < n_extra; k++) {
             w->extra[k] = NAN;
             if (w->ok && dlm_csv_get(c, i, c_extra[k])[0] &&
-                (st = dlm_csv_double(c, i, c_extra[k], &w->extra[k])) != DLM_OK)
+                ((st = dlm_csv_double(c, i, c_extra[k], &w->extra[k])) != DLM_OK ||
+                 (st = byte_count(c, i, c_extra[k], w->extra[k])) != DLM_OK))
                 break;
         }
         if (st != DLM_OK) break;
-        snprintf(w->key, sizeof w->key, "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s", p->model, p->variant,
-                 p->mode, p->dtype, p->attention, p->optimizer, p->checkpoint, p->autocast,
-                 p->profile, p->gpu);
+        {
+            /* the configuration as one key; the fields' sizes sum below sizeof key */
+            const char *f[] = {p->model, p->variant, p->mode, p->dtype, p->attention,
+                               p->optimizer, p->checkpoint, p->autocast, p->profile, p->gpu};
+            size_t L = 0;
+            for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+                size_t fl = strlen(f[k]);
+                if (L + fl + 2 > sizeof w->key) {
+                    st = dlm_error(DLM_EINTERNAL, "series key too long");
+                    break;
+                }
+                if (k) w->key[L++] = '|';
+                memcpy(w->key + L, f[k], fl);
+                L += fl;
+            }
+            w->key[L] = '\0';
+            if (st != DLM_OK) break;
+        }
     }
     if (st == DLM_OK) {
         /* sort the rows, remembering each one's prototype by its index */
@@ -333,7 +435,9 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
             for (int a = 0; a < c->nrows && st == DLM_OK;) {
                 int b = a;
                 while (b < c->nrows && !strcmp(sorted[b].key, sorted[a].key)) b++;
-                st = group(set, &protos[ord[a]], sorted, a, b, c_before >= 0);
+                dlm_series proto;
+                st = fill_proto(&pc, ord[a], &proto);
+                if (st == DLM_OK) st = group(set, &proto, sorted, a, b, c_before >= 0);
                 a = b;
             }
         }
@@ -341,7 +445,6 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
         free(sorted);
     }
     free(rows);
-    free(protos);
     dlm_csv_free(c);
     return st;
 }

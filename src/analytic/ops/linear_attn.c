@@ -1,0 +1,193 @@
+/* linear_attn.c — the rules of linear and attention (see rule.h).
+ *
+ * PyTorch 2.11: linear runs addmm on the flattened input: the output; saves
+ * the input; the first GEMM of a thread allocates its cuBLAS workspace.
+ * Attention, eager (transformers eager_attention_forward): clones of the
+ * transposed q and k for bmm, raw scores, scaled scores, softmax, dropout
+ * (train), a clone of v, the context, its contiguous copy; fused (SDPA
+ * memory-efficient / flash): output + logsumexp, saves q, k, v, output,
+ * logsumexp.
+ */
+#include "rule.h"
+
+static void fwd_attention(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int q = op->in[0];
+    const dlm_tensor *x = TT(r, q);
+    int h = op->a.attn.heads;
+    dlm_poly bth = mulk(numel(r, q), r->eb[q]);
+    dlm_poly btt = mulk(dlm_poly_mul(dlm_poly_mul(x->shape[0], x->shape[1]), x->shape[1]), h);
+    /* scores in the compute type; softmax runs in fp32 under autocast */
+    dlm_poly probs_b = mulk(btt, r->mixed ? 2 : r->fb), soft_b = mulk(btt, r->mixed ? 4 : r->fb);
+    int weights = -1;
+
+    if (!r->torch) {
+        /* The runtime (src/measure/plan.h) has one attention: a scores buffer
+         * of B*heads*T^2 elements (softmax in place) and 5 device addresses
+         * per (batch, head) for its batched GEMMs, allocated after the output. */
+        tr_out_new(r, o, 0);
+        dlm_poly bh = mulk(x->shape[0], h);
+        int scratch = tr_temp(r, o, dlm_poly_add(probs_b, mulk(bh, 40)), DLM_TERM_WORKSPACE,
+                           r->nm_attn, "attention scores");
+        if (r->grad) {
+            tr_save(r, o, S(r, q), "q");
+            tr_save(r, o, S(r, op->in[1]), "k");
+            tr_save(r, o, S(r, op->in[2]), "v");
+            tr_save(r, o, scratch, "probabilities");
+        }
+        tl_unref(r->t, scratch);
+        return;
+    }
+    if (r->cfg->attention == DLM_ATTN_FUSED) {
+        /* SDPA: memory-efficient (fp32) or flash (half) kernel; output in
+         * (B, T, h, d) layout, so no copy; logsumexp in fp32, rows padded to 32. */
+        tr_out_new(r, o, 0);
+        dlm_poly lse = mulk(dlm_poly_mul(x->shape[0], x->shape[1]), (int64_t)h * 4);
+        int l = tr_temp(r, o, lse, DLM_TERM_TRANSIENT, -1, "logsumexp");
+        if (r->grad) {
+            tr_save(r, o, S(r, q), "q");
+            tr_save(r, o, S(r, op->in[1]), "k");
+            tr_save(r, o, S(r, op->in[2]), "v");
+            tr_save(r, o, S(r, op->out[0]), "output");
+            tr_save(r, o, l, "logsumexp");
+        }
+        tl_unref(r->t, l);
+        return;
+    }
+    /* Eager: matmul(q, k^T) reshapes the transposed views into copies. */
+    tr_gemm(r, 0);
+    int qc = tr_temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "q copy");
+    int kc = tr_temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "k copy");
+    int raw = tr_temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "attention scores");
+    if (r->grad) {
+        tr_save(r, o, qc, "q copy");
+        tr_save(r, o, kc, "k copy");
+    }
+    tl_unref(r->t, qc);
+    tl_unref(r->t, kc);
+    int sc = tr_temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "scaled scores");
+    tl_unref(r->t, raw);
+    int sc32 = r->mixed ? tr_temp(r, o, soft_b, DLM_TERM_TRANSIENT, -1, "autocast fp32 copy") : -1;
+    int pr = tr_temp(r, o, soft_b, DLM_TERM_TRANSIENT, -1, "attention probabilities");
+    tl_unref(r->t, sc32);
+    tl_unref(r->t, sc);
+    if (r->grad) tr_save(r, o, pr, "probabilities");
+    weights = pr;
+    if (r->grad && op->a.attn.dropout > 0) {
+        int dp = tr_temp(r, o, soft_b, DLM_TERM_TRANSIENT, -1, "dropped probabilities");
+        int mask = tr_temp(r, o, btt, DLM_TERM_TRANSIENT, -1, "attention dropout mask");
+        tr_save(r, o, mask, "dropout mask");
+        tl_unref(r->t, mask);
+        tl_unref(r->t, pr);
+        weights = dp;
+    }
+    int wh = r->mixed ? tr_temp(r, o, probs_b, DLM_TERM_TRANSIENT, -1, "autocast half copy") : -1;
+    int vc = tr_temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "v copy");
+    int ctx = tr_temp(r, o, bth, DLM_TERM_TRANSIENT, -1, "context");
+    if (r->grad) {
+        tr_save(r, o, wh >= 0 ? wh : weights, "dropped probabilities");
+        tr_save(r, o, vc, "v copy");
+    }
+    tl_unref(r->t, wh);
+    tl_unref(r->t, vc);
+    tr_out_new(r, o, 0); /* transpose(1, 2).contiguous() */
+    tl_unref(r->t, ctx);
+    /* attn_weights returned to BertAttention and BertLayer (`_`) */
+    int e = tr_hold_end(r, o, -1);
+    if (e > o) r->ahold[o] = weights;
+    else tl_unref(r->t, weights);
+    if (r->ahold[o] >= 0) tr_schedule(r, e, weights);
+}
+
+static void fwd_linear(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0];
+    int copy, in = tr_read_half(r, o, x, &copy);
+    tr_weight_casts(r, o);
+    tr_gemm(r, 0);
+    tr_out_new(r, o, 0);
+    if (r->grad) tr_save(r, o, in, "input");
+    tl_unref(r->t, copy);
+}
+
+static void bwd_attention(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int q = op->in[0], k = op->in[1], v = op->in[2];
+    const dlm_tensor *x = TT(r, q);
+    int h = op->a.attn.heads;
+    dlm_poly bth = mulk(numel(r, q), r->eb[q]);
+    dlm_poly btt = mulk(dlm_poly_mul(dlm_poly_mul(x->shape[0], x->shape[1]), x->shape[1]), h);
+    dlm_poly probs_b = mulk(btt, r->mixed ? 4 : r->fb);
+    int gq, gk, gv;
+    if (!r->torch || r->cfg->attention == DLM_ATTN_FUSED) {
+        int ws = -1;
+        if (r->torch) {
+            /* oplog (B=2, T=64): cuDNN's attention backward (half) takes
+             * 2*B*T*Hd elements + B*h*T floats of workspace, the
+             * memory-efficient kernel (fp32) B*T*Hd + 2*B*h*T floats */
+            dlm_poly rows_h = mulk(dlm_poly_mul(x->shape[0], x->shape[1]), (int64_t)h * 4);
+            dlm_poly w = r->eb[q] == 4 ? dlm_poly_add(bth, mulk(rows_h, 2))
+                                       : dlm_poly_add(mulk(bth, 2), rows_h);
+            ws = new_slot(r, w, DLM_TERM_WORKSPACE, -1, "attention backward workspace");
+        }
+        gq = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad q");
+        gk = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad k");
+        gv = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad v");
+        tl_unref(r->t, ws);
+        tl_unref(r->t, gout);
+        tr_release_saved(r, o);
+    } else {
+        tr_gemm(r, 1);
+        int gc = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad context copy");
+        tl_unref(r->t, gout);
+        int gvc = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad v");
+        int gdp = new_slot(r, probs_b, DLM_TERM_TRANSIENT, -1, "grad probabilities");
+        tl_unref(r->t, gc);
+        int gp = gdp;
+        if (op->a.attn.dropout > 0) {
+            gp = new_slot(r, probs_b, DLM_TERM_TRANSIENT, -1, "grad before dropout");
+            tl_unref(r->t, gdp);
+        }
+        int gs = new_slot(r, probs_b, DLM_TERM_TRANSIENT, -1, "grad scores");
+        tl_unref(r->t, gp);
+        int graw = new_slot(r, probs_b, DLM_TERM_TRANSIENT, -1, "grad raw scores");
+        tl_unref(r->t, gs);
+        int gkc = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad k");
+        int gqc = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad q");
+        tl_unref(r->t, graw);
+        tr_release_saved(r, o);
+        /* each transposed gradient is copied to (B, T, Hd) before its Linear */
+        gv = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad v copy");
+        tl_unref(r->t, gvc);
+        gk = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad k copy");
+        tl_unref(r->t, gkc);
+        gq = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad q copy");
+        tl_unref(r->t, gqc);
+    }
+    tr_give(r, v, gv);
+    tr_give(r, k, gk);
+    tr_give(r, q, gq);
+}
+
+static void bwd_linear(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0];
+    tr_gemm(r, 1);
+    int gi = r->rg[x] ? tr_grad_new(r, x, "grad input") : -1;
+    for (int i = 0; i < op->n_params; i++) tr_param_grad(r, op->params[i], tr_pgrad_half(r, op->params[i]));
+    tr_release_saved(r, o);
+    tl_unref(r->t, gout);
+    tr_give(r, x, gi);
+}
+
+/* autocast: both compute in half precision */
+const op_rule dlm_rule_linear = {
+    .name = "linear", .fwd = fwd_linear, .bwd = bwd_linear, .autocast = 2,
+    .resident = tr_resident_cublas};
+const op_rule dlm_rule_attention = {
+    .name = "attention", .fwd = fwd_attention, .bwd = bwd_attention, .autocast = 2,
+    .resident = tr_resident_cublas};

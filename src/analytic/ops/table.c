@@ -1,0 +1,29 @@
+/* table.c — the rule of every op kind (rule.h), indexed by kind.  A new op
+ * kind is one rule in its family's file and one line here. */
+#include "rule.h"
+
+static const op_rule *const rules[DLM_OP_KIND_COUNT] = {
+    [DLM_OP_CONV2D] = &dlm_rule_conv2d,
+    [DLM_OP_BATCHNORM2D] = &dlm_rule_batchnorm2d,
+    [DLM_OP_RELU] = &dlm_rule_relu,
+    [DLM_OP_MAXPOOL2D] = &dlm_rule_maxpool2d,
+    [DLM_OP_AVGPOOL2D_ADAPTIVE] = &dlm_rule_avgpool2d_adaptive,
+    [DLM_OP_ADD] = &dlm_rule_add,
+    [DLM_OP_FLATTEN] = &dlm_rule_flatten,
+    [DLM_OP_LINEAR] = &dlm_rule_linear,
+    [DLM_OP_RNN] = &dlm_rule_rnn,
+    [DLM_OP_SELECT] = &dlm_rule_select,
+    [DLM_OP_EMBEDDING] = &dlm_rule_embedding,
+    [DLM_OP_LAYERNORM] = &dlm_rule_layernorm,
+    [DLM_OP_DROPOUT] = &dlm_rule_dropout,
+    [DLM_OP_GELU] = &dlm_rule_gelu,
+    [DLM_OP_TANH] = &dlm_rule_tanh,
+    [DLM_OP_SOFTMAX] = &dlm_rule_softmax,
+    [DLM_OP_ATTENTION] = &dlm_rule_attention,
+    [DLM_OP_VIEW] = &dlm_rule_view,
+};
+
+const op_rule *dlm_op_rule(dlm_op_kind k)
+{
+    return (unsigned)k < DLM_OP_KIND_COUNT ? rules[k] : NULL;
+}

@@ -1,0 +1,94 @@
+#!/bin/bash
+# probe_gpu.sh — the GPU runs behind data/cudnn/probe-*.csv and the probe's
+# checks against PyTorch (data/cudnn/README.md), on the GPU machine:
+#   tools/probe_gpu.sh OUTDIR build     configure --without-gsl and make dlmem
+#   tools/probe_gpu.sh OUTDIR oplogs    the per-op logs (torch_reference.py oplog) of
+#                                       data/reference/pytorch_oplog_probe_check_*.csv
+#   tools/probe_gpu.sh OUTDIR check     probe the shapes of every per-op log in
+#                                       data/reference and compare (tools/probe_check.py)
+#   tools/probe_gpu.sh OUTDIR rnnmath   diagnosis: bf16 RNN rows per math type vs the logs
+#   tools/probe_gpu.sh OUTDIR ship      every built-in network and data/nets example,
+#                                       B 1..256 (RNNs over T 50,100,200,300,500,1000),
+#                                       fp32 and bf16, infer and train, into
+#                                       OUTDIR/probe-sm90-cudnn<version>.csv
+# dlmem runs with PyTorch's bundled cuDNN (the nvidia-cudnn wheel's lib on
+# LD_LIBRARY_PATH), so its rows are the choices PyTorch makes on this machine.
+# DLMEM names the binary (default ./dlmem in the source tree).
+set -o pipefail
+out=${1:?usage: probe_gpu.sh OUTDIR STAGE...}
+shift
+dlmem=${DLMEM:-$PWD/dlmem}
+cd "$(dirname "$0")/.." || exit 2
+# (nvidia.cudnn is a namespace package: __file__ is None, __path__ has the directory)
+lib=$(python3 -c 'import nvidia.cudnn;print(list(nvidia.cudnn.__path__)[0])')/lib
+[ -e "$lib/libcudnn.so.9" ] || { echo "probe_gpu.sh: no libcudnn.so.9 in $lib" >&2; exit 2; }
+export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+ref=data/reference
+pr() { "$dlmem" probe "$@" -o "$p"; }
+for stage in "$@"; do
+  t0=$(date +%s)
+  case $stage in
+  build)
+    (autoreconf -fi && ./configure --without-gsl && make -j"$(nproc)") > "$out/build.log" 2>&1 ||
+      { tail -40 "$out/build.log"; exit 1; }
+    dlmem=$PWD/dlmem ;;
+  oplogs)
+    o=$out/pytorch_oplog_probe_check
+    python3 tools/torch_reference.py oplog --dtypes fp32 --modes train --points \
+      resnet18:3:0 resnet18:12:0 resnet18:48:0 \
+      resnet18:32:0:eager:height=256,width=256 resnet18:16:0:eager:height=160,width=160 \
+      resnet18:16:0:eager:base=48 -o "${o}_fp32.csv" > "$out/oplog.log" 2>&1 &&
+    python3 tools/torch_reference.py oplog --dtypes bf16 --modes train --points \
+      resnet18:8:0 resnet18:24:0 -o "${o}_bf16.csv" >> "$out/oplog.log" 2>&1 &&
+    python3 tools/torch_reference.py oplog --dtypes fp32 bf16 --modes infer train --points \
+      lstm:32:100:eager:hidden=512,layers=3 gru:32:100:eager:hidden=384,layers=3 \
+      lstm:16:50:eager:hidden=128,layers=1 gru:8:64:eager:hidden=160,layers=2 \
+      -o "${o}_rnn.csv" >> "$out/oplog.log" 2>&1 || { tail -20 "$out/oplog.log"; exit 1; } ;;
+  check)
+    p=$out/probe_ref.csv
+    pr resnet18 --batch 1,2,3,4,8,12,16,32,48,64,128,256 --dtype fp32 &&
+    pr resnet18 --set base=32 --batch 1,4,8,16,32,64,128 &&
+    pr resnet18 --batch 2,8,24,32,64 --dtype bf16,fp16 &&
+    pr resnet18 --set height=256,width=256 --batch 32 &&
+    pr resnet18 --set height=160,width=160 --batch 16 &&
+    pr resnet18 --set base=48 --batch 16 &&
+    pr lstm --batch 2,32 --seq 50,300,500,1000 --dtype fp32,bf16 &&
+    pr gru --batch 2,32 --seq 50,100,500 --dtype fp32,bf16 &&
+    pr lstm --set hidden=512,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 &&
+    pr gru --set hidden=384,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 &&
+    pr lstm --set hidden=128,layers=1 --batch 16 --seq 50 --dtype fp32,bf16 &&
+    pr gru --set hidden=160 --batch 8 --seq 64 --dtype fp32,bf16 || exit 1
+    python3 tools/probe_check.py "$p" $ref/pytorch_oplog*.csv > "$out/check_ref.txt"
+    echo "probe_check.py: exit $?" >> "$out/check_ref.txt"
+    grep -v '^CACHED' "$out/check_ref.txt" | tail -20 ;;
+  rnnmath)
+    for m in fma default tensor-op; do
+      p=$out/probe_bf16_$m.csv
+      for a in "lstm --batch 2,32 --seq 50,300,500,1000" "gru --batch 2,32 --seq 50,100,500" \
+               "lstm --set hidden=512,layers=3 --batch 32 --seq 100" \
+               "gru --set hidden=384,layers=3 --batch 32 --seq 100" \
+               "lstm --set hidden=128,layers=1 --batch 16 --seq 50" \
+               "gru --set hidden=160 --batch 8 --seq 64"; do
+        # shellcheck disable=SC2086
+        DLMEM_PROBE_BF16_RNN_MATH=$m pr $a --dtype bf16 2>/dev/null || exit 1
+      done
+      echo "bf16 RNN math $m: $(python3 tools/probe_check.py "$p" $ref/pytorch_oplog.csv \
+        $ref/pytorch_oplog_gru_bf16.csv $ref/pytorch_oplog_lstm_long.csv \
+        $ref/pytorch_oplog_probe_check_rnn.csv | tail -1)"
+    done ;;
+  ship)
+    v=$(python3 -c 'import torch;print(torch.backends.cudnn.version())')
+    p=$out/probe-sm90-cudnn$v.csv
+    for m in resnet18 resnet34 data/nets/cifar_cnn.net; do
+      pr "$m" --batch 1-256 --dtype fp32,bf16 || exit 1
+    done
+    for m in lstm gru data/nets/seed_lstm.net; do
+      pr "$m" --batch 1-256 --seq 50,100,200,300,500,1000 --dtype fp32,bf16 || exit 1
+    done
+    for m in bert bert-large data/nets/tiny_encoder.net; do
+      pr "$m" --batch 1 --seq 128 --dtype fp32,bf16 || exit 1
+    done ;;
+  *) echo "probe_gpu.sh: unknown stage $stage" >&2; exit 2 ;;
+  esac
+  echo "probe_gpu.sh: $stage $(( $(date +%s) - t0 )) s"
+done
