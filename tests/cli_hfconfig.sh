@@ -94,6 +94,15 @@ run memory bert --batch 2,7 --seq 64,100 --format csv
 sed 's/^bert-base,/bert,/' "$tmpdir/cfg.csv" >"$tmpdir/cfg2.csv"
 if cmp -s "$tmpdir/cfg2.csv" "$tmpdir/out"; then ok 0 "bert-base.json predicts the built-in bert's bytes"
 else ok 1 "bert-base.json predicts the built-in bert's bytes"; diff "$tmpdir/cfg2.csv" "$tmpdir/out" | diag; fi
-run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16; expect_rc 2 "memory of a decoder is refused"
-one_line_error "has no memory rule yet" "it says which op has no rule"
+run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16; expect_rc 0 "a decoder's inference is predicted"
+out_has "forward of lm_head" "its peak is at the LM head"
+run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode train
+expect_rc 2 "a decoder's training step is refused"
+one_line_error "inference only .*mode train is not modelled yet" "it says which mode has no rules"
+run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --profile runtime
+expect_rc 2 "the runtime profile is refused for a decoder"
+run memory "$hf/mistral-tiny.json" --batch 1 --seq 16; expect_rc 2 "sliding-window attention refused"
+one_line_error "(sliding-window attention) has no memory rule yet" "it names the op and why"
+run memory vit_b_16 --batch 1;    expect_rc 2 "vit_b_16's memory is refused"
+one_line_error "(patch_tokens) has no memory rule yet" "it names the first op without a rule"
 done_testing

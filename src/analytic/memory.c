@@ -90,18 +90,9 @@ dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dl
     if (cfg->sm < 10 || cfg->sm > 200)
         return dlm_error(DLM_ERANGE, "compute capability %d.%d out of range", cfg->sm / 10,
                          cfg->sm % 10);
-    /* The per-op rules (trace.c) cover the ResNet, RNN and BERT ops; a graph with
-     * a decoder's or a vision transformer's ops is refused by name, never guessed. */
-    for (int o = 0; o < g->n_ops; o++) {
-        const char *form = dlm_op_new_form(&g->ops[o]);
-        if (form)
-            return dlm_error(DLM_EUNSUPPORTED, "model %s: op %s (%s) has no memory rule yet: "
-                             "dlmem predicts its parameters (dlmem params), not its memory",
-                             g->name, g->ops[o].name, form);
-    }
-    if (g->n_cache || g->loss >= 0)
-        return dlm_error(DLM_EUNSUPPORTED, "model %s: a returned KV cache or a model-computed "
-                         "loss has no memory rule yet (dlmem params works)", g->name);
+    /* An op, or a configuration of an op, without a rule is refused by name
+     * (the decoders' ops have inference rules only; ViT's none yet): never guessed. */
+    DLM_TRY(dlm_trace_supports(g, cfg));
     dlm_mem_model *m = calloc(1, sizeof *m);
     if (!m) return dlm_error(DLM_ENOMEM, "out of memory");
     m->g = g;

@@ -229,6 +229,10 @@ static const hold holds[] = {
     {"encoder.layer.*.output.dropout", 0, "encoder.layer.*.output"},
     /* BertLayer.forward: `self_attention_output, _ = self.attention(...)` */
     {"encoder.layer.*.attention.self", -1, "encoder.layer.*"},
+    /* GPT2Block: `attn_output, self_attn_weights = self.attn(...)`; LlamaDecoderLayer
+     * (Mistral, Qwen2): `hidden_states, _ = self.self_attn(...)` */
+    {"transformer.h.*.attn", -1, "transformer.h.*"},
+    {"model.layers.*.self_attn", -1, "model.layers.*"},
     /* the seed's RNN: `out, _ = self.lstm(x)` keeps (h_n, c_n) */
     {"lstm", 1, ""}, {"lstm", 2, ""}, {"gru", 1, ""},
 };

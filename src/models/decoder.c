@@ -129,6 +129,7 @@ static int llama_layer(dlm_graph *g, const dlm_decoder_shape *s, int i, int x, i
     int window = s->sliding ? (s->sliding[i] ? s->window : 0) : s->window;
     snprintf(n, sizeof n, "%s.self_attn", p);
     int a = dlm_attention_gqa(g, n, qr, kr, v, H, KV, D, 1, window, s->attn_dropout);
+    if (a >= 0) g->ops[g->n_ops - 1].a.attn.softmax_fp32 = 1; /* softmax(dtype=float32) */
     snprintf(n, sizeof n, "%s.self_attn.o_proj", p);
     a = dlm_linear(g, n, a, (int)s->hidden, s->o_bias);
     snprintf(n, sizeof n, "%s.add", p);

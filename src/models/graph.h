@@ -174,8 +174,9 @@ typedef struct dlm_op {
         struct { double p; } dropout;
         /* dropout on probabilities; kv_heads < heads: grouped-query attention
          * (k, v have kv_heads*head_dim features; eager repeat_kv); causal: a
-         * decoder's mask (SDPA is_causal); window > 0: sliding-window mask */
-        struct { int heads, head_dim, kv_heads, causal, window; double dropout; } attn;
+         * decoder's mask (SDPA is_causal); window > 0: sliding-window mask;
+         * softmax_fp32: eager softmax in fp32, then back to q's dtype (Llama) */
+        struct { int heads, head_dim, kv_heads, causal, window, softmax_fp32; double dropout; } attn;
         struct { int dim, a, b; } cat; /* a, b: sizes of the inputs along dim */
         struct { dlm_index_form form; int offset; } index; /* offset: padding index */
     } a;

@@ -22,6 +22,10 @@ static void fwd_attention(tr *r, int o)
     dlm_poly probs_b = mulk(btt, r->mixed ? 2 : r->fb), soft_b = mulk(btt, r->mixed ? 4 : r->fb);
     int weights = -1;
 
+    if (op->a.attn.causal) {
+        tr_causal_attention_fwd(r, o);
+        return;
+    }
     if (!r->torch) {
         /* The runtime (src/measure/plan.h) has one attention: a scores buffer
          * of B*heads*T^2 elements (softmax in place) and 5 device addresses

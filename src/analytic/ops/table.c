@@ -21,6 +21,14 @@ static const op_rule *const rules[DLM_OP_KIND_COUNT] = {
     [DLM_OP_SOFTMAX] = &dlm_rule_softmax,
     [DLM_OP_ATTENTION] = &dlm_rule_attention,
     [DLM_OP_VIEW] = &dlm_rule_view,
+    [DLM_OP_RMSNORM] = &dlm_rule_rmsnorm,
+    [DLM_OP_SILU] = &dlm_rule_silu,
+    [DLM_OP_MUL] = &dlm_rule_mul,
+    [DLM_OP_SLICE] = &dlm_rule_slice,
+    [DLM_OP_ROTARY] = &dlm_rule_rotary,
+    [DLM_OP_ROPE] = &dlm_rule_rope,
+    [DLM_OP_INDEX] = &dlm_rule_index,
+    [DLM_OP_CAUSAL_LM_LOSS] = &dlm_rule_causal_lm_loss,
 };
 
 const op_rule *dlm_op_rule(dlm_op_kind k)
