@@ -184,11 +184,17 @@ void tr_gemm(tr *r, int backward)
     *ws = new_slot(r, P(dlm_torch_cublas_workspace(r->cfg->sm)), DLM_TERM_WORKSPACE,
                    backward ? r->nm_cublas_bwd : r->nm_cublas,
                    backward ? "cuBLAS workspace (autograd thread)" : "cuBLAS workspace");
-    /* and 1 MiB for cuBLASLt on the main thread (the oplog's first addmm
-     * allocates 32 MiB + 1 MiB; training's resident memory shows no second
-     * one for the autograd thread) */
-    if (!backward)
-        new_slot(r, P(1LL << 20), DLM_TERM_WORKSPACE, r->nm_cublas, "cuBLASLt workspace");
+}
+
+void tr_gemm_lt(tr *r)
+{
+    /* 1 MiB for cuBLASLt on the main thread (the oplog's first addmm allocates
+     * 32 MiB + 1 MiB; training's resident memory shows no second one for the
+     * autograd thread; a decoder without biases, whose GEMMs are all mm, has
+     * none: the H200 grid's Llama-shaped points are 1 MiB lower than with it) */
+    if (!r->torch || r->cublaslt || r->ck.mode == 2) return;
+    r->cublaslt = 1;
+    new_slot(r, P(1LL << 20), DLM_TERM_WORKSPACE, r->nm_cublas, "cuBLASLt workspace");
 }
 
 /* ---- Python lifetimes ------------------------------------------------------------ */

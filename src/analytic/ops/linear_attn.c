@@ -111,6 +111,7 @@ static void fwd_linear(tr *r, int o)
     int copy, in = tr_read_half(r, o, x, &copy);
     tr_weight_casts(r, o);
     tr_gemm(r, 0);
+    if (op->a.linear.bias) tr_gemm_lt(r);
     tr_out_new(r, o, 0);
     if (r->grad) tr_save(r, o, in, "input");
     tl_unref(r->t, copy);

@@ -78,6 +78,7 @@ typedef struct tr {
     int n_end, cap_end;
     int *opt_m, *opt_v; /* per parameter (graph->params order) */
     int cublas_fwd, cublas_bwd;
+    int cublaslt;    /* the main thread's cuBLASLt workspace is there */
     int res_cublas;  /* runtime: its resident cuBLAS workspace is there */
     ckpt_state ck;   /* activation checkpointing (cfg->checkpoint) */
     int K;           /* RNN ops in K checkpointed chunks of time steps (0: one call) */
@@ -207,6 +208,9 @@ void tr_release_saved(tr *r, int o);
 void tr_schedule(tr *r, int at, int s);
 /* The cuBLAS workspace of the thread running a GEMM (allocated at its first). */
 void tr_gemm(tr *r, int backward);
+/* The main thread's 1 MiB cuBLASLt workspace, at its first addmm with a bias
+ * (at::addmm's cublasLt gemm-and-bias path; a plain mm runs cublasGemmEx). */
+void tr_gemm_lt(tr *r);
 /* Op after which the Python frame holding output `out` of op o (-1: the
  * attention weights inside the op) returns; -1 if no frame holds it. */
 int tr_hold_end(const tr *r, int o, int out);
