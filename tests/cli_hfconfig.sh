@@ -105,4 +105,25 @@ run memory "$hf/mistral-tiny.json" --batch 1 --seq 16; expect_rc 2 "sliding-wind
 one_line_error "(sliding-window attention) has no memory rule yet" "it names the op and why"
 run memory vit_b_16 --batch 1;    expect_rc 2 "vit_b_16's memory is refused"
 one_line_error "(patch_tokens) has no memory rule yet" "it names the first op without a rule"
+# LoRA adapters against peft (data/reference/peft_lora.csv: torch_reference.py lora)
+ref="$top_srcdir/data/reference/peft_lora.csv"
+tail -n +2 "$ref" | while IFS=, read -r model r alpha targets modules trainable total rest; do
+    m=$model
+    case $m in hf:*) m="$hf/${m#hf:}.json" ;; esac
+    "$DLMEM" params "$m" --lora "$r" >"$tmpdir/lora.out" 2>&1
+    want="on $targets ($modules modules): $(printf "%'d" "$trainable" 2>/dev/null || echo "$trainable") trainable"
+    if grep -q "on $targets ($modules modules): " "$tmpdir/lora.out" &&
+       grep -q "$(echo "$trainable" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') trainable" "$tmpdir/lora.out"; then
+        echo "ok - $model --lora $r: $targets, $modules modules, $trainable trainable as peft"
+    else
+        echo "not ok - $model --lora $r: peft has $want"; sed 's/^/#   /' "$tmpdir/lora.out"
+    fi
+done >"$tmpdir/lora.tap"
+n_lora=$(grep -c '^ok' "$tmpdir/lora.tap"); bad_lora=$(grep -c '^not ok' "$tmpdir/lora.tap")
+sed 's/^/# /' "$tmpdir/lora.tap"
+[ "$bad_lora" -eq 0 ] && [ "$n_lora" -ge 12 ]; ok $? "--lora matches peft on all $n_lora rows of peft_lora.csv ($bad_lora differ)"
+run params resnet18 --lora 8;   expect_rc 2 "--lora without peft defaults for the model"
+one_line_error "no default target modules" "it asks for the targets"
+run params gpt2 --lora 8,8,q_proj; expect_rc 2 "--lora targets that match nothing"
+run params gpt2 --lora 0;       expect_rc 2 "--lora rank 0"
 done_testing

@@ -599,6 +599,31 @@ def technique_points_rnn_chunks():
     return P
 
 
+def cmd_lora(args):
+    """peft's LoRA on the CPU: what dlmem params --lora counts (adapted modules and
+    trainable parameters at r, alpha = r, peft's default target modules)."""
+    import peft
+    from peft import LoraConfig, get_peft_model
+    v = versions()
+    rows = []
+    for name in args.models:
+        for r in args.ranks:
+            m = with_lora(build(name), r)
+            cfg = m.peft_config["default"]
+            adapted = sorted({n.rsplit(".lora_A", 1)[0] for n, _ in m.named_parameters()
+                              if ".lora_A." in n})
+            trainable = sum(q.numel() for q in m.parameters() if q.requires_grad)
+            total = sum(q.numel() for q in m.parameters())
+            rows.append(dict(model=name, r=r, alpha=cfg.lora_alpha,
+                             targets="+".join(sorted(cfg.target_modules)),
+                             modules=len(adapted), trainable=trainable, total=total,
+                             peft=peft.__version__, torch=v["torch"],
+                             transformers=v["transformers"]))
+            print(f"{name} r={r}: {len(adapted)} modules, {trainable:,} trainable of {total:,}",
+                  file=sys.stderr)
+    write_csv(args.output, rows)
+
+
 def cmd_memory(args):
     v = versions()
     if not torch.cuda.is_available():
@@ -752,6 +777,12 @@ def main():
                    default=["resnet18", "resnet34", "lstm", "gru", "bert", "bert-large", "gpt2",
                             "vit_b_16"] + hf_models(),
                    help="dlmem model names; hf:STEM is data/hf/STEM.json")
+    a = sub.add_parser("lora")
+    a.add_argument("-o", "--output", required=True)
+    a.add_argument("--models", nargs="+",
+                   default=["gpt2", "hf:llama-gqa-tiny", "hf:qwen2-tiny", "hf:mistral-tiny",
+                            "hf:bert-base", "hf:roberta-base"])
+    a.add_argument("--ranks", nargs="+", type=int, default=[8, 16])
     a = sub.add_parser("memory")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--models", nargs="+", default=["resnet18", "lstm", "bert"])
@@ -790,7 +821,7 @@ def main():
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.backends.cudnn.allow_tf32 = args.tf32
-    {"params": cmd_params, "memory": cmd_memory, "techniques": cmd_techniques,
+    {"params": cmd_params, "lora": cmd_lora, "memory": cmd_memory, "techniques": cmd_techniques,
      "oplog": cmd_oplog}[args.cmd](args)
     print(f"python {platform.python_version()}: done", file=sys.stderr)
 

@@ -67,6 +67,7 @@ dlm_status dlm_build_bert_shape(const dlm_bert_shape *s, dlm_graph *g)
                                                 "embeddings.LayerNorm.",
                                                 "embeddings.position_embeddings."};
     int64_t vocab = s->vocab, hidden = s->hidden, positions = s->positions, types = s->types;
+    g->family = s->roberta ? "roberta" : "bert";
     if (s->heads <= 0 || hidden % s->heads)
         return dlm_error(DLM_EINVAL, "%s: hidden=%lld is not a multiple of heads=%lld", g->name,
                          (long long)hidden, (long long)s->heads);

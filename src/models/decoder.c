@@ -24,6 +24,7 @@
  * Parameters are listed in registration order (named_parameters()).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "models.h"
 
@@ -88,6 +89,7 @@ static int gpt2_block(dlm_graph *g, const dlm_decoder_shape *s, int i, int x)
 
 static dlm_status build_gpt2(const dlm_decoder_shape *s, dlm_graph *g)
 {
+    g->family = "gpt2";
     g->max_T = s->positions;
     int ids = ids_input(g);
     int wte = dlm_graph_param(g, "transformer.wte.weight", 2, (int64_t[]){s->vocab, s->hidden});
@@ -155,6 +157,9 @@ static int llama_layer(dlm_graph *g, const dlm_decoder_shape *s, int i, int x, i
 
 static dlm_status build_llama(const dlm_decoder_shape *s, dlm_graph *g)
 {
+    /* the family names are static strings: "llama", "mistral", "qwen2" */
+    g->family = !strcmp(s->family, "mistral") ? "mistral"
+                : !strcmp(s->family, "qwen2") ? "qwen2" : "llama";
     int ids = ids_input(g);
     int emb = dlm_graph_param(g, "model.embed_tokens.weight", 2, (int64_t[]){s->vocab, s->hidden});
     int x = dlm_embedding(g, "model.embed_tokens", ids, emb);

@@ -184,6 +184,8 @@ typedef struct dlm_op {
 
 typedef struct dlm_graph {
     char *name;           /* "resnet18" */
+    const char *family;   /* transformers model_type of a transformer ("gpt2", "llama",
+                             "mistral", "qwen2", "bert", "roberta", "vit"), else NULL */
     dlm_tensor *tensors;
     int n_tensors, cap_tensors;
     dlm_op *ops;          /* execution order */

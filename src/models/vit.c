@@ -108,6 +108,7 @@ dlm_status dlm_build_vit_shape(const dlm_vit_shape *s, dlm_graph *g)
         return dlm_error(DLM_EINVAL, "%s: hidden size %lld is not a multiple of %lld heads",
                          g->name, (long long)s->hidden, (long long)s->heads);
     int64_t np = (s->image / s->patch) * (s->image / s->patch), C = s->hidden;
+    g->family = s->hf ? "vit" : NULL;
     dlm_poly in_shape[4] = {dlm_poly_B(), dlm_poly_const(s->channels), dlm_poly_const(s->image),
                             dlm_poly_const(s->image)};
     int x = dlm_graph_input(g, "pixel_values", DLM_EL_FLOAT, 4, in_shape);
