@@ -12,6 +12,7 @@ transformers BertModel) and writes
   oplog       per-aten-op memory for a few small points: allocated bytes before
               and after each op and the peak inside it, forward and backward,
               so the analytic model's per-op rules can be read off    -> CSV
+  lora        peft's LoRA adapters (modules, trainable parameters) on the CPU -> CSV
   techniques  the memory-saving techniques of `dlmem advise` measured with the
               same protocol (autocast, checkpointing per block, layer or chunk
               of LSTM time steps, SDPA, optimizers, GRU, 6-layer BERT,
@@ -32,6 +33,13 @@ unrounded requested-bytes peak.  A step is:
   train    model.train(): optimizer.zero_grad(set_to_none=True); out = model(x);
            loss = sum(o.pow(2).mean() for o in outputs); loss.backward();
            optimizer.step()   (Adam, PyTorch's default foreach implementation)
+Causal language models (gpt2 and the decoders of data/hf, `hf:NAME`) run as people
+run them: infer and forward call model(input_ids=x) with the config's defaults (the
+KV cache it returns lives with the output); train calls model(input_ids=x,
+labels=x).loss.backward() (transformers' ForCausalLMLoss: fp32 logits, labels shifted
+by one) and the optimizer step.  LoRA points wrap the model with peft's
+get_peft_model(LoraConfig(r, lora_alpha=r)) (its default target modules) and give the
+optimizer the adapters only.
 TF32 is off (torch.backends.cuda.matmul.allow_tf32 = False, cudnn.allow_tf32 =
 False) unless --tf32; cudnn.benchmark stays False (PyTorch's default).
 """
