@@ -100,9 +100,12 @@ static int new_tensor(dlm_graph *g, const char *name, dlm_role role, dlm_elem el
         if (dlm_poly_deg_T(&shape[i]) > 0) g->uses_T = 1;
     }
     t->numel = numel_of(ndim, shape);
-    if (t->numel.bad)
+    if (t->numel.bad) {
+        free(t->name); /* the tensor is not counted: its name would leak */
+        t->name = NULL;
         return fail(g, DLM_ERANGE, "%s: its number of elements does not fit in 64 bits (or has "
                     "a degree above 3 in B or T)", name);
+    }
     t->producer = producer;
     t->alias_of = alias_of;
     return g->n_tensors++;
