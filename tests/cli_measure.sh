@@ -64,4 +64,11 @@ expect_rc 2 "no GPU visible"
 one_line_error "GPU\|CUDA" "one line about the missing GPU or CUDA"
 [ ! -e "$tmpdir/new.csv" ]
 ok $? "... and no output file made"
+
+# no NVIDIA driver at all (this machine, when it has none): says so, not "insufficient driver"
+run measure resnet18 --batch 1
+if ! grep -q "without CUDA" "$tmpdir/err" && ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then
+    expect_rc 2 "no NVIDIA driver"
+    one_line_error "no usable GPU: no NVIDIA driver on this machine" "names the missing driver"
+fi
 done_testing

@@ -26,14 +26,16 @@ run params resnet18;             expect_rc 0 "params resnet18"
 out_has "11,689,512 parameters" "resnet18 total"
 out_has "conv1 .*7\*7\*3\*64 = 9408" "conv1 formula"
 out_has "All 62 parameter tensors and 60 buffers match PyTorch" "every tensor matches PyTorch"
+if grep -qi "seed" "$tmpdir/out"; then ok 1 "no seed material without --view seed"; else ok 0 "no seed material without --view seed"; fi
+run params resnet18 --view seed; expect_rc 0 "params resnet18 --view seed"
 out_has "counts conv1.bias (64)" "the seed's conv1 error explained"
 out_has "Its PyTorch column says 9,472 where PyTorch counts 9,408: no PyTorch model" "the seed's PyTorch column flagged"
 
-run params lstm;                 expect_rc 0 "params lstm"
+run params lstm --view seed;     expect_rc 0 "params lstm --view seed"
 out_has "895,498" "lstm total"
 out_has "misses lstm.bias_ih_l\* .* or lstm.bias_hh_l\*" "the seed's LSTM formula error explained"
 
-run params bert --format json;   expect_rc 0 "params bert --format json"
+run params bert --format json --view seed; expect_rc 0 "params bert --format json --view seed"
 cp "$tmpdir/out" "$tmpdir/bert.json"
 json_valid "$tmpdir/bert.json" "JSON parses"
 json_eq "$tmpdir/bert.json" 'd["total_params"]' 109482240 "JSON total_params"

@@ -11,6 +11,7 @@
 #include "advise/flops.h"
 #include "advise/segments.h"
 #include "analytic/memory.h"
+#include "analytic/workspaces.h"
 #include "core/csv.h"
 #include "core/paths.h"
 #include "models/models.h"
@@ -34,15 +35,67 @@ static int64_t named(const dlm_mem_result *r, const char *name)
     return -1;
 }
 
+/* cuDNN RNN rows for the seed's LSTM and GRU (I=100, H=256, L=2, fp32) at
+ * B=32 and every t <= 1001 steps, in the row format `dlmem probe` writes
+ * (workspaces.h): the sizes the H200's per-op logs gave at the seed's sizes
+ * (pytorch_oplog_lstm_long.csv, pytorch_oplog_gru.csv: to the byte there),
+ * as inputs, so that what is checked below is which of them the engine
+ * keeps alive, not their values.  Reserve: (6L-1) (LSTM) or (7L-1) (GRU)
+ * elements per step, sequence and hidden unit + 256 B; workspace: the larger
+ * of c + 4*B*(s + t*(I+H) + min(t,256)*g*H) and c + 4*(19025 + B*(t*(2I+3H)
+ * + 12gH - 1106.5)) in training (one size for forward and backward), the
+ * first alone in inference (c 20,333,056 B / s 20H for the LSTM, g 4;
+ * 19,444,224 B / 10H for the GRU, g 3). */
+static dlm_ws_db *rnn_rows(void)
+{
+    char path[] = "/tmp/dlm-rnn-rowsXXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) return NULL;
+    fputs("gpu,sm,cudnn_version,cublas_version,logic,op,phase,dtype,layout,key,batch,seq,"
+          "workspace_bytes,reserve_bytes,engine,status\n", f);
+    const int64_t B = 32, H = 256, I = 100;
+    for (int cell = 0; cell < 2; cell++) {
+        int64_t g = cell ? 3 : 4, c = cell ? 19444224 : 20333056, s = cell ? 10 * H : 20 * H;
+        int64_t per = cell ? 13 : 11;
+        for (int64_t t = 1; t <= 1001; t++) {
+            int64_t inf = c + 4 * B * (s + t * (I + H) + (t < 256 ? t : 256) * g * H);
+            int64_t trn = c + 4 * 19025 + B * (4 * t * (2 * I + 3 * H) + 4 * 12 * g * H - 4426);
+            if (inf > trn) trn = inf;
+            int64_t res = per * t * B * H * 4 + 256;
+            const char *op = cell ? "gru" : "lstm";
+            fprintf(f, "NVIDIA H200,90,91900,130100,pytorch-2.11,%s,inference,fp32,-,"
+                    "i100-h256-l2-b1-d1-p0,%lld,%lld,%lld,0,rnn-standard,ok\n", op, (long long)B,
+                    (long long)t, (long long)inf);
+            fprintf(f, "NVIDIA H200,90,91900,130100,pytorch-2.11,%s,training,fp32,-,"
+                    "i100-h256-l2-b1-d1-p0,%lld,%lld,%lld,%lld,rnn-standard,ok\n", op, (long long)B,
+                    (long long)t, (long long)trn, (long long)res);
+            fprintf(f, "NVIDIA H200,90,91900,130100,pytorch-2.11,%s,backward,fp32,-,"
+                    "i100-h256-l2-b1-d1-p0,%lld,%lld,%lld,0,rnn-standard,ok\n", op, (long long)B,
+                    (long long)t, (long long)trn);
+        }
+    }
+    dlm_ws_db *db = NULL;
+    int ok = fclose(f) == 0 && dlm_ws_db_alloc(&db) == DLM_OK && dlm_ws_db_read(db, path) == DLM_OK &&
+             dlm_ws_db_finish(db) == DLM_OK;
+    remove(path);
+    if (!ok) {
+        printf("# rnn rows: %s\n", dlm_errmsg());
+        dlm_ws_db_free(db);
+        return NULL;
+    }
+    return db;
+}
+
 /* The seed's LSTM (I=100, H=256, L=2, fp32, pytorch profile, sm_90) run in K
- * checkpointed chunks of time steps (memory.h's rnn_chunks).  Sizes by hand:
- * a state (h or c) is L*B*H*4 bytes; the cuDNN reserve of a call over t
- * steps 11*t*B*H*4 + 256 bytes (trace.c: (6L-1) elements per step and
- * hidden unit); its workspace the larger of trace.c's inference law
- * c + 4*B*(20H + t*(I+H) + min(t,256)*4H) and training law
- * c + 4*(19025 + B*(t*(2I+3H) + 48H - 1106.5)), c = 20,333,056 B. */
+ * checkpointed chunks of time steps (memory.h's rnn_chunks), with the rows
+ * of rnn_rows().  Sizes by hand: a state (h or c) is L*B*H*4 bytes; the
+ * reserve and workspace of a call over t steps as rnn_rows() gives them. */
 static void lstm_chunks(void)
 {
+    dlm_ws_db *rows = rnn_rows();
+    TAP_OK(rows != NULL, "the RNN rows for the chunk tests");
+    if (!rows) return;
     dlm_graph *g;
     if (dlm_model_build_named("lstm", NULL, &g) != DLM_OK) {
         TAP_OK(0, "build lstm: %s", dlm_errmsg());
@@ -51,8 +104,11 @@ static void lstm_chunks(void)
     const int64_t B = 32, H = 256, I = 100, state = 2LL * B * H * 4; /* h or c */
     dlm_mem_config c;
     dlm_mem_config_default(&c);
+    c.workspaces = rows;
     c.mode = DLM_MODE_TRAIN;
     dlm_mem_result t1 = predict(g, c, B, 1000);
+    TAP_OK(t1.complete && t1.n_unknown == 0, "with the rows every term is known (%d unknown)",
+           t1.n_unknown);
     c.rnn_chunks = 4;
     dlm_mem_result t4 = predict(g, c, B, 1000);
     c.rnn_chunks = 10;
@@ -194,6 +250,7 @@ static void lstm_chunks(void)
     memset(&w, 0, sizeof w);
     snprintf(w.model, sizeof w.model, "lstm");
     dlm_mem_config_default(&w.cfg);
+    w.cfg.workspaces = rows;
     w.cfg.mode = DLM_MODE_TRAIN;
     w.batch = B;
     w.seq = 1000;
@@ -223,6 +280,29 @@ static void lstm_chunks(void)
            rep ? rep->n_chunk_rows : 0, rep ? rep->chunks_lowest : 0);
     dlm_advice_report_free(rep);
     dlm_graph_free(g);
+    /* without rows (sm_86 has none shipped) the same point is incomplete and
+     * names the RNN's terms */
+    c.workspaces = NULL;
+    c.sm = 86;
+    c.rnn_chunks = 0;
+    if (dlm_model_build_named("lstm", NULL, &g) == DLM_OK) {
+        dlm_mem_result u = predict(g, c, B, 1000);
+        int ws = 0, res = 0;
+        for (int i = 0; i < u.n_unknown && i < DLM_MAX_UNKNOWN; i++) {
+            ws += !strcmp(u.unknown[i].term, "cudnn_rnn_workspace");
+            res += !strcmp(u.unknown[i].term, "cudnn_rnn_reserve");
+        }
+        TAP_OK(!u.complete && ws == 2 && res == 1 && u.n_unknown == 3,
+               "sm_86 without rows: incomplete, the RNN's workspaces (training, backward) and reserve "
+               "unknown (%d: %d + %d)", u.n_unknown, ws, res);
+        c.rnn_chunks = 4;
+        u = predict(g, c, B, 1000);
+        TAP_OK(!u.complete && u.n_unknown == 3, "... and in 4 chunks the same 3 terms, each named "
+               "once however many calls need it (%d)", u.n_unknown);
+        c.rnn_chunks = 0;
+        dlm_graph_free(g);
+    }
+    dlm_ws_db_free(rows);
 }
 
 /* Per-parameter element counts from PyTorch's own list (independent of the

@@ -1,6 +1,5 @@
 /* test_convtab.c — the measured cuDNN convolution workspace table
- * (src/analytic/convtab.h): the rule between measured batch sizes on
- * hand-derived values, the loader's errors, and data/cudnn/conv_workspace.csv
+ * (src/analytic/convtab.h): the loader's errors, and data/cudnn/conv_workspace.csv
  * against the per-op log it was read off (every row is what the log says, and
  * the log has no convolution the table lacks), so that a hand edit or a stale
  * table fails here. */
@@ -12,31 +11,6 @@
 #include "core/csv.h"
 #include "core/paths.h"
 #include "tap.h"
-
-static void rule(void)
-{
-    static const int64_t B[] = {1, 4, 8}, v[] = {100, 400, 1000};
-    dlm_conv_how how;
-    int64_t lo, hi;
-    dlm_poly law;
-    TAP_EQ(dlm_conv_series_at(B, v, 3, 4, &law, &how, &lo, &hi), 400, "a measured B: its bytes");
-    TAP_EQ(how, DLM_CONV_MEASURED, "... said to be measured");
-    TAP_EQ(dlm_conv_series_at(B, v, 3, 2, &law, &how, &lo, &hi), 200, "B=2: on the line from B=1 to B=4");
-    TAP_OK(how == DLM_CONV_INTERPOLATED && lo == 1 && hi == 4, "... interpolated between 1 and 4");
-    TAP_EQ(dlm_poly_eval(&law, 2, 1), 200, "... the law around it gives it");
-    TAP_EQ(dlm_poly_coef(&law, 1, 0), 100, "... with the segment's slope (100 B per sample)");
-    TAP_EQ(dlm_conv_series_at(B, v, 3, 6, NULL, NULL, NULL, NULL), 700, "B=6: between 4 and 8");
-    TAP_EQ(dlm_conv_series_at(B, v, 3, 16, &law, &how, &lo, &hi), 2000,
-           "beyond the table: B=8's bytes in proportion (1000 * 16/8)");
-    TAP_OK(how == DLM_CONV_SCALED && lo == 8, "... said to be scaled from B=8");
-    static const int64_t B2[] = {4, 8}, v2[] = {0, 3};
-    TAP_EQ(dlm_conv_series_at(B2, v2, 2, 5, NULL, NULL, NULL, NULL), 1, "0.75 B rounds to 1");
-    TAP_EQ(dlm_conv_series_at(B2, v2, 2, 2, NULL, &how, NULL, NULL), 0,
-           "below the table: B=4's 0 B in proportion");
-    static const int64_t v3[] = {3, 0};
-    TAP_EQ(dlm_conv_series_at(B2, v3, 2, 7, NULL, NULL, NULL, NULL), 1,
-           "a falling segment: 3 - 3*3/4 = 0.75 rounds to 1");
-}
 
 static void load_errors(void)
 {
@@ -172,7 +146,6 @@ static void against_log(void)
 
 int main(void)
 {
-    rule();
     load_errors();
     against_log();
     return tap_done();

@@ -35,13 +35,19 @@
  * allocator simulation hands out a cached block whole when at most 1 MiB
  * would remain, and a different history of earlier blocks can do that for a
  * different request (seen: up to 1.25 MiB on two of 560 ops).  At B=2 the
- * interpolation matches the log where B=1 and B=4 share an engine and is
- * within 1.6 MiB elsewhere (layer2.0.conv1's backward: an engine neither
- * neighbour uses, 2.8 MiB predicted for 4.4 MiB). */
+ * interpolation matched the log where B=1 and B=4 share an engine and
+ * missed elsewhere (layer2.0.conv1's backward: an engine neither neighbour
+ * uses): there is no rule between batch sizes any more.
+ * A point whose library workspaces no row gives (B=2; the RNNs until the
+ * probed rows are shipped) is incomplete: each op's rise is then a lower
+ * bound, held to be at most the log's (+ the tolerance); with
+ * data/cudnn/probe-sm90-cudnn91900.csv shipped such a point is a gap in
+ * those rows, listed as a TAP TODO. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "analytic/memory.h"
+#include "analytic/refcheck.h"
 #include "core/csv.h"
 #include "core/paths.h"
 #include "models/models.h"
@@ -123,6 +129,19 @@ static void check_point(const dlm_csv *csv, const int *col, const point *p, int 
         TAP_OK(0, "%s: %s: model's own log: %s", file, pt, dlm_errmsg());
         goto out;
     }
+    dlm_mem_result res;
+    if (dlm_mem_eval(m, p->B, p->T > 0 ? p->T : 1, &res) != DLM_OK) {
+        TAP_OK(0, "%s: %s: %s", file, pt, dlm_errmsg());
+        goto out;
+    }
+    int bounded = !res.complete;
+    if (bounded && dlm_ref_rows_shipped()) /* a gap in the shipped rows */
+        printf("not ok %d - %s: %s: complete # TODO %d library workspaces without rows in "
+               DLM_REF_PROBE_FILE " (probe them); rises held as lower bounds\n", ++tap_n, file, pt,
+               res.n_unknown);
+    else if (bounded)
+        printf("# %s: %s: incomplete (%d unknown terms): rises held as lower bounds\n", file, pt,
+               res.n_unknown);
     /* the model's conv (RNN) steps, in order, against the log's rows */
     int k = 0, pairs = 0, mismatch = 0;
     int warm = absolute && !strcmp(p->mode, "train");
@@ -150,7 +169,7 @@ static void check_point(const dlm_csv *csv, const int *col, const point *p, int 
         pairs++;
         st->ops++;
         if (a > st->worst) st->worst = a;
-        if (a <= tol) continue;
+        if (a <= tol || (bounded && d <= tol)) continue;
         printf("not ok %d - %s %s %s %s (%s, csv line %d): model %.2f MiB, log %.2f MiB (%+.2f MiB)\n",
                ++tap_n, file, pt, g->ops[s->op].name, dlm_phase_name(s->phase), op, csv->lines[i],
                got / 1048576.0, want / 1048576.0, d);

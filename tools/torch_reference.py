@@ -115,6 +115,60 @@ def bert_config(large=False, attention="eager", layers=None):
     return cfg
 
 
+class VggSmall(nn.Module):
+    """data/nets/vgg_small.net in PyTorch (a hold-out network, bench/holdout.sh):
+    three stages of two 3x3 conv (no bias) + BatchNorm + in-place ReLU, 2x2
+    max-pooling after each stage, flatten, Linear 4096->512, in-place ReLU,
+    Linear 512->10, on 32 x 32 RGB input; one module call per section of the
+    file, the result rebound to x as the file's sections follow each other."""
+
+    def __init__(self):
+        super().__init__()
+        cin = 3
+        for i, c in enumerate((64, 64, 128, 128, 256, 256), 1):
+            setattr(self, f"c{i}", nn.Conv2d(cin, c, 3, padding=1, bias=False))
+            setattr(self, f"b{i}", nn.BatchNorm2d(c))
+            setattr(self, f"r{i}", nn.ReLU(inplace=True))
+            cin = c
+        self.p1, self.p2, self.p3 = nn.MaxPool2d(2), nn.MaxPool2d(2), nn.MaxPool2d(2)
+        self.fc1 = nn.Linear(256 * 4 * 4, 512)
+        self.r7 = nn.ReLU(inplace=True)
+        self.fc2 = nn.Linear(512, 10)
+
+    def forward(self, x):
+        for i in range(1, 7):
+            x = getattr(self, f"c{i}")(x)
+            x = getattr(self, f"b{i}")(x)
+            x = getattr(self, f"r{i}")(x)
+            if i % 2 == 0:
+                x = getattr(self, f"p{i // 2}")(x)
+        x = torch.flatten(x, 1)
+        x = self.fc1(x)
+        x = self.r7(x)
+        return self.fc2(x)
+
+
+class Mlp(nn.Module):
+    """data/nets/mlp.net in PyTorch (a hold-out network): Linear 784->2048,
+    ReLU, two more 2048->2048 + ReLU, Linear 2048->10."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(784, 2048), nn.Linear(2048, 2048)
+        self.fc3, self.fc4 = nn.Linear(2048, 2048), nn.Linear(2048, 10)
+        self.r1, self.r2, self.r3 = nn.ReLU(), nn.ReLU(), nn.ReLU()
+
+    def forward(self, x):
+        x = self.r1(self.fc1(x))
+        x = self.r2(self.fc2(x))
+        x = self.r3(self.fc3(x))
+        return self.fc4(x)
+
+
+# network files with a PyTorch twin here: dlmem's path -> the class
+NET_TWINS = {"data/nets/vgg_small.net": VggSmall, "data/nets/mlp.net": Mlp}
+
+
 def build(name, attention="eager", knobs=None):
     """A freshly initialised CPU model by dlmem's model name."""
     knobs = knobs or {}
@@ -129,7 +183,15 @@ def build(name, attention="eager", knobs=None):
         return SeedRNN(name, **{k: knobs.get(k, v) for k, v in SEED_LSTM.items()})
     if name in ("bert", "bert-large"):
         from transformers import BertModel
-        return BertModel(bert_config(name == "bert-large", attention, knobs.get("layers")))
+        cfg = bert_config(name == "bert-large", attention, knobs.get("layers"))
+        # --set hidden=, heads=, ffn= as dlmem's BERT knobs
+        for knob, field in (("hidden", "hidden_size"), ("heads", "num_attention_heads"),
+                            ("ffn", "intermediate_size")):
+            if knob in knobs:
+                setattr(cfg, field, knobs[knob])
+        return BertModel(cfg)
+    if name in NET_TWINS:
+        return NET_TWINS[name]()
     if name == "gpt2":
         from transformers import GPT2Config, GPT2LMHeadModel
         cfg = GPT2Config()
@@ -219,6 +281,10 @@ def make_input(name, B, T, device, dtype, knobs=None):
     if name in ("lstm", "gru"):
         return torch.randn(T, B, knobs.get("input", SEED_LSTM["input"]),
                            generator=g).to(device, dtype)
+    if name == "data/nets/vgg_small.net":
+        return torch.randn(B, 3, 32, 32, generator=g).to(device, dtype)
+    if name == "data/nets/mlp.net":
+        return torch.randn(B, 784, generator=g).to(device, dtype)
     vocab = 50257 if name == "gpt2" else (hf_config_dict(name)["vocab_size"]
                                           if name.startswith("hf:") else 30522)
     return torch.randint(0, vocab, (B, T), generator=g).to(device)
@@ -397,7 +463,7 @@ def run_point(p, base_models, device):
         model = with_lora(model, p.lora)
     if p.checkpoint != "none":
         model = checkpointed(model, p.checkpoint)
-    x = make_input(p.model, p.B, p.T, device, dtype)
+    x = make_input(p.model, p.B, p.T, device, dtype, p.knobs)
     opt = (make_optimizer(p.optimizer, [q for q in model.parameters() if q.requires_grad])
            if p.mode == "train" else None)
     model.train(p.mode != "infer")
@@ -437,11 +503,14 @@ def run_point(p, base_models, device):
     return res
 
 
-def measure(points, path, v):
+def measure(points, path, v, extra=None):
+    """Every point by the memory protocol into `path`; `extra` adds columns
+    (name -> function of the point)."""
+    extra = extra or {}
     device = torch.device("cuda")
     rows, base = [], {}
     header = Point.FIELDS + ["gpu", "gpu_memory", "driver", "cuda", "cudnn", "torch",
-                             "torchvision", "transformers", "tf32"]
+                             "torchvision", "transformers", "tf32"] + list(extra)
     t_start = time.time()
     for i, p in enumerate(points):
         row = dict(model=p.model, variant=p.variant, mode=p.mode, dtype=p.dtype,
@@ -454,6 +523,7 @@ def measure(points, path, v):
         row.update({k: v[k] for k in ("gpu", "gpu_memory", "driver", "cuda", "cudnn", "torch",
                                       "torchvision", "transformers")},
                    tf32=int(torch.backends.cuda.matmul.allow_tf32))
+        row.update({k: f(p) for k, f in extra.items()})
         rows.append(row)
         if (i + 1) % 10 == 0 or i + 1 == len(points):
             print(f"  [{i + 1}/{len(points)}] {time.time() - t_start:.0f}s {p.model} {p.mode} "
@@ -642,6 +712,42 @@ def cmd_memory(args):
     measure(pts, args.output, v)
 
 
+# The hold-out set (bench/holdout.sh): networks and sizes no rule of dlmem was
+# read from.  Each is (dlmem model, --set knobs, mode, dtype, B, T, attention).
+HOLDOUT = (
+    [("resnet18", {}, "train", "fp32", b, 0, "") for b in (3, 12, 24, 48, 96)] +
+    [("resnet18", {}, "infer", "fp32", b, 0, "") for b in (3, 24, 96)] +
+    [("resnet18", {}, "train", "bf16", b, 0, "") for b in (12, 48)] +
+    [("resnet18", {"height": 160, "width": 160}, "train", "fp32", 24, 0, "")] +
+    [("data/nets/vgg_small.net", {}, m, "fp32", b, 0, "") for m in ("train", "infer")
+     for b in (8, 32, 128)] +
+    [("data/nets/mlp.net", {}, m, "fp32", b, 0, "") for m in ("train", "infer") for b in (64, 512)] +
+    [("lstm", {"hidden": 512, "layers": 3}, m, "fp32", 32, 100, "") for m in ("train", "infer")] +
+    [("gru", {"hidden": 384, "layers": 3}, m, "fp32", 32, 100, "") for m in ("train", "infer")] +
+    [("lstm", {"hidden": 128, "layers": 1}, "train", "fp32", 16, 250, "")] +
+    [("gru", {}, "train", "bf16", 8, 300, "")] +
+    [("bert", {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024}, "train", "fp32", 8, 128,
+      "eager"),
+     ("bert", {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024}, "infer", "fp32", 32, 256,
+      "sdpa")])
+
+
+def holdout_set(knobs):
+    return ",".join(f"{k}={v}" for k, v in sorted(knobs.items()))
+
+
+def cmd_holdout(args):
+    """The hold-out points with the memory protocol, plus the dlmem command
+    line of each (dlmem_model, set) for bench/holdout.sh."""
+    v = versions()
+    if not torch.cuda.is_available():
+        raise SystemExit("torch_reference.py holdout: no CUDA device")
+    pts = [Point(m, mode, dt, b, t, attention=a, variant="holdout", knobs=k)
+           for m, k, mode, dt, b, t, a in HOLDOUT]
+    print(f"holdout: {len(pts)} points on {v['gpu']}", file=sys.stderr)
+    measure(pts, args.output, v, extra={"set": lambda p: holdout_set(p.knobs)})
+
+
 def cmd_techniques(args):
     v = versions()
     if not torch.cuda.is_available():
@@ -808,6 +914,8 @@ def main():
     a.add_argument("--rnn-chunks", action="store_true",
                    help="the LSTM checkpointed in K chunks of time steps (K 2, 4, 10) with its "
                         "baselines, for data/reference/pytorch_techniques_rnn_chunks.csv")
+    a = sub.add_parser("holdout")
+    a.add_argument("-o", "--output", required=True)
     a = sub.add_parser("oplog")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--dtypes", nargs="+", default=["fp32"])
@@ -830,7 +938,7 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.backends.cudnn.allow_tf32 = args.tf32
     {"params": cmd_params, "lora": cmd_lora, "memory": cmd_memory, "techniques": cmd_techniques,
-     "oplog": cmd_oplog}[args.cmd](args)
+     "oplog": cmd_oplog, "holdout": cmd_holdout}[args.cmd](args)
     print(f"python {platform.python_version()}: done", file=sys.stderr)
 
 

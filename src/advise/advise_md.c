@@ -50,9 +50,13 @@ dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget 
     md_workload(f, r);
     fprintf(f, ". Budget: %.0f MiB usable (%.0f MiB %s minus %.0f MiB CUDA context and handles).\n\n",
             r->usable / MIB, b->memory / MIB, b->gpu[0] ? b->gpu : "given", b->context / MIB);
-    fprintf(f, "Predicted peak %.1f MiB at %s: %s", base->peak / MIB, base->r.peak_where,
-            base->fits ? "**fits**" : "**does not fit**");
+    fprintf(f, "Predicted peak %s%.1f MiB at %s: %s", base->r.complete ? "" : "at least ",
+            base->peak / MIB, base->r.peak_where, base->fits ? "**fits**" : "**does not fit**");
     if (!base->fits) fprintf(f, " (%.1f MiB over)", (base->peak - r->usable) / MIB);
+    if (!base->r.complete && base->fits)
+        fprintf(f, " only unless cuDNN's workspace exceeds %.1f MiB (%d library workspaces are not "
+                "known: `dlmem probe` on the target GPU)", (r->usable - base->peak) / MIB,
+                base->r.n_unknown);
     fprintf(f, "; the largest batch that fits as given is %lld.\n\n", (long long)base->max_batch);
     if (r->ws_note[0]) fprintf(f, "Note: %s.\n\n", r->ws_note);
     if (r->usable < r->weight_bytes)
@@ -63,8 +67,10 @@ dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget 
     for (int i = 0; i < r->n_rows; i++) {
         const dlm_advice *a = &r->rows[i];
         if (!a->applicable) continue;
-        fprintf(f, "| %d | %s | %.1f | %.1f%% | %s | %lld | ", ++k, a->name, a->peak / MIB,
-                100 * a->share, a->fits ? "yes" : "no", (long long)a->max_batch);
+        fprintf(f, "| %d | %s | %s%.1f | %.1f%% | %s | %lld | ", ++k, a->name,
+                a->r.complete ? "" : "&ge; ", a->peak / MIB, 100 * a->share,
+                !a->fits ? "no" : a->r.complete ? "yes" : "unless a cuDNN workspace is larger than "
+                "the headroom", (long long)a->max_batch);
         md_price(f, a);
         fprintf(f, " |\n");
     }

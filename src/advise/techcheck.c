@@ -136,18 +136,21 @@ dlm_status dlm_techcheck_run(const char *techniques_csv, const char *memory_csv,
         dlm_mem_config_default(&w.cfg);
         if ((st = dlm_mode_parse(q->mode, &w.cfg.mode)) != DLM_OK) break;
         w.cfg.sm = 90; /* the reference GPU, an H200 */
+        w.cfg.autocast_bf16 = strstr(q->variant, "autocast-bf16") != NULL; /* if "mixed" applies */
         w.batch = q->batch;
         w.seq = q->seq;
         dlm_budget b = {"h200", 141000000000LL, 0};
         dlm_advice_report *rep;
         if ((st = dlm_advise(&w, &b, tech[0] ? tech : "adam", 0, &rep)) != DLM_OK) break;
         q->pred_base = rep->base.peak;
+        q->base_complete = rep->base.r.complete;
         const dlm_advice *a = tech[0] ? &rep->rows[0] : &rep->base;
         if (!a->applicable) {
             st = dlm_error(DLM_EINTERNAL, "%s:%d: technique %s does not apply to %s: %s",
                            techniques_csv, q->line, tech, base_model, a->note);
         } else {
             q->pred_peak = a->peak;
+            q->complete = a->r.complete;
             snprintf(q->where, sizeof q->where, "%s", a->r.peak_where);
             q->err = (double)(q->pred_peak - q->ref_peak) / (double)q->ref_peak;
             q->saving_err = (double)((q->pred_base - q->pred_peak) - (q->ref_base - q->ref_peak)) /

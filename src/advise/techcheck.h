@@ -30,6 +30,8 @@ typedef struct dlm_tech_point {
     double saving_err;           /* (pred saving - measured saving) / ref_base */
     char where[160];             /* where the predicted peak is */
     int line;                    /* line in pytorch_techniques.csv */
+    int complete;                /* every term of the technique's prediction known */
+    int base_complete;           /* and of its baseline's */
 } dlm_tech_point;
 
 /* Predicts every "ok" row of `techniques_csv`, baselines from the same file

@@ -1,7 +1,8 @@
 /* convtab.h — cuDNN convolution workspaces measured per layer shape and batch
  * size (data/cudnn/conv_workspace.csv, written by tools/conv_workspace_table.py
- * from tools/torch_reference.py's per-op logs), and the rule that gives the
- * workspace at a batch size the table does not hold.
+ * from tools/torch_reference.py's per-op logs), read as series for
+ * tests/test_convtab (the table against the logs).  The memory model reads
+ * the same file as exact rows (workspaces.h): no rule between batch sizes.
  *
  * Why a table: with cudnn.benchmark off, PyTorch takes the engine cuDNN's
  * heuristics rank first, and for fp32 that choice (with its workspace, 0 B to
@@ -9,24 +10,15 @@
  * ways no shape rule predicts.  Only a GPU can tell; the table is what one GPU
  * told, per GPU architecture, dtype and phase.
  *
- * The rule between measured batch sizes B0 < B < B1 (neighbours in the
- * table): linear interpolation between their bytes — exact while cuDNN keeps
- * one engine, whose workspace is affine in B (three ResNet-18 shapes at B=2,
- * between B=1 and B=4, agree with the B=2 log to the byte), and wrong where
- * the engine changes in between.  Beyond the largest measured B: the largest
- * B's bytes scaled in proportion to B (its engine kept, the workspace taken as
- * per-sample); below the smallest: likewise from the smallest.
  *
- * What it is not: a model of cuDNN's heuristics.  A shape, GPU architecture
- * or dtype the table lacks has no known workspace: the memory model counts
- * 0 B for it and says so.
+ * What it is not: a model of cuDNN's heuristics, nor what the memory model
+ * reads (workspaces.h).
  */
 #ifndef DLM_CONVTAB_H
 #define DLM_CONVTAB_H
 
 #include <stdint.h>
 
-#include "../core/poly.h"
 #include "../core/status.h"
 
 typedef enum dlm_conv_phase { DLM_CONV_FWD, DLM_CONV_BWD } dlm_conv_phase;
@@ -65,19 +57,5 @@ const dlm_conv_series *dlm_convtab_find(const dlm_convtab *t, int sm, const char
                                         dlm_conv_phase phase, const dlm_conv_key *key);
 /* Whether the table has any row for this architecture and dtype. */
 int dlm_convtab_has(const dlm_convtab *t, int sm, const char *dtype);
-
-/* How a value was obtained (for the output's note). */
-typedef enum dlm_conv_how {
-    DLM_CONV_MEASURED,      /* B is in the table */
-    DLM_CONV_INTERPOLATED,  /* between two measured batch sizes */
-    DLM_CONV_SCALED         /* beyond the table: proportional to B */
-} dlm_conv_how;
-
-/* The workspace at batch size b by the rule above (n >= 1 points, B
- * ascending).  *law (if not NULL) gets the affine law in B that holds around
- * b (integer bytes per sample, rounded; exact at b); *lo and *hi the measured
- * batch sizes used. */
-int64_t dlm_conv_series_at(const int64_t *B, const int64_t *bytes, int n, int64_t b,
-                           dlm_poly *law, dlm_conv_how *how, int64_t *lo, int64_t *hi);
 
 #endif

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "../core/paths.h"
-#include "convtab.h"
 #include "timeline.h"
 #include "trace.h"
+#include "workspaces.h"
 
 struct dlm_mem_model {
     const dlm_graph *g;
@@ -20,68 +20,67 @@ struct dlm_mem_model {
     dlm_mem_layer *layers;
     dlm_op_range *checkpoint; /* the model's copy of cfg.checkpoint */
     int used[DLM_MAX_NAMED]; /* named terms that occur in the timeline */
-    dlm_convtab *convtab;    /* measured fp32 convolution workspaces (pytorch profile) */
-    dlm_trace_info info;     /* what the timeline took from it */
-    int conv_fp32;           /* the model has fp32 convolutions on cuDNN (pytorch profile) */
+    const dlm_ws_db *ws;     /* library workspace rows (pytorch profile; not owned) */
+    int cudnn;               /* the cuDNN version the prediction assumes */
+    char ws_files[400];      /* the files with rows for this architecture */
+    dlm_trace_info info;     /* what the timeline took from them */
 };
 
 /* ---- compile ------------------------------------------------------------------------ */
 
-#define CONVTAB_FILE "cudnn/conv_workspace.csv"
+/* The default workspace rows (user cache + shipped files), read once per
+ * process on first use and kept until exit: every model compiled without
+ * its own database shares them (read-only after dlm_ws_db_finish). */
+static dlm_ws_db *default_ws;
 
-/* The pytorch profile's fp32 convolutions take their cuDNN workspace from the
- * measured table (convtab.h); a missing file leaves them not known. */
-static dlm_status load_convtab(dlm_mem_model *m)
+static dlm_status default_workspaces(const dlm_ws_db **out)
 {
-    char path[1024];
-    if (m->cfg.profile != DLM_PROFILE_PYTORCH || m->cfg.dtype != DLM_DTYPE_FP32) return DLM_OK;
-    for (int o = 0; o < m->g->n_ops; o++) m->conv_fp32 |= m->g->ops[o].kind == DLM_OP_CONV2D;
-    if (!m->conv_fp32 || !dlm_data_path(CONVTAB_FILE, path, sizeof path)) return DLM_OK;
-    return dlm_convtab_load(path, &m->convtab);
+    if (!default_ws) {
+        dlm_ws_db *db;
+        DLM_TRY(dlm_ws_db_alloc(&db));
+        dlm_status st = dlm_ws_db_read_defaults(db);
+        if (st == DLM_OK) st = dlm_ws_db_finish(db);
+        if (st != DLM_OK) {
+            dlm_ws_db_free(db);
+            return st;
+        }
+        default_ws = db;
+    }
+    *out = default_ws;
+    return DLM_OK;
+}
+
+void dlm_mem_unknown_list(const dlm_mem_model *m, const dlm_mem_result *r, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < r->n_unknown && i < DLM_MAX_UNKNOWN; i++) {
+        const dlm_mem_unknown *u = &r->unknown[i];
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "%s%s (%s%s)", i ? ", " : "",
+                 u->op >= 0 ? m->g->ops[u->op].name : "?", u->call, u->no_engine ? ": no engine" : "");
+    }
+    if (r->n_unknown > DLM_MAX_UNKNOWN) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, " and %d more", r->n_unknown - DLM_MAX_UNKNOWN);
+    }
 }
 
 void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
 {
     const dlm_trace_info *in = &m->info;
+    (void)B;
     buf[0] = '\0';
-    if (!m->conv_fp32) return;
-    if (!m->convtab) {
-        snprintf(buf, n, "cudnn_conv_workspace: not known (no data/%s): 0 B counted for the fp32 "
-                 "convolutions' cuDNN workspaces", CONVTAB_FILE);
-        return;
-    }
-    if (!in->series) {
-        if (dlm_convtab_has(m->convtab, m->cfg.sm, "fp32"))
-            snprintf(buf, n, "cudnn_conv_workspace: not known (data/%s has none of this model's "
-                     "conv shapes): 0 B counted", CONVTAB_FILE);
-        else
-            snprintf(buf, n, "cudnn_conv_workspace: not known for sm_%d (data/%s has %s): 0 B "
-                     "counted for the fp32 convolutions' cuDNN workspaces", m->cfg.sm, CONVTAB_FILE,
-                     dlm_convtab_has(m->convtab, 90, "fp32") ? "sm_90 only" : "other GPUs only");
-        return;
-    }
-    const dlm_conv_series *s = in->series;
-    dlm_conv_how how;
-    int64_t lo, hi;
-    dlm_conv_series_at(s->B, s->bytes, s->n, B, NULL, &how, &lo, &hi);
-    char bs[96] = "";
-    for (int i = 0; i < s->n; i++) {
-        size_t l = strlen(bs);
-        snprintf(bs + l, sizeof bs - l, "%s%lld", i ? "," : "", (long long)s->B[i]);
-    }
-    char rule[96];
-    if (how == DLM_CONV_MEASURED) snprintf(rule, sizeof rule, "B=%lld measured", (long long)B);
-    else if (how == DLM_CONV_INTERPOLATED)
-        snprintf(rule, sizeof rule, "B=%lld interpolated between B=%lld and B=%lld", (long long)B,
-                 (long long)lo, (long long)hi);
-    else snprintf(rule, sizeof rule, "B=%lld scaled from B=%lld (outside the table)", (long long)B,
-                  (long long)lo);
-    char unk[64] = "";
-    if (in->conv_unknown)
-        snprintf(unk, sizeof unk, "; %d of %d not in it: 0 B (not known)", in->conv_unknown,
-                 in->conv_unknown + in->conv_measured);
-    snprintf(buf, n, "cudnn_conv_workspace: fp32 engines measured on %s (sm_%d) at B=%s; %s%s",
-             m->convtab->gpu, s->sm, bs, rule, unk);
+    if (!in->ws_terms) return;
+    const char *files = m->ws_files;
+    if (!files[0])
+        snprintf(buf, n, "library workspaces: no probed or measured rows for sm_%d; every cuDNN "
+                 "workspace and reserve is not known", m->cfg.sm);
+    else if (in->ws_missing == in->ws_terms)
+        snprintf(buf, n, "library workspaces: none of this model's cuDNN calls has rows for sm_%d "
+                 "(cuDNN %d) in %s", m->cfg.sm, m->cudnn, files);
+    else
+        snprintf(buf, n, "library workspaces: exact rows for sm_%d, cuDNN %d, from %s%s", m->cfg.sm,
+                 m->cudnn, files, in->ws_missing ? " (some ops have none)" : "");
 }
 
 dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dlm_mem_model **out)
@@ -109,8 +108,17 @@ dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dl
     if (st == DLM_OK) st = tl_create(&m->t);
     if (st == DLM_OK && !(m->layers = calloc((size_t)g->n_ops + 1, sizeof *m->layers)))
         st = dlm_error(DLM_ENOMEM, "out of memory");
-    if (st == DLM_OK) st = load_convtab(m);
-    if (st == DLM_OK) st = dlm_trace_build(g, &m->cfg, m->convtab, m->t, m->layers, &m->info);
+    int libs = 0; /* ops whose library workspaces come from rows (cuDNN conv, RNN) */
+    for (int o = 0; o < g->n_ops; o++)
+        libs |= g->ops[o].kind == DLM_OP_CONV2D || g->ops[o].kind == DLM_OP_RNN;
+    if (st == DLM_OK && cfg->profile == DLM_PROFILE_PYTORCH && libs) {
+        if (cfg->workspaces) m->ws = cfg->workspaces;
+        else st = default_workspaces(&m->ws);
+        m->cudnn = cfg->cudnn_version > 0 ? cfg->cudnn_version
+                                          : dlm_ws_db_newest_version(m->ws, cfg->sm);
+        dlm_ws_db_sources_for(m->ws, cfg->sm, m->ws_files, sizeof m->ws_files);
+    }
+    if (st == DLM_OK) st = dlm_trace_build(g, &m->cfg, m->ws, m->cudnn, m->t, m->layers, &m->info);
     if (st == DLM_OK) st = tl_finish(m->t, cfg->profile == DLM_PROFILE_PYTORCH);
     if (st != DLM_OK) {
         dlm_mem_model_free(m);
@@ -126,7 +134,6 @@ void dlm_mem_model_free(dlm_mem_model *m)
 {
     if (!m) return;
     tl_destroy(m->t);
-    dlm_convtab_free(m->convtab);
     free(m->layers);
     free(m->checkpoint);
     free(m);
@@ -219,6 +226,35 @@ static void describe_peak(const dlm_mem_model *m, int ev, dlm_mem_result *out)
                  dlm_phase_name((dlm_phase)e->phase), m->g->ops[e->op].name, what);
 }
 
+/* The terms tl_eval() found no row for, one entry per (term, op, call). */
+static void fill_unknown(const dlm_mem_model *m, const tl_result *r, int64_t B, int64_t T,
+                         dlm_mem_result *out)
+{
+    out->cudnn_assumed = m->info.ws_terms ? m->cudnn : 0;
+    out->cudnn_rows = r->other_version;
+    for (int k = 0; k < r->n_unknown; k++) {
+        const dlm_ws_row *w = NULL;
+        /* one per (op, call, term) already (tl_eval); beyond TL_MAX_UNKNOWN
+         * counted, not named */
+        int i = k < TL_MAX_UNKNOWN ? r->unknown[k] : -1;
+        if (i >= 0 && out->n_unknown < DLM_MAX_UNKNOWN) {
+            const tl_size_ext *x = &m->t->ext[i];
+            dlm_mem_unknown *u = &out->unknown[out->n_unknown];
+            int64_t Tc = tl_chunk_len(T, x->chunk_k, x->chunk_i);
+            snprintf(u->term, sizeof u->term, "%s", x->ws_term);
+            snprintf(u->call, sizeof u->call, "%s", x->ws_call);
+            u->op = x->ws_op;
+            u->phase = (dlm_phase)x->ws_phase;
+            u->batch = dlm_poly_eval(&x->ws_batch, B, Tc);
+            u->seq = dlm_poly_eval(&x->ws_seq, B, Tc);
+            tl_size_row(m->t, i, B, T, &w);
+            u->no_engine = w && !w->ok;
+        }
+        out->n_unknown++;
+    }
+    out->complete = out->n_unknown == 0;
+}
+
 dlm_status dlm_mem_eval(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_result *out)
 {
     tl_result r;
@@ -240,6 +276,7 @@ dlm_status dlm_mem_eval(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_re
         snprintf(out->named[out->n_named].name, sizeof out->named[0].name, "allocator_rounding");
         out->named[out->n_named++].bytes = r.by_term[DLM_TERM_ROUNDING];
     }
+    fill_unknown(m, &r, B, T, out);
     return DLM_OK;
 }
 

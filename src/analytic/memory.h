@@ -121,6 +121,19 @@ typedef struct dlm_mem_config {
      * evaluation (DLM_ERANGE otherwise); no RNN op inside a checkpoint
      * segment. */
     int rnn_chunks;
+    /* Added: where the library workspaces no shape gives come from (pytorch
+     * profile): rows probed on a GPU or measured (workspaces.h).  NULL: the
+     * process-wide default set (the user cache and the shipped files, read
+     * once); else this database, which must outlive every model compiled with
+     * it (the command line reads --workspaces FILEs into one).  cudnn_version:
+     * the cuDNN version the prediction assumes (91900); 0: the newest the
+     * rows have for this architecture. */
+    const struct dlm_ws_db *workspaces;
+    int cudnn_version;
+    /* Added: dtype mixed: torch.autocast's half type, whose library rows the
+     * convolutions and RNNs take: 0 float16 (autocast's default on CUDA), 1
+     * bfloat16 (torch.autocast(dtype=torch.bfloat16)). */
+    int autocast_bf16;
 } dlm_mem_config;
 
 #define DLM_MAX_RNN_CHUNKS 4096
@@ -156,6 +169,19 @@ typedef enum dlm_phase { DLM_PHASE_FORWARD, DLM_PHASE_BACKWARD, DLM_PHASE_STEP }
 const char *dlm_phase_name(dlm_phase p);
 
 
+/* Added: a term of a prediction that is not known (no probed or measured row
+ * for that op, phase, size, architecture and library version). */
+#define DLM_MAX_UNKNOWN 8
+typedef struct dlm_mem_unknown {
+    char term[32];   /* "cudnn_conv_workspace", "cudnn_rnn_workspace", "cudnn_rnn_reserve" */
+    int op;          /* graph op */
+    dlm_phase phase; /* forward or backward of the step */
+    char call[24];   /* the library call: "forward", "backward_data", "backward_filter",
+                        "inference", "training", "backward" */
+    int64_t batch, seq; /* the size the row would be for (seq 0: none) */
+    int no_engine;   /* a row says no engine runs this op (status none) */
+} dlm_mem_unknown;
+
 typedef struct dlm_mem_result {
     int64_t peak_bytes;               /* the prediction */
     int64_t by_term[DLM_TERM_COUNT];  /* composition at the peak; sums to peak_bytes */
@@ -176,6 +202,14 @@ typedef struct dlm_mem_result {
                                              allocator_rounding; only those the model
                                              has */
     int n_named;
+    /* Added: whether every term is known.  When not (complete 0), peak_bytes
+     * is a lower bound: the n_unknown terms counted 0 B; unknown[] holds the
+     * first DLM_MAX_UNKNOWN of them, one per (term, op, call). */
+    int complete;
+    int n_unknown;
+    dlm_mem_unknown unknown[DLM_MAX_UNKNOWN];
+    int cudnn_assumed;  /* the cuDNN version the prediction assumes (0: no rows used) */
+    int cudnn_rows;     /* a version of rows used that differs from it (0: none) */
 } dlm_mem_result;
 
 /* A graph + configuration compiled once (symbolic sizes, event timeline), then
@@ -241,16 +275,18 @@ typedef struct dlm_mem_opstep {
 dlm_status dlm_mem_oplog(const dlm_mem_model *m, int64_t B, int64_t T, dlm_mem_opstep *out,
                          int cap, int *n);
 
-/* Added: how a prediction at batch size B knows the library workspaces that
- * only a GPU can tell and no law gives: cuDNN's fp32 convolution workspaces,
- * measured per layer shape and batch size on one GPU (data/cudnn/
- * conv_workspace.csv; convtab.h's rule between measured batch sizes), or not
- * known for this GPU architecture or these shapes (0 B counted).  Writes one
- * line to buf, "" when the model has no such term, e.g.
- * "cudnn_conv_workspace: fp32 engines measured on NVIDIA H200 (sm_90) at
- * B=1,4,8,16,32,64,128; B=2 interpolated between B=1 and B=4".  Kept out of
- * dlm_mem_eval() so that evaluating stays cheap. */
+/* Added: where the library workspaces that only a GPU can tell come from:
+ * the workspace rows (workspaces.h) for this architecture and the cuDNN
+ * version assumed, or that there are none.  Writes one line to buf, "" when
+ * the model has no such term, e.g. "library workspaces: exact rows for
+ * sm_90, cuDNN 91900, from probe-sm90-cudnn91900.csv, conv_workspace.csv".
+ * Which terms a point lacks is in its result (complete, unknown[]); B is
+ * not used (kept for the callers). */
 void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n);
+
+/* Added: "layer1.0.conv1 (backward_data), fc (training)" — the ops of a
+ * result's unknown terms, for notes (at most n bytes). */
+void dlm_mem_unknown_list(const dlm_mem_model *m, const dlm_mem_result *r, char *buf, size_t n);
 
 /* Convenience: alloc + eval + free. */
 dlm_status dlm_mem_predict(const dlm_graph *g, const dlm_mem_config *cfg, int64_t B, int64_t T,

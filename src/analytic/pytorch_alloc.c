@@ -138,7 +138,8 @@ int dlm_palloc_malloc(dlm_palloc *a, int64_t bytes, int64_t *block)
         if ((i = new_record(a)) < 0) return -1;
         int64_t seg = dlm_palloc_segment_size(r);
         a->b[i] = (pa_block){0, seg, a->n_seg++, -1, -1, -1, pool};
-        a->reserved += seg;
+        /* a statistic: saturates rather than wrap (sizes reach 2^62, see timeline.h) */
+        if (__builtin_add_overflow(a->reserved, seg, &a->reserved)) a->reserved = INT64_MAX;
     }
     int64_t rest = a->b[i].size - r;
     int split = pool == POOL_SMALL ? rest >= DLM_PA_MIN_BLOCK : rest > DLM_PA_SMALL_SIZE;

@@ -1,6 +1,8 @@
 /* refcheck.c — predictions against the PyTorch reference grid (refcheck.h). */
 #include "refcheck.h"
 
+#include "../core/paths.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +123,10 @@ static dlm_status run(const char *path, int techniques, dlm_ref_point **out, int
             st = dlm_error_context(st, "%s:%d", path, p->line);
             break;
         }
-        if (strcmp(p->autocast, "none") && p->autocast[0]) c.dtype = DLM_DTYPE_MIXED;
+        if (strcmp(p->autocast, "none") && p->autocast[0]) {
+            c.dtype = DLM_DTYPE_MIXED;
+            c.autocast_bf16 = !strcmp(p->autocast, "bf16");
+        }
         c.sm = sm_of(dlm_csv_get(csv, i, idx[11]));
         dlm_mem_model *m = NULL;
         dlm_mem_result r;
@@ -138,6 +143,8 @@ static dlm_status run(const char *path, int techniques, dlm_ref_point **out, int
         }
         p->pred_peak = r.peak_bytes;
         p->pred_before = r.before_bytes;
+        p->complete = r.complete;
+        p->n_unknown = r.n_unknown;
         p->err = p->ref_peak > 0 ? (double)(r.peak_bytes - p->ref_peak) / (double)p->ref_peak : 0;
         snprintf(p->where, sizeof p->where, "%s", r.peak_where);
         n++;
@@ -181,7 +188,7 @@ void dlm_refcheck_stats(const dlm_ref_point *p, int n, const char *mode, double 
     double s = 0, w = 0;
     int k = 0;
     for (int i = 0; i < n; i++) {
-        if (mode[0] && strcmp(p[i].mode, mode)) continue;
+        if ((mode[0] && strcmp(p[i].mode, mode)) || !p[i].complete) continue;
         double e = fabs(p[i].err);
         s += e;
         if (e > w) w = e;
@@ -190,4 +197,15 @@ void dlm_refcheck_stats(const dlm_ref_point *p, int n, const char *mode, double 
     *mean = k ? s / k : 0;
     *worst = w;
     *count = k;
+}
+
+int dlm_ref_accept(int complete, double err, double tol)
+{
+    return complete ? fabs(err) <= tol : err <= tol;
+}
+
+int dlm_ref_rows_shipped(void)
+{
+    char path[1024];
+    return dlm_data_path(DLM_REF_PROBE_FILE, path, sizeof path);
 }

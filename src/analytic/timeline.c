@@ -1,11 +1,11 @@
 /* timeline.c — building and evaluating memory timelines (see timeline.h). */
 #include "timeline.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "convtab.h"
 
 static void *grow(dlm_timeline *t, void *p, int *cap, int need, size_t sz)
 {
@@ -45,6 +45,8 @@ void tl_destroy(dlm_timeline *t)
     free(t->val);
     free(t->blk);
     free(t->handle);
+    free(t->ws_class);
+    free(t->ws_stamp);
     dlm_palloc_free(t->pa);
     free(t);
 }
@@ -90,7 +92,11 @@ static int ext_equal(const tl_size_ext *a, const tl_size_ext *b)
     if (a->chunk_k != b->chunk_k || a->chunk_i != b->chunk_i) return 0;
     if (a->t_split && !dlm_poly_equal(&a->hi, &b->hi)) return 0;
     if (a->kind == TL_SIZE_MAX && !dlm_poly_equal(&a->alt, &b->alt)) return 0;
-    if (a->kind == TL_SIZE_MEASURED) return a->mB == b->mB && a->mbytes == b->mbytes && a->mn == b->mn;
+    if (a->kind == TL_SIZE_ROWS)
+        return a->ws == b->ws && a->ws_field == b->ws_field && a->ws_version == b->ws_version &&
+               a->ws_op == b->ws_op && a->ws_phase == b->ws_phase && a->ws_call == b->ws_call &&
+               a->ws_term == b->ws_term && dlm_poly_equal(&a->ws_batch, &b->ws_batch) &&
+               dlm_poly_equal(&a->ws_seq, &b->ws_seq);
     return 1;
 }
 
@@ -100,8 +106,9 @@ static int ext_equal(const tl_size_ext *a, const tl_size_ext *b)
 static int size_index_ext(dlm_timeline *t, dlm_poly p, const tl_size_ext *xin, int distinct)
 {
     tl_size_ext xc = *xin, *x = &xc;
-    if (t->chunk_k > 1 && x->kind != TL_SIZE_MEASURED &&
+    if (t->chunk_k > 1 &&
         (dlm_poly_deg_T(&p) > 0 || (x->t_split && dlm_poly_deg_T(&x->hi) > 0) ||
+         (x->kind == TL_SIZE_ROWS && dlm_poly_deg_T(&x->ws_seq) > 0) ||
          (x->kind == TL_SIZE_MAX && dlm_poly_deg_T(&x->alt) > 0) || x->t_split)) {
         x->chunk_k = t->chunk_k;
         x->chunk_i = t->chunk_i;
@@ -133,12 +140,24 @@ static int size_index(dlm_timeline *t, dlm_poly p, int distinct)
     return size_index_ext(t, p, &x, distinct);
 }
 
-int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T)
+int tl_size_row(const dlm_timeline *t, int i, int64_t B, int64_t T, const dlm_ws_row **row)
 {
     const tl_size_ext *x = &t->ext[i];
     T = tl_chunk_len(T, x->chunk_k, x->chunk_i);
-    if (x->kind == TL_SIZE_MEASURED)
-        return dlm_conv_series_at(x->mB, x->mbytes, x->mn, B, NULL, NULL, NULL, NULL);
+    *row = dlm_ws_series_at(x->ws, dlm_poly_eval(&x->ws_batch, B, T),
+                            dlm_poly_eval(&x->ws_seq, B, T), x->ws_version);
+    return *row && (*row)->ok;
+}
+
+int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T)
+{
+    const tl_size_ext *x = &t->ext[i];
+    if (x->kind == TL_SIZE_ROWS) {
+        const dlm_ws_row *w;
+        if (!tl_size_row(t, i, B, T, &w)) return 0;
+        return x->ws_field ? w->reserve : w->workspace;
+    }
+    T = tl_chunk_len(T, x->chunk_k, x->chunk_i);
     int64_t v = dlm_poly_eval(x->t_split && T > x->t_split ? &x->hi : &t->sizes[i], B, T);
     if (x->kind == TL_SIZE_MAX) {
         int64_t a = dlm_poly_eval(&x->alt, B, T);
@@ -170,10 +189,8 @@ dlm_poly tl_size_law(const dlm_timeline *t, int i, int64_t B, int64_t T)
 {
     const tl_size_ext *x = &t->ext[i];
     dlm_poly law;
-    if (x->kind == TL_SIZE_MEASURED) {
-        dlm_conv_series_at(x->mB, x->mbytes, x->mn, B, &law, NULL, NULL, NULL);
-        return law;
-    }
+    if (x->kind == TL_SIZE_ROWS) /* a row holds at its batch size only: a constant */
+        return dlm_poly_const(tl_size_value(t, i, B, T));
     int64_t Tc = tl_chunk_len(T, x->chunk_k, x->chunk_i);
     law = x->t_split && Tc > x->t_split ? x->hi : t->sizes[i];
     if (x->kind == TL_SIZE_MAX && dlm_poly_eval(&x->alt, B, Tc) > dlm_poly_eval(&law, B, Tc))
@@ -248,20 +265,27 @@ int tl_new_split_max(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split,
     return s < 0 ? -1 : new_slot(t, s, term, named, what);
 }
 
-int tl_new_measured(dlm_timeline *t, const int64_t *B, const int64_t *bytes, int n, dlm_term term,
-                    int named, const char *what)
+int tl_new_rows(dlm_timeline *t, const dlm_ws_series *ws, int field, dlm_poly batch, dlm_poly seq,
+                int version, const char *term_name, const char *call, dlm_term term, int named,
+                const char *what)
 {
     if (t->status != DLM_OK) return -1;
-    if (n < 1 || !B || !bytes) {
-        t->status = dlm_error(DLM_EINTERNAL, "measured size %s has no points", what);
+    if (batch.bad || seq.bad) {
+        t->status = dlm_error(DLM_EINTERNAL, "bad row key for %s", what);
         return -1;
     }
     tl_size_ext x;
     memset(&x, 0, sizeof x);
-    x.kind = TL_SIZE_MEASURED;
-    x.mB = B;
-    x.mbytes = bytes;
-    x.mn = n;
+    x.kind = TL_SIZE_ROWS;
+    x.ws = ws;
+    x.ws_field = field;
+    x.ws_batch = batch;
+    x.ws_seq = seq;
+    x.ws_version = version;
+    x.ws_op = t->cur_op;
+    x.ws_phase = (uint8_t)t->cur_phase;
+    x.ws_term = term_name;
+    x.ws_call = call;
     int s = size_index_ext(t, dlm_poly_const(0), &x, 0);
     return s < 0 ? -1 : new_slot(t, s, term, named, what);
 }
@@ -310,6 +334,44 @@ void tl_reset(dlm_timeline *t)
     push_event(t, TL_RESET, -1);
 }
 
+/* Classes of the TL_SIZE_ROWS sizes by (op, call, term) (static strings:
+ * compared as pointers), through an open-addressing table. */
+static dlm_status ws_classes(dlm_timeline *t)
+{
+    size_t ns = (size_t)(t->n_sizes ? t->n_sizes : 1), cap = 16;
+    while (cap < 2 * ns) cap *= 2;
+    int *first = malloc(cap * sizeof *first), n = 0;
+    t->ws_class = malloc(ns * sizeof *t->ws_class);
+    t->ws_stamp = calloc(ns, sizeof *t->ws_stamp);
+    if (!first || !t->ws_class || !t->ws_stamp) {
+        free(first);
+        return dlm_error(DLM_ENOMEM, "out of memory");
+    }
+    for (size_t h = 0; h < cap; h++) first[h] = -1;
+    for (int i = 0; i < t->n_sizes; i++) {
+        const tl_size_ext *x = &t->ext[i];
+        t->ws_class[i] = -1;
+        if (x->kind != TL_SIZE_ROWS) continue;
+        size_t h = ((size_t)x->ws_op * 2654435761u ^ (size_t)(uintptr_t)x->ws_call ^
+                    (size_t)(uintptr_t)x->ws_term * 31u) & (cap - 1);
+        for (;; h = (h + 1) & (cap - 1)) {
+            int f = first[h];
+            if (f < 0) {
+                first[h] = i;
+                t->ws_class[i] = n++;
+                break;
+            }
+            const tl_size_ext *y = &t->ext[f];
+            if (y->ws_op == x->ws_op && y->ws_call == x->ws_call && y->ws_term == x->ws_term) {
+                t->ws_class[i] = t->ws_class[f];
+                break;
+            }
+        }
+    }
+    free(first);
+    return DLM_OK;
+}
+
 dlm_status tl_finish(dlm_timeline *t, int pytorch)
 {
     if (t->status != DLM_OK) return t->status;
@@ -322,6 +384,7 @@ dlm_status tl_finish(dlm_timeline *t, int pytorch)
     for (int i = 0; i < t->n_sizes; i++)
         if (t->ext[i].kind != TL_SIZE_POLY || t->ext[i].t_split || t->ext[i].chunk_k > 1)
             t->special[t->n_special++] = i;
+    DLM_TRY(ws_classes(t));
     if (pytorch) DLM_TRY(dlm_palloc_alloc(t->n_mallocs, &t->pa));
     return DLM_OK;
 }
@@ -332,14 +395,37 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
     int counting = t->reset_at < 0;
     memset(r, 0, sizeof *r);
     r->err_op = -1;
+    unsigned stamp = ++t->stamp;
+    if (!stamp) { /* wrapped: no class may look counted */
+        memset(t->ws_stamp, 0, (size_t)(t->n_sizes ? t->n_sizes : 1) * sizeof *t->ws_stamp);
+        stamp = t->stamp = 1;
+    }
     /* a size that does not fit, or is above TL_MAX_BYTES, is refused when it is
      * first allocated; the sums below are checked as well */
     for (int i = 0; i < t->n_sizes; i++)
         if (dlm_poly_eval_checked(&t->sizes[i], B, T, &t->val[i]) || t->val[i] > TL_MAX_BYTES)
             t->val[i] = -2; /* too large: reported at its first allocation */
     for (int k = 0; k < t->n_special; k++) {
-        int64_t v = tl_size_value(t, t->special[k], B, T);
-        t->val[t->special[k]] = v > TL_MAX_BYTES ? -2 : v;
+        int i = t->special[k];
+        const tl_size_ext *x = &t->ext[i];
+        if (x->kind != TL_SIZE_ROWS) {
+            int64_t v = tl_size_value(t, i, B, T);
+            t->val[i] = v > TL_MAX_BYTES ? -2 : v;
+            continue;
+        }
+        const dlm_ws_row *w;
+        if (!tl_size_row(t, i, B, T, &w)) { /* not known: 0 B counted, and said */
+            t->val[i] = 0;
+            int c = t->ws_class[i];
+            if (t->ws_stamp[c] == stamp) continue; /* this term counted already */
+            t->ws_stamp[c] = stamp;
+            if (r->n_unknown < TL_MAX_UNKNOWN) r->unknown[r->n_unknown] = i;
+            r->n_unknown++;
+            continue;
+        }
+        int64_t v = x->ws_field ? w->reserve : w->workspace;
+        t->val[i] = v > TL_MAX_BYTES ? -2 : v;
+        if (w->cudnn_version != x->ws_version) r->other_version = w->cudnn_version;
     }
     if (t->pa) dlm_palloc_reset(t->pa);
     r->peak = -1;
@@ -369,6 +455,11 @@ dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r)
                     return dlm_error(DLM_EINTERNAL, "negative size for %s of op %d", s->what, s->op);
                 t->blk[e->slot] = 0;
                 continue;
+            }
+            if (req > TL_MAX_BYTES - cur) { /* cur <= TL_MAX_BYTES: checked before */
+                r->err_op = s->op;
+                return dlm_error(DLM_ERANGE, "%s: the memory in use would exceed %lld bytes",
+                                 s->what, (long long)TL_MAX_BYTES);
             }
             if (t->pa) {
                 int h = dlm_palloc_malloc(t->pa, req, &blk);

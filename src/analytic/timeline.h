@@ -24,6 +24,7 @@
 #include "../core/poly.h"
 #include "memory.h"
 #include "pytorch_alloc.h"
+#include "workspaces.h"
 
 typedef enum {
     TL_ALLOC,
@@ -53,7 +54,9 @@ typedef struct tl_slot {
 typedef enum {
     TL_SIZE_POLY,     /* sizes[i], or hi above T = t_split (t_split > 0) */
     TL_SIZE_MAX,      /* the larger of that and `alt` */
-    TL_SIZE_MEASURED  /* measured at some batch sizes (convtab.h's rule between them) */
+    TL_SIZE_ROWS      /* a library's workspace or reserve from probed rows (workspaces.h),
+                         looked up exactly at the op's batch (and sequence) length; no
+                         row: not known (0 B counted, the point incomplete) */
 } tl_size_kind;
 
 typedef struct tl_size_ext {
@@ -63,8 +66,18 @@ typedef struct tl_size_ext {
                               (tl_chunk_len), not at T */
     int64_t t_split;       /* 0: sizes[i] holds for every T */
     dlm_poly hi, alt;
-    const int64_t *mB, *mbytes; /* TL_SIZE_MEASURED: the points, B ascending (not owned) */
-    int mn;
+    /* TL_SIZE_ROWS: the series (NULL: no row at any size), which bytes of a row
+     * (0 workspace, 1 reserve), the op's batch and sequence length as
+     * polynomials in B and T (seq 0: none), the cuDNN version assumed; and
+     * what the term is, for the list of unknown terms */
+    const dlm_ws_series *ws;
+    int ws_field;
+    dlm_poly ws_batch, ws_seq;
+    int ws_version;
+    int ws_op;
+    uint8_t ws_phase;       /* dlm_phase of the call */
+    const char *ws_term;    /* "cudnn_conv_workspace" (static) */
+    const char *ws_call;    /* "forward", "backward_data", ... (static) */
 } tl_size_ext;
 
 typedef struct dlm_timeline {
@@ -92,6 +105,12 @@ typedef struct dlm_timeline {
     int64_t *blk;          /* per slot: bytes counted (block size or exact) */
     int *handle;           /* per slot: allocator handle */
     dlm_palloc *pa;        /* NULL: exact bytes (runtime profile) */
+    /* TL_SIZE_ROWS sizes of one (op, call, term) form one class (the same
+     * term in another chunk, or in the warm-up): unknown terms are counted
+     * once per class and evaluation */
+    int *ws_class;         /* per size: its class, -1 for other sizes */
+    unsigned *ws_stamp;    /* per class: the evaluation that last counted it */
+    unsigned stamp;
 } dlm_timeline;
 
 dlm_status tl_create(dlm_timeline **out);
@@ -120,10 +139,15 @@ int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm
  * whose workspace serves two passes with different needs). */
 int tl_new_split_max(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_poly alt,
                      dlm_term term, int named, const char *what);
-/* A size measured at n batch sizes B[] (ascending) as bytes[], evaluated by
- * convtab.h's rule; the arrays must outlive the timeline. */
-int tl_new_measured(dlm_timeline *t, const int64_t *B, const int64_t *bytes, int n, dlm_term term,
-                    int named, const char *what);
+/* A library's workspace (field 0) or reserve (1) from `ws`'s rows at batch
+ * `batch` and sequence `seq` (polynomials; seq zero for none) under cuDNN
+ * `version`; op, call and term name it in the list of unknown terms. */
+int tl_new_rows(dlm_timeline *t, const dlm_ws_series *ws, int field, dlm_poly batch, dlm_poly seq,
+                int version, const char *term_name, const char *call, dlm_term term, int named,
+                const char *what);
+/* For a TL_SIZE_ROWS size: its row at (B, T) (NULL: none); 1 when it is known
+ * (a row with status ok). */
+int tl_size_row(const dlm_timeline *t, int i, int64_t B, int64_t T, const dlm_ws_row **row);
 /* The law of size index i around (B, T): the polynomial that holds there
  * (for a chunked size: its law with T replaced by the chunk's length, exact
  * at this T; the size grows by 1/k of that slope in T, which integer
@@ -144,16 +168,24 @@ dlm_status tl_finish(dlm_timeline *t, int pytorch);
 
 /* Walks the events at (B, T).  Peak from the reset on; composition by term
  * and by named term at the peak; *peak_ev is the event that set the peak. */
+#define TL_MAX_UNKNOWN 32
 typedef struct tl_result {
     int64_t peak, before, after;
     int64_t by_term[DLM_TERM_COUNT];
     int64_t named[DLM_MAX_NAMED];
     int peak_ev;
+    /* TL_SIZE_ROWS terms without a usable row at this point, one per class
+     * (op, call, term): how many, and the first TL_MAX_UNKNOWN of them (a
+     * size index of each); the cuDNN version of a row used that is not the
+     * one assumed (0: none) */
+    int n_unknown;
+    int unknown[TL_MAX_UNKNOWN];
+    int other_version;
     int err_op;  /* after a DLM_ERANGE: the op whose size did not fit (-1: none) */
 } tl_result;
-/* The largest size one allocation may have: 2^62 bytes.  A size beyond it, or
- * a sum of sizes beyond int64, is DLM_ERANGE from tl_eval, never a wrapped
- * (negative) number. */
+/* The largest size one allocation, and the memory in use at any time, may
+ * have: 2^62 bytes.  A size or a total beyond it is DLM_ERANGE from tl_eval,
+ * never a wrapped (negative) number. */
 #define TL_MAX_BYTES ((int64_t)1 << 62)
 dlm_status tl_eval(dlm_timeline *t, int64_t B, int64_t T, tl_result *r);
 

@@ -17,9 +17,11 @@
  *
  * Library sizes no shape determines were read off the H200 reference data
  * and say so where they are defined (the rules' files): the cuBLAS/cuBLASLt
- * workspaces here, cuDNN's convolution workspaces (ops/conv.c), the cuDNN
- * RNN workspace and reserve (ops/rnn.c), the fused attention backward's
- * workspace (ops/linear_attn.c).
+ * workspaces here, the fused attention backward's workspace
+ * (ops/linear_attn.c).  cuDNN's convolution workspaces (ops/conv.c) and RNN
+ * workspaces and reserves (ops/rnn.c) follow no law: they are rows the
+ * libraries gave (`dlmem probe`, workspaces.h, ops/libws.c), looked up
+ * exactly per op, call and size, and not known where no row exists.
  */
 #include "trace.h"
 
@@ -958,8 +960,8 @@ static dlm_status prepare_rules(tr *r)
     return DLM_OK;
 }
 
-dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg,
-                           const dlm_convtab *convtab, dlm_timeline *t, dlm_mem_layer *layers,
+dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const dlm_ws_db *ws,
+                           int cudnn, dlm_timeline *t, dlm_mem_layer *layers,
                            dlm_trace_info *info)
 {
     tr r;
@@ -967,7 +969,8 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg,
     memset(info, 0, sizeof *info);
     r.g = g;
     r.cfg = cfg;
-    r.convtab = convtab;
+    r.ws = ws;
+    r.cudnn = cudnn;
     r.info = info;
     r.t = t;
     r.L = layers;

@@ -19,22 +19,22 @@
 #ifndef DLM_TRACE_H
 #define DLM_TRACE_H
 
-#include "convtab.h"
 #include "memory.h"
 #include "timeline.h"
+#include "workspaces.h"
 
-/* What a build used of the measured convolution workspaces. */
+/* What a build took from the workspace rows. */
 typedef struct dlm_trace_info {
-    int conv_measured;  /* fp32 convolutions whose workspace came from the table */
-    int conv_unknown;   /* fp32 convolutions (forward or backward) the table lacks */
-    const dlm_conv_series *series; /* one series used (for the note), NULL if none */
+    int ws_terms;              /* library terms looked up in rows */
+    int ws_missing;            /* of them, with no row at any size */
+    uint32_t ws_sources[8];    /* bit i: a series of source i was used */
 } dlm_trace_info;
 
-/* Builds the whole protocol into t and fills layers[g->n_ops].  `convtab`
- * (may be NULL) holds the measured cuDNN convolution workspaces the pytorch
- * profile uses for fp32 convolutions; it must outlive t. */
-dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg,
-                           const dlm_convtab *convtab, dlm_timeline *t, dlm_mem_layer *layers,
+/* Builds the whole protocol into t and fills layers[g->n_ops].  `ws` (may be
+ * NULL: none known) holds the library workspace rows the pytorch profile
+ * looks up under cuDNN version `cudnn`; it must outlive t. */
+dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const dlm_ws_db *ws,
+                           int cudnn, dlm_timeline *t, dlm_mem_layer *layers,
                            dlm_trace_info *info);
 
 /* PyTorch's cuBLAS workspace for a GPU architecture (GPU_NOTES.md). */

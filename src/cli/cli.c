@@ -19,6 +19,12 @@ static void valid_list(const dlm_cli_opt *opts, int n, char *buf, size_t len)
     strncat(buf, n ? ", --wide, --help" : "--wide, --help", len - strlen(buf) - 1);
 }
 
+/* Options that may be given more than once (each value kept, in order). */
+static int repeatable(const char *name)
+{
+    return !strcmp(name, "workspaces");
+}
+
 dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_opt *opts,
                          int n_opts, dlm_cli_args *out)
 {
@@ -73,7 +79,8 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
             return dlm_error(DLM_EINVAL, "dlmem %s: unknown option '%s' (valid: %s)", cmd, a,
                              valid);
         }
-        if (out->value[k])
+        int rep = repeatable(opts[k].name);
+        if (out->value[k] && !rep)
             return dlm_error(DLM_EINVAL, "dlmem %s: option --%s given twice (%s)", cmd,
                              opts[k].name,
                              opts[k].arg ? "give it once; options that take several values take "
@@ -94,6 +101,13 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
                                  opts[k].name, opts[k].arg);
             out->value[k] = argv[++i];
         }
+        if (rep) {
+            if (out->n_rep == DLM_CLI_MAX_REP)
+                return dlm_error(DLM_EINVAL, "dlmem %s: option --%s given more than %d times", cmd,
+                                 opts[k].name, DLM_CLI_MAX_REP);
+            out->rep_opt[out->n_rep] = k;
+            out->rep_value[out->n_rep++] = out->value[k];
+        }
     }
     dlm_table_set_width(out->wide ? 0 : DLM_TABLE_WIDTH);
     return DLM_OK;
@@ -104,6 +118,17 @@ const char *dlm_cli_get(const dlm_cli_args *a, const char *name)
     for (int i = 0; i < a->n_opts; i++)
         if (!strcmp(a->opts[i].name, name)) return a->value[i];
     return NULL;
+}
+
+int dlm_cli_get_all(const dlm_cli_args *a, const char *name, const char **vals, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < a->n_rep; i++)
+        if (!strcmp(a->opts[a->rep_opt[i]].name, name)) {
+            if (n < cap) vals[n] = a->rep_value[i];
+            n++;
+        }
+    return n;
 }
 
 /* Writes text wrapped at `cols` columns: each line first pads to `indent`
@@ -135,27 +160,41 @@ static void put_wrapped(FILE *f, const char *text, int used, int indent, int col
     fputc('\n', f);
 }
 
+void dlm_cli_wrap(FILE *f, const char *text, int indent)
+{
+    fprintf(f, "%*s", indent, "");
+    put_wrapped(f, text, indent, indent, 79);
+}
+
 void dlm_cli_usage(FILE *f, const char *cmd, const char *synopsis, const char *about,
                    const dlm_cli_opt *opts, int n_opts)
 {
     fprintf(f, "usage: dlmem %s %s\n\n", cmd, synopsis);
-    /* the description: lines longer than 79 columns are wrapped, the rest kept */
-    for (const char *line = about; *line;) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        char buf[1024];
-        if (len >= sizeof buf) len = sizeof buf - 1;
-        memcpy(buf, line, len);
+    /* the description: a paragraph (lines up to a blank line) with a line
+     * longer than 79 columns is reflowed at 79; the others are kept as written */
+    for (const char *par = about; *par;) {
+        const char *end = strstr(par, "\n\n");
+        size_t len = end ? (size_t)(end - par) : strlen(par);
+        int longest = 0, cur = 0;
+        for (size_t i = 0; i < len; i++) {
+            cur = par[i] == '\n' ? 0 : cur + 1;
+            if (cur > longest) longest = cur;
+        }
+        char *buf = malloc(len + 1);
+        if (!buf) break;
+        memcpy(buf, par, len);
         buf[len] = '\0';
-        if (len <= 79) {
+        if (longest <= 79) {
             fprintf(f, "%s\n", buf);
         } else {
-            int lead = (int)strspn(buf, " ");
-            fprintf(f, "%*s", lead, "");
-            put_wrapped(f, buf + lead, lead, lead, 79);
+            for (char *q = buf; *q; q++)
+                if (*q == '\n') *q = ' ';
+            put_wrapped(f, buf, 0, 0, 79);
         }
-        if (!nl) break;
-        line = nl + 1;
+        free(buf);
+        if (!end) break;
+        fputc('\n', f);
+        par = end + 2;
     }
     fprintf(f, "\noptions:\n");
     for (int i = 0; i < n_opts; i++) {

@@ -17,6 +17,7 @@
 #include "../core/status.h"
 
 #define DLM_CLI_MAX_POS 64
+#define DLM_CLI_MAX_REP 64
 
 typedef struct dlm_cli_opt {
     const char *name;     /* long name without dashes: "format" */
@@ -32,6 +33,10 @@ typedef struct dlm_cli_args {
     char *pos[DLM_CLI_MAX_POS];
     int n_pos;
     int help;              /* --help or -h seen */
+    /* every value of a repeatable option (--workspaces), in order */
+    const char *rep_value[DLM_CLI_MAX_REP];
+    int rep_opt[DLM_CLI_MAX_REP];
+    int n_rep;
     int wide;              /* --wide seen: tables are not cut to 100 columns */
 } dlm_cli_args;
 
@@ -39,9 +44,16 @@ dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_o
                          int n_opts, dlm_cli_args *out);
 /* Value of option `name`, or NULL if not given. */
 const char *dlm_cli_get(const dlm_cli_args *a, const char *name);
+/* Every value of a repeatable option (one that may be given more than once:
+ * --workspaces), in order: writes at most cap to vals and returns how many
+ * were given. */
+int dlm_cli_get_all(const dlm_cli_args *a, const char *name, const char **vals, int cap);
 /* Usage text: "usage: dlmem CMD SYNOPSIS", description, options. */
 void dlm_cli_usage(FILE *f, const char *cmd, const char *synopsis, const char *about,
                    const dlm_cli_opt *opts, int n_opts);
+
+/* Help text wrapped within 80 columns, `indent` spaces before each line. */
+void dlm_cli_wrap(FILE *f, const char *text, int indent);
 
 /* Parses --format (default table). */
 dlm_status dlm_cli_format(const dlm_cli_args *a, dlm_format *out);

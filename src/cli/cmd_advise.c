@@ -16,7 +16,7 @@
 static const dlm_cli_opt opts[] = {
     {"batch", 'b', "B", "batch size of the workload (default 32)"},
     {"seq", 't', "T", "sequence length (models with T; default 128 bert, 100 lstm)"},
-    {"mode", 0, "MODE", "train (default: a whole step), forward or infer"},
+    {"mode", 0, "MODE", "train (default: a whole step, loss sum(o.pow(2).mean()) over the outputs), forward or infer"},
     {"dtype", 0, "DTYPE", "fp32 (default), fp16, bf16 or mixed: how the workload runs now"},
     {"attention", 0, "KIND", "eager (default) or fused (SDPA/flash)"},
     {"optimizer", 0, "OPT", "adam (default), sgd, sgd-momentum or adam8bit"},
@@ -30,7 +30,10 @@ static const dlm_cli_opt opts[] = {
     {"techniques", 0, "LIST", "only these (comma list; a+b combines); default all"},
     {"input", 0, "NAME=BYTES", "a measured workspace size for the runtime profile"},
     {"set", 0, "K=V,...", "change model sizes (e.g. hidden=512); see dlmem models"},
+    {"workspaces", 0, "FILE", "library workspace rows from `dlmem probe` (repeatable)"},
+    {"cudnn-version", 0, "V", "the cuDNN version the rows should be from (default: the newest)"},
     {"progress", 0, NULL, "report the search's progress on stderr"},
+    {"seed", 0, NULL, "also check the seed report's \"FP16 reduces memory by 50%\" at this point"},
     {"format", 0, "FMT", "table (default), csv or json"},
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
@@ -47,9 +50,46 @@ static const char *batch_str(char *buf, size_t n, const dlm_advice *a)
     return buf;
 }
 
-static dlm_status add_row(dlm_table *t, int rank, const dlm_advice *a)
+/* ---- completeness (issue 10): a fit that holds only if the unknown library
+ * workspaces are small says so; kept apart for the output rework ---- */
+
+/* "fits" / "no" / "unless ws > 16.76 MiB" for a table cell. */
+static const char *fits_cell(char *buf, size_t n, const dlm_advice *a, int64_t usable)
 {
-    char r[16], pk[32], sv[32], sh[16], mb[24], g[16], rc[16];
+    char v[32];
+    if (!a->fits) return "no";
+    if (a->r.complete) return "yes";
+    snprintf(buf, n, "unless ws > %s", B(v, sizeof v, usable - a->peak));
+    return buf;
+}
+
+/* " (fits unless cuDNN's workspace exceeds X: N library workspaces not
+ * known)" after a line that says something fits; "" when complete. */
+static const char *unless(char *buf, size_t n, const dlm_advice *a, int64_t usable)
+{
+    char v[32];
+    if (a->r.complete) return "";
+    if (a->fits)
+        snprintf(buf, n, " (only unless cuDNN's workspace exceeds %s: %d library workspaces are not "
+                 "known and were counted 0 B)", B(v, sizeof v, usable - a->peak), a->r.n_unknown);
+    else
+        snprintf(buf, n, " (a lower bound: %d library workspaces are not known)", a->r.n_unknown);
+    return buf;
+}
+
+static void json_completeness(dlm_json *j, const dlm_advice *a, int64_t usable)
+{
+    dlm_json_key(j, "complete");
+    dlm_json_bool(j, a->r.complete);
+    dlm_json_kint(j, "n_unknown", a->r.n_unknown);
+    dlm_json_key(j, "fits_unless_workspace_exceeds_bytes");
+    if (a->r.complete || !a->fits) dlm_json_null(j);
+    else dlm_json_int(j, usable - a->peak);
+}
+
+static dlm_status add_row(dlm_table *t, int rank, const dlm_advice *a, int64_t usable)
+{
+    char r[16], pk[40], sv[32], sh[16], mb[24], g[16], rc[16], ft[48], pv[32];
     snprintf(r, sizeof r, "%d", rank);
     if (!a->applicable) {
         const char *cells[] = {r, a->name, a->family, "-", "-", "-", "-", "-", "-", "-", "-",
@@ -61,8 +101,9 @@ static dlm_status add_row(dlm_table *t, int rank, const dlm_advice *a)
     pct(rc, sizeof rc, a->recompute);
     char what[480];
     snprintf(what, sizeof what, "%s%s%s", a->what, a->note[0] ? " — " : "", a->note);
-    const char *cells[] = {r, a->name, a->family, B(pk, sizeof pk, a->peak), B(sv, sizeof sv, a->saved),
-                           sh, a->fits ? "yes" : "no", batch_str(mb, sizeof mb, a), g,
+    snprintf(pk, sizeof pk, "%s%s", a->r.complete ? "" : ">= ", B(pv, sizeof pv, a->peak));
+    const char *cells[] = {r, a->name, a->family, pk, B(sv, sizeof sv, a->saved),
+                           sh, fits_cell(ft, sizeof ft, a, usable), batch_str(mb, sizeof mb, a), g,
                            a->recompute > 0 ? rc : "-", dlm_risk_name(a->risk),
                            a->model_only ? "yes" : "", what};
     return dlm_table_add(t, cells);
@@ -113,13 +154,13 @@ static dlm_status print_chunks(const dlm_advice_report *rep)
 
 /* How the budget's memory and context are known (set by dlm_cmd_advise). */
 static char mem_echo[200], ctx_note[160];
-static int ctx_measured;
+static int ctx_measured, show_seed;
 
 static dlm_status print_table(const dlm_advice_report *rep)
 {
     static const char *hdr[] = {"#", "technique", "family", "new peak", "saved", "of peak", "fits",
                                 "max B", "GPUs", "recompute", "risk", "model-only", "what, price"};
-    char a[64], b2[64], c2[64], d[64], line[512];
+    char a[64], b2[64], c2[64], d[64], line[512], un[200];
     describe(rep, line, sizeof line);
     printf("%s\n", line);
     DLM_TRY(dlm_para(stdout, 0, "budget: %s — %s (%s) minus %s outside the allocator (CUDA "
@@ -129,48 +170,57 @@ static dlm_status print_table(const dlm_advice_report *rep)
                      B(c2, sizeof c2, rep->usable)));
     const dlm_advice *base = &rep->base;
     if (base->fits)
-        printf("as given: peak %s at %s — fits, %s to spare; largest batch that fits: %lld\n",
-               B(a, sizeof a, base->peak), base->r.peak_where, B(b2, sizeof b2, rep->usable - base->peak),
-               (long long)base->max_batch);
+        DLM_TRY(dlm_para(stdout, 0, "as given: peak %s%s at %s — fits%s, %s to spare; largest batch that fits: %lld",
+               base->r.complete ? "" : ">= ", B(a, sizeof a, base->peak), base->r.peak_where,
+               unless(un, sizeof un, base, rep->usable), B(b2, sizeof b2, rep->usable - base->peak),
+               (long long)base->max_batch));
     else
-        printf("as given: peak %s at %s — does NOT fit (%s over); largest batch that fits: %s\n",
-               B(a, sizeof a, base->peak), base->r.peak_where, B(b2, sizeof b2, base->peak - rep->usable),
+        DLM_TRY(dlm_para(stdout, 0, "as given: peak %s%s at %s — does NOT fit (%s over)%s; largest batch that fits: %s",
+               base->r.complete ? "" : ">= ", B(a, sizeof a, base->peak), base->r.peak_where,
+               B(b2, sizeof b2, base->peak - rep->usable), unless(un, sizeof un, base, rep->usable),
                base->max_batch > 0 ? (snprintf(d, sizeof d, "%lld", (long long)base->max_batch), d)
-                                   : "none");
-    if (rep->ws_note[0]) printf("note: %s\n", rep->ws_note);
+                                   : "none"));
+    if (rep->ws_note[0]) DLM_TRY(dlm_para(stdout, 0, "note: %s", rep->ws_note));
     if (rep->usable < rep->weight_bytes)
         printf("The weights alone (%s, %lld parameters in %s) exceed the %s usable.\n",
                B(a, sizeof a, rep->weight_bytes), (long long)rep->params,
                dlm_dtype_name(rep->w.cfg.dtype), B(b2, sizeof b2, rep->usable));
-    printf("\nTechniques, ranked by memory saved (one at a time; max B: the largest batch that then "
-           "fits, at the same T;\nrecompute: extra forward operations as a share of the forward's — a "
-           "training step is about three forwards):\n");
+    printf("\n");
+    DLM_TRY(dlm_para(stdout, 0, "Techniques, ranked by memory saved (one at a time; max B: the "
+                     "largest batch that then fits, at the same T; recompute: extra forward "
+                     "operations as a share of the forward's — a training step is about three "
+                     "forwards):"));
     dlm_table *t;
     DLM_TRY(dlm_table_alloc(13, hdr, "rllrrrlrrrlll", &t));
     dlm_table_set_keys(t, 2); /* # and technique */
     dlm_status st = DLM_OK;
-    for (int i = 0; i < rep->n_rows && st == DLM_OK; i++) st = add_row(t, i + 1, &rep->rows[i]);
+    for (int i = 0; i < rep->n_rows && st == DLM_OK; i++)
+        st = add_row(t, i + 1, &rep->rows[i], rep->usable);
     if (st == DLM_OK) st = dlm_table_print(t, stdout, 2);
     dlm_table_free(t);
     if (st == DLM_OK && rep->n_chunk_rows) st = print_chunks(rep);
     if (st != DLM_OK) return st;
     if (base->fits) {
-        printf("\nThe workload fits as given: no technique is needed (the max B column shows what "
-               "each buys).\n");
+        printf("\n");
+        DLM_TRY(dlm_para(stdout, 0, "The workload fits as given%s: no technique is needed (the max "
+                         "B column shows what each buys).", base->r.complete ? "" : " unless cuDNN's "
+                         "unknown workspaces are larger than the headroom"));
     } else if (rep->n_combos) {
-        printf("\nCombinations (%d evaluated, %d fit; cheapest = fewest GPUs, then lowest risk, then "
-               "least recomputation):\n", rep->n_combos, rep->n_fitting);
+        printf("\n");
+        DLM_TRY(dlm_para(stdout, 0, "Combinations (%d evaluated, %d fit; cheapest = fewest GPUs, then lowest risk, then "
+               "least recomputation):", rep->n_combos, rep->n_fitting));
         if (rep->best.applicable) {
             const dlm_advice *x = &rep->best;
-            printf("  cheapest that fits: %s — peak %s (saves %s, %.1f%%), risk %s, recompute %.1f%%, "
-                   "%d GPU%s, largest batch %lld\n", x->name, B(a, sizeof a, x->peak),
+            DLM_TRY(dlm_para(stdout, 2, "cheapest that fits: %s — peak %s (saves %s, %.1f%%), risk %s, recompute %.1f%%, "
+                   "%d GPU%s, largest batch %lld%s", x->name, B(a, sizeof a, x->peak),
                    B(b2, sizeof b2, x->saved), 100 * x->share, dlm_risk_name(x->risk),
-                   100 * x->recompute, x->gpus, x->gpus > 1 ? "s" : "", (long long)x->max_batch);
+                   100 * x->recompute, x->gpus, x->gpus > 1 ? "s" : "", (long long)x->max_batch,
+                   unless(un, sizeof un, x, rep->usable)));
             for (int i = 0; i < rep->n_alt; i++) {
                 x = &rep->alt[i];
-                printf("  also fits:          %s — peak %s, risk %s, recompute %.1f%%, %d GPU%s\n",
+                DLM_TRY(dlm_para(stdout, 2, "also fits:          %s — peak %s, risk %s, recompute %.1f%%, %d GPU%s%s",
                        x->name, B(a, sizeof a, x->peak), dlm_risk_name(x->risk), 100 * x->recompute,
-                       x->gpus, x->gpus > 1 ? "s" : "");
+                       x->gpus, x->gpus > 1 ? "s" : "", unless(un, sizeof un, x, rep->usable)));
             }
         } else {
             printf("  none fits.\n");
@@ -211,7 +261,8 @@ static dlm_status print_table(const dlm_advice_report *rep)
         dlm_table_free(t);
         if (st != DLM_OK) return st;
         printf("  (each column is the composition at its own peak, which may fall at another op)\n");
-        printf("The seed's \"FP16 reduces memory by 50%%\", at this point: fp16 inference saves %.1f%% "
+        if (show_seed)
+            printf("The seed's \"FP16 reduces memory by 50%%\", at this point: fp16 inference saves %.1f%% "
                "(%+.1f points from 50%%), autocast training %.1f%% (%+.1f points).\n",
                100 * rep->fp16_infer_share, 100 * rep->fp16_infer_share - 50,
                100 * rep->mixed_train_share, 100 * rep->mixed_train_share - 50);
@@ -219,7 +270,7 @@ static dlm_status print_table(const dlm_advice_report *rep)
     return dlm_check_stream(stdout, "standard output");
 }
 
-static void json_advice(dlm_json *j, const char *key, const dlm_advice *a)
+static void json_advice(dlm_json *j, const char *key, const dlm_advice *a, int64_t usable)
 {
     if (key) dlm_json_key(j, key);
     dlm_json_obj_begin(j);
@@ -237,6 +288,7 @@ static void json_advice(dlm_json *j, const char *key, const dlm_advice *a)
         dlm_json_knum(j, "saved_share", a->share);
         dlm_json_key(j, "fits");
         dlm_json_bool(j, a->fits);
+        json_completeness(j, a, usable);
         dlm_json_kint(j, "max_batch", a->max_batch);
         dlm_json_kint(j, "gpus", a->gpus);
         dlm_json_kint(j, "gpu_batch", a->gpu_batch);
@@ -283,11 +335,11 @@ static dlm_status print_json(const dlm_advice_report *rep)
     dlm_json_kint(&j, "weight_bytes", rep->weight_bytes);
     dlm_json_key(&j, "weights_exceed_budget");
     dlm_json_bool(&j, rep->usable < rep->weight_bytes);
-    json_advice(&j, "baseline", &rep->base);
+    json_advice(&j, "baseline", &rep->base, rep->usable);
     dlm_json_kstr(&j, "workspace_note", rep->ws_note);
     dlm_json_key(&j, "techniques");
     dlm_json_arr_begin(&j);
-    for (int i = 0; i < rep->n_rows; i++) json_advice(&j, NULL, &rep->rows[i]);
+    for (int i = 0; i < rep->n_rows; i++) json_advice(&j, NULL, &rep->rows[i], rep->usable);
     dlm_json_arr_end(&j);
     if (rep->n_chunk_rows) {
         dlm_json_key(&j, "checkpoint_chunks");
@@ -314,16 +366,16 @@ static dlm_status print_json(const dlm_advice_report *rep)
     if (rep->n_combos) {
         dlm_json_kint(&j, "combinations_evaluated", rep->n_combos);
         dlm_json_kint(&j, "combinations_fitting", rep->n_fitting);
-        if (rep->best.applicable) json_advice(&j, "cheapest_fitting", &rep->best);
+        if (rep->best.applicable) json_advice(&j, "cheapest_fitting", &rep->best, rep->usable);
         else {
             dlm_json_key(&j, "cheapest_fitting");
             dlm_json_null(&j);
         }
         dlm_json_key(&j, "also_fitting");
         dlm_json_arr_begin(&j);
-        for (int i = 0; i < rep->n_alt; i++) json_advice(&j, NULL, &rep->alt[i]);
+        for (int i = 0; i < rep->n_alt; i++) json_advice(&j, NULL, &rep->alt[i], rep->usable);
         dlm_json_arr_end(&j);
-        if (rep->lowest.applicable) json_advice(&j, "lowest_single_gpu", &rep->lowest);
+        if (rep->lowest.applicable) json_advice(&j, "lowest_single_gpu", &rep->lowest, rep->usable);
     }
     if (rep->has_precision) {
         dlm_json_key(&j, "precision");
@@ -338,7 +390,7 @@ static dlm_status print_json(const dlm_advice_report *rep)
         }
         dlm_json_knum(&j, "fp16_inference_saved_share", rep->fp16_infer_share);
         dlm_json_knum(&j, "mixed_training_saved_share", rep->mixed_train_share);
-        dlm_json_knum(&j, "seed_claimed_share", 0.5);
+        if (show_seed) dlm_json_knum(&j, "seed_claimed_share", 0.5);
         dlm_json_obj_end(&j);
     }
     dlm_json_obj_end(&j);
@@ -387,10 +439,14 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
                       "Every memory-saving technique for the workload, evaluated with the analytic\n"
                       "memory model: new peak, bytes saved, the largest batch that then fits the\n"
                       "budget, the price (recomputation, accuracy risk, GPUs), and the cheapest\n"
-                      "combination that makes the workload fit.  Techniques:\n  ",
+                      "combination that makes the workload fit (the techniques are listed below\n"
+                      "the options).  The training step's loss is sum(o.pow(2).mean()) over the\n"
+                      "network's outputs, as tools/torch_reference.py runs it.",
                       opts, N_OPTS);
-        printf("\ntechniques: %s\n(8-bit Adam and ZeRO sharding are model-only: PyTorch did not run "
-               "them for the reference data)\n", dlm_advise_names());
+        printf("\ntechniques (--techniques a,b; a+b combines):\n");
+        dlm_cli_wrap(stdout, dlm_advise_names(), 2);
+        printf("  (8-bit Adam and ZeRO sharding are model-only: PyTorch did not run them for the\n"
+               "  reference data)\n");
         return DLM_OK;
     }
     if (a.n_pos != 1)
@@ -404,8 +460,10 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     memset(&bud, 0, sizeof bud);
     const dlm_gpu *gpu;
     int given_gpu = dlm_cli_get(&a, "gpu") != NULL, given_mem = dlm_cli_get(&a, "memory") != NULL;
+    DLM_TRY(dlm_cli_mem_single(&a, "advise"));
     DLM_TRY(dlm_cli_mem_config(&a, &w.cfg, &gpu));
     if (!dlm_cli_get(&a, "mode")) w.cfg.mode = DLM_MODE_TRAIN;
+    show_seed = dlm_cli_get(&a, "seed") != NULL;
     if (!given_gpu && !given_mem) { /* the seed's card */
         DLM_TRY(dlm_gpu_find("rtx3050-4gb", &gpu));
         w.cfg.sm = gpu->sm;
@@ -442,9 +500,9 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     DLM_TRY(dlm_model_build_named(w.model, w.settings[0] ? w.settings : NULL, &g));
     int uses_T = g->uses_T;
     int64_t max_T = g->max_T > 0 ? g->max_T : 100000000;
-    dlm_status st = DLM_OK;
+    dlm_status st = dlm_cli_mem_check(&a, g);
     w.batch = 32;
-    if (dlm_cli_get(&a, "batch")) st = dlm_cli_int("--batch", dlm_cli_get(&a, "batch"), 1, 1000000000, &w.batch);
+    if (st == DLM_OK && dlm_cli_get(&a, "batch")) st = dlm_cli_int("--batch", dlm_cli_get(&a, "batch"), 1, 1000000000, &w.batch);
     if (st == DLM_OK && dlm_cli_get(&a, "seq") && !uses_T)
         st = dlm_error(DLM_EINVAL, "--seq: model %s has no sequence length", g->name);
     w.seq = uses_T ? (g->max_T > 0 ? 128 : 100) : 0;

@@ -32,6 +32,31 @@ typedef struct fit {
     int64_t usable;
 } fit;
 
+/* JSON: "complete", the unknown terms and "fits_unless_workspace_exceeds_bytes"
+ * (the headroom: a fit that holds only if no unknown workspace is larger). */
+static void fit_json_completeness(dlm_json *j, const dlm_mem_model *m, const dlm_mem_result *r,
+                                  int64_t headroom)
+{
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    dlm_json_key(j, "complete");
+    dlm_json_bool(j, r->complete);
+    dlm_json_kint(j, "n_unknown", r->n_unknown);
+    dlm_json_key(j, "unknown");
+    dlm_json_arr_begin(j);
+    for (int k = 0; k < r->n_unknown && k < DLM_MAX_UNKNOWN; k++) {
+        dlm_json_obj_begin(j);
+        dlm_json_kstr(j, "term", r->unknown[k].term);
+        dlm_json_kstr(j, "op", r->unknown[k].op >= 0 ? g->ops[r->unknown[k].op].name : "");
+        dlm_json_kstr(j, "phase", dlm_phase_name(r->unknown[k].phase));
+        dlm_json_kstr(j, "call", r->unknown[k].call);
+        dlm_json_obj_end(j);
+    }
+    dlm_json_arr_end(j);
+    dlm_json_key(j, "fits_unless_workspace_exceeds_bytes");
+    if (r->complete) dlm_json_null(j);
+    else dlm_json_int(j, headroom);
+}
+
 /* Peak at x of the searched variable. */
 static dlm_status at(const dlm_mem_model *m, int search_T, int64_t fixed, int64_t x,
                      dlm_mem_result *r)
@@ -207,6 +232,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                          "--memory SIZE");
     dlm_mem_config cfg;
     const dlm_gpu *gpu;
+    DLM_TRY(dlm_cli_mem_single(&a, "fit"));
     DLM_TRY(dlm_cli_mem_config(&a, &cfg, &gpu));
     int64_t total = gpu->memory, context = gpu->context, margin = 0;
     char mem_echo[160] = "", ctx_note[160], margin_echo[160] = "";
@@ -224,7 +250,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                                                         margin_echo, sizeof margin_echo));
     dlm_graph *g;
     DLM_TRY(dlm_model_build_named(a.pos[0], dlm_cli_get(&a, "set"), &g));
-    dlm_status st = DLM_OK;
+    dlm_status st = dlm_cli_mem_check(&a, g);
     int search_T = dlm_cli_get(&a, "batch") != NULL;
     int64_t fixed = 1, limit = 1LL << 30;
     if (search_T) {
@@ -288,6 +314,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
             dlm_json_kint(&j, "next_peak_bytes", bd.next_peak);
             dlm_json_kstr(&j, "peak_where", f.r.peak_where);
             dlm_json_kstr(&j, "workspace_note", note);
+            fit_json_completeness(&j, m, &f.r, f.best ? headroom : 0);
             dlm_json_obj_end(&j);
             st = dlm_json_finish(&j);
         } else if (fmt == DLM_FMT_CSV) {
@@ -334,8 +361,9 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                        dlm_fmt_bytes(b2, sizeof b2, (double)(f.r.peak_bytes - f.usable)),
                        dlm_fmt_bytes(b3, sizeof b3, (double)f.usable));
             } else {
-                printf("largest %s that fits: %lld%s\n", search_T ? "sequence length T" : "batch B",
+                printf("largest %s that fits: %lld%s%s\n", search_T ? "sequence length T" : "batch B",
                        (long long)f.best,
+                       f.r.complete ? "" : " (only unless cuDNN's workspace exceeds the headroom: see below)",
                        f.best < limit ? ""
                        : search_T && g->max_T > 0 ? " (the model's limit: its position embeddings)"
                                                   : " (the end of the search range)");
@@ -358,6 +386,24 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                 if (st == DLM_OK) st = dlm_para(stdout, 2, "peak law there: %s", law);
             }
             if (note[0] && st == DLM_OK) st = dlm_para(stdout, 0, "note: %s", note);
+            if (!f.r.complete) {
+                char ops[600], cmd[400];
+                dlm_mem_unknown_list(m, &f.r, ops, sizeof ops);
+                dlm_cli_probe_command(&a, &cfg, search_T ? fixed : (f.best ? f.best : first),
+                                      search_T ? (f.best ? f.best : first) : fixed, g->uses_T, cmd,
+                                      sizeof cmd);
+                if (f.best)
+                    printf("incomplete: fits only unless cuDNN's workspace exceeds %s: %d library "
+                           "workspaces are not known at %s=%lld and were counted 0 B (%s); the "
+                           "peak above is a lower bound and %lld an upper bound on the largest "
+                           "%s\n",
+                           dlm_fmt_bytes(b1, sizeof b1, (double)headroom), f.r.n_unknown, var,
+                           (long long)f.best, ops, (long long)f.best, var);
+                else
+                    printf("incomplete: %d library workspaces are not known (%s): the peak is a "
+                           "lower bound, so it does not fit either way\n", f.r.n_unknown, ops);
+                printf("  to close it, on the target GPU: %s\n", cmd);
+            }
             if (st == DLM_OK) st = dlm_check_stream(stdout, "standard output");
         }
     }

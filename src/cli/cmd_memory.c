@@ -17,6 +17,7 @@ static const dlm_cli_opt opts[] = {
     {"format", 0, "FMT", "table (default), csv or json"},
     DLM_MEM_OPT_ROWS,
 };
+/* (--mode and --dtype take lists here: --mode infer,train --dtype fp32,bf16) */
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
 static const char *mib(char *buf, size_t n, int64_t b) { return dlm_fmt_bytes(buf, n, (double)b); }
@@ -31,7 +32,84 @@ typedef struct point {
     dlm_mem_result r;
     dlm_poly law;
     char note[240]; /* dlm_mem_note(): measured or unknown library workspaces */
+    char probe[400]; /* incomplete: the command that would close it */
 } point;
+
+/* ---- completeness (issue 10): kept apart so output rework can carry it over ---- */
+
+/* JSON: "complete" and "unknown": [{"term", "op", "phase", "call", "batch",
+ * "seq", "no_engine"}], and the command that would close the point. */
+static void json_completeness(dlm_json *j, const dlm_mem_model *m, const point *p)
+{
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    dlm_json_key(j, "complete");
+    dlm_json_bool(j, p->r.complete);
+    dlm_json_kint(j, "n_unknown", p->r.n_unknown);
+    dlm_json_key(j, "unknown");
+    dlm_json_arr_begin(j);
+    for (int k = 0; k < p->r.n_unknown && k < DLM_MAX_UNKNOWN; k++) {
+        const dlm_mem_unknown *u = &p->r.unknown[k];
+        dlm_json_obj_begin(j);
+        dlm_json_kstr(j, "term", u->term);
+        dlm_json_kstr(j, "op", u->op >= 0 ? g->ops[u->op].name : "");
+        dlm_json_kstr(j, "phase", dlm_phase_name(u->phase));
+        dlm_json_kstr(j, "call", u->call);
+        dlm_json_kint(j, "batch", u->batch);
+        dlm_json_kint(j, "seq", u->seq);
+        dlm_json_key(j, "no_engine");
+        dlm_json_bool(j, u->no_engine);
+        dlm_json_obj_end(j);
+    }
+    dlm_json_arr_end(j);
+    dlm_json_kstr(j, "probe_command", p->r.complete ? "" : p->probe);
+    dlm_json_kint(j, "cudnn_version", p->r.cudnn_assumed);
+    dlm_json_kint(j, "cudnn_version_rows", p->r.cudnn_rows ? p->r.cudnn_rows : p->r.cudnn_assumed);
+}
+
+/* CSV: complete (1/0), n_unknown, unknown ("term:op:call;..."), probe_command */
+static void csv_completeness(const dlm_mem_model *m, const point *p)
+{
+    const dlm_graph *g = dlm_mem_model_graph(m);
+    char u[1024] = "";
+    for (int k = 0; k < p->r.n_unknown && k < DLM_MAX_UNKNOWN; k++) {
+        size_t l = strlen(u);
+        const dlm_mem_unknown *x = &p->r.unknown[k];
+        snprintf(u + l, sizeof u - l, "%s%s:%s:%s", k ? ";" : "", x->term,
+                 x->op >= 0 ? g->ops[x->op].name : "", x->call);
+    }
+    printf(",%d,%d,", p->r.complete, p->r.n_unknown);
+    dlm_csv_field(stdout, u);
+    putchar(',');
+    dlm_csv_field(stdout, p->r.complete ? "" : p->probe);
+}
+
+/* Table: the notes under it, one per incomplete point. */
+static dlm_status table_completeness(const dlm_mem_model *m, const point *p, int n)
+{
+    int any = 0;
+    dlm_status st = DLM_OK;
+    for (int i = 0; i < n && st == DLM_OK; i++) {
+        if (p[i].r.complete) continue;
+        char ops[600], at[48];
+        dlm_mem_unknown_list(m, &p[i].r, ops, sizeof ops);
+        if (!any++)
+            st = dlm_para(stdout, 0, "incomplete: \">=\" marks a lower bound: library workspaces "
+                          "that no probed or measured row gives were counted 0 B");
+        if (p[i].T) snprintf(at, sizeof at, "B=%lld T=%lld", (long long)p[i].B, (long long)p[i].T);
+        else snprintf(at, sizeof at, "B=%lld", (long long)p[i].B);
+        if (st == DLM_OK)
+            st = dlm_para(stdout, 2, "%s: %d unknown: %s; to close it, on the target GPU:", at,
+                          p[i].r.n_unknown, ops);
+        if (st == DLM_OK) printf("    %s\n", p[i].probe); /* whole, to copy */
+    }
+    for (int i = 0; i < n && st == DLM_OK; i++)
+        if (p[i].r.cudnn_rows) {
+            st = dlm_para(stdout, 0, "note: workspace rows from cuDNN %d, prediction assumes %d",
+                          p[i].r.cudnn_rows, p[i].r.cudnn_assumed);
+            break;
+        }
+    return st;
+}
 
 /* The most memory each op adds while it runs, at (B, T), from the model's own
  * per-op log: peak inside minus allocated before, the largest over the op's
@@ -242,68 +320,82 @@ static dlm_status print_layers_csv(const dlm_mem_model *m, const point *p, int n
     return dlm_check_stream(stdout, "standard output");
 }
 
-static dlm_status print_json(const dlm_mem_model *m, const dlm_gpu *gpu, const point *p, int n,
-                             int per_layer)
+static void json_begin(dlm_json *jp, const dlm_mem_model *m, const dlm_gpu *gpu)
 {
     const dlm_mem_config *c = dlm_mem_model_config(m);
     const dlm_graph *g = dlm_mem_model_graph(m);
-    dlm_json j;
-    dlm_json_init(&j, stdout, "dlmem.memory/1");
-    dlm_json_obj_begin(&j);
-    dlm_json_kstr(&j, "model", g->name);
-    dlm_json_kstr(&j, "profile", dlm_profile_name(c->profile));
-    dlm_json_kstr(&j, "attention", dlm_attention_name(c->attention));
-    dlm_json_kstr(&j, "optimizer", dlm_optimizer_name(c->optimizer));
-    dlm_json_kstr(&j, "gpu", gpu->name);
-    dlm_json_kint(&j, "sm", c->sm);
-    dlm_json_key(&j, "points");
-    dlm_json_arr_begin(&j);
+    dlm_json_init(jp, stdout, "dlmem.memory/1");
+    dlm_json_obj_begin(jp);
+    dlm_json_kstr(jp, "model", g->name);
+    dlm_json_kstr(jp, "profile", dlm_profile_name(c->profile));
+    dlm_json_kstr(jp, "attention", dlm_attention_name(c->attention));
+    dlm_json_kstr(jp, "optimizer", dlm_optimizer_name(c->optimizer));
+    dlm_json_kstr(jp, "gpu", gpu->name);
+    dlm_json_kint(jp, "sm", c->sm);
+    dlm_json_key(jp, "points");
+    dlm_json_arr_begin(jp);
+}
+
+/* The points of one (mode, dtype): objects in the open "points" array. */
+static void json_points(dlm_json *jp, const dlm_mem_model *m, const point *p, int n)
+{
+    const dlm_mem_config *c = dlm_mem_model_config(m);
+    const dlm_graph *g = dlm_mem_model_graph(m);
     for (int i = 0; i < n; i++) {
         char law[512];
         dlm_poly_format(&p[i].law, law, sizeof law);
-        dlm_json_obj_begin(&j);
-        dlm_json_kint(&j, "batch", p[i].B);
-        dlm_json_kint(&j, "seq", g->uses_T ? p[i].T : 0);
-        dlm_json_kstr(&j, "mode", dlm_mode_name(c->mode));
-        dlm_json_kstr(&j, "dtype", dlm_dtype_name(c->dtype));
-        dlm_json_kint(&j, "peak_bytes", p[i].r.peak_bytes);
-        dlm_json_kint(&j, "before_bytes", p[i].r.before_bytes);
-        dlm_json_kint(&j, "after_bytes", p[i].r.after_bytes);
-        dlm_json_kstr(&j, "peak_phase", dlm_phase_name(p[i].r.peak_phase));
-        dlm_json_kstr(&j, "peak_op", p[i].r.peak_op >= 0 ? g->ops[p[i].r.peak_op].name : "");
-        dlm_json_kstr(&j, "peak_where", p[i].r.peak_where);
-        dlm_json_kstr(&j, "peak_formula_bytes", law);
-        dlm_json_kstr(&j, "workspace_note", p[i].note);
-        dlm_json_key(&j, "breakdown");
-        dlm_json_obj_begin(&j);
-        for (int k = 0; k < DLM_TERM_COUNT; k++) dlm_json_kint(&j, dlm_term_name((dlm_term)k), p[i].r.by_term[k]);
-        dlm_json_obj_end(&j);
-        dlm_json_key(&j, "named");
-        dlm_json_obj_begin(&j);
-        for (int k = 0; k < p[i].r.n_named; k++) dlm_json_kint(&j, p[i].r.named[k].name, p[i].r.named[k].bytes);
-        dlm_json_obj_end(&j);
-        dlm_json_obj_end(&j);
+        dlm_json_obj_begin(jp);
+        dlm_json_kint(jp, "batch", p[i].B);
+        dlm_json_kint(jp, "seq", g->uses_T ? p[i].T : 0);
+        dlm_json_kstr(jp, "mode", dlm_mode_name(c->mode));
+        dlm_json_kstr(jp, "dtype", dlm_dtype_name(c->dtype));
+        dlm_json_kint(jp, "peak_bytes", p[i].r.peak_bytes);
+        dlm_json_kint(jp, "before_bytes", p[i].r.before_bytes);
+        dlm_json_kint(jp, "after_bytes", p[i].r.after_bytes);
+        dlm_json_kstr(jp, "peak_phase", dlm_phase_name(p[i].r.peak_phase));
+        dlm_json_kstr(jp, "peak_op", p[i].r.peak_op >= 0 ? g->ops[p[i].r.peak_op].name : "");
+        dlm_json_kstr(jp, "peak_where", p[i].r.peak_where);
+        dlm_json_kstr(jp, "peak_formula_bytes", law);
+        dlm_json_kstr(jp, "workspace_note", p[i].note);
+        json_completeness(jp, m, &p[i]);
+        dlm_json_key(jp, "breakdown");
+        dlm_json_obj_begin(jp);
+        for (int k = 0; k < DLM_TERM_COUNT; k++) dlm_json_kint(jp, dlm_term_name((dlm_term)k), p[i].r.by_term[k]);
+        dlm_json_obj_end(jp);
+        dlm_json_key(jp, "named");
+        dlm_json_obj_begin(jp);
+        for (int k = 0; k < p[i].r.n_named; k++) dlm_json_kint(jp, p[i].r.named[k].name, p[i].r.named[k].bytes);
+        dlm_json_obj_end(jp);
+        dlm_json_obj_end(jp);
     }
-    dlm_json_arr_end(&j);
+}
+
+/* Closes "points", adds the per-op "layers" (of model m, at its points), writes. */
+static dlm_status json_end(dlm_json *jp, const dlm_mem_model *m, const point *p, int n,
+                           int per_layer)
+{
+    dlm_json_arr_end(jp);
     if (per_layer) {
-        dlm_status st = json_layers(&j, m, p, n);
+        dlm_status st = json_layers(jp, m, p, n);
         if (st != DLM_OK) {
-            dlm_json_free(&j);
+            dlm_json_free(jp);
             return st;
         }
     }
-    dlm_json_obj_end(&j);
-    return dlm_json_finish(&j);
+    dlm_json_obj_end(jp);
+    return dlm_json_finish(jp);
 }
 
-static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n)
+static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n, int header)
 {
     const dlm_mem_config *c = dlm_mem_model_config(m);
     const dlm_graph *g = dlm_mem_model_graph(m);
-    fputs("model,profile,mode,dtype,attention,optimizer,batch,seq,peak_bytes,before_bytes,"
-          "after_bytes,peak_phase,peak_where", stdout);
-    for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%s_bytes", dlm_term_name((dlm_term)k));
-    fputs(",workspace_note\n", stdout);
+    if (header) {
+        fputs("model,profile,mode,dtype,attention,optimizer,batch,seq,peak_bytes,before_bytes,"
+              "after_bytes,peak_phase,peak_where", stdout);
+        for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%s_bytes", dlm_term_name((dlm_term)k));
+        fputs(",workspace_note,complete,n_unknown,unknown,probe_command\n", stdout);
+    }
     for (int i = 0; i < n; i++) {
         printf("%s,%s,%s,%s,%s,%s,%lld,%lld,%lld,%lld,%lld,%s,", g->name,
                dlm_profile_name(c->profile), dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
@@ -315,6 +407,7 @@ static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n)
         for (int k = 0; k < DLM_TERM_COUNT; k++) printf(",%lld", (long long)p[i].r.by_term[k]);
         putchar(',');
         dlm_csv_field(stdout, p[i].note);
+        csv_completeness(m, &p[i]);
         putchar('\n');
     }
     return dlm_check_stream(stdout, "standard output");
@@ -350,7 +443,8 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
         cells[k++] = b;
         if (g->uses_T) cells[k++] = tt;
         for (int q = 0; q < 9; q++) {
-            snprintf(cell[q], sizeof cell[q], "%.2f", (double)v[q] / 1048576.0);
+            snprintf(cell[q], sizeof cell[q], "%s%.2f", q == 0 && !r->complete ? ">= " : "",
+                     (double)v[q] / 1048576.0);
             cells[k++] = cell[q];
         }
         st = dlm_table_add(t, cells);
@@ -413,6 +507,7 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
         if (!seen) st2 = dlm_para(stdout, 0, "note: %s", p[i].note);
     }
     if (st2 != DLM_OK) return st2;
+    DLM_TRY(table_completeness(m, p, n));
     return dlm_check_stream(stdout, "standard output");
 }
 
@@ -427,7 +522,9 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
                       "the peak, where it happens (phase and op), what it is made of, and the\n"
                       "formula in B and T it follows.  Profile pytorch predicts\n"
                       "torch.cuda.max_memory_allocated() for tools/torch_reference.py's protocol;\n"
-                      "profile runtime predicts dlmem's own GPU runtime to the byte.",
+                      "profile runtime predicts dlmem's own GPU runtime to the byte.  --mode and\n"
+                      "--dtype take comma lists (--mode infer,train --dtype fp32,bf16,mixed): one\n"
+                      "table per configuration, all in one CSV or JSON.",
                       opts, N_OPTS);
         return DLM_OK;
     }
@@ -458,28 +555,57 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
     if (st == DLM_OK && (int64_t)nb * nt > DLM_CLI_LIST_MAX)
         st = dlm_error(DLM_ERANGE, "dlmem memory: --batch and --seq make %lld points (at most %d)",
                        (long long)nb * nt, DLM_CLI_LIST_MAX);
+    dlm_mode modes[3];
+    dlm_dtype dtypes[4];
+    int nm = 1, nd = 1, per_layer = dlm_cli_get(&a, "per-layer") != NULL;
+    if (st == DLM_OK) st = dlm_cli_mem_check(&a, g);
+    if (st == DLM_OK) st = dlm_cli_mem_lists(&a, &cfg, modes, &nm, dtypes, &nd);
+    if (st == DLM_OK && per_layer && nm * nd > 1)
+        st = dlm_error(DLM_EINVAL, "--per-layer: give one --mode and one --dtype (the per-op "
+                       "table is for one configuration)");
     dlm_mem_model *m = NULL;
     point *p = NULL;
-    if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);
+    dlm_json j;
     if (st == DLM_OK && !(p = calloc((size_t)nb * (size_t)nt, sizeof *p)))
         st = dlm_error(DLM_ENOMEM, "out of memory");
-    int n = 0;
-    for (int i = 0; i < nb && st == DLM_OK; i++)
-        for (int k = 0; k < nt && st == DLM_OK; k++) {
-            p[n].B = bs[i];
-            p[n].T = g->uses_T ? ts[k] : 0;
-            st = dlm_mem_eval(m, p[n].B, p[n].T, &p[n].r);
-            if (st == DLM_OK) st = dlm_mem_peak_poly(m, p[n].B, p[n].T, &p[n].law);
-            if (st == DLM_OK) dlm_mem_note(m, p[n].B, p[n].note, sizeof p[n].note);
-            n++;
+    /* one configuration after the other: modes outer, dtypes inner */
+    for (int combo = 0; combo < nm * nd && st == DLM_OK; combo++) {
+        int last = combo == nm * nd - 1;
+        cfg.mode = modes[combo / nd];
+        cfg.dtype = dtypes[combo % nd];
+        dlm_mem_model_free(m);
+        m = NULL;
+        st = dlm_mem_model_alloc(g, &cfg, &m);
+        int n = 0;
+        for (int i = 0; i < nb && st == DLM_OK; i++)
+            for (int k = 0; k < nt && st == DLM_OK; k++) {
+                memset(&p[n], 0, sizeof p[n]);
+                p[n].B = bs[i];
+                p[n].T = g->uses_T ? ts[k] : 0;
+                st = dlm_mem_eval(m, p[n].B, p[n].T, &p[n].r);
+                if (st == DLM_OK) st = dlm_mem_peak_poly(m, p[n].B, p[n].T, &p[n].law);
+                if (st == DLM_OK) dlm_mem_note(m, p[n].B, p[n].note, sizeof p[n].note);
+                if (st == DLM_OK && !p[n].r.complete)
+                    dlm_cli_probe_command(&a, &cfg, p[n].B, p[n].T, g->uses_T, p[n].probe,
+                                          sizeof p[n].probe);
+                n++;
+            }
+        if (st != DLM_OK) {
+            if (fmt == DLM_FMT_JSON && combo > 0) dlm_json_free(&j);
+            break;
         }
-    if (st == DLM_OK) {
-        if (fmt == DLM_FMT_JSON) st = print_json(m, gpu, p, n, dlm_cli_get(&a, "per-layer") != NULL);
-        else if (fmt == DLM_FMT_CSV && dlm_cli_get(&a, "per-layer")) st = print_layers_csv(m, p, n);
-        else if (fmt == DLM_FMT_CSV) st = print_csv(m, p, n);
-        else {
+        if (fmt == DLM_FMT_JSON) {
+            if (combo == 0) json_begin(&j, m, gpu);
+            json_points(&j, m, p, n);
+            if (last) st = json_end(&j, m, p, n, per_layer);
+        } else if (fmt == DLM_FMT_CSV && per_layer) {
+            st = print_layers_csv(m, p, n);
+        } else if (fmt == DLM_FMT_CSV) {
+            st = print_csv(m, p, n, combo == 0);
+        } else {
+            if (combo) printf("\n");
             st = print_table(m, gpu, p, n);
-            if (st == DLM_OK && dlm_cli_get(&a, "per-layer"))
+            if (st == DLM_OK && per_layer)
                 st = print_layers_table(m, p[n - 1].B, p[n - 1].T, stdout);
             if (st == DLM_OK) st = dlm_check_stream(stdout, "standard output");
         }

@@ -16,10 +16,12 @@
 
 static const dlm_cli_opt opts[] = {
     {"format", 0, "FMT", "table (default), csv or json"},
-    {"view", 0, "VIEW", "all (table default), layers, tensors (csv default) or seed"},
+    {"view", 0, "VIEW", "all (table default: layers and tensors), layers, tensors (csv "
+                        "default) or seed (the seed report's Table 1 checked)"},
     {"set", 0, "K=V,...", "change model sizes (e.g. hidden=512,layers=3); see dlmem models"},
     {"reference", 0, "FILE", "PyTorch's counts (default data/reference/pytorch_params.csv)"},
-    {"seed", 0, "FILE", "the seed report's Table 1 (default data/seed/table1.csv)"},
+    {"seed", 0, "FILE", "also check this copy of the seed report's Table 1 (--view seed reads "
+                        "data/seed/table1.csv)"},
     {"lora", 0, "R[,ALPHA][,T+T]", "LoRA adapters as peft adds them (rank, lora_alpha, target "
      "modules; default targets: peft's for the model type): trainable parameters"},
 };
@@ -88,7 +90,9 @@ static dlm_status load_seed(ctx *c, const char *path)
     return st;
 }
 
-static dlm_status load_refs(ctx *c, const dlm_cli_args *a)
+/* The seed report's Table 1 is read only when asked for (--seed FILE or
+ * --view seed): a user's network is not the seed's. */
+static dlm_status load_refs(ctx *c, const dlm_cli_args *a, int want_seed)
 {
     const char *ref = dlm_cli_get(a, "reference"), *seed = dlm_cli_get(a, "seed");
     if (c->custom) return DLM_OK;
@@ -103,9 +107,11 @@ static dlm_status load_refs(ctx *c, const dlm_cli_args *a)
     } else {
         DLM_TRY(dlm_torchref_compare(c->g, c->ref, &c->rows, &c->n_rows, &c->mismatches));
     }
+    if (!seed && !want_seed) return DLM_OK;
     if (seed) snprintf(c->seed_path, sizeof c->seed_path, "%s", seed);
     else if (!dlm_data_path("seed/table1.csv", c->seed_path, sizeof c->seed_path))
-        return DLM_OK; /* the seed table is optional context */
+        return dlm_error(DLM_EIO, "%s: the seed's Table 1 not found (set DLMEM_DATA or pass "
+                         "--seed FILE)", c->seed_path);
     return load_seed(c, c->seed_path);
 }
 
@@ -192,9 +198,10 @@ static dlm_status print_tensors(const ctx *c, FILE *f)
         st = dlm_table_add(t, cells);
     }
     if (st == DLM_OK) {
-        fprintf(f, "\nEvery parameter and buffer tensor, dlmem vs PyTorch (%s; %s):\n",
-                c->ref_path, c->ref->versions ? c->ref->versions : "versions unknown");
-        st = dlm_table_print(t, f, 2);
+        fprintf(f, "\n");
+        st = dlm_para(f, 0, "Every parameter and buffer tensor, dlmem vs PyTorch (%s; %s):",
+                      c->ref_path, c->ref->versions ? c->ref->versions : "versions unknown");
+        if (st == DLM_OK) st = dlm_table_print(t, f, 2);
     }
     if (st == DLM_OK) {
         if (c->mismatches == 0)
@@ -284,19 +291,20 @@ static dlm_status print_table(const ctx *c, view_kind v, FILE *f)
     char p32[32], p16[32], pc[32], bc[32], bb[32];
     int64_t np = dlm_graph_param_count(c->g);
     fprintf(f, "%s: %s\n", c->name, c->pytorch);
-    fprintf(f, "%s parameters (%s in fp32, %s in fp16/bf16); %s buffer elements (%s in fp32)\n",
+    DLM_TRY(dlm_para(f, 0, "%s parameters (%s in fp32, %s in fp16/bf16); %s buffer elements (%s in fp32)",
             dlm_fmt_int(pc, sizeof pc, np),
             dlm_fmt_bytes(p32, sizeof p32, (double)dlm_params_bytes(c->g, 4)),
             dlm_fmt_bytes(p16, sizeof p16, (double)dlm_params_bytes(c->g, 2)),
             dlm_fmt_int(bc, sizeof bc, dlm_graph_buffer_count(c->g)),
-            dlm_fmt_bytes(bb, sizeof bb, (double)dlm_buffers_bytes(c->g, 4)));
+            dlm_fmt_bytes(bb, sizeof bb, (double)dlm_buffers_bytes(c->g, 4))));
     if (c->lora) {
         char t[32], tot[32];
-        fprintf(f, "LoRA r=%d lora_alpha=%g on %s (%d modules): %s trainable parameters\n"
-                "  = %s; %s frozen; %s in all\n", c->lora->r, c->lora->alpha, c->lora_n.targets,
-                c->lora_n.modules, dlm_fmt_int(t, sizeof t, c->lora_n.trainable),
-                c->lora_n.formula, dlm_fmt_int(pc, sizeof pc, np),
-                dlm_fmt_int(tot, sizeof tot, np + c->lora_n.trainable));
+        DLM_TRY(dlm_para(f, 0, "LoRA r=%d lora_alpha=%g on %s (%d modules): %s trainable "
+                         "parameters = %s; %s frozen; %s in all", c->lora->r, c->lora->alpha,
+                         c->lora_n.targets, c->lora_n.modules,
+                         dlm_fmt_int(t, sizeof t, c->lora_n.trainable), c->lora_n.formula,
+                         dlm_fmt_int(pc, sizeof pc, np),
+                         dlm_fmt_int(tot, sizeof tot, np + c->lora_n.trainable)));
     }
     if (v == VIEW_ALL || v == VIEW_LAYERS) DLM_TRY(print_layers(c, f));
     if (v == VIEW_ALL || v == VIEW_TENSORS) DLM_TRY(print_tensors(c, f));
@@ -469,10 +477,10 @@ dlm_status dlm_cmd_params(int argc, char **argv)
     DLM_TRY(dlm_cli_parse("params", argc, argv, opts, N_OPTS, &a));
     if (a.help) {
         dlm_cli_usage(stdout, "params", "MODEL|FILE.net [options]",
-                      "Parameter counts per layer with their formulas, every parameter tensor "
-                      "beside\nPyTorch's own count, and the seed report's Table 1 explained.\n"
-                      "MODEL is a built-in network (dlmem models) or a network file (format in\n"
-                      "src/models/netfile.h and the README).",
+                      "Parameter counts per layer with their formulas, and every parameter tensor\n"
+                      "beside PyTorch's own count (built-in networks).  --view seed (or --seed\n"
+                      "FILE) adds the seed report's Table 1, checked.  MODEL is a built-in network\n"
+                      "(dlmem models) or a network file (format: man dlmem, NETWORK FILES).",
                       opts, N_OPTS);
         return DLM_OK;
     }
@@ -516,7 +524,7 @@ dlm_status dlm_cmd_params(int argc, char **argv)
         if (st == DLM_OK) st = dlm_lora_count_params(g, &lora, &c.lora_n);
         if (st == DLM_OK) c.lora = &lora;
     }
-    if (st == DLM_OK) st = load_refs(&c, &a);
+    if (st == DLM_OK) st = load_refs(&c, &a, view == VIEW_SEED);
     if (st == DLM_OK) {
         if (fmt == DLM_FMT_JSON) st = print_json(&c, stdout);
         else if (fmt == DLM_FMT_CSV) st = print_csv(&c, view, stdout);

@@ -94,6 +94,8 @@ static dlm_status print_table(const dlm_recon *r, FILE *f)
             snprintf(fcu, sizeof fcu, "%.3g", c->curv_pred / 1048576.0);
             snprintf(fic, sizeof fic, "%.1f", c->icpt_pred / 1048576.0);
             snprintf(err, sizeof err, "%.1f%%", 100 * c->mean_abs_rel);
+        } else if (c->have_points) {
+            snprintf(err, sizeof err, "%.1f%%", 100 * c->mean_abs_rel);
         } else if (!p->have) {
             snprintf(fsl, sizeof fsl, "none");
         }
@@ -117,6 +119,23 @@ static dlm_status print_table(const dlm_recon *r, FILE *f)
     dlm_table_free(t);
     if (st != DLM_OK) return st;
     fprintf(f, "  Degree rule: %s.\n", dlm_fit_rule());
+    for (int i = 0; i < r->set.n; i++)
+        if (r->preds[i].have && strstr(r->preds[i].what, "(assumed")) {
+            fprintf(f, "  The GPU architecture is assumed sm_90 for series whose file names no GPU "
+                       "dlmem knows\n  (#%d first; --sm N sets it): workspaces measured on sm_90 "
+                       "are used.\n", i + 1);
+            break;
+        }
+    /* the units the files gave their peaks in, once per file */
+    for (int i = 0; i < r->set.n; i++) {
+        const dlm_series *s = &r->set.s[i];
+        int seen = !strcmp(s->peak_unit, "bytes") || !s->peak_unit[0];
+        for (int k = 0; k < i && !seen; k++) seen = !strcmp(r->set.s[k].file, s->file);
+        if (!seen)
+            fprintf(f, "  %s: peaks read from %s, in %s (%s bytes)\n", s->file,
+                    !strcmp(s->peak_unit, "MiB") ? "peak_mib" : "peak_mb", s->peak_unit,
+                    !strcmp(s->peak_unit, "MiB") ? "2^20" : "10^6");
+    }
     int none = 1;
     for (int i = 0; i < r->set.n; i++) {
         const dlm_prediction *p = &r->preds[i];
@@ -126,8 +145,21 @@ static dlm_status print_table(const dlm_recon *r, FILE *f)
             fprintf(f, "  #%d: %s\n", i + 1, p->why);
         }
     }
-    for (int i = 0; i < r->set.n; i++)
-        if (!r->fits[i].fitted) fprintf(f, "  #%d %s\n", i + 1, r->fits[i].reason);
+    for (int i = 0; i < r->set.n; i++) {
+        if (r->fits[i].fitted) continue;
+        fprintf(f, "  #%d %s\n", i + 1, r->fits[i].reason);
+        const dlm_series *s = &r->set.s[i];
+        const dlm_prediction *p = &r->preds[i];
+        if (!r->cmps[i].have_points) continue;
+        fprintf(f, "     measured against predicted, point by point (%s):\n", p->what);
+        for (int k = 0; k < s->n; k++) {
+            char mb[32], pb[32];
+            fprintf(f, "       %s=%-6g %s measured, %s predicted (%+.1f%%)\n",
+                    dlm_xvar_letter(s->xvar), s->x[k], dlm_fmt_bytes(mb, sizeof mb, s->peak[k]),
+                    dlm_fmt_bytes(pb, sizeof pb, p->peak[k]),
+                    p->peak[k] > 0 ? 100 * (s->peak[k] - p->peak[k]) / p->peak[k] : 0.0);
+        }
+    }
     if (r->findings.n) {
         fprintf(f, "\nFindings (%d):\n", r->findings.n);
         for (int k = 0; k < r->findings.n; k++) {
@@ -226,6 +258,7 @@ static dlm_status print_json(const dlm_recon *r, FILE *f)
         dlm_json_obj_begin(&j);
         dlm_json_kstr(&j, "label", label);
         dlm_json_kstr(&j, "file", s->file);
+        dlm_json_kstr(&j, "peak_unit", s->peak_unit);
         dlm_json_kstr(&j, "model", s->model);
         dlm_json_kstr(&j, "mode", s->mode);
         dlm_json_kstr(&j, "dtype", s->dtype);
@@ -239,7 +272,7 @@ static dlm_status print_json(const dlm_recon *r, FILE *f)
         dlm_json_arr_begin(&j);
         for (int k = 0; k < s->n; k++) {
             dlm_json_obj_begin(&j);
-            dlm_json_knum(&j, "x", s->x[k]);
+            dlm_json_kint(&j, "x", (int64_t)llround(s->x[k]));
             dlm_json_kint(&j, "line", s->line[k]);
             dlm_json_kbytes(&j, "peak_bytes", s->peak[k]);
             if (p->have) {

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../analytic/workspaces.h"
+
 static const char *input_names[] = {"cublas_workspace", "cudnn_conv_workspace",
                                     "cudnn_rnn_workspace", "cudnn_rnn_reserve", "rnn_seq_lengths"};
 
@@ -42,14 +44,152 @@ static dlm_status parse_inputs(const char *s, dlm_mem_config *cfg)
     return st;
 }
 
+/* The --workspaces rows of this process's command (kept until exit). */
+static dlm_ws_db *cli_ws;
+
+static dlm_status read_workspaces(const dlm_cli_args *a, dlm_mem_config *cfg)
+{
+    if (cli_ws) {
+        cfg->workspaces = cli_ws;
+        return DLM_OK;
+    }
+    const char *files[64];
+    int n = dlm_cli_get_all(a, "workspaces", files, 64);
+    if (n > 64) return dlm_error(DLM_EINVAL, "--workspaces: more than 64 files");
+    dlm_ws_db *db;
+    DLM_TRY(dlm_ws_db_alloc(&db));
+    dlm_status st = DLM_OK;
+    for (int i = 0; i < n && st == DLM_OK; i++) st = dlm_ws_db_read(db, files[i]);
+    if (st == DLM_OK) st = dlm_ws_db_read_defaults(db);
+    if (st == DLM_OK) st = dlm_ws_db_finish(db);
+    if (st != DLM_OK) {
+        dlm_ws_db_free(db);
+        return dlm_error_context(st, "--workspaces");
+    }
+    cli_ws = db;
+    cfg->workspaces = db;
+    return DLM_OK;
+}
+
+void dlm_cli_probe_command(const dlm_cli_args *a, const dlm_mem_config *cfg, int64_t B, int64_t T,
+                           int uses_T, char *buf, size_t n)
+{
+    const char *set = dlm_cli_get(a, "set");
+    /* the probe's dtype is the rows' (autocast: its half type); in chunks
+     * of time steps the RNN runs over T/K (and T/K + 1) steps */
+    const char *dt = cfg->dtype == DLM_DTYPE_MIXED ? (cfg->autocast_bf16 ? "bf16" : "fp16")
+                                                   : dlm_dtype_name(cfg->dtype);
+    int k = snprintf(buf, n, "dlmem probe %s --mode %s --dtype %s --batch %lld", a->pos[0],
+                     cfg->mode == DLM_MODE_INFER ? "infer" : "train", dt, (long long)B);
+    if (k > 0 && (size_t)k < n && uses_T && cfg->rnn_chunks > 1) {
+        int64_t lo = T / cfg->rnn_chunks, hi = lo + (T % cfg->rnn_chunks ? 1 : 0);
+        if (hi > lo) k += snprintf(buf + k, n - (size_t)k, " --seq %lld,%lld", (long long)lo, (long long)hi);
+        else k += snprintf(buf + k, n - (size_t)k, " --seq %lld", (long long)lo);
+    } else if (k > 0 && (size_t)k < n && uses_T) {
+        k += snprintf(buf + k, n - (size_t)k, " --seq %lld", (long long)T);
+    }
+    if (k > 0 && (size_t)k < n && set) snprintf(buf + k, n - (size_t)k, " --set %s", set);
+}
+
+/* Splits a comma list of names and parses each with parse (duplicates dropped). */
+static dlm_status name_list(const char *opt, const char *s, int cap, int *vals, int *n,
+                            dlm_status (*parse)(const char *, int *))
+{
+    char buf[256];
+    *n = 0;
+    if (strlen(s) >= sizeof buf) return dlm_error(DLM_EINVAL, "%s: list too long", opt);
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    if (!*buf || buf[strlen(buf) - 1] == ',' || buf[0] == ',' || strstr(buf, ",,"))
+        return dlm_error(DLM_EINVAL, "%s: '%s' has an empty item", opt, s);
+    for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+        int v;
+        if (parse(it, &v) != DLM_OK) return dlm_error_context(DLM_EINVAL, "%s", opt);
+        int dup = 0;
+        for (int k = 0; k < *n; k++) dup |= vals[k] == v;
+        if (dup) continue;
+        if (*n == cap) return dlm_error(DLM_EINVAL, "%s: more than %d values", opt, cap);
+        vals[(*n)++] = v;
+    }
+    return DLM_OK;
+}
+
+static dlm_status parse_mode(const char *s, int *v)
+{
+    dlm_mode m;
+    DLM_TRY(dlm_mode_parse(s, &m));
+    *v = (int)m;
+    return DLM_OK;
+}
+
+static dlm_status parse_dtype(const char *s, int *v)
+{
+    dlm_dtype d;
+    DLM_TRY(dlm_dtype_parse(s, &d));
+    *v = (int)d;
+    return DLM_OK;
+}
+
+dlm_status dlm_cli_mem_lists(const dlm_cli_args *a, const dlm_mem_config *base, dlm_mode *modes,
+                             int *nm, dlm_dtype *dtypes, int *nd)
+{
+    int v[8], n;
+    const char *s;
+    *nm = 1;
+    modes[0] = base->mode;
+    *nd = 1;
+    dtypes[0] = base->dtype;
+    if ((s = dlm_cli_get(a, "mode"))) {
+        DLM_TRY(name_list("--mode", s, 3, v, &n, parse_mode));
+        for (int k = 0; k < n; k++) modes[k] = (dlm_mode)v[k];
+        *nm = n;
+    }
+    if ((s = dlm_cli_get(a, "dtype"))) {
+        DLM_TRY(name_list("--dtype", s, 4, v, &n, parse_dtype));
+        for (int k = 0; k < n; k++) dtypes[k] = (dlm_dtype)v[k];
+        *nd = n;
+    }
+    return DLM_OK;
+}
+
+dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g)
+{
+    if (dlm_cli_get(a, "attention")) {
+        int has = 0;
+        for (int i = 0; i < g->n_ops; i++) has |= g->ops[i].kind == DLM_OP_ATTENTION;
+        if (!has)
+            return dlm_error(DLM_EINVAL, "--attention: %s has no attention layer (leave "
+                             "--attention out)", g->name);
+    }
+    return DLM_OK;
+}
+
+dlm_status dlm_cli_mem_single(const dlm_cli_args *a, const char *cmd)
+{
+    static const char *names[] = {"mode", "dtype"};
+    for (int k = 0; k < 2; k++) {
+        const char *s = dlm_cli_get(a, names[k]);
+        if (s && strchr(s, ','))
+            return dlm_error(DLM_EINVAL, "--%s: %s takes one %s (give lists to dlmem memory)",
+                             names[k], cmd, names[k]);
+    }
+    return DLM_OK;
+}
+
 dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const dlm_gpu **gpu)
 {
     const char *s;
     dlm_mem_config_default(cfg);
-    if ((s = dlm_cli_get(a, "mode")) && dlm_mode_parse(s, &cfg->mode))
-        return dlm_error_context(DLM_EINVAL, "--mode");
-    if ((s = dlm_cli_get(a, "dtype")) && dlm_dtype_parse(s, &cfg->dtype))
-        return dlm_error_context(DLM_EINVAL, "--dtype");
+    /* a list (memory's --mode infer,train) takes its first value here */
+    char first[64];
+    if ((s = dlm_cli_get(a, "mode"))) {
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(s, ","), s);
+        if (dlm_mode_parse(first, &cfg->mode)) return dlm_error_context(DLM_EINVAL, "--mode");
+    }
+    if ((s = dlm_cli_get(a, "dtype"))) {
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(s, ","), s);
+        if (dlm_dtype_parse(first, &cfg->dtype)) return dlm_error_context(DLM_EINVAL, "--dtype");
+    }
     if ((s = dlm_cli_get(a, "attention"))) {
         if (!strcmp(s, "sdpa") || !strcmp(s, "flash")) s = "fused"; /* PyTorch's names */
         if (dlm_attention_parse(s, &cfg->attention)) return dlm_error_context(DLM_EINVAL, "--attention");
@@ -72,5 +212,18 @@ dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const 
                              "with --profile runtime");
         DLM_TRY(parse_inputs(s, cfg));
     }
+    if ((s = dlm_cli_get(a, "autocast"))) {
+        if (strcmp(s, "fp16") && strcmp(s, "bf16"))
+            return dlm_error(DLM_EINVAL, "--autocast: '%s' is not fp16 or bf16", s);
+        if (cfg->dtype != DLM_DTYPE_MIXED)
+            return dlm_error(DLM_EINVAL, "--autocast: use it with --dtype mixed");
+        cfg->autocast_bf16 = !strcmp(s, "bf16");
+    }
+    if ((s = dlm_cli_get(a, "cudnn-version"))) {
+        int64_t v;
+        DLM_TRY(dlm_cli_int("--cudnn-version", s, 1, 100000000, &v));
+        cfg->cudnn_version = (int)v;
+    }
+    if (dlm_cli_get(a, "workspaces")) DLM_TRY(read_workspaces(a, cfg));
     return DLM_OK;
 }

@@ -6,11 +6,13 @@
 
 #include "../analytic/gpus.h"
 #include "../analytic/memory.h"
+#include "../analytic/workspaces.h"
 #include "cli.h"
 
 /* The option-table rows, for commands to include in their tables. */
 #define DLM_MEM_OPT_ROWS                                                                        \
-    {"mode", 0, "MODE", "infer (default), forward (training forward) or train (whole step)"},     \
+    {"mode", 0, "MODE", "infer (default), forward (training forward) or train (a whole step: "   \
+                        "loss sum(o.pow(2).mean()) over the outputs, backward, optimizer step)"}, \
     {"dtype", 0, "DTYPE", "fp32 (default), fp16, bf16 or mixed (fp32 weights, half activations)"}, \
     {"attention", 0, "KIND", "eager (default: scores materialised) or fused (SDPA/flash)"},       \
     {"optimizer", 0, "OPT", "adam (default), sgd or sgd-momentum (train mode)"},                  \
@@ -20,9 +22,33 @@
                                "as a comma list)"},                                               \
     {"set", 0, "K=V,...", "change model sizes (e.g. hidden=512,layers=3); see dlmem models"},     \
     {"rnn-chunks", 0, "K", "run the RNN in K chunks of time steps, each checkpointed "            \
-                           "(torch.utils.checkpoint; pytorch profile)"}
+                           "(torch.utils.checkpoint; pytorch profile)"},                          \
+    {"workspaces", 0, "FILE", "library workspace rows from `dlmem probe` (repeatable; besides "    \
+                              "the user cache and data/cudnn/)"},                                 \
+    {"autocast", 0, "HALF", "dtype mixed: autocast's half type, fp16 (default) or bf16 (whose "   \
+                            "library rows are used)"},                                           \
+    {"cudnn-version", 0, "V", "the cuDNN version the rows should be from (e.g. 91900; default: "  \
+                              "the newest the rows have)"}
 
-/* Fills cfg from the options; *gpu is the named GPU (h200 by default). */
+/* Fills cfg from the options; *gpu is the named GPU (h200 by default).
+ * With --workspaces, cfg->workspaces points to the rows of those files, the
+ * user cache and the shipped ones, read once and kept for the process (one
+ * command per process); without it the models read the default rows
+ * themselves. */
 dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const dlm_gpu **gpu);
+/* --mode and --dtype as lists (`dlmem memory`: infer,train; fp32,bf16,mixed):
+ * the values in order, duplicates dropped; base's values when not given. */
+dlm_status dlm_cli_mem_lists(const dlm_cli_args *a, const dlm_mem_config *base, dlm_mode *modes,
+                             int *nm, dlm_dtype *dtypes, int *nd);
+/* Refuses options that do not apply to graph g (--attention on a network
+ * without attention). */
+dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g);
+/* Refuses a list for --mode or --dtype (`cmd` takes one of each). */
+dlm_status dlm_cli_mem_single(const dlm_cli_args *a, const char *cmd);
+
+/* The command that would close a point's unknown terms: "dlmem probe MODEL
+ * --mode M --dtype D --batch B [--seq T] [--set ...]" on the target GPU. */
+void dlm_cli_probe_command(const dlm_cli_args *a, const dlm_mem_config *cfg, int64_t B, int64_t T,
+                           int uses_T, char *buf, size_t n);
 
 #endif

@@ -146,6 +146,8 @@ dlm_status dlm_csv_read(const char *path, dlm_csv **out)
         return dlm_error(DLM_ENOMEM, "%s: out of memory", path);
     }
     const char *p = text;
+    /* a UTF-8 byte-order mark (spreadsheets write one) is not part of the header */
+    if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3;
     int line = 1;
     while (*p) {
         /* Skip blank and comment lines. */

@@ -7,12 +7,21 @@
 
 static _Thread_local char dlm_msg[2048];
 
+/* The message is one line whatever it quotes: a field from a file may hold a
+ * newline or a terminal escape; control characters become '?'. */
+static void one_line(char *m)
+{
+    for (; *m; m++)
+        if ((unsigned char)*m < 0x20 || *m == 0x7f) *m = '?';
+}
+
 dlm_status dlm_error(dlm_status s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(dlm_msg, sizeof dlm_msg, fmt, ap);
     va_end(ap);
+    one_line(dlm_msg);
     return s;
 }
 
@@ -31,6 +40,7 @@ dlm_status dlm_error_context(dlm_status s, const char *fmt, ...)
         memcpy(dlm_msg + k + 2, old, room - 2);
         dlm_msg[sizeof dlm_msg - 1] = '\0';
     }
+    one_line(dlm_msg);
     return s;
 }
 

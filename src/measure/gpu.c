@@ -2,6 +2,9 @@
  * (see gpu.h). */
 #include "gpu.h"
 
+#include <cuda.h>
+#include <dlfcn.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -102,15 +105,37 @@ dlm_status dlm_cublas_fail(cublasStatus_t e, const char *call, const char *file,
     return dlm_error(s, "%s:%d: %s: %s (%s)", file, line, fn, cublas_name(e), hint);
 }
 
+/* Why the CUDA runtime found no driver it can use: the runtime says
+ * "insufficient driver" both when there is no NVIDIA driver at all and when it
+ * is older than the runtime, so ask the driver library itself. */
+static dlm_status no_driver(cudaError_t e)
+{
+    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return dlm_error(DLM_ENOGPU, "no usable GPU: no NVIDIA driver on this machine (the "
+                         "driver library libcuda.so.1 cannot be loaded; nvidia-smi should list a "
+                         "GPU)");
+    int drv = 0, rt = 0;
+    CUresult (*get)(int *) = (CUresult(*)(int *))dlsym(lib, "cuDriverGetVersion");
+    if (get) (void)get(&drv);
+    (void)cudaRuntimeGetVersion(&rt);
+    dlclose(lib);
+    if (e == cudaErrorInsufficientDriver && drv && rt && drv < rt)
+        return dlm_error(DLM_ENOGPU, "no usable GPU: the NVIDIA driver supports CUDA %d.%d, "
+                         "older than the CUDA %d.%d runtime dlmem was built with (update the "
+                         "driver)", drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10);
+    return dlm_error(DLM_ENOGPU, "no usable GPU: %s (%s; the NVIDIA driver is there: check "
+                     "nvidia-smi and CUDA_VISIBLE_DEVICES)", cudaGetErrorString(e),
+                     cudaGetErrorName(e));
+}
+
 dlm_status dlm_gpu_open(int device)
 {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        return dlm_error(DLM_ENOGPU, "no usable GPU: %s (%s; is there an NVIDIA GPU and "
-                         "driver? check nvidia-smi and CUDA_VISIBLE_DEVICES)",
-                         cudaGetErrorString(e), cudaGetErrorName(e));
+        return no_driver(e);
     }
     if (n <= device)
         return dlm_error(DLM_ENOGPU, "no usable GPU: %d CUDA device(s) visible, device %d asked",

@@ -302,6 +302,16 @@ static dlm_status load_keys(dlm_probe *p, const char *path, int *exists)
     if (stat(path, &sb) != 0) return DLM_OK;
     if (sb.st_size == 0) return DLM_OK;
     *exists = 1;
+    { /* a file cut mid-row would get the next row glued to it */
+        FILE *f = fopen(path, "rb");
+        int last = EOF;
+        if (!f) return dlm_error(DLM_EIO, "%s: cannot open: %s", path, strerror(errno));
+        if (fseek(f, -1, SEEK_END) == 0) last = fgetc(f);
+        fclose(f);
+        if (last != '\n')
+            return dlm_error(DLM_EPARSE, "%s: the last row has no newline (cut?): not appending "
+                             "to it", path);
+    }
     DLM_TRY(dlm_csv_read(path, &csv));
     dlm_status st = dlm_csv_require(csv, 11, cols, idx);
     for (int r = 0; st == DLM_OK && r < csv->nrows; r++) {

@@ -101,7 +101,7 @@ static int new_tensor(dlm_graph *g, const char *name, dlm_role role, dlm_elem el
     }
     t->numel = numel_of(ndim, shape);
     if (t->numel.bad) {
-        free(t->name); /* the tensor is not counted: its name would leak */
+        free(t->name); /* the tensor is not kept */
         t->name = NULL;
         return fail(g, DLM_ERANGE, "%s: its number of elements does not fit in 64 bits (or has "
                     "a degree above 3 in B or T)", name);
@@ -302,7 +302,16 @@ static int const_tensor(dlm_graph *g, const char *name, dlm_role role, dlm_elem 
                         (long long)shape[i]);
         p[i] = dlm_poly_const(shape[i]);
     }
-    return new_tensor(g, name, role, elem, ndim, p, -1, -1);
+    int t = new_tensor(g, name, role, elem, ndim, p, -1, -1);
+    if (t < 0) return -1;
+    /* every sum over the parameters (counts, bytes times the optimizer's states)
+     * stays far inside int64 */
+    int64_t n = g->tensors[t].numel.c[0][0];
+    if (n > DLM_GRAPH_MAX_CONST_ELEMS - g->const_elems)
+        return fail(g, DLM_ERANGE, "%s: the model's parameters and buffers would exceed 2^56 "
+                    "elements", name);
+    g->const_elems += n;
+    return t;
 }
 
 int dlm_graph_param(dlm_graph *g, const char *name, int ndim, const int64_t *shape)

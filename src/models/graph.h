@@ -208,7 +208,13 @@ typedef struct dlm_graph {
     int uses_B, uses_T;   /* which free variables the sizes depend on */
     int64_t max_T;        /* largest valid T (BERT: positions); 0 = unbounded */
     dlm_status status;    /* first builder error (sticky) */
+    int64_t const_elems;  /* parameter and buffer elements so far (at most
+                             DLM_GRAPH_MAX_CONST_ELEMS) */
 } dlm_graph;
+
+/* The most parameter and buffer elements a graph may hold (2^56: 256 PiB in
+ * fp32), so that counts and byte sums over them never overflow int64. */
+#define DLM_GRAPH_MAX_CONST_ELEMS ((int64_t)1 << 56)
 
 /* ---- life cycle ---------------------------------------------------------- */
 dlm_status dlm_graph_alloc(const char *name, dlm_graph **out);

@@ -121,12 +121,13 @@ static dlm_status read_memory(const dlm_csv *c, mrow **out, int *n)
         w->path = c->path;
         const char *tb = dlm_csv_get(c, r, idx[0]), *md = dlm_csv_get(c, r, idx[1]);
         if (strlen(tb) >= sizeof w->table || strlen(md) >= sizeof w->model) {
+            int long_table = strlen(tb) >= sizeof w->table;
+            dlm_status e = dlm_error(DLM_EPARSE, "%s:%d: column '%s' is longer than the %zu "
+                                     "characters dlmem keeps", c->path, c->lines[r],
+                                     long_table ? "table" : "model",
+                                     long_table ? sizeof w->table - 1 : sizeof w->model - 1);
             free(m);
-            return dlm_error(DLM_EPARSE, "%s:%d: column '%s' is longer than the %zu characters "
-                             "dlmem keeps", c->path, w->line,
-                             strlen(tb) >= sizeof w->table ? "table" : "model",
-                             strlen(tb) >= sizeof w->table ? sizeof w->table - 1
-                                                           : sizeof w->model - 1);
+            return e;
         }
         memcpy(w->table, tb, strlen(tb) + 1);
         memcpy(w->model, md, strlen(md) + 1);

@@ -368,6 +368,10 @@ static dlm_status detect(const dlm_series *s, const xmap *xm, int si, const dlm_
         cmp->icpt_fit = f->c[0];
         cmp->icpt_fit_se = f->se[0];
         cmp->icpt_pred = p->law[0];
+    }
+    /* measured against predicted point by point: also for a series too short
+     * to fit (two points are still two comparisons) */
+    if (p) {
         double sum = 0;
         int m = 0;
         for (int i = 0; i < s->n; i++) {
@@ -381,6 +385,7 @@ static dlm_status detect(const dlm_series *s, const xmap *xm, int si, const dlm_
             }
         }
         cmp->mean_abs_rel = m ? sum / m : 0;
+        cmp->have_points = m > 0;
     }
 
     /* ---- order ----------------------------------------------------------------- */

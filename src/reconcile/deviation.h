@@ -59,7 +59,7 @@
 typedef struct dlm_prediction {
     int have;            /* 0: none (why says why) */
     char why[256];
-    char what[192];      /* "pytorch profile, sm 90, infer fp32" */
+    char what[320];      /* "pytorch profile, sm 90, infer fp32" */
     double *peak;        /* per series point (series->n), bytes */
     double *before;      /* per point, bytes; NULL when not predicted */
     double law[3];       /* the peak formula in the series' variable around the
@@ -81,6 +81,7 @@ typedef struct dlm_compare {
     double icpt_fit, icpt_fit_se, icpt_pred;  /* values at x = 0 */
     double mean_abs_rel, max_abs_rel;         /* |measured - predicted| / predicted */
     double worst_x;
+    int have_points;                /* a prediction exists: the errors above are set, fit or not */
 } dlm_compare;
 
 typedef enum dlm_finding_kind {

@@ -17,10 +17,10 @@ int dlm_gpu_sm(const char *gpu)
         {"L4", 89}, {"L40", 89}, {"RTX 40", 89},
         {"T4", 75}, {"RTX 20", 75}, {"V100", 70},
     };
-    if (!gpu) return 90;
+    if (!gpu) return 0;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strstr(gpu, table[i].key)) return table[i].sm;
-    return 90;
+    return 0;
 }
 
 dlm_status dlm_input_bytes_poly(const dlm_graph *g, int float_bytes, dlm_poly *out)
@@ -115,6 +115,8 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
     if (dlm_profile_parse(s->profile, &cfg.profile) != DLM_OK)
         return no_prediction(out, "profile '%s' has no prediction", s->profile);
     cfg.sm = sm > 0 ? sm : dlm_gpu_sm(s->gpu);
+    int sm_assumed = cfg.sm <= 0;
+    if (sm_assumed) cfg.sm = 90; /* the architecture the shipped workspace rows were measured on */
 
     dlm_graph *g = NULL;
     dlm_mem_model *m = NULL;
@@ -130,6 +132,7 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
     if (!out->peak || !out->before) st = dlm_error(DLM_ENOMEM, "out of memory");
     double xmin = 0, xmax = 0;
     unsigned used_extra = 0, tried_extra = 0;
+    int incomplete = 0; /* points with library workspaces no row gives (lower bounds) */
     for (int i = 0; st == DLM_OK && i < s->n; i++) {
         int64_t x = (int64_t)s->x[i];
         int64_t B = s->xvar == DLM_X_BATCH ? x : s->fixed;
@@ -159,6 +162,7 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
         if (st != DLM_OK) break;
         out->peak[i] = (double)r.peak_bytes;
         out->before[i] = (double)r.before_bytes;
+        incomplete += !r.complete;
         if (i == 0 || s->x[i] < xmin) xmin = s->x[i];
         if (i == 0 || s->x[i] > xmax) xmax = s->x[i];
     }
@@ -177,7 +181,11 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
         }
     }
     if (st == DLM_OK) {
-        snprintf(out->what, sizeof out->what, "%s profile, sm %d, %s %s%s%s", s->profile, cfg.sm,
+        snprintf(out->what, sizeof out->what, "%s profile, sm %d%s, %s %s%s%s", s->profile, cfg.sm,
+                 sm_assumed ? (s->gpu[0] ? " (assumed: the gpu column names no GPU dlmem knows; "
+                                           "--sm N sets it)"
+                                         : " (assumed: no gpu column; --sm N sets it)")
+                            : "",
                  dlm_mode_name(cfg.mode), dlm_dtype_name(cfg.dtype),
                  has_attention(g) ? " " : "",
                  has_attention(g) ? dlm_attention_name(cfg.attention) : "");
@@ -188,6 +196,11 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
                          strstr(out->what, "; measured ") ? ", " : "; measured ",
                          s->extra_name[k]);
             }
+        if (incomplete) { /* never a complete-looking prediction with unknown terms */
+            size_t L = strlen(out->what);
+            snprintf(out->what + L, sizeof out->what - L, "; INCOMPLETE at %d of %d points (cuDNN "
+                     "workspaces without probed rows counted 0 B: lower bounds)", incomplete, s->n);
+        }
         out->have = 1;
     } else {
         dlm_prediction_free(out);

@@ -18,7 +18,8 @@
 #include "series.h"
 
 /* Compute capability x10 from a GPU name ("NVIDIA H200" -> 90, "RTX 3050" -> 86);
- * 90 when the name is empty or unknown (the GPUs dlmem's data come from). */
+ * 0 when the name is empty or unknown (the caller then assumes 90, the GPUs dlmem's
+ * data come from, and says so). */
 int dlm_gpu_sm(const char *gpu);
 
 /* Bytes of the network's inputs as a polynomial in B and T (floats are

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../analytic/memory.h"
 #include "../core/csv.h"
 
 /* One usable row of a file. */
@@ -261,6 +262,7 @@ out:
 /* A byte count read as a double: not negative, and at most 2^62 (no memory
  * holds more; larger values would wrap when written as integers). */
 #define SERIES_MAX_BYTES 4611686018427387904.0
+#define SERIES_MAX_X ((int64_t)1 << 53)
 static dlm_status byte_count(const dlm_csv *c, int row, int col, double v)
 {
     if (v < 0 || v > SERIES_MAX_BYTES)
@@ -276,6 +278,8 @@ typedef struct proto_cols {
     const char *path;
     int model, mode, dtype, attn, variant, opt, ckpt, ac, gpu, prof;
     const char *file_profile;
+    const char *peak_unit;  /* "bytes", "MiB" or "MB": the unit of the file's peak column */
+    double unit_mult;       /* bytes per unit */
     int n_extra;
     char (*extra_name)[48];
 } proto_cols;
@@ -302,21 +306,38 @@ static dlm_status fill_proto(const proto_cols *pc, int i, dlm_series *p)
     if (!p->model[0] || !p->mode[0])
         return dlm_error(DLM_EPARSE, "%s:%d: column '%s' is empty", pc->path, c->lines[i],
                          p->model[0] ? "mode" : "model");
+    dlm_mode mode_ok;
+    if (dlm_mode_parse(p->mode, &mode_ok) != DLM_OK)
+        return dlm_error(DLM_EPARSE, "%s:%d: column 'mode': '%s' is not a mode (valid: infer, "
+                         "forward, train; lower case)", pc->path, c->lines[i], p->mode);
+    snprintf(p->peak_unit, sizeof p->peak_unit, "%s", pc->peak_unit);
     if (strcmp(p->profile, "runtime") && strcmp(p->profile, "pytorch"))
         return dlm_error(DLM_EPARSE, "%s:%d: column '%s': '%s' is not a profile (valid: "
                          "runtime, pytorch)", pc->path, c->lines[i], c->header[pc->prof],
                          p->profile);
     p->resolution = !strcmp(p->profile, "pytorch") ? 512 : 1;
+    if (pc->unit_mult > 1) p->resolution = pc->unit_mult * 0.01; /* MiB or MB to 2 decimals */
     return DLM_OK;
 }
 
 dlm_status dlm_series_read(const char *path, dlm_series_set *set)
 {
-    static const char *req[] = {"model", "mode", "batch", "seq", "peak_bytes"};
-    int idx[5];
+    static const char *req[] = {"model", "mode", "batch", "seq"};
+    /* the peak in bytes, or in a unit the column names (as audit reads them) */
+    static const struct { const char *peak, *before, *unit; double mult; } units[] = {
+        {"peak_bytes", "before_bytes", "bytes", 1},
+        {"peak_mib", "before_mib", "MiB", 1048576.0},
+        {"peak_mb", "before_mb", "MB", 1e6},
+    };
+    int idx[5], u = -1;
     dlm_csv *c;
     DLM_TRY(dlm_csv_read(path, &c));
-    dlm_status st = dlm_csv_require(c, 5, req, idx);
+    dlm_status st = dlm_csv_require(c, 4, req, idx);
+    for (int k = 0; st == DLM_OK && k < 3 && u < 0; k++)
+        if ((idx[4] = dlm_csv_col(c, units[k].peak)) >= 0) u = k;
+    if (st == DLM_OK && u < 0)
+        st = dlm_error(DLM_EPARSE, "%s: no peak column (valid: peak_bytes, peak_mib = MiB of "
+                       "2^20 bytes, peak_mb = MB of 10^6 bytes)", path);
     if (st == DLM_OK && c->nrows == 0)
         st = dlm_error(DLM_EPARSE, "%s: no data rows (only a header)", path);
     if (st != DLM_OK) {
@@ -324,7 +345,7 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
         return st;
     }
     int c_dtype = dlm_csv_col(c, "dtype"), c_attn = dlm_csv_col(c, "attention");
-    int c_before = dlm_csv_col(c, "before_bytes"), c_status = dlm_csv_col(c, "status");
+    int c_before = dlm_csv_col(c, units[u].before), c_status = dlm_csv_col(c, "status");
     int c_variant = dlm_csv_col(c, "variant"), c_opt = dlm_csv_col(c, "optimizer");
     int c_ckpt = dlm_csv_col(c, "checkpoint"), c_ac = dlm_csv_col(c, "autocast");
     int c_gpu = dlm_csv_col(c, "gpu"), c_prof = dlm_csv_col(c, "profile");
@@ -346,7 +367,8 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
     if (dlm_csv_col(c, "median_ms") >= 0 && dlm_csv_col(c, "cublas") >= 0) file_profile = "runtime";
 
     proto_cols pc = {c, path, idx[0], idx[1], c_dtype, c_attn, c_variant, c_opt, c_ckpt, c_ac,
-                     c_gpu, c_prof, file_profile, n_extra, extra_name};
+                     c_gpu, c_prof, file_profile, units[u].unit, units[u].mult, n_extra,
+                     extra_name};
     row *rows = calloc((size_t)c->nrows, sizeof *rows);
     if (!rows) st = dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; st == DLM_OK && i < c->nrows; i++) {
@@ -381,12 +403,20 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
                            (long long)w->T);
             break;
         }
+        /* B and T become the series' x, a double: beyond 2^53 it would not be exact */
+        if (w->B > SERIES_MAX_X || w->T > SERIES_MAX_X) {
+            st = dlm_error(DLM_EPARSE, "%s:%d: column '%s': %lld is more than 2^53", path, w->line,
+                           w->B > SERIES_MAX_X ? "batch" : "seq",
+                           (long long)(w->B > SERIES_MAX_X ? w->B : w->T));
+            break;
+        }
         if (w->ok) {
             /* failed rows may leave the byte columns empty */
             if ((st = dlm_csv_double(c, i, idx[4], &w->peak)) != DLM_OK) break;
+            w->peak *= units[u].mult;
             if ((st = byte_count(c, i, idx[4], w->peak)) != DLM_OK) break;
             if (c_before >= 0 && ((st = dlm_csv_double(c, i, c_before, &w->before)) != DLM_OK ||
-                                  (st = byte_count(c, i, c_before, w->before)) != DLM_OK))
+                                  (st = byte_count(c, i, c_before, w->before *= units[u].mult)) != DLM_OK))
                 break;
         }
         for (int k = 0; k < n_extra; k++) {

@@ -35,6 +35,7 @@ typedef struct dlm_series {
     char profile[16];  /* "runtime" or "pytorch" (or "seed" for the audit's tables) */
     char gpu[64];
     char file[512];    /* where the points came from */
+    char peak_unit[8]; /* the unit the file gave: "bytes", "MiB" (peak_mib) or "MB" (peak_mb) */
     char tag[32];      /* short name prefixed to plot files ("seed-table3"); may be "" */
     dlm_xvar xvar;     /* the varying input */
     int64_t fixed;     /* the other input's value (T for a batch series; 0 = none) */

@@ -2,85 +2,58 @@
  * workspace lookups it uses (see rule.h).
  *
  * PyTorch 2.11: cudnn_convolution makes the output and a transient cuDNN
- * workspace; autograd saves the input (and the weight, resident anyway);
+ * workspace (from rows: libws.c); autograd saves the input (and the weight, resident anyway);
  * convolution_backward makes the input's and the parameters' gradients.
  */
 #include "rule.h"
 
-/* cuDNN convolution workspace in half precision (fp16, bf16, mixed): the
- * engines cuDNN 9 picks for NCHW tensors run on NHWC copies made in the
- * workspace: input + output (+ the filter when it is larger than 1x1) + 512 B,
- * read off pytorch_oplog.csv for every ResNet-18 layer (B=2, bf16, H200,
- * cuDNN 9.19) and to the byte in pytorch_oplog_resnet_fp16.csv (fp16
- * inference, B 8, 32, 64) except the stride-2 1x1 downsample (layer2.0), which
- * at B 32 and 64 gets an engine without copies (512 B): over-predicted there,
- * never at a peak of the reference data.  fp32: see conv_ws_measured(). */
-static dlm_poly conv_workspace(const tr *r, int o)
-{
-    const dlm_op *op = &r->g->ops[o];
-    if (op->a.conv.cin % 8) {
-        /* the stem (3 channels): an NHWC copy of the input padded to 8
-         * channels (bf16) or 4 (fp16) + the output.  bf16: read off
-         * the bf16 inference series of pytorch_memory.csv (B 8..128: the peak
-         * less the stem's tensors is this within 1 MiB); the oplog shows no
-         * such workspace at B=2, where cuDNN picks another engine, so B <= 2
-         * is over-predicted by up to 1.6 MiB.  fp16: the fp16 per-op log at
-         * B 8, 32, 64 (the stem's transient is this rounded to the 2 MiB
-         * segment). */
-        const dlm_tensor *x = TT(r, op->in[0]);
-        if (r->cfg->dtype == DLM_DTYPE_MIXED) return P(0); /* autocast: none seen (techniques CSV) */
-        int64_t cpad = r->cfg->dtype == DLM_DTYPE_BF16 ? (op->a.conv.cin + 7) / 8 * 8
-                                                        : (op->a.conv.cin + 3) / 4 * 4;
-        dlm_poly pad = mulk(dlm_poly_mul(x->shape[0], dlm_poly_mul(x->shape[2], x->shape[3])), cpad * 2);
-        return dlm_poly_add(pad, nbytes(r, op->out[0]));
-    }
-    dlm_poly w = P(0);
-    if (op->a.conv.kh * op->a.conv.kw > 1) w = nbytes(r, op->params[0]);
-    if (r->cfg->dtype == DLM_DTYPE_MIXED) w = mulk(numel(r, op->params[0]), 2);
-    return dlm_poly_add(dlm_poly_add(nbytes(r, op->in[0]), nbytes(r, op->out[0])),
-                        dlm_poly_add(w, P(512)));
-}
+#include <string.h>
 
-/* cuDNN convolution workspace in fp32: with cudnn.benchmark off PyTorch runs
- * the engine cuDNN's heuristics rank first, and for fp32 that engine (and its
- * workspace: none for most ResNet-18 layers at B <= 16, up to 730 MiB for one
- * layer at B=128 on an H200) changes with the batch size in ways no shape
- * rule gives.  So it is a measured, named term: data/cudnn/conv_workspace.csv
- * (convtab.h: per GPU architecture, conv shape, forward / backward and batch
- * size, with the rule between measured batch sizes).  Forward: the op's
- * transient above its output.  Backward: convolution_backward runs the
- * data-gradient and filter-gradient engines inside one aten op, and the log
- * holds one peak: the table's bytes are that peak above both gradients, so
- * the model allocates them after the gradients, where the op's peak is exact.
- * A shape or architecture the table lacks: not known, 0 B, counted in
- * dlm_trace_info for the output's note.  Returns the slot (-1: none). */
-static int conv_ws_measured(tr *r, int o, dlm_conv_phase ph)
+/* Op o's convolution as the rows key it (WSROWS.md). */
+static void conv_key(const tr *r, int o, char *key, size_t n)
 {
     const dlm_op *op = &r->g->ops[o];
     const dlm_tensor *x = TT(r, op->in[0]), *y = TT(r, op->out[0]);
-    dlm_conv_key k = {op->a.conv.cin, (int)dlm_poly_eval(&x->shape[2], 1, 1),
-                      (int)dlm_poly_eval(&x->shape[3], 1, 1), op->a.conv.cout, op->a.conv.kh,
-                      op->a.conv.kw, (int)dlm_poly_eval(&y->shape[2], 1, 1),
-                      (int)dlm_poly_eval(&y->shape[3], 1, 1)};
-    const dlm_conv_series *s =
-        op->a.conv.groups == 1 && op->a.conv.dh == 1 && op->a.conv.dw == 1
-            ? dlm_convtab_find(r->convtab, r->cfg->sm, "fp32", ph, &k)
-            : NULL;
-    if (!s) {
-        if (r->record) r->info->conv_unknown++;
-        return -1;
-    }
-    if (r->record) {
-        r->info->conv_measured++;
-        if (!r->info->series) r->info->series = s;
-        if (ph == DLM_CONV_FWD)
-            appendf(r->L[o].temp, sizeof r->L[o].temp, "cuDNN conv workspace (measured per B)");
-    }
-    int any = 0;
-    for (int i = 0; i < s->n; i++) any |= s->bytes[i] > 0;
-    if (!any) return -1; /* measured: none at every batch size */
-    return tl_new_measured(r->t, s->B, s->bytes, s->n, DLM_TERM_WORKSPACE, r->nm_conv,
-                           "cuDNN conv workspace (measured)");
+    dlm_ws_conv_key(key, n, op->a.conv.cin, (int)dlm_poly_eval(&x->shape[2], 1, 1),
+                    (int)dlm_poly_eval(&x->shape[3], 1, 1), op->a.conv.cout,
+                    (int)dlm_poly_eval(&y->shape[2], 1, 1), (int)dlm_poly_eval(&y->shape[3], 1, 1),
+                    op->a.conv.kh, op->a.conv.kw, op->a.conv.sh, op->a.conv.sw, op->a.conv.ph,
+                    op->a.conv.pw, op->a.conv.dh, op->a.conv.dw, op->a.conv.groups);
+}
+
+/* cuDNN convolution workspace of one call (forward, backward_data,
+ * backward_filter), or with call "backward" the one peak of
+ * convolution_backward above both gradients that data/cudnn/
+ * conv_workspace.csv holds (read off per-op logs).  PyTorch 2.11 with
+ * cudnn.benchmark off runs the engine config cuDNN's heuristics rank first
+ * that builds and runs (Conv_v8.cpp), and its workspace is one transient
+ * allocation through the caching allocator (run_conv_plan): 0 B to hundreds
+ * of MiB, changing with the batch size as the engine does, in every dtype
+ * (the half-precision engines' NHWC copies too), so the bytes are rows the
+ * library gave at exactly this shape and batch size.  The op's batch is its
+ * input's first dimension; the layout PyTorch's memory format, NCHW for the
+ * graphs here. */
+static int conv_ws(tr *r, int o, const char *call)
+{
+    char key[160];
+    conv_key(r, o, key, sizeof key);
+    return tr_ws_rows(r, o, "conv2d", call, "nchw", key, TT(r, r->g->ops[o].in[0])->shape[0], P(0),
+                      0, "cudnn_conv_workspace", DLM_TERM_WORKSPACE, r->nm_conv,
+                      !strcmp(call, "forward") ? "cuDNN conv workspace (rows)"
+                                               : "cuDNN conv backward workspace (rows)");
+}
+
+/* Whether op o's backward has only the old table's one peak ("backward"),
+ * no per-call rows (backward_data, backward_filter). */
+static int conv_bwd_combined(const tr *r, int o)
+{
+    char key[160];
+    conv_key(r, o, key, sizeof key);
+    const char *dt = tr_ws_dtype(r);
+    int sm = r->cfg->sm;
+    return !dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward_data", dt, "nchw", key) &&
+           !dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward_filter", dt, "nchw", key) &&
+           dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward", dt, "nchw", key);
 }
 
 static void fwd_conv2d(tr *r, int o)
@@ -90,12 +63,7 @@ static void fwd_conv2d(tr *r, int o)
     int copy, in = tr_read_half(r, o, x, &copy);
     tr_weight_casts(r, o);
     tr_out_new(r, o, 0);
-    if (r->torch) {
-        int ws = r->fb == 4 ? conv_ws_measured(r, o, DLM_CONV_FWD)
-                            : tr_temp(r, o, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
-                                      "cuDNN conv workspace");
-        tl_unref(r->t, ws);
-    }
+    if (r->torch) tl_unref(r->t, conv_ws(r, o, "forward"));
     if (r->grad) tr_save(r, o, in, "input");
     tl_unref(r->t, copy);
 }
@@ -104,20 +72,25 @@ static void bwd_conv2d(tr *r, int o, int gout)
 {
     const dlm_op *op = &r->g->ops[o];
     int x = op->in[0];
-    int gi = -1, half = r->torch && r->fb == 2;
+    /* cudnn_convolution_backward (ConvShared.cpp): grad_input is made and
+     * its backward-data call runs with its workspace, then grad_weight and
+     * the backward-filter call with its own; the stem's input needs no
+     * gradient (output_mask[0] false).  Rows from the old table hold only
+     * the op's one peak above both gradients: allocated after them. */
+    int per_call = r->torch && !conv_bwd_combined(r, o), rec = r->record;
+    r->record = 0; /* the layer table names the forward's terms */
+    int gi = -1;
     if (r->rg[x]) {
         gi = tr_grad_new(r, x, "grad input");
-        if (half) tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE,
-                                          r->nm_conv, "cuDNN conv workspace"));
+        if (per_call) tl_unref(r->t, conv_ws(r, o, "backward_data"));
     }
     int gw[4] = {-1, -1, -1, -1};
     for (int i = 0; i < op->n_params && i < 4; i++) {
         gw[i] = tr_pgrad_half(r, op->params[i]);
-        if (half && i == 0)
-            tl_unref(r->t, new_slot(r, conv_workspace(r, o), DLM_TERM_WORKSPACE, r->nm_conv,
-                                    "cuDNN conv workspace"));
+        if (per_call && i == 0) tl_unref(r->t, conv_ws(r, o, "backward_filter"));
     }
-    if (r->torch && !half) tl_unref(r->t, conv_ws_measured(r, o, DLM_CONV_BWD));
+    if (r->torch && !per_call) tl_unref(r->t, conv_ws(r, o, "backward"));
+    r->record = rec;
     for (int i = 0; i < op->n_params && i < 4; i++) tr_param_grad(r, op->params[i], gw[i]);
     tr_release_saved(r, o);
     tl_unref(r->t, gout);

@@ -1,9 +1,10 @@
 /* rnn.c — the rule of the recurrent ops (nn.LSTM, nn.GRU through cuDNN), the
- * cuDNN RNN workspace and reserve laws, and the RNN run in chunks of time
+ * cuDNN RNN workspace and reserve lookups, and the RNN run in chunks of time
  * steps (see rule.h).
  *
  * PyTorch 2.11: zero hx/cx when none is given, _cudnn_rnn: output, h_n,
- * c_n, workspace (transient), reserve (train, saved); in chunks of time
+ * c_n, workspace (transient), reserve (train, saved) — both from rows
+ * (libws.c); in chunks of time
  * steps (cfg->rnn_chunks): one call per chunk, each under a checkpoint (see
  * "RNN in chunks" below).  nn.LSTM flattens its weights into one cuDNN
  * buffer after .to() where cuDNN accepts the dtype.
@@ -13,89 +14,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* cuDNN RNN reserve (train), elements per time step, sequence and hidden
- * unit, in the activation type, + 256 B:
- *   LSTM  6L - 1: per layer the four gate activations, the cell state and the
- *         hidden state, less the last layer's hidden state (it is the output);
- *   GRU   7L - 1: per layer the three gates' input and recurrent
- *         pre-activations (cuDNN keeps W_hn*h apart: r multiplies it) and the
- *         hidden state, less the last layer's hidden state.
- * Read off the reserve tensors _cudnn_rnn returns (H200, cuDNN 9.19; only
- * L = 2 measured): LSTM 11*T*B*H*fb + 256 at B=2 T=50 (pytorch_oplog.csv,
- * 1,126,656 B fp32 and 563,456 B bf16) and B=32 T=300/500/1000
- * (pytorch_oplog_lstm_long.csv), GRU 13*T*B*H*fb + 256 at B=2 T=50 and B=32
- * T=100/500 (pytorch_oplog_gru.csv); GPU_NOTES.md's B=3, T=5 (169,216 B,
- * cuDNN 9.14) agrees. */
-static dlm_poly rnn_reserve(const tr *r, const dlm_op *op)
-{
-    const dlm_tensor *x = TT(r, op->in[0]);
-    int64_t L = op->a.rnn.layers;
-    int64_t per = op->a.rnn.cell == DLM_RNN_LSTM ? 6 * L - 1 : 7 * L - 1;
-    dlm_poly tb = dlm_poly_mul(x->shape[0], x->shape[1]);
-    return dlm_poly_add(mulk(tb, per * op->a.rnn.hidden * r->fb), P(256));
-}
-
-/* cuDNN RNN workspace (cudnnGetRNNTempSpaceSizes inside PyTorch's
- * _cudnn_rnn, cuDNN 9.19 on sm_90).  Only a GPU can answer the query, so the
- * laws were read off the H200 reference data; in elements of the activation
- * type (fb bytes) for input size I, hidden size H, g gates (LSTM 4, GRU 3):
- *
- * inference  c + fb*B*(s + T*(I + H) + min(T, 256)*g*H): a constant, per
- *   sequence s elements (LSTM 20H, GRU 10H), I + H per time step and the
- *   gate pre-activations for at most 256 steps.  c = 20,333,056 B (LSTM
- *   fp32), 18,555,392 B (LSTM half), 19,444,224 B (GRU fp32).  Read off
- *   the infer series of pytorch_memory.csv (LSTM, B 1 and 32, T 50..1000,
- *   fp32 and bf16: to the byte), the oplogs' _cudnn_rnn transients (LSTM
- *   B=2 T=50; GRU B=2 T=50, B=32 T=100/500) and the GRU inference points of
- *   the techniques CSVs (B 1 and 32, T 50..1000: to the byte).  GRU in half
- *   precision is not measured: its constant assumes the LSTM's fp32 - half
- *   difference (1,777,664 B).
- * training (forward and backward of a training step: one size serves both)
- *   the larger of the inference law and c + fb*(19025 + B*(T*(2I + 3H) +
- *   12gH - 1106.5)).  The second law takes over beyond about 420 steps (the
- *   training misses the previous model had at T=1000).  Read off the
- *   _cudnn_rnn and _cudnn_rnn_backward transients of
- *   pytorch_oplog_lstm_long.csv (B=32, T 300/500/1000, fp32 and bf16) and
- *   pytorch_oplog_gru.csv, and the requested-bytes peaks of the forward and
- *   train series of pytorch_memory.csv and the techniques CSVs (LSTM and GRU,
- *   B 1 and 32, T 500 and 1000: 968 elements per step for both cells, the
- *   rest to within 8 B); B=256, T=1000 (techniques_extra, LSTM fp32 and bf16,
- *   GRU) was not used to read it and agrees within 0.6 MB of 1 GB.
- * Only the seed's sizes were measured (I=100, H=256, L=2): 2I + 3H and
- * 12gH - 1106.5 are one way to write 968 and 12288 - 1106.5 / 9216 - 1106.5
- * with them, and other sizes follow these forms unchecked. */
-#define RNN_WS_STEPS 256
-static int rnn_workspace(tr *r, int o, int backward)
+/* cuDNN RNN workspace and reserve (cudnnGetRNNTempSpaceSizes inside
+ * PyTorch's _cudnn_rnn, RNN.cpp): the forward's workspace (transient) and,
+ * training, its reserve (kept for backward), queried with
+ * CUDNN_FWD_MODE_TRAINING when autograd records (call "training") or
+ * INFERENCE ("inference"); each of _cudnn_rnn_backward's two library calls
+ * (backward data, then backward weights) queries again and allocates a
+ * fresh workspace ("backward").  get_algo picks the algorithm (standard or
+ * persistent) by hidden size, dtype, batch and device, and the sizes follow
+ * it: rows per (input, hidden, layers, batch, steps), no law (the laws read
+ * off the seed's sizes missed by -14% to -18% at others).  The batch is the
+ * input's second dimension (T, B, I), the steps its first (a chunk's length
+ * when the RNN runs in chunks: the timeline evaluates it there). */
+static int rnn_ws(tr *r, int o, const char *call, int field)
 {
     const dlm_op *op = &r->g->ops[o];
     const dlm_tensor *x = TT(r, op->in[0]);
-    int64_t H = op->a.rnn.hidden, I = op->a.rnn.input, fb = r->fb;
-    int lstm = op->a.rnn.cell == DLM_RNN_LSTM;
-    int64_t g = lstm ? 4 : 3;
-    int64_t c = lstm ? (fb == 4 ? 20333056LL : 18555392LL) : (fb == 4 ? 19444224LL : 17666560LL);
-    dlm_poly T = x->shape[0], Bp = x->shape[1];
-    dlm_poly per_seq = dlm_poly_add(P((lstm ? 20 : 10) * H), mulk(T, I + H));
-    dlm_poly lo = dlm_poly_add(per_seq, mulk(T, g * H));
-    dlm_poly hi = dlm_poly_add(per_seq, P(g * H * RNN_WS_STEPS));
-    lo = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, lo), fb));
-    hi = dlm_poly_add(P(c), mulk(dlm_poly_mul(Bp, hi), fb));
-    int s;
-    if (r->grad) {
-        /* fb*(12gH - 1106.5) per sequence, in bytes (fb is 2 or 4) */
-        dlm_poly tr_seq = dlm_poly_add(mulk(T, fb * (2 * I + 3 * H)), P(fb * 12 * g * H - fb * 2213 / 2));
-        dlm_poly train = dlm_poly_add(P(c + fb * 19025), dlm_poly_mul(Bp, tr_seq));
-        s = tl_new_split_max(r->t, lo, hi, RNN_WS_STEPS, train, DLM_TERM_WORKSPACE, r->nm_rnn_ws,
-                             "cuDNN RNN workspace");
-    } else {
-        s = tl_new_split(r->t, lo, hi, RNN_WS_STEPS, DLM_TERM_WORKSPACE, r->nm_rnn_ws,
-                         "cuDNN RNN workspace");
-    }
-    if (r->record && !backward && s >= 0) {
-        r->L[o].temp_bytes = dlm_poly_add(r->L[o].temp_bytes, lo);
-        appendf(r->L[o].temp, sizeof r->L[o].temp,
-                r->grad ? "cuDNN RNN workspace (T <= 256; training: more beyond ~420)"
-                        : "cuDNN RNN workspace (T <= 256)");
-    }
+    char key[96];
+    dlm_ws_rnn_key(key, sizeof key, op->a.rnn.input, op->a.rnn.hidden, op->a.rnn.layers,
+                   op->a.rnn.bias, 1, 0);
+    return tr_ws_rows(r, o, op->a.rnn.cell == DLM_RNN_LSTM ? "lstm" : "gru", call, "-", key,
+                      x->shape[1], x->shape[0], field,
+                      field ? "cudnn_rnn_reserve" : "cudnn_rnn_workspace",
+                      field ? DLM_TERM_SAVED : DLM_TERM_WORKSPACE, field ? r->nm_rnn_res : r->nm_rnn_ws,
+                      field ? "cuDNN RNN reserve (rows)" : "cuDNN RNN workspace (rows)");
+}
+
+static int rnn_workspace(tr *r, int o, int backward)
+{
+    int rec = r->record;
+    if (backward) r->record = 0; /* the layer table names the forward's terms */
+    int s = rnn_ws(r, o, backward ? "backward" : r->grad ? "training" : "inference", 0);
+    if (backward && rec) r->info->ws_terms++;
+    r->record = rec;
     return s;
 }
 
@@ -140,7 +91,7 @@ static void rnn_call(tr *r, int o, int hx_in, int cx_in, int *outs)
     if (r->torch) {
         ws = rnn_workspace(r, o, 0);
         if (r->grad)
-            res = tr_temp(r, o, rnn_reserve(r, op), DLM_TERM_SAVED, r->nm_rnn_res, "cuDNN RNN reserve");
+            res = rnn_ws(r, o, "training", 1);
     }
     if (r->grad) {
         tr_save(r, o, S(r, x), "input");

@@ -26,7 +26,6 @@
 
 #include <string.h>
 
-#include "../convtab.h"
 #include "../memory.h"
 #include "../timeline.h"
 #include "../trace.h"
@@ -87,7 +86,8 @@ typedef struct tr {
     char *frame;     /* per RNN op and chunk k: that checkpoint is alive */
     int nosave;      /* a checkpointed call: autograd keeps holders, no tensors */
     int nm_cublas, nm_cublas_bwd, nm_conv, nm_rnn_ws, nm_rnn_res, nm_adam, nm_attn;
-    const dlm_convtab *convtab; /* measured fp32 convolution workspaces (may be NULL) */
+    const dlm_ws_db *ws; /* library workspace rows (workspaces.h; may be NULL) */
+    int cudnn;           /* the cuDNN version the prediction assumes */
     dlm_trace_info *info;
     dlm_status st;
 } tr;
@@ -243,6 +243,16 @@ dlm_poly tr_state_bytes(const tr *r, int t, int min_stage, int64_t eb);
 /* The runtime's resident workspace `name` (named term `named`): the
  * configuration's measured size if given, else `dflt`. */
 void tr_resident_input(tr *r, int named, const char *name, dlm_poly dflt, const char *what);
+/* A library term of op o from workspace rows (ops/libws.c): the series of
+ * (sm, pytorch-2.11, kind, call, the rows' dtype, layout, key) looked up at
+ * the op's `batch` (and `seq`, a zero polynomial for none) when the
+ * timeline is evaluated; field 0 the workspace, 1 the reserve.  No row: not
+ * known there (0 B, the point incomplete).  Returns the slot. */
+int tr_ws_rows(tr *r, int o, const char *kind, const char *call, const char *layout,
+               const char *key, dlm_poly batch, dlm_poly seq, int field, const char *term_name,
+               dlm_term term, int named, const char *what);
+/* The dtype of the rows op o's library calls are looked up in. */
+const char *tr_ws_dtype(const tr *r);
 /* The runtime's cuBLAS workspace, once however many ops use it. */
 void tr_resident_cublas(tr *r, int o, int n);
 
