@@ -319,8 +319,8 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
     else if (cfg->dtype == DLM_DTYPE_MIXED) why = "autocast (dtype mixed)";
     else if (cfg->shard_gpus > 1 && cfg->shard_stage > 0) why = "ZeRO sharding";
     if (why)
-        return dlm_error(DLM_EUNSUPPORTED, "model %s: its decoder ops have memory rules for "
-                         "inference only (PyTorch profile, one dtype); %s is not modelled yet "
-                         "(use --mode infer)", g->name, why);
+        return dlm_error(DLM_EUNSUPPORTED, "model %s: its transformer ops have memory rules "
+                         "for inference only (PyTorch profile, one dtype); %s is not modelled "
+                         "yet (use --mode infer)", g->name, why);
     return DLM_OK;
 }

@@ -12,6 +12,7 @@
  *   shape.c        flatten, select, view
  *   decoder.c      rmsnorm, silu, mul, slice, rotary, rope, index, the causal-LM
  *                  loss, causal attention, gelu_new (inference only)
+ *   vit.c          patch_tokens, cat, nn.MultiheadAttention (inference only)
  * A rule says, for both profiles (r->torch: PyTorch eager; else dlmem's
  * runtime) and every mode (r->grad: autograd records; r->mixed: autocast),
  * what the op's forward allocates (outputs, transients, workspaces), what
@@ -134,7 +135,8 @@ extern const op_rule dlm_rule_conv2d, dlm_rule_batchnorm2d, dlm_rule_layernorm,
     dlm_rule_tanh, dlm_rule_softmax, dlm_rule_add, dlm_rule_dropout, dlm_rule_linear,
     dlm_rule_attention, dlm_rule_rnn, dlm_rule_embedding, dlm_rule_flatten, dlm_rule_select,
     dlm_rule_view, dlm_rule_rmsnorm, dlm_rule_silu, dlm_rule_mul, dlm_rule_slice,
-    dlm_rule_rotary, dlm_rule_rope, dlm_rule_index, dlm_rule_causal_lm_loss;
+    dlm_rule_rotary, dlm_rule_rope, dlm_rule_index, dlm_rule_causal_lm_loss,
+    dlm_rule_patch_tokens, dlm_rule_cat, dlm_rule_mha;
 
 /* Decoder ops reached through other kinds' rules (decoder.c): a causal
  * attention (linear_attn.c's rule) and GPT-2's gelu_new (elementwise.c's). */

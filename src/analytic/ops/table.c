@@ -29,6 +29,9 @@ static const op_rule *const rules[DLM_OP_KIND_COUNT] = {
     [DLM_OP_ROPE] = &dlm_rule_rope,
     [DLM_OP_INDEX] = &dlm_rule_index,
     [DLM_OP_CAUSAL_LM_LOSS] = &dlm_rule_causal_lm_loss,
+    [DLM_OP_PATCH_TOKENS] = &dlm_rule_patch_tokens,
+    [DLM_OP_CAT] = &dlm_rule_cat,
+    [DLM_OP_MHA] = &dlm_rule_mha,
 };
 
 const op_rule *dlm_op_rule(dlm_op_kind k)
