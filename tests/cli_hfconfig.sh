@@ -98,7 +98,11 @@ run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16; expect_rc 0 "a decoder'
 out_has "forward of lm_head" "its peak is at the LM head"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode train
 expect_rc 2 "a decoder's training step is refused"
-one_line_error "inference only .*mode train is not modelled yet" "it says which mode has no rules"
+one_line_error "forward pass only .*mode train is not modelled yet" "it says which mode has no rules"
+run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode forward --attention fused
+expect_rc 2 "fp32 SDPA over grouped heads under autograd is refused"
+one_line_error "fp32 SDPA over grouped key/value heads" "it names the kernel case"
+run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode forward; expect_rc 0 "forward, eager"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --profile runtime
 expect_rc 2 "the runtime profile is refused for a decoder"
 run memory "$hf/mistral-tiny.json" --batch 1 --seq 16; expect_rc 2 "sliding-window attention refused"
@@ -106,7 +110,7 @@ one_line_error "(sliding-window attention) has no memory rule yet" "it names the
 run memory vit_b_16 --batch 1;    expect_rc 0 "vit_b_16's inference is predicted"
 out_has ">= " "the patch conv's cuDNN workspace has no row: the peak is a lower bound"
 run memory vit_b_16 --batch 1 --mode train; expect_rc 2 "vit_b_16's training step is refused"
-one_line_error "inference only .*mode train is not modelled yet" "it says which mode has no rules"
+one_line_error "forward pass only .*mode train is not modelled yet" "it says which mode has no rules"
 # LoRA adapters against peft (data/reference/peft_lora.csv: torch_reference.py lora)
 ref="$top_srcdir/data/reference/peft_lora.csv"
 tail -n +2 "$ref" | while IFS=, read -r model r alpha targets modules trainable total rest; do

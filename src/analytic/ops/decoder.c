@@ -37,8 +37,11 @@
  *                    is made
  *   cache_position   arange(T) + past_seen_tokens (int64), position_ids its view
  *
- * Only inference (no autograd) has rules yet: dlm_trace_supports() refuses
- * the other modes for graphs with these ops, by op name, before a walk.
+ * Inference has rules, and the forward pass under autograd (what each op
+ * saves, from derivatives.yaml and saved_tensors_hooks on the CPU; GPT-2's
+ * attention dropout as native_dropout's output and bool mask); backward and
+ * the training step do not yet: dlm_trace_supports() refuses them, by op
+ * name, before a walk.
  */
 #include "rule.h"
 
@@ -61,24 +64,37 @@ static void fwd_rmsnorm(tr *r, int o)
     int x = r->g->ops[o].in[0], e = r->eb[x];
     dlm_poly n32 = bytes_e(r, x, 4), rows4 = mulk(rows(r, x), 4);
     int h32 = e == 4 ? -1 : tr_temp(r, o, n32, DLM_TERM_TRANSIENT, -1, "x.to(float32)");
+    int xs = h32 >= 0 ? h32 : S(r, x); /* what pow and the mul by rsqrt save */
+    if (r->grad) tr_save(r, o, xs, "x in fp32");
     int pw = tr_temp(r, o, n32, DLM_TERM_TRANSIENT, -1, "x.pow(2)");
     int var = tr_temp(r, o, rows4, DLM_TERM_TRANSIENT, -1, "variance");
     tl_unref(r->t, pw);
     int ve = tr_temp(r, o, rows4, DLM_TERM_TRANSIENT, -1, "variance + eps");
     int rs = tr_temp(r, o, rows4, DLM_TERM_TRANSIENT, -1, "rsqrt");
     tl_unref(r->t, ve);
+    if (r->grad) tr_save(r, o, rs, "rsqrt");
     int h2 = tr_temp(r, o, n32, DLM_TERM_TRANSIENT, -1, "x * rsqrt");
     tl_unref(r->t, rs);
     tl_unref(r->t, h32);
     int hc = e == 4 ? -1 : tr_temp(r, o, bytes_e(r, x, e), DLM_TERM_TRANSIENT, -1,
                                    ".to(input dtype)");
+    if (r->grad) tr_save(r, o, hc >= 0 ? hc : h2, "normalized x"); /* weight * it */
     tr_out_new(r, o, 0); /* weight * hidden_states */
     tl_unref(r->t, hc);
     tl_unref(r->t, h2);
     tl_unref(r->t, var);
 }
 
-static void fwd_new_output(tr *r, int o) { tr_out_new(r, o, 0); }
+
+
+/* silu saves its input; a * b saves both (each is the other's gradient factor) */
+static void fwd_saves_inputs(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    tr_out_new(r, o, 0);
+    if (r->grad)
+        for (int i = 0; i < op->n_in; i++) tr_save(r, o, S(r, op->in[i]), "input");
+}
 
 static void fwd_view(tr *r, int o) { tr_out_alias(r, o, 0, r->g->ops[o].in[0]); }
 
@@ -168,6 +184,10 @@ static void fwd_rotary(tr *r, int o)
 static void fwd_rope(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
+    if (r->grad) { /* x * cos and rotate_half(x) * sin save cos and sin */
+        tr_save(r, o, S(r, op->in[2]), "cos");
+        tr_save(r, o, S(r, op->in[3]), "sin");
+    }
     for (int k = 0; k < 2; k++) {
         int x = op->in[k], e = r->eb[x];
         const dlm_tensor *t = TT(r, x);
@@ -194,10 +214,16 @@ void tr_gelu_new_fwd(tr *r, int o)
                                         "sqrt(2/pi) * (...)", "tanh(...)", "1 + tanh(...)"};
     int half = tr_temp(r, o, n, DLM_TERM_TRANSIENT, -1, "0.5 * x");
     int prev = -1;
+    if (r->grad) tr_save(r, o, S(r, x), "x (pow)");
     for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
         int s = tr_temp(r, o, n, DLM_TERM_TRANSIENT, -1, steps[k]);
+        if (r->grad && k == 4) tr_save(r, o, s, "tanh(...)"); /* tanh saves its result */
         tl_unref(r->t, prev);
         prev = s;
+    }
+    if (r->grad) { /* the last product saves both factors */
+        tr_save(r, o, half, "0.5 * x");
+        tr_save(r, o, prev, "1 + tanh(...)");
     }
     tr_out_new(r, o, 0); /* 0.5 * x * (1 + tanh(...)) */
     tl_unref(r->t, half);
@@ -213,16 +239,26 @@ void tr_causal_attention_fwd(tr *r, int o)
     dlm_poly B = x->shape[0], T = x->shape[1];
     dlm_poly kv_b = bytes_e(r, k, e), q_b = bytes_e(r, q, e);
     dlm_poly bhtt = mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), H);
+    /* the keys and values attention reads: the cache's copies, else k and v */
+    int kc = S(r, k), vc = S(r, op->in[2]);
     if (r->g->n_cache) { /* DynamicCache.update: copies the returned cache keeps */
-        int kc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: keys");
-        int vc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: values");
+        kc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: keys");
+        vc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: values");
         tr_schedule(r, INT_MAX, kc);
         tr_schedule(r, INT_MAX, vc);
     }
+    int drop = r->grad && op->a.attn.dropout > 0;
     if (r->cfg->attention == DLM_ATTN_FUSED) {
         tr_out_new(r, o, 0); /* the kernel writes (B, T, h, d): .contiguous() copies nothing */
         int l = tr_temp(r, o, mulk(dlm_poly_mul(B, T), (int64_t)H * 4), DLM_TERM_TRANSIENT, -1,
                         "logsumexp");
+        if (r->grad) {
+            tr_save(r, o, S(r, q), "q");
+            tr_save(r, o, kc, "k");
+            tr_save(r, o, vc, "v");
+            tr_save(r, o, S(r, op->out[0]), "output");
+            tr_save(r, o, l, "logsumexp");
+        }
         tl_unref(r->t, l);
         return;
     }
@@ -234,6 +270,10 @@ void tr_causal_attention_fwd(tr *r, int o)
     }
     int qc = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "q copy");
     int raw = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "attention scores");
+    if (r->grad) { /* matmul(q, k^T) saves both */
+        tr_save(r, o, qc, "q copy");
+        tr_save(r, o, kr >= 0 ? kr : kc, "keys");
+    }
     tl_unref(r->t, qc);
     int sc = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "scaled scores");
     tl_unref(r->t, raw);
@@ -248,12 +288,25 @@ void tr_causal_attention_fwd(tr *r, int o)
     int pr = tr_temp(r, o, mulk(bhtt, op->a.attn.softmax_fp32 ? 4 : e), DLM_TERM_TRANSIENT, -1,
                      "attention probabilities");
     tl_unref(r->t, cv);
+    if (r->grad) tr_save(r, o, pr, "probabilities"); /* softmax saves its result */
     if (up) { /* .to(query.dtype); the scores go when the statement assigns */
         int p2 = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "probabilities .to(dtype)");
         tl_unref(r->t, pr);
         pr = p2;
     }
     tl_unref(r->t, mk);
+    if (drop) { /* native_dropout: the dropped probabilities and a bool mask (saved) */
+        int dp = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "dropped probabilities");
+        int dm = tr_temp(r, o, bhtt, DLM_TERM_TRANSIENT, -1, "attention dropout mask");
+        tr_save(r, o, dm, "dropout mask");
+        tl_unref(r->t, dm);
+        tl_unref(r->t, pr);
+        pr = dp;
+    }
+    if (r->grad) { /* matmul(probabilities, v) saves both */
+        tr_save(r, o, pr, "probabilities for v");
+        tr_save(r, o, vr >= 0 ? vr : vc, "values");
+    }
     int ctx = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "context");
     tr_out_new(r, o, 0); /* transpose(1, 2).contiguous() */
     tl_unref(r->t, ctx);
@@ -276,9 +329,9 @@ static void fwd_loss(tr *r, int o)
 }
 
 const op_rule dlm_rule_rmsnorm = {.name = "rmsnorm", .fwd = fwd_rmsnorm, .bwd = bwd_unwritten};
-const op_rule dlm_rule_silu = {.name = "silu", .fwd = fwd_new_output, .bwd = bwd_unwritten};
+const op_rule dlm_rule_silu = {.name = "silu", .fwd = fwd_saves_inputs, .bwd = bwd_unwritten};
 const op_rule dlm_rule_mul = {
-    .name = "mul", .fwd = fwd_new_output, .bwd = bwd_unwritten, .autocast = -1,
+    .name = "mul", .fwd = fwd_saves_inputs, .bwd = bwd_unwritten, .autocast = -1,
     .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_slice = {
     .name = "slice", .fwd = fwd_view, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
@@ -315,12 +368,22 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
     if (!newer) return DLM_OK;
     const char *why = NULL;
     if (cfg->profile != DLM_PROFILE_PYTORCH) why = "the runtime profile (dlmem's runtime does not run it)";
-    else if (cfg->mode != DLM_MODE_INFER) why = cfg->mode == DLM_MODE_TRAIN ? "mode train" : "mode forward";
+    else if (cfg->mode == DLM_MODE_TRAIN) why = "mode train";
     else if (cfg->dtype == DLM_DTYPE_MIXED) why = "autocast (dtype mixed)";
     else if (cfg->shard_gpus > 1 && cfg->shard_stage > 0) why = "ZeRO sharding";
+    for (int o = 0; !why && cfg->mode == DLM_MODE_FORWARD && o < g->n_ops; o++) {
+        const dlm_op *op = &g->ops[o];
+        if (op->kind == DLM_OP_MHA)
+            why = "mode forward with nn.MultiheadAttention (its training path)";
+        else if (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads &&
+                 cfg->attention == DLM_ATTN_FUSED && cfg->dtype == DLM_DTYPE_FP32)
+            /* the H200 grid shows score-sized tensors per layer: a math-kernel
+             * fallback whose condition is not derived yet */
+            why = "mode forward with fp32 SDPA over grouped key/value heads";
+    }
     if (why)
         return dlm_error(DLM_EUNSUPPORTED, "model %s: its transformer ops have memory rules "
-                         "for inference only (PyTorch profile, one dtype); %s is not modelled "
-                         "yet (use --mode infer)", g->name, why);
+                         "for inference and the decoders' forward pass only (PyTorch profile, "
+                         "one dtype); %s is not modelled yet", g->name, why);
     return DLM_OK;
 }
