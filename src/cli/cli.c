@@ -443,3 +443,24 @@ bad:
                      "512MiB; units case-insensitive; GB/MB decimal, GiB/MiB and G/M binary)",
                      opt, s);
 }
+
+dlm_status dlm_cli_points(const dlm_cli_args *a, const char *cmd, const char *model, int uses_T,
+                          int64_t max_T, int64_t **batch, int *n_batch, int64_t **seq,
+                          int *n_seq)
+{
+    const char *s = dlm_cli_get(a, "batch");
+    int64_t tmax = max_T ? max_T : 1000000;
+    *batch = *seq = NULL;
+    *n_batch = 0;
+    *n_seq = 1;
+    if (!s)
+        return dlm_error(DLM_EINVAL, "%s: --batch LIST is required (e.g. --batch 1-256)", cmd);
+    DLM_TRY(dlm_cli_list("--batch", s, 1, 1000000, batch, n_batch));
+    s = dlm_cli_get(a, "seq");
+    if (!uses_T)
+        return s ? dlm_error(DLM_EINVAL, "--seq: model %s has no sequence length", model) : DLM_OK;
+    if (!s)
+        return dlm_error(DLM_EINVAL, "%s: model %s needs --seq LIST (sequence lengths 1 to %lld)",
+                         cmd, model, (long long)tmax);
+    return dlm_cli_list("--seq", s, 1, tmax, seq, n_seq);
+}

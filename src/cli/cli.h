@@ -67,6 +67,14 @@ dlm_status dlm_cli_int(const char *opt, const char *s, int64_t min, int64_t max,
 #define DLM_CLI_LIST_MAX 1000000
 dlm_status dlm_cli_list(const char *opt, const char *s, int64_t min, int64_t max,
                         int64_t **vals, int *n);
+/* The points of a command that runs on the GPU (measure, probe): --batch LIST
+ * (required; 1..1,000,000) and --seq LIST, which a model with a sequence length
+ * needs (1..max_T, or 1..1,000,000 when max_T is 0) and a model without one
+ * refuses.  Without a sequence length *seq is NULL and *n_seq 1 (T = 0 for the
+ * caller).  Errors name the command ("dlmem probe") and the option. */
+dlm_status dlm_cli_points(const dlm_cli_args *a, const char *cmd, const char *model, int uses_T,
+                          int64_t max_T, int64_t **batch, int *n_batch, int64_t **seq,
+                          int *n_seq);
 /* Parses a memory size: "16GiB", "16G" (=GiB), "4 GB" (=1e9), "512MiB", bytes. */
 dlm_status dlm_cli_size(const char *opt, const char *s, int64_t *bytes);
 

@@ -90,31 +90,11 @@ dlm_status dlm_cmd_measure(int argc, char **argv)
         st = dlm_error(DLM_EINVAL, "--tf32 applies to --dtype fp32 only");
         goto done;
     }
-    if (!(s = dlm_cli_get(&a, "batch"))) {
-        st = dlm_error(DLM_EINVAL, "dlmem measure: --batch LIST is required (e.g. --batch 1..128)");
+    if ((st = dlm_cli_points(&a, "dlmem measure", g->name, g->uses_T, g->max_T, &batch, &c.n_batch, &seq,
+                             &c.n_seq)) != DLM_OK)
         goto done;
-    }
-    if ((st = dlm_cli_list("--batch", s, 1, 1000000, &batch, &c.n_batch)) != DLM_OK) goto done;
     c.batch = batch;
-    s = dlm_cli_get(&a, "seq");
-    if (g->uses_T) {
-        if (!s) {
-            st = dlm_error(DLM_EINVAL, "dlmem measure: model %s needs --seq LIST (sequence "
-                           "lengths 1 to %lld)", g->name, (long long)(g->max_T ? g->max_T : 1000000));
-            goto done;
-        }
-        if ((st = dlm_cli_list("--seq", s, 1, g->max_T ? g->max_T : 1000000, &seq, &c.n_seq)) !=
-            DLM_OK)
-            goto done;
-        c.seq = seq;
-    } else {
-        if (s) {
-            st = dlm_error(DLM_EINVAL, "--seq: model %s has no sequence length", g->name);
-            goto done;
-        }
-        c.seq = &zero;
-        c.n_seq = 1;
-    }
+    c.seq = seq ? seq : &zero;
     /* every point is a run on the GPU: a grid no sweep needs is refused before any */
     if ((int64_t)c.n_batch * c.n_seq > DLM_MEASURE_MAX_POINTS) {
         st = dlm_error(DLM_ERANGE, "dlmem measure: --batch and --seq make %lld points (at most "

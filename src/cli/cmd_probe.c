@@ -109,30 +109,11 @@ dlm_status dlm_cmd_probe(int argc, char **argv)
         }
     }
     c.align = (int)align;
-    if (!(s = dlm_cli_get(&a, "batch"))) {
-        st = dlm_error(DLM_EINVAL, "dlmem probe: --batch LIST is required (e.g. --batch 1-256)");
+    if ((st = dlm_cli_points(&a, "dlmem probe", g->name, g->uses_T, g->max_T, &batch, &c.n_batch, &seq,
+                             &c.n_seq)) != DLM_OK)
         goto done;
-    }
-    if ((st = dlm_cli_list("--batch", s, 1, 1000000, &batch, &c.n_batch)) != DLM_OK) goto done;
     c.batch = batch;
-    s = dlm_cli_get(&a, "seq");
-    if (g->uses_T) {
-        if (!s) {
-            st = dlm_error(DLM_EINVAL, "dlmem probe: model %s needs --seq LIST", g->name);
-            goto done;
-        }
-        if ((st = dlm_cli_list("--seq", s, 1, g->max_T ? g->max_T : 1000000, &seq, &c.n_seq)) !=
-            DLM_OK)
-            goto done;
-        c.seq = seq;
-    } else {
-        if (s) {
-            st = dlm_error(DLM_EINVAL, "--seq: model %s has no sequence length", g->name);
-            goto done;
-        }
-        c.seq = &zero;
-        c.n_seq = 1;
-    }
+    c.seq = seq ? seq : &zero;
     c.output = dlm_cli_get(&a, "output");
     st = dlm_probe_run(&c);
 done:
