@@ -111,6 +111,12 @@ run memory vit_b_16 --batch 1;    expect_rc 0 "vit_b_16's inference is predicted
 out_has ">= " "the patch conv's cuDNN workspace has no row: the peak is a lower bound"
 run memory vit_b_16 --batch 1 --mode train; expect_rc 2 "vit_b_16's training step is refused"
 one_line_error "forward pass only .*mode train is not modelled yet" "it says which mode has no rules"
+# advise on a decoder's inference: techniques the rules do not cover are rows that say so
+run advise gpt2 --mode infer --seq 512 --format csv; expect_rc 0 "advise gpt2 in inference"
+out_has ",mixed,precision,0,.*not modelled for this network" "autocast is a row saying it is not modelled"
+out_has ",bf16,precision,1," "bf16 inference is evaluated"
+run advise gpt2;                 expect_rc 2 "advise gpt2's training step is refused"
+
 # LoRA adapters against peft (data/reference/peft_lora.csv: torch_reference.py lora)
 ref="$top_srcdir/data/reference/peft_lora.csv"
 tail -n +2 "$ref" | while IFS=, read -r model r alpha targets modules trainable total rest; do
