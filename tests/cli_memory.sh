@@ -90,6 +90,11 @@ run params "$top_srcdir/data/nets/vgg_small.net"; expect_rc 0 "params vgg_small.
 out_has "total .*3,249,098" "vgg_small: 3,249,098 parameters, as PyTorch counts its twin"
 run params "$top_srcdir/data/nets/mlp.net"; expect_rc 0 "params mlp.net"
 out_has "total .*10,020,874" "mlp: 10,020,874 parameters, as PyTorch counts its twin"
+# the runtime profile: the workspaces its runtime sizes per point are not known until measured
+run memory lstm --profile runtime --format json; expect_rc 0 "runtime profile without --input"
+json_eq "$tmpdir/out" 'sorted(u["term"] for u in d["points"][0]["unknown"]) == ["cudnn_rnn_reserve", "cudnn_rnn_workspace"] and d["points"][0]["probe_command"].startswith("dlmem measure lstm --batch 1")' True "runtime: the RNN's workspace and reserve are unknown, dlmem measure gives them"
+run memory lstm --profile runtime --input cudnn_rnn_workspace=1000,cudnn_rnn_reserve=1KiB --format json; expect_rc 0 "runtime profile with --input"
+json_eq "$tmpdir/out" 'd["points"][0]["complete"]' True "runtime: complete with the measured sizes"
 # rows from a file: exact batch sizes only, other versions said
 printf '%s\n' 'gpu,sm,cudnn_version,cublas_version,logic,op,phase,dtype,layout,key,batch,seq,workspace_bytes,reserve_bytes,engine,status' \
   'NVIDIA RTX 3050,86,90100,0,pytorch-2.11,conv2d,forward,fp32,nchw,c3x32x32-o32x32x32-k3x3-s1x1-p1x1-d1x1-g1,8,0,1048576,0,eng0,ok' > "$tmpdir/ws.csv"

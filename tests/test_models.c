@@ -67,6 +67,10 @@ int main(void)
         {"lstm", 895498, 0},            {"gru", 672266, 0},
         {"bert", 109482240, 1024},      {"bert-large", 335141888, 1024},
         {"gpt2", 124439808, 0},         {"vit_b_16", 86567656, 0},
+        /* torchvision 0.26 (issue 12's totals); unet: tools/unet.py's UNet() */
+        {"resnet50", 25557032, 53173},  {"vgg16", 138357544, 0},
+        {"mobilenet_v2", 3504872, 34164}, {"densenet121", 7978856, 83769},
+        {"efficientnet_b0", 5288548, 42065}, {"unet", 31037698, 11794},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         dlm_graph *g = build(want[i].model, NULL);
@@ -193,9 +197,92 @@ int main(void)
         dlm_graph_free(g);
     }
 
+    /* The convolutional networks: formulas and shapes derived by hand from
+     * torchvision's code. */
+    g = build("mobilenet_v2", NULL);
+    if (g) {
+        TAP_STREQ(layer_formula(g, "features.1.conv.0.0"), "3*3*1*32 = 288",
+                  "depthwise 3x3: one input channel per filter (groups = 32)");
+        TAP_STREQ(layer_formula(g, "features.18.0"), "1*1*320*1280 = 409600", "last 1x1 conv");
+        int t = dlm_graph_find_tensor(g, "features.17.conv.3.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 320 x 7 x 7", "features.17 output (stride 32 overall)");
+        TAP_OK(dlm_graph_find_tensor(g, "features.3.add.out") >= 0 &&
+                   dlm_graph_find_tensor(g, "features.2.add.out") < 0,
+               "a residual where stride 1 keeps the channels, none where the block widens");
+        dlm_graph_free(g);
+    }
+    g = build("mobilenet_v2", "width_pct=50,classes=10");
+    if (g) { /* _make_divisible(32*0.5) = 16; last channel max(1, 0.5)*1280 = 1280 */
+        int t = dlm_graph_find_tensor(g, "features.0.0.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 16 x 112 x 112", "width_mult 0.5 halves the stem");
+        TAP_STREQ(layer_formula(g, "classifier.1"), "1280*10 + 10 = 12810", "head at 1280");
+        dlm_graph_free(g);
+    }
+    g = build("efficientnet_b0", NULL);
+    if (g) {
+        /* features.2.0: in 16, expanded 96, SE squeeze max(1, 16/4) = 4 */
+        TAP_STREQ(layer_formula(g, "features.2.0.block.2.fc1"), "1*1*96*4 + 4 = 388",
+                  "SE fc1 squeezes to input_channels / 4 with a bias");
+        TAP_STREQ(layer_formula(g, "features.3.0.block.1.0"), "5*5*1*144 = 3600",
+                  "5x5 depthwise");
+        int t = dlm_graph_find_tensor(g, "features.2.0.block.2.fc2.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 96 x 1 x 1", "the SE gate is per channel");
+        t = dlm_graph_find_tensor(g, "features.2.1.add.out");
+        TAP_EQ(t >= 0 ? dlm_tensor_storage(g, t) : -2,
+               dlm_graph_find_tensor(g, "features.2.1.stochastic_depth.out"),
+               "`result += input` adds into the stochastic depth output");
+        /* features.6.3 is block 14 (from 0) of 16: p = 0.2 * 14 / 16 */
+        t = dlm_graph_find_tensor(g, "features.6.3.stochastic_depth.out");
+        int o = t >= 0 ? g->tensors[t].producer : -1;
+        TAP_OK(o >= 0 && g->ops[o].a.dropout.p > 0.174 && g->ops[o].a.dropout.p < 0.176,
+               "stochastic depth of block 14 of 16 is 0.2*14/16 = 0.175 (got %g)",
+               o >= 0 ? g->ops[o].a.dropout.p : -1.0);
+        dlm_graph_free(g);
+    }
+    g = build("densenet121", NULL);
+    if (g) {
+        int t = dlm_graph_find_tensor(g, "features.denseblock1.denselayer6.cat.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 224 x 56 x 56", "layer 6 reads 64 + 5*32 concatenated channels");
+        t = dlm_graph_find_tensor(g, "features.denseblock4.cat.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 1024 x 7 x 7", "block 4 ends at 512 + 16*32 channels");
+        TAP_STREQ(layer_formula(g, "features.transition1.conv"), "1*1*256*128 = 32768",
+                  "transition halves the channels");
+        dlm_graph_free(g);
+    }
+    g = build("resnet50", NULL);
+    if (g) {
+        TAP_STREQ(layer_formula(g, "layer1.0.conv3"), "1*1*64*256 = 16384",
+                  "Bottleneck expands 4x");
+        int t = dlm_graph_find_tensor(g, "layer4.2.relu#3.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 2048 x 7 x 7", "last block output");
+        dlm_graph_free(g);
+    }
+    g = build("unet", NULL);
+    if (g) {
+        TAP_STREQ(layer_formula(g, "ups.0.up"), "2*2*512*1024 + 512 = 2097664",
+                  "transposed conv weight (Cin, Cout, 2, 2) + bias");
+        int t = dlm_graph_find_tensor(g, "ups.3.cat.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 128 x 256 x 256", "skip (64) + up (64) channels at full size");
+        t = dlm_graph_find_tensor(g, "head.out");
+        dlm_tensor_shape_str(g, t, shape, sizeof shape);
+        TAP_STREQ(shape, "B x 2 x 256 x 256", "per-pixel logits");
+        dlm_graph_free(g);
+    }
+    g = NULL;
+    TAP_OK(dlm_model_build_named("unet", "height=100", &g) == DLM_EINVAL &&
+               strstr(dlm_errmsg(), "2^depth"),
+           "unet: a height that does not halve 4 times is refused: %s", dlm_errmsg());
+
     /* Errors name the problem and the valid choices. */
     dlm_graph *bad = NULL;
-    dlm_status st = dlm_model_build_named("resnet50", NULL, &bad);
+    dlm_status st = dlm_model_build_named("resnet51", NULL, &bad);
     TAP_OK(st == DLM_EINVAL && strstr(dlm_errmsg(), "resnet18") && strstr(dlm_errmsg(), "bert"),
            "unknown model lists the valid ones: %s", dlm_errmsg());
     st = dlm_model_build_named("lstm", "hiden=5", &bad);

@@ -204,6 +204,54 @@ int main(void)
     TAP_OK(dlm_netfile_build("/nonexistent/x.net", &none) == DLM_EIO &&
                strstr(dlm_errmsg(), "/nonexistent/x.net: cannot open"), "missing file");
 
+    /* issue 12: the examples and the new kinds' errors */
+    {
+        dlm_graph *g = NULL;
+        dlm_data_path("nets/mobilenet_block.net", path, sizeof path);
+        TAP_OK(dlm_model_build_named(path, NULL, &g) == DLM_OK, "mobilenet_block.net builds: %s",
+               dlm_errmsg());
+        if (g) /* 1x1 32->192, BN, depthwise 3x3 (one filter per channel), BN, 1x1 192->32, BN,
+                  linear 32->10 */
+            TAP_EQ(dlm_graph_param_count(g),
+                   32 * 192 + 2 * 192 + 9 * 192 + 2 * 192 + 192 * 32 + 2 * 32 + 32 * 10 + 10,
+                   "mobilenet_block total by hand");
+        dlm_graph_free(g);
+        g = NULL;
+        dlm_data_path("nets/unet_level.net", path, sizeof path);
+        TAP_OK(dlm_model_build_named(path, NULL, &g) == DLM_OK, "unet_level.net builds: %s",
+               dlm_errmsg());
+        if (g) {
+            /* convs 3->64, 64->64, 64->128 (3x3, no bias) + 3 BNs; transposed 2x2 128->64 with
+             * bias (weight Cin x Cout x 2 x 2); 3x3 128->64 + BN; 1x1 64->2 with bias */
+            TAP_EQ(dlm_graph_param_count(g), 27 * 64 + 128 + 9 * 64 * 64 + 128 + 9 * 64 * 128 + 256 +
+                                                 128 * 64 * 4 + 64 + 9 * 128 * 64 + 128 + 64 * 2 + 2,
+                   "unet_level total by hand");
+            int t = dlm_graph_find_tensor(g, "cat.out");
+            char shape[64];
+            dlm_tensor_shape_str(g, t, shape, sizeof shape);
+            TAP_STREQ(shape, "B x 128 x 128 x 128", "the skip and the transposed conv concatenated");
+        }
+        dlm_graph_free(g);
+    }
+    snprintf(text, sizeof text, "%s[conv2d c]\nout_channels = 2\nkernal = 3\nkernel = 3\n", in);
+    expect_error("keys.net", text, "(valid: from, out_channels, kernel, stride, padding, bias, "
+                 "dilation, groups)");
+    snprintf(text, sizeof text, "%s[upsample u]\nscale = 2\nmode = cubic\n", in);
+    expect_error("mode.net", text, "mode.net:5: mode = cubic (valid: nearest, bilinear)");
+    snprintf(text, sizeof text, "%s[relu r]\n[concat c]\ninputs = r, zz\n", in);
+    expect_error("cat.net", text, "cat.net:5: inputs: 'zz' is no input or layer above");
+    snprintf(text, sizeof text, "%s[conv2d c]\nout_channels = 4\nkernel = 3\ngroups = 2\n", in);
+    expect_error("groups.net", text, "3 input and 4 output channels are not multiples of 2 groups");
+    snprintf(text, sizeof text, "%s[maxpool2d p]\nkernel = 3\nstride = 2\nceil_mode = 1\n", in);
+    {
+        dlm_graph *g = NULL;
+        TAP_OK(dlm_netfile_build(write_net("ceil.net", text), &g) == DLM_OK &&
+                   dlm_poly_eval(&g->tensors[dlm_graph_find_tensor(g, "p.out")].shape[2], 1, 1) == 4,
+               "ceil_mode: 8 -> ceil((8-3)/2)+1 = 4 (PyTorch's pooling_output_shape): %s",
+               dlm_errmsg());
+        dlm_graph_free(g);
+    }
+
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) printf("# could not remove %s\n", tmpdir);

@@ -5,7 +5,8 @@
 # 1. builds dlmem (configure --without-gsl);
 # 2. probes, with PyTorch's bundled cuDNN (the nvidia-cudnn wheel's lib on
 #    LD_LIBRARY_PATH, as tools/probe_gpu.sh does), the library workspaces of
-#    every hold-out point (torch_reference.py's HOLDOUT) and the reference
+#    every hold-out point (torch_reference.py's HOLDOUT), the training steps
+#    of data/reference/pytorch_oplog_probe_check_*.csv, and the reference
 #    points the shipped rows lack (fp16 convolutions and RNNs; the LSTM's
 #    chunk lengths 125 and 250 of the checkpoint-chunks runs) into
 #    OUTDIR/probe-sm90-cudnn<version>-holdout.csv, to ship as
@@ -14,6 +15,8 @@
 #    into OUTDIR/pytorch_holdout.csv, to commit as
 #    data/reference/pytorch_holdout.csv;
 # 4. prints bench/holdout.sh's table with those rows (OUTDIR/holdout.txt).
+# OUTDIR gets 6 files: build.log, probe.log, the rows, measure.log,
+# pytorch_holdout.csv, holdout.txt.
 # DLMEM names the binary (default ./dlmem in the source tree).
 set -o pipefail
 out=${1:?usage: holdout_gpu.sh OUTDIR}
@@ -31,7 +34,8 @@ p=$out/probe-sm90-cudnn$v-holdout.csv
 pr() { LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$dlmem" probe "$@" -o "$p"; }
 t0=$(date +%s)
 # the hold-out points (the same list as torch_reference.py's HOLDOUT)
-python3 - > "$out/holdout_probes.txt" <<'PY' || exit 1
+probes=$(mktemp)
+python3 - > "$probes" <<'PY' || exit 1
 import sys
 sys.argv = ["torch_reference.py"]
 sys.path.insert(0, "tools")
@@ -43,15 +47,25 @@ for m, k, mode, dt, b, t, a in tr.HOLDOUT:
 PY
 while read -r line; do
   # shellcheck disable=SC2086
-  pr $line 2>>"$out/probe.log" || { echo "holdout_gpu.sh: dlmem probe $line failed"; tail -5 "$out/probe.log"; exit 1; }
-done < "$out/holdout_probes.txt"
+  pr $line 2>>"$out/probe.log" || { echo "holdout_gpu.sh: dlmem probe $line failed (going on)"; tail -3 "$out/probe.log"; }
+done < "$probes"
+rm -f "$probes"
+# the training steps of the probe's check logs (bench/holdout.sh's first table)
+pr resnet18 --set height=256,width=256 --batch 32 --mode train 2>>"$out/probe.log" &&
+pr resnet18 --set height=160,width=160 --batch 16 --mode train 2>>"$out/probe.log" &&
+pr resnet18 --set base=48 --batch 16 --mode train 2>>"$out/probe.log" &&
+pr lstm --set hidden=512,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 2>>"$out/probe.log" &&
+pr gru --set hidden=384,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 2>>"$out/probe.log" &&
+pr lstm --set hidden=128,layers=1 --batch 16 --seq 50 --dtype fp32,bf16 2>>"$out/probe.log" &&
+pr gru --set hidden=160 --batch 8 --seq 64 --dtype fp32,bf16 2>>"$out/probe.log" ||
+  { echo "holdout_gpu.sh: probing the check logs' shapes failed (going on)"; tail -3 "$out/probe.log"; }
 # the reference points the shipped rows lack
 pr resnet18 --batch 8,32,64 --dtype fp16 2>>"$out/probe.log" &&
 pr lstm --batch 32 --seq 100,500 --dtype fp16 2>>"$out/probe.log" &&
 pr lstm --batch 256 --seq 250,1000 --dtype fp16 --mode train 2>>"$out/probe.log" &&
 pr lstm --batch 32 --seq 125,250 --mode train 2>>"$out/probe.log" &&
 pr lstm --batch 256 --seq 250 --mode train 2>>"$out/probe.log" ||
-  { echo "holdout_gpu.sh: probing the reference gaps failed"; tail -5 "$out/probe.log"; exit 1; }
+  { echo "holdout_gpu.sh: probing the reference gaps failed (going on)"; tail -3 "$out/probe.log"; }
 echo "holdout_gpu.sh: probed $(($(wc -l < "$p") - 1)) rows in $(( $(date +%s) - t0 )) s"
 t0=$(date +%s)
 python3 tools/torch_reference.py holdout -o "$out/pytorch_holdout.csv" 2> "$out/measure.log" ||

@@ -2,8 +2,9 @@
 """torch_reference.py — PyTorch's own numbers for the networks dlmem models.
 
 What it is: the independent reference dlmem is checked against.  It builds the
-same networks in PyTorch (torchvision resnet18/34, the seed's LSTM/GRU + Linear,
-transformers BertModel) and writes
+same networks in PyTorch (torchvision resnet18/34/50, vgg16, mobilenet_v2,
+densenet121, efficientnet_b0, tools/unet.py's U-Net, the seed's LSTM/GRU +
+Linear, transformers BertModel) and writes
 
   params      every named parameter and buffer (name, shape, count) -> CSV
   memory      torch.cuda.max_memory_allocated() over a grid of batch sizes and
@@ -56,6 +57,8 @@ import torch
 import torch.nn as nn
 
 SEED_LSTM = dict(input=100, hidden=256, layers=2, classes=10)
+TORCHVISION_CNNS = ("resnet50", "vgg16", "mobilenet_v2", "densenet121", "efficientnet_b0")
+UNET_KNOBS = ("in_channels", "classes", "base", "depth")
 
 
 # ---------------------------------------------------------------- the networks
@@ -178,6 +181,16 @@ def build(name, attention="eager", knobs=None):
         if "base" in knobs:
             return narrow_resnet(name, knobs["base"])
         return getattr(torchvision.models, name)(weights=None)
+    if name in TORCHVISION_CNNS:
+        import torchvision
+        kw = {"num_classes": knobs["classes"]} if "classes" in knobs else {}
+        if name == "mobilenet_v2" and "width_pct" in knobs:
+            kw["width_mult"] = knobs["width_pct"] / 100
+        return getattr(torchvision.models, name)(weights=None, **kw)
+    if name == "unet":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from unet import UNet
+        return UNet(**{k: v for k, v in knobs.items() if k in UNET_KNOBS})
     if name in ("lstm", "gru"):
         # --set input=, hidden=, layers=, classes= change the seed's sizes
         return SeedRNN(name, **{k: knobs.get(k, v) for k, v in SEED_LSTM.items()})
@@ -251,6 +264,9 @@ def narrow_resnet(name, base):
     return Narrow([2, 2, 2, 2] if name == "resnet18" else [3, 4, 6, 3])
 
 
+IMAGE_SIZE = {"unet": 256}   # dlmem's default height = width where it is not 224
+
+
 def hf_config_dict(name):
     import json
     with open(os.path.join(HF_DIR, name[3:] + ".json")) as f:
@@ -269,12 +285,14 @@ def is_image(name):
 
 
 def make_input(name, B, T, device, dtype, knobs=None):
-    """The input of a point; knobs height= and width= (ResNet) and input= (RNN)
-    change its size as `dlmem --set` does."""
+    """The input of a point; knobs height= and width= (image models) and input=
+    (RNN) change its size as `dlmem --set` does."""
     knobs = knobs or {}
     g = torch.Generator().manual_seed(1)
-    if name.startswith("resnet"):
-        return torch.randn(B, 3, knobs.get("height", 224), knobs.get("width", 224),
+    if name.startswith("resnet") or name in TORCHVISION_CNNS or name == "unet":
+        s = IMAGE_SIZE.get(name, 224)
+        c = knobs.get("in_channels", 3)
+        return torch.randn(B, c, knobs.get("height", s), knobs.get("width", s),
                            generator=g).to(device, dtype)
     if is_image(name):
         return torch.randn(B, 3, 224, 224, generator=g).to(device, dtype)
@@ -533,6 +551,7 @@ def measure(points, path, v, extra=None):
 
 
 RESNET_B = [1, 2, 4, 8, 16, 32, 64, 128]
+CNN_B = [1, 3, 8, 24]   # small enough for a short device budget; 3 and 24 are no powers of two
 LSTM_T = [50, 100, 200, 300, 500, 1000]
 BERT_T = [8, 16, 32, 64, 128, 256, 512]
 
@@ -551,6 +570,9 @@ def grid(models, modes, dtypes, quick=False):
             if "bert" in models:
                 pts += [Point("bert", mode, dt, b, t, attention=a)
                         for a in ("eager", "sdpa") for b in (1, 8) for t in bt]
+            for m in models:   # the convolutional networks of issue 12
+                if m in TORCHVISION_CNNS or m == "unet":
+                    pts += [Point(m, mode, dt, b, 0) for b in (CNN_B[:2] if quick else CNN_B)]
     return pts
 
 
@@ -888,8 +910,8 @@ def main():
     a = sub.add_parser("params")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--models", nargs="+",
-                   default=["resnet18", "resnet34", "lstm", "gru", "bert", "bert-large", "gpt2",
-                            "vit_b_16"] + hf_models(),
+                   default=["resnet18", "resnet34", "lstm", "gru", "bert", "bert-large",
+                            *TORCHVISION_CNNS, "unet", "gpt2", "vit_b_16", *hf_models()],
                    help="dlmem model names; hf:STEM is data/hf/STEM.json")
     a = sub.add_parser("lora")
     a.add_argument("-o", "--output", required=True)

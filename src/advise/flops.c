@@ -47,20 +47,34 @@ dlm_poly dlm_op_flops(const dlm_graph *g, int o)
         return dlm_poly_scale(y->numel, (int64_t)op->a.pool.kh * op->a.pool.kw);
     case DLM_OP_AVGPOOL2D_ADAPTIVE:
         return x->numel;
+    case DLM_OP_CONVT2D: /* a multiply-add per input element and filter tap */
+        return dlm_poly_add(dlm_poly_scale(x->numel, 2LL * op->a.conv.cout / op->a.conv.groups *
+                                                         op->a.conv.kh * op->a.conv.kw),
+                            op->a.conv.bias ? y->numel : K(0));
+    case DLM_OP_AVGPOOL2D:
+        return dlm_poly_scale(y->numel, (int64_t)op->a.pool.kh * op->a.pool.kw);
+    case DLM_OP_RELU6:
+    case DLM_OP_MUL:
+    case DLM_OP_STOCHASTIC_DEPTH:
+        return y->numel;
+    case DLM_OP_SIGMOID: /* exp, add, divide, negate */
+        return dlm_poly_scale(y->numel, 4);
+    case DLM_OP_SILU:      /* a sigmoid and a product */
+    case DLM_OP_HARDSWISH: /* add, two clamps, product, divide */
+        return dlm_poly_scale(y->numel, 5);
+    case DLM_OP_UPSAMPLE: /* bilinear: 4 products and 3 sums per output; nearest a gather */
+        return op->a.up.mode == DLM_UP_BILINEAR ? dlm_poly_scale(y->numel, 7) : K(0);
+    case DLM_OP_CONCAT: /* a copy */
     case DLM_OP_FLATTEN:
     case DLM_OP_SELECT:
     case DLM_OP_VIEW:
     case DLM_OP_EMBEDDING:
     case DLM_OP_SLICE:
     case DLM_OP_PATCH_TOKENS:
-    case DLM_OP_CAT:
     case DLM_OP_INDEX:
         return K(0);
     case DLM_OP_RMSNORM: /* square, mean, rsqrt scale, weight */
-    case DLM_OP_SILU:    /* exp, add, divide, multiply */
         return dlm_poly_scale(y->numel, 4);
-    case DLM_OP_MUL:
-        return y->numel;
     case DLM_OP_ROTARY: /* outer product positions x inv_freq, cos and sin */
         return dlm_poly_scale(y->numel, 3);
     case DLM_OP_ROPE: { /* x*cos + rotate_half(x)*sin for q and k */

@@ -6,8 +6,10 @@
  * 4*B*T^2*Hd for q k^T and p v, plus 5 per score (scale, softmax); a cuDNN RNN
  * 2*gates*Hd*(I+Hd)*T*B per layer plus 10 per gate value; elementwise ops a
  * small constant per element (relu, add, dropout 1; batchnorm 4; layernorm and
- * softmax 5; gelu and tanh 8; pooling one per window element).  Views,
- * embeddings (a gather) count 0.
+ * softmax 5; gelu and tanh 8; pooling one per window element; relu6, mul and
+ * stochastic depth 1, sigmoid 4, silu and hardswish 5, bilinear upsampling 7
+ * per output); a transposed conv 2*B*Cin*H*W*(Cout/groups)*kh*kw.  Views,
+ * embeddings (a gather), concatenation and nearest upsampling (copies) count 0.
  *
  * What it is not: a timing model.  Elementwise ops are memory-bound and take
  * longer than their count says; the share of recomputed FLOPs is a lower

@@ -23,6 +23,10 @@ struct dlm_mem_model {
     const dlm_ws_db *ws;     /* library workspace rows (pytorch profile; not owned) */
     int cudnn;               /* the cuDNN version the prediction assumes */
     char ws_files[400];      /* the files with rows for this architecture */
+    /* runtime profile: named workspace inputs the runtime sizes per point
+     * (dlmem measure reports them) that neither --input nor
+     * dlm_mem_model_set_input() gave: not known */
+    char input_unset[DLM_MAX_NAMED];
     dlm_trace_info info;     /* what the timeline took from them */
 };
 
@@ -57,7 +61,8 @@ void dlm_mem_unknown_list(const dlm_mem_model *m, const dlm_mem_result *r, char 
         const dlm_mem_unknown *u = &r->unknown[i];
         size_t l = strlen(buf);
         snprintf(buf + l, n - l, "%s%s (%s%s)", i ? ", " : "",
-                 u->op >= 0 ? m->g->ops[u->op].name : "?", u->call, u->no_engine ? ": no engine" : "");
+                 u->op >= 0 ? m->g->ops[u->op].name : u->term, u->call,
+                 u->no_engine ? ": no engine" : "");
     }
     if (r->n_unknown > DLM_MAX_UNKNOWN) {
         size_t l = strlen(buf);
@@ -79,8 +84,26 @@ void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
         snprintf(buf, n, "library workspaces: none of this model's cuDNN calls has rows for sm_%d "
                  "(cuDNN %d) in %s", m->cfg.sm, m->cudnn, files);
     else
-        snprintf(buf, n, "library workspaces: exact rows for sm_%d, cuDNN %d, from %s%s", m->cfg.sm,
-                 m->cudnn, files, in->ws_missing ? " (some ops have none)" : "");
+        snprintf(buf, n, "library workspaces: exact rows for sm_%d from %s%s; the prediction "
+                 "assumes cuDNN %d", m->cfg.sm, files, in->ws_missing ? " (some ops have none)" : "",
+                 m->cudnn);
+}
+
+/* The runtime's library workspaces chosen per point (cuDNN's convolution
+ * engines by timing, the RNN's temp space): without a measured size they
+ * are not known, never a silent 0 B. */
+static void mark_unset_inputs(dlm_mem_model *m)
+{
+    static const char *per_point[] = {"cudnn_conv_workspace", "cudnn_rnn_workspace",
+                                      "cudnn_rnn_reserve"};
+    for (int i = 0; i < m->t->n_named; i++) {
+        if (m->t->named_size[i] < 0 || !m->used[i]) continue;
+        int pp = 0, given = 0;
+        for (size_t k = 0; k < sizeof per_point / sizeof per_point[0]; k++)
+            pp |= !strcmp(m->t->named[i], per_point[k]);
+        for (int k = 0; k < m->cfg.n_inputs; k++) given |= !strcmp(m->cfg.inputs[k].name, m->t->named[i]);
+        m->input_unset[i] = (char)(pp && !given);
+    }
 }
 
 dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dlm_mem_model **out)
@@ -126,6 +149,7 @@ dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dl
     }
     for (int s = 0; s < m->t->n_slots; s++)
         if (m->t->slots[s].named >= 0) m->used[m->t->slots[s].named] = 1;
+    if (cfg->profile == DLM_PROFILE_RUNTIME) mark_unset_inputs(m);
     *out = m;
     return DLM_OK;
 }
@@ -155,6 +179,7 @@ dlm_status dlm_mem_model_set_input(dlm_mem_model *m, const char *name, int64_t b
     for (int i = 0; i < m->t->n_named; i++)
         if (!strcmp(m->t->named[i], name) && m->t->named_size[i] >= 0) {
             m->t->sizes[m->t->named_size[i]] = dlm_poly_const(bytes);
+            m->input_unset[i] = 0;
             return DLM_OK;
         }
     char list[400] = "";
@@ -249,6 +274,19 @@ static void fill_unknown(const dlm_mem_model *m, const tl_result *r, int64_t B, 
             u->seq = dlm_poly_eval(&x->ws_seq, B, Tc);
             tl_size_row(m->t, i, B, T, &w);
             u->no_engine = w && !w->ok;
+        }
+        out->n_unknown++;
+    }
+    for (int i = 0; i < m->t->n_named; i++) { /* the runtime's, not measured */
+        if (!m->input_unset[i]) continue;
+        if (out->n_unknown < DLM_MAX_UNKNOWN) {
+            dlm_mem_unknown *u = &out->unknown[out->n_unknown];
+            snprintf(u->term, sizeof u->term, "%s", m->t->named[i]);
+            snprintf(u->call, sizeof u->call, "runtime");
+            u->op = -1;
+            u->phase = DLM_PHASE_FORWARD;
+            u->batch = B;
+            u->seq = m->g->uses_T ? T : 0;
         }
         out->n_unknown++;
     }

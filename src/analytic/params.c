@@ -26,6 +26,12 @@ static void formula(const dlm_op *op, int64_t total, char *buf, size_t n)
         if (op->a.conv.bias)
             snprintf(expr + strlen(expr), sizeof expr - strlen(expr), " + %d", op->a.conv.cout);
         break;
+    case DLM_OP_CONVT2D: /* weight (cin, cout/groups, kh, kw) */
+        snprintf(expr, sizeof expr, "%d*%d*%d*%d", op->a.conv.kh, op->a.conv.kw,
+                 op->a.conv.cout / op->a.conv.groups, op->a.conv.cin);
+        if (op->a.conv.bias)
+            snprintf(expr + strlen(expr), sizeof expr - strlen(expr), " + %d", op->a.conv.cout);
+        break;
     case DLM_OP_BATCHNORM2D:
         snprintf(expr, sizeof expr, "2*%d", op->a.bn.c);
         break;

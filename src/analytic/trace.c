@@ -222,40 +222,47 @@ typedef struct hold {
     const char *op;    /* op name, '*' matches a layer number */
     int out;           /* output index; -1: the attention weights inside the op */
     const char *scope; /* module whose return drops it ("": the model's forward) */
+    const char *until; /* or (not NULL) the op after which a method of it returns */
 } hold;
 
 static const hold holds[] = {
     /* transformers BertEmbeddings.forward: locals inputs_embeds,
      * token_type_embeddings, position_embeddings */
-    {"embeddings.word_embeddings", 0, "embeddings"},
-    {"embeddings.token_type_embeddings", 0, "embeddings"},
-    {"embeddings.position_embeddings", 0, "embeddings"},
+    {"embeddings.word_embeddings", 0, "embeddings", NULL},
+    {"embeddings.token_type_embeddings", 0, "embeddings", NULL},
+    {"embeddings.position_embeddings", 0, "embeddings", NULL},
     /* BertModel.forward: embedding_output */
-    {"embeddings.dropout", 0, ""},
+    {"embeddings.dropout", 0, "", NULL},
     /* BertSelfOutput / BertOutput: hidden_states = LayerNorm(hidden_states + input) */
-    {"encoder.layer.*.attention.output.dropout", 0, "encoder.layer.*.attention.output"},
-    {"encoder.layer.*.output.dropout", 0, "encoder.layer.*.output"},
+    {"encoder.layer.*.attention.output.dropout", 0, "encoder.layer.*.attention.output", NULL},
+    {"encoder.layer.*.output.dropout", 0, "encoder.layer.*.output", NULL},
     /* BertLayer.forward: `self_attention_output, _ = self.attention(...)` */
-    {"encoder.layer.*.attention.self", -1, "encoder.layer.*"},
+    {"encoder.layer.*.attention.self", -1, "encoder.layer.*", NULL},
     /* GPT2Block: `attn_output, self_attn_weights = self.attn(...)`; LlamaDecoderLayer
      * (Mistral, Qwen2): `hidden_states, _ = self.self_attn(...)` */
-    {"transformer.h.*.attn", -1, "transformer.h.*"},
-    {"model.layers.*.self_attn", -1, "model.layers.*"},
+    {"transformer.h.*.attn", -1, "transformer.h.*", NULL},
+    {"model.layers.*.self_attn", -1, "model.layers.*", NULL},
     /* the seed's RNN: `out, _ = self.lstm(x)` keeps (h_n, c_n) */
-    {"lstm", 1, ""}, {"lstm", 2, ""}, {"gru", 1, ""},
+    {"lstm", 1, "", NULL}, {"lstm", 2, "", NULL}, {"gru", 1, "", NULL},
+    /* torchvision _DenseLayer.bn_function: `concated_features = torch.cat(inputs, 1)`
+     * lives until it returns conv1(relu1(norm1(concated_features))) */
+    {"features.denseblock*.denselayer*.cat", 0, "features.denseblock*.denselayer*",
+     "features.denseblock*.denselayer*.conv1"},
 };
 
-/* Matches `pat` against `s`; '*' matches digits, copied to num. */
-static int match(const char *pat, const char *s, char *num, size_t n)
+#define HOLD_NUMS 4 /* '*' per pattern */
+
+/* Matches `pat` against `s`; each '*' matches digits, copied to num[i]. */
+static int match(const char *pat, const char *s, char num[HOLD_NUMS][16])
 {
-    num[0] = '\0';
+    int i = 0;
     while (*pat) {
         if (*pat == '*') {
             size_t k = 0;
             while (s[k] >= '0' && s[k] <= '9') k++;
-            if (!k || k >= n) return 0;
-            memcpy(num, s, k);
-            num[k] = '\0';
+            if (!k || k >= sizeof num[0] || i == HOLD_NUMS) return 0;
+            memcpy(num[i], s, k);
+            num[i++][k] = '\0';
             s += k;
             pat++;
         } else if (*pat++ != *s++) {
@@ -265,12 +272,14 @@ static int match(const char *pat, const char *s, char *num, size_t n)
     return *s == '\0';
 }
 
-static void subst(const char *pat, const char *num, char *out, size_t n)
+/* `pat` with its i-th '*' replaced by num[i]. */
+static void subst(const char *pat, char num[HOLD_NUMS][16], char *out, size_t n)
 {
     size_t k = 0;
+    int i = 0;
     for (; *pat && k + 1 < n; pat++) {
         if (*pat == '*') {
-            for (const char *q = num; *q && k + 1 < n; q++) out[k++] = *q;
+            for (const char *q = i < HOLD_NUMS ? num[i++] : ""; *q && k + 1 < n; q++) out[k++] = *q;
         } else {
             out[k++] = *pat;
         }
@@ -281,9 +290,15 @@ static void subst(const char *pat, const char *num, char *out, size_t n)
 /* Op after which the frame holding hold `h` for op o returns, -1 if none. */
 int tr_hold_end(const tr *r, int o, int out)
 {
-    char num[16], scope[256];
+    char num[HOLD_NUMS][16], scope[256];
     for (size_t i = 0; i < sizeof holds / sizeof holds[0]; i++) {
-        if (holds[i].out != out || !match(holds[i].op, r->g->ops[o].name, num, sizeof num)) continue;
+        if (holds[i].out != out || !match(holds[i].op, r->g->ops[o].name, num)) continue;
+        if (holds[i].until) {
+            subst(holds[i].until, num, scope, sizeof scope);
+            for (int p = o + 1; p < r->n_ops; p++)
+                if (!strcmp(r->g->ops[p].name, scope)) return p;
+            continue; /* not this network's op */
+        }
         subst(holds[i].scope, num, scope, sizeof scope);
         return scope_end(r, scope, strlen(scope));
     }
@@ -362,7 +377,8 @@ static void set_out_types(tr *r, int o)
     if (r->mixed) {
         int a = dlm_op_rule(op->kind)->autocast;
         if (a > 0) e = a;
-        else if (a < 0 && r->eb[op->in[1]] > e) e = r->eb[op->in[1]];
+        for (int i = 1; a < 0 && i < op->n_in; i++)
+            if (r->eb[op->in[i]] > e) e = r->eb[op->in[i]];
     }
     for (int k = 0; k < op->n_out; k++) r->eb[op->out[k]] = (char)e;
 }
@@ -427,7 +443,7 @@ int tr_grad_new(tr *r, int t, const char *what)
 
 /* Delivers gradient slot s for tensor t (autograd's InputBuffer: accumulates in
  * place when it holds the only reference to either operand). */
-void tr_give(tr *r, int t, int s)
+static void give(tr *r, int t, int s, int view)
 {
     if (s < 0) return;
     if (!r->rg[t] || TT(r, t)->role != DLM_ROLE_ACT) {
@@ -437,18 +453,25 @@ void tr_give(tr *r, int t, int s)
     int old = r->gslot[t];
     if (old < 0) {
         r->gslot[t] = s;
-    } else if (tl_refs(r->t, old) == 1) {
+        r->gview[t] = (char)view;
+    } else if (!r->gview[t] && tl_refs(r->t, old) == 1) {
         tl_unref(r->t, s);
-    } else if (tl_refs(r->t, s) == 1) {
+    } else if (!view && tl_refs(r->t, s) == 1) {
         tl_unref(r->t, old);
         r->gslot[t] = s;
+        r->gview[t] = 0;
     } else {
         int sum = tr_grad_new(r, t, "accumulated gradient");
         tl_unref(r->t, old);
         tl_unref(r->t, s);
         r->gslot[t] = sum;
+        r->gview[t] = 0;
     }
 }
+
+void tr_give(tr *r, int t, int s) { give(r, t, s, 0); }
+
+void tr_give_view(tr *r, int t, int s) { give(r, t, s, 1); }
 
 /* Parameter gradient: AccumulateGrad steals a fresh buffer. */
 void tr_param_grad(tr *r, int p, int s)
@@ -938,13 +961,22 @@ static void step(tr *r, int first)
     }
 }
 
-/* Every op kind of the graph has a rule. */
+/* Every op kind of the graph has a rule; the runtime profile needs ops that
+ * dlmem's runtime runs. */
 static dlm_status check_rules(const tr *r)
 {
-    for (int o = 0; o < r->n_ops; o++)
-        if (!dlm_op_rule(r->g->ops[o].kind))
-            return dlm_error(DLM_EINTERNAL, "op %s: kind %d has no memory rule", r->g->ops[o].name,
-                             (int)r->g->ops[o].kind);
+    for (int o = 0; o < r->n_ops; o++) {
+        const dlm_op *op = &r->g->ops[o];
+        const op_rule *rule = dlm_op_rule(op->kind);
+        if (!rule)
+            return dlm_error(DLM_EINTERNAL, "op %s: kind %d has no memory rule", op->name,
+                             (int)op->kind);
+        const char *why = !r->torch && rule->runtime_refuses ? rule->runtime_refuses(op) : NULL;
+        if (why)
+            return dlm_error(DLM_EUNSUPPORTED, "op %s (%s) is not run by dlmem's GPU runtime yet: "
+                             "the runtime profile has no prediction for %s (the pytorch profile "
+                             "has)", op->name, why, r->g->name);
+    }
     return DLM_OK;
 }
 
@@ -993,6 +1025,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     r.rel = malloc(nt * sizeof *r.rel);
     r.rg = calloc(nt, 1);
     r.gslot = malloc(nt * sizeof *r.gslot);
+    r.gview = calloc(nt, 1);
     r.pgrad = malloc(nt * sizeof *r.pgrad);
     r.saved = malloc(no * MAX_SAVED * sizeof *r.saved);
     r.n_saved = calloc(no, sizeof *r.n_saved);
@@ -1005,7 +1038,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     r.opt_m = malloc(((size_t)g->n_params + 1) * sizeof *r.opt_m);
     r.opt_v = malloc(((size_t)g->n_params + 1) * sizeof *r.opt_v);
     dlm_status st = DLM_OK;
-    if (!r.slot || !r.rel || !r.rg || !r.gslot || !r.pgrad || !r.saved || !r.n_saved || !r.ahold ||
+    if (!r.slot || !r.rel || !r.rg || !r.gslot || !r.gview || !r.pgrad || !r.saved || !r.n_saved || !r.ahold ||
         !r.rl_head || !r.opt_m || !r.opt_v || !r.eb || !r.wcast || !r.casts)
         st = dlm_error(DLM_ENOMEM, "out of memory");
     if (st == DLM_OK) st = check_rules(&r);
@@ -1047,6 +1080,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     free(r.rel);
     free(r.rg);
     free(r.gslot);
+    free(r.gview);
     free(r.pgrad);
     free(r.saved);
     free(r.n_saved);

@@ -79,6 +79,15 @@ void dlm_cli_probe_command(const dlm_cli_args *a, const dlm_mem_config *cfg, int
      * of time steps the RNN runs over T/K (and T/K + 1) steps */
     const char *dt = cfg->dtype == DLM_DTYPE_MIXED ? (cfg->autocast_bf16 ? "bf16" : "fp16")
                                                    : dlm_dtype_name(cfg->dtype);
+    if (cfg->profile == DLM_PROFILE_RUNTIME) { /* the runtime measures its own, per point */
+        int k = snprintf(buf, n, "dlmem measure %s --batch %lld --dtype %s", a->pos[0], (long long)B,
+                         dlm_dtype_name(cfg->dtype));
+        if (k > 0 && (size_t)k < n && uses_T)
+            k += snprintf(buf + k, n - (size_t)k, " --seq %lld", (long long)T);
+        if (k > 0 && (size_t)k < n)
+            snprintf(buf + k, n - (size_t)k, ", then --input NAME=BYTES from its columns");
+        return;
+    }
     int k = snprintf(buf, n, "dlmem probe %s --mode %s --dtype %s --batch %lld", a->pos[0],
                      cfg->mode == DLM_MODE_INFER ? "infer" : "train", dt, (long long)B);
     if (k > 0 && (size_t)k < n && uses_T && cfg->rnn_chunks > 1) {

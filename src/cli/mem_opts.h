@@ -47,7 +47,8 @@ dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g);
 dlm_status dlm_cli_mem_single(const dlm_cli_args *a, const char *cmd);
 
 /* The command that would close a point's unknown terms: "dlmem probe MODEL
- * --mode M --dtype D --batch B [--seq T] [--set ...]" on the target GPU. */
+ * --mode M --dtype D --batch B [--seq T] [--set ...]" on the target GPU (the
+ * runtime profile: "dlmem measure ..." whose columns --input takes). */
 void dlm_cli_probe_command(const dlm_cli_args *a, const dlm_mem_config *cfg, int64_t B, int64_t T,
                            int uses_T, char *buf, size_t n);
 

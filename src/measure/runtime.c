@@ -171,6 +171,20 @@ static dlm_status alloc_weights(dlm_rt *rt)
     return DLM_OK;
 }
 
+/* Whether the runtime runs op `op` (the kinds and attributes it implements). */
+static int runs_op(const dlm_op *op)
+{
+    switch (op->kind) {
+    case DLM_OP_CONVT2D: case DLM_OP_AVGPOOL2D: case DLM_OP_RELU6: case DLM_OP_HARDSWISH:
+    case DLM_OP_SILU: case DLM_OP_SIGMOID: case DLM_OP_MUL: case DLM_OP_CONCAT:
+    case DLM_OP_UPSAMPLE: case DLM_OP_STOCHASTIC_DEPTH:
+        return 0;
+    case DLM_OP_MAXPOOL2D: return !op->a.pool.ceil;
+    case DLM_OP_DROPOUT: return !op->inplace;
+    default: return 1;
+    }
+}
+
 dlm_status dlm_rt_create(const dlm_graph *g, const dlm_rt_options *o, dlm_rt **out)
 {
     dlm_status st;
@@ -183,6 +197,13 @@ dlm_status dlm_rt_create(const dlm_graph *g, const dlm_rt_options *o, dlm_rt **o
     if (o->layout == DLM_RT_LAYOUT_NHWC && o->dtype != DLM_RT_BF16)
         return dlm_error(DLM_EUNSUPPORTED, "the runtime runs channels-last (nhwc) in bf16 only "
                          "(got %s)", dlm_rt_dtype_name(o->dtype));
+    for (int k = 0; k < g->n_ops; k++)
+        if (!runs_op(&g->ops[k]))
+            return dlm_error(DLM_EUNSUPPORTED, "model %s: op %s (%s%s) is not run by dlmem's GPU "
+                             "runtime yet (the pytorch profile of dlmem memory predicts it)",
+                             g->name, g->ops[k].name, dlm_op_kind_name(g->ops[k].kind),
+                             g->ops[k].kind == DLM_OP_MAXPOOL2D ? ", ceil_mode"
+                             : g->ops[k].kind == DLM_OP_DROPOUT ? ", in place" : "");
     for (int k = 0; k < g->n_ops; k++)
         if (dlm_op_new_form(&g->ops[k]))
             return dlm_error(DLM_EUNSUPPORTED, "model %s: op %s (%s) is not in the GPU runtime "
@@ -672,8 +693,7 @@ static dlm_status run_op(dlm_rt *rt, int o)
     case DLM_OP_TANH: return rt_unary_run(rt, o);
     case DLM_OP_SOFTMAX: return rt_softmax_run(rt, o);
     case DLM_OP_ATTENTION: return rt_attention_run(rt, o);
-    DLM_OP_CASES_NEW:
-        break; /* refused by dlm_rt_create (dlm_op_new_form) */
+    default: break; /* refused by dlm_rt_create (runs_op) */
     }
     return dlm_error(DLM_EUNSUPPORTED, "op %s: kind %d is not supported by the runtime",
                      rt->g->ops[o].name, (int)rt->g->ops[o].kind);

@@ -142,11 +142,11 @@ static int llama_layer(dlm_graph *g, const dlm_decoder_shape *s, int i, int x, i
     snprintf(n, sizeof n, "%s.mlp.gate_proj", p);
     int gate = dlm_linear(g, n, h, (int)s->inter, s->mlp_bias);
     snprintf(n, sizeof n, "%s.mlp.act_fn", p);
-    gate = dlm_silu(g, n, gate);
+    gate = dlm_silu(g, n, gate, 0);
     snprintf(n, sizeof n, "%s.mlp.up_proj", p);
     int up = dlm_linear(g, n, h, (int)s->inter, s->mlp_bias);
     snprintf(n, sizeof n, "%s.mlp.mul", p);
-    int f = dlm_mul(g, n, gate, up);
+    int f = dlm_mul(g, n, gate, up, 0);
     snprintf(n, sizeof n, "%s.mlp.down_proj", p);
     f = dlm_linear(g, n, f, (int)s->hidden, s->mlp_bias);
     snprintf(n, sizeof n, "%s.add#2", p);

@@ -142,6 +142,8 @@ static int int64_input(dlm_graph *g, dlm_op_kind kind, const char *name, const c
 static int new_op(dlm_graph *g, dlm_op_kind kind, const char *name, int n_in, const int *in)
 {
     if (g->status != DLM_OK) return -1;
+    if (n_in < 0 || n_in > DLM_OP_MAX_IN)
+        return fail(g, DLM_EINVAL, "%s: %d inputs (at most %d)", name, n_in, DLM_OP_MAX_IN);
     for (int i = 0; i < n_in; i++)
         if (!valid_tensor(g, in[i], name)) return -1;
     if (kind != DLM_OP_EMBEDDING && kind != DLM_OP_VIEW && kind != DLM_OP_SELECT &&
@@ -392,23 +394,39 @@ static int64_t conv_out(int64_t in, int k, int s, int p, int d)
     return q + 1;
 }
 
-int dlm_conv2d(dlm_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
-               int bias)
+/* conv2d (transposed 0) or convt2d (1): attributes checked, weight and bias,
+ * the output's shape. */
+static int conv_op(dlm_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
+                   int dilation, int groups, int bias, int transposed, int opad)
 {
-    int o = new_op(g, DLM_OP_CONV2D, name, 1, &x);
+    int o = new_op(g, transposed ? DLM_OP_CONVT2D : DLM_OP_CONV2D, name, 1, &x);
     int64_t cin = 0, h = 0, w = 0;
     if (o < 0 || need_rank(g, x, 4, name) || const_dim(g, x, 1, name, &cin) ||
         const_dim(g, x, 2, name, &h) || const_dim(g, x, 3, name, &w))
         return -1;
-    if (cout <= 0 || k <= 0 || stride <= 0 || pad < 0)
-        return fail(g, DLM_EINVAL, "%s: bad conv2d attributes", name);
-    /* PyTorch's check_shape_forward (aten/src/ATen/native/ConvUtils.h) */
-    if (h + 2 * (int64_t)pad < k || w + 2 * (int64_t)pad < k)
+    if (cout <= 0 || k <= 0 || stride <= 0 || pad < 0 || dilation <= 0 || groups <= 0 ||
+        opad < 0 || (transposed && opad >= stride && opad >= dilation))
+        return fail(g, DLM_EINVAL, "%s: bad %s attributes", name,
+                    transposed ? "conv_transpose2d" : "conv2d");
+    if (cin % groups || cout % groups)
+        return fail(g, DLM_EINVAL, "%s: %lld input and %d output channels are not multiples of "
+                    "%d groups", name, (long long)cin, cout, groups);
+    /* PyTorch's check_shape_forward (aten/src/ATen/native/ConvUtils.h), with
+     * the dilated kernel's extent */
+    int64_t ek = (int64_t)dilation * (k - 1) + 1;
+    if (!transposed && (h + 2 * (int64_t)pad < ek || w + 2 * (int64_t)pad < ek))
         return fail(g, DLM_ERANGE, "%s: Calculated padded input size per channel: (%lld x %lld). "
-                    "Kernel size: (%d x %d). Kernel size can't be greater than actual input size "
-                    "(PyTorch's error)", name, (long long)(h + 2 * (int64_t)pad),
-                    (long long)(w + 2 * (int64_t)pad), k, k);
-    int64_t ho = conv_out(h, k, stride, pad, 1), wo = conv_out(w, k, stride, pad, 1);
+                    "Kernel size: (%lld x %lld). Kernel size can't be greater than actual input "
+                    "size (PyTorch's error)", name, (long long)(h + 2 * (int64_t)pad),
+                    (long long)(w + 2 * (int64_t)pad), (long long)ek, (long long)ek);
+    int64_t ho, wo;
+    if (transposed) {
+        ho = (h - 1) * stride - 2 * (int64_t)pad + (int64_t)dilation * (k - 1) + opad + 1;
+        wo = (w - 1) * stride - 2 * (int64_t)pad + (int64_t)dilation * (k - 1) + opad + 1;
+    } else {
+        ho = conv_out(h, k, stride, pad, dilation);
+        wo = conv_out(w, k, stride, pad, dilation);
+    }
     if (ho <= 0 || wo <= 0)
         return fail(g, DLM_ERANGE, "%s: a %lldx%lld input is too small for a %dx%d kernel",
                     name, (long long)h, (long long)w, k, k);
@@ -418,14 +436,35 @@ int dlm_conv2d(dlm_graph *g, const char *name, int x, int cout, int k, int strid
     op->a.conv.kh = op->a.conv.kw = k;
     op->a.conv.sh = op->a.conv.sw = stride;
     op->a.conv.ph = op->a.conv.pw = pad;
-    op->a.conv.dh = op->a.conv.dw = 1;
-    op->a.conv.groups = 1;
+    op->a.conv.dh = op->a.conv.dw = dilation;
+    op->a.conv.groups = groups;
     op->a.conv.bias = bias;
-    op_param(g, o, "weight", 4, (int64_t[]){cout, cin, k, k});
+    op->a.conv.oph = op->a.conv.opw = transposed ? opad : 0;
+    /* PyTorch's weight: (cout, cin/groups, k, k); transposed (cin, cout/groups, k, k) */
+    if (transposed) op_param(g, o, "weight", 4, (int64_t[]){cin, cout / groups, k, k});
+    else op_param(g, o, "weight", 4, (int64_t[]){cout, cin / groups, k, k});
     if (bias) op_param(g, o, "bias", 1, (int64_t[]){cout});
     dlm_poly shape[4] = {g->tensors[x].shape[0], dlm_poly_const(cout), dlm_poly_const(ho),
                          dlm_poly_const(wo)};
     return op_output(g, o, "out", 4, shape, -1);
+}
+
+int dlm_conv2d(dlm_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
+               int bias)
+{
+    return conv_op(g, name, x, cout, k, stride, pad, 1, 1, bias, 0, 0);
+}
+
+int dlm_conv2d_ex(dlm_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
+                  int dilation, int groups, int bias)
+{
+    return conv_op(g, name, x, cout, k, stride, pad, dilation, groups, bias, 0, 0);
+}
+
+int dlm_conv_transpose2d(dlm_graph *g, const char *name, int x, int cout, int k, int stride,
+                         int pad, int output_padding, int bias)
+{
+    return conv_op(g, name, x, cout, k, stride, pad, 1, 1, bias, 1, output_padding);
 }
 
 int dlm_batchnorm2d(dlm_graph *g, const char *name, int x)
@@ -471,11 +510,6 @@ int dlm_gelu_form_op(dlm_graph *g, const char *name, int x, dlm_gelu_form form)
     return t;
 }
 
-int dlm_silu(dlm_graph *g, const char *name, int x)
-{
-    return elementwise(g, DLM_OP_SILU, name, x, 0);
-}
-
 int dlm_tanh(dlm_graph *g, const char *name, int x)
 {
     return elementwise(g, DLM_OP_TANH, name, x, 0);
@@ -486,29 +520,76 @@ int dlm_softmax(dlm_graph *g, const char *name, int x)
     return elementwise(g, DLM_OP_SOFTMAX, name, x, 0);
 }
 
-int dlm_dropout(dlm_graph *g, const char *name, int x, double p)
+int dlm_relu6(dlm_graph *g, const char *name, int x, int inplace)
 {
-    if (g->status == DLM_OK && (p < 0 || p >= 1))
-        return fail(g, DLM_ERANGE, "%s: dropout probability %g outside [0, 1)", name, p);
-    int t = elementwise(g, DLM_OP_DROPOUT, name, x, 0);
+    return elementwise(g, DLM_OP_RELU6, name, x, inplace);
+}
+
+int dlm_hardswish(dlm_graph *g, const char *name, int x, int inplace)
+{
+    return elementwise(g, DLM_OP_HARDSWISH, name, x, inplace);
+}
+
+int dlm_silu(dlm_graph *g, const char *name, int x, int inplace)
+{
+    return elementwise(g, DLM_OP_SILU, name, x, inplace);
+}
+
+int dlm_sigmoid(dlm_graph *g, const char *name, int x)
+{
+    return elementwise(g, DLM_OP_SIGMOID, name, x, 0);
+}
+
+/* dropout (in place or not) and stochastic depth: a probability in [0, 1). */
+static int dropping(dlm_graph *g, dlm_op_kind kind, const char *name, int x, double p, int inplace)
+{
+    if (g->status == DLM_OK && !(p >= 0 && p < 1))
+        return fail(g, DLM_ERANGE, "%s: %s probability %g outside [0, 1)", name,
+                    kind == DLM_OP_DROPOUT ? "dropout" : "stochastic depth", p);
+    int t = elementwise(g, kind, name, x, inplace);
     if (t >= 0) g->ops[g->n_ops - 1].a.dropout.p = p;
     return t;
 }
 
-int dlm_maxpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int pad)
+int dlm_dropout_inplace(dlm_graph *g, const char *name, int x, double p)
 {
-    int o = new_op(g, DLM_OP_MAXPOOL2D, name, 1, &x);
+    return dropping(g, DLM_OP_DROPOUT, name, x, p, 1);
+}
+
+int dlm_stochastic_depth(dlm_graph *g, const char *name, int x, double p)
+{
+    return dropping(g, DLM_OP_STOCHASTIC_DEPTH, name, x, p, 0);
+}
+
+int dlm_dropout(dlm_graph *g, const char *name, int x, double p)
+{
+    return dropping(g, DLM_OP_DROPOUT, name, x, p, 0);
+}
+
+/* PyTorch's pooling_output_shape (dilation 1). */
+static int64_t pool_out(int64_t in, int k, int s, int p, int ceil_mode)
+{
+    int64_t num = in + 2 * (int64_t)p - (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+    int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+    if (ceil_mode && (out - 1) * s >= in + p) out--; /* the last window starts inside */
+    return out;
+}
+
+static int pool_op(dlm_graph *g, dlm_op_kind kind, const char *name, int x, int k, int stride,
+                   int pad, int ceil_mode)
+{
+    int o = new_op(g, kind, name, 1, &x);
     int64_t c = 0, h = 0, w = 0;
     if (o < 0 || need_rank(g, x, 4, name) || const_dim(g, x, 1, name, &c) ||
         const_dim(g, x, 2, name, &h) || const_dim(g, x, 3, name, &w))
         return -1;
     if (k <= 0 || stride <= 0 || pad < 0)
-        return fail(g, DLM_EINVAL, "%s: bad maxpool2d attributes", name);
+        return fail(g, DLM_EINVAL, "%s: bad %s attributes", name, dlm_op_kind_name(kind));
     /* PyTorch's pool2d_shape_check (aten/src/ATen/native/Pool.h) */
     if (pad > k / 2)
         return fail(g, DLM_ERANGE, "%s: pad should be at most half of effective kernel size, "
                     "but got pad=%d, kernel_size=%d and dilation=1 (PyTorch's error)", name, pad, k);
-    int64_t ho = conv_out(h, k, stride, pad, 1), wo = conv_out(w, k, stride, pad, 1);
+    int64_t ho = pool_out(h, k, stride, pad, ceil_mode), wo = pool_out(w, k, stride, pad, ceil_mode);
     if (ho <= 0 || wo <= 0)
         return fail(g, DLM_ERANGE, "%s: Given input size: (%lldx%lldx%lld). Calculated output "
                     "size: (%lldx%lldx%lld). Output size is too small (PyTorch's error)", name,
@@ -519,9 +600,26 @@ int dlm_maxpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int 
     op->a.pool.sh = op->a.pool.sw = stride;
     op->a.pool.ph = op->a.pool.pw = pad;
     op->a.pool.dh = op->a.pool.dw = 1;
+    op->a.pool.ceil = ceil_mode;
     dlm_poly shape[4] = {g->tensors[x].shape[0], dlm_poly_const(c), dlm_poly_const(ho),
                          dlm_poly_const(wo)};
     return op_output(g, o, "out", 4, shape, -1);
+}
+
+int dlm_maxpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int pad)
+{
+    return pool_op(g, DLM_OP_MAXPOOL2D, name, x, k, stride, pad, 0);
+}
+
+int dlm_maxpool2d_ex(dlm_graph *g, const char *name, int x, int k, int stride, int pad,
+                     int ceil_mode)
+{
+    return pool_op(g, DLM_OP_MAXPOOL2D, name, x, k, stride, pad, ceil_mode);
+}
+
+int dlm_avgpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int pad, int ceil_mode)
+{
+    return pool_op(g, DLM_OP_AVGPOOL2D, name, x, k, stride, pad, ceil_mode);
 }
 
 int dlm_avgpool2d_adaptive(dlm_graph *g, const char *name, int x, int oh, int ow)
@@ -536,10 +634,11 @@ int dlm_avgpool2d_adaptive(dlm_graph *g, const char *name, int x, int oh, int ow
     return op_output(g, o, "out", 4, shape, -1);
 }
 
-int dlm_add(dlm_graph *g, const char *name, int a, int b, int inplace)
+/* a (+ or *) b with PyTorch's broadcasting. */
+static int binary(dlm_graph *g, dlm_op_kind kind, const char *name, int a, int b, int inplace)
 {
     int in[2] = {a, b};
-    int o = new_op(g, DLM_OP_ADD, name, 2, in);
+    int o = new_op(g, kind, name, 2, in);
     if (o < 0) return -1;
     /* Broadcasting as PyTorch does: dims aligned from the right, 1 stretches. */
     const dlm_tensor *ta = &g->tensors[a], *tb = &g->tensors[b];
@@ -558,9 +657,62 @@ int dlm_add(dlm_graph *g, const char *name, int a, int b, int inplace)
     }
     dlm_poly out_numel = numel_of(nd, shape);
     if (inplace && (nd != ta->ndim || !dlm_poly_equal(&out_numel, &ta->numel)))
-        return fail(g, DLM_EINVAL, "%s: in-place add would resize %s", name, ta->name);
+        return fail(g, DLM_EINVAL, "%s: in-place op would resize %s", name, ta->name);
     g->ops[o].inplace = inplace;
     return op_output(g, o, "out", nd, shape, inplace ? dlm_tensor_storage(g, a) : -1);
+}
+
+int dlm_add(dlm_graph *g, const char *name, int a, int b, int inplace)
+{
+    return binary(g, DLM_OP_ADD, name, a, b, inplace);
+}
+
+int dlm_mul(dlm_graph *g, const char *name, int a, int b, int inplace)
+{
+    return binary(g, DLM_OP_MUL, name, a, b, inplace);
+}
+
+int dlm_concat(dlm_graph *g, const char *name, int n, const int *ins, int dim)
+{
+    int o = new_op(g, DLM_OP_CONCAT, name, n, ins);
+    if (o < 0) return -1;
+    if (n < 1) return fail(g, DLM_EINVAL, "%s: concatenation of nothing", name);
+    const dlm_tensor *t0 = &g->tensors[ins[0]];
+    if (dim < 0 || dim >= t0->ndim)
+        return fail(g, DLM_EINVAL, "%s: dimension %d out of range for %s", name, dim, t0->name);
+    dlm_poly shape[DLM_MAX_DIMS];
+    for (int d = 0; d < t0->ndim; d++) shape[d] = t0->shape[d];
+    for (int i = 1; i < n; i++) {
+        const dlm_tensor *t = &g->tensors[ins[i]];
+        int ok = t->ndim == t0->ndim;
+        for (int d = 0; ok && d < t0->ndim; d++)
+            if (d != dim && !dlm_poly_equal(&t->shape[d], &t0->shape[d])) ok = 0;
+        if (!ok)
+            return fail(g, DLM_EINVAL, "%s: %s and %s differ outside dimension %d", name, t0->name,
+                        t->name, dim);
+        shape[dim] = dlm_poly_add(shape[dim], t->shape[dim]);
+    }
+    g->ops[o].a.cat.dim = dim;
+    return op_output(g, o, "out", t0->ndim, shape, -1);
+}
+
+int dlm_upsample(dlm_graph *g, const char *name, int x, int scale, dlm_upsample_mode mode,
+                 int align_corners)
+{
+    int o = new_op(g, DLM_OP_UPSAMPLE, name, 1, &x);
+    int64_t c = 0, h = 0, w = 0;
+    if (o < 0 || need_rank(g, x, 4, name) || const_dim(g, x, 1, name, &c) ||
+        const_dim(g, x, 2, name, &h) || const_dim(g, x, 3, name, &w))
+        return -1;
+    if (scale <= 0 || scale > 1024)
+        return fail(g, DLM_EINVAL, "%s: scale factor %d outside 1..1024", name, scale);
+    dlm_op *op = &g->ops[o];
+    op->a.up.mode = mode;
+    op->a.up.scale = scale;
+    op->a.up.align_corners = mode == DLM_UP_BILINEAR && align_corners;
+    dlm_poly shape[4] = {g->tensors[x].shape[0], dlm_poly_const(c), dlm_poly_const(h * scale),
+                         dlm_poly_const(w * scale)};
+    return op_output(g, o, "out", 4, shape, -1);
 }
 
 int dlm_flatten(dlm_graph *g, const char *name, int x)
@@ -786,19 +938,6 @@ int dlm_rmsnorm(dlm_graph *g, const char *name, int x, double eps)
     return op_output(g, o, "out", nd, g->tensors[x].shape, -1);
 }
 
-int dlm_mul(dlm_graph *g, const char *name, int a, int b)
-{
-    int in[2] = {a, b};
-    int o = new_op(g, DLM_OP_MUL, name, 2, in);
-    if (o < 0) return -1;
-    const dlm_tensor *ta = &g->tensors[a], *tb = &g->tensors[b];
-    int same = ta->ndim == tb->ndim;
-    for (int i = 0; same && i < ta->ndim; i++) same = dlm_poly_equal(&ta->shape[i], &tb->shape[i]);
-    if (!same)
-        return fail(g, DLM_EINVAL, "%s: %s and %s differ in shape", name, ta->name, tb->name);
-    return op_output(g, o, "out", ta->ndim, ta->shape, -1);
-}
-
 int dlm_slice(dlm_graph *g, const char *name, int x, int dim, int start, int len)
 {
     int o = new_op(g, DLM_OP_SLICE, name, 1, &x);
@@ -865,26 +1004,6 @@ int dlm_patch_tokens(dlm_graph *g, const char *name, int x)
         return -1;
     dlm_poly shape[3] = {g->tensors[x].shape[0], dlm_poly_const(h * w), dlm_poly_const(c)};
     return op_output(g, o, "out", 3, shape, dlm_tensor_storage(g, x));
-}
-
-int dlm_cat(dlm_graph *g, const char *name, int a, int b)
-{
-    int in[2] = {a, b};
-    int o = new_op(g, DLM_OP_CAT, name, 2, in);
-    int64_t na = 0, nb = 0;
-    if (o < 0 || need_rank(g, a, 3, name) || need_rank(g, b, 3, name) ||
-        const_dim(g, a, 1, name, &na) || const_dim(g, b, 1, name, &nb))
-        return -1;
-    const dlm_tensor *ta = &g->tensors[a], *tb = &g->tensors[b];
-    if (!dlm_poly_equal(&ta->shape[0], &tb->shape[0]) ||
-        !dlm_poly_equal(&ta->shape[2], &tb->shape[2]))
-        return fail(g, DLM_EINVAL, "%s: %s and %s differ outside dimension 1", name, ta->name,
-                    tb->name);
-    g->ops[o].a.cat.dim = 1;
-    g->ops[o].a.cat.a = (int)na;
-    g->ops[o].a.cat.b = (int)nb;
-    dlm_poly shape[3] = {ta->shape[0], dlm_poly_const(na + nb), ta->shape[2]};
-    return op_output(g, o, "out", 3, shape, -1);
 }
 
 int dlm_mha(dlm_graph *g, const char *name, int x, int heads, double dropout)
@@ -976,14 +1095,21 @@ const char *dlm_op_kind_name(dlm_op_kind k)
         [DLM_OP_SOFTMAX] = "softmax",
         [DLM_OP_ATTENTION] = "attention",
         [DLM_OP_VIEW] = "view",
-        [DLM_OP_RMSNORM] = "rmsnorm",
+        [DLM_OP_CONVT2D] = "conv_transpose2d",
+        [DLM_OP_AVGPOOL2D] = "avgpool2d",
+        [DLM_OP_RELU6] = "relu6",
+        [DLM_OP_HARDSWISH] = "hardswish",
         [DLM_OP_SILU] = "silu",
+        [DLM_OP_SIGMOID] = "sigmoid",
         [DLM_OP_MUL] = "mul",
+        [DLM_OP_CONCAT] = "concat",
+        [DLM_OP_UPSAMPLE] = "upsample",
+        [DLM_OP_STOCHASTIC_DEPTH] = "stochastic_depth",
+        [DLM_OP_RMSNORM] = "rmsnorm",
         [DLM_OP_SLICE] = "slice",
         [DLM_OP_ROTARY] = "rotary",
         [DLM_OP_ROPE] = "rope",
         [DLM_OP_PATCH_TOKENS] = "patch_tokens",
-        [DLM_OP_CAT] = "cat",
         [DLM_OP_MHA] = "multihead_attention",
         [DLM_OP_CAUSAL_LM_LOSS] = "causal_lm_loss",
         [DLM_OP_INDEX] = "index",
@@ -994,7 +1120,7 @@ const char *dlm_op_kind_name(dlm_op_kind k)
 
 const char *dlm_op_new_form(const dlm_op *op)
 {
-    if (op->kind > DLM_OP_VIEW) return dlm_op_kind_name(op->kind);
+    if (op->kind >= DLM_OP_RMSNORM) return dlm_op_kind_name(op->kind); /* the decoder and ViT kinds */
     if (op->kind == DLM_OP_LINEAR && op->a.linear.transposed) return "GPT-2 Conv1D";
     if (op->kind == DLM_OP_LINEAR && op->a.linear.tied) return "tied LM head";
     if (op->kind == DLM_OP_GELU && op->a.gelu.form == DLM_GELU_TANH) return "gelu tanh";

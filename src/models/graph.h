@@ -36,7 +36,7 @@
 #include "../core/status.h"
 
 #define DLM_MAX_DIMS 4   /* rank of every tensor in the supported ops */
-#define DLM_OP_MAX_IN 4  /* inputs of one op (attention: q, k, v) */
+#define DLM_OP_MAX_IN 64 /* inputs of one op (attention: q, k, v; a DenseNet block's concat) */
 #define DLM_OP_MAX_OUT 3 /* outputs of one op (LSTM: output, h_n, c_n) */
 
 typedef enum dlm_role {
@@ -88,11 +88,21 @@ typedef enum dlm_op_kind {
     DLM_OP_VIEW,         /* shares x's storage with a new shape: per dimension,
                             equal size keeps x's stride, x's size 1 broadcasts
                             (stride 0), a smaller constant takes a prefix */
+    DLM_OP_CONVT2D,      /* transposed conv: (B,Cin,H,W) -> (B,Cout,Ho,Wo),
+                            Ho = (H-1)*sh - 2*ph + dh*(kh-1) + oph + 1 */
+    DLM_OP_AVGPOOL2D,    /* (B,C,H,W) -> (B,C,Ho,Wo), count_include_pad */
+    DLM_OP_RELU6,        /* hardtanh(x, 0, 6); may be in place */
+    DLM_OP_HARDSWISH,    /* x * relu6(x + 3) / 6; may be in place */
+    DLM_OP_SILU,         /* x * sigmoid(x); may be in place */
+    DLM_OP_SIGMOID,
+    DLM_OP_MUL,          /* a * b, broadcasting as add; may be in place into a */
+    DLM_OP_CONCAT,       /* torch.cat along dimension `dim` of n inputs */
+    DLM_OP_UPSAMPLE,     /* F.interpolate by an integer scale: nearest or bilinear */
+    DLM_OP_STOCHASTIC_DEPTH, /* torchvision.ops.stochastic_depth(x, p, "row"): training
+                            multiplies each sample by 0 or 1/(1-p); identity in eval */
     /* ---- decoder language models and vision transformers ---- */
     DLM_OP_RMSNORM,      /* over the last dimension; param weight (transformers
                             LlamaRMSNorm: fp32 variance, x * rsqrt, * weight) */
-    DLM_OP_SILU,         /* elementwise x * sigmoid(x) */
-    DLM_OP_MUL,          /* a * b, same shape (SwiGLU's act(gate) * up) */
     DLM_OP_SLICE,        /* view: [start, start+len) of dimension dim (GPT-2's
                             c_attn(x).split(n_embd, dim=2)) */
     DLM_OP_ROTARY,       /* cos, sin (1,T,head_dim) from buffer inv_freq and
@@ -101,8 +111,6 @@ typedef enum dlm_op_kind {
     DLM_OP_ROPE,         /* in: q (B,T,h*d), k (B,T,kvh*d), cos, sin ->
                             q*cos + rotate_half(q)*sin, the same for k */
     DLM_OP_PATCH_TOKENS, /* view: (B,C,H,W) -> (B,H*W,C), x.flatten(2).transpose(1, 2) */
-    DLM_OP_CAT,          /* concatenation along dim 1 of (B,n,C) tensors (ViT's class
-                            token before the patch tokens) */
     DLM_OP_MHA,          /* torch.nn.MultiheadAttention(batch_first=True), self-attention
                             with need_weights=False: packed in_proj (3E,E) + bias,
                             attention, out_proj (eval fast path or training path
@@ -117,11 +125,13 @@ typedef enum dlm_op_kind {
 
 #define DLM_OP_KIND_COUNT (DLM_OP_INDEX + 1)
 
-/* The kinds after DLM_OP_VIEW, as case labels, for a reader's switch that
+typedef enum dlm_upsample_mode { DLM_UP_NEAREST, DLM_UP_BILINEAR } dlm_upsample_mode;
+
+/* The decoder and ViT kinds, as case labels, for a reader's switch that
  * refuses them up front (see dlm_op_new_form()). */
 #define DLM_OP_CASES_NEW                                                         \
-    case DLM_OP_RMSNORM: case DLM_OP_SILU: case DLM_OP_MUL: case DLM_OP_SLICE:   \
-    case DLM_OP_ROTARY: case DLM_OP_ROPE: case DLM_OP_PATCH_TOKENS: case DLM_OP_CAT: \
+    case DLM_OP_RMSNORM: case DLM_OP_SLICE:   \
+    case DLM_OP_ROTARY: case DLM_OP_ROPE: case DLM_OP_PATCH_TOKENS: \
     case DLM_OP_MHA: case DLM_OP_CAUSAL_LM_LOSS: case DLM_OP_INDEX
 
 typedef enum dlm_index_form {
@@ -155,9 +165,10 @@ typedef struct dlm_op {
     int train_only;             /* runs only in a training step (the model's own loss,
                                    computed when labels are given) */
     union {
-        struct { int cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, bias; } conv;
+        struct { int cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, bias, oph, opw; } conv;
+                                         /* conv2d and convt2d (oph, opw: output padding) */
         struct { int c; double eps, momentum; } bn;
-        struct { int kh, kw, sh, sw, ph, pw, dh, dw; } pool;
+        struct { int kh, kw, sh, sw, ph, pw, dh, dw, ceil; } pool; /* maxpool2d, avgpool2d */
         struct { int oh, ow; } apool;
         /* transposed: GPT-2's Conv1D, weight (in, out), y = addmm(b, x, W);
          * tied: the weight is another op's parameter, in[1] (an LM head tied to
@@ -171,13 +182,14 @@ typedef struct dlm_op {
         struct { int dim, start, len; } slice;
         struct { int head_dim; double theta; } rotary;
         struct { int heads, kv_heads, head_dim; } rope;
-        struct { double p; } dropout;
+        struct { double p; } dropout;       /* dropout, stochastic depth */
         /* dropout on probabilities; kv_heads < heads: grouped-query attention
          * (k, v have kv_heads*head_dim features; eager repeat_kv); causal: a
          * decoder's mask (SDPA is_causal); window > 0: sliding-window mask;
          * softmax_fp32: eager softmax in fp32, then back to q's dtype (Llama) */
         struct { int heads, head_dim, kv_heads, causal, window, softmax_fp32; double dropout; } attn;
-        struct { int dim, a, b; } cat; /* a, b: sizes of the inputs along dim */
+        struct { int dim; } cat;
+        struct { dlm_upsample_mode mode; int scale, align_corners; } up;
         struct { dlm_index_form form; int offset; } index; /* offset: padding index */
     } a;
 } dlm_op;
@@ -248,13 +260,39 @@ void dlm_graph_order_params(dlm_graph *g, int from, const char *scope, int n_pre
 /* Weight (cout, cin/groups, kh, kw); bias (cout) if `bias`. */
 int dlm_conv2d(dlm_graph *g, const char *name, int x, int cout, int k, int stride,
                int pad, int bias);
+/* nn.Conv2d with dilation and groups (cin and cout multiples of groups). */
+int dlm_conv2d_ex(dlm_graph *g, const char *name, int x, int cout, int k, int stride, int pad,
+                  int dilation, int groups, int bias);
+/* nn.ConvTranspose2d(cin, cout, k, stride, pad, output_padding, bias=bias):
+ * weight (cin, cout, k, k); bias (cout). */
+int dlm_conv_transpose2d(dlm_graph *g, const char *name, int x, int cout, int k, int stride,
+                         int pad, int output_padding, int bias);
 int dlm_batchnorm2d(dlm_graph *g, const char *name, int x);
 int dlm_relu(dlm_graph *g, const char *name, int x, int inplace);
 int dlm_maxpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int pad);
+/* With ceil_mode (PyTorch's pooling_output_shape). */
+int dlm_maxpool2d_ex(dlm_graph *g, const char *name, int x, int k, int stride, int pad,
+                     int ceil_mode);
+/* nn.AvgPool2d(k, stride, pad, ceil_mode) with count_include_pad=True. */
+int dlm_avgpool2d(dlm_graph *g, const char *name, int x, int k, int stride, int pad,
+                  int ceil_mode);
 int dlm_avgpool2d_adaptive(dlm_graph *g, const char *name, int x, int oh, int ow);
 /* a + b; with inplace the result shares a's storage (PyTorch `out += identity`). */
 int dlm_add(dlm_graph *g, const char *name, int a, int b, int inplace);
 int dlm_flatten(dlm_graph *g, const char *name, int x);
+/* a * b broadcasting as dlm_add; with inplace the result shares a's storage. */
+int dlm_mul(dlm_graph *g, const char *name, int a, int b, int inplace);
+/* torch.cat(ins[0..n-1], dim): all other dimensions equal. */
+int dlm_concat(dlm_graph *g, const char *name, int n, const int *ins, int dim);
+/* F.interpolate(x, scale_factor=scale, mode) of a (B,C,H,W) tensor. */
+int dlm_upsample(dlm_graph *g, const char *name, int x, int scale, dlm_upsample_mode mode,
+                 int align_corners);
+int dlm_relu6(dlm_graph *g, const char *name, int x, int inplace);
+int dlm_hardswish(dlm_graph *g, const char *name, int x, int inplace);
+int dlm_silu(dlm_graph *g, const char *name, int x, int inplace);
+int dlm_sigmoid(dlm_graph *g, const char *name, int x);
+/* torchvision.ops.StochasticDepth(p, "row"). */
+int dlm_stochastic_depth(dlm_graph *g, const char *name, int x, double p);
 int dlm_linear(dlm_graph *g, const char *name, int x, int out_features, int bias);
 /* Parameters per layer k, PyTorch's order: weight_ih_lk, weight_hh_lk, bias_ih_lk,
  * bias_hh_lk.  Returns `output` (T,B,Hd); h_n and c_n are op outputs 1 and 2. */
@@ -266,6 +304,8 @@ int dlm_select(dlm_graph *g, const char *name, int x, int dim, int index);
 int dlm_embedding(dlm_graph *g, const char *name, int ids, int weight);
 int dlm_layernorm(dlm_graph *g, const char *name, int x, double eps);
 int dlm_dropout(dlm_graph *g, const char *name, int x, double p);
+/* nn.Dropout(p, inplace=True). */
+int dlm_dropout_inplace(dlm_graph *g, const char *name, int x, double p);
 int dlm_gelu(dlm_graph *g, const char *name, int x);
 int dlm_gelu_form_op(dlm_graph *g, const char *name, int x, dlm_gelu_form form);
 int dlm_tanh(dlm_graph *g, const char *name, int x);
@@ -280,8 +320,6 @@ int dlm_attention_gqa(dlm_graph *g, const char *name, int q, int k, int v, int h
 int dlm_conv1d(dlm_graph *g, const char *name, int x, int out_features);
 int dlm_linear_tied(dlm_graph *g, const char *name, int x, int weight);
 int dlm_rmsnorm(dlm_graph *g, const char *name, int x, double eps);
-int dlm_silu(dlm_graph *g, const char *name, int x);
-int dlm_mul(dlm_graph *g, const char *name, int a, int b);
 int dlm_slice(dlm_graph *g, const char *name, int x, int dim, int start, int len);
 /* Rotary embedding: buffers "<name>.inv_freq" and "<name>.original_inv_freq"
  * (head_dim/2 each, transformers 5.x registers both); returns cos, *sin_out sin. */
@@ -291,7 +329,6 @@ int dlm_rotary(dlm_graph *g, const char *name, int like, int head_dim, double th
 int dlm_rope(dlm_graph *g, const char *name, int q, int k, int cos, int sin, int heads,
              int kv_heads, int head_dim, int *k_out);
 int dlm_patch_tokens(dlm_graph *g, const char *name, int x);
-int dlm_cat(dlm_graph *g, const char *name, int a, int b);
 /* nn.MultiheadAttention over x (B,T,E): parameters in_proj_weight, in_proj_bias,
  * out_proj.weight, out_proj.bias. */
 int dlm_mha(dlm_graph *g, const char *name, int x, int heads, double dropout);
@@ -307,8 +344,9 @@ int dlm_view(dlm_graph *g, const char *name, int x, int ndim, const dlm_poly *sh
 
 /* ---- reading ------------------------------------------------------------ */
 const char *dlm_op_kind_name(dlm_op_kind k);  /* "conv2d", "batchnorm2d", ... */
-/* NULL when op is one of the forms every reader of the graph handles (the
- * ResNet, RNN and BERT ops); else what is new about it ("rmsnorm", "causal
+/* NULL unless op is a decoder's or vision transformer's kind or form (the
+ * kinds from DLM_OP_RMSNORM on, and the linear, gelu and attention forms they
+ * bring); else what is new about it ("rmsnorm", "causal
  * attention", "grouped-query attention", "GPT-2 Conv1D", "tied LM head",
  * "gelu_new"), for readers whose rules for it are not written yet to refuse
  * by name rather than guess. */

@@ -17,6 +17,31 @@ static const dlm_knob resnet_knobs[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+static const dlm_knob image_knobs[] = {
+    {"height", 224, 32, 4096, "input image height (pixels)"},
+    {"width", 224, 32, 4096, "input image width (pixels)"},
+    {"classes", 1000, 1, 1000000, "output classes of the classifier"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static const dlm_knob mobilenet_knobs[] = {
+    {"height", 224, 32, 4096, "input image height (pixels)"},
+    {"width", 224, 32, 4096, "input image width (pixels)"},
+    {"classes", 1000, 1, 1000000, "output classes of the classifier"},
+    {"width_pct", 100, 10, 400, "width multiplier in percent (torchvision's width_mult x 100)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static const dlm_knob unet_knobs[] = {
+    {"height", 256, 16, 8192, "input image height (pixels; a multiple of 2^depth)"},
+    {"width", 256, 16, 8192, "input image width (pixels; a multiple of 2^depth)"},
+    {"in_channels", 3, 1, 4096, "input image channels"},
+    {"classes", 2, 1, 100000, "output channels of the 1x1 head (classes per pixel)"},
+    {"base", 64, 1, 4096, "channels of the first level (doubling per level)"},
+    {"depth", 4, 1, 8, "levels down (and up)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static const dlm_knob rnn_knobs[] = {
     {"input", 100, 1, 1000000, "input features per time step"},
     {"hidden", 256, 1, 1000000, "hidden size"},
@@ -65,6 +90,21 @@ static const dlm_model_info models[] = {
      "torchvision.models.resnet18(weights=None)", resnet_knobs, 18, dlm_build_resnet},
     {"resnet34", "ResNet-34 image classifier, input B x 3 x H x W",
      "torchvision.models.resnet34(weights=None)", resnet_knobs, 34, dlm_build_resnet},
+    {"resnet50", "ResNet-50 image classifier (Bottleneck blocks), input B x 3 x H x W",
+     "torchvision.models.resnet50(weights=None)", resnet_knobs, 50, dlm_build_resnet},
+    {"vgg16", "VGG-16 image classifier (no BatchNorm), input B x 3 x H x W",
+     "torchvision.models.vgg16(weights=None)", image_knobs, 16, dlm_build_vgg},
+    {"mobilenet_v2", "MobileNetV2 (inverted residuals, depthwise convs, ReLU6), input B x 3 x H x W",
+     "torchvision.models.mobilenet_v2(weights=None) (width_mult = width_pct/100)",
+     mobilenet_knobs, 0, dlm_build_mobilenet_v2},
+    {"densenet121", "DenseNet-121 (dense blocks concatenating features), input B x 3 x H x W",
+     "torchvision.models.densenet121(weights=None)", image_knobs, 121, dlm_build_densenet},
+    {"efficientnet_b0", "EfficientNet-B0 (MBConv, squeeze-and-excitation, SiLU, stochastic "
+     "depth), input B x 3 x H x W",
+     "torchvision.models.efficientnet_b0(weights=None)", image_knobs, 0, dlm_build_efficientnet},
+    {"unet", "U-Net segmenter (double 3x3 conv+BN+ReLU per level, max-pool down, transposed "
+     "conv up, skip concatenation), input B x C x H x W",
+     "tools/unet.py UNet(in_channels, classes, base, depth)", unet_knobs, 0, dlm_build_unet},
     {"lstm", "the seed's LSTM: nn.LSTM + Linear on the last step, input T x B x I",
      "nn.LSTM(100, 256, num_layers=2) + nn.Linear(256, 10) on out[-1]", rnn_knobs,
      DLM_RNN_LSTM, dlm_build_rnn},

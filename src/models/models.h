@@ -119,5 +119,10 @@ dlm_status dlm_build_rnn(const dlm_model_config *cfg, dlm_graph *g);
 dlm_status dlm_build_bert(const dlm_model_config *cfg, dlm_graph *g);
 dlm_status dlm_build_gpt2(const dlm_model_config *cfg, dlm_graph *g);
 dlm_status dlm_build_vit(const dlm_model_config *cfg, dlm_graph *g);
+dlm_status dlm_build_vgg(const dlm_model_config *cfg, dlm_graph *g);          /* cnn.c */
+dlm_status dlm_build_mobilenet_v2(const dlm_model_config *cfg, dlm_graph *g); /* cnn.c */
+dlm_status dlm_build_efficientnet(const dlm_model_config *cfg, dlm_graph *g); /* cnn.c */
+dlm_status dlm_build_densenet(const dlm_model_config *cfg, dlm_graph *g);     /* cnn.c */
+dlm_status dlm_build_unet(const dlm_model_config *cfg, dlm_graph *g);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct kv {
 typedef struct section {
     char *kind, *name;
     int line;
+    char asked[256]; /* the keys its kind reads, as looked up: the valid ones */
     kv *kv;
     int n_kv, cap_kv;
 } section;
@@ -169,6 +170,9 @@ static dlm_status read_sections(netfile *nf)
 
 static kv *find(section *s, const char *key)
 {
+    size_t l = strlen(s->asked);
+    if (l + strlen(key) + 3 < sizeof s->asked && !strstr(s->asked, key))
+        snprintf(s->asked + l, sizeof s->asked - l, "%s%s", l ? ", " : "", key);
     for (int k = 0; k < s->n_kv; k++)
         if (!strcmp(s->kv[k].key, key)) {
             s->kv[k].used = 1;
@@ -299,8 +303,37 @@ static dlm_status parse_shape(const netfile *nf, const kv *e, int *ndim, dlm_pol
 /* ---- sections -> graph ------------------------------------------------------------- */
 
 static const char *const kinds =
-    "net, input, conv2d, batchnorm2d, relu, maxpool2d, avgpool, add, flatten, linear, lstm, "
-    "gru, select, embedding, layernorm, dropout, gelu, tanh, softmax, attention, output";
+    "net, input, conv2d, conv_transpose2d, batchnorm2d, relu, relu6, hardswish, silu, sigmoid, "
+    "maxpool2d, avgpool2d, avgpool, add, mul, concat, upsample, flatten, linear, lstm, gru, "
+    "select, embedding, layernorm, dropout, stochastic_depth, gelu, tanh, softmax, attention, "
+    "output";
+
+/* `inputs = a, b, c`: the tensors named (layers or inputs above), in order. */
+static dlm_status get_refs(const netfile *nf, section *s, const char *key, int *ids, int cap,
+                           int *n)
+{
+    kv *e = find(s, key);
+    *n = 0;
+    if (!e)
+        return dlm_error(DLM_EPARSE, "%s:%d: [%s %s] needs %s = NAME, NAME, ...", nf->path,
+                         s->line, s->kind, s->name, key);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", e->value);
+    for (char *save = NULL, *tok = strtok_r(tmp, ", ", &save); tok;
+         tok = strtok_r(NULL, ", ", &save)) {
+        int i = 0;
+        while (i < nf->n_names && strcmp(nf->names[i], tok)) i++;
+        if (i == nf->n_names)
+            return dlm_error(DLM_EPARSE, "%s:%d: %s: '%s' is no input or layer above", nf->path,
+                             e->line, key, tok);
+        if (*n == cap)
+            return dlm_error(DLM_EPARSE, "%s:%d: %s: more than %d names", nf->path, e->line, key,
+                             cap);
+        ids[(*n)++] = nf->ids[i];
+    }
+    if (*n == 0) return dlm_error(DLM_EPARSE, "%s:%d: %s names nothing", nf->path, e->line, key);
+    return DLM_OK;
+}
 
 /* Builds one layer section; prev is the previous layer's output (-1 if none). */
 static dlm_status build_layer(netfile *nf, dlm_graph *g, section *s, int prev, int *y)
@@ -319,6 +352,22 @@ static dlm_status build_layer(netfile *nf, dlm_graph *g, section *s, int prev, i
         *y = dlm_add(g, n, x, in2, (int)a);
         return DLM_OK;
     }
+    if (!strcmp(k, "mul")) {
+        int in2;
+        DLM_TRY(get_ref(nf, s, "a", prev, &x));
+        DLM_TRY(get_ref(nf, s, "b", -1, &in2));
+        DLM_TRY(get_int(nf, s, "inplace", 0, 0, 1, &a));
+        *y = dlm_mul(g, n, x, in2, (int)a);
+        return DLM_OK;
+    }
+    if (!strcmp(k, "concat")) {
+        int ins[DLM_OP_MAX_IN], n_in;
+        a = 1;
+        DLM_TRY(get_refs(nf, s, "inputs", ins, DLM_OP_MAX_IN, &n_in));
+        DLM_TRY(get_int(nf, s, "dim", 0, 0, DLM_MAX_DIMS - 1, &a));
+        *y = dlm_concat(g, n, n_in, ins, (int)a);
+        return DLM_OK;
+    }
     if (!strcmp(k, "attention")) {
         int q, kk, v;
         DLM_TRY(get_ref(nf, s, "q", prev, &q));
@@ -330,30 +379,66 @@ static dlm_status build_layer(netfile *nf, dlm_graph *g, section *s, int prev, i
         return DLM_OK;
     }
     DLM_TRY(get_ref(nf, s, "from", prev, &x));
-    if (!strcmp(k, "conv2d")) {
+    if (!strcmp(k, "conv2d") || !strcmp(k, "conv_transpose2d")) {
+        int tr = k[4] == '_';
+        long long kernel, dil = 1, groups = 1, opad = 0;
         b = 1; c = 0; d = 1;
         DLM_TRY(get_int(nf, s, "out_channels", 1, 1, 1 << 20, &a));
-        long long kernel;
         DLM_TRY(get_int(nf, s, "kernel", 1, 1, 1024, &kernel));
         DLM_TRY(get_int(nf, s, "stride", 0, 1, 1024, &b));
         DLM_TRY(get_int(nf, s, "padding", 0, 0, 1024, &c));
         DLM_TRY(get_int(nf, s, "bias", 0, 0, 1, &d));
-        *y = dlm_conv2d(g, n, x, (int)a, (int)kernel, (int)b, (int)c, (int)d);
+        if (tr) {
+            DLM_TRY(get_int(nf, s, "output_padding", 0, 0, 1023, &opad));
+            *y = dlm_conv_transpose2d(g, n, x, (int)a, (int)kernel, (int)b, (int)c, (int)opad,
+                                      (int)d);
+        } else {
+            DLM_TRY(get_int(nf, s, "dilation", 0, 1, 1024, &dil));
+            DLM_TRY(get_int(nf, s, "groups", 0, 1, 1 << 20, &groups));
+            *y = dlm_conv2d_ex(g, n, x, (int)a, (int)kernel, (int)b, (int)c, (int)dil,
+                               (int)groups, (int)d);
+        }
     } else if (!strcmp(k, "batchnorm2d")) {
         *y = dlm_batchnorm2d(g, n, x);
-    } else if (!strcmp(k, "relu")) {
+    } else if (!strcmp(k, "relu") || !strcmp(k, "relu6") || !strcmp(k, "hardswish") ||
+               !strcmp(k, "silu")) {
         DLM_TRY(get_int(nf, s, "inplace", 0, 0, 1, &a));
-        *y = dlm_relu(g, n, x, (int)a);
-    } else if (!strcmp(k, "maxpool2d")) {
+        *y = k[0] == 'h' ? dlm_hardswish(g, n, x, (int)a)
+             : k[0] == 's' ? dlm_silu(g, n, x, (int)a)
+             : k[4] == '6' ? dlm_relu6(g, n, x, (int)a)
+                           : dlm_relu(g, n, x, (int)a);
+    } else if (!strcmp(k, "sigmoid")) {
+        *y = dlm_sigmoid(g, n, x);
+    } else if (!strcmp(k, "maxpool2d") || !strcmp(k, "avgpool2d")) {
         DLM_TRY(get_int(nf, s, "kernel", 1, 1, 1024, &a));
         b = a;
         DLM_TRY(get_int(nf, s, "stride", 0, 1, 1024, &b));
         DLM_TRY(get_int(nf, s, "padding", 0, 0, 1024, &c));
-        *y = dlm_maxpool2d(g, n, x, (int)a, (int)b, (int)c);
+        DLM_TRY(get_int(nf, s, "ceil_mode", 0, 0, 1, &d));
+        *y = k[0] == 'm' ? dlm_maxpool2d_ex(g, n, x, (int)a, (int)b, (int)c, (int)d)
+                         : dlm_avgpool2d(g, n, x, (int)a, (int)b, (int)c, (int)d);
     } else if (!strcmp(k, "avgpool")) {
         a = 1;
         DLM_TRY(get_int(nf, s, "size", 0, 1, 4096, &a));
-        *y = dlm_avgpool2d_adaptive(g, n, x, (int)a, (int)a);
+        b = a;
+        DLM_TRY(get_int(nf, s, "width", 0, 1, 4096, &b));
+        *y = dlm_avgpool2d_adaptive(g, n, x, (int)a, (int)b);
+    } else if (!strcmp(k, "upsample")) {
+        kv *e = find(s, "mode");
+        dlm_upsample_mode mode = DLM_UP_NEAREST;
+        if (e && !strcmp(e->value, "bilinear")) mode = DLM_UP_BILINEAR;
+        else if (e && strcmp(e->value, "nearest"))
+            return dlm_error(DLM_EPARSE, "%s:%d: mode = %s (valid: nearest, bilinear)", nf->path,
+                             e->line, e->value);
+        DLM_TRY(get_int(nf, s, "scale", 1, 1, 1024, &a));
+        DLM_TRY(get_int(nf, s, "align_corners", 0, 0, 1, &b));
+        if (b && mode != DLM_UP_BILINEAR)
+            return dlm_error(DLM_EPARSE, "%s:%d: [upsample %s]: align_corners applies to mode = "
+                             "bilinear only", nf->path, s->line, n);
+        *y = dlm_upsample(g, n, x, (int)a, mode, (int)b);
+    } else if (!strcmp(k, "stochastic_depth")) {
+        DLM_TRY(get_double(nf, s, "p", 0, 0.999, &p));
+        *y = dlm_stochastic_depth(g, n, x, p);
     } else if (!strcmp(k, "flatten")) {
         *y = dlm_flatten(g, n, x);
     } else if (!strcmp(k, "linear")) {
@@ -385,7 +470,8 @@ static dlm_status build_layer(netfile *nf, dlm_graph *g, section *s, int prev, i
     } else if (!strcmp(k, "dropout")) {
         p = 0.5;
         DLM_TRY(get_double(nf, s, "p", 0, 0.999, &p));
-        *y = dlm_dropout(g, n, x, p);
+        DLM_TRY(get_int(nf, s, "inplace", 0, 0, 1, &a));
+        *y = a ? dlm_dropout_inplace(g, n, x, p) : dlm_dropout(g, n, x, p);
     } else if (!strcmp(k, "gelu")) {
         *y = dlm_gelu(g, n, x);
     } else if (!strcmp(k, "tanh")) {
@@ -403,9 +489,9 @@ static dlm_status unused_keys(const netfile *nf, const section *s)
 {
     for (int k = 0; k < s->n_kv; k++)
         if (!s->kv[k].used)
-            return dlm_error(DLM_EPARSE, "%s:%d: [%s%s%s] has no key '%s' (see the format in "
-                             "dlmem params --help)", nf->path, s->kv[k].line, s->kind,
-                             s->name[0] ? " " : "", s->name, s->kv[k].key);
+            return dlm_error(DLM_EPARSE, "%s:%d: [%s%s%s] has no key '%s' (valid: %s)", nf->path,
+                             s->kv[k].line, s->kind, s->name[0] ? " " : "", s->name,
+                             s->kv[k].key, s->asked[0] ? s->asked : "none");
     return DLM_OK;
 }
 

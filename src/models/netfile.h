@@ -23,22 +23,28 @@
  *     b = x
  *
  * Layer kinds and keys (defaults as in PyTorch; `from` names the input layer):
- *   conv2d      out_channels*, kernel*, stride=1, padding=0, bias=1
- *   batchnorm2d            maxpool2d  kernel*, stride=kernel, padding=0
- *   avgpool     size=1 (adaptive, size x size output)
- *   relu        inplace=0  gelu, tanh, softmax, flatten: no keys
- *   add         a=previous, b*, inplace=0
+ *   conv2d      out_channels*, kernel*, stride=1, padding=0, dilation=1, groups=1, bias=1
+ *   conv_transpose2d  out_channels*, kernel*, stride=1, padding=0, output_padding=0, bias=1
+ *   batchnorm2d
+ *   maxpool2d, avgpool2d  kernel*, stride=kernel, padding=0, ceil_mode=0
+ *   avgpool     size=1, width=size (adaptive: size x width output)
+ *   relu, relu6, hardswish, silu  inplace=0
+ *   sigmoid, gelu, tanh, softmax, flatten: no keys
+ *   add, mul    a=previous, b*, inplace=0 (broadcasting)
+ *   concat      inputs* (names, comma-separated), dim=1
+ *   upsample    scale*, mode=nearest|bilinear, align_corners=0
+ *   stochastic_depth  p=0 (torchvision's, mode "row")
  *   linear      out_features*, bias=1
  *   lstm, gru   hidden*, layers=1, bias=1 (input (T, B, features))
  *   select      dim*, index* (index -1 = last)
  *   embedding   num*, dim* (reads int64 ids)
- *   layernorm   eps=1e-5         dropout   p=0.5
+ *   layernorm   eps=1e-5         dropout   p=0.5, inplace=0
  *   attention   q=previous, k=q, v=q, heads*, dropout=0
  *   [output]    from=previous (may repeat; default: the last layer)
  *   [net]       name=file name, max_seq=0 (largest valid T; 0 = unbounded)
  *   [input N]   shape*, type=float|int64
  * (* = required.)  Errors name the file, the line and what is wrong; unknown
- * kinds and keys list the valid ones.
+ * kinds and keys list the valid ones (a key's list: the keys its kind reads).
  */
 #ifndef DLM_NETFILE_H
 #define DLM_NETFILE_H

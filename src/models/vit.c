@@ -29,7 +29,7 @@ static int patches(dlm_graph *g, const dlm_vit_shape *s, int x, int cls, const c
     dlm_poly shape[3] = {dlm_poly_B(), dlm_poly_const(1), dlm_poly_const(s->hidden)};
     int c = dlm_view(g, expand, cls, 3, shape);
     dlm_graph_attach_param(g, cls);
-    return dlm_cat(g, cat, c, x);
+    return dlm_concat(g, cat, 2, (int[]){c, x}, 1);
 }
 
 static int torchvision_layer(dlm_graph *g, const dlm_vit_shape *s, int i, int x)

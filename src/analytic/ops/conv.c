@@ -1,9 +1,19 @@
-/* conv.c — the rule of conv2d (cudnn_convolution), and the cuDNN convolution
- * workspace lookups it uses (see rule.h).
+/* conv.c — the rules of conv2d and conv_transpose2d, and the cuDNN
+ * convolution workspace lookups they use (see rule.h).
  *
- * PyTorch 2.11: cudnn_convolution makes the output and a transient cuDNN
- * workspace (from rows: libws.c); autograd saves the input (and the weight, resident anyway);
- * convolution_backward makes the input's and the parameters' gradients.
+ * PyTorch 2.11 (aten/src/ATen/native/Convolution.cpp, select_conv_backend):
+ * a CUDA convolution runs on cuDNN (cudnn_convolution: the output and a
+ * transient workspace, from rows: libws.c; a bias is added in place), except
+ * a depthwise one (groups == Cin > 1, Cout a multiple of Cin) in NCHW whose
+ * dtype is not fp16 (use_cudnn_depthwise), which runs _conv_depthwise2d: the
+ * output, no workspace (pytorch_oplog_cnn.csv: 0 B forward and backward for
+ * every depthwise conv of mobilenet_v2 and efficientnet_b0 in bf16).  A
+ * transposed convolution runs cudnn_convolution_transpose, its workspace
+ * looked up as kind "conv_transpose2d" (no rows yet: not known).  Autograd
+ * saves the input and the weight (ConvolutionBackward0; checked with
+ * saved_tensors_hooks for grouped, depthwise, dilated and transposed convs on
+ * the CPU build of the same version); convolution_backward makes the input's
+ * and the parameters' gradients.
  */
 #include "rule.h"
 
@@ -37,7 +47,7 @@ static int conv_ws(tr *r, int o, const char *call)
 {
     char key[160];
     conv_key(r, o, key, sizeof key);
-    return tr_ws_rows(r, o, "conv2d", call, "nchw", key, TT(r, r->g->ops[o].in[0])->shape[0], P(0),
+    return tr_ws_rows(r, o, dlm_op_kind_name(r->g->ops[o].kind), call, "nchw", key, TT(r, r->g->ops[o].in[0])->shape[0], P(0),
                       0, "cudnn_conv_workspace", DLM_TERM_WORKSPACE, r->nm_conv,
                       !strcmp(call, "forward") ? "cuDNN conv workspace (rows)"
                                                : "cuDNN conv backward workspace (rows)");
@@ -56,6 +66,15 @@ static int conv_bwd_combined(const tr *r, int o)
            dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward", dt, "nchw", key);
 }
 
+/* PyTorch's _conv_depthwise2d path: no cuDNN, no workspace. */
+static int native_depthwise(const tr *r, const dlm_op *op)
+{
+    int groups = op->a.conv.groups;
+    return op->kind == DLM_OP_CONV2D && groups > 1 && groups == op->a.conv.cin &&
+           op->a.conv.cout % op->a.conv.cin == 0 &&
+           (r->cfg->dtype == DLM_DTYPE_FP32 || r->cfg->dtype == DLM_DTYPE_BF16);
+}
+
 static void fwd_conv2d(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
@@ -63,7 +82,7 @@ static void fwd_conv2d(tr *r, int o)
     int copy, in = tr_read_half(r, o, x, &copy);
     tr_weight_casts(r, o);
     tr_out_new(r, o, 0);
-    if (r->torch) tl_unref(r->t, conv_ws(r, o, "forward"));
+    if (r->torch && !native_depthwise(r, op)) tl_unref(r->t, conv_ws(r, o, "forward"));
     if (r->grad) tr_save(r, o, in, "input");
     tl_unref(r->t, copy);
 }
@@ -77,7 +96,8 @@ static void bwd_conv2d(tr *r, int o, int gout)
      * the backward-filter call with its own; the stem's input needs no
      * gradient (output_mask[0] false).  Rows from the old table hold only
      * the op's one peak above both gradients: allocated after them. */
-    int per_call = r->torch && !conv_bwd_combined(r, o), rec = r->record;
+    int cudnn = r->torch && !native_depthwise(r, op);
+    int per_call = cudnn && !conv_bwd_combined(r, o), rec = r->record;
     r->record = 0; /* the layer table names the forward's terms */
     int gi = -1;
     if (r->rg[x]) {
@@ -89,7 +109,7 @@ static void bwd_conv2d(tr *r, int o, int gout)
         gw[i] = tr_pgrad_half(r, op->params[i]);
         if (per_call && i == 0) tl_unref(r->t, conv_ws(r, o, "backward_filter"));
     }
-    if (r->torch && !per_call) tl_unref(r->t, conv_ws(r, o, "backward"));
+    if (cudnn && !per_call) tl_unref(r->t, conv_ws(r, o, "backward"));
     r->record = rec;
     for (int i = 0; i < op->n_params && i < 4; i++) tr_param_grad(r, op->params[i], gw[i]);
     tr_release_saved(r, o);
@@ -107,3 +127,7 @@ static void resident_conv(tr *r, int o, int n)
 
 const op_rule dlm_rule_conv2d = {
     .name = "conv2d", .fwd = fwd_conv2d, .bwd = bwd_conv2d, .autocast = 2, .resident = resident_conv};
+/* the same rules: the rows tell a transposed conv's workspace apart by kind */
+const op_rule dlm_rule_convt2d = {
+    .name = "conv_transpose2d", .fwd = fwd_conv2d, .bwd = bwd_conv2d, .autocast = 2,
+    .runtime_refuses = dlm_rule_runtime_never};

@@ -1,5 +1,5 @@
 /* decoder.c — the rules of the decoder language models' ops (see rule.h):
- * rmsnorm, silu, mul, slice, rotary, rope, index, the causal-LM loss, causal
+ * rmsnorm, slice, rotary, rope, index, the causal-LM loss, causal
  * attention (called from linear_attn.c's attention rule) and GPT-2's gelu_new
  * (called from elementwise.c's gelu rule).
  *
@@ -86,15 +86,6 @@ static void fwd_rmsnorm(tr *r, int o)
 }
 
 
-
-/* silu saves its input; a * b saves both (each is the other's gradient factor) */
-static void fwd_saves_inputs(tr *r, int o)
-{
-    const dlm_op *op = &r->g->ops[o];
-    tr_out_new(r, o, 0);
-    if (r->grad)
-        for (int i = 0; i < op->n_in; i++) tr_save(r, o, S(r, op->in[i]), "input");
-}
 
 static void fwd_view(tr *r, int o) { tr_out_alias(r, o, 0, r->g->ops[o].in[0]); }
 
@@ -329,10 +320,6 @@ static void fwd_loss(tr *r, int o)
 }
 
 const op_rule dlm_rule_rmsnorm = {.name = "rmsnorm", .fwd = fwd_rmsnorm, .bwd = bwd_unwritten};
-const op_rule dlm_rule_silu = {.name = "silu", .fwd = fwd_saves_inputs, .bwd = bwd_unwritten};
-const op_rule dlm_rule_mul = {
-    .name = "mul", .fwd = fwd_saves_inputs, .bwd = bwd_unwritten, .autocast = -1,
-    .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_slice = {
     .name = "slice", .fwd = fwd_view, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_rotary = {.name = "rotary", .fwd = fwd_rotary, .bwd = bwd_unwritten};

@@ -68,6 +68,8 @@ typedef struct tr {
     int *rel;        /* per tensor: op after which Python lets go of it */
     char *rg;        /* per tensor: requires grad */
     int *gslot;      /* per tensor: its pending gradient */
+    char *gview;     /* per tensor: that gradient is a view into a larger one (cat's
+                        backward): autograd never accumulates into it in place */
     int *pgrad;      /* per tensor (parameters): .grad */
     int *saved;      /* per op: MAX_SAVED slots autograd keeps */
     int *n_saved;
@@ -111,7 +113,7 @@ typedef struct op_rule {
      * (tr_param_grad); releases gout and what it saved. */
     void (*bwd)(tr *r, int o, int gout);
     /* Element bytes of its outputs under autocast: 0 its input's, 2 half, 4
-     * fp32, -1 the wider of inputs 0 and 1 (type promotion). */
+     * fp32, -1 the widest of its inputs (type promotion). */
     int autocast;
     int flags;  /* RULE_* */
     /* Optional.  Once per build, before the protocol, whatever ops the graph
@@ -121,6 +123,10 @@ typedef struct op_rule {
     void (*release)(tr *r, int o);
     /* Optional.  The last of op o's parameters has been moved to the GPU. */
     void (*params_moved)(tr *r, int o);
+    /* Optional: NULL when dlmem's GPU runtime runs op `op`, else what it
+     * does not run ("maxpool2d with ceil_mode"); the runtime profile refuses
+     * a graph with such an op.  NULL hook: the runtime runs every op of it. */
+    const char *(*runtime_refuses)(const dlm_op *op);
     /* Optional (runtime profile).  Resident workspaces of the runtime
      * (src/measure/plan.h) for the `n` ops of this kind, the first being `o`. */
     void (*resident)(tr *r, int o, int n);
@@ -134,9 +140,13 @@ extern const op_rule dlm_rule_conv2d, dlm_rule_batchnorm2d, dlm_rule_layernorm,
     dlm_rule_maxpool2d, dlm_rule_avgpool2d_adaptive, dlm_rule_relu, dlm_rule_gelu,
     dlm_rule_tanh, dlm_rule_softmax, dlm_rule_add, dlm_rule_dropout, dlm_rule_linear,
     dlm_rule_attention, dlm_rule_rnn, dlm_rule_embedding, dlm_rule_flatten, dlm_rule_select,
-    dlm_rule_view, dlm_rule_rmsnorm, dlm_rule_silu, dlm_rule_mul, dlm_rule_slice,
-    dlm_rule_rotary, dlm_rule_rope, dlm_rule_index, dlm_rule_causal_lm_loss,
-    dlm_rule_patch_tokens, dlm_rule_cat, dlm_rule_mha;
+    dlm_rule_view, dlm_rule_convt2d, dlm_rule_avgpool2d, dlm_rule_relu6, dlm_rule_hardswish,
+    dlm_rule_silu, dlm_rule_sigmoid, dlm_rule_mul, dlm_rule_concat, dlm_rule_upsample,
+    dlm_rule_stochastic_depth, dlm_rule_rmsnorm, dlm_rule_slice, dlm_rule_rotary,
+    dlm_rule_rope, dlm_rule_index, dlm_rule_causal_lm_loss, dlm_rule_patch_tokens, dlm_rule_mha;
+
+/* runtime_refuses of the kinds dlmem's GPU runtime does not run: the kind's name. */
+const char *dlm_rule_runtime_never(const dlm_op *op);
 
 /* Decoder ops reached through other kinds' rules (decoder.c): a causal
  * attention (linear_attn.c's rule) and GPT-2's gelu_new (elementwise.c's). */
@@ -224,8 +234,10 @@ void tr_weight_casts(tr *r, int o);
 void tr_release_casts(tr *r);
 /* A gradient of tensor t's size (of one chunk where t's storage holds one). */
 int tr_grad_new(tr *r, int t, const char *what);
-/* Delivers gradient slot s for tensor t (autograd's InputBuffer). */
+/* Delivers gradient slot s for tensor t (autograd's InputBuffer); with
+ * tr_give_view, s is a view into a larger gradient (its slot). */
 void tr_give(tr *r, int t, int s);
+void tr_give_view(tr *r, int t, int s);
 /* Parameter p's gradient s: AccumulateGrad (and sharding). */
 void tr_param_grad(tr *r, int p, int s);
 /* A fresh gradient of parameter p; the same read through autocast's copy. */

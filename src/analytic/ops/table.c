@@ -21,16 +21,23 @@ static const op_rule *const rules[DLM_OP_KIND_COUNT] = {
     [DLM_OP_SOFTMAX] = &dlm_rule_softmax,
     [DLM_OP_ATTENTION] = &dlm_rule_attention,
     [DLM_OP_VIEW] = &dlm_rule_view,
-    [DLM_OP_RMSNORM] = &dlm_rule_rmsnorm,
+    [DLM_OP_CONVT2D] = &dlm_rule_convt2d,
+    [DLM_OP_AVGPOOL2D] = &dlm_rule_avgpool2d,
+    [DLM_OP_RELU6] = &dlm_rule_relu6,
+    [DLM_OP_HARDSWISH] = &dlm_rule_hardswish,
     [DLM_OP_SILU] = &dlm_rule_silu,
+    [DLM_OP_SIGMOID] = &dlm_rule_sigmoid,
     [DLM_OP_MUL] = &dlm_rule_mul,
+    [DLM_OP_CONCAT] = &dlm_rule_concat,
+    [DLM_OP_UPSAMPLE] = &dlm_rule_upsample,
+    [DLM_OP_STOCHASTIC_DEPTH] = &dlm_rule_stochastic_depth,
+    [DLM_OP_RMSNORM] = &dlm_rule_rmsnorm,
     [DLM_OP_SLICE] = &dlm_rule_slice,
     [DLM_OP_ROTARY] = &dlm_rule_rotary,
     [DLM_OP_ROPE] = &dlm_rule_rope,
     [DLM_OP_INDEX] = &dlm_rule_index,
     [DLM_OP_CAUSAL_LM_LOSS] = &dlm_rule_causal_lm_loss,
     [DLM_OP_PATCH_TOKENS] = &dlm_rule_patch_tokens,
-    [DLM_OP_CAT] = &dlm_rule_cat,
     [DLM_OP_MHA] = &dlm_rule_mha,
 };
 
@@ -38,3 +45,5 @@ const op_rule *dlm_op_rule(dlm_op_kind k)
 {
     return (unsigned)k < DLM_OP_KIND_COUNT ? rules[k] : NULL;
 }
+
+const char *dlm_rule_runtime_never(const dlm_op *op) { return dlm_op_kind_name(op->kind); }

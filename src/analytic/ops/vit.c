@@ -1,5 +1,6 @@
 /* vit.c — the rules of the vision transformers' own ops (see rule.h):
- * patch_tokens, cat and nn.MultiheadAttention.  Inference only (see
+ * patch_tokens and nn.MultiheadAttention (the class token's cat is the
+ * concat rule's).  Inference only (see
  * dlm_trace_supports in decoder.c).
  *
  * PyTorch 2.11 and torchvision 0.26:
@@ -26,8 +27,6 @@ static void bwd_unwritten(tr *r, int o, int gout)
 
 static void fwd_view(tr *r, int o) { tr_out_alias(r, o, 0, r->g->ops[o].in[0]); }
 
-static void fwd_cat(tr *r, int o) { tr_out_new(r, o, 0); }
-
 static void fwd_mha(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
@@ -48,7 +47,4 @@ static void fwd_mha(tr *r, int o)
 
 const op_rule dlm_rule_patch_tokens = {
     .name = "patch_tokens", .fwd = fwd_view, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
-const op_rule dlm_rule_cat = {
-    .name = "cat", .fwd = fwd_cat, .bwd = bwd_unwritten, .autocast = -1,
-    .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_mha = {.name = "multihead_attention", .fwd = fwd_mha, .bwd = bwd_unwritten};
