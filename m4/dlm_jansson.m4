@@ -1,7 +1,10 @@
 # DLM_CHECK_JANSSON: jansson through pkg-config.  dlmem writes every JSON document
-# (--format json) with it.  Everything else builds without it (the GPU machine has
-# none): --without-jansson, or jansson not found, gives a dlmem that refuses
-# --format json with one line saying why and keeps table and CSV output.
+# (--format json) with it and reads HuggingFace config.json files with it
+# (src/models/hfconfig.c: a strict parser that names the line and column of an
+# error, keeps integers exact in 64 bits, checks UTF-8 and refuses duplicate keys).
+# Everything else builds without it (the GPU machine has none): --without-jansson,
+# or jansson not found, gives a dlmem that refuses --format json and config.json
+# models with one line saying why and keeps table and CSV output.
 AC_DEFUN([DLM_CHECK_JANSSON], [
   AC_ARG_WITH([jansson],
     [AS_HELP_STRING([--without-jansson], [build without JSON output (no jansson)])],

@@ -12,7 +12,7 @@ run frobnicate;                  expect_rc 2 "unknown command"
 one_line_error "valid: .*params" "unknown command lists the commands"
 
 run params resnet51;             expect_rc 2 "unknown model"
-one_line_error "unknown model 'resnet51' (valid: resnet18, resnet34, resnet50, vgg16, mobilenet_v2, densenet121, efficientnet_b0, unet, lstm, gru, bert, bert-large, or a network file path)" \
+one_line_error "unknown model 'resnet51' (valid: resnet18, resnet34, resnet50, vgg16, mobilenet_v2, densenet121, efficientnet_b0, unet, lstm, gru, bert, bert-large, gpt2, vit_b_16, a network file path or a config.json)" \
     "unknown model: one line with the valid models"
 run params resnet18 --fromat csv; expect_rc 2 "unknown option"
 one_line_error "unknown option '--fromat' (valid: .*--format" "unknown option lists the options"

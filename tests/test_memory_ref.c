@@ -146,5 +146,33 @@ int main(void)
     TAP_OK(n >= 40, "predicted %d technique points", n);
     points_within(p, n, "techniques");
     free(p);
+
+    /* The transformer grid (H200): the points whose models have memory rules
+     * (BERT from its config.json, at sizes the BERT grid did not have) within 5%;
+     * the rest are counted and named, not guessed. */
+    if (!dlm_data_path("reference/pytorch_memory_transformers.csv", path, sizeof path)) {
+        printf("# no %s: transformer grid not checked\n", path);
+        return tap_done();
+    }
+    int unmodelled = 0;
+    char why[512];
+    if (dlm_refcheck_transformers(path, &p, &n, &unmodelled, why, sizeof why) != DLM_OK) {
+        printf("# %s\n", dlm_errmsg());
+        TAP_OK(0, "predict the transformer grid");
+        return tap_done();
+    }
+    TAP_OK(n >= 40, "transformer grid: predicted %d points (hf:bert-base)", n);
+    printf("# transformer grid: %d base points not predicted (no memory rules yet), e.g. %s\n",
+           unmodelled, why);
+    for (int m = 0; m < 3; m++) {
+        double mean, worst;
+        int c;
+        dlm_refcheck_stats(p, n, modes[m], &mean, &worst, &c);
+        TAP_OK(c > 0 && mean <= target[m], "transformer grid %s: mean |error| %.2f%%, worst "
+               "%.2f%% over %d points (target <= %.0f%%)", modes[m], 100 * mean, 100 * worst, c,
+               100 * target[m]);
+    }
+    points_within(p, n, "transformer grid");
+    free(p);
     return tap_done();
 }

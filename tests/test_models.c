@@ -66,6 +66,7 @@ int main(void)
         {"resnet18", 11689512, 9620},   {"resnet34", 21797672, 17060},
         {"lstm", 895498, 0},            {"gru", 672266, 0},
         {"bert", 109482240, 1024},      {"bert-large", 335141888, 1024},
+        {"gpt2", 124439808, 0},         {"vit_b_16", 86567656, 0},
         /* torchvision 0.26 (issue 12's totals); unet: tools/unet.py's UNet() */
         {"resnet50", 25557032, 53173},  {"vgg16", 138357544, 0},
         {"mobilenet_v2", 3504872, 34164}, {"densenet121", 7978856, 83769},
@@ -84,6 +85,46 @@ int main(void)
             free(L);
         }
         TAP_EQ(sum, want[i].params, "%s: per-layer counts add up to the total", want[i].model);
+        check_against_pytorch(g, ref);
+        dlm_graph_free(g);
+    }
+
+    /* config.json files (tools/hf_configs.py, transformers' to_json_file) against the
+     * models transformers builds from them (AutoModelForCausalLM / AutoModel). */
+    struct { const char *stem; long long params, buffers; } hf[] = {
+        {"gpt2", 124439808, 0},          {"llama-gqa-tiny", 30760320, 64},
+        {"llama-3.2-1b", 1235814400, 64}, {"mistral-tiny", 18597632, 32},
+        {"qwen2-tiny", 51848704, 64},    {"bert-base", 109482240, 1024},
+        {"roberta-base", 124645632, 1028}, {"vit-base", 86389248, 0},
+    };
+    for (size_t i = 0; i < sizeof hf / sizeof hf[0]; i++) {
+        char rel[128], path[4096], refname[160];
+        snprintf(rel, sizeof rel, "hf/%s.json", hf[i].stem);
+        snprintf(refname, sizeof refname, "hf:%s", hf[i].stem);
+        if (!TAP_OK(dlm_data_path(rel, path, sizeof path), "data file %s", rel)) continue;
+        dlm_graph *g = NULL;
+        dlm_status st = dlm_model_build_named(path, NULL, &g);
+        if (st == DLM_EUNSUPPORTED && strstr(dlm_errmsg(), "jansson")) {
+            TAP_OK(1, "# SKIP %s: built without jansson", rel);
+            continue;
+        }
+        if (!TAP_OK(st == DLM_OK, "build %s", rel)) {
+            printf("#   %s\n", dlm_errmsg());
+            continue;
+        }
+        TAP_STREQ(g->name, hf[i].stem, "%s: the graph is named after the file", rel);
+        TAP_EQ(dlm_graph_param_count(g), hf[i].params, "%s: parameter total", rel);
+        TAP_EQ(dlm_graph_buffer_count(g), hf[i].buffers, "%s: buffer total", rel);
+        dlm_layer_params *L;
+        int n;
+        long long sum = 0;
+        if (dlm_params_layers(g, &L, &n) == DLM_OK) {
+            for (int k = 0; k < n; k++) sum += L[k].params;
+            free(L);
+        }
+        TAP_EQ(sum, hf[i].params, "%s: per-layer counts add up to the total (tied head once)", rel);
+        free(g->name);
+        g->name = strdup(refname); /* the reference file's model column */
         check_against_pytorch(g, ref);
         dlm_graph_free(g);
     }

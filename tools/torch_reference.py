@@ -13,6 +13,7 @@ Linear, transformers BertModel) and writes
   oplog       per-aten-op memory for a few small points: allocated bytes before
               and after each op and the peak inside it, forward and backward,
               so the analytic model's per-op rules can be read off    -> CSV
+  lora        peft's LoRA adapters (modules, trainable parameters) on the CPU -> CSV
   techniques  the memory-saving techniques of `dlmem advise` measured with the
               same protocol (autocast, checkpointing per block, layer or chunk
               of LSTM time steps, SDPA, optimizers, GRU, 6-layer BERT,
@@ -33,6 +34,13 @@ unrounded requested-bytes peak.  A step is:
   train    model.train(): optimizer.zero_grad(set_to_none=True); out = model(x);
            loss = sum(o.pow(2).mean() for o in outputs); loss.backward();
            optimizer.step()   (Adam, PyTorch's default foreach implementation)
+Causal language models (gpt2 and the decoders of data/hf, `hf:NAME`) run as people
+run them: infer and forward call model(input_ids=x) with the config's defaults (the
+KV cache it returns lives with the output); train calls model(input_ids=x,
+labels=x).loss.backward() (transformers' ForCausalLMLoss: fp32 logits, labels shifted
+by one) and the optimizer step.  LoRA points wrap the model with peft's
+get_peft_model(LoraConfig(r, lora_alpha=r)) (its default target modules) and give the
+optimizer the adapters only.
 TF32 is off (torch.backends.cuda.matmul.allow_tf32 = False, cudnn.allow_tf32 =
 False) unless --tf32; cudnn.benchmark stays False (PyTorch's default).
 """
@@ -197,7 +205,35 @@ def build(name, attention="eager", knobs=None):
         return BertModel(cfg)
     if name in NET_TWINS:
         return NET_TWINS[name]()
+    if name == "gpt2":
+        from transformers import GPT2Config, GPT2LMHeadModel
+        cfg = GPT2Config()
+        cfg._attn_implementation = attention
+        return GPT2LMHeadModel(cfg)
+    if name == "vit_b_16":
+        import torchvision
+        return torchvision.models.vit_b_16(weights=None)
+    if name.startswith("hf:"):
+        return build_hf(name[3:], attention)
     raise SystemExit(f"torch_reference.py: unknown model {name!r}")
+
+
+HF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "hf")
+HF_DECODERS = ("gpt2", "llama", "mistral", "qwen2")
+
+
+def build_hf(stem, attention="eager"):
+    """hf:STEM: data/hf/STEM.json (tools/hf_configs.py) as dlmem reads it: decoders as
+    AutoModelForCausalLM.from_config, encoders as AutoModel.from_config."""
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+    cfg = AutoConfig.from_pretrained(os.path.join(HF_DIR, stem + ".json"))
+    cfg._attn_implementation = attention
+    auto = AutoModelForCausalLM if cfg.model_type in HF_DECODERS else AutoModel
+    return auto.from_config(cfg)
+
+
+def hf_models():
+    return ["hf:" + f[:-5] for f in sorted(os.listdir(HF_DIR)) if f.endswith(".json")]
 
 
 def narrow_resnet(name, base):
@@ -231,6 +267,23 @@ def narrow_resnet(name, base):
 IMAGE_SIZE = {"unet": 256}   # dlmem's default height = width where it is not 224
 
 
+def hf_config_dict(name):
+    import json
+    with open(os.path.join(HF_DIR, name[3:] + ".json")) as f:
+        return json.load(f)
+
+
+def is_causal_lm(name):
+    """gpt2 and the decoders of data/hf: the causal-LM protocol (below)."""
+    return name == "gpt2" or (name.startswith("hf:") and
+                              hf_config_dict(name)["model_type"] in HF_DECODERS)
+
+
+def is_image(name):
+    return (name.startswith("resnet") or name == "vit_b_16" or
+            (name.startswith("hf:") and hf_config_dict(name)["model_type"] == "vit"))
+
+
 def make_input(name, B, T, device, dtype, knobs=None):
     """The input of a point; knobs height= and width= (image models) and input=
     (RNN) change its size as `dlmem --set` does."""
@@ -241,6 +294,8 @@ def make_input(name, B, T, device, dtype, knobs=None):
         c = knobs.get("in_channels", 3)
         return torch.randn(B, c, knobs.get("height", s), knobs.get("width", s),
                            generator=g).to(device, dtype)
+    if is_image(name):
+        return torch.randn(B, 3, 224, 224, generator=g).to(device, dtype)
     if name in ("lstm", "gru"):
         return torch.randn(T, B, knobs.get("input", SEED_LSTM["input"]),
                            generator=g).to(device, dtype)
@@ -248,13 +303,39 @@ def make_input(name, B, T, device, dtype, knobs=None):
         return torch.randn(B, 3, 32, 32, generator=g).to(device, dtype)
     if name == "data/nets/mlp.net":
         return torch.randn(B, 784, generator=g).to(device, dtype)
-    return torch.randint(0, 30522, (B, T), generator=g).to(device)
+    vocab = 50257 if name == "gpt2" else (hf_config_dict(name)["vocab_size"]
+                                          if name.startswith("hf:") else 30522)
+    return torch.randint(0, vocab, (B, T), generator=g).to(device)
 
 
 def outputs_of(out):
     if isinstance(out, torch.Tensor):
         return [out]
+    if getattr(out, "logits", None) is not None:
+        return [out.logits]
     return [o for o in (out.last_hidden_state, out.pooler_output) if o is not None]
+
+
+def forward_and_loss(name, model, x, mode, ac):
+    """One forward (and the loss in train mode) by the protocol of the model:
+    causal LMs as people run them, model(input_ids=x) with the config's
+    defaults (the returned KV cache lives with the output) and in training
+    model(input_ids=x, labels=x).loss (transformers' ForCausalLMLoss: fp32
+    logits, shifted labels); the others model(x) and, in training, the sum of
+    o.pow(2).mean() over the outputs."""
+    with ac:
+        if is_causal_lm(name):
+            out = model(input_ids=x, labels=x) if mode == "train" else model(input_ids=x)
+            return out, (out.loss if mode == "train" else None)
+        out = model(x)
+        return out, (sum(o.pow(2).mean() for o in outputs_of(out)) if mode == "train" else None)
+
+
+def with_lora(model, r):
+    """peft's LoRA with its defaults for the model type (r, lora_alpha = r, no
+    dropout, target modules from peft's table): base weights frozen."""
+    from peft import LoraConfig, get_peft_model
+    return get_peft_model(model, LoraConfig(r=r, lora_alpha=r))
 
 
 def versions():
@@ -336,10 +417,10 @@ class Point:
               "requested_peak_bytes", "reserved_peak_bytes", "param_bytes", "ms"]
 
     def __init__(self, model, mode, dtype, B, T, attention="", optimizer="adam",
-                 checkpoint="none", autocast="none", variant="base", knobs=None):
+                 checkpoint="none", autocast="none", variant="base", knobs=None, lora=0):
         self.__dict__.update(model=model, mode=mode, dtype=dtype, B=B, T=T, attention=attention,
                              optimizer=optimizer, checkpoint=checkpoint, autocast=autocast,
-                             variant=variant, knobs=knobs or {})
+                             variant=variant, knobs=knobs or {}, lora=lora)
 
 
 def make_optimizer(name, params):
@@ -396,26 +477,26 @@ def run_point(p, base_models, device):
     clean()
     dtype = DTYPES[p.dtype]
     model = copy.deepcopy(base_models[key]).to(device=device, dtype=dtype)
+    if p.lora:
+        model = with_lora(model, p.lora)
     if p.checkpoint != "none":
         model = checkpointed(model, p.checkpoint)
     x = make_input(p.model, p.B, p.T, device, dtype, p.knobs)
-    opt = make_optimizer(p.optimizer, model.parameters()) if p.mode == "train" else None
+    opt = (make_optimizer(p.optimizer, [q for q in model.parameters() if q.requires_grad])
+           if p.mode == "train" else None)
     model.train(p.mode != "infer")
     ac = (torch.autocast("cuda", dtype=DTYPES[p.autocast]) if p.autocast != "none"
           else torch.autocast("cuda", enabled=False))
 
     def step():
         if p.mode == "infer":
-            with torch.no_grad(), ac:
-                out = model(x)
-            return out
+            with torch.no_grad():
+                return forward_and_loss(p.model, model, x, p.mode, ac)[0]
         if p.mode == "forward":
-            with ac:
-                return model(x)
+            return forward_and_loss(p.model, model, x, p.mode, ac)[0]
         opt.zero_grad(set_to_none=True)
-        with ac:
-            out = model(x)
-            loss = sum(o.pow(2).mean() for o in outputs_of(out))
+        out, loss = forward_and_loss(p.model, model, x, p.mode, ac)
+        del out
         loss.backward()
         opt.step()
         return None
@@ -493,6 +574,34 @@ def grid(models, modes, dtypes, quick=False):
                 if m in TORCHVISION_CNNS or m == "unet":
                     pts += [Point(m, mode, dt, b, 0) for b in (CNN_B[:2] if quick else CNN_B)]
     return pts
+
+
+def transformer_points():
+    """The transformer families of issue 13 (data/reference/pytorch_memory_transformers.csv):
+    gpt2 and a small Llama-shaped GQA decoder by the causal-LM protocol, eager and SDPA,
+    fp32 and bf16, sizes that are not powers of two; Llama-3.2-1B's shape in bf16;
+    torchvision's vit_b_16; BERT from its config.json; LoRA (peft defaults, r=8) on the
+    decoders."""
+    P = []
+    for dt in ("fp32", "bf16"):   # LoRA first: the other points follow in the same order
+        for name in ("gpt2", "hf:llama-gqa-tiny"):
+            P += [Point(name, "train", dt, 4, t, attention="sdpa", lora=8, variant="lora-r8")
+                  for t in (128, 512)]
+    for dt in ("fp32", "bf16"):
+        for mode in ("infer", "forward", "train"):
+            for a in ("eager", "sdpa"):
+                P += [Point("gpt2", mode, dt, b, t, attention=a)
+                      for b in (1, 4) for t in (100, 333, 1024)]
+                P += [Point("hf:llama-gqa-tiny", mode, dt, b, t, attention=a)
+                      for b in (1, 4) for t in (128, 500, 2048)]
+                P += [Point("hf:bert-base", mode, dt, b, t, attention=a)
+                      for b in (2, 7) for t in (64, 300)]
+            P += [Point("vit_b_16", mode, dt, b, 0) for b in (1, 5, 32)]
+    for mode in ("infer", "train"):
+        P += [Point("hf:llama-3.2-1b", mode, "bf16", 1, t, attention="sdpa") for t in (256, 1000)]
+    P.append(Point("hf:llama-3.2-1b", "train", "bf16", 1, 1000, attention="sdpa", lora=8,
+                   variant="lora-r8"))
+    return P
 
 
 def technique_points():
@@ -590,11 +699,37 @@ def technique_points_rnn_chunks():
     return P
 
 
+def cmd_lora(args):
+    """peft's LoRA on the CPU: what dlmem params --lora counts (adapted modules and
+    trainable parameters at r, alpha = r, peft's default target modules)."""
+    import peft
+    from peft import LoraConfig, get_peft_model
+    v = versions()
+    rows = []
+    for name in args.models:
+        for r in args.ranks:
+            m = with_lora(build(name), r)
+            cfg = m.peft_config["default"]
+            adapted = sorted({n.rsplit(".lora_A", 1)[0] for n, _ in m.named_parameters()
+                              if ".lora_A." in n})
+            trainable = sum(q.numel() for q in m.parameters() if q.requires_grad)
+            total = sum(q.numel() for q in m.parameters())
+            rows.append(dict(model=name, r=r, alpha=cfg.lora_alpha,
+                             targets="+".join(sorted(cfg.target_modules)),
+                             modules=len(adapted), trainable=trainable, total=total,
+                             peft=peft.__version__, torch=v["torch"],
+                             transformers=v["transformers"]))
+            print(f"{name} r={r}: {len(adapted)} modules, {trainable:,} trainable of {total:,}",
+                  file=sys.stderr)
+    write_csv(args.output, rows)
+
+
 def cmd_memory(args):
     v = versions()
     if not torch.cuda.is_available():
         raise SystemExit("torch_reference.py memory: no CUDA device")
-    pts = grid(args.models, args.modes, args.dtypes, args.quick)
+    pts = (transformer_points() if args.transformers
+           else grid(args.models, args.modes, args.dtypes, args.quick))
     print(f"memory: {len(pts)} points on {v['gpu']}", file=sys.stderr)
     measure(pts, args.output, v)
 
@@ -696,6 +831,8 @@ def cmd_oplog(args):
         specs = []
         for p in args.points:
             f = p.split(":")
+            if f[0] == "hf":   # hf:STEM:B:T[:ATTN[:KNOBS]]
+                f = [f[0] + ":" + f[1]] + f[2:]
             specs.append((f[0], int(f[1]), int(f[2]), f[3] if len(f) > 3 and f[3] else "eager"))
             if len(f) > 4:   # this point's own knobs, e.g. lstm:32:100:eager:hidden=512,layers=3
                 point_knobs[len(specs) - 1] = parse_knobs(f[4].split(","), "point " + p)
@@ -724,8 +861,8 @@ def cmd_oplog(args):
                       if args.autocast != "none" else torch.autocast(args.device, enabled=False))
                 # a first step so that Adam's state exists, as in the memory protocol
                 if mode == "train":
-                    with ac:
-                        loss = sum(o.pow(2).mean() for o in outputs_of(model(x)))
+                    out, loss = forward_and_loss(name, model, x, mode, ac)
+                    del out
                     loss.backward()
                     opt.step()
                     del loss
@@ -745,18 +882,15 @@ def cmd_oplog(args):
                                  before=torch.cuda.memory_allocated(), after=0, peak=0))
                 with log:
                     if mode == "infer":
-                        with torch.no_grad(), ac:
-                            out = model(x)
+                        with torch.no_grad():
+                            out = forward_and_loss(name, model, x, mode, ac)[0]
                     elif mode == "forward":
-                        with ac:
-                            out = model(x)
+                        out = forward_and_loss(name, model, x, mode, ac)[0]
                     else:
                         log.phase = "zero_grad"
                         opt.zero_grad(set_to_none=True)
                         log.phase = "forward"
-                        with ac:
-                            out = model(x)
-                            loss = sum(o.pow(2).mean() for o in outputs_of(out))
+                        out, loss = forward_and_loss(name, model, x, mode, ac)
                         log.phase = "backward"
                         loss.backward()
                         log.phase = "step"
@@ -777,13 +911,23 @@ def main():
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--models", nargs="+",
                    default=["resnet18", "resnet34", "lstm", "gru", "bert", "bert-large",
-                            *TORCHVISION_CNNS, "unet"])
+                            *TORCHVISION_CNNS, "unet", "gpt2", "vit_b_16", *hf_models()],
+                   help="dlmem model names; hf:STEM is data/hf/STEM.json")
+    a = sub.add_parser("lora")
+    a.add_argument("-o", "--output", required=True)
+    a.add_argument("--models", nargs="+",
+                   default=["gpt2", "hf:llama-gqa-tiny", "hf:qwen2-tiny", "hf:mistral-tiny",
+                            "hf:bert-base", "hf:roberta-base"])
+    a.add_argument("--ranks", nargs="+", type=int, default=[8, 16])
     a = sub.add_parser("memory")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--models", nargs="+", default=["resnet18", "lstm", "bert"])
     a.add_argument("--modes", nargs="+", default=["infer", "forward", "train"])
     a.add_argument("--dtypes", nargs="+", default=["fp32", "bf16"])
     a.add_argument("--quick", action="store_true", help="two points per series")
+    a.add_argument("--transformers", action="store_true",
+                   help="the transformer grid (gpt2, Llama-shaped GQA, Llama-3.2-1B, vit_b_16, "
+                        "BERT from config.json, LoRA) instead of --models")
     a = sub.add_parser("techniques")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--extra", action="store_true",
@@ -815,7 +959,7 @@ def main():
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.backends.cudnn.allow_tf32 = args.tf32
-    {"params": cmd_params, "memory": cmd_memory, "techniques": cmd_techniques,
+    {"params": cmd_params, "lora": cmd_lora, "memory": cmd_memory, "techniques": cmd_techniques,
      "oplog": cmd_oplog, "holdout": cmd_holdout}[args.cmd](args)
     print(f"python {platform.python_version()}: done", file=sys.stderr)
 

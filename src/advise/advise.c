@@ -659,7 +659,9 @@ static dlm_status try_combination(const ctx *c, dlm_advice_report *rep, const ch
     plan_init(c, &p);
     if (!apply_all(c, &p, names)) return DLM_OK;
     dlm_advice a;
-    DLM_TRY(evaluate(c, &p, &a));
+    dlm_status st = evaluate(c, &p, &a);
+    if (st == DLM_EUNSUPPORTED) return DLM_OK; /* a configuration the rules do not cover */
+    DLM_TRY(st);
     consider(rep, &a);
     return DLM_OK;
 }
@@ -780,7 +782,21 @@ static dlm_status chunk_tradeoff(const ctx *c, const dlm_advice *a, dlm_advice_r
     return DLM_OK;
 }
 
+static dlm_status precision_section_run(const ctx *c, dlm_advice_report *rep);
+
+/* The precision comparison, left out (has_precision 0) where the rules do not
+ * cover one of its configurations (a decoder's training step, autocast). */
 static dlm_status precision_section(const ctx *c, dlm_advice_report *rep)
+{
+    dlm_status st = precision_section_run(c, rep);
+    if (st == DLM_EUNSUPPORTED) {
+        rep->has_precision = 0;
+        return DLM_OK;
+    }
+    return st;
+}
+
+static dlm_status precision_section_run(const ctx *c, dlm_advice_report *rep)
 {
     const dlm_mem_config *w = &c->w->cfg;
     if (w->dtype != DLM_DTYPE_FP32) return DLM_OK;
@@ -904,6 +920,14 @@ dlm_status dlm_advise(const dlm_workload *w, const dlm_budget *b, const char *on
             continue;
         }
         st = evaluate(&c, &p, a);
+        if (st == DLM_EUNSUPPORTED) { /* e.g. a decoder under autocast: no rules, no guess */
+            memset(a, 0, sizeof *a);
+            snprintf(a->name, sizeof a->name, "%s", it);
+            snprintf(a->family, sizeof a->family, "%s", p.family);
+            snprintf(a->note, sizeof a->note, "not modelled for this network: %s", dlm_errmsg());
+            st = DLM_OK;
+            continue;
+        }
         if (progress && st == DLM_OK) fprintf(stderr, "advise: %s evaluated\n", a->name);
     }
     for (int i = 0; st == DLM_OK && i < rep->n_rows; i++)

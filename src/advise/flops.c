@@ -69,7 +69,29 @@ dlm_poly dlm_op_flops(const dlm_graph *g, int o)
     case DLM_OP_SELECT:
     case DLM_OP_VIEW:
     case DLM_OP_EMBEDDING:
+    case DLM_OP_SLICE:
+    case DLM_OP_PATCH_TOKENS:
+    case DLM_OP_INDEX:
         return K(0);
+    case DLM_OP_RMSNORM: /* square, mean, rsqrt scale, weight */
+        return dlm_poly_scale(y->numel, 4);
+    case DLM_OP_ROTARY: /* outer product positions x inv_freq, cos and sin */
+        return dlm_poly_scale(y->numel, 3);
+    case DLM_OP_ROPE: { /* x*cos + rotate_half(x)*sin for q and k */
+        const dlm_tensor *k = &g->tensors[op->out[1]];
+        return dlm_poly_scale(dlm_poly_add(y->numel, k->numel), 3);
+    }
+    case DLM_OP_MHA: {
+        /* in_proj 2*E*3E and out_proj 2*E*E per token, attention as above */
+        int64_t e = (int64_t)op->a.attn.heads * op->a.attn.head_dim;
+        dlm_poly bt = dlm_poly_mul(x->shape[0], x->shape[1]);
+        dlm_poly btt = dlm_poly_mul(bt, x->shape[1]);
+        dlm_poly proj = dlm_poly_scale(bt, 8 * e * e + 4 * e);
+        return dlm_poly_add(proj, dlm_poly_add(dlm_poly_scale(btt, 4 * e),
+                                               dlm_poly_scale(btt, 5LL * op->a.attn.heads)));
+    }
+    case DLM_OP_CAUSAL_LM_LOSS: /* log_softmax over the vocabulary, gather, mean */
+        return dlm_poly_scale(x->numel, 5);
     }
     return K(0);
 }

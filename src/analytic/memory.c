@@ -142,6 +142,9 @@ dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dl
     if (cfg->sm < 10 || cfg->sm > 200)
         return dlm_error(DLM_ERANGE, "compute capability %d.%d out of range", cfg->sm / 10,
                          cfg->sm % 10);
+    /* An op, or a configuration of an op, without a rule is refused by name
+     * (the decoders' ops have inference rules only; ViT's none yet): never guessed. */
+    DLM_TRY(dlm_trace_supports(g, cfg));
     dlm_mem_model *m = calloc(1, sizeof *m);
     if (!m) return dlm_error(DLM_ENOMEM, "out of memory");
     m->g = g;

@@ -38,6 +38,14 @@ static void formula(const dlm_op *op, int64_t total, char *buf, size_t n)
     case DLM_OP_LAYERNORM:
         snprintf(expr, sizeof expr, "2*%d", op->a.ln.dim);
         break;
+    case DLM_OP_RMSNORM:
+        snprintf(expr, sizeof expr, "%d", op->a.ln.dim);
+        break;
+    case DLM_OP_MHA: { /* in_proj (3E x E) + bias, out_proj (E x E) + bias */
+        int e = op->a.attn.heads * op->a.attn.head_dim;
+        snprintf(expr, sizeof expr, "3*%d*%d + 3*%d + %d*%d + %d", e, e, e, e, e, e);
+        break;
+    }
     case DLM_OP_LINEAR:
         snprintf(expr, sizeof expr, "%d*%d", op->a.linear.in, op->a.linear.out);
         if (op->a.linear.bias)
@@ -78,6 +86,9 @@ dlm_status dlm_params_layers(const dlm_graph *g, dlm_layer_params **out, int *n)
         for (int i = 0; i < op->n_buffers; i++)
             L[o].buffers += dlm_tensor_numel_const(g, op->buffers[i]);
         if (L[o].params) formula(op, L[o].params, L[o].formula, sizeof L[o].formula);
+        else if (op->kind == DLM_OP_LINEAR && op->a.linear.tied)
+            snprintf(L[o].formula, sizeof L[o].formula, "0 (tied to %s: counted there)",
+                     g->tensors[op->in[1]].name);
         if (op->kind == DLM_OP_BATCHNORM2D)
             snprintf(L[o].buffer_formula, sizeof L[o].buffer_formula, "2*%d + 1 = %lld",
                      op->a.bn.c, I(L[o].buffers));

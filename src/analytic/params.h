@@ -16,7 +16,8 @@ typedef struct dlm_layer_params {
     int op;              /* index into graph->ops */
     int64_t params;      /* trainable elements */
     int64_t buffers;     /* buffer elements */
-    char formula[400];   /* "7*7*3*64 = 9408"; "" when params == 0 */
+    char formula[400];   /* "7*7*3*64 = 9408"; "" when params == 0 (a tied head says
+                            which tensor it shares) */
     char buffer_formula[128]; /* "2*64 + 1 = 129" for BatchNorm; "" when none */
 } dlm_layer_params;
 

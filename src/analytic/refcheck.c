@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/csv.h"
+#include "../core/paths.h"
 #include "../models/models.h"
 #include "memory.h"
 
@@ -45,7 +46,15 @@ static dlm_status get_model(compiled **cache, int *n, const char *model, const c
     compiled *e = &nc[*n];
     memset(e, 0, sizeof *e);
     snprintf(e->key, sizeof e->key, "%s", key);
-    DLM_TRY(dlm_model_build_builtin(model, knobs, &e->g));
+    if (!strncmp(model, "hf:", 3)) { /* data/hf/NAME.json */
+        char rel[128], path[4096];
+        snprintf(rel, sizeof rel, "hf/%s.json", model + 3);
+        if (!dlm_data_path(rel, path, sizeof path))
+            return dlm_error(DLM_EIO, "%s: not found (set DLMEM_DATA)", path);
+        DLM_TRY(dlm_model_build_named(path, NULL, &e->g));
+    } else {
+        DLM_TRY(dlm_model_build_builtin(model, knobs, &e->g));
+    }
     dlm_status st = dlm_mem_model_alloc(e->g, c, &e->m);
     if (st != DLM_OK) {
         dlm_graph_free(e->g);
@@ -66,7 +75,9 @@ static const char *variant_knobs(const char *variant, const char *checkpoint)
     return "";
 }
 
-static dlm_status run(const char *path, int techniques, dlm_ref_point **out, int *n_out)
+/* unmodelled: NULL, or where points of models without memory rules are counted */
+static dlm_status run(const char *path, int techniques, dlm_ref_point **out, int *n_out,
+                      int *unmodelled, char *why, size_t why_n)
 {
     static const char *cols[] = {"model", "variant", "mode", "dtype", "attention", "optimizer",
                                  "batch", "seq", "status", "before_bytes", "peak_bytes", "gpu",
@@ -119,7 +130,13 @@ static dlm_status run(const char *path, int techniques, dlm_ref_point **out, int
         c.sm = sm_of(dlm_csv_get(csv, i, idx[11]));
         dlm_mem_model *m = NULL;
         dlm_mem_result r;
-        if ((st = get_model(&cache, &nc, p->model, knobs, &c, &m)) != DLM_OK ||
+        st = get_model(&cache, &nc, p->model, knobs, &c, &m);
+        if (st == DLM_EUNSUPPORTED && unmodelled) {
+            if (!(*unmodelled)++ && why) snprintf(why, why_n, "%s", dlm_errmsg());
+            st = DLM_OK;
+            continue;
+        }
+        if (st != DLM_OK ||
             (st = dlm_mem_eval(m, p->batch, p->seq > 0 ? p->seq : 1, &r)) != DLM_OK) {
             st = dlm_error_context(st, "%s:%d", path, p->line);
             break;
@@ -149,12 +166,20 @@ static dlm_status run(const char *path, int techniques, dlm_ref_point **out, int
 
 dlm_status dlm_refcheck_run(const char *path, dlm_ref_point **out, int *n)
 {
-    return run(path, 0, out, n);
+    return run(path, 0, out, n, NULL, NULL, 0);
+}
+
+dlm_status dlm_refcheck_transformers(const char *path, dlm_ref_point **out, int *n,
+                                     int *unmodelled, char *why, size_t why_n)
+{
+    *unmodelled = 0;
+    if (why_n) why[0] = '\0';
+    return run(path, 0, out, n, unmodelled, why, why_n);
 }
 
 dlm_status dlm_refcheck_techniques(const char *path, dlm_ref_point **out, int *n)
 {
-    return run(path, 1, out, n);
+    return run(path, 1, out, n, NULL, NULL, 0);
 }
 
 void dlm_refcheck_stats(const dlm_ref_point *p, int n, const char *mode, double *mean,

@@ -5,6 +5,7 @@
 #ifndef DLM_REFCHECK_H
 #define DLM_REFCHECK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../core/status.h"
@@ -30,6 +31,14 @@ dlm_status dlm_refcheck_run(const char *path, dlm_ref_point **out, int *n);
  * pure half precision, GRU, fewer BERT layers, a narrower ResNet); the
  * checkpointing variants are the advisor's and are left out. */
 dlm_status dlm_refcheck_techniques(const char *path, dlm_ref_point **out, int *n);
+
+/* The same for data/reference/pytorch_memory_transformers.csv (base points):
+ * a model named "hf:NAME" is data/hf/NAME.json.  A point whose model the
+ * memory model has no rules for yet (dlm_mem_model_alloc says
+ * DLM_EUNSUPPORTED) is not predicted: it is counted in *unmodelled and its
+ * first model's reason is written to why (n bytes). */
+dlm_status dlm_refcheck_transformers(const char *path, dlm_ref_point **out, int *n,
+                                     int *unmodelled, char *why, size_t why_n);
 
 /* How a prediction is held against a measurement: a complete one within
  * `tol` of it; an incomplete one (unknown terms counted 0 B) is a lower

@@ -169,11 +169,17 @@ void tr_gemm(tr *r, int backward)
     *ws = new_slot(r, P(dlm_torch_cublas_workspace(r->cfg->sm)), DLM_TERM_WORKSPACE,
                    backward ? r->nm_cublas_bwd : r->nm_cublas,
                    backward ? "cuBLAS workspace (autograd thread)" : "cuBLAS workspace");
-    /* and 1 MiB for cuBLASLt on the main thread (the oplog's first addmm
-     * allocates 32 MiB + 1 MiB; training's resident memory shows no second
-     * one for the autograd thread) */
-    if (!backward)
-        new_slot(r, P(1LL << 20), DLM_TERM_WORKSPACE, r->nm_cublas, "cuBLASLt workspace");
+}
+
+void tr_gemm_lt(tr *r)
+{
+    /* 1 MiB for cuBLASLt on the main thread (the oplog's first addmm allocates
+     * 32 MiB + 1 MiB; training's resident memory shows no second one for the
+     * autograd thread; a decoder without biases, whose GEMMs are all mm, has
+     * none: the H200 grid's Llama-shaped points are 1 MiB lower than with it) */
+    if (!r->torch || r->cublaslt || r->ck.mode == 2) return;
+    r->cublaslt = 1;
+    new_slot(r, P(1LL << 20), DLM_TERM_WORKSPACE, r->nm_cublas, "cuBLASLt workspace");
 }
 
 /* ---- Python lifetimes ------------------------------------------------------------ */
@@ -215,6 +221,10 @@ static const hold holds[] = {
     {"encoder.layer.*.output.dropout", 0, "encoder.layer.*.output", NULL},
     /* BertLayer.forward: `self_attention_output, _ = self.attention(...)` */
     {"encoder.layer.*.attention.self", -1, "encoder.layer.*", NULL},
+    /* GPT2Block: `attn_output, self_attn_weights = self.attn(...)`; LlamaDecoderLayer
+     * (Mistral, Qwen2): `hidden_states, _ = self.self_attn(...)` */
+    {"transformer.h.*.attn", -1, "transformer.h.*", NULL},
+    {"model.layers.*.self_attn", -1, "model.layers.*", NULL},
     /* the seed's RNN: `out, _ = self.lstm(x)` keeps (h_n, c_n) */
     {"lstm", 1, "", NULL}, {"lstm", 2, "", NULL}, {"gru", 1, "", NULL},
     /* torchvision _DenseLayer.bn_function: `concated_features = torch.cat(inputs, 1)`

@@ -40,4 +40,9 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
 /* PyTorch's cuBLAS workspace for a GPU architecture (GPU_NOTES.md). */
 int64_t dlm_torch_cublas_workspace(int sm);
 
+/* DLM_OK when the rules cover every op of g under cfg; else DLM_EUNSUPPORTED
+ * naming the op or the setting (ops/decoder.c: the decoder ops have rules for
+ * inference in the PyTorch profile only). */
+dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg);
+
 #endif

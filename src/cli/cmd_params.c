@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../analytic/claims.h"
+#include "../analytic/lora.h"
 #include "../analytic/params.h"
 #include "../analytic/torchref.h"
 #include "../core/csv.h"
@@ -21,6 +22,8 @@ static const dlm_cli_opt opts[] = {
     {"reference", 0, "FILE", "PyTorch's counts (default data/reference/pytorch_params.csv)"},
     {"seed", 0, "FILE", "also check this copy of the seed report's Table 1 (--view seed reads "
                         "data/seed/table1.csv)"},
+    {"lora", 0, "R[,ALPHA][,T+T]", "LoRA adapters as peft adds them (rank, lora_alpha, target "
+     "modules; default targets: peft's for the model type): trainable parameters"},
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
@@ -51,6 +54,8 @@ typedef struct ctx {
     int n_seed;
     char seed_path[1024];
     char seed_setup[256];
+    const dlm_lora *lora;       /* --lora, or NULL */
+    dlm_lora_count lora_n;
 } ctx;
 
 static dlm_status load_seed(ctx *c, const char *path)
@@ -159,7 +164,9 @@ static dlm_status print_tensors(const ctx *c, FILE *f)
     if (!c->ref) {
         fprintf(f, "\nParameter tensors vs PyTorch: %s\n",
                 c->custom ? (c->info ? "skipped (--set changed the sizes the reference was taken at)"
-                                     : "no PyTorch reference for a network file")
+                                     : "no PyTorch reference for a network file or "
+                                       "config.json (make check compares data/hf's configs "
+                                       "with transformers)")
                           : "no PyTorch reference for this model in the reference file");
         return DLM_OK;
     }
@@ -293,6 +300,15 @@ static dlm_status print_table(const ctx *c, view_kind v, FILE *f)
             dlm_fmt_bytes(p16, sizeof p16, (double)dlm_params_bytes(c->g, 2)),
             dlm_fmt_int(bc, sizeof bc, dlm_graph_buffer_count(c->g)),
             dlm_fmt_bytes(bb, sizeof bb, (double)dlm_buffers_bytes(c->g, 4))));
+    if (c->lora) {
+        char t[32], tot[32];
+        DLM_TRY(dlm_para(f, 0, "LoRA r=%d lora_alpha=%g on %s (%d modules): %s trainable "
+                         "parameters = %s; %s frozen; %s in all", c->lora->r, c->lora->alpha,
+                         c->lora_n.targets, c->lora_n.modules,
+                         dlm_fmt_int(t, sizeof t, c->lora_n.trainable), c->lora_n.formula,
+                         dlm_fmt_int(pc, sizeof pc, np),
+                         dlm_fmt_int(tot, sizeof tot, np + c->lora_n.trainable)));
+    }
     if (v == VIEW_ALL || v == VIEW_LAYERS) DLM_TRY(print_layers(c, f));
     if (v == VIEW_ALL || v == VIEW_TENSORS) DLM_TRY(print_tensors(c, f));
     if (v == VIEW_ALL || v == VIEW_SEED) DLM_TRY(print_seed(c, f));
@@ -500,6 +516,16 @@ dlm_status dlm_cmd_params(int argc, char **argv)
         c.name = c.info ? c.info->name : g->name;
         c.pytorch = c.info ? c.info->pytorch : a.pos[0];
         st = dlm_params_layers(g, &c.layers, &c.n_layers);
+    }
+    dlm_lora lora;
+    const char *ls = dlm_cli_get(&a, "lora");
+    if (st == DLM_OK && ls) {
+        if (fmt != DLM_FMT_TABLE)
+            st = dlm_error(DLM_EINVAL, "--lora: shown in the table format only (not yet in csv "
+                           "or json)");
+        if (st == DLM_OK) st = dlm_lora_parse(ls, &lora);
+        if (st == DLM_OK) st = dlm_lora_count_params(g, &lora, &c.lora_n);
+        if (st == DLM_OK) c.lora = &lora;
     }
     if (st == DLM_OK) st = load_refs(&c, &a, view == VIEW_SEED);
     if (st == DLM_OK) {

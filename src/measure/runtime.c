@@ -205,6 +205,10 @@ dlm_status dlm_rt_create(const dlm_graph *g, const dlm_rt_options *o, dlm_rt **o
                              g->ops[k].kind == DLM_OP_MAXPOOL2D ? ", ceil_mode"
                              : g->ops[k].kind == DLM_OP_DROPOUT ? ", in place" : "");
     for (int k = 0; k < g->n_ops; k++)
+        if (dlm_op_new_form(&g->ops[k]))
+            return dlm_error(DLM_EUNSUPPORTED, "model %s: op %s (%s) is not in the GPU runtime "
+                             "yet", g->name, g->ops[k].name, dlm_op_new_form(&g->ops[k]));
+    for (int k = 0; k < g->n_ops; k++)
         if (g->ops[k].kind == DLM_OP_RNN && o->dtype != DLM_RT_FP32)
             return dlm_error(DLM_EUNSUPPORTED, "model %s: the runtime's cuDNN RNN path runs fp32 "
                              "only (got %s)", g->name, dlm_rt_dtype_name(o->dtype));

@@ -147,9 +147,10 @@ static int new_op(dlm_graph *g, dlm_op_kind kind, const char *name, int n_in, co
     for (int i = 0; i < n_in; i++)
         if (!valid_tensor(g, in[i], name)) return -1;
     if (kind != DLM_OP_EMBEDDING && kind != DLM_OP_VIEW && kind != DLM_OP_SELECT &&
-        kind != DLM_OP_FLATTEN)
+        kind != DLM_OP_FLATTEN && kind != DLM_OP_INDEX)
         for (int i = 0; i < n_in; i++)
-            if (g->tensors[in[i]].elem == DLM_EL_INT64)
+            if (g->tensors[in[i]].elem == DLM_EL_INT64 &&
+                !(kind == DLM_OP_CAUSAL_LM_LOSS && i == 1)) /* the labels */
                 return int64_input(g, kind, name, g->tensors[in[i]].name);
     if (grow(g, (void **)&g->ops, &g->cap_ops, g->n_ops + 1, sizeof *g->ops)) return -1;
     dlm_op *op = &g->ops[g->n_ops];
@@ -238,6 +239,7 @@ dlm_status dlm_graph_alloc(const char *name, dlm_graph **out)
         free(g);
         return dlm_error(DLM_ENOMEM, "out of memory allocating graph %s", name);
     }
+    g->loss = -1;
     *out = g;
     return DLM_OK;
 }
@@ -257,6 +259,7 @@ void dlm_graph_free(dlm_graph *g)
     free(g->buffers);
     free(g->inputs);
     free(g->outputs);
+    free(g->cache);
     free(g->name);
     free(g);
 }
@@ -332,6 +335,50 @@ void dlm_graph_mark_output(dlm_graph *g, int t)
 {
     if (!valid_tensor(g, t, "output")) return;
     push_id(g, &g->outputs, &g->n_outputs, &g->cap_outputs, t);
+}
+
+void dlm_graph_mark_cache(dlm_graph *g, int t)
+{
+    if (!valid_tensor(g, t, "cache")) return;
+    push_id(g, &g->cache, &g->n_cache, &g->cap_cache, t);
+}
+
+void dlm_graph_attach_param(dlm_graph *g, int t)
+{
+    if (!valid_tensor(g, t, "attach")) return;
+    if (g->n_ops == 0 || g->tensors[t].role != DLM_ROLE_PARAM) {
+        fail(g, DLM_EINTERNAL, "%s: no op to attach the parameter to", g->tensors[t].name);
+        return;
+    }
+    dlm_op *op = &g->ops[g->n_ops - 1];
+    push_id(g, &op->params, &op->n_params, &op->cap_params, t);
+}
+
+static int prefix_rank(const char *name, const char *scope, int n, const char *const *prefixes)
+{
+    size_t k = strlen(scope);
+    if (k && (strncmp(name, scope, k) || name[k] != '.')) return n;
+    const char *rel = k ? name + k + 1 : name;
+    for (int i = 0; i < n; i++)
+        if (!strncmp(rel, prefixes[i], strlen(prefixes[i]))) return i;
+    return n;
+}
+
+void dlm_graph_order_params(dlm_graph *g, int from, const char *scope, int n_prefixes,
+                            const char *const *prefixes)
+{
+    if (g->status != DLM_OK || from < 0 || from >= g->n_params) return;
+    /* insertion sort: stable, and a layer has a handful of tensors */
+    for (int i = from + 1; i < g->n_params; i++) {
+        int t = g->params[i], r = prefix_rank(g->tensors[t].name, scope, n_prefixes, prefixes);
+        int j = i;
+        while (j > from &&
+               prefix_rank(g->tensors[g->params[j - 1]].name, scope, n_prefixes, prefixes) > r) {
+            g->params[j] = g->params[j - 1];
+            j--;
+        }
+        g->params[j] = t;
+    }
 }
 
 /* ---- ops ------------------------------------------------------------------------ */
@@ -454,6 +501,13 @@ int dlm_relu(dlm_graph *g, const char *name, int x, int inplace)
 int dlm_gelu(dlm_graph *g, const char *name, int x)
 {
     return elementwise(g, DLM_OP_GELU, name, x, 0);
+}
+
+int dlm_gelu_form_op(dlm_graph *g, const char *name, int x, dlm_gelu_form form)
+{
+    int t = elementwise(g, DLM_OP_GELU, name, x, 0);
+    if (t >= 0) g->ops[g->n_ops - 1].a.gelu.form = form;
+    return t;
 }
 
 int dlm_tanh(dlm_graph *g, const char *name, int x)
@@ -675,9 +729,13 @@ int dlm_flatten(dlm_graph *g, const char *name, int x)
     return y;
 }
 
-int dlm_linear(dlm_graph *g, const char *name, int x, int out_features, int bias)
+/* A linear op over the last dimension of x: nn.Linear (weight out x in),
+ * GPT-2's Conv1D (transposed: weight in x out) or a head tied to `tied`. */
+static int linear_op(dlm_graph *g, const char *name, int x, int out_features, int bias,
+                     int transposed, int tied)
 {
-    int o = new_op(g, DLM_OP_LINEAR, name, 1, &x);
+    int in2[2] = {x, tied};
+    int o = new_op(g, DLM_OP_LINEAR, name, tied >= 0 ? 2 : 1, in2);
     int64_t in = 0;
     if (o < 0) return -1;
     int nd = g->tensors[x].ndim;
@@ -686,12 +744,42 @@ int dlm_linear(dlm_graph *g, const char *name, int x, int out_features, int bias
     g->ops[o].a.linear.in = (int)in;
     g->ops[o].a.linear.out = out_features;
     g->ops[o].a.linear.bias = bias;
-    op_param(g, o, "weight", 2, (int64_t[]){out_features, in});
+    g->ops[o].a.linear.transposed = transposed;
+    g->ops[o].a.linear.tied = tied >= 0;
+    if (tied >= 0) {
+        const dlm_tensor *w = &g->tensors[tied];
+        if (w->role != DLM_ROLE_PARAM || w->ndim != 2 || w->shape[1].c[0][0] != in)
+            return fail(g, DLM_EINVAL, "%s: tied weight %s is not a %lld-column parameter", name,
+                        w->name, (long long)in);
+    } else if (transposed) {
+        op_param(g, o, "weight", 2, (int64_t[]){in, out_features});
+    } else {
+        op_param(g, o, "weight", 2, (int64_t[]){out_features, in});
+    }
     if (bias) op_param(g, o, "bias", 1, (int64_t[]){out_features});
     dlm_poly shape[DLM_MAX_DIMS];
     for (int i = 0; i < nd - 1; i++) shape[i] = g->tensors[x].shape[i];
     shape[nd - 1] = dlm_poly_const(out_features);
     return op_output(g, o, "out", nd, shape, -1);
+}
+
+int dlm_linear(dlm_graph *g, const char *name, int x, int out_features, int bias)
+{
+    return linear_op(g, name, x, out_features, bias, 0, -1);
+}
+
+int dlm_conv1d(dlm_graph *g, const char *name, int x, int out_features)
+{
+    return linear_op(g, name, x, out_features, 1, 1, -1);
+}
+
+int dlm_linear_tied(dlm_graph *g, const char *name, int x, int weight)
+{
+    if (!valid_tensor(g, weight, name)) return -1;
+    const dlm_tensor *w = &g->tensors[weight];
+    if (w->ndim != 2 || !dlm_poly_is_const(&w->shape[0]))
+        return fail(g, DLM_EINVAL, "%s: tied weight %s must be 2-d", name, w->name);
+    return linear_op(g, name, x, (int)w->shape[0].c[0][0], 0, 0, weight);
 }
 
 int dlm_rnn(dlm_graph *g, const char *name, dlm_rnn_cell cell, int x, int hidden, int layers,
@@ -799,12 +887,170 @@ int dlm_attention_op(dlm_graph *g, const char *name, int q, int k, int v, int he
     if (heads <= 0 || d % heads)
         return fail(g, DLM_EINVAL, "%s: hidden size %lld is not a multiple of %d heads", name,
                     (long long)d, heads);
-    g->ops[o].a.attn.heads = heads;
+    g->ops[o].a.attn.heads = g->ops[o].a.attn.kv_heads = heads;
     g->ops[o].a.attn.head_dim = (int)(d / heads);
     if (dropout < 0 || dropout >= 1)
         return fail(g, DLM_ERANGE, "%s: dropout probability %g outside [0, 1)", name, dropout);
     g->ops[o].a.attn.dropout = dropout;
     return op_output(g, o, "out", 3, g->tensors[q].shape, -1);
+}
+
+int dlm_attention_gqa(dlm_graph *g, const char *name, int q, int k, int v, int heads,
+                      int kv_heads, int head_dim, int causal, int window, double dropout)
+{
+    int in[3] = {q, k, v};
+    int o = new_op(g, DLM_OP_ATTENTION, name, 3, in);
+    int64_t dq = 0, dk = 0, dv = 0;
+    if (o < 0 || need_rank(g, q, 3, name) || need_rank(g, k, 3, name) ||
+        need_rank(g, v, 3, name) || const_dim(g, q, 2, name, &dq) ||
+        const_dim(g, k, 2, name, &dk) || const_dim(g, v, 2, name, &dv))
+        return -1;
+    if (heads <= 0 || kv_heads <= 0 || head_dim <= 0 || heads % kv_heads)
+        return fail(g, DLM_EINVAL, "%s: %d heads are not a multiple of %d key/value heads",
+                    name, heads, kv_heads);
+    if (dq != (int64_t)heads * head_dim || dk != (int64_t)kv_heads * head_dim || dv != dk)
+        return fail(g, DLM_EINVAL, "%s: q, k, v widths %lld, %lld, %lld do not match %d x %d "
+                    "query and %d x %d key/value features", name, (long long)dq,
+                    (long long)dk, (long long)dv, heads, head_dim, kv_heads, head_dim);
+    if (dropout < 0 || dropout >= 1)
+        return fail(g, DLM_ERANGE, "%s: dropout probability %g outside [0, 1)", name, dropout);
+    dlm_op *op = &g->ops[o];
+    op->a.attn.heads = heads;
+    op->a.attn.kv_heads = kv_heads;
+    op->a.attn.head_dim = head_dim;
+    op->a.attn.causal = causal;
+    op->a.attn.window = window;
+    op->a.attn.dropout = dropout;
+    return op_output(g, o, "out", 3, g->tensors[q].shape, -1);
+}
+
+int dlm_rmsnorm(dlm_graph *g, const char *name, int x, double eps)
+{
+    int o = new_op(g, DLM_OP_RMSNORM, name, 1, &x);
+    int64_t d = 0;
+    if (o < 0) return -1;
+    int nd = g->tensors[x].ndim;
+    if (nd < 1 || const_dim(g, x, nd - 1, name, &d)) return -1;
+    if (!(eps > 0)) return fail(g, DLM_ERANGE, "%s: eps %g must be positive", name, eps);
+    g->ops[o].a.ln.dim = (int)d;
+    g->ops[o].a.ln.eps = eps;
+    op_param(g, o, "weight", 1, (int64_t[]){d});
+    return op_output(g, o, "out", nd, g->tensors[x].shape, -1);
+}
+
+int dlm_slice(dlm_graph *g, const char *name, int x, int dim, int start, int len)
+{
+    int o = new_op(g, DLM_OP_SLICE, name, 1, &x);
+    int64_t d = 0;
+    if (o < 0) return -1;
+    const dlm_tensor *t = &g->tensors[x];
+    if (dim < 0 || dim >= t->ndim || const_dim(g, x, dim, name, &d)) {
+        if (g->status == DLM_OK)
+            fail(g, DLM_EINVAL, "%s: dimension %d out of range for %s", name, dim, t->name);
+        return -1;
+    }
+    if (start < 0 || len <= 0 || start + (int64_t)len > d)
+        return fail(g, DLM_EINVAL, "%s: [%d, %d) is outside dimension %d (%lld) of %s", name,
+                    start, start + len, dim, (long long)d, t->name);
+    g->ops[o].a.slice.dim = dim;
+    g->ops[o].a.slice.start = start;
+    g->ops[o].a.slice.len = len;
+    dlm_poly shape[DLM_MAX_DIMS];
+    for (int i = 0; i < t->ndim; i++) shape[i] = t->shape[i];
+    shape[dim] = dlm_poly_const(len);
+    return op_output(g, o, "out", t->ndim, shape, dlm_tensor_storage(g, x));
+}
+
+int dlm_rotary(dlm_graph *g, const char *name, int like, int head_dim, double theta,
+               int *sin_out)
+{
+    int o = new_op(g, DLM_OP_ROTARY, name, 1, &like);
+    *sin_out = -1;
+    if (o < 0 || need_rank(g, like, 3, name)) return -1;
+    if (head_dim <= 0 || head_dim % 2)
+        return fail(g, DLM_EINVAL, "%s: head_dim %d must be positive and even", name, head_dim);
+    if (!(theta > 0)) return fail(g, DLM_ERANGE, "%s: rope theta %g must be positive", name, theta);
+    g->ops[o].a.rotary.head_dim = head_dim;
+    g->ops[o].a.rotary.theta = theta;
+    op_buffer(g, o, "inv_freq", DLM_EL_FLOAT, 1, (int64_t[]){head_dim / 2});
+    op_buffer(g, o, "original_inv_freq", DLM_EL_FLOAT, 1, (int64_t[]){head_dim / 2});
+    dlm_poly shape[3] = {dlm_poly_const(1), g->tensors[like].shape[1], dlm_poly_const(head_dim)};
+    int c = op_output(g, o, "cos", 3, shape, -1);
+    *sin_out = op_output(g, o, "sin", 3, shape, -1);
+    return g->status == DLM_OK ? c : -1;
+}
+
+int dlm_rope(dlm_graph *g, const char *name, int q, int k, int cos, int sin, int heads,
+             int kv_heads, int head_dim, int *k_out)
+{
+    int in[4] = {q, k, cos, sin};
+    int o = new_op(g, DLM_OP_ROPE, name, 4, in);
+    *k_out = -1;
+    if (o < 0) return -1;
+    g->ops[o].a.rope.heads = heads;
+    g->ops[o].a.rope.kv_heads = kv_heads;
+    g->ops[o].a.rope.head_dim = head_dim;
+    int qo = op_output(g, o, "q", g->tensors[q].ndim, g->tensors[q].shape, -1);
+    *k_out = op_output(g, o, "k", g->tensors[k].ndim, g->tensors[k].shape, -1);
+    return g->status == DLM_OK ? qo : -1;
+}
+
+int dlm_patch_tokens(dlm_graph *g, const char *name, int x)
+{
+    int o = new_op(g, DLM_OP_PATCH_TOKENS, name, 1, &x);
+    int64_t c = 0, h = 0, w = 0;
+    if (o < 0 || need_rank(g, x, 4, name) || const_dim(g, x, 1, name, &c) ||
+        const_dim(g, x, 2, name, &h) || const_dim(g, x, 3, name, &w))
+        return -1;
+    dlm_poly shape[3] = {g->tensors[x].shape[0], dlm_poly_const(h * w), dlm_poly_const(c)};
+    return op_output(g, o, "out", 3, shape, dlm_tensor_storage(g, x));
+}
+
+int dlm_mha(dlm_graph *g, const char *name, int x, int heads, double dropout)
+{
+    int o = new_op(g, DLM_OP_MHA, name, 1, &x);
+    int64_t e = 0;
+    if (o < 0 || need_rank(g, x, 3, name) || const_dim(g, x, 2, name, &e)) return -1;
+    if (heads <= 0 || e % heads)
+        return fail(g, DLM_EINVAL, "%s: embedding %lld is not a multiple of %d heads", name,
+                    (long long)e, heads);
+    if (dropout < 0 || dropout >= 1)
+        return fail(g, DLM_ERANGE, "%s: dropout probability %g outside [0, 1)", name, dropout);
+    dlm_op *op = &g->ops[o];
+    op->a.attn.heads = op->a.attn.kv_heads = heads;
+    op->a.attn.head_dim = (int)(e / heads);
+    op->a.attn.dropout = dropout;
+    op_param(g, o, "in_proj_weight", 2, (int64_t[]){3 * e, e});
+    op_param(g, o, "in_proj_bias", 1, (int64_t[]){3 * e});
+    op_param(g, o, "out_proj.weight", 2, (int64_t[]){e, e});
+    op_param(g, o, "out_proj.bias", 1, (int64_t[]){e});
+    return op_output(g, o, "out", 3, g->tensors[x].shape, -1);
+}
+
+int dlm_causal_lm_loss(dlm_graph *g, const char *name, int logits, int labels)
+{
+    int in[2] = {logits, labels};
+    int o = new_op(g, DLM_OP_CAUSAL_LM_LOSS, name, 2, in);
+    if (o < 0 || need_rank(g, logits, 3, name) || need_rank(g, labels, 2, name)) return -1;
+    if (g->tensors[labels].elem != DLM_EL_INT64)
+        return fail(g, DLM_EINVAL, "%s: labels %s must be int64", name, g->tensors[labels].name);
+    g->ops[o].train_only = 1;
+    int t = op_output(g, o, "loss", 0, NULL, -1);
+    if (t >= 0) g->loss = t;
+    return t;
+}
+
+int dlm_index(dlm_graph *g, const char *name, int x, dlm_index_form form, int offset)
+{
+    int o = new_op(g, DLM_OP_INDEX, name, 1, &x);
+    if (o < 0 || need_rank(g, x, 2, name)) return -1;
+    g->ops[o].a.index.form = form;
+    g->ops[o].a.index.offset = offset;
+    const dlm_tensor *t = &g->tensors[x];
+    dlm_poly shape[2] = {form == DLM_INDEX_ARANGE ? dlm_poly_const(1) : t->shape[0], t->shape[1]};
+    int y = op_output(g, o, "out", 2, shape, -1);
+    if (y >= 0) g->tensors[y].elem = DLM_EL_INT64;
+    return y;
 }
 
 int dlm_view(dlm_graph *g, const char *name, int x, int ndim, const dlm_poly *shape)
@@ -859,9 +1105,30 @@ const char *dlm_op_kind_name(dlm_op_kind k)
         [DLM_OP_CONCAT] = "concat",
         [DLM_OP_UPSAMPLE] = "upsample",
         [DLM_OP_STOCHASTIC_DEPTH] = "stochastic_depth",
+        [DLM_OP_RMSNORM] = "rmsnorm",
+        [DLM_OP_SLICE] = "slice",
+        [DLM_OP_ROTARY] = "rotary",
+        [DLM_OP_ROPE] = "rope",
+        [DLM_OP_PATCH_TOKENS] = "patch_tokens",
+        [DLM_OP_MHA] = "multihead_attention",
+        [DLM_OP_CAUSAL_LM_LOSS] = "causal_lm_loss",
+        [DLM_OP_INDEX] = "index",
     };
     if ((int)k < 0 || k >= DLM_OP_KIND_COUNT) return "?";
     return names[k];
+}
+
+const char *dlm_op_new_form(const dlm_op *op)
+{
+    if (op->kind >= DLM_OP_RMSNORM) return dlm_op_kind_name(op->kind); /* the decoder and ViT kinds */
+    if (op->kind == DLM_OP_LINEAR && op->a.linear.transposed) return "GPT-2 Conv1D";
+    if (op->kind == DLM_OP_LINEAR && op->a.linear.tied) return "tied LM head";
+    if (op->kind == DLM_OP_GELU && op->a.gelu.form == DLM_GELU_TANH) return "gelu tanh";
+    if (op->kind == DLM_OP_GELU && op->a.gelu.form == DLM_GELU_NEW) return "gelu_new";
+    if (op->kind == DLM_OP_ATTENTION && op->a.attn.causal) return "causal attention";
+    if (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads)
+        return "grouped-query attention";
+    return NULL;
 }
 
 int dlm_tensor_storage(const dlm_graph *g, int t)

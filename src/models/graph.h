@@ -98,13 +98,55 @@ typedef enum dlm_op_kind {
     DLM_OP_MUL,          /* a * b, broadcasting as add; may be in place into a */
     DLM_OP_CONCAT,       /* torch.cat along dimension `dim` of n inputs */
     DLM_OP_UPSAMPLE,     /* F.interpolate by an integer scale: nearest or bilinear */
-    DLM_OP_STOCHASTIC_DEPTH /* torchvision.ops.stochastic_depth(x, p, "row"): training
+    DLM_OP_STOCHASTIC_DEPTH, /* torchvision.ops.stochastic_depth(x, p, "row"): training
                             multiplies each sample by 0 or 1/(1-p); identity in eval */
+    /* ---- decoder language models and vision transformers ---- */
+    DLM_OP_RMSNORM,      /* over the last dimension; param weight (transformers
+                            LlamaRMSNorm: fp32 variance, x * rsqrt, * weight) */
+    DLM_OP_SLICE,        /* view: [start, start+len) of dimension dim (GPT-2's
+                            c_attn(x).split(n_embd, dim=2)) */
+    DLM_OP_ROTARY,       /* cos, sin (1,T,head_dim) from buffer inv_freq and
+                            positions 0..T-1 (transformers' *RotaryEmbedding,
+                            once per forward) */
+    DLM_OP_ROPE,         /* in: q (B,T,h*d), k (B,T,kvh*d), cos, sin ->
+                            q*cos + rotate_half(q)*sin, the same for k */
+    DLM_OP_PATCH_TOKENS, /* view: (B,C,H,W) -> (B,H*W,C), x.flatten(2).transpose(1, 2) */
+    DLM_OP_MHA,          /* torch.nn.MultiheadAttention(batch_first=True), self-attention
+                            with need_weights=False: packed in_proj (3E,E) + bias,
+                            attention, out_proj (eval fast path or training path
+                            chosen at evaluation) */
+    DLM_OP_CAUSAL_LM_LOSS, /* transformers' ForCausalLMLoss on logits (B,T,V) and
+                            labels (B,T): logits.float(), labels shifted by one,
+                            cross_entropy(ignore_index=-100, mean); train only */
+    DLM_OP_INDEX         /* an int64 index tensor the model makes for itself (see
+                            dlm_index_form): positions 0..T-1, RoBERTa's positions
+                            from the ids, its token types gathered by position */
 } dlm_op_kind;
 
-#define DLM_OP_KIND_COUNT (DLM_OP_STOCHASTIC_DEPTH + 1)
+#define DLM_OP_KIND_COUNT (DLM_OP_INDEX + 1)
 
 typedef enum dlm_upsample_mode { DLM_UP_NEAREST, DLM_UP_BILINEAR } dlm_upsample_mode;
+
+/* The decoder and ViT kinds, as case labels, for a reader's switch that
+ * refuses them up front (see dlm_op_new_form()). */
+#define DLM_OP_CASES_NEW                                                         \
+    case DLM_OP_RMSNORM: case DLM_OP_SLICE:   \
+    case DLM_OP_ROTARY: case DLM_OP_ROPE: case DLM_OP_PATCH_TOKENS: \
+    case DLM_OP_MHA: case DLM_OP_CAUSAL_LM_LOSS: case DLM_OP_INDEX
+
+typedef enum dlm_index_form {
+    DLM_INDEX_ARANGE,   /* (1,T): cache_position = arange(T), .unsqueeze(0) */
+    DLM_INDEX_FROM_IDS, /* (B,T): cumsum(ids != pad) * (ids != pad) + pad */
+    DLM_INDEX_GATHER    /* (B,T): buffer.expand(1,-1).gather(1, positions) */
+} dlm_index_form;
+
+/* The activation function of a DLM_OP_GELU. */
+typedef enum dlm_gelu_form {
+    DLM_GELU_ERF,    /* torch.nn.functional.gelu (BERT's "gelu") */
+    DLM_GELU_TANH,   /* gelu(approximate="tanh") in one kernel ("gelu_pytorch_tanh") */
+    DLM_GELU_NEW     /* transformers NewGELUActivation ("gelu_new", GPT-2): the tanh
+                        form as eight elementwise ops in Python */
+} dlm_gelu_form;
 
 typedef enum dlm_rnn_cell { DLM_RNN_LSTM, DLM_RNN_GRU } dlm_rnn_cell;
 
@@ -120,26 +162,42 @@ typedef struct dlm_op {
     int *buffers;               /* buffer tensor ids */
     int n_buffers, cap_buffers;
     int inplace;                /* out[0] shares in[0]'s storage */
+    int train_only;             /* runs only in a training step (the model's own loss,
+                                   computed when labels are given) */
     union {
         struct { int cin, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups, bias, oph, opw; } conv;
                                          /* conv2d and convt2d (oph, opw: output padding) */
         struct { int c; double eps, momentum; } bn;
         struct { int kh, kw, sh, sw, ph, pw, dh, dw, ceil; } pool; /* maxpool2d, avgpool2d */
         struct { int oh, ow; } apool;
-        struct { int in, out, bias; } linear;
+        /* transposed: GPT-2's Conv1D, weight (in, out), y = addmm(b, x, W);
+         * tied: the weight is another op's parameter, in[1] (an LM head tied to
+         * the token embedding: listed once, under the embedding) */
+        struct { int in, out, bias, transposed, tied; } linear;
         struct { dlm_rnn_cell cell; int input, hidden, layers, bias; } rnn;
         struct { int dim, index; } select; /* index < 0 counts from the end */
         struct { int num, dim; } emb;
-        struct { int dim; double eps; } ln;
+        struct { int dim; double eps; } ln; /* layernorm and rmsnorm */
+        struct { dlm_gelu_form form; } gelu;
+        struct { int dim, start, len; } slice;
+        struct { int head_dim; double theta; } rotary;
+        struct { int heads, kv_heads, head_dim; } rope;
         struct { double p; } dropout;       /* dropout, stochastic depth */
+        /* dropout on probabilities; kv_heads < heads: grouped-query attention
+         * (k, v have kv_heads*head_dim features; eager repeat_kv); causal: a
+         * decoder's mask (SDPA is_causal); window > 0: sliding-window mask;
+         * softmax_fp32: eager softmax in fp32, then back to q's dtype (Llama) */
+        struct { int heads, head_dim, kv_heads, causal, window, softmax_fp32; double dropout; } attn;
         struct { int dim; } cat;
         struct { dlm_upsample_mode mode; int scale, align_corners; } up;
-        struct { int heads, head_dim; double dropout; } attn; /* dropout on probabilities */
+        struct { dlm_index_form form; int offset; } index; /* offset: padding index */
     } a;
 } dlm_op;
 
 typedef struct dlm_graph {
     char *name;           /* "resnet18" */
+    const char *family;   /* transformers model_type of a transformer ("gpt2", "llama",
+                             "mistral", "qwen2", "bert", "roberta", "vit"), else NULL */
     dlm_tensor *tensors;
     int n_tensors, cap_tensors;
     dlm_op *ops;          /* execution order */
@@ -152,6 +210,13 @@ typedef struct dlm_graph {
     int n_inputs, cap_inputs;
     int *outputs;         /* what forward() returns (the loss is taken from these) */
     int n_outputs, cap_outputs;
+    int *cache;           /* the KV cache forward() returns beside its outputs
+                             (use_cache: DynamicCache's key and value per layer),
+                             alive while the outputs are */
+    int n_cache, cap_cache;
+    int loss;             /* the model's own loss (train_only op output), -1 if none:
+                             a training step backpropagates it instead of a loss
+                             taken from the outputs */
     int uses_B, uses_T;   /* which free variables the sizes depend on */
     int64_t max_T;        /* largest valid T (BERT: positions); 0 = unbounded */
     dlm_status status;    /* first builder error (sticky) */
@@ -179,6 +244,17 @@ int dlm_graph_param(dlm_graph *g, const char *name, int ndim, const int64_t *sha
 int dlm_graph_buffer(dlm_graph *g, const char *name, dlm_elem elem, int ndim,
                      const int64_t *shape);
 void dlm_graph_mark_output(dlm_graph *g, int tensor);
+void dlm_graph_mark_cache(dlm_graph *g, int tensor);
+/* Counts parameter t under the op added last (a parameter a module holds
+ * itself and an op reads as an input: ViT's class token, position embedding). */
+void dlm_graph_attach_param(dlm_graph *g, int t);
+/* Puts g->params[from..] in the order modules register them: a stable sort by
+ * the first of `prefixes` (relative to `scope`, "" for the model) that a name
+ * starts with; names matching none keep their place after those that match.
+ * Builders create parameters in call order; PyTorch lists them in
+ * registration order (a Llama layer registers self_attn, mlp, then its norms). */
+void dlm_graph_order_params(dlm_graph *g, int from, const char *scope, int n_prefixes,
+                            const char *const *prefixes);
 
 /* ---- ops (each returns its first output tensor id, or -1 after an error) --- */
 /* Weight (cout, cin/groups, kh, kw); bias (cout) if `bias`. */
@@ -231,16 +307,50 @@ int dlm_dropout(dlm_graph *g, const char *name, int x, double p);
 /* nn.Dropout(p, inplace=True). */
 int dlm_dropout_inplace(dlm_graph *g, const char *name, int x, double p);
 int dlm_gelu(dlm_graph *g, const char *name, int x);
+int dlm_gelu_form_op(dlm_graph *g, const char *name, int x, dlm_gelu_form form);
 int dlm_tanh(dlm_graph *g, const char *name, int x);
 int dlm_softmax(dlm_graph *g, const char *name, int x);
 int dlm_attention_op(dlm_graph *g, const char *name, int q, int k, int v, int heads,
                      double dropout);
+/* Grouped-query, optionally causal attention: q (B,T,heads*head_dim),
+ * k and v (B,T,kv_heads*head_dim); heads a multiple of kv_heads. */
+int dlm_attention_gqa(dlm_graph *g, const char *name, int q, int k, int v, int heads,
+                      int kv_heads, int head_dim, int causal, int window, double dropout);
+/* Linear variants: Conv1D (weight in x out) and a head tied to `weight`. */
+int dlm_conv1d(dlm_graph *g, const char *name, int x, int out_features);
+int dlm_linear_tied(dlm_graph *g, const char *name, int x, int weight);
+int dlm_rmsnorm(dlm_graph *g, const char *name, int x, double eps);
+int dlm_slice(dlm_graph *g, const char *name, int x, int dim, int start, int len);
+/* Rotary embedding: buffers "<name>.inv_freq" and "<name>.original_inv_freq"
+ * (head_dim/2 each, transformers 5.x registers both); returns cos, *sin_out sin. */
+int dlm_rotary(dlm_graph *g, const char *name, int like, int head_dim, double theta,
+               int *sin_out);
+/* Applies cos/sin to q and k; returns q', *k_out k'. */
+int dlm_rope(dlm_graph *g, const char *name, int q, int k, int cos, int sin, int heads,
+             int kv_heads, int head_dim, int *k_out);
+int dlm_patch_tokens(dlm_graph *g, const char *name, int x);
+/* nn.MultiheadAttention over x (B,T,E): parameters in_proj_weight, in_proj_bias,
+ * out_proj.weight, out_proj.bias. */
+int dlm_mha(dlm_graph *g, const char *name, int x, int heads, double dropout);
+/* The causal-LM loss of logits (B,T,V) against labels (B,T): a scalar, train only;
+ * sets g->loss. */
+int dlm_causal_lm_loss(dlm_graph *g, const char *name, int logits, int labels);
+/* An index tensor of `form` made from x (ignored for DLM_INDEX_ARANGE, whose
+ * T is taken from x's dimension 1). */
+int dlm_index(dlm_graph *g, const char *name, int x, dlm_index_form form, int offset);
 /* A view of x (see DLM_OP_VIEW): BERT's position_ids[:, :T] and
  * token_type_ids[:, :T].expand(B, T). */
 int dlm_view(dlm_graph *g, const char *name, int x, int ndim, const dlm_poly *shape);
 
 /* ---- reading ------------------------------------------------------------ */
 const char *dlm_op_kind_name(dlm_op_kind k);  /* "conv2d", "batchnorm2d", ... */
+/* NULL unless op is a decoder's or vision transformer's kind or form (the
+ * kinds from DLM_OP_RMSNORM on, and the linear, gelu and attention forms they
+ * bring); else what is new about it ("rmsnorm", "causal
+ * attention", "grouped-query attention", "GPT-2 Conv1D", "tied LM head",
+ * "gelu_new"), for readers whose rules for it are not written yet to refuse
+ * by name rather than guess. */
+const char *dlm_op_new_form(const dlm_op *op);
 /* Storage a tensor lives in: follows alias_of to the owning tensor. */
 int dlm_tensor_storage(const dlm_graph *g, int t);
 /* Number of elements of a parameter or buffer (constant shape). */

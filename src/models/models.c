@@ -1,6 +1,7 @@
 /* models.c — the registry of networks and their knobs. */
 #include "models.h"
 
+#include "hfconfig.h"
 #include "netfile.h"
 
 #include <errno.h>
@@ -63,6 +64,27 @@ static const dlm_knob rnn_knobs[] = {
 static const dlm_knob bert_base_knobs[] = {BERT_KNOBS(768, 12, 12, 3072)};
 static const dlm_knob bert_large_knobs[] = {BERT_KNOBS(1024, 24, 16, 4096)};
 
+static const dlm_knob gpt2_knobs[] = {
+    {"vocab", 50257, 1, 10000000, "vocabulary size (vocab_size)"},
+    {"hidden", 768, 1, 1000000, "embedding size (n_embd)"},
+    {"layers", 12, 1, 1000, "transformer blocks (n_layer)"},
+    {"heads", 12, 1, 1024, "attention heads (n_head, must divide hidden)"},
+    {"ffn", 3072, 1, 10000000, "MLP inner size (n_inner; 4*hidden by default)"},
+    {"positions", 1024, 1, 1000000, "learned positions (n_positions, the largest T)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static const dlm_knob vit_knobs[] = {
+    {"image", 224, 1, 100000, "input image height = width (pixels)"},
+    {"patch", 16, 1, 10000, "patch size (must divide image)"},
+    {"hidden", 768, 1, 1000000, "hidden size"},
+    {"layers", 12, 1, 1000, "encoder layers"},
+    {"heads", 12, 1, 1024, "attention heads (must divide hidden)"},
+    {"mlp", 3072, 1, 10000000, "MLP size"},
+    {"classes", 1000, 1, 1000000, "outputs of heads.head"},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static const dlm_model_info models[] = {
     {"resnet18", "ResNet-18 image classifier, input B x 3 x H x W",
      "torchvision.models.resnet18(weights=None)", resnet_knobs, 18, dlm_build_resnet},
@@ -95,6 +117,10 @@ static const dlm_model_info models[] = {
      "transformers.BertModel(BertConfig(hidden_size=1024, num_hidden_layers=24, "
      "num_attention_heads=16, intermediate_size=4096))",
      bert_large_knobs, 0, dlm_build_bert},
+    {"gpt2", "GPT-2 (124M) causal LM with tied head, input token ids B x T",
+     "transformers.GPT2LMHeadModel(GPT2Config())", gpt2_knobs, 0, dlm_build_gpt2},
+    {"vit_b_16", "ViT-B/16 image classifier, input B x 3 x 224 x 224",
+     "torchvision.models.vit_b_16(weights=None)", vit_knobs, 0, dlm_build_vit},
 };
 
 const dlm_model_info *dlm_models(int *n)
@@ -127,8 +153,8 @@ dlm_status dlm_model_find(const char *name, const dlm_model_info **out)
             return DLM_OK;
         }
     model_list(list, sizeof list);
-    return dlm_error(DLM_EINVAL, "unknown model '%s' (valid: %s, or a network file path)", name,
-                     list);
+    return dlm_error(DLM_EINVAL, "unknown model '%s' (valid: %s, a network file path or a "
+                     "config.json)", name, list);
 }
 
 static void knob_list(const dlm_model_config *cfg, char *buf, size_t n)
@@ -236,6 +262,12 @@ dlm_status dlm_model_open(const char *name, const char *settings, const dlm_mode
     dlm_model_config cfg;
     *out = NULL;
     if (info) *info = NULL;
+    if (dlm_hfconfig_is_path(name)) {
+        if (settings && *settings)
+            return dlm_error(DLM_EINVAL, "--set applies to built-in models, not to the config "
+                             "file %s (edit the file instead)", name);
+        return dlm_hfconfig_build(name, out);
+    }
     if (dlm_netfile_is_path(name)) {
         if (settings && *settings)
             return dlm_error(DLM_EINVAL, "--set applies to built-in models, not to the network "

@@ -68,10 +68,57 @@ dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_gra
  * that is opened. */
 dlm_status dlm_model_build_builtin(const char *name, const char *settings, dlm_graph **out);
 
+/* ---- transformer shapes: what a builder reads from knobs or a config.json ---- */
+
+/* A decoder-only causal LM as AutoModelForCausalLM.from_config builds it:
+ * GPT2LMHeadModel (family "gpt2") or LlamaForCausalLM and its relatives
+ * MistralForCausalLM, Qwen2ForCausalLM ("llama", "mistral", "qwen2"). */
+typedef struct dlm_decoder_shape {
+    const char *family;        /* "gpt2", "llama", "mistral", "qwen2" */
+    int64_t vocab, hidden, inter, layers, heads, kv_heads, head_dim;
+    int64_t positions;         /* gpt2: learned positions (the largest T);
+                                  llama: max_position_embeddings (not a bound) */
+    double eps;                /* layer_norm_epsilon / rms_norm_eps */
+    double rope_theta;         /* llama family */
+    double attn_dropout;       /* attn_pdrop / attention_dropout */
+    double resid_dropout, embd_dropout; /* gpt2 */
+    int qkv_bias, o_bias, mlp_bias;     /* llama: attention_bias (q, k, v, o);
+                                           qwen2: q, k, v only; mlp_bias */
+    int tie;                   /* tie_word_embeddings: lm_head is the embedding */
+    dlm_gelu_form gelu;        /* gpt2's activation_function */
+    int window;                /* sliding_window (0: none) */
+    const unsigned char *sliding; /* per layer: 1 = sliding_attention (qwen2
+                                     layer_types); NULL: every layer uses window */
+} dlm_decoder_shape;
+
+/* BertModel / RobertaModel as AutoModel.from_config builds them. */
+typedef struct dlm_bert_shape {
+    int64_t vocab, hidden, layers, heads, ffn, positions, types;
+    double eps, hidden_dropout, attn_dropout;
+    int pooler;                /* add_pooling_layer (AutoModel: yes) */
+    int roberta;               /* RoBERTa's embeddings: positions from the ids */
+    int pad;                   /* RoBERTa's pad_token_id (position padding index) */
+} dlm_bert_shape;
+
+/* torchvision's VisionTransformer (vit_b_16) or transformers' ViTModel. */
+typedef struct dlm_vit_shape {
+    int hf;                    /* 0 torchvision, 1 transformers ViTModel */
+    int64_t image, patch, channels, hidden, layers, heads, mlp, classes;
+    double eps, dropout, attn_dropout;
+    int qkv_bias, pooler;      /* ViTModel: qkv_bias, add_pooling_layer */
+    int64_t pooler_size;       /* ViTModel: pooler_output_size */
+} dlm_vit_shape;
+
+dlm_status dlm_build_decoder_shape(const dlm_decoder_shape *s, dlm_graph *g);
+dlm_status dlm_build_bert_shape(const dlm_bert_shape *s, dlm_graph *g);
+dlm_status dlm_build_vit_shape(const dlm_vit_shape *s, dlm_graph *g);
+
 /* Builders (one per file). */
 dlm_status dlm_build_resnet(const dlm_model_config *cfg, dlm_graph *g);
 dlm_status dlm_build_rnn(const dlm_model_config *cfg, dlm_graph *g);
 dlm_status dlm_build_bert(const dlm_model_config *cfg, dlm_graph *g);
+dlm_status dlm_build_gpt2(const dlm_model_config *cfg, dlm_graph *g);
+dlm_status dlm_build_vit(const dlm_model_config *cfg, dlm_graph *g);
 dlm_status dlm_build_vgg(const dlm_model_config *cfg, dlm_graph *g);          /* cnn.c */
 dlm_status dlm_build_mobilenet_v2(const dlm_model_config *cfg, dlm_graph *g); /* cnn.c */
 dlm_status dlm_build_efficientnet(const dlm_model_config *cfg, dlm_graph *g); /* cnn.c */

@@ -15,6 +15,10 @@ static void fwd_activation(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
     int x = op->in[0];
+    if (op->kind == DLM_OP_GELU && op->a.gelu.form == DLM_GELU_NEW) {
+        tr_gelu_new_fwd(r, o); /* inference only (dlm_trace_supports) */
+        return;
+    }
     if (op->inplace) tr_out_alias(r, o, 0, x);
     else tr_out_new(r, o, 0);
     if (r->grad) {

@@ -22,6 +22,10 @@ static void fwd_attention(tr *r, int o)
     dlm_poly probs_b = mulk(btt, r->mixed ? 2 : r->fb), soft_b = mulk(btt, r->mixed ? 4 : r->fb);
     int weights = -1;
 
+    if (op->a.attn.causal) {
+        tr_causal_attention_fwd(r, o);
+        return;
+    }
     if (!r->torch) {
         /* The runtime (src/measure/plan.h) has one attention: a scores buffer
          * of B*heads*T^2 elements (softmax in place) and 5 device addresses
@@ -107,6 +111,7 @@ static void fwd_linear(tr *r, int o)
     int copy, in = tr_read_half(r, o, x, &copy);
     tr_weight_casts(r, o);
     tr_gemm(r, 0);
+    if (op->a.linear.bias) tr_gemm_lt(r);
     tr_out_new(r, o, 0);
     if (r->grad) tr_save(r, o, in, "input");
     tl_unref(r->t, copy);

@@ -10,6 +10,9 @@
  *   rnn.c          LSTM/GRU (cuDNN workspace and reserve, chunks of time steps)
  *   embedding.c    embedding
  *   shape.c        flatten, select, view
+ *   decoder.c      rmsnorm, silu, mul, slice, rotary, rope, index, the causal-LM
+ *                  loss, causal attention, gelu_new (inference only)
+ *   vit.c          patch_tokens, cat, nn.MultiheadAttention (inference only)
  * A rule says, for both profiles (r->torch: PyTorch eager; else dlmem's
  * runtime) and every mode (r->grad: autograd records; r->mixed: autocast),
  * what the op's forward allocates (outputs, transients, workspaces), what
@@ -79,6 +82,7 @@ typedef struct tr {
     int n_end, cap_end;
     int *opt_m, *opt_v; /* per parameter (graph->params order) */
     int cublas_fwd, cublas_bwd;
+    int cublaslt;    /* the main thread's cuBLASLt workspace is there */
     int res_cublas;  /* runtime: its resident cuBLAS workspace is there */
     ckpt_state ck;   /* activation checkpointing (cfg->checkpoint) */
     int K;           /* RNN ops in K checkpointed chunks of time steps (0: one call) */
@@ -142,10 +146,16 @@ extern const op_rule dlm_rule_conv2d, dlm_rule_batchnorm2d, dlm_rule_layernorm,
     dlm_rule_attention, dlm_rule_rnn, dlm_rule_embedding, dlm_rule_flatten, dlm_rule_select,
     dlm_rule_view, dlm_rule_convt2d, dlm_rule_avgpool2d, dlm_rule_relu6, dlm_rule_hardswish,
     dlm_rule_silu, dlm_rule_sigmoid, dlm_rule_mul, dlm_rule_concat, dlm_rule_upsample,
-    dlm_rule_stochastic_depth;
+    dlm_rule_stochastic_depth, dlm_rule_rmsnorm, dlm_rule_slice, dlm_rule_rotary,
+    dlm_rule_rope, dlm_rule_index, dlm_rule_causal_lm_loss, dlm_rule_patch_tokens, dlm_rule_mha;
 
 /* runtime_refuses of the kinds dlmem's GPU runtime does not run: the kind's name. */
 const char *dlm_rule_runtime_never(const dlm_op *op);
+
+/* Decoder ops reached through other kinds' rules (decoder.c): a causal
+ * attention (linear_attn.c's rule) and GPT-2's gelu_new (elementwise.c's). */
+void tr_causal_attention_fwd(tr *r, int o);
+void tr_gelu_new_fwd(tr *r, int o);
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
@@ -214,6 +224,9 @@ void tr_release_saved(tr *r, int o);
 void tr_schedule(tr *r, int at, int s);
 /* The cuBLAS workspace of the thread running a GEMM (allocated at its first). */
 void tr_gemm(tr *r, int backward);
+/* The main thread's 1 MiB cuBLASLt workspace, at its first addmm with a bias
+ * (at::addmm's cublasLt gemm-and-bias path; a plain mm runs cublasGemmEx). */
+void tr_gemm_lt(tr *r);
 /* Op after which the Python frame holding output `out` of op o (-1: the
  * attention weights inside the op) returns; -1 if no frame holds it. */
 int tr_hold_end(const tr *r, int o, int out);

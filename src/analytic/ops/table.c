@@ -31,6 +31,14 @@ static const op_rule *const rules[DLM_OP_KIND_COUNT] = {
     [DLM_OP_CONCAT] = &dlm_rule_concat,
     [DLM_OP_UPSAMPLE] = &dlm_rule_upsample,
     [DLM_OP_STOCHASTIC_DEPTH] = &dlm_rule_stochastic_depth,
+    [DLM_OP_RMSNORM] = &dlm_rule_rmsnorm,
+    [DLM_OP_SLICE] = &dlm_rule_slice,
+    [DLM_OP_ROTARY] = &dlm_rule_rotary,
+    [DLM_OP_ROPE] = &dlm_rule_rope,
+    [DLM_OP_INDEX] = &dlm_rule_index,
+    [DLM_OP_CAUSAL_LM_LOSS] = &dlm_rule_causal_lm_loss,
+    [DLM_OP_PATCH_TOKENS] = &dlm_rule_patch_tokens,
+    [DLM_OP_MHA] = &dlm_rule_mha,
 };
 
 const op_rule *dlm_op_rule(dlm_op_kind k)

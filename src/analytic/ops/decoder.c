@@ -1,0 +1,376 @@
+/* decoder.c — the rules of the decoder language models' ops (see rule.h):
+ * rmsnorm, slice, rotary, rope, index, the causal-LM loss, causal
+ * attention (called from linear_attn.c's attention rule) and GPT-2's gelu_new
+ * (called from elementwise.c's gelu rule).
+ *
+ * Read off the source of transformers 5.17 and PyTorch 2.11 and checked
+ * against the aten ops a CPU run dispatches (TorchDispatchMode), op for op:
+ *   LlamaRMSNorm     x.to(float32) (a copy unless fp32), pow(2), mean(-1)
+ *                    (the variance, a local until it returns), + eps, rsqrt,
+ *                    x * rsqrt (fp32), .to(input dtype) (a copy unless fp32),
+ *                    weight * that: the output
+ *   *RotaryEmbedding once per forward: position_ids[:, None, :].float(),
+ *                    inv_freq.float() (a copy when the model is half),
+ *                    freqs = inv_freq @ positions (bmm, (1, d/2, T) fp32),
+ *                    cat((freqs, freqs)), cos() * attention_scaling and
+ *                    sin() * attention_scaling (two tensors each), .to(dtype)
+ *   apply_rotary_pos_emb  q*cos, -x2 (half), cat(-x2, x1), *sin, +: q_embed;
+ *                    the same for k
+ *   DynamicCache     update(): torch.cat of the empty cache and the new keys
+ *                    (values): copies that the returned cache keeps
+ *   causal mask      eager: create_causal_mask's int64 aranges, `le` (bool
+ *                    1x1xTxT), torch.where(...) (B x 1 x T x T in the model's
+ *                    dtype), alive until the backbone's forward returns; SDPA:
+ *                    none (is_causal)
+ *   eager attention  repeat_kv (copies of k and v when heads > kv heads),
+ *                    matmul(q, k^T) (q is a transposed view: copied), * scaling,
+ *                    + mask, softmax (Llama: softmax(dtype=float32), which copies
+ *                    a bf16 input to fp32 first (at::softmax; a CUDA half input
+ *                    is read as half_to_float), then .to(q's dtype)),
+ *                    matmul with v, transpose(1, 2).contiguous(); the weights
+ *                    held by the layer's frame until it returns
+ *   SDPA             enable_gqa (no repeat_kv; PyTorch 2.11's flash and
+ *                    memory-efficient kernels take grouped heads): as
+ *                    linear_attn.c's fused rule
+ *   gelu_new         0.5*x, pow(x, 3), 0.044715*, x +, sqrt(2/pi)*, tanh, 1 +,
+ *                    * : eight tensors, each intermediate freed when the next
+ *                    is made
+ *   cache_position   arange(T) + past_seen_tokens (int64), position_ids its view
+ *
+ * Inference has rules, and the forward pass under autograd (what each op
+ * saves, from derivatives.yaml and saved_tensors_hooks on the CPU; GPT-2's
+ * attention dropout as native_dropout's output and bool mask); backward and
+ * the training step do not yet: dlm_trace_supports() refuses them, by op
+ * name, before a walk.
+ */
+#include "rule.h"
+
+#include <limits.h>
+#include <stdio.h>
+
+/* Bytes of tensor t's elements at e bytes each. */
+static dlm_poly bytes_e(const tr *r, int t, int e) { return mulk(numel(r, t), e); }
+
+static void bwd_unwritten(tr *r, int o, int gout)
+{
+    (void)gout;
+    if (r->st == DLM_OK)
+        r->st = dlm_error(DLM_EINTERNAL, "op %s: no backward rule (dlm_trace_supports let it "
+                          "through)", r->g->ops[o].name);
+}
+
+static void fwd_rmsnorm(tr *r, int o)
+{
+    int x = r->g->ops[o].in[0], e = r->eb[x];
+    dlm_poly n32 = bytes_e(r, x, 4), rows4 = mulk(rows(r, x), 4);
+    int h32 = e == 4 ? -1 : tr_temp(r, o, n32, DLM_TERM_TRANSIENT, -1, "x.to(float32)");
+    int xs = h32 >= 0 ? h32 : S(r, x); /* what pow and the mul by rsqrt save */
+    if (r->grad) tr_save(r, o, xs, "x in fp32");
+    int pw = tr_temp(r, o, n32, DLM_TERM_TRANSIENT, -1, "x.pow(2)");
+    int var = tr_temp(r, o, rows4, DLM_TERM_TRANSIENT, -1, "variance");
+    tl_unref(r->t, pw);
+    int ve = tr_temp(r, o, rows4, DLM_TERM_TRANSIENT, -1, "variance + eps");
+    int rs = tr_temp(r, o, rows4, DLM_TERM_TRANSIENT, -1, "rsqrt");
+    tl_unref(r->t, ve);
+    if (r->grad) tr_save(r, o, rs, "rsqrt");
+    int h2 = tr_temp(r, o, n32, DLM_TERM_TRANSIENT, -1, "x * rsqrt");
+    tl_unref(r->t, rs);
+    tl_unref(r->t, h32);
+    int hc = e == 4 ? -1 : tr_temp(r, o, bytes_e(r, x, e), DLM_TERM_TRANSIENT, -1,
+                                   ".to(input dtype)");
+    if (r->grad) tr_save(r, o, hc >= 0 ? hc : h2, "normalized x"); /* weight * it */
+    tr_out_new(r, o, 0); /* weight * hidden_states */
+    tl_unref(r->t, hc);
+    tl_unref(r->t, h2);
+    tl_unref(r->t, var);
+}
+
+
+
+static void fwd_view(tr *r, int o) { tr_out_alias(r, o, 0, r->g->ops[o].in[0]); }
+
+/* The last op of the module call `scope` (an op name prefix), o if none. */
+static int scope_last(const tr *r, int o, const char *scope, size_t n)
+{
+    int last = o;
+    for (int k = o; k < r->n_ops; k++) {
+        const char *name = r->g->ops[k].name;
+        if (!strncmp(name, scope, n) && name[n] == '.') last = k;
+    }
+    return last;
+}
+
+static int has_eager_causal(const tr *r)
+{
+    if (r->cfg->attention != DLM_ATTN_EAGER) return 0;
+    for (int k = 0; k < r->n_ops; k++)
+        if (r->g->ops[k].kind == DLM_OP_ATTENTION && r->g->ops[k].a.attn.causal) return 1;
+    return 0;
+}
+
+static void fwd_index(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    const dlm_tensor *x = TT(r, op->in[0]);
+    dlm_poly T = x->shape[1], B = x->shape[0];
+    if (op->a.index.form != DLM_INDEX_ARANGE) { /* RoBERTa's: refused before the walk */
+        tr_out_new(r, o, 0);
+        return;
+    }
+    int a = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "arange(T)");
+    tr_out_new(r, o, 0); /* cache_position = arange + past_seen_tokens */
+    tl_unref(r->t, a);
+    if (!has_eager_causal(r)) return;
+    /* create_causal_mask (eager): batch, head, q and kv index tensors, `le`, where */
+    int ib = tr_temp(r, o, mulk(B, 8), DLM_TERM_TRANSIENT, -1, "mask: batch index");
+    int ih = tr_temp(r, o, P(8), DLM_TERM_TRANSIENT, -1, "mask: head index");
+    int iq[2], ik[2];
+    for (int k = 0; k < 2; k++) iq[k] = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "mask: q index");
+    for (int k = 0; k < 2; k++) ik[k] = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "mask: kv index");
+    int le = tr_temp(r, o, dlm_poly_mul(T, T), DLM_TERM_TRANSIENT, -1, "mask: kv <= q (bool)");
+    int mask = tr_temp(r, o, mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), r->fb), DLM_TERM_TRANSIENT,
+                       -1, "causal mask (B x 1 x T x T)");
+    tl_unref(r->t, le);
+    for (int k = 0; k < 2; k++) {
+        tl_unref(r->t, iq[k]);
+        tl_unref(r->t, ik[k]);
+    }
+    tl_unref(r->t, ih);
+    tl_unref(r->t, ib);
+    /* a local of the backbone's forward ("transformer" / "model") */
+    const char *dot = strrchr(op->name, '.');
+    size_t n = dot ? (size_t)(dot - op->name) : 0;
+    tr_schedule(r, n ? scope_last(r, o, op->name, n) : INT_MAX, mask);
+}
+
+static void fwd_rotary(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    const dlm_tensor *x = TT(r, op->in[0]);
+    dlm_poly T = x->shape[1];
+    int d = op->a.rotary.head_dim, e = r->eb[op->out[0]];
+    dlm_poly td4 = mulk(T, 4LL * d);
+    int pf = tr_temp(r, o, mulk(T, 4), DLM_TERM_TRANSIENT, -1, "position_ids.float()");
+    int inv = r->pb == 4 ? -1 : tr_temp(r, o, P(4LL * (d / 2)), DLM_TERM_TRANSIENT, -1,
+                                        "inv_freq.float()");
+    int fr = tr_temp(r, o, mulk(T, 4LL * (d / 2)), DLM_TERM_TRANSIENT, -1, "freqs");
+    int emb = tr_temp(r, o, td4, DLM_TERM_TRANSIENT, -1, "cat(freqs, freqs)");
+    int c[2];
+    for (int k = 0; k < 2; k++) {
+        int raw = tr_temp(r, o, td4, DLM_TERM_TRANSIENT, -1, k ? "emb.sin()" : "emb.cos()");
+        c[k] = e == 4 ? tr_out_new(r, o, k)
+                      : tr_temp(r, o, td4, DLM_TERM_TRANSIENT, -1, "* attention_scaling");
+        tl_unref(r->t, raw);
+    }
+    if (e != 4) { /* .to(x.dtype) */
+        for (int k = 0; k < 2; k++) tr_out_new(r, o, k);
+        for (int k = 0; k < 2; k++) tl_unref(r->t, c[k]);
+    }
+    tl_unref(r->t, emb);
+    tl_unref(r->t, fr);
+    tl_unref(r->t, inv);
+    tl_unref(r->t, pf);
+}
+
+static void fwd_rope(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    if (r->grad) { /* x * cos and rotate_half(x) * sin save cos and sin */
+        tr_save(r, o, S(r, op->in[2]), "cos");
+        tr_save(r, o, S(r, op->in[3]), "sin");
+    }
+    for (int k = 0; k < 2; k++) {
+        int x = op->in[k], e = r->eb[x];
+        const dlm_tensor *t = TT(r, x);
+        dlm_poly full = bytes_e(r, x, e);
+        dlm_poly half = mulk(dlm_poly_mul(t->shape[0], t->shape[1]),
+                             dlm_poly_eval(&t->shape[2], 1, 1) / 2 * e);
+        int a = tr_temp(r, o, full, DLM_TERM_TRANSIENT, -1, "x * cos");
+        int ng = tr_temp(r, o, half, DLM_TERM_TRANSIENT, -1, "-x2");
+        int rh = tr_temp(r, o, full, DLM_TERM_TRANSIENT, -1, "rotate_half(x)");
+        tl_unref(r->t, ng);
+        int b = tr_temp(r, o, full, DLM_TERM_TRANSIENT, -1, "rotate_half(x) * sin");
+        tl_unref(r->t, rh);
+        tr_out_new(r, o, k);
+        tl_unref(r->t, a);
+        tl_unref(r->t, b);
+    }
+}
+
+void tr_gelu_new_fwd(tr *r, int o)
+{
+    int x = r->g->ops[o].in[0];
+    dlm_poly n = bytes_e(r, x, r->eb[x]);
+    static const char *const steps[] = {"pow(x, 3)", "0.044715 * x^3", "x + 0.044715 * x^3",
+                                        "sqrt(2/pi) * (...)", "tanh(...)", "1 + tanh(...)"};
+    int half = tr_temp(r, o, n, DLM_TERM_TRANSIENT, -1, "0.5 * x");
+    int prev = -1;
+    if (r->grad) tr_save(r, o, S(r, x), "x (pow)");
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        int s = tr_temp(r, o, n, DLM_TERM_TRANSIENT, -1, steps[k]);
+        if (r->grad && k == 4) tr_save(r, o, s, "tanh(...)"); /* tanh saves its result */
+        tl_unref(r->t, prev);
+        prev = s;
+    }
+    if (r->grad) { /* the last product saves both factors */
+        tr_save(r, o, half, "0.5 * x");
+        tr_save(r, o, prev, "1 + tanh(...)");
+    }
+    tr_out_new(r, o, 0); /* 0.5 * x * (1 + tanh(...)) */
+    tl_unref(r->t, half);
+    tl_unref(r->t, prev);
+}
+
+void tr_causal_attention_fwd(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int q = op->in[0], k = op->in[1];
+    const dlm_tensor *x = TT(r, q);
+    int H = op->a.attn.heads, KV = op->a.attn.kv_heads, e = r->eb[q];
+    dlm_poly B = x->shape[0], T = x->shape[1];
+    dlm_poly kv_b = bytes_e(r, k, e), q_b = bytes_e(r, q, e);
+    dlm_poly bhtt = mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), H);
+    /* the keys and values attention reads: the cache's copies, else k and v */
+    int kc = S(r, k), vc = S(r, op->in[2]);
+    if (r->g->n_cache) { /* DynamicCache.update: copies the returned cache keeps */
+        kc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: keys");
+        vc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: values");
+        tr_schedule(r, INT_MAX, kc);
+        tr_schedule(r, INT_MAX, vc);
+    }
+    int drop = r->grad && op->a.attn.dropout > 0;
+    if (r->cfg->attention == DLM_ATTN_FUSED) {
+        tr_out_new(r, o, 0); /* the kernel writes (B, T, h, d): .contiguous() copies nothing */
+        int l = tr_temp(r, o, mulk(dlm_poly_mul(B, T), (int64_t)H * 4), DLM_TERM_TRANSIENT, -1,
+                        "logsumexp");
+        if (r->grad) {
+            tr_save(r, o, S(r, q), "q");
+            tr_save(r, o, kc, "k");
+            tr_save(r, o, vc, "v");
+            tr_save(r, o, S(r, op->out[0]), "output");
+            tr_save(r, o, l, "logsumexp");
+        }
+        tl_unref(r->t, l);
+        return;
+    }
+    tr_gemm(r, 0);
+    int kr = -1, vr = -1;
+    if (H != KV) { /* repeat_kv: expand + reshape copies */
+        kr = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "repeat_kv keys");
+        vr = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "repeat_kv values");
+    }
+    int qc = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "q copy");
+    int raw = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "attention scores");
+    if (r->grad) { /* matmul(q, k^T) saves both */
+        tr_save(r, o, qc, "q copy");
+        tr_save(r, o, kr >= 0 ? kr : kc, "keys");
+    }
+    tl_unref(r->t, qc);
+    int sc = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "scaled scores");
+    tl_unref(r->t, raw);
+    int mk = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "scores + causal mask");
+    tl_unref(r->t, sc);
+    /* softmax(x, dtype=float32): at::softmax converts x first (a copy), except a
+     * CUDA half input, which _softmax reads as half_to_float (SoftMax.cpp) */
+    int up = op->a.attn.softmax_fp32 && e != 4;
+    int cv = up && r->cfg->dtype != DLM_DTYPE_FP16
+                 ? tr_temp(r, o, mulk(bhtt, 4), DLM_TERM_TRANSIENT, -1, "scores .to(float32)")
+                 : -1;
+    int pr = tr_temp(r, o, mulk(bhtt, op->a.attn.softmax_fp32 ? 4 : e), DLM_TERM_TRANSIENT, -1,
+                     "attention probabilities");
+    tl_unref(r->t, cv);
+    if (r->grad) tr_save(r, o, pr, "probabilities"); /* softmax saves its result */
+    if (up) { /* .to(query.dtype); the scores go when the statement assigns */
+        int p2 = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "probabilities .to(dtype)");
+        tl_unref(r->t, pr);
+        pr = p2;
+    }
+    tl_unref(r->t, mk);
+    if (drop) { /* native_dropout: the dropped probabilities and a bool mask (saved) */
+        int dp = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "dropped probabilities");
+        int dm = tr_temp(r, o, bhtt, DLM_TERM_TRANSIENT, -1, "attention dropout mask");
+        tr_save(r, o, dm, "dropout mask");
+        tl_unref(r->t, dm);
+        tl_unref(r->t, pr);
+        pr = dp;
+    }
+    if (r->grad) { /* matmul(probabilities, v) saves both */
+        tr_save(r, o, pr, "probabilities for v");
+        tr_save(r, o, vr >= 0 ? vr : vc, "values");
+    }
+    int ctx = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "context");
+    tr_out_new(r, o, 0); /* transpose(1, 2).contiguous() */
+    tl_unref(r->t, ctx);
+    tl_unref(r->t, kr);
+    tl_unref(r->t, vr);
+    int end = tr_hold_end(r, o, -1); /* attn_weights, returned to the layer */
+    if (end > o) {
+        r->ahold[o] = pr;
+        tr_schedule(r, end, pr);
+    } else {
+        tl_unref(r->t, pr);
+    }
+}
+
+static void fwd_loss(tr *r, int o)
+{
+    (void)o;
+    if (r->train && r->st == DLM_OK) /* dlm_trace_supports refuses training */
+        r->st = dlm_error(DLM_EINTERNAL, "the causal-LM loss has no training rule");
+}
+
+const op_rule dlm_rule_rmsnorm = {.name = "rmsnorm", .fwd = fwd_rmsnorm, .bwd = bwd_unwritten};
+const op_rule dlm_rule_slice = {
+    .name = "slice", .fwd = fwd_view, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
+const op_rule dlm_rule_rotary = {.name = "rotary", .fwd = fwd_rotary, .bwd = bwd_unwritten};
+const op_rule dlm_rule_rope = {
+    .name = "rope", .fwd = fwd_rope, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
+const op_rule dlm_rule_index = {
+    .name = "index", .fwd = fwd_index, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
+const op_rule dlm_rule_causal_lm_loss = {
+    .name = "causal_lm_loss", .fwd = fwd_loss, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
+
+/* ---- which configurations the rules cover -------------------------------------- */
+
+dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
+{
+    int newer = g->n_cache > 0 || g->loss >= 0;
+    for (int o = 0; o < g->n_ops; o++) {
+        const dlm_op *op = &g->ops[o];
+        const char *form = dlm_op_new_form(op);
+        int no_rule = !dlm_op_rule(op->kind) ||
+                      (op->kind == DLM_OP_INDEX && op->a.index.form != DLM_INDEX_ARANGE) ||
+                      (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads &&
+                       !op->a.attn.causal) ||
+                      (op->kind == DLM_OP_ATTENTION && op->a.attn.window > 0);
+        if (no_rule)
+            return dlm_error(DLM_EUNSUPPORTED, "model %s: op %s (%s) has no memory rule yet: "
+                             "dlmem predicts its parameters (dlmem params), not its memory",
+                             g->name, op->name,
+                             op->a.attn.window > 0 && op->kind == DLM_OP_ATTENTION
+                                 ? "sliding-window attention"
+                                 : (form ? form : dlm_op_kind_name(op->kind)));
+        if (form) newer = 1;
+    }
+    if (!newer) return DLM_OK;
+    const char *why = NULL;
+    if (cfg->profile != DLM_PROFILE_PYTORCH) why = "the runtime profile (dlmem's runtime does not run it)";
+    else if (cfg->mode == DLM_MODE_TRAIN) why = "mode train";
+    else if (cfg->dtype == DLM_DTYPE_MIXED) why = "autocast (dtype mixed)";
+    else if (cfg->shard_gpus > 1 && cfg->shard_stage > 0) why = "ZeRO sharding";
+    for (int o = 0; !why && cfg->mode == DLM_MODE_FORWARD && o < g->n_ops; o++) {
+        const dlm_op *op = &g->ops[o];
+        if (op->kind == DLM_OP_MHA)
+            why = "mode forward with nn.MultiheadAttention (its training path)";
+        else if (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads &&
+                 cfg->attention == DLM_ATTN_FUSED && cfg->dtype == DLM_DTYPE_FP32)
+            /* the H200 grid shows score-sized tensors per layer: a math-kernel
+             * fallback whose condition is not derived yet */
+            why = "mode forward with fp32 SDPA over grouped key/value heads";
+    }
+    if (why)
+        return dlm_error(DLM_EUNSUPPORTED, "model %s: its transformer ops have memory rules "
+                         "for inference and the decoders' forward pass only (PyTorch profile, "
+                         "one dtype); %s is not modelled yet", g->name, why);
+    return DLM_OK;
+}
