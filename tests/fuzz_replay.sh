@@ -24,11 +24,12 @@ replay() { # replay TARGET PATH...
     fi
 }
 
-for t in netfile csv tensorfile cli; do
+for t in netfile csv tensorfile cli hfconfig; do
     set --
     for d in "$fz/seeds/$t" "$fz/regress/$t"; do [ -d "$d" ] && set -- "$@" "$d"; done
     case $t in
         netfile) set -- "$@" "$data"/nets/*.net ;;
+        hfconfig) set -- "$@" "$data"/hf/*.json ;;
         csv) set -- "$@" "$data"/seed/*.csv "$data"/measured/*.csv "$data"/reference/pytorch_memory.csv ;;
     esac
     replay $t "$@"

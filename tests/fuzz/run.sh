@@ -17,6 +17,7 @@ for t in "$@"; do
     mkdir -p "$work/$t/corpus" "$work/$t/seed" "$work/artifacts"
     case $t in
         netfile) cp "$top"/data/nets/*.net "$work/$t/seed/" ;;
+        hfconfig) cp "$top"/data/hf/*.json "$work/$t/seed/" ;;
         csv) find "$top/data" -name '*.csv' -size -256k -exec cp {} "$work/$t/seed/" \; ;;
     esac
     dirs="$work/$t/seed"
