@@ -17,7 +17,12 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 DLMEM_DATA=${DLMEM_DATA:-$top/data}; export DLMEM_DATA
 dlmem=${DLMEM:-$top/dlmem}
+dlmem=$(cd "$(dirname "$dlmem")" && pwd)/$(basename "$dlmem")
+DLMEM_DATA=$(cd "$DLMEM_DATA" && pwd); export DLMEM_DATA
 csv=$DLMEM_DATA/reference/pytorch_holdout.csv
+# the hold-out rows name their network files relative to the source tree
+# (data/nets/...): run from there, whatever the caller's directory (make distcheck)
+cd "$top"
 python3 - "$csv" "$dlmem" "$DLMEM_DATA"/reference/pytorch_oplog_probe_check_*.csv <<'PY'
 import csv, os, subprocess, sys
 
@@ -29,6 +34,8 @@ fmt = "{:<44} {:>7} {:>4} {:>5} {:>11} {:>12} {:>8}  {}"
 def predict(model, mode, dtype, batch, seq, sets, attention="", optimizer=""):
     """dlmem's prediction at one point, from its CSV (JSON needs jansson, which
     the GPU machine lacks): peak_bytes, complete, n_unknown."""
+    if model.startswith("data/"):  # a network file of the data folder, from any build folder
+        model = os.path.join(os.environ.get("DLMEM_DATA", "data"), model[len("data/"):])
     cmd = [dlmem, "memory", model, "--mode", mode, "--dtype", dtype, "--batch", str(batch),
            "--format", "csv"]
     if int(seq) > 0:

@@ -16,6 +16,10 @@ cmp -s "$tmpdir/out" "$tmpdir/v1"; ok $? "-V prints what --version prints"
 
 for c in $cmds; do
     run help "$c"; cp "$tmpdir/out" "$tmpdir/h1"; rc1=$rc
+    if [ "$rc1" -ne 0 ] && grep -q "needs GSL" "$tmpdir/err"; then
+        ok 0 "dlmem help $c # SKIP built without GSL"; ok 0 "$c --help # SKIP"; ok 0 "$c options # SKIP"
+        continue
+    fi
     run "$c" --help
     [ "$rc1" -eq 0 ] && [ "$rc" -eq 0 ] && cmp -s "$tmpdir/out" "$tmpdir/h1"
     ok $? "dlmem help $c = dlmem $c --help"

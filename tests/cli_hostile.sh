@@ -79,6 +79,10 @@ one_line_error "e19.csv:2: column 'peak_bytes': 1e19 is more than 2^62 bytes" "i
 printf 'model,mode,batch,seq,peak_bytes,cudnn_conv_workspace_bytes\nresnet18,infer,1,0,88488960,1e25\n' >"$tmpdir/e25.csv"
 run reconcile "$tmpdir/e25.csv"; expect_rc 2 "a 1e25-byte workspace"
 one_line_error "column 'cudnn_conv_workspace_bytes': 1e25 is more than" "is refused"
+printf 'model,mode,batch,seq,peak_bytes\n"\033[31mred",infer,1,0,88488960\n' >"$tmpdir/esc.csv"
+run reconcile "$tmpdir/esc.csv"; expect_rc 2 "an escape sequence in a model name"
+one_line_error "esc.csv:2: column 'model': a control character" "is refused (it would reach the terminal)"
+! grep -q "$(printf '\033')" "$tmpdir/err" "$tmpdir/out"; ok $? "and no escape byte is printed"
 long=$(printf '%0600d' 0 | tr 0 m)
 printf 'model,mode,batch,seq,peak_bytes\n%s,infer,1,0,88488960\n' "$long" >"$tmpdir/long.csv"
 run reconcile "$tmpdir/long.csv"; expect_rc 2 "a 600-character model name"
@@ -97,6 +101,14 @@ out_has "outlier: the point B=70" "and the point at row 70 is judged"
 printf 'table,model,batch,seq,before_mb,peak_mb,setup\n2,resnet18,,,45.26,91.78,x\n2,resnet18,2,,45.83,98.48,x\n' >"$tmpdir/nob.csv"
 run audit "$tmpdir/nob.csv"; expect_rc 2 "an audit row with neither batch nor seq"
 one_line_error "nob.csv:2: neither batch nor seq" "is refused, not judged right"
+
+printf 'model,profile\nresnet18,runtime' >"$tmpdir/cut.csv"
+run measure resnet18 --batch 1 -o "$tmpdir/cut.csv" --resume; expect_rc 2 "measure --resume on a file whose last row was cut"
+if grep -q "built without CUDA" "$tmpdir/err"; then
+    ok 0 "# SKIP this dlmem has no GPU runtime"
+else
+    one_line_error "cut.csv:2: --resume: the file does not end in a newline" "refused before the GPU is touched"
+fi
 
 # ---- unbounded work ---------------------------------------------------------------------
 start=$(date +%s)

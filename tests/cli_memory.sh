@@ -28,6 +28,29 @@ run memory resnet18 --dtype fp32,fp8; expect_rc 2 "an unknown dtype in the list"
 run memory resnet18 --mode infer,train --per-layer; expect_rc 2 "--per-layer with a list"
 run fit resnet18 --gpu h200 --mode infer,train; expect_rc 2 "fit takes one mode"
 one_line_error "fit takes one mode" "says so"
+# --loss ce: F.cross_entropy's allocations.  For a linear 64 -> 1000 classifier under SGD the
+# train peak is in the loss's backward either way with four (B, 1000) fp32 tensors live (MSE:
+# o, grad of mean, o^1, 2*o; CE: o, log_softmax's result, nll_loss's zeros_like grad,
+# log_softmax's grad), so CE's peak exceeds MSE's by its int64 target alone: B*8 bytes in a
+# 512-byte block (B=64: 512; B=1000: 8000 -> 8192).
+printf '[net]\nname = clf\n[input x]\nshape = B x 64\n[linear fc]\nout_features = 1000\n' >"$tmpdir/clf.net"
+for b in 64 1000; do
+    run memory "$tmpdir/clf.net" -b $b --mode train --optimizer sgd --loss mse --format json
+    mse=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["points"][0]["peak_bytes"])' "$tmpdir/out")
+    run memory "$tmpdir/clf.net" -b $b --mode train --optimizer sgd --loss ce --format json; expect_rc 0 "--loss ce, B=$b"
+    json_eq "$tmpdir/out" "d['points'][0]['peak_bytes'] - $mse" $(( (b * 8 + 511) / 512 * 512 )) "CE peak = MSE peak + the target's block (B=$b)"
+    json_eq "$tmpdir/out" 'd["points"][0]["peak_where"]' "backward of the loss (log_softmax backward)" "the CE peak is log_softmax's backward"
+    json_eq "$tmpdir/out" 'd["loss"]' ce "JSON names the loss"
+done
+run memory resnet18 --loss ce; expect_rc 2 "--loss without a training step"
+one_line_error "use it with --mode train" "says the loss needs --mode train"
+run memory resnet18 --mode train --loss hinge; expect_rc 2 "an unknown loss"
+one_line_error "valid: mse, ce" "lists the losses"
+printf '[net]\nname = seqout\n[input x]\nshape = B x T\n[relu r]\n' >"$tmpdir/seq.net"
+run memory "$tmpdir/seq.net" --mode train --loss ce; expect_rc 2 "CE over a last dimension that is not a class count"
+one_line_error "no fixed last dimension of classes" "says why"
+run memory resnet18 --mode train -b 8; out_has "loss mse" "the table names the loss"
+
 # --attention where there is none
 run memory lstm --attention fused; expect_rc 2 "--attention on an LSTM"
 one_line_error "lstm has no attention layer" "is refused, not ignored"
@@ -138,4 +161,32 @@ out_has "Does not fit even at B=1" "says when nothing fits"
 run fit resnet18 --memory lots;     expect_rc 2 "unparseable size"
 one_line_error "'lots' is not a memory size" "size error in one line"
 run fit resnet18;                   expect_rc 2 "fit needs --gpu or --memory"
+
+# --parallel (src/analytic/parallel.h): one rank's training step, the batch per GPU
+run memory resnet18 --parallel ddp --gpus 2 --batch 8; expect_rc 0 "memory --parallel ddp"
+out_has "ddp_gradient_buckets 44.59 MiB" "DDP's buckets hold every parameter (44.59 MiB) at the peak"
+# (prose wraps at 80 columns: the note is read with its lines joined)
+tr '\n' ' ' <"$tmpdir/out" | tr -s ' ' | grep -q "multi-GPU points not measured on 2 GPUs"
+ok $? "says multi-GPU points are not measured"
+tr '\n' ' ' <"$tmpdir/out" | tr -s ' ' | grep -q "NCCL's own buffers (outside max_memory_allocated) not counted"
+ok $? "names NCCL's buffers as not counted"
+run memory resnet18 --parallel fsdp --gpus 2 --rank 1 --batch 8 --format csv; expect_rc 0 "memory --parallel fsdp csv"
+out_has "parallel fsdp on 2 GPUs, rank 1" "the CSV row says how and which rank"
+run memory bert --parallel zero3 --gpus 4 --batch 2 --seq 64 --format json; expect_rc 0 "memory --parallel zero3 json"
+json_eq "$tmpdir/out" '"not measured on 2 GPUs" in d["points"][0]["workspace_note"]' True "JSON says multi-GPU points are not measured"
+json_eq "$tmpdir/out" '(d["parallel"], d["gpus"], d["rank"])' "('zero3', 4, None)" "JSON names the way, the GPUs and the rank (null: the one keeping the most)"
+run memory bert --parallel zero1 --gpus 3 --batch 4 --seq 128; expect_rc 0 "memory --parallel zero1 on 3 GPUs"
+out_has "each rank's peak at B=4, T=128 (MiB): rank 0 .*, rank 1 .*, rank 2 " "every rank's peak is listed"
+run memory resnet18 --gpus 2 --batch 8;       expect_rc 2 "--gpus without --parallel"
+one_line_error "need --parallel" "--gpus without --parallel: one line"
+run memory resnet18 --parallel fsdp --gpus 2 --rank 2 --batch 8; expect_rc 2 "--rank beyond the GPUs"
+one_line_error "the ranks of 2 GPUs are 0..1" "--rank out of range: one line"
+run memory lstm --parallel fsdp --gpus 2 --batch 8 --seq 100; expect_rc 0 "the seed's LSTM under fully_shard"
+out_has "fsdp_unsharded_params" "its unsharded parameters are a named term"
+run memory resnet18 --parallel ddp --mode infer --batch 8; expect_rc 2 "--parallel needs a training step"
+run memory resnet18 --parallel fsdb --batch 8; expect_rc 2 "unknown --parallel"
+one_line_error "valid: none, ddp, fsdp, zero1, zero2, zero3" "lists the valid ways"
+run fit bert --parallel fsdp --gpus 8 --gpu h100; expect_rc 0 "fit --parallel fsdp"
+tr '\n' ' ' <"$tmpdir/out" | tr -s ' ' | grep -q "multi-GPU points not measured on 2 GPUs"
+ok $? "fit says multi-GPU points are not measured"
 done_testing

@@ -106,20 +106,62 @@ grep -q "^## 1. Parameters" "$tmpdir/rep/report.md"; ok $? "report: parameters s
 grep -q "^## 4. The seed report audited" "$tmpdir/rep/report.md"; ok $? "report: audit section"
 grep -q "^## 5. Advice" "$tmpdir/rep/report.md"; ok $? "report: issue 6's advice section"
 grep -q "^Cheapest combination that fits" "$tmpdir/rep/report.md"; ok $? "report: advice says what makes training fit"
-[ -s "$tmpdir/rep/seed-table3-lstm-infer-fp32-pytorch-vs-T.gp" ]; ok $? "report: the seed's Table 3 plotted"
+[ -s "$tmpdir/rep/seed-table3-lstm-infer-fp32-pytorch-rtx-3050-4-gb-seed-table-vs-T.gp" ]; ok $? "report: the seed's Table 3 plotted"
+ls "$tmpdir/rep" | grep -q -- '-[0-9][0-9]*\.gp$'
+[ $? -ne 0 ]; ok $? "report: no figure told apart only by a number (names carry the GPU and source)"
+[ -s "$tmpdir/rep/lstm-infer-fp32-runtime-h100-80gb-hbm3-vs-T.gp" ] && [ -s "$tmpdir/rep/lstm-infer-fp32-runtime-h200-vs-T.gp" ]
+ok $? "report: the H100 and H200 sweeps of one configuration named by their GPU"
+grep -q "set key outside right" "$tmpdir/rep/resnet18-infer-fp32-pytorch-h200-vs-B.gp"; ok $? "report: the legend is outside the data"
+grep -q "^## 3\." "$tmpdir/rep/report.md" && grep -q "^\*\*resnet18\*\*$" "$tmpdir/rep/report.md"
+ok $? "report: the measured series table is split by model"
+bad=0; nlog=0
+for gp in "$tmpdir/rep"/*.gp; do
+    grep -q "^set logscale y" "$gp" || continue
+    nlog=$((nlog + 1))
+    n=$(grep "^set ytics (" "$gp" | tr ',' '\n' | wc -l)
+    [ "$n" -ge 4 ] || bad=$((bad + 1))
+done
+[ "$nlog" -gt 0 ] && [ "$bad" -eq 0 ]; ok $? "report: every log y axis carries at least 4 labels ($nlog plots, $bad short)"
 out_has "seed audit: [0-9]* items" "report: summary on the terminal"
 if command -v gnuplot >/dev/null 2>&1; then
-    [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-vs-B.png" ] &&
-        [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-vs-B.svg" ]
+    [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-h200-vs-B.png" ] &&
+        [ -s "$tmpdir/rep/resnet18-infer-fp32-pytorch-h200-vs-B.svg" ]
     ok $? "report: plots rendered to PNG and SVG"
 else
     echo "ok $((tap_n = tap_n + 1)) - # SKIP gnuplot not installed"
 fi
 run report --out "$tmpdir/rep" stray; expect_rc 2 "report: stray argument"
+# ---- a report on the user's own networks and measurements -------------------------------
+run report resnet18 "$data/nets/cifar_cnn.net" --data "$data/measured/resnet18-infer-h200.csv" \
+    --gpu rtx4090 --batch 1,8 --out "$tmpdir/urep"
+expect_rc 0 "report on a built-in network and a network file, with measurements"
+u="$tmpdir/urep/report.md"
+grep -q "^# dlmem report: resnet18, .*cifar_cnn.net" "$u"; ok $? "the report names the user's networks"
+grep -q "| cifar_cnn | .* | 29,354 |" "$u"; ok $? "the network file's parameters"
+grep -q "| resnet18 | .* | 11,689,512 | .* 0 mismatches |" "$u"; ok $? "resnet18 checked against PyTorch"
+grep -q "Predicted memory on NVIDIA GeForce RTX 4090" "$u"; ok $? "predicted for the GPU asked"
+grep -q "| train | >= " "$u"; ok $? "lower bounds marked where sm_89 workspaces are not known"
+grep -q "estimate: the sm_90 (H200) measurement" "$u"; ok $? "the context is labelled an estimate"
+grep -q "resnet18 infer fp32, B varies" "$u"; ok $? "the measurements reconciled"
+if grep -q "seed" "$u"; then ok 1 "no seed material in a user's report"; else ok 0 "no seed material in a user's report"; fi
+run report resnet18 --measure --out "$tmpdir/urep2"; expect_rc 2 "--measure with MODEL"
+run report --gpu h200 --out "$tmpdir/urep3"; expect_rc 2 "--gpu without MODEL"
+one_line_error "give MODEL" "says the option is for a report on the user's networks"
+run report nosuchnet --out "$tmpdir/urep4"; expect_rc 2 "an unknown network"
+[ ! -e "$tmpdir/urep4/report.md" ]; ok $? "... and no report written"
+
 run report --measure --out "$tmpdir/rep2"; expect_rc 2 "report --measure without a usable GPU"
 [ "$(grep -c '^dlmem report --measure' "$tmpdir/err")" -eq 1 ] && grep -q '^dlmem report --measure: .*GPU' "$tmpdir/err"
 ok $? "--measure says why it cannot, in one error line (after its progress line)"
 test ! -e "$tmpdir/rep2/report.md"
 ok $? "no report is written when the measurement cannot run"
+
+# every byte column is read or refused: 25 extra *_bytes columns are more than dlmem keeps
+python3 -c '
+h = ["model", "mode", "batch", "seq", "peak_bytes"] + ["w%d_bytes" % i for i in range(25)]
+print(",".join(h)); print(",".join(["resnet18", "infer", "1", "0", "100"] + ["1"] * 25))
+print(",".join(["resnet18", "infer", "2", "0", "200"] + ["1"] * 25))' >"$tmpdir/wide.csv"
+run reconcile "$tmpdir/wide.csv";  expect_rc 2 "reconcile: more byte columns than it keeps"
+one_line_error "more than 24 byte columns" "says so, naming the column"
 
 done_testing

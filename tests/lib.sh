@@ -7,9 +7,19 @@ tap_failed=0
 tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/dlmem-test.XXXXXX") || exit 1
 trap 'rm -rf "$tmpdir"' EXIT
 
+# A build without jansson (./configure --without-jansson, as on the GPU machine)
+# refuses --format json: the checks on a JSON run's output report SKIP there.
+no_json=0
+"$DLMEM" models --format json >/dev/null 2>&1 || no_json=1
+skip_json=0
+
 ok() { # ok STATUS DESCRIPTION...
     st=$1; shift
     tap_n=$((tap_n + 1))
+    if [ "$skip_json" -eq 1 ]; then
+        echo "ok $tap_n - $* # SKIP this dlmem has no JSON output (built without jansson)"
+        return 0
+    fi
     if [ "$st" -eq 0 ]; then
         echo "ok $tap_n - $*"
     else
@@ -22,6 +32,10 @@ diag() { sed 's/^/#   /' "$@"; }
 
 # run ARGS...: runs dlmem, stdout -> $tmpdir/out, stderr -> $tmpdir/err, status -> $rc
 run() {
+    skip_json=0
+    if [ "$no_json" -eq 1 ]; then
+        for arg in "$@"; do [ "$arg" = json ] && skip_json=1; done
+    fi
     "$DLMEM" "$@" >"$tmpdir/out" 2>"$tmpdir/err"
     rc=$?
 }

@@ -1,6 +1,6 @@
 /* test_advise_engine.c — the memory engine's extensions for the advisor,
  * against values derived by hand or from PyTorch's parameter list:
- * checkpointing segments, 8-bit Adam states, ZeRO sharding, autocast's
+ * checkpointing segments, 8-bit Adam states, autocast's
  * resident memory, the segment finder and the FLOP counts; the LSTM
  * checkpointed in chunks of time steps (rnn_chunks) and the advisor's
  * checkpoint-chunks. */
@@ -391,14 +391,12 @@ int main(void)
     int64_t numel[128];
     int np = torch_numels("resnet18", numel, 128);
     TAP_EQ(np, 62, "PyTorch lists 62 resnet18 parameters");
-    int64_t adam = 0, adam8 = 0, z1 = 0, z3w = 0;
+    int64_t adam = 0, adam8 = 0;
     for (int i = 0; i < np; i++) {
         adam += 2 * 4 * numel[i];
         /* bitsandbytes: uint8 + one fp32 absmax per 256 elements, per state,
          * for tensors of at least 4096 elements; fp32 states below */
         adam8 += numel[i] >= 4096 ? 2 * (numel[i] + (numel[i] + 255) / 256 * 4) : 2 * 4 * numel[i];
-        z1 += 2 * 4 * ((numel[i] + 3) / 4);
-        z3w += 4 * ((numel[i] + 3) / 4);
     }
     c.profile = DLM_PROFILE_RUNTIME;
     c.mode = DLM_MODE_TRAIN;
@@ -408,17 +406,7 @@ int main(void)
     TAP_EQ(ra.before_bytes - r8.before_bytes, adam - adam8,
            "8-bit Adam's states: %lld B instead of %lld B", (long long)adam8, (long long)adam);
     c.optimizer = DLM_OPT_ADAM;
-    c.shard_stage = 1;
-    c.shard_gpus = 4;
-    dlm_mem_result s1 = predict(g, c, 2, 1);
-    TAP_EQ(ra.before_bytes - s1.before_bytes, adam - z1, "ZeRO-1 on 4 GPUs keeps a quarter of Adam's state");
-    c.shard_stage = 3;
-    dlm_mem_result s3 = predict(g, c, 2, 1);
-    TAP_EQ(s3.by_term[DLM_TERM_WEIGHTS] > 0 ? s3.by_term[DLM_TERM_WEIGHTS] : -1, z3w,
-           "ZeRO-3 on 4 GPUs: each keeps a quarter of the weights at the peak");
-    TAP_OK(s3.peak_bytes < s1.peak_bytes, "ZeRO-3 peaks lower than ZeRO-1");
-    c.shard_stage = 0;
-    c.shard_gpus = 0;
+    /* (data parallelism and sharding: tests/test_parallel.c) */
 
     /* ---- autocast ---- */
     c.profile = DLM_PROFILE_PYTORCH;

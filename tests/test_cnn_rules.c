@@ -36,7 +36,8 @@ static int layer_of(builder f, const char *mode, const char *dtype, int64_t B, i
         int o = g->tensors[y].producer; /* the op that makes the output */
         *saved = dlm_poly_eval(&L[o].saved_bytes, B, 1);
         *out = dlm_poly_eval(&L[o].out_bytes, B, 1);
-        snprintf(what, n, "%s | %s", L[o].saved, L[o].temp);
+        if (snprintf(what, n, "%s | %s", L[o].saved, L[o].temp) >= (int)n)
+            what[n - 1] = 0; /* a long description is cut; only its words are checked */
         dlm_mem_result res;
         last_complete = dlm_mem_eval(m, B, 1, &res) == DLM_OK && res.complete;
     } else {

@@ -28,8 +28,8 @@ static const tech techs[] = {
     {"sgd-momentum", "optimizer"},   {"adam", "optimizer"},
     {"adam8bit", "optimizer"},       {"gru", "architecture"},
     {"layers6", "architecture"},     {"base32", "architecture"},
-    {"zero1", "sharding"},           {"zero2", "sharding"},
-    {"zero3", "sharding"},
+    {"ddp", "sharding"},             {"zero1", "sharding"},
+    {"zero2", "sharding"},           {"zero3", "sharding"},
 };
 #define N_TECHS ((int)(sizeof techs / sizeof techs[0]))
 
@@ -85,11 +85,11 @@ typedef struct plan {
     int best;                   /* checkpoint-best: blocks chosen for the budget */
     int n_pick;                 /* best: chosen blocks */
     unsigned char pick[MAX_PICK];
-    int zero;                   /* ZeRO stage, 0 none */
+    dlm_parallel par;           /* data parallel / sharded over GPUs (DLM_PAR_NONE: one) */
     int chunks;                 /* checkpoint-chunks: K (0 none, -1 to be chosen) */
     dlm_risk risk;
     int model_only;
-    char what[200], note[240];
+    char what[200], note[400];
 } plan;
 
 typedef struct ctx {
@@ -120,8 +120,9 @@ static void plan_init(const ctx *c, plan *p)
     p->cfg = c->w->cfg;
     p->cfg.checkpoint = NULL;
     p->cfg.n_checkpoint = 0;
-    p->cfg.shard_stage = 0;
-    p->cfg.shard_gpus = 0;
+    p->cfg.parallel = DLM_PAR_NONE;
+    p->cfg.gpus = 0;
+    p->cfg.rank = 0;
     p->cfg.rnn_chunks = 0;
     p->ckpt = -1;
     p->risk = DLM_RISK_NONE;
@@ -269,17 +270,25 @@ static int apply(const ctx *c, plan *p, const char *name)
                                                   : "a narrower network: retrain and validate");
         return 1;
     }
-    if (!strncmp(name, "zero", 4) && name[4] >= '1' && name[4] <= '3' && !name[5]) {
-        if (!train) NA("sharding model states needs a training step");
-        p->zero = name[4] - '0';
-        p->model_only = 1;
-        addf(p->what, sizeof p->what, "; ", p->zero == 1 ? "optimizer state split over the GPUs (ZeRO-1)"
-                                           : p->zero == 2 ? "optimizer state and gradients split over "
-                                                            "the GPUs (ZeRO-2)"
-                                                          : "optimizer state, gradients and weights "
-                                                            "split over the GPUs (ZeRO-3)");
-        addf(p->note, sizeof p->note, "; ", "data parallel: the batch is split too; communication "
-             "buckets not modelled");
+    dlm_parallel par;
+    if ((!strncmp(name, "zero", 4) && name[4] >= '1' && name[4] <= '3' && !name[5]) ||
+        !strcmp(name, "ddp")) {
+        if (!train) NA("data parallelism runs a training step");
+        if (dlm_parallel_parse(name, &par) != DLM_OK) NA("unknown technique");
+        if (par == DLM_PAR_ZERO1 && w->optimizer != DLM_OPT_ADAM)
+            NA("zero1 is ZeroRedundancyOptimizer(Adam)");
+        p->par = par;
+        addf(p->what, sizeof p->what, "; ",
+             par == DLM_PAR_DDP     ? "DistributedDataParallel: the batch split over the GPUs, "
+                                      "gradient buckets as large as the weights"
+             : par == DLM_PAR_ZERO1 ? "DDP + ZeroRedundancyOptimizer: Adam's state split over the "
+                                      "GPUs (ZeRO-1)"
+             : par == DLM_PAR_ZERO2 ? "FSDP2 without resharding after forward: state and gradients "
+                                      "split over the GPUs (ZeRO-2)"
+                                    : "FSDP2 fully_shard per block: state, gradients and weights "
+                                      "split over the GPUs (ZeRO-3)");
+        addf(p->note, sizeof p->note, "; ", "rules read from PyTorch 2.11's source; multi-GPU "
+             "points not measured on 2 GPUs; NCCL's buffers not counted");
         return 1;
     }
     NA("unknown technique");
@@ -322,9 +331,10 @@ static dlm_status build(const plan *p, int gpus, built *b)
         cfg.checkpoint = b->ranges;
         cfg.n_checkpoint = b->n_ranges;
     }
-    if (p->zero) {
-        cfg.shard_stage = p->zero;
-        cfg.shard_gpus = gpus;
+    if (p->par != DLM_PAR_NONE) {
+        cfg.parallel = p->par;
+        cfg.gpus = gpus;
+        cfg.rank = -1; /* the rank that keeps the most */
     }
     cfg.rnn_chunks = p->chunks > 1 ? p->chunks : 0;
     if (st == DLM_OK) st = dlm_mem_model_alloc(b->g, &cfg, &b->m);
@@ -356,7 +366,7 @@ static double recompute_share(const ctx *c, const built *b, int gpus)
     return a > 0 ? dlm_poly_evalf(&re, (double)B, (double)T) / a : 0;
 }
 
-/* Fills advice `a` for plan p on `gpus` GPUs (p->zero: gpus >= 1). */
+/* Fills advice `a` for plan p on `gpus` GPUs (p->par: gpus >= 1). */
 static dlm_status fill(const ctx *c, const plan *p, int gpus, dlm_advice *a)
 {
     built b;
@@ -552,11 +562,11 @@ static dlm_status evaluate(const ctx *c, plan *p, dlm_advice *a)
 {
     int gpus = 1, choose = p->chunks < 0;
     if (choose) DLM_TRY(choose_chunks(c, p, 1));
-    if (p->zero) DLM_TRY(zero_gpus(c, p, &gpus));
+    if (p->par != DLM_PAR_NONE) DLM_TRY(zero_gpus(c, p, &gpus));
     if (choose && gpus > 1) DLM_TRY(choose_chunks(c, p, gpus));
     if (p->best) DLM_TRY(choose_blocks(c, p, gpus));
     DLM_TRY(fill(c, p, gpus, a));
-    if (p->zero) {
+    if (p->par != DLM_PAR_NONE) {
         char b[96];
         snprintf(b, sizeof b, "; %d GPUs, batch %lld each%s", gpus, (long long)a->gpu_batch,
                  c->base_peak <= c->usable ? " (one GPU suffices already)" : "");
@@ -824,7 +834,8 @@ dlm_status dlm_advise(const dlm_workload *w, const dlm_budget *b, const char *on
 {
     *out = NULL;
     if (only) DLM_TRY(check_names(only));
-    if (w->cfg.n_checkpoint || w->cfg.shard_gpus > 1 || w->cfg.rnn_chunks > 1)
+    if (w->cfg.n_checkpoint || w->cfg.parallel != DLM_PAR_NONE || w->cfg.gpus > 1 ||
+        w->cfg.rnn_chunks > 1)
         return dlm_error(DLM_EINVAL, "advise: the workload must come without checkpointing or sharding");
     ctx c;
     memset(&c, 0, sizeof c);

@@ -17,9 +17,11 @@
  *   optimizer     sgd, sgd-momentum, adam, adam8bit (model-only)
  *   architecture  gru (for the LSTM), layers6 (BERT at DistilBERT's depth),
  *                 base32 (a ResNet of half the width)
- *   sharding      zero1, zero2, zero3 (model-only): model states split over
- *                 N data-parallel GPUs, the batch split with them; N is the
- *                 fewest GPUs that fit
+ *   sharding      ddp, zero1, zero2, zero3: tools/torch_parallel.py's DDP,
+ *                 DDP + ZeroRedundancyOptimizer, FSDP2 (reshard_after_forward
+ *                 False / True) on N GPUs, the batch split with them; N is the
+ *                 fewest GPUs that fit; the rank that keeps the most is priced
+ *                 (src/analytic/parallel.h; not measured on 2 GPUs)
  * Prices: extra compute (recomputed forward operations as a share of the
  * forward's, flops.h), accuracy risk (a stated level and why), GPUs.
  * "Cheapest" orders by GPUs, then risk, then recomputation.
@@ -80,7 +82,7 @@ typedef struct dlm_advice {
     int64_t gpu_batch;    /* batch on each GPU (the workload's, or its share) */
     double recompute;     /* recomputed forward operations / forward operations */
     dlm_risk risk;
-    char note[240];       /* the price in words, or why it does not apply */
+    char note[400];       /* the price in words, or why it does not apply */
     dlm_mem_result r;     /* the predicted peak's composition */
 } dlm_advice;
 
@@ -107,7 +109,7 @@ typedef struct dlm_advice_report {
     /* the seed's "FP16 reduces memory by 50%", from the model at this point */
     double fp16_infer_share; /* fp16 inference saving vs fp32 inference */
     double mixed_train_share;/* autocast training saving vs fp32 training */
-    char ws_note[240];       /* dlm_mem_note() of the workload as given ("" if none) */
+    char ws_note[640];       /* dlm_mem_note() of the workload as given ("" if none) */
     /* checkpoint-chunks (when evaluated and applicable): the trade-off over K
      * at the workload's point, K ascending; the K the advisor chose, and the
      * K with the lowest peak it found */
@@ -134,8 +136,9 @@ void dlm_advice_report_free(dlm_advice_report *r);
 const char *dlm_advise_names(void);
 
 /* Markdown section for `dlmem report`: what fits as given, and the ranked
- * ways to make the workload fit the budget, with numbers. */
-dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget *b);
+ * ways to make the workload fit the budget, with numbers; `seed`: half
+ * precision's saving set against the seed report's "FP16 halves memory". */
+dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget *b, int seed);
 
 /* The report's whole advice section under `heading` ("## 5. ..."): the seed's
  * three networks on the seed's RTX 3050 4 GB — what fits as the seed ran them

@@ -41,7 +41,7 @@ static void md_price(FILE *f, const dlm_advice *a)
     if (a->note[0]) fprintf(f, " — %s", escape(a->note, buf, sizeof buf));
 }
 
-dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget *b)
+dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget *b, int seed)
 {
     dlm_advice_report *r;
     DLM_TRY(dlm_advise(w, b, NULL, 0, &r));
@@ -98,9 +98,11 @@ dlm_status dlm_advise_markdown(FILE *f, const dlm_workload *w, const dlm_budget 
         fprintf(f, "\n\n");
     }
     if (r->has_precision)
-        fprintf(f, "The seed's \"FP16 reduces memory by 50%%\" at this point: fp16 inference saves "
+        fprintf(f, "%s fp16 inference saves "
                    "%.1f%%, autocast training %.1f%% — weights, gradients and Adam's state stay in "
                    "fp32 under autocast (%.1f MiB of the fp32 peak here), only activations halve.\n\n",
+                seed ? "The seed's \"FP16 reduces memory by 50%\" at this point:"
+                     : "Half precision at this point:",
                 100 * r->fp16_infer_share, 100 * r->mixed_train_share,
                 (r->prec[0].by_term[DLM_TERM_WEIGHTS] + r->prec[0].by_term[DLM_TERM_BUFFERS] +
                  r->prec[0].by_term[DLM_TERM_GRADS] + r->prec[0].by_term[DLM_TERM_OPTIMIZER]) / MIB);
@@ -136,7 +138,9 @@ dlm_status dlm_advise_report_section(FILE *f, const char *heading)
                "What fits on the seed's %s, and how to make training fit, from `dlmem advise` "
                "(profile pytorch; every technique evaluated with the memory model, not a fixed "
                "percentage; techniques PyTorch ran for data/reference/pytorch_techniques.csv are "
-               "checked against it by `make check`, 8-bit Adam and ZeRO are model-only).\n\n",
+               "checked against it by `make check`, 8-bit Adam is model-only; DDP and ZeRO follow "
+               "rules read from PyTorch 2.11's source, their multi-GPU points not measured on 2 "
+               "GPUs).\n\n",
             heading, gpu->full);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const seed_case *c = &cases[i];
@@ -160,7 +164,7 @@ dlm_status dlm_advise_report_section(FILE *f, const char *heading)
         w.batch = c->train_batch;
         w.seq = c->train_seq;
         fprintf(f, "Training (%s):\n\n", c->why);
-        DLM_TRY(dlm_advise_markdown(f, &w, &b));
+        DLM_TRY(dlm_advise_markdown(f, &w, &b, 1));
     }
     return ferror(f) ? dlm_error(DLM_EIO, "writing the advice section failed") : DLM_OK;
 }

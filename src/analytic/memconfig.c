@@ -12,6 +12,8 @@ static const char *dtype_names[] = {"fp32", "fp16", "bf16", "mixed"};
 static const char *attn_names[] = {"eager", "fused"};
 static const char *opt_names[] = {"adam", "sgd", "sgd-momentum", "adam8bit"};
 static const char *profile_names[] = {"runtime", "pytorch"};
+static const char *parallel_names[] = {"none", "ddp", "fsdp", "zero1", "zero2", "zero3"};
+static const char *loss_names[] = {"mse", "ce"};
 static const char *term_names[DLM_TERM_COUNT] = {
     "weights", "buffers", "inputs", "gradients", "optimizer",
     "saved", "transient", "workspace", "rounding"};
@@ -45,7 +47,9 @@ PARSER(dlm_mode_parse, dlm_mode, "mode", mode_names)
 PARSER(dlm_dtype_parse, dlm_dtype, "dtype", dtype_names)
 PARSER(dlm_attention_parse, dlm_attention, "attention", attn_names)
 PARSER(dlm_optimizer_parse, dlm_optimizer, "optimizer", opt_names)
+PARSER(dlm_loss_parse, dlm_loss, "loss", loss_names)
 PARSER(dlm_profile_parse, dlm_profile, "profile", profile_names)
+PARSER(dlm_parallel_parse, dlm_parallel, "parallel", parallel_names)
 
 #define NAMER(fn, type, arr)                                                     \
     const char *fn(type v)                                                       \
@@ -56,7 +60,9 @@ NAMER(dlm_mode_name, dlm_mode, mode_names)
 NAMER(dlm_dtype_name, dlm_dtype, dtype_names)
 NAMER(dlm_attention_name, dlm_attention, attn_names)
 NAMER(dlm_optimizer_name, dlm_optimizer, opt_names)
+NAMER(dlm_loss_name, dlm_loss, loss_names)
 NAMER(dlm_profile_name, dlm_profile, profile_names)
+NAMER(dlm_parallel_name, dlm_parallel, parallel_names)
 NAMER(dlm_term_name, dlm_term, term_names)
 NAMER(dlm_phase_name, dlm_phase, phase_names)
 

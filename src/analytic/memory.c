@@ -70,7 +70,7 @@ void dlm_mem_unknown_list(const dlm_mem_model *m, const dlm_mem_result *r, char 
     }
 }
 
-void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
+static void conv_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
 {
     const dlm_trace_info *in = &m->info;
     (void)B;
@@ -104,6 +104,36 @@ static void mark_unset_inputs(dlm_mem_model *m)
         for (int k = 0; k < m->cfg.n_inputs; k++) given |= !strcmp(m->cfg.inputs[k].name, m->t->named[i]);
         m->input_unset[i] = (char)(pp && !given);
     }
+}
+
+/* What --parallel's prediction rests on (parallel.h), and what it leaves out. */
+static void parallel_note(const dlm_mem_model *m, char *buf, size_t n)
+{
+    const dlm_mem_config *c = &m->cfg;
+    buf[0] = '\0';
+    if (c->parallel == DLM_PAR_NONE) return;
+    int N = c->gpus > 0 ? c->gpus : 1;
+    char rank[48], path[1024];
+    if (c->rank >= 0) snprintf(rank, sizeof rank, "rank %d", c->rank);
+    else snprintf(rank, sizeof rank, "the rank keeping the most");
+    snprintf(buf, n, "parallel %s on %d GPU%s, %s, batch per GPU: rules read from PyTorch 2.11's "
+             "source; %s; NCCL's own buffers (outside max_memory_allocated) not counted",
+             dlm_parallel_name(c->parallel), N, N > 1 ? "s" : "", rank,
+             N > 1 ? "multi-GPU points not measured on 2 GPUs"
+                   : dlm_data_path("reference/parallel_ws1.csv", path, sizeof path)
+                         ? "world size 1 measured with PyTorch (data/reference/parallel_ws1.csv)"
+                         : "not measured with PyTorch");
+}
+
+void dlm_mem_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
+{
+    char p[320];
+    conv_note(m, B, buf, n);
+    parallel_note(m, p, sizeof p);
+    if (!p[0]) return;
+    size_t l = strlen(buf);
+    if (l) snprintf(buf + l, n - l, "; %s", p);
+    else snprintf(buf, n, "%s", p);
 }
 
 dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dlm_mem_model **out)

@@ -39,6 +39,25 @@ typedef enum dlm_optimizer {
     DLM_OPT_ADAM8BIT /* Added (model-only): bitsandbytes-style blockwise 8-bit Adam states */
 } dlm_optimizer;
 typedef enum dlm_profile { DLM_PROFILE_RUNTIME, DLM_PROFILE_PYTORCH } dlm_profile;
+/* How a training step runs over several GPUs, as tools/torch_parallel.py
+ * wraps the model (PyTorch 2.11): DistributedDataParallel; FSDP2's
+ * fully_shard on every block then the root (= zero3); zero2 the same with
+ * reshard_after_forward=False; zero1 DDP + ZeroRedundancyOptimizer(Adam). */
+typedef enum dlm_parallel {
+    DLM_PAR_NONE,
+    DLM_PAR_DDP,
+    DLM_PAR_FSDP,
+    DLM_PAR_ZERO1,
+    DLM_PAR_ZERO2,
+    DLM_PAR_ZERO3
+} dlm_parallel;
+/* The training step's loss over each output o (train mode):
+ *   MSE: sum(o.pow(2).mean()), tools/torch_reference.py's protocol;
+ *   CE:  F.cross_entropy(o.view(-1, C), target) with C = o's last dimension (the
+ *        classes) and an int64 target of o.numel()/C class indices, made with the
+ *        inputs: aten's log_softmax then nll_loss, as aten/src/ATen/native/
+ *        LossNLL.cpp's cross_entropy_loss composes them for class indices. */
+typedef enum dlm_loss { DLM_LOSS_MSE, DLM_LOSS_CE } dlm_loss;
 
 /* Parsers for the command line: unknown names are DLM_EINVAL listing the valid. */
 dlm_status dlm_mode_parse(const char *s, dlm_mode *out);
@@ -46,11 +65,15 @@ dlm_status dlm_dtype_parse(const char *s, dlm_dtype *out);
 dlm_status dlm_attention_parse(const char *s, dlm_attention *out);
 dlm_status dlm_optimizer_parse(const char *s, dlm_optimizer *out);
 dlm_status dlm_profile_parse(const char *s, dlm_profile *out);
+dlm_status dlm_parallel_parse(const char *s, dlm_parallel *out);
+dlm_status dlm_loss_parse(const char *s, dlm_loss *out);
 const char *dlm_mode_name(dlm_mode m);         /* "infer", "forward", "train" */
 const char *dlm_dtype_name(dlm_dtype d);       /* "fp32", "fp16", "bf16", "mixed" */
 const char *dlm_attention_name(dlm_attention a); /* "eager", "fused" */
 const char *dlm_optimizer_name(dlm_optimizer o); /* "adam", "sgd", "sgd-momentum", "adam8bit" */
 const char *dlm_profile_name(dlm_profile p);   /* "runtime", "pytorch" */
+const char *dlm_parallel_name(dlm_parallel p); /* "none", "ddp", "fsdp", "zero1", ... */
+const char *dlm_loss_name(dlm_loss l);         /* "mse", "ce" */
 
 #define DLM_MAX_NAMED 16
 
@@ -71,6 +94,7 @@ typedef struct dlm_mem_config {
     dlm_attention attention;
     dlm_optimizer optimizer;
     dlm_profile profile;
+    dlm_loss loss; /* train mode's loss (MSE, the default, is dlm_mem_config_default's 0) */
     int sm;  /* GPU compute capability x10 (90 for H100/H200; 86 for RTX 3050): selects
                 architecture-dependent terms such as PyTorch's cuBLAS workspace */
     /* Added: sizes of named library workspaces that only a GPU can tell (runtime
@@ -91,16 +115,16 @@ typedef struct dlm_mem_config {
      *   again with saving (up to the last op that saves) and backward consumes
      *   what it saved.  Ranges are op indices, first..last inclusive, in
      *   execution order and not overlapping; the model keeps its own copy.
-     * shard_stage, shard_gpus (model-only): ZeRO-style sharding of model
-     *   states over shard_gpus data-parallel GPUs; the prediction is one GPU's.
-     *   Stage 1 shards the optimizer state, 2 also the gradients (each is
-     *   reduce-scattered as soon as backward makes it), 3 also the parameters
-     *   (each op gathers its full parameters while it runs, forward and
-     *   backward).  Stage 0 or shard_gpus <= 1: no sharding. */
+     * parallel, gpus, rank: data-parallel or sharded training on `gpus`
+     *   GPUs (parallel.h: the rules read from PyTorch 2.11's source), the
+     *   prediction being rank `rank`'s (0-based; -1: the rank that keeps
+     *   the most bytes); B is the batch per GPU.  DLM_PAR_NONE or gpus 0:
+     *   one GPU, no wrapping. */
     const dlm_op_range *checkpoint;
     int n_checkpoint;
-    int shard_stage;
-    int shard_gpus;
+    dlm_parallel parallel;
+    int gpus;
+    int rank;
     /* Added: activation checkpointing of an RNN in chunks of time steps
      * (pytorch profile; 0 or 1: none).  rnn_chunks = K > 1 runs every RNN
      * op as K cuDNN calls over the chunks x.tensor_split(K) makes along T

@@ -5,7 +5,8 @@
  * (ops/rule.h, one file per op family) what the op allocates, saves and
  * frees; around the rules it keeps what no op owns: Python lifetimes,
  * autograd's saved tensors and gradient accumulation, activation
- * checkpointing, autocast's casts, ZeRO sharding, the optimizer.  It knows
+ * checkpointing, autocast's casts, the optimizer, and calls parallel.c's
+ * hooks for DDP, ZeRO and FSDP2 where PyTorch runs them.  It knows
  * no op by name.
  *
  * Sizes: B batch, T sequence.  `fb` is the bytes of one activation element,
@@ -26,6 +27,7 @@
 #include "trace.h"
 
 #include "ops/rule.h"
+#include "parallel.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -38,26 +40,7 @@ int64_t dlm_torch_cublas_workspace(int sm)
     return sm >= 90 ? 32LL << 20 : 8519680LL;
 }
 
-/* ZeRO-style sharding (model-only): the stage in force, 0 without sharding. */
-int tr_zero_stage(const tr *r)
-{
-    return r->cfg->shard_gpus > 1 ? r->cfg->shard_stage : 0;
-}
-
-/* One GPU's shard of parameter t's elements at `eb` bytes each: the
- * tensor's elements split evenly, rounded up. */
-static dlm_poly shard_bytes(const tr *r, int t, int64_t eb)
-{
-    int64_t n = dlm_tensor_numel_const(r->g, t), k = r->cfg->shard_gpus;
-    return P((n + k - 1) / k * eb);
-}
-
-/* Bytes of parameter t as the optimizer state (stage >= 1), the gradients
- * (stage >= 2) or the weights (stage 3) keep it on one GPU. */
-dlm_poly tr_state_bytes(const tr *r, int t, int min_stage, int64_t eb)
-{
-    return tr_zero_stage(r) >= min_stage ? shard_bytes(r, t, eb) : mulk(numel(r, t), eb);
-}
+dlm_poly tr_state_bytes(const tr *r, int t, int64_t eb) { return par_state_bytes(r, t, eb); }
 
 /* Product of all dimensions but the last (LayerNorm rows). */
 
@@ -482,12 +465,7 @@ void tr_param_grad(tr *r, int p, int s)
         tl_unref(r->t, s);
         return;
     }
-    if (tr_zero_stage(r) >= 2) { /* reduce-scatter: this GPU keeps its shard */
-        int sh = new_slot(r, shard_bytes(r, p, elem_bytes(r, p)), DLM_TERM_GRADS, -1,
-                          "gradient shard (ZeRO)");
-        tl_unref(r->t, s);
-        s = sh;
-    }
+    par_grad_ready(r, p);
     r->pgrad[p] = s;
 }
 
@@ -531,19 +509,6 @@ void tr_bwd_input_grad(tr *r, int o, int gout)
 }
 
 /* ---- the protocol ------------------------------------------------------------------- */
-
-/* A resident named workspace of the runtime: the configuration's measured
- * size if given, else `dflt`. */
-/* ZeRO-3 (model-only): op o's full parameters, gathered for as long as it
- * runs (forward, and again in backward); -1 when nothing is gathered. */
-static int zero_gather(tr *r, int o)
-{
-    const dlm_op *op = &r->g->ops[o];
-    if (tr_zero_stage(r) < 3 || op->n_params == 0) return -1;
-    dlm_poly b = P(0);
-    for (int i = 0; i < op->n_params; i++) b = dlm_poly_add(b, nbytes(r, op->params[i]));
-    return new_slot(r, b, DLM_TERM_WORKSPACE, -1, "gathered parameters (ZeRO-3)");
-}
 
 /* ---- activation checkpointing ---------------------------------------------------------
  *
@@ -701,9 +666,7 @@ static void ckpt_recompute(tr *r, int s)
         const dlm_op *op = &r->g->ops[o];
         tl_at(r->t, DLM_PHASE_BACKWARD, o);
         r->ahold[o] = -1;
-        int gathered = zero_gather(r, o);
         fwd_op(r, o);
-        tl_unref(r->t, gathered);
         for (int j = 0; j < op->n_out; j++) tr_schedule(r, r->rel[op->out[j]], r->slot[op->out[j]]);
         for (int i = r->rl_head[o]; i >= 0; i = r->rl_next[i]) tl_unref(r->t, r->rl_slot[i]);
     }
@@ -756,8 +719,9 @@ static void setup(tr *r)
         if (after[b] < 0) r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
     for (int p = 0; p < g->n_params; p++) {
         int t = g->params[p];
-        r->slot[t] = new_slot(r, tr_state_bytes(r, t, 3, elem_bytes(r, t)), DLM_TERM_WEIGHTS, -1,
-                              tr_zero_stage(r) >= 3 ? "parameter shard (ZeRO-3)" : "parameter");
+        r->slot[t] = new_slot(r, par_param_bytes(r, t), DLM_TERM_WEIGHTS, -1,
+                              par_fsdp(r) ? "parameter shard (FSDP2)" : "parameter");
+        par_hold_param(r, t);
         for (int b = 0; b < g->n_buffers; b++)
             if (after[b] == p)
                 r->slot[g->buffers[b]] = new_slot(r, nbytes(r, g->buffers[b]), DLM_TERM_BUFFERS, -1, "buffer");
@@ -771,8 +735,26 @@ static void setup(tr *r)
         }
     }
     free(after);
+    par_construct(r); /* DDP(model) before the input is made */
     for (int i = 0; i < g->n_inputs; i++)
         r->slot[g->inputs[i]] = new_slot(r, nbytes(r, g->inputs[i]), DLM_TERM_INPUTS, -1, "input");
+    /* cross-entropy: the targets, int64 class indices, one per row of each
+     * output's (N, C) view, made with the inputs (a batch brings its labels) */
+    for (int i = 0; i < 8; i++) r->ce_target[i] = -1;
+    if (r->train && r->cfg->loss == DLM_LOSS_CE)
+        for (int i = 0; i < g->n_outputs && i < 8; i++) {
+            const dlm_tensor *o = &g->tensors[g->outputs[i]];
+            dlm_poly rows = dlm_poly_const(1);
+            for (int d = 0; d + 1 < o->ndim; d++) rows = dlm_poly_mul(rows, o->shape[d]);
+            if (o->ndim < 2 || !dlm_poly_is_const(&o->shape[o->ndim - 1])) {
+                if (r->st == DLM_OK)
+                    r->st = dlm_error(DLM_EINVAL, "--loss ce: output %s has no fixed last "
+                                      "dimension of classes (shape of %d dims)", o->name, o->ndim);
+                continue;
+            }
+            r->ce_target[i] = new_slot(r, dlm_poly_scale(rows, 8), DLM_TERM_INPUTS, -1,
+                                       "loss target (int64 class indices)");
+        }
     if (!r->torch) /* the runtime's resident workspaces (src/measure/plan.h) */
         for (int k = 0; k < DLM_OP_KIND_COUNT; k++) {
             const op_rule *rule = dlm_op_rule((dlm_op_kind)k);
@@ -803,13 +785,13 @@ static void forward(tr *r)
         const dlm_op *op = &g->ops[o];
         tl_at(r->t, DLM_PHASE_FORWARD, o);
         r->ahold[o] = -1;
+        par_pre_op(r, o);
         ckpt_enter(r, o);
-        int gathered = zero_gather(r, o);
         fwd_op(r, o);
-        tl_unref(r->t, gathered);
         ckpt_leave(r, o);
         for (int k = 0; k < op->n_out; k++) tr_schedule(r, r->rel[op->out[k]], r->slot[op->out[k]]);
         for (int i = r->rl_head[o]; i >= 0; i = r->rl_next[i]) tl_unref(r->t, r->rl_slot[i]);
+        par_post_op(r, o);
         if (r->st != DLM_OK) return;
     }
 }
@@ -820,14 +802,63 @@ static void release_end(tr *r)
     r->n_end = 0;
 }
 
+/* loss = sum(F.cross_entropy(o.view(-1, C), target) for o in outputs), as aten
+ * runs it for class indices: log_softmax (LogSoftmaxBackward0 saves its result,
+ * under autocast computed in fp32 from an fp32 copy that nothing keeps), then
+ * nll_loss_forward (output and total_weight; NllLossBackward0 saves
+ * log_softmax's result, the target and total_weight).  Backward:
+ * nll_loss_backward's grad_input (zeros_like the log_softmax result), then
+ * _log_softmax_backward_data's grad_input; the gradient goes back to o's type. */
+static int ce_loss(tr *r, int n_out, int scalar, int *ls, int *tw)
+{
+    const dlm_graph *g = r->g;
+    int loss = -1;
+    for (int i = 0; i < n_out; i++) {
+        int o = g->outputs[i];
+        int e = r->mixed && r->eb[o] == 2 ? 4 : r->eb[o];
+        int c32 = e != r->eb[o]
+                      ? new_slot(r, mulk(numel(r, o), 4), DLM_TERM_TRANSIENT, -1, "autocast fp32 copy")
+                      : -1;
+        ls[i] = new_slot(r, mulk(numel(r, o), e), DLM_TERM_TRANSIENT, -1, "loss: log_softmax");
+        tl_unref(r->t, c32);
+        int out = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: nll_loss");
+        tw[i] = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: nll_loss total_weight");
+        int s = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "loss: sum");
+        tl_unref(r->t, out);
+        tl_unref(r->t, loss);
+        loss = s;
+    }
+    return loss;
+}
+
+static void ce_loss_backward(tr *r, int i, const int *ls, const int *tw)
+{
+    int o = r->g->outputs[i];
+    int e = r->mixed && r->eb[o] == 2 ? 4 : r->eb[o];
+    dlm_poly nb = mulk(numel(r, o), e);
+    int gn = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "nll_loss backward (zeros_like)");
+    tl_unref(r->t, tw[i]);
+    int gl = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "log_softmax backward");
+    tl_unref(r->t, gn);
+    tl_unref(r->t, ls[i]);
+    if (e != r->eb[o]) { /* back to o's half type */
+        int h = tr_grad_new(r, o, "grad cast to half");
+        tl_unref(r->t, gl);
+        gl = h;
+    }
+    tr_give(r, o, gl);
+}
+
 static void backward(tr *r)
 {
     const dlm_graph *g = r->g;
-    int scalar = r->fb, loss = -1, pows[8];
+    int scalar = r->fb, loss = -1, pows[8], ls[8], tw[8];
     int n_out = g->n_outputs < 8 ? g->n_outputs : 8;
-    /* loss = sum(o.pow(2).mean() for o in outputs) */
+    int ce = r->cfg->loss == DLM_LOSS_CE;
+    /* loss = sum(o.pow(2).mean() for o in outputs), or cross-entropy (ce_loss) */
     tl_at(r->t, DLM_PHASE_FORWARD, -1);
-    for (int i = 0; i < n_out; i++) {
+    if (ce) loss = ce_loss(r, n_out, scalar, ls, tw);
+    for (int i = 0; i < n_out && !ce; i++) {
         int o = g->outputs[i];
         /* pow runs in fp32 under autocast: on an fp32 copy of a half o */
         int c32 = r->mixed && r->eb[o] == 2
@@ -847,7 +878,8 @@ static void backward(tr *r)
     tr_release_casts(r); /* the autocast region ends after the loss */
     tl_at(r->t, DLM_PHASE_BACKWARD, -1);
     int ones = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "grad of loss");
-    for (int i = n_out - 1; i >= 0; i--) {
+    for (int i = n_out - 1; i >= 0 && ce; i--) ce_loss_backward(r, i, ls, tw);
+    for (int i = n_out - 1; i >= 0 && !ce; i--) {
         int o = g->outputs[i];
         int e = r->mixed && r->eb[o] == 2 ? 4 : r->eb[o];
         dlm_poly nb = mulk(numel(r, o), e);
@@ -867,12 +899,13 @@ static void backward(tr *r)
         tr_give(r, o, gr);
     }
     tl_unref(r->t, ones);
+    par_backward_begin(r); /* the hooks on the model's outputs */
     for (int o = r->n_ops - 1; o >= 0; o--) {
         tl_at(r->t, DLM_PHASE_BACKWARD, o);
+        par_pre_bwd(r, o);
         ckpt_before_bwd(r, o);
-        int gathered = zero_gather(r, o);
         bwd_op(r, o);
-        tl_unref(r->t, gathered);
+        par_post_bwd(r, o);
         if (r->st != DLM_OK) break;
     }
     for (int t = 0; t < g->n_tensors; t++)
@@ -880,6 +913,7 @@ static void backward(tr *r)
             tl_unref(r->t, r->gslot[t]);
             r->gslot[t] = -1;
         }
+    par_backward_end(r); /* the engine's final callback */
     tr_schedule(r, INT_MAX, loss);
 }
 
@@ -894,7 +928,7 @@ static void optimizer_step(tr *r, int first)
     case DLM_OPT_SGD_MOMENTUM:
         if (first)
             for (int p = 0; p < n; p++)
-                r->opt_m[p] = new_slot(r, tr_state_bytes(r, g->params[p], 1, elem_bytes(r, g->params[p])),
+                r->opt_m[p] = new_slot(r, tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p])),
                                        DLM_TERM_OPTIMIZER, -1, "momentum buffer");
         break;
     case DLM_OPT_ADAM8BIT:
@@ -907,11 +941,11 @@ static void optimizer_step(tr *r, int first)
                 int t = g->params[p];
                 dlm_poly b;
                 if (dlm_tensor_numel_const(g, t) >= 4096) {
-                    dlm_poly q = tr_state_bytes(r, t, 1, 1);
+                    dlm_poly q = tr_state_bytes(r, t, 1);
                     int64_t e = dlm_poly_eval(&q, 1, 1);
                     b = P(e + (e + 255) / 256 * 4);
                 } else {
-                    b = tr_state_bytes(r, t, 1, 4);
+                    b = tr_state_bytes(r, t, 4);
                 }
                 r->opt_m[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam8bit state1 + absmax");
                 r->opt_v[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam8bit state2 + absmax");
@@ -920,7 +954,7 @@ static void optimizer_step(tr *r, int first)
     case DLM_OPT_ADAM: {
         if (first)
             for (int p = 0; p < n; p++) {
-                dlm_poly b = tr_state_bytes(r, g->params[p], 1, elem_bytes(r, g->params[p]));
+                dlm_poly b = tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p]));
                 r->opt_m[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam exp_avg");
                 r->opt_v[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam exp_avg_sq");
             }
@@ -932,7 +966,7 @@ static void optimizer_step(tr *r, int first)
             return;
         }
         for (int p = 0; p < n; p++)
-            tmp[p] = new_slot(r, tr_state_bytes(r, g->params[p], 1, elem_bytes(r, g->params[p])),
+            tmp[p] = new_slot(r, tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p])),
                               DLM_TERM_WORKSPACE, r->nm_adam, "adam foreach sqrt temporary");
         for (int p = 0; p < n; p++) tl_unref(r->t, tmp[p]);
         free(tmp);
@@ -952,6 +986,8 @@ static void step(tr *r, int first)
                 tl_unref(r->t, r->pgrad[p]);
                 r->pgrad[p] = -1;
             }
+        par_zero_grad(r);
+        par_forward_begin(r, first);
     }
     forward(r);
     if (!r->train) tr_release_casts(r);
@@ -1052,6 +1088,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
         compute_requires_grad(&r);
         st = ckpt_init(&r);
     }
+    if (st == DLM_OK) st = par_init(&r);
     if (st == DLM_OK) st = prepare_rules(&r);
     if (st == DLM_OK) {
         for (int o = 0; o < g->n_ops; o++) {
@@ -1095,6 +1132,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     free(r.wcast);
     free(r.casts);
     ckpt_free(&r);
+    par_free(&r);
     free(r.tchunk);
     free(r.kept);
     free(r.frame);

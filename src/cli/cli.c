@@ -22,7 +22,7 @@ static void valid_list(const dlm_cli_opt *opts, int n, char *buf, size_t len)
 /* Options that may be given more than once (each value kept, in order). */
 static int repeatable(const char *name)
 {
-    return !strcmp(name, "workspaces");
+    return !strcmp(name, "workspaces") || !strcmp(name, "data");
 }
 
 dlm_status dlm_cli_parse(const char *cmd, int argc, char **argv, const dlm_cli_opt *opts,

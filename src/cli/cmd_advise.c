@@ -20,6 +20,8 @@ static const dlm_cli_opt opts[] = {
     {"dtype", 0, "DTYPE", "fp32 (default), fp16, bf16 or mixed: how the workload runs now"},
     {"attention", 0, "KIND", "eager (default) or fused (SDPA/flash)"},
     {"optimizer", 0, "OPT", "adam (default), sgd, sgd-momentum or adam8bit"},
+    {"loss", 0, "LOSS", "mse (default: sum(o.pow(2).mean())) or ce (cross-entropy over the "
+                        "output's last dimension)"},
     {"profile", 0, "P", "pytorch (default: max_memory_allocated) or runtime (dlmem's runtime)"},
     {"gpu", 0, "NAME", "the budget's GPU (default rtx3050-4gb, the seed's; dlmem fit --help "
                        "lists them)"},
@@ -99,7 +101,7 @@ static dlm_status add_row(dlm_table *t, int rank, const dlm_advice *a, int64_t u
     snprintf(g, sizeof g, "%d", a->gpus);
     pct(sh, sizeof sh, a->share);
     pct(rc, sizeof rc, a->recompute);
-    char what[480];
+    char what[640];
     snprintf(what, sizeof what, "%s%s%s", a->what, a->note[0] ? " — " : "", a->note);
     snprintf(pk, sizeof pk, "%s%s", a->r.complete ? "" : ">= ", B(pv, sizeof pv, a->peak));
     const char *cells[] = {r, a->name, a->family, pk, B(sv, sizeof sv, a->saved),
@@ -445,8 +447,9 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
                       opts, N_OPTS);
         printf("\ntechniques (--techniques a,b; a+b combines):\n");
         dlm_cli_wrap(stdout, dlm_advise_names(), 2);
-        printf("  (8-bit Adam and ZeRO sharding are model-only: PyTorch did not run them for the\n"
-               "  reference data)\n");
+        printf("  (8-bit Adam is model-only: PyTorch did not run it for the reference data; ddp\n"
+               "  and zero1/2/3 follow rules read from PyTorch 2.11's source, their multi-GPU\n"
+               "  points not measured on 2 GPUs)\n");
         return DLM_OK;
     }
     if (a.n_pos != 1)
@@ -501,6 +504,7 @@ dlm_status dlm_cmd_advise(int argc, char **argv)
     int uses_T = g->uses_T;
     int64_t max_T = g->max_T > 0 ? g->max_T : 100000000;
     dlm_status st = dlm_cli_mem_check(&a, g);
+    if (st == DLM_OK) st = dlm_cli_loss_check(&a, w.cfg.mode == DLM_MODE_TRAIN);
     w.batch = 32;
     if (st == DLM_OK && dlm_cli_get(&a, "batch")) st = dlm_cli_int("--batch", dlm_cli_get(&a, "batch"), 1, 1000000000, &w.batch);
     if (st == DLM_OK && dlm_cli_get(&a, "seq") && !uses_T)

@@ -251,6 +251,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
     dlm_graph *g;
     DLM_TRY(dlm_model_build_named(a.pos[0], dlm_cli_get(&a, "set"), &g));
     dlm_status st = dlm_cli_mem_check(&a, g);
+    if (st == DLM_OK) st = dlm_cli_loss_check(&a, cfg.mode == DLM_MODE_TRAIN);
     int search_T = dlm_cli_get(&a, "batch") != NULL;
     int64_t fixed = 1, limit = 1LL << 30;
     if (search_T) {
@@ -282,7 +283,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
     if (st == DLM_OK) {
         const char *var = search_T ? "T" : "B";
         int64_t headroom = f.usable - f.r.peak_bytes;
-        char law[512], b1[32], b2[32], b3[32], b4[32], note[240];
+        char law[512], b1[32], b2[32], b3[32], b4[32], note[640];
         dlm_mem_note(m, search_T ? fixed : (f.best ? f.best : 1), note, sizeof note);
         dlm_poly_format_scaled(&f.law, 1.0 / 1048576.0, "MiB", law, sizeof law);
         const char *gpu_name = dlm_cli_get(&a, "memory") ? "given" : gpu->name;
@@ -393,15 +394,16 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                                       search_T ? (f.best ? f.best : first) : fixed, g->uses_T, cmd,
                                       sizeof cmd);
                 if (f.best)
-                    printf("incomplete: fits only unless cuDNN's workspace exceeds %s: %d library "
-                           "workspaces are not known at %s=%lld and were counted 0 B (%s); the "
-                           "peak above is a lower bound and %lld an upper bound on the largest "
-                           "%s\n",
-                           dlm_fmt_bytes(b1, sizeof b1, (double)headroom), f.r.n_unknown, var,
-                           (long long)f.best, ops, (long long)f.best, var);
+                    st = dlm_para(stdout, 0, "incomplete: fits only unless cuDNN's workspace "
+                                  "exceeds %s: %d library workspaces are not known at %s=%lld "
+                                  "and were counted 0 B (%s); the peak above is a lower bound "
+                                  "and %lld an upper bound on the largest %s",
+                                  dlm_fmt_bytes(b1, sizeof b1, (double)headroom), f.r.n_unknown,
+                                  var, (long long)f.best, ops, (long long)f.best, var);
                 else
-                    printf("incomplete: %d library workspaces are not known (%s): the peak is a "
-                           "lower bound, so it does not fit either way\n", f.r.n_unknown, ops);
+                    st = dlm_para(stdout, 0, "incomplete: %d library workspaces are not known "
+                                  "(%s): the peak is a lower bound, so it does not fit either way",
+                                  f.r.n_unknown, ops);
                 printf("  to close it, on the target GPU: %s\n", cmd);
             }
             if (st == DLM_OK) st = dlm_check_stream(stdout, "standard output");

@@ -31,7 +31,7 @@ typedef struct point {
     int64_t B, T;
     dlm_mem_result r;
     dlm_poly law;
-    char note[240]; /* dlm_mem_note(): measured or unknown library workspaces */
+    char note[640]; /* dlm_mem_note(): measured or unknown library workspaces */
     char probe[400]; /* incomplete: the command that would close it */
 } point;
 
@@ -330,8 +330,16 @@ static void json_begin(dlm_json *jp, const dlm_mem_model *m, const dlm_gpu *gpu)
     dlm_json_kstr(jp, "profile", dlm_profile_name(c->profile));
     dlm_json_kstr(jp, "attention", dlm_attention_name(c->attention));
     dlm_json_kstr(jp, "optimizer", dlm_optimizer_name(c->optimizer));
+    dlm_json_kstr(jp, "loss", dlm_loss_name(c->loss));
     dlm_json_kstr(jp, "gpu", gpu->name);
     dlm_json_kint(jp, "sm", c->sm);
+    /* --parallel: how the step is shared, on how many GPUs, which rank (null:
+     * the one that keeps the most); the batch of every point is per GPU */
+    dlm_json_kstr(jp, "parallel", dlm_parallel_name(c->parallel));
+    dlm_json_kint(jp, "gpus", c->gpus > 0 ? c->gpus : 1);
+    dlm_json_key(jp, "rank");
+    if (c->rank >= 0 || c->parallel == DLM_PAR_NONE) dlm_json_int(jp, c->rank > 0 ? c->rank : 0);
+    else dlm_json_null(jp);
     dlm_json_key(jp, "points");
     dlm_json_arr_begin(jp);
 }
@@ -413,6 +421,29 @@ static dlm_status print_csv(const dlm_mem_model *m, const point *p, int n, int h
     return dlm_check_stream(stdout, "standard output");
 }
 
+/* --parallel on up to 16 GPUs without --rank: every rank's peak at point p
+ * (the table shows the rank that keeps the most). */
+static dlm_status print_ranks(const dlm_mem_model *m, const point *p)
+{
+    const dlm_mem_config *c = dlm_mem_model_config(m);
+    if (c->parallel == DLM_PAR_NONE || c->gpus < 2 || c->gpus > 16 || c->rank >= 0) return DLM_OK;
+    char line[1024] = "";
+    for (int k = 0; k < c->gpus; k++) {
+        dlm_mem_config rc = *c;
+        dlm_mem_result r;
+        rc.rank = k;
+        DLM_TRY(dlm_mem_predict(dlm_mem_model_graph(m), &rc, p->B, p->T, &r));
+        size_t l = strlen(line);
+        snprintf(line + l, sizeof line - l, "%srank %d %.2f", k ? ", " : "", k,
+                 (double)r.peak_bytes / 1048576.0);
+    }
+    if (dlm_mem_model_graph(m)->uses_T)
+        return dlm_para(stdout, 2, "each rank's peak at B=%lld, T=%lld (MiB): %s; the table is the "
+                        "rank that keeps the most", (long long)p->B, (long long)p->T, line);
+    return dlm_para(stdout, 2, "each rank's peak at B=%lld (MiB): %s; the table is the rank that "
+                    "keeps the most", (long long)p->B, line);
+}
+
 static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const point *p, int n)
 {
     static const char *hdr[] = {"B", "T", "peak", "before", "weights", "grads", "optim",
@@ -452,7 +483,7 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
     if (st == DLM_OK) {
         char what[400];
         snprintf(what, sizeof what, "%s: predicted GPU memory in MiB (2^20 bytes), %s profile (%s), "
-                 "mode %s, dtype %s%s%s%s%s; GPU architecture sm_%d (%s)", g->name,
+                 "mode %s, dtype %s%s%s%s%s%s%s; GPU architecture sm_%d (%s)", g->name,
                  dlm_profile_name(c->profile),
                  c->profile == DLM_PROFILE_PYTORCH ? "torch.cuda.max_memory_allocated() of one step "
                                                      "after a warm-up"
@@ -460,6 +491,8 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
                  dlm_mode_name(c->mode), dlm_dtype_name(c->dtype),
                  c->mode == DLM_MODE_TRAIN ? ", optimizer " : "",
                  c->mode == DLM_MODE_TRAIN ? dlm_optimizer_name(c->optimizer) : "",
+                 c->mode == DLM_MODE_TRAIN ? ", loss " : "",
+                 c->mode == DLM_MODE_TRAIN ? dlm_loss_name(c->loss) : "",
                  g->uses_T && g->max_T ? ", attention " : "",
                  g->uses_T && g->max_T ? dlm_attention_name(c->attention) : "", c->sm, gpu->name);
         st = dlm_para(stdout, 0, "%s", what);
@@ -468,6 +501,7 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
     dlm_table_free(t);
     if (st != DLM_OK) return st;
     printf("  (\"weights\" includes buffers, \"transient\" the input)\n");
+    if (n > 0) DLM_TRY(print_ranks(m, &p[n - 1]));
     /* where each peak is, under the table (the text is long) */
     for (int i = 0; i < n && st == DLM_OK; i++) {
         char at[64];
@@ -560,6 +594,9 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
     int nm = 1, nd = 1, per_layer = dlm_cli_get(&a, "per-layer") != NULL;
     if (st == DLM_OK) st = dlm_cli_mem_check(&a, g);
     if (st == DLM_OK) st = dlm_cli_mem_lists(&a, &cfg, modes, &nm, dtypes, &nd);
+    int has_train = 0;
+    for (int k = 0; k < nm; k++) has_train |= modes[k] == DLM_MODE_TRAIN;
+    if (st == DLM_OK) st = dlm_cli_loss_check(&a, has_train);
     if (st == DLM_OK && per_layer && nm * nd > 1)
         st = dlm_error(DLM_EINVAL, "--per-layer: give one --mode and one --dtype (the per-op "
                        "table is for one configuration)");

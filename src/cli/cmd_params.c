@@ -259,27 +259,30 @@ static dlm_status print_seed(const ctx *c, FILE *f)
         st = dlm_table_add(t, cells);
     }
     if (st == DLM_OK) {
-        fprintf(f, "\nThe seed report's Table 1 (%s; %s):\n", c->seed_path, c->seed_setup);
-        st = dlm_table_print(t, f, 2);
+        fprintf(f, "\n");
+        st = dlm_para(f, 0, "The seed report's Table 1 (%s; %s):", c->seed_path, c->seed_setup);
+        if (st == DLM_OK) st = dlm_table_print(t, f, 2);
     }
     for (int i = 0; i < c->n_seed && st == DLM_OK; i++) {
         const seed_row *s = &c->seed[i];
         int64_t torch = torch_in_scope(c, s->scope);
         char a[32], b[32];
-        fprintf(f, "  [%s] %s%s.\n", s->label,
-                s->claim.verdict == DLM_CLAIM_EXACT ? "The seed's count is " : "The seed ",
-                s->claim.explanation);
-        if (s->formula[0]) fprintf(f, "      seed formula: %s\n", s->formula);
-        if (torch >= 0 && s->torch_claimed != torch) {
+        st = dlm_para(f, 2, "[%s] %s%s.", s->label,
+                      s->claim.verdict == DLM_CLAIM_EXACT ? "The seed's count is " : "The seed ",
+                      s->claim.explanation);
+        if (st == DLM_OK && s->formula[0]) st = dlm_para(f, 6, "seed formula: %s", s->formula);
+        if (st == DLM_OK && torch >= 0 && s->torch_claimed != torch) {
             const dlm_claim *tc = &s->torch_claim;
-            fprintf(f, "      Its PyTorch column says %s where PyTorch counts %s: ",
-                    dlm_fmt_int(a, sizeof a, s->torch_claimed), dlm_fmt_int(b, sizeof b, torch));
+            dlm_fmt_int(a, sizeof a, s->torch_claimed);
+            dlm_fmt_int(b, sizeof b, torch);
             if (tc->diff < 0 && tc->verdict == DLM_CLAIM_EXPLAINED)
-                fprintf(f, "that column %s, so its %s error compares a part with itself.\n",
-                        tc->explanation, s->error);
+                st = dlm_para(f, 6, "Its PyTorch column says %s where PyTorch counts %s: that "
+                              "column %s, so its %s error compares a part with itself.", a, b,
+                              tc->explanation, s->error);
             else
-                fprintf(f, "no PyTorch model of this shape reports that: the number %s.\n",
-                        tc->explanation);
+                st = dlm_para(f, 6, "Its PyTorch column says %s where PyTorch counts %s: no "
+                              "PyTorch model of this shape reports that: the number %s.", a, b,
+                              tc->explanation);
         }
     }
     dlm_table_free(t);

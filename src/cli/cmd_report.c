@@ -14,6 +14,8 @@
 #include <dirent.h>
 
 #include "../advise/advise.h"
+#include "../analytic/gpus.h"
+#include "../analytic/memfit.h"
 #include "../analytic/params.h"
 #include "../analytic/torchref.h"
 #include "../core/out.h"
@@ -44,6 +46,13 @@ dlm_status dlm_cmd_report(int argc, char **argv)
 static const dlm_cli_opt opts[] = {
     {"out", 'o', "DIR", "where report.md and its plots go (default report)"},
     {"measure", 0, NULL, "also measure live on this machine's GPU (needs dlmem's GPU runtime)"},
+    {"data", 0, "CSV", "with MODEL...: your measurements to reconcile (repeatable)"},
+    {"gpu", 0, "NAME", "with MODEL...: the GPU to predict for and fit (default h200; dlmem fit "
+                       "--gpu list)"},
+    {"batch", 'b', "LIST", "with MODEL...: the batch sizes of the memory tables (default "
+                           "1,2,4,8,16,32,64)"},
+    {"seq", 't', "T", "with MODEL...: the sequence length for models with one (default 128 for "
+                      "transformers, 100 for RNNs)"},
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
@@ -192,7 +201,27 @@ static dlm_status section_analytic(FILE *f)
     return DLM_OK;
 }
 
+static void md_series_rows(FILE *f, const dlm_recon *r, const char *model, summary *sm);
+
+/* The series table, one table per model (series keep their global numbers,
+ * which the findings use). */
 static void md_series_table(FILE *f, const dlm_recon *r, summary *sm)
+{
+    for (int first = 0; first < r->set.n; first++) {
+        int seen = 0;
+        for (int k = 0; k < first && !seen; k++) seen = !strcmp(r->set.s[k].model, r->set.s[first].model);
+        if (seen) continue;
+        fprintf(f, "**%s**\n\n", r->set.s[first].model);
+        md_series_rows(f, r, r->set.s[first].model, sm);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "Degree rule: %s. Slopes are taken at the middle of the range; 95%% intervals "
+               "use Student's t; chi²/dof measures the residuals against the data's resolution "
+               "(512 B for PyTorch's allocator, 1 B for dlmem's runtime): far above 1 means the "
+               "smooth law does not reproduce the data to the byte.\n\n", dlm_fit_rule());
+}
+
+static void md_series_rows(FILE *f, const dlm_recon *r, const char *model, summary *sm)
 {
     fprintf(f, "| # | series | points | fit | chi²/dof, R² | power law k (95%%) | slope MiB/unit "
                "(95%%) | formula slope | x² coefficient MiB (95%%) | formula x² | at 0 MiB (95%%) "
@@ -200,6 +229,7 @@ static void md_series_table(FILE *f, const dlm_recon *r, summary *sm)
                "---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
     for (int i = 0; i < r->set.n; i++) {
         const dlm_series *s = &r->set.s[i];
+        if (strcmp(s->model, model)) continue;
         const dlm_fitset *fs = &r->fits[i];
         const dlm_compare *c = &r->cmps[i];
         char label[256];
@@ -248,10 +278,6 @@ static void md_series_table(FILE *f, const dlm_recon *r, summary *sm)
         for (int k = 0; k < nf; k++) fprintf(f, "%s%s", k ? ", " : " ", dlm_finding_name(fd[k].kind));
         fprintf(f, "%s |\n", nf ? "" : " none");
     }
-    fprintf(f, "\nDegree rule: %s. Slopes are taken at the middle of the range; 95%% intervals "
-               "use Student's t; chi²/dof measures the residuals against the data's resolution "
-               "(512 B for PyTorch's allocator, 1 B for dlmem's runtime): far above 1 means the "
-               "smooth law does not reproduce the data to the byte.\n\n", dlm_fit_rule());
 }
 
 static void md_findings(FILE *f, const dlm_recon *r, summary *sm)
@@ -472,25 +498,307 @@ static dlm_status mkdir_one(const char *d)
     return DLM_OK;
 }
 
+/* ---- the report for the user's own networks: dlmem report MODEL... ---------------- */
+
+static const dlm_mode user_modes[] = {DLM_MODE_INFER, DLM_MODE_FORWARD, DLM_MODE_TRAIN};
+
+/* Section 1: each network's parameters, against PyTorch's counts where dlmem has
+ * them (built-in networks at their built-in sizes). */
+static dlm_status user_params(FILE *f, char *const *models, int n)
+{
+    char ref[1024];
+    int have_ref = dlm_data_path("reference/pytorch_params.csv", ref, sizeof ref);
+    fprintf(f, "## 1. Parameters\n\n| network | PyTorch code or file | parameters | buffers | "
+               "fp32 weights | against PyTorch |\n| --- | --- | ---: | ---: | ---: | --- |\n");
+    for (int m = 0; m < n; m++) {
+        const dlm_model_info *info = NULL;
+        dlm_graph *g = NULL;
+        DLM_TRY(dlm_model_open(models[m], NULL, &info, &g));
+        char a[32], b[32], c[64], check[160] = "no PyTorch reference (a network file: compare "
+                                               "with `dlmem params FILE`)";
+        dlm_torch_ref *r = NULL;
+        dlm_ref_row *rows = NULL;
+        int nr = 0, mism = 0;
+        dlm_status st = DLM_OK;
+        if (info && have_ref) {
+            st = dlm_torchref_load(ref, info->name, &r);
+            if (st == DLM_OK && r->n) st = dlm_torchref_compare(g, r, &rows, &nr, &mism);
+            if (st == DLM_OK)
+                snprintf(check, sizeof check, r->n ? "%d tensors compared, %d mismatches"
+                                                   : "no PyTorch reference rows", nr, mism);
+        }
+        if (st == DLM_OK) {
+            fprintf(f, "| %s | `", g->name);
+            md(f, info ? info->pytorch : models[m]);
+            fprintf(f, "` | %s | %s | %s | %s |\n", dlm_fmt_int(a, sizeof a, dlm_graph_param_count(g)),
+                    dlm_fmt_int(b, sizeof b, dlm_graph_buffer_count(g)),
+                    dlm_fmt_bytes(c, sizeof c, (double)dlm_params_bytes(g, 4)), check);
+        }
+        free(rows);
+        dlm_torchref_free(r);
+        dlm_graph_free(g);
+        DLM_TRY(st);
+    }
+    fprintf(f, "\n`dlmem params NETWORK` shows each layer's formula.\n\n");
+    return DLM_OK;
+}
+
+/* Section 2: predicted memory over the batch sizes, each mode; ">= " marks a
+ * lower bound (library workspaces not known for this GPU). */
+static dlm_status user_memory(FILE *f, char *const *models, int n, const dlm_gpu *gpu,
+                              const int64_t *bs, int nb, const char *seq)
+{
+    fprintf(f, "## 2. Predicted memory on %s (sm_%d)\n\n"
+               "dlmem's prediction of `torch.cuda.max_memory_allocated()` (profile `pytorch`, "
+               "fp32, Adam for training, eager attention) in MiB. `infer` is a forward pass "
+               "under `torch.no_grad()`, `forward` one with autograd recording, `train` a whole "
+               "step (loss `sum(o.pow(2).mean())` over the outputs). \">=\" marks a lower bound: "
+               "library workspaces no measurement gives for this GPU were counted 0 B. The "
+               "formula is the train peak's law in bytes at the largest batch.\n\n",
+            gpu->full, gpu->sm);
+    for (int m = 0; m < n; m++) {
+        dlm_graph *g = NULL;
+        DLM_TRY(dlm_model_open(models[m], NULL, NULL, &g));
+        int64_t T = 0;
+        dlm_status st = DLM_OK;
+        if (g->uses_T) {
+            int64_t tmax = g->max_T > 0 ? g->max_T : 100000000;
+            if (seq) st = dlm_cli_int("--seq", seq, 1, tmax, &T);
+            else T = g->max_T > 0 ? 128 : 100;
+        }
+        if (st == DLM_OK) {
+            fprintf(f, "**%s**%s:\n\n| mode |", g->name, g->uses_T ? "" : " (no sequence length)");
+            if (g->uses_T) fprintf(f, " (T = %lld) |", (long long)T);
+            for (int i = 0; i < nb; i++) fprintf(f, " B=%lld |", (long long)bs[i]);
+            fprintf(f, "\n| --- |%s", g->uses_T ? " --- |" : "");
+            for (int i = 0; i < nb; i++) fprintf(f, " ---: |");
+            fprintf(f, "\n");
+        }
+        char law[512] = "", note[240] = "";
+        for (int k = 0; k < 3 && st == DLM_OK; k++) {
+            dlm_mem_config cfg;
+            dlm_mem_config_default(&cfg);
+            cfg.mode = user_modes[k];
+            cfg.sm = gpu->sm;
+            dlm_mem_model *mm = NULL;
+            st = dlm_mem_model_alloc(g, &cfg, &mm);
+            fprintf(f, "| %s |%s", dlm_mode_name(cfg.mode), g->uses_T ? " |" : "");
+            for (int i = 0; i < nb && st == DLM_OK; i++) {
+                dlm_mem_result r;
+                st = dlm_mem_eval(mm, bs[i], T, &r);
+                if (st == DLM_OK)
+                    fprintf(f, " %s%.2f |", r.complete ? "" : ">= ", r.peak_bytes / MIB);
+            }
+            fprintf(f, "\n");
+            if (st == DLM_OK && k == 2) {
+                dlm_poly lp;
+                st = dlm_mem_peak_poly(mm, bs[nb - 1], T, &lp);
+                if (st == DLM_OK) dlm_poly_format(&lp, law, sizeof law);
+                dlm_mem_note(mm, bs[nb - 1], note, sizeof note);
+            }
+            dlm_mem_model_free(mm);
+        }
+        if (st == DLM_OK) {
+            fprintf(f, "\ntrain peak = `%s` bytes", law);
+            if (note[0]) {
+                fprintf(f, "; ");
+                md(f, note);
+            }
+            fprintf(f, "\n\n");
+        }
+        dlm_graph_free(g);
+        DLM_TRY(st);
+    }
+    return DLM_OK;
+}
+
+/* Section 3: the largest batch that fits the GPU in each mode, and advice for
+ * training at the largest table batch. */
+static dlm_status user_fit(FILE *f, char *const *models, int n, const dlm_gpu *gpu,
+                           const int64_t *bs, int nb, const char *seq)
+{
+    char ctx[160], b1[32], b2[32], b3[32];
+    dlm_gpu_context_note(gpu, ctx, sizeof ctx);
+    int64_t usable = gpu->memory - gpu->context;
+    fprintf(f, "## 3. What fits %s, and how to fit more\n\n%s memory (%s) minus %s for the CUDA "
+               "context and library handles (%s) = %s usable.\n\n| network | infer: largest B | "
+               "forward: largest B | train: largest B |\n| --- | ---: | ---: | ---: |\n",
+            gpu->full, dlm_fmt_bytes(b1, sizeof b1, (double)gpu->memory), gpu->source,
+            dlm_fmt_bytes(b2, sizeof b2, (double)gpu->context), ctx,
+            dlm_fmt_bytes(b3, sizeof b3, (double)usable));
+    for (int m = 0; m < n; m++) {
+        dlm_graph *g = NULL;
+        DLM_TRY(dlm_model_open(models[m], NULL, NULL, &g));
+        int64_t T = 0;
+        dlm_status st = DLM_OK;
+        if (g->uses_T) {
+            if (seq) st = dlm_cli_int("--seq", seq, 1, g->max_T > 0 ? g->max_T : 100000000, &T);
+            else T = g->max_T > 0 ? 128 : 100;
+        }
+        fprintf(f, "| %s |", g->name);
+        for (int k = 0; k < 3 && st == DLM_OK; k++) {
+            dlm_mem_config cfg;
+            dlm_mem_config_default(&cfg);
+            cfg.mode = user_modes[k];
+            cfg.sm = gpu->sm;
+            dlm_mem_model *mm = NULL;
+            int64_t best = 0;
+            st = dlm_mem_model_alloc(g, &cfg, &mm);
+            if (st == DLM_OK) st = dlm_mem_fit_search(mm, 0, g->uses_T ? T : 1, 1LL << 30, usable, &best);
+            dlm_mem_result r;
+            memset(&r, 0, sizeof r);
+            r.complete = 1;
+            if (st == DLM_OK && best) st = dlm_mem_eval(mm, best, T, &r);
+            if (st == DLM_OK) fprintf(f, " %s%lld |", r.complete ? "" : "<= ", (long long)best);
+            dlm_mem_model_free(mm);
+        }
+        fprintf(f, "\n");
+        dlm_graph_free(g);
+        DLM_TRY(st);
+    }
+    fprintf(f, "\n\"<=\" marks an upper bound (workspaces not known for this GPU counted 0 B). "
+               "0: not even B = 1 fits.\n\n");
+    for (int m = 0; m < n; m++) {
+        dlm_workload w;
+        dlm_budget b;
+        memset(&w, 0, sizeof w);
+        memset(&b, 0, sizeof b);
+        snprintf(w.model, sizeof w.model, "%s", models[m]);
+        dlm_mem_config_default(&w.cfg);
+        w.cfg.mode = DLM_MODE_TRAIN;
+        w.cfg.sm = gpu->sm;
+        w.batch = bs[nb - 1];
+        dlm_graph *g = NULL;
+        DLM_TRY(dlm_model_open(models[m], NULL, NULL, &g));
+        w.seq = g->uses_T ? (seq ? atoll(seq) : g->max_T > 0 ? 128 : 100) : 0;
+        dlm_graph_free(g);
+        snprintf(b.gpu, sizeof b.gpu, "%s", gpu->name);
+        b.memory = gpu->memory;
+        b.context = gpu->context;
+        DLM_TRY(dlm_advise_markdown(f, &w, &b, 0));
+    }
+    return DLM_OK;
+}
+
+/* `dlmem report MODEL... [--data CSV...] [--gpu NAME]`: the same story for the
+ * user's networks and measurements. */
+static dlm_status user_report(const dlm_cli_args *a, const char *dir)
+{
+    const dlm_gpu *gpu;
+    const char *gname = dlm_cli_get(a, "gpu");
+    DLM_TRY(dlm_gpu_find(gname ? gname : "h200", &gpu));
+    int64_t *bs = NULL;
+    int nb = 0;
+    const char *seq = dlm_cli_get(a, "seq");
+    DLM_TRY(dlm_cli_list("--batch", dlm_cli_get(a, "batch") ? dlm_cli_get(a, "batch")
+                                                             : "1,2,4,8,16,32,64",
+                         1, 1000000000, &bs, &nb));
+    const char *data[64];
+    int nd = dlm_cli_get_all(a, "data", data, 64);
+    dlm_status st = nd > 64 ? dlm_error(DLM_EINVAL, "--data: more than 64 files") : DLM_OK;
+    for (int m = 0; st == DLM_OK && m < a->n_pos; m++) { /* every network opens, before writing */
+        dlm_graph *g = NULL;
+        st = dlm_model_open(a->pos[m], NULL, NULL, &g);
+        if (st == DLM_OK && seq && !g->uses_T)
+            st = dlm_error(DLM_EINVAL, "--seq: %s has no sequence length", g->name);
+        dlm_graph_free(g);
+    }
+    char path[1100], tmp[1110];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = NULL;
+    if (st == DLM_OK && !(f = fopen(tmp, "w")))
+        st = dlm_error(DLM_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    summary sm;
+    memset(&sm, 0, sizeof sm);
+    if (st == DLM_OK) {
+        fprintf(f, "# dlmem report:");
+        for (int m = 0; m < a->n_pos; m++) fprintf(f, "%s %s", m ? "," : "", a->pos[m]);
+        fprintf(f, "\n\nWritten by `dlmem report");
+        for (int m = 0; m < a->n_pos; m++) fprintf(f, " %s", a->pos[m]);
+        for (int k = 0; k < nd; k++) fprintf(f, " --data %s", data[k]);
+        fprintf(f, " --gpu %s` (dlmem %s); every number below can be regenerated with that "
+                   "command.\n\n", gpu->name, PACKAGE_VERSION);
+        fprintf(stderr, "dlmem report: parameters...\n");
+        st = user_params(f, a->pos, a->n_pos);
+    }
+    if (st == DLM_OK) {
+        fprintf(stderr, "dlmem report: predicted memory...\n");
+        st = user_memory(f, a->pos, a->n_pos, gpu, bs, nb, seq);
+    }
+    if (st == DLM_OK) {
+        fprintf(stderr, "dlmem report: what fits, advice...\n");
+        st = user_fit(f, a->pos, a->n_pos, gpu, bs, nb, seq);
+    }
+    if (st == DLM_OK) {
+        fprintf(f, "## 4. Measured memory against the model\n\n");
+        if (!nd) {
+            fprintf(f, "No measurements given (`--data CSV`: columns model, mode, batch, seq and "
+                       "peak_bytes, peak_mib or peak_mb; `dlmem reconcile --help`).\n");
+        } else {
+            fprintf(stderr, "dlmem report: measured data, fits, plots...\n");
+            fprintf(f, "Sources:\n\n");
+            for (int k = 0; k < nd; k++) fprintf(f, "- `%s`\n", data[k]);
+            fprintf(f, "\n");
+            dlm_recon *r;
+            st = dlm_recon_files(data, nd, 0, &r);
+            if (st == DLM_OK) {
+                md_series_table(f, r, &sm);
+                md_findings(f, r, &sm);
+                st = md_plots(f, r, dir, &sm);
+                dlm_recon_free(r);
+            }
+        }
+    }
+    free(bs);
+    if (f) {
+        int werr = ferror(f);
+        if ((fclose(f) != 0 || werr) && st == DLM_OK) st = dlm_error(DLM_EIO, "%s: write failed", tmp);
+        if (st != DLM_OK) remove(tmp);
+    }
+    if (st != DLM_OK) return st;
+    if (rename(tmp, path) != 0)
+        return dlm_error(DLM_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    printf("dlmem report: %s\n", path);
+    printf("  networks:   %d, predicted on %s (sm_%d)\n", a->n_pos, gpu->name, gpu->sm);
+    printf("  measured:   %d series, %d fitted, %d compared with the model, %d findings\n",
+           sm.series, sm.fitted, sm.predicted, sm.findings);
+    return dlm_check_stream(stdout, "standard output");
+}
+
 dlm_status dlm_cmd_report(int argc, char **argv)
 {
     dlm_cli_args a;
     DLM_TRY(dlm_cli_parse("report", argc, argv, opts, N_OPTS, &a));
     if (a.help) {
-        dlm_cli_usage(stdout, "report", "[--out DIR] [--measure]",
-                      "Writes DIR/report.md (default report/) with its plots: parameters against\n"
-                      "PyTorch, the analytic memory of the seed's sweeps, the measured data under\n"
-                      "data/ reconciled with the model, and the seed audit; prints a summary.\n"
-                      "--measure first runs the seed's grids on this machine's GPU with dlmem's own\n"
-                      "runtime (DIR/live-<model>.csv; an interrupted run resumes) and adds them.",
+        dlm_cli_usage(stdout, "report", "[MODEL... [--data CSV]... [--gpu NAME]] [options]",
+                      "Writes DIR/report.md (default report/) with its plots.  Without MODEL: the\n"
+                      "seed report's story — parameters against PyTorch, the analytic memory of the\n"
+                      "seed's sweeps, the measured data under data/ reconciled with the model, the\n"
+                      "seed audit and advice; --measure first runs the seed's grids on this\n"
+                      "machine's GPU with dlmem's own runtime (DIR/live-<model>.csv; an interrupted\n"
+                      "run resumes) and adds them.\n\n"
+                      "With MODEL... (built-in names or network files): the same for your networks\n"
+                      "— parameters, predicted memory over --batch in each mode on --gpu, the\n"
+                      "largest batch that fits and the ways to fit more, and your measurements\n"
+                      "(--data CSV, repeatable) reconciled with the model.",
                       opts, N_OPTS);
         return DLM_OK;
     }
-    if (a.n_pos)
-        return dlm_error(DLM_EINVAL, "dlmem report: unexpected argument '%s' (options: --out DIR, "
-                         "--measure)", a.pos[0]);
     const char *dir = dlm_cli_get(&a, "out");
     if (!dir) dir = "report";
+    if (a.n_pos) {
+        if (dlm_cli_get(&a, "measure"))
+            return dlm_error(DLM_EINVAL, "dlmem report: --measure runs the seed's grids; measure "
+                             "your networks with dlmem measure and give the CSV with --data");
+        DLM_TRY(mkdir_one(dir));
+        return user_report(&a, dir);
+    }
+    static const char *user_only[] = {"data", "gpu", "batch", "seq"};
+    for (int k = 0; k < 4; k++)
+        if (dlm_cli_get(&a, user_only[k]))
+            return dlm_error(DLM_EINVAL, "dlmem report: --%s is for a report on your networks: "
+                             "give MODEL... (the seed report takes none)", user_only[k]);
     DLM_TRY(mkdir_one(dir));
     int measure = dlm_cli_get(&a, "measure") != NULL;
     char live[N_LIVE][1100];

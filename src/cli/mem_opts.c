@@ -173,6 +173,14 @@ dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g)
     return DLM_OK;
 }
 
+dlm_status dlm_cli_loss_check(const dlm_cli_args *a, int has_train)
+{
+    if (dlm_cli_get(a, "loss") && !has_train)
+        return dlm_error(DLM_EINVAL, "--loss: the loss is part of a training step: use it with "
+                         "--mode train");
+    return DLM_OK;
+}
+
 dlm_status dlm_cli_mem_single(const dlm_cli_args *a, const char *cmd)
 {
     static const char *names[] = {"mode", "dtype"};
@@ -203,6 +211,8 @@ dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const 
         if (!strcmp(s, "sdpa") || !strcmp(s, "flash")) s = "fused"; /* PyTorch's names */
         if (dlm_attention_parse(s, &cfg->attention)) return dlm_error_context(DLM_EINVAL, "--attention");
     }
+    if ((s = dlm_cli_get(a, "loss")) && dlm_loss_parse(s, &cfg->loss))
+        return dlm_error_context(DLM_EINVAL, "--loss");
     if ((s = dlm_cli_get(a, "optimizer")) && dlm_optimizer_parse(s, &cfg->optimizer))
         return dlm_error_context(DLM_EINVAL, "--optimizer");
     if ((s = dlm_cli_get(a, "profile")) && dlm_profile_parse(s, &cfg->profile))
@@ -215,6 +225,22 @@ dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const 
         DLM_TRY(dlm_cli_int("--rnn-chunks", s, 1, DLM_MAX_RNN_CHUNKS, &k));
         cfg->rnn_chunks = (int)k;
     }
+    cfg->rank = -1;
+    if ((s = dlm_cli_get(a, "parallel")) && dlm_parallel_parse(s, &cfg->parallel))
+        return dlm_error_context(DLM_EINVAL, "--parallel");
+    if ((s = dlm_cli_get(a, "gpus"))) {
+        int64_t n;
+        DLM_TRY(dlm_cli_int("--gpus", s, 1, 1 << 20, &n));
+        cfg->gpus = (int)n;
+    }
+    if ((s = dlm_cli_get(a, "rank"))) {
+        int64_t k;
+        DLM_TRY(dlm_cli_int("--rank", s, 0, (1 << 20) - 1, &k));
+        cfg->rank = (int)k;
+    }
+    if ((dlm_cli_get(a, "gpus") || dlm_cli_get(a, "rank")) && cfg->parallel == DLM_PAR_NONE)
+        return dlm_error(DLM_EINVAL, "--gpus and --rank need --parallel ddp|fsdp|zero1|zero2|zero3");
+    if (cfg->parallel != DLM_PAR_NONE && !dlm_cli_get(a, "mode")) cfg->mode = DLM_MODE_TRAIN;
     if ((s = dlm_cli_get(a, "input"))) {
         if (cfg->profile != DLM_PROFILE_RUNTIME)
             return dlm_error(DLM_EINVAL, "--input sets the runtime's measured workspaces: use it "

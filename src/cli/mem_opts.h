@@ -13,6 +13,8 @@
 #define DLM_MEM_OPT_ROWS                                                                        \
     {"mode", 0, "MODE", "infer (default), forward (training forward) or train (a whole step: "   \
                         "loss sum(o.pow(2).mean()) over the outputs, backward, optimizer step)"}, \
+    {"loss", 0, "LOSS", "train mode's loss: mse (default: sum(o.pow(2).mean())) or ce "          \
+                        "(F.cross_entropy over o's last dimension, the classes)"},               \
     {"dtype", 0, "DTYPE", "fp32 (default), fp16, bf16 or mixed (fp32 weights, half activations)"}, \
     {"attention", 0, "KIND", "eager (default: scores materialised) or fused (SDPA/flash)"},       \
     {"optimizer", 0, "OPT", "adam (default), sgd or sgd-momentum (train mode)"},                  \
@@ -28,7 +30,11 @@
     {"autocast", 0, "HALF", "dtype mixed: autocast's half type, fp16 (default) or bf16 (whose "   \
                             "library rows are used)"},                                           \
     {"cudnn-version", 0, "V", "the cuDNN version the rows should be from (e.g. 91900; default: "  \
-                              "the newest the rows have)"}
+                              "the newest the rows have)"},                                       \
+    {"parallel", 0, "HOW", "ddp, fsdp, zero1, zero2 or zero3: one rank's peak of a training "     \
+                           "step on --gpus GPUs, the batch per GPU (tools/torch_parallel.py)"},   \
+    {"gpus", 0, "N", "GPUs of --parallel (default 1)"},                                           \
+    {"rank", 0, "R", "the rank predicted, 0..N-1 (default: the one that keeps the most)"}
 
 /* Fills cfg from the options; *gpu is the named GPU (h200 by default).
  * With --workspaces, cfg->workspaces points to the rows of those files, the
@@ -43,6 +49,8 @@ dlm_status dlm_cli_mem_lists(const dlm_cli_args *a, const dlm_mem_config *base, 
 /* Refuses options that do not apply to graph g (--attention on a network
  * without attention). */
 dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g);
+/* Refuses --loss where no training step is predicted (has_train 0). */
+dlm_status dlm_cli_loss_check(const dlm_cli_args *a, int has_train);
 /* Refuses a list for --mode or --dtype (`cmd` takes one of each). */
 dlm_status dlm_cli_mem_single(const dlm_cli_args *a, const char *cmd);
 

@@ -97,16 +97,27 @@ static dlm_status push_row(dlm_table *t, char **row)
     return DLM_OK;
 }
 
+/* Text for a terminal: control characters from data (a newline, an escape
+ * sequence in a model name) become '?' (keep: one more character left alone,
+ * '\n' in prose). */
+static void printable(char *s, char keep)
+{
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != keep) || *s == 0x7f) *s = '?';
+}
+
 dlm_status dlm_table_add(dlm_table *t, const char *const *cells)
 {
     char **row = calloc((size_t)t->ncols, sizeof *row);
     if (!row) return dlm_error(DLM_ENOMEM, "out of memory");
-    for (int c = 0; c < t->ncols; c++)
+    for (int c = 0; c < t->ncols; c++) {
         if (!(row[c] = sdup(cells[c]))) {
             for (int k = 0; k < c; k++) free(row[k]);
             free(row);
             return dlm_error(DLM_ENOMEM, "out of memory");
         }
+        printable(row[c], 0);
+    }
     dlm_status st = push_row(t, row);
     if (st != DLM_OK) {
         for (int c = 0; c < t->ncols; c++) free(row[c]);
@@ -212,15 +223,20 @@ static void print_cols(const dlm_table *t, FILE *f, int indent, const int *sel, 
     }
 }
 
-/* Narrows the widest text column of sel (left-aligned; numbers never wrap)
- * one column at a time, down to `floor`, until the columns fit `avail`. */
+/* Narrows the text columns of sel (left-aligned; numbers never wrap) one
+ * column at a time, down to `floor`, until the columns fit `avail`: the
+ * rightmost text column first (where tables keep their prose), then the
+ * widest. */
 static int fit_cols(const dlm_table *t, const int *sel, int ns, int *w, int avail, int floor)
 {
     int total = 0;
     for (int i = 0; i < ns; i++) total += w[sel[i]] + (i ? 2 : 0);
+    int last = -1;
+    for (int i = 0; i < ns; i++)
+        if (t->aligns[sel[i]] != 'r') last = sel[i];
     while (total > avail) {
-        int k = -1;
-        for (int i = 0; i < ns; i++) {
+        int k = last >= 0 && w[last] > floor ? last : -1;
+        for (int i = 0; i < ns && k < 0; i++) {
             int c = sel[i];
             if (t->aligns[c] != 'r' && w[c] > floor && (k < 0 || w[c] > w[k])) k = c;
         }
@@ -323,6 +339,7 @@ dlm_status dlm_para(FILE *f, int indent, const char *fmt, ...)
     if (text) vsnprintf(text, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     if (!text) return dlm_error(DLM_ENOMEM, "out of memory");
+    printable(text, '\n');
     int cols = table_width ? table_width : 1 << 30;
     const char *p = text;
     char *line = malloc((size_t)n + 1);

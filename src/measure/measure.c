@@ -333,6 +333,29 @@ static dlm_status table_add(dlm_table *t, const point *p)
 
 /* ---- the sweep ---------------------------------------------------------------------- */
 
+/* Rows are appended to -o and --op-times files: one whose last row was cut
+ * (an interrupted write) would have the next row glued to it, so it is
+ * refused before the GPU is touched. */
+static dlm_status whole_lines(const char *path, const char *opt)
+{
+    FILE *f;
+    long long size;
+    DLM_TRY(dlm_file_open_input(path, &f, &size));
+    int last = EOF, line = 1, ch;
+    while ((ch = getc(f)) != EOF) {
+        if (ch == '\n') line++;
+        last = ch;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) return dlm_error(DLM_EIO, "%s: read error", path);
+    if (last != EOF && last != '\n')
+        return dlm_error(DLM_EPARSE, "%s:%d: %s: the file does not end in a newline (its last "
+                         "row was cut off); delete that line, then run again (nothing was "
+                         "written)", path, line, opt);
+    return DLM_OK;
+}
+
 /* Before the GPU is touched: an existing file is only continued (--resume). */
 static dlm_status check_output(sweep *w)
 {
@@ -341,23 +364,7 @@ static dlm_status check_output(sweep *w)
     if (!c->resume)
         return dlm_error(DLM_EINVAL, "%s exists: pass --resume to continue it, or choose "
                          "another -o (nothing was overwritten)", c->output);
-    /* rows are appended: a file whose last row was cut (an interrupted write)
-     * would have the next row glued to it */
-    FILE *f;
-    long long size;
-    DLM_TRY(dlm_file_open_input(c->output, &f, &size));
-    int last = EOF, line = 1, ch;
-    while ((ch = getc(f)) != EOF) {
-        if (ch == '\n') line++;
-        last = ch;
-    }
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr) return dlm_error(DLM_EIO, "%s: read error", c->output);
-    if (last != EOF && last != '\n')
-        return dlm_error(DLM_EPARSE, "%s:%d: --resume: the file does not end in a newline (its "
-                         "last row was cut off); delete that line, then resume (nothing was "
-                         "written)", c->output, line);
+    DLM_TRY(whole_lines(c->output, "--resume"));
     return load_done(w);
 }
 
@@ -392,6 +399,7 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
     w.c = c;
     if (c->repeat < 1) return dlm_error(DLM_ERANGE, "--repeat must be at least 1");
     if (c->output) DLM_GO(check_output(&w));
+    if (c->op_times && access(c->op_times, F_OK) == 0) DLM_GO(whole_lines(c->op_times, "--op-times"));
     if (c->weights) DLM_GO(dlm_tensorfile_read(c->weights, &tf));
     DLM_GO(dlm_rt_create(c->g, &o, &w.rt));
     if (c->output) DLM_GO(open_output(&w));

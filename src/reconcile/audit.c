@@ -120,6 +120,12 @@ static dlm_status read_memory(const dlm_csv *c, mrow **out, int *n)
         w->line = c->lines[r];
         w->path = c->path;
         const char *tb = dlm_csv_get(c, r, idx[0]), *md = dlm_csv_get(c, r, idx[1]);
+        for (const char *q = md; *q; q++)
+            if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+                free(m);
+                return dlm_error(DLM_EPARSE, "%s:%d: column 'model': a control character in a "
+                                 "name", c->path, c->lines[r]);
+            }
         if (strlen(tb) >= sizeof w->table || strlen(md) >= sizeof w->model) {
             int long_table = strlen(tb) >= sizeof w->table;
             dlm_status e = dlm_error(DLM_EPARSE, "%s:%d: column '%s' is longer than the %zu "

@@ -149,14 +149,39 @@ dlm_status dlm_plot_write(const char *dir, const char *stem, const char *title,
     else fprintf(f, "set xlabel \"sequence length T (tokens or steps)\"\n");
     fprintf(f, "set ylabel \"peak GPU memory (MiB)\"\n");
     if (logx) fprintf(f, "set logscale x 2\n");
-    if (logy)
-        fprintf(f, "set logscale y 10\nset yrange [%.6f:%.6f]\n", 0.8 * ymin / MIB, 1.25 * ymax / MIB);
+    if (logy) {
+        double lo = 0.8 * ymin / MIB, hi = 1.25 * ymax / MIB;
+        fprintf(f, "set logscale y 10\nset yrange [%.6f:%.6f]\n", lo, hi);
+        /* label the log axis densely: 1-2-5 steps, or every integer multiple of
+         * the decade when the range spans less than one */
+        static const double steps[2][9] = {{1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}};
+        static const int nsteps[2] = {3, 9};
+        for (int dense = 0; dense < 2; dense++) {
+            int count = 0;
+            for (double dec = pow(10, floor(log10(lo))); dec <= hi; dec *= 10)
+                for (int q = 0; q < nsteps[dense]; q++)
+                    count += steps[dense][q] * dec >= lo && steps[dense][q] * dec <= hi;
+            if (count < 4 && !dense) continue;
+            fprintf(f, "set ytics (");
+            int first = 1;
+            for (double dec = pow(10, floor(log10(lo))); dec <= hi; dec *= 10)
+                for (int q = 0; q < nsteps[dense]; q++) {
+                    double v = steps[dense][q] * dec;
+                    if (v < lo || v > hi) continue;
+                    fprintf(f, "%s%.6g", first ? "" : ", ", v);
+                    first = 0;
+                }
+            fprintf(f, ")\n");
+            break;
+        }
+    }
     if (n > 0 && ymax - ymin <= 1e-3 * fabs(ymax))
         /* a flat series: give gnuplot a range instead of letting it warn */
         fprintf(f, "set yrange [%.6f:%.6f]\n", (ymin - 0.02 * fabs(ymin) - 1) / MIB,
                 (ymax + 0.02 * fabs(ymax) + 1) / MIB);
-    fprintf(f, "set grid\nset key top left noenhanced box opaque\nset offsets graph 0.03, graph "
-               "0.03, graph 0.05, graph 0.05\n");
+    /* the legend beside the plot, never over the points */
+    fprintf(f, "set grid\nset key outside right top vertical noenhanced box\nset offsets graph 0.03, "
+               "graph 0.03, graph 0.05, graph 0.05\n");
     fprintf(f, "set style line 1 lc rgb '#1f77b4' pt 7 ps 1.2\nset style line 2 lc rgb '#d62728' "
                "pt 5 ps 1.2\nset style line 3 lc rgb '#2ca02c' pt 9 ps 1.2\nset style line 4 lc "
                "rgb '#9467bd' pt 11 ps 1.2\n");

@@ -122,6 +122,30 @@ static char *sdup(const char *s)
     return d;
 }
 
+/* "NVIDIA H100 80GB HBM3" -> "h100-80gb-hbm3"; "" for no GPU. */
+static void gpu_tag(const char *gpu, char *out, size_t n)
+{
+    size_t k = 0;
+    if (!strncmp(gpu, "NVIDIA ", 7)) gpu += 7;
+    for (const char *p = gpu; *p && k + 1 < n && k < 24; p++) {
+        char c = *p;
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out[k++] = c;
+        else if (k && out[k - 1] != '-') out[k++] = '-';
+    }
+    while (k && out[k - 1] == '-') k--;
+    out[k] = '\0';
+}
+
+/* A file's name without directory and extension: "data/x/lstm-h200.csv" -> "lstm-h200". */
+static void file_tag(const char *path, char *out, size_t n)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t L = strcspn(b, ".");
+    snprintf(out, n, "%.*s", (int)(L < n ? L : n - 1), b);
+}
+
 dlm_status dlm_recon_plots(const dlm_recon *r, const char *dir, int render, char ***stems,
                            char ***titles, int *n, int *rendered)
 {
@@ -148,11 +172,21 @@ dlm_status dlm_recon_plots(const dlm_recon *r, const char *dir, int render, char
             cv[nc++] = (dlm_plot_curve){&r->set.s[j], &r->fits[j], &r->data[j], &r->preds[j], f, nf};
         }
         const dlm_series *s = &r->set.s[i];
-        char stem[256], title[384], raw[256];
-        snprintf(raw, sizeof raw, "%s%s%s-%s-%s%s%s-%s-vs-%s", s->tag, s->tag[0] ? "-" : "",
+        char stem[256], title[384], raw[256], gpu[64], src[64];
+        /* named by what tells figures apart: the configuration, the source
+         * (profile and GPU), then the file; never a bare number */
+        gpu_tag(s->gpu, gpu, sizeof gpu);
+        file_tag(s->file, src, sizeof src);
+        snprintf(raw, sizeof raw, "%s%s%s-%s-%s%s%s-%s%s%s-vs-%s", s->tag, s->tag[0] ? "-" : "",
                  s->model, s->mode, s->dtype, strcmp(s->variant, "base") ? "-" : "",
-                 strcmp(s->variant, "base") ? s->variant : "", s->profile,
+                 strcmp(s->variant, "base") ? s->variant : "", s->profile, gpu[0] ? "-" : "", gpu,
                  dlm_xvar_letter(s->xvar));
+        for (int q = 0; q < nfig; q++)
+            if (!strncmp(st_[q], raw, strlen(raw))) {
+                size_t L = strlen(raw);
+                snprintf(raw + L, sizeof raw - L, "-%s", src);
+                break;
+            }
         size_t k = 0;
         for (const char *p = raw; *p && k + 1 < sizeof stem; p++)
             stem[k++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||

@@ -28,6 +28,10 @@ static dlm_status copy_field(char *dst, size_t n, const dlm_csv *c, int r, int c
 {
     const char *v = col >= 0 ? dlm_csv_get(c, r, col) : "";
     if (!v[0]) v = dflt;
+    for (const char *q = v; *q; q++) /* names are printed: no newline, no escape sequence */
+        if ((unsigned char)*q < 0x20 || *q == 0x7f)
+            return dlm_error(DLM_EPARSE, "%s:%d: column '%s': a control character (byte %d) in "
+                             "a name", c->path, c->lines[r], c->header[col], (int)(q - v) + 1);
     if (strlen(v) >= n)
         return dlm_error(DLM_EPARSE, "%s:%d: column '%s': %zu characters, more than the %zu "
                          "dlmem keeps", c->path, c->lines[r], c->header[col], strlen(v), n - 1);
@@ -353,12 +357,19 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
     /* other byte columns: measured workspaces a prediction may take as inputs */
     int c_extra[DLM_SERIES_MAX_EXTRA], n_extra = 0;
     char extra_name[DLM_SERIES_MAX_EXTRA][48];
-    for (int k = 0; k < c->ncols && n_extra < DLM_SERIES_MAX_EXTRA; k++) {
+    for (int k = 0; k < c->ncols; k++) {
         const char *h = c->header[k];
         size_t L = strlen(h);
-        if (L <= 6 || L - 6 >= sizeof extra_name[0] || strcmp(h + L - 6, "_bytes") ||
-            k == idx[4] || k == c_before)
-            continue;
+        if (L <= 6 || strcmp(h + L - 6, "_bytes") || k == idx[4] || k == c_before) continue;
+        /* every byte column is read or refused, never dropped without a word */
+        if (L - 6 >= sizeof extra_name[0] || n_extra == DLM_SERIES_MAX_EXTRA) {
+            st = dlm_error(DLM_EPARSE, "%s: column '%.60s': %s", path, h,
+                           n_extra == DLM_SERIES_MAX_EXTRA
+                               ? "more than 24 byte columns (*_bytes) besides the peak and before"
+                               : "a byte column's name longer than 53 characters");
+            dlm_csv_free(c);
+            return st;
+        }
         c_extra[n_extra] = k;
         snprintf(extra_name[n_extra], sizeof extra_name[0], "%.*s", (int)(L - 6), h);
         n_extra++;

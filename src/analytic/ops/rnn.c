@@ -440,11 +440,6 @@ static void rnn_params_moved(tr *r, int o)
     const dlm_op *op = &r->g->ops[o];
     if (!r->torch || !rnn_flattened(r)) return;
     dlm_poly wb = rnn_weight_bytes(r, op, r->pb);
-    if (tr_zero_stage(r) >= 3) {
-        wb = P(0);
-        for (int i = 0; i < op->n_params; i++)
-            wb = dlm_poly_add(wb, tr_state_bytes(r, op->params[i], 3, r->pb));
-    }
     int flat = new_slot(r, wb, DLM_TERM_WEIGHTS, -1, "cuDNN flat weights");
     for (int i = 0; i < op->n_params; i++) {
         tl_unref(r->t, r->slot[op->params[i]]);

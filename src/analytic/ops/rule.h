@@ -18,7 +18,7 @@
  * what the op's forward allocates (outputs, transients, workspaces), what
  * autograd saves, and what its backward allocates and hands on.  The walker
  * (trace.c: the protocol, Python lifetimes, checkpointing, autocast casts,
- * sharding) calls the rules and knows no op by name.
+ * data parallelism: parallel.c) calls the rules and knows no op by name.
  *
  * What it is not: the timeline (timeline.h) or the public API (memory.h).
  */
@@ -48,6 +48,8 @@ typedef struct ckpt_state {
     int mode;        /* 0 normal, 1 original forward of a segment, 2 recomputation */
     int cap;         /* while recomputing: Python lets go of everything by this op */
 } ckpt_state;
+
+typedef struct dlm_par dlm_par; /* data-parallel and sharded training (parallel.h) */
 
 /* The walker's state while it builds one timeline. */
 typedef struct tr {
@@ -88,10 +90,12 @@ typedef struct tr {
     int *kept;       /* per RNN op and chunk k: the state (h, c) chunk k's checkpoint keeps */
     char *frame;     /* per RNN op and chunk k: that checkpoint is alive */
     int nosave;      /* a checkpointed call: autograd keeps holders, no tensors */
+    dlm_par *par;    /* --parallel: DDP, ZeRO-1, FSDP2 (NULL: one GPU) */
     int nm_cublas, nm_cublas_bwd, nm_conv, nm_rnn_ws, nm_rnn_res, nm_adam, nm_attn;
     const dlm_ws_db *ws; /* library workspace rows (workspaces.h; may be NULL) */
     int cudnn;           /* the cuDNN version the prediction assumes */
     dlm_trace_info *info;
+    int ce_target[8];    /* cross-entropy loss: each output's int64 class indices (-1: none) */
     dlm_status st;
 } tr;
 
@@ -247,12 +251,9 @@ int tr_pgrad_half(tr *r, int p);
 /* The common backward of an op with one input: a gradient of its size. */
 void tr_bwd_input_grad(tr *r, int o, int gout);
 
-/* ZeRO-style sharding (model-only): the stage in force, 0 without sharding;
- * bytes of parameter t as the optimizer state (stage >= 1), the gradients
- * (stage >= 2) or the weights (stage 3) keep it on one GPU, `eb` bytes an
- * element. */
-int tr_zero_stage(const tr *r);
-dlm_poly tr_state_bytes(const tr *r, int t, int min_stage, int64_t eb);
+/* Bytes of parameter t's optimizer state on this GPU, `eb` bytes an element
+ * (a shard under --parallel fsdp/zero*, parallel.h). */
+dlm_poly tr_state_bytes(const tr *r, int t, int64_t eb);
 
 /* The runtime's resident workspace `name` (named term `named`): the
  * configuration's measured size if given, else `dflt`. */
