@@ -161,13 +161,22 @@ int main(void)
         TAP_OK(0, "predict the transformer grid");
         return tap_done();
     }
-    TAP_OK(n >= 40, "transformer grid: predicted %d points (hf:bert-base)", n);
+    TAP_OK(n >= (strstr(why, "without jansson") ? 20 : 40),
+           "transformer grid: predicted %d points (gpt2, vit_b_16, data/hf configs)", n);
     printf("# transformer grid: %d base points not predicted (no memory rules yet), e.g. %s\n",
            unmodelled, why);
+    /* built without jansson, the config.json points (hf:NAME) are not predicted:
+     * only the built-ins' (gpt2, vit_b_16) are, and no training point is */
+    int no_json = strstr(why, "without jansson") != NULL;
     for (int m = 0; m < 3; m++) {
         double mean, worst;
         int c;
         dlm_refcheck_stats(p, n, modes[m], &mean, &worst, &c);
+        if (c == 0 && no_json) {
+            TAP_OK(1, "# SKIP transformer grid %s: no point predicted without jansson",
+                   modes[m]);
+            continue;
+        }
         TAP_OK(c > 0 && mean <= target[m], "transformer grid %s: mean |error| %.2f%%, worst "
                "%.2f%% over %d points (target <= %.0f%%)", modes[m], 100 * mean, 100 * worst, c,
                100 * target[m]);

@@ -357,7 +357,8 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
     if (cfg->profile != DLM_PROFILE_PYTORCH) why = "the runtime profile (dlmem's runtime does not run it)";
     else if (cfg->mode == DLM_MODE_TRAIN) why = "mode train";
     else if (cfg->dtype == DLM_DTYPE_MIXED) why = "autocast (dtype mixed)";
-    else if (cfg->parallel != DLM_PAR_NONE) why = "--parallel (data-parallel or sharded training)";
+    else if (cfg->parallel != DLM_PAR_NONE && cfg->gpus > 1)
+        why = "data-parallel or sharded training";
     for (int o = 0; !why && cfg->mode == DLM_MODE_FORWARD && o < g->n_ops; o++) {
         const dlm_op *op = &g->ops[o];
         if (op->kind == DLM_OP_MHA)
