@@ -545,6 +545,18 @@ static dlm_status user_params(FILE *f, char *const *models, int n)
 
 /* Section 2: predicted memory over the batch sizes, each mode; ">= " marks a
  * lower bound (library workspaces not known for this GPU). */
+/* The sequence length a user-network report evaluates a model at: --seq, or
+ * 128 for a model with bounded positions (a transformer) and 100 steps for an
+ * unbounded one (an RNN); 0 for a model without a sequence length. */
+static dlm_status report_seq(const dlm_graph *g, const char *seq, int64_t *T)
+{
+    *T = 0;
+    if (!g->uses_T) return DLM_OK;
+    if (seq) return dlm_cli_int("--seq", seq, 1, g->max_T > 0 ? g->max_T : 100000000, T);
+    *T = g->max_T > 0 ? 128 : 100;
+    return DLM_OK;
+}
+
 static dlm_status user_memory(FILE *f, char *const *models, int n, const dlm_gpu *gpu,
                               const int64_t *bs, int nb, const char *seq)
 {
@@ -560,12 +572,7 @@ static dlm_status user_memory(FILE *f, char *const *models, int n, const dlm_gpu
         dlm_graph *g = NULL;
         DLM_TRY(dlm_model_open(models[m], NULL, NULL, &g));
         int64_t T = 0;
-        dlm_status st = DLM_OK;
-        if (g->uses_T) {
-            int64_t tmax = g->max_T > 0 ? g->max_T : 100000000;
-            if (seq) st = dlm_cli_int("--seq", seq, 1, tmax, &T);
-            else T = g->max_T > 0 ? 128 : 100;
-        }
+        dlm_status st = report_seq(g, seq, &T);
         if (st == DLM_OK) {
             fprintf(f, "**%s**%s:\n\n| mode |", g->name, g->uses_T ? "" : " (no sequence length)");
             if (g->uses_T) fprintf(f, " (T = %lld) |", (long long)T);
@@ -630,11 +637,7 @@ static dlm_status user_fit(FILE *f, char *const *models, int n, const dlm_gpu *g
         dlm_graph *g = NULL;
         DLM_TRY(dlm_model_open(models[m], NULL, NULL, &g));
         int64_t T = 0;
-        dlm_status st = DLM_OK;
-        if (g->uses_T) {
-            if (seq) st = dlm_cli_int("--seq", seq, 1, g->max_T > 0 ? g->max_T : 100000000, &T);
-            else T = g->max_T > 0 ? 128 : 100;
-        }
+        dlm_status st = report_seq(g, seq, &T);
         fprintf(f, "| %s |", g->name);
         for (int k = 0; k < 3 && st == DLM_OK; k++) {
             dlm_mem_config cfg;
