@@ -29,11 +29,40 @@ static void plots(const dlm_recon *r)
         char path[1100];
         snprintf(path, sizeof path, "%s/%s.gp", dir, stems[k]);
         FILE *f = fopen(path, "rb");
-        int in_dq = 0, ch;
+        /* gnuplot's lexer: '...' (a quote doubled inside) takes nothing
+         * literally but '', "..." takes backslash escapes and runs `...`,
+         * and # outside a string comments to the end of the line.  A
+         * backtick is a finding inside a double-quoted string and anywhere
+         * outside strings and comments (both are substituted). */
+        enum { CODE, SQ, DQ, COMMENT } at = CODE;
+        int ch;
         while (f && (ch = getc(f)) != EOF) {
-            if (ch == '"') in_dq = !in_dq;
-            else if (ch == '\n') in_dq = 0;
-            fuzz_require(!(in_dq && ch == '`'), "a backtick inside a double-quoted gnuplot string");
+            if (ch == '\n') {
+                fuzz_require(at != SQ && at != DQ, "a gnuplot string left open at the end of a line");
+                at = CODE;
+                continue;
+            }
+            switch (at) {
+            case CODE:
+                fuzz_require(ch != '`', "a backtick in gnuplot code outside a string");
+                if (ch == '\'') at = SQ;
+                else if (ch == '"') at = DQ;
+                else if (ch == '#') at = COMMENT;
+                break;
+            case SQ:
+                if (ch == '\'') {
+                    int nx = getc(f);
+                    if (nx != '\'') { at = CODE; if (nx != EOF) ungetc(nx, f); }
+                }
+                break;
+            case DQ:
+                fuzz_require(ch != '`', "a backtick inside a double-quoted gnuplot string");
+                if (ch == '\\') { if (getc(f) == EOF) break; }
+                else if (ch == '"') at = CODE;
+                break;
+            case COMMENT:
+                break;
+            }
         }
         if (f) fclose(f);
         remove(path);
