@@ -39,6 +39,19 @@ if "$DLMEM" reconcile --help >/dev/null 2>&1 && ! "$DLMEM" reconcile "$data/meas
     check dlmem.reconcile/1 "reconcile PyTorch's runs" reconcile "$data/reference/pytorch_memory.csv"
     check dlmem.reconcile/1 "reconcile a sweep"   reconcile "$data/measured/lstm-infer-h200.csv"
     check dlmem.audit/1     "audit"               audit
+    check dlmem.report/1    "report on a network file and a sweep" report "$data/nets/cifar_cnn.net" \
+        --data "$data/measured/lstm-infer-h200.csv" --out "$tmpdir/rep"
+    json_eq "$tmpdir/out" 'd["measured"]["compared"]' 2 "... counts the two lstm series compared"
+    json_eq "$tmpdir/out" 'd["report"]' "$tmpdir/rep/report.md" "... names the file it wrote"
+    [ -s "$tmpdir/rep/report.md" ]; ok $? "... and that file is there"
+    check dlmem.report/1    "the seed report"     report --out "$tmpdir/seedrep"
+    json_eq "$tmpdir/out" 'd["parameters"]["networks_matching_pytorch"]' 3 "... all three seed networks match PyTorch"
+    json_eq "$tmpdir/out" 'd["audit"]["items"] > 0' True "... and the audit checked claims"
+    run report "$data/nets/cifar_cnn.net" --out "$tmpdir/rep" --format csv; expect_rc 0 "report --format csv"
+    n1=$(head -1 "$tmpdir/out" | tr ',' '\n' | wc -l); n2=$(sed -n 2p "$tmpdir/out" | tr ',' '\n' | wc -l)
+    ok $([ "$(wc -l <"$tmpdir/out")" -eq 2 ] && [ "$n1" -eq 16 ] && [ "$n2" -eq 16 ] && echo 0 || echo 1) \
+        "... a header and one row of 16 fields ($n1, $n2)"
+    run report --out "$tmpdir/rep" --format yaml; expect_rc 2 "report --format yaml"
 fi
 
 # the checker itself catches a wrong type and a missing member

@@ -53,6 +53,8 @@ static const dlm_cli_opt opts[] = {
                            "1,2,4,8,16,32,64)"},
     {"seq", 't', "T", "with MODEL...: the sequence length for models with one (default 128 for "
                       "transformers, 100 for RNNs)"},
+    {"format", 0, "FMT", "the summary on stdout: table (default), csv or json (dlmem.report/1: "
+                         "the file written and its counts)"},
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
@@ -683,9 +685,113 @@ static dlm_status user_fit(FILE *f, char *const *models, int n, const dlm_gpu *g
     return DLM_OK;
 }
 
+/* The summary on stdout, for people (a few lines) or programs (one CSV row
+ * under its header, or a dlmem.report/1 document).  `seed`: the seed report
+ * (parameters against PyTorch, the audit); else the user's networks on `gpu`. */
+static dlm_status print_summary(dlm_format fmt, const char *path, int seed,
+                                const char *const *nets, int n_nets, const dlm_gpu *gpu,
+                                const summary *sm)
+{
+    double mean = sm->mean_err_n ? 100 * sm->mean_err_sum / sm->mean_err_n : NAN;
+    if (fmt == DLM_FMT_TABLE) {
+        printf("dlmem report: %s\n", path);
+        if (seed) {
+            printf("  parameters: %d of %d seed networks match PyTorch tensor for tensor\n",
+                   sm->params_match, sm->models);
+        } else {
+            printf("  networks:   %d, predicted on %s (sm_%d)\n", n_nets, gpu->name, gpu->sm);
+        }
+        printf("  measured:   %d series, %d fitted, %d compared with the model", sm->series,
+               sm->fitted, sm->predicted);
+        if (sm->mean_err_n) printf(" (mean |error| %.1f%%)", mean);
+        printf(", %d findings\n", sm->findings);
+        if (seed) printf("  seed audit: %d items, %d found wrong\n", sm->audit_items, sm->audit_wrong);
+        printf("  plots:      %d figures%s\n", sm->figures,
+               !sm->figures ? "" : sm->rendered ? " (PNG and SVG)"
+                                                : ", gnuplot not installed: scripts only (.gp)");
+        return dlm_check_stream(stdout, "standard output");
+    }
+    if (fmt == DLM_FMT_CSV) {
+        printf("report,kind,networks,gpu,sm,params_match,params_models,series,fitted,compared,"
+               "mean_abs_error_pct,findings,audit_items,audit_wrong,figures,rendered\n");
+        dlm_csv_field(stdout, path);
+        printf(",%s,", seed ? "seed" : "networks");
+        char list[4096] = "";
+        for (int m = 0; m < n_nets; m++) {
+            strncat(list, m ? ";" : "", sizeof list - strlen(list) - 1);
+            strncat(list, nets[m], sizeof list - strlen(list) - 1);
+        }
+        dlm_csv_field(stdout, list);
+        putchar(',');
+        if (!seed) {
+            dlm_csv_field(stdout, gpu->name);
+            printf(",%d", gpu->sm);
+        } else {
+            putchar(',');
+        }
+        if (seed) printf(",%d,%d", sm->params_match, sm->models);
+        else printf(",,");
+        printf(",%d,%d,%d,", sm->series, sm->fitted, sm->predicted);
+        if (sm->mean_err_n) printf("%.4f", mean);
+        printf(",%d", sm->findings);
+        if (seed) printf(",%d,%d", sm->audit_items, sm->audit_wrong);
+        else printf(",,");
+        printf(",%d,%d\n", sm->figures, sm->rendered ? 1 : 0);
+        return dlm_check_stream(stdout, "standard output");
+    }
+    dlm_json j;
+    dlm_json_init(&j, stdout, "dlmem.report/1");
+    dlm_json_obj_begin(&j);
+    dlm_json_kstr(&j, "report", path);
+    dlm_json_kstr(&j, "kind", seed ? "seed" : "networks");
+    dlm_json_key(&j, "networks");
+    dlm_json_arr_begin(&j);
+    for (int m = 0; m < n_nets; m++) dlm_json_str(&j, nets[m]);
+    dlm_json_arr_end(&j);
+    dlm_json_key(&j, "gpu");
+    if (seed) dlm_json_null(&j);
+    else dlm_json_str(&j, gpu->name);
+    dlm_json_key(&j, "sm");
+    if (seed) dlm_json_null(&j);
+    else dlm_json_int(&j, gpu->sm);
+    dlm_json_key(&j, "parameters");
+    if (seed) {
+        dlm_json_obj_begin(&j);
+        dlm_json_kint(&j, "networks_matching_pytorch", sm->params_match);
+        dlm_json_kint(&j, "networks", sm->models);
+        dlm_json_obj_end(&j);
+    } else {
+        dlm_json_null(&j);
+    }
+    dlm_json_key(&j, "measured");
+    dlm_json_obj_begin(&j);
+    dlm_json_kint(&j, "series", sm->series);
+    dlm_json_kint(&j, "fitted", sm->fitted);
+    dlm_json_kint(&j, "compared", sm->predicted);
+    dlm_json_knum(&j, "mean_abs_error_pct", mean);
+    dlm_json_kint(&j, "findings", sm->findings);
+    dlm_json_obj_end(&j);
+    dlm_json_key(&j, "audit");
+    if (seed) {
+        dlm_json_obj_begin(&j);
+        dlm_json_kint(&j, "items", sm->audit_items);
+        dlm_json_kint(&j, "wrong", sm->audit_wrong);
+        dlm_json_obj_end(&j);
+    } else {
+        dlm_json_null(&j);
+    }
+    dlm_json_key(&j, "plots");
+    dlm_json_obj_begin(&j);
+    dlm_json_kint(&j, "figures", sm->figures);
+    dlm_json_kbool(&j, "rendered", sm->rendered);
+    dlm_json_obj_end(&j);
+    dlm_json_obj_end(&j);
+    return dlm_json_finish(&j);
+}
+
 /* `dlmem report MODEL... [--data CSV...] [--gpu NAME]`: the same story for the
  * user's networks and measurements. */
-static dlm_status user_report(const dlm_cli_args *a, const char *dir)
+static dlm_status user_report(const dlm_cli_args *a, const char *dir, dlm_format fmt)
 {
     const dlm_gpu *gpu;
     const char *gname = dlm_cli_get(a, "gpu");
@@ -762,11 +868,7 @@ static dlm_status user_report(const dlm_cli_args *a, const char *dir)
     if (st != DLM_OK) return st;
     if (rename(tmp, path) != 0)
         return dlm_error(DLM_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-    printf("dlmem report: %s\n", path);
-    printf("  networks:   %d, predicted on %s (sm_%d)\n", a->n_pos, gpu->name, gpu->sm);
-    printf("  measured:   %d series, %d fitted, %d compared with the model, %d findings\n",
-           sm.series, sm.fitted, sm.predicted, sm.findings);
-    return dlm_check_stream(stdout, "standard output");
+    return print_summary(fmt, path, 0, (const char *const *)a->pos, a->n_pos, gpu, &sm);
 }
 
 dlm_status dlm_cmd_report(int argc, char **argv)
@@ -788,6 +890,8 @@ dlm_status dlm_cmd_report(int argc, char **argv)
                       opts, N_OPTS);
         return DLM_OK;
     }
+    dlm_format fmt;
+    DLM_TRY(dlm_cli_format(&a, &fmt));
     const char *dir = dlm_cli_get(&a, "out");
     if (!dir) dir = "report";
     if (a.n_pos) {
@@ -795,7 +899,7 @@ dlm_status dlm_cmd_report(int argc, char **argv)
             return dlm_error(DLM_EINVAL, "dlmem report: --measure runs the seed's grids; measure "
                              "your networks with dlmem measure and give the CSV with --data");
         DLM_TRY(mkdir_one(dir));
-        return user_report(&a, dir);
+        return user_report(&a, dir, fmt);
     }
     static const char *user_only[] = {"data", "gpu", "batch", "seq"};
     for (int k = 0; k < 4; k++)
@@ -852,15 +956,6 @@ dlm_status dlm_cmd_report(int argc, char **argv)
     }
     if (rename(tmp, path) != 0)
         return dlm_error(DLM_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-    printf("dlmem report: %s\n", path);
-    printf("  parameters: %d of %d seed networks match PyTorch tensor for tensor\n",
-           sm.params_match, sm.models);
-    printf("  measured:   %d series, %d fitted, %d compared with the model (mean |error| %.1f%%), "
-           "%d findings\n", sm.series, sm.fitted, sm.predicted,
-           sm.mean_err_n ? 100 * sm.mean_err_sum / sm.mean_err_n : 0.0, sm.findings);
-    printf("  seed audit: %d items, %d found wrong\n", sm.audit_items, sm.audit_wrong);
-    printf("  plots:      %d figures%s\n", sm.figures,
-           sm.rendered ? " (PNG and SVG)" : ", gnuplot not installed: scripts only (.gp)");
-    return dlm_check_stream(stdout, "standard output");
+    return print_summary(fmt, path, 1, seed_models, 3, NULL, &sm);
 }
 #endif

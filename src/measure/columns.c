@@ -23,6 +23,9 @@
  * At the peak, weights + buffers + inputs + the five named terms +
  * activation_peak + scratch_peak = peak_bytes.
  */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "measure.h"
@@ -52,4 +55,53 @@ const char *dlm_measure_header(void)
             strncat(h, columns[i], sizeof h - strlen(h) - 1);
         }
     return h;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && !strcmp(s + n - m, tail);
+}
+
+static int integer_column(const char *name)
+{
+    static const char *const ints[] = {"batch", "seq", "tf32", "repeat", "sm"};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (!strcmp(name, ints[i])) return 1;
+    return ends_with(name, "_bytes");
+}
+
+dlm_status dlm_measure_row_json(dlm_json *j, const char *const *cells, int n)
+{
+    int ncol;
+    const char *const *col = dlm_measure_columns(&ncol);
+    if (n != ncol)
+        return dlm_error(DLM_EINTERNAL, "measure: a row of %d cells for %d columns", n, ncol);
+    dlm_json_obj_begin(j);
+    for (int i = 0; i < n; i++) {
+        const char *s = cells[i];
+        char *end;
+        dlm_json_key(j, col[i]);
+        if (!*s) {
+            dlm_json_null(j);
+        } else if (integer_column(col[i])) {
+            errno = 0;
+            long long v = strtoll(s, &end, 10);
+            if (*end || errno)
+                return dlm_error(DLM_EPARSE, "measure: column '%s': '%s' is not an integer",
+                                 col[i], s);
+            dlm_json_int(j, v);
+        } else if (ends_with(col[i], "_ms")) {
+            errno = 0;
+            double v = strtod(s, &end);
+            if (*end || errno || !isfinite(v))
+                return dlm_error(DLM_EPARSE, "measure: column '%s': '%s' is not a number",
+                                 col[i], s);
+            dlm_json_num(j, v);
+        } else {
+            dlm_json_str(j, s);
+        }
+    }
+    dlm_json_obj_end(j);
+    return DLM_OK;
 }

@@ -171,71 +171,117 @@ typedef struct sweep {
     int n_done;
 } sweep;
 
-static void put_int(FILE *f, int64_t v) { fprintf(f, ",%lld", (long long)v); }
+/* One row's cells, in the order of dlm_measure_columns(): the CSV writer and
+ * the JSON writer (dlm_measure_row_json, typed by column) read the same cells. */
+#define ROW_CELLS 64
+typedef struct row {
+    char cell[ROW_CELLS][320];
+    int n;
+} row;
 
-static void put_str(FILE *f, const char *s)
+static void put_str(row *r, const char *s)
 {
-    fputc(',', f);
-    dlm_csv_field(f, s);
+    if (r->n < ROW_CELLS) snprintf(r->cell[r->n++], sizeof r->cell[0], "%s", s ? s : "");
+}
+
+static void put_int(row *r, int64_t v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%lld", (long long)v);
+    put_str(r, b);
+}
+
+static void put_ms(row *r, double v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%.4f", v);
+    put_str(r, b);
+}
+
+static dlm_status make_row(const sweep *w, const point *p, row *r)
+{
+    const dlm_measure_config *c = w->c;
+    const dlm_rt_workspaces *ws = &p->ws;
+    r->n = 0;
+    put_str(r, c->g->name);
+    put_str(r, "runtime");
+    put_str(r, "infer");
+    put_str(r, dlm_rt_dtype_name(c->dtype));
+    put_str(r, has_attention(c->g) ? "eager" : "");
+    put_int(r, c->tf32);
+    put_int(r, p->B);
+    put_int(r, p->T);
+    put_str(r, p->oom ? "oom" : "ok");
+    if (p->oom) {
+        for (int i = 9; i <= 26; i++) put_str(r, ""); /* before_bytes .. untracked_bytes */
+    } else {
+        put_int(r, p->before);
+        put_int(r, p->peak);
+        put_int(r, p->after);
+        put_str(r, p->peak_op);
+        put_int(r, p->by_kind[DLM_MK_WEIGHTS]);
+        put_int(r, p->by_kind[DLM_MK_BUFFERS]);
+        put_int(r, p->by_kind[DLM_MK_INPUTS]);
+        put_int(r, p->by_kind[DLM_MK_ACT]);
+        put_int(r, p->by_kind[DLM_MK_SCRATCH]);
+        put_int(r, ws->cublas);
+        put_int(r, ws->cudnn_conv);
+        put_int(r, ws->cudnn_rnn);
+        put_int(r, ws->cudnn_rnn_reserve);
+        put_int(r, ws->rnn_seq_lengths);
+        put_int(r, ws->cudnn_conv_transient_max);
+        put_int(r, p->pool_high);
+        put_int(r, p->pool_reserved);
+        put_int(r, p->untracked);
+    }
+    put_int(r, w->over.context);
+    put_int(r, w->over.cudnn_handle);
+    put_int(r, w->over.cublas_handle);
+    if (p->oom) {
+        for (int i = 0; i < 3; i++) put_str(r, "");
+    } else {
+        put_ms(r, p->median);
+        put_ms(r, p->min);
+        put_ms(r, p->max);
+    }
+    put_int(r, c->repeat);
+    put_str(r, w->weights);
+    put_str(r, w->gpu.name);
+    put_int(r, w->gpu.total_bytes);
+    put_int(r, w->gpu.sm);
+    put_str(r, w->gpu.driver);
+    put_str(r, w->gpu.cuda);
+    put_str(r, w->gpu.cuda_driver);
+    put_str(r, w->gpu.cudnn);
+    put_str(r, w->gpu.cublas);
+    put_str(r, PACKAGE_VERSION);
+    put_str(r, dlm_rt_layout_name(w->rt));
+    int ncol;
+    dlm_measure_columns(&ncol);
+    if (r->n != ncol)
+        return dlm_error(DLM_EINTERNAL, "measure: a row of %d cells for %d columns", r->n, ncol);
+    return DLM_OK;
 }
 
 static dlm_status write_row(const sweep *w, FILE *f, const point *p)
 {
-    const dlm_measure_config *c = w->c;
-    const dlm_rt_workspaces *ws = &p->ws;
-    dlm_csv_field(f, c->g->name);
-    put_str(f, "runtime");
-    put_str(f, "infer");
-    put_str(f, dlm_rt_dtype_name(c->dtype));
-    put_str(f, has_attention(c->g) ? "eager" : "");
-    put_int(f, c->tf32);
-    put_int(f, p->B);
-    put_int(f, p->T);
-    put_str(f, p->oom ? "oom" : "ok");
-    if (p->oom) {
-        for (int i = 9; i <= 26; i++) fputc(',', f); /* before_bytes .. untracked_bytes */
-    } else {
-        put_int(f, p->before);
-        put_int(f, p->peak);
-        put_int(f, p->after);
-        put_str(f, p->peak_op);
-        put_int(f, p->by_kind[DLM_MK_WEIGHTS]);
-        put_int(f, p->by_kind[DLM_MK_BUFFERS]);
-        put_int(f, p->by_kind[DLM_MK_INPUTS]);
-        put_int(f, p->by_kind[DLM_MK_ACT]);
-        put_int(f, p->by_kind[DLM_MK_SCRATCH]);
-        put_int(f, ws->cublas);
-        put_int(f, ws->cudnn_conv);
-        put_int(f, ws->cudnn_rnn);
-        put_int(f, ws->cudnn_rnn_reserve);
-        put_int(f, ws->rnn_seq_lengths);
-        put_int(f, ws->cudnn_conv_transient_max);
-        put_int(f, p->pool_high);
-        put_int(f, p->pool_reserved);
-        put_int(f, p->untracked);
+    row r;
+    DLM_TRY(make_row(w, p, &r));
+    for (int i = 0; i < r.n; i++) {
+        if (i) fputc(',', f);
+        dlm_csv_field(f, r.cell[i]);
     }
-    put_int(f, w->over.context);
-    put_int(f, w->over.cudnn_handle);
-    put_int(f, w->over.cublas_handle);
-    if (p->oom) {
-        fputs(",,,", f);
-    } else {
-        fprintf(f, ",%.4f,%.4f,%.4f", p->median, p->min, p->max);
-    }
-    put_int(f, c->repeat);
-    put_str(f, w->weights);
-    put_str(f, w->gpu.name);
-    put_int(f, w->gpu.total_bytes);
-    put_int(f, w->gpu.sm);
-    put_str(f, w->gpu.driver);
-    put_str(f, w->gpu.cuda);
-    put_str(f, w->gpu.cuda_driver);
-    put_str(f, w->gpu.cudnn);
-    put_str(f, w->gpu.cublas);
-    put_str(f, PACKAGE_VERSION);
-    put_str(f, dlm_rt_layout_name(w->rt));
     fputc('\n', f);
-    return dlm_check_stream(f, f == stdout ? "stdout" : c->output);
+    return dlm_check_stream(f, f == stdout ? "stdout" : w->c->output);
+}
+
+static dlm_status json_row(const sweep *w, dlm_json *j, const point *p)
+{
+    row r;
+    const char *cells[ROW_CELLS];
+    DLM_TRY(make_row(w, p, &r));
+    for (int i = 0; i < r.n; i++) cells[i] = r.cell[i];
+    return dlm_measure_row_json(j, cells, r.n);
 }
 
 /* Reads the points already measured (status ok or oom) for this model and
@@ -389,6 +435,8 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
     dlm_table *table = NULL;
     dlm_tensorfile *tf = NULL;
     float *ms = NULL;
+    dlm_json doc;
+    int json_open = 0;
     dlm_rt_options o = {.dtype = c->dtype, .tf32 = c->tf32, .mem_limit = c->mem_limit,
                         .conv_ws_limit = c->conv_ws_limit,
                         .conv_search = c->conv_search,
@@ -420,6 +468,14 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
     }
     int n = c->n_batch * c->n_seq, k = 0;
     if (c->format == DLM_FMT_CSV && !c->quiet) printf("%s\n", dlm_measure_header());
+    if (c->format == DLM_FMT_JSON && !c->quiet) {
+        dlm_json_init(&doc, stdout, "dlmem.measure/1");
+        json_open = 1;
+        dlm_json_obj_begin(&doc);
+        dlm_json_kstr(&doc, "model", c->g->name);
+        dlm_json_key(&doc, "points");
+        dlm_json_arr_begin(&doc);
+    }
     progress(0, n, c->g, NULL);
     for (int i = 0; i < c->n_batch; i++)
         for (int j = 0; j < c->n_seq; j++) {
@@ -447,6 +503,8 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
                 /* the caller reads the CSV */
             } else if (c->format == DLM_FMT_CSV) {
                 DLM_GO(write_row(&w, stdout, &p));
+            } else if (c->format == DLM_FMT_JSON) {
+                DLM_GO(json_row(&w, &doc, &p));
             } else {
                 DLM_GO(table_add(table, &p));
             }
@@ -456,6 +514,11 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
         st = DLM_OK;
     } else if (c->format == DLM_FMT_CSV) {
         st = dlm_check_stream(stdout, "stdout");
+    } else if (c->format == DLM_FMT_JSON) {
+        dlm_json_arr_end(&doc);
+        dlm_json_obj_end(&doc);
+        json_open = 0;
+        st = dlm_json_finish(&doc);
     } else {
         const char *lay = dlm_rt_layout_name(w.rt);
         printf("%s on %s (sm %d), %s%s%s%s, driver %s, CUDA %s, cuDNN %s, cuBLAS %s; weights %s\n",
@@ -471,6 +534,7 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
         st = dlm_check_stream(stdout, "stdout");
     }
 fail:
+    if (json_open) dlm_json_free(&doc);
     if (w.out && fclose(w.out) != 0 && st == DLM_OK)
         st = dlm_error(DLM_EIO, "%s: write failed (%s)", c->output, strerror(errno));
     dlm_rt_free(w.rt);

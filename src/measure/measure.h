@@ -58,4 +58,12 @@ dlm_status dlm_measure_run(const dlm_measure_config *c);
 const char *const *dlm_measure_columns(int *n);
 const char *dlm_measure_header(void);
 
+/* One point as a JSON object (schema dlmem.measure/1, doc/json.md): the cells
+ * of one CSV row in column order, each under its column's name, typed by
+ * column: bytes, batch, seq, tf32, repeat and sm as integers, the times in ms
+ * as numbers, the rest as strings; an empty cell (an oom point's sizes and
+ * times, no attention, no layout) is null.  A cell that is not a number where
+ * one belongs is DLM_EPARSE naming the column. */
+dlm_status dlm_measure_row_json(dlm_json *j, const char *const *cells, int n);
+
 #endif
