@@ -168,8 +168,21 @@ class Mlp(nn.Module):
         return self.fc4(x)
 
 
+class WideHead(nn.Module):
+    """data/nets/wide_head.net in PyTorch: Linear 512->2048, ReLU, Linear
+    2048->32000 (a vocabulary-sized classifier head)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.r1, self.head = nn.Linear(512, 2048), nn.ReLU(), nn.Linear(2048, 32000)
+
+    def forward(self, x):
+        return self.head(self.r1(self.fc1(x)))
+
+
 # network files with a PyTorch twin here: dlmem's path -> the class
-NET_TWINS = {"data/nets/vgg_small.net": VggSmall, "data/nets/mlp.net": Mlp}
+NET_TWINS = {"data/nets/vgg_small.net": VggSmall, "data/nets/mlp.net": Mlp,
+             "data/nets/wide_head.net": WideHead}
 
 
 def build(name, attention="eager", knobs=None):
@@ -303,6 +316,8 @@ def make_input(name, B, T, device, dtype, knobs=None):
         return torch.randn(B, 3, 32, 32, generator=g).to(device, dtype)
     if name == "data/nets/mlp.net":
         return torch.randn(B, 784, generator=g).to(device, dtype)
+    if name == "data/nets/wide_head.net":
+        return torch.randn(B, 512, generator=g).to(device, dtype)
     vocab = 50257 if name == "gpt2" else (hf_config_dict(name)["vocab_size"]
                                           if name.startswith("hf:") else 30522)
     return torch.randint(0, vocab, (B, T), generator=g).to(device)

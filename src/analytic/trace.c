@@ -876,6 +876,9 @@ static void backward(tr *r)
         loss = s;
     }
     tr_release_casts(r); /* the autocast region ends after the loss */
+    /* `del out` before loss.backward(): the outputs' own references go; what
+     * autograd saved of them (PowBackward0's o) stays until its node runs */
+    release_end(r);
     tl_at(r->t, DLM_PHASE_BACKWARD, -1);
     int ones = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "grad of loss");
     for (int i = n_out - 1; i >= 0 && ce; i--) ce_loss_backward(r, i, ls, tw);
@@ -883,12 +886,15 @@ static void backward(tr *r)
         int o = g->outputs[i];
         int e = r->mixed && r->eb[o] == 2 ? 4 : r->eb[o];
         dlm_poly nb = mulk(numel(r, o), e);
+        /* pow_backward (FunctionsManual.cpp): grad * (2 * self.pow(1)): both
+         * temporaries of that one C++ expression live until it ends, after the
+         * product is made */
         int gm = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "grad of mean");
         int p1 = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "pow backward: o^1");
         int p2 = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "pow backward: 2*o");
-        tl_unref(r->t, p1);
         int gr = new_slot(r, nb, DLM_TERM_TRANSIENT, -1, "pow backward");
         tl_unref(r->t, p2);
+        tl_unref(r->t, p1);
         tl_unref(r->t, gm);
         tl_unref(r->t, pows[i]);
         if (e != r->eb[o]) { /* back to o's half type */

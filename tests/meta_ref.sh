@@ -1,0 +1,57 @@
+#!/bin/sh
+# meta_ref.sh — the training step's loss, backward and optimizer against
+# PyTorch's own step on the meta device (tools/torch_meta.py, PyTorch 2.11:
+# every storage its ops make, counted until it dies), for the cross-entropy
+# (--loss ce) and mse losses, SGD, SGD with momentum and Adam, fp32 and bf16,
+# on two linear networks (data/nets/wide_head.net, whose 32,000-class head makes
+# the loss the peak at large B, and data/nets/mlp.net) at B = 8 .. 4096:
+# data/reference/torch_meta_loss.csv.  The meta device has no cuBLAS or cuDNN
+# and no caching allocator, so dlmem's pytorch-profile peak less its named
+# cuBLAS/cuDNN workspaces and its allocator rounding is compared with the meta
+# step's requested-bytes peak: equal within 16 bytes (a scalar), or, where two
+# candidate peaks are within the allocator's rounding of each other (dlmem's
+# rounded peak then lies elsewhere), within that rounding, said per point.
+# Any other difference fails.
+. "$top_srcdir/tests/lib.sh"
+command -v python3 >/dev/null 2>&1 || { echo "1..0 # SKIP python3 not installed"; exit 0; }
+if [ "$no_json" -eq 1 ]; then echo "1..0 # SKIP built without jansson"; exit 0; fi
+ref="$top_srcdir/data/reference/torch_meta_loss.csv"
+cd "$top_srcdir" || exit 1
+DLMEM="$DLMEM" python3 - "$ref" >"$tmpdir/meta.tap" 2>&1 <<'PY'
+import csv, json, os, subprocess, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+n = exact = located = 0
+for r in rows:
+    cmd = [os.environ["DLMEM"], "memory", r["model"], "-b", r["batch"], "--mode", "train",
+           "--profile", "pytorch", "--loss", r["loss"], "--optimizer", r["optimizer"],
+           "--dtype", r["dtype"], "--format", "json"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    n += 1
+    what = f"{r['model']} {r['dtype']} {r['optimizer']} loss {r['loss']} B={r['batch']}"
+    if p.returncode != 0:
+        print(f"not ok {n} - {what}: dlmem failed: {p.stderr.strip()}")
+        continue
+    pt = json.loads(p.stdout)["points"][0]
+    named = pt["named"]
+    gpu_only = sum(v for k, v in named.items() if k.startswith(("cublas", "cudnn")))
+    rounding = named.get("allocator_rounding", 0)
+    got = pt["peak_bytes"] - gpu_only - rounding
+    want = int(r["requested_peak_bytes"])
+    d = got - want
+    if abs(d) <= 16:
+        exact += 1
+        print(f"ok {n} - {what}: {got} B, PyTorch on meta {want} B ({d:+d} B)")
+    elif abs(d) <= rounding:
+        located += 1
+        print(f"ok {n} - {what}: {got} B, PyTorch on meta {want} B ({d:+d} B): within the "
+              f"allocator rounding ({rounding} B) that puts dlmem's peak at {pt['peak_where']}")
+    else:
+        print(f"not ok {n} - {what}: {got} B, PyTorch on meta {want} B ({d:+d} B, "
+              f"{100 * d / want:+.2f}%) at {pt['peak_where']}")
+print(f"# {exact} of {n} points within 16 bytes, {located} within the allocator's rounding")
+ok = n == len(rows) and n >= 90 and exact >= n - 8
+print(f"{'ok' if ok else 'not ok'} {n + 1} - at least 90 points, all but at most 8 within 16 bytes")
+print(f"1..{n + 1}")
+PY
+cat "$tmpdir/meta.tap"
+! grep -q "^not ok" "$tmpdir/meta.tap" && grep -q "^1\.\." "$tmpdir/meta.tap"
