@@ -135,9 +135,10 @@ static dlm_status list_gpus(dlm_format fmt)
         }
         return dlm_check_stream(stdout, "standard output");
     }
-    static const char *hdr[] = {"name", "GPU", "memory MiB", "sm", "context MiB", "source"};
+    /* the memory's kind in the table, each GPU's whole source under it */
+    static const char *hdr[] = {"name", "GPU", "memory MiB", "memory from", "sm", "context MiB"};
     dlm_table *t;
-    DLM_TRY(dlm_table_alloc(6, hdr, "llrrrl", &t));
+    DLM_TRY(dlm_table_alloc(6, hdr, "llrlrr", &t));
     dlm_status st = DLM_OK;
     for (int i = 0; i < n && st == DLM_OK; i++) {
         char mem[32], sm[16], ctx[40];
@@ -145,7 +146,10 @@ static dlm_status list_gpus(dlm_format fmt)
         snprintf(sm, sizeof sm, "%d", g[i].sm);
         snprintf(ctx, sizeof ctx, "%lld%s", (long long)(g[i].context / 1048576),
                  g[i].context_measured ? "" : " (est.)");
-        const char *cells[] = {g[i].name, g[i].full, mem, sm, ctx, g[i].source};
+        const char *kind = !strncmp(g[i].source, "nvidia-smi", 10) ? "nvidia-smi"
+                           : !strncmp(g[i].source, "nominal", 7)  ? "nominal (spec)"
+                                                                  : "measured";
+        const char *cells[] = {g[i].name, g[i].full, mem, kind, sm, ctx};
         st = dlm_table_add(t, cells);
     }
     if (st == DLM_OK) {
@@ -154,6 +158,10 @@ static dlm_status list_gpus(dlm_format fmt)
         st = dlm_table_print(t, stdout, 2);
     }
     dlm_table_free(t);
+    if (st == DLM_OK) printf("\nSources:\n");
+    for (int i = 0; i < n && st == DLM_OK; i++)
+        st = dlm_para(stdout, 2, "%s: %s", g[i].name, g[i].source);
+    if (st == DLM_OK) putchar('\n');
     if (st == DLM_OK)
         st = dlm_para(stdout, 0, "The CUDA context (+ cuBLAS and cuDNN handles, outside PyTorch's "
                       "allocator) was measured on an H200 (sm_90) only; (est.) marks where that "
