@@ -20,6 +20,7 @@ run on the meta device (network files with a twin there; built-ins without cuDNN
 attention kernels of their own).  What it is not: part of dlmem, which never imports
 PyTorch and reads the CSV this writes."""
 import argparse
+import contextlib
 import copy
 import csv
 import os
@@ -75,6 +76,22 @@ class Allocator(TorchDispatchMode):
         return out
 
 
+def cuda_dispatch():
+    """Where PyTorch's CUDA build takes another path than its meta/CPU one, take
+    CUDA's: F.dropout on a CUDA tensor is the fused native_dropout (its output and
+    a bool mask, Dropout.cpp is_fused_kernel_acceptable), elsewhere a float mask
+    (empty_like, bernoulli_, div_, mul)."""
+    def dropout(input, p=0.5, training=True, inplace=False):
+        if not training or p == 0 or input.numel() == 0:
+            return input
+        if p == 1:
+            return input * 0
+        out, _ = torch.native_dropout(input, p, True)
+        return out
+    F.dropout = dropout
+    torch.nn.modules.dropout.F.dropout = dropout
+
+
 def optimizer(name, params):
     """tools/torch_reference.py's optimizers with the implementation PyTorch picks on CUDA
     (foreach), which it would not pick on the meta device by itself."""
@@ -87,19 +104,54 @@ def optimizer(name, params):
     raise SystemExit(f"torch_meta.py: unknown optimizer {name!r}")
 
 
-def run(model_name, B, loss_name, opt_name, dtype):
-    base = ref.build(model_name)
+def run(model_name, B, loss_name, opt_name, dtype, T=0, mode_name="train",
+        attention="eager", knobs=None):
+    """One point by tools/torch_reference.py's protocol; returns (before, peak,
+    after, requested peak) in bytes.  Causal LMs take their own loss
+    (model(input_ids=x, labels=x).loss) whatever loss_name says."""
+    # built on the meta device (moving a CPU model there would untie tied weights:
+    # Module._apply makes new Parameters when the tensor types differ)
+    with torch.device("meta"):
+        base = ref.build(model_name, attention, knobs)
     mode = Allocator()
     with mode:
-        model = copy.deepcopy(base).to(device="meta", dtype=ref.DTYPES[dtype])
-        x = ref.make_input(model_name, B, 0, "meta", ref.DTYPES[dtype])
-        opt = optimizer(opt_name, list(model.parameters()))
-        model.train()
+        model = base.to(dtype=ref.DTYPES[dtype])
+        for q in model.parameters():
+            mode.track(q)
+        for q in model.buffers():
+            mode.track(q)
+        x = ref.make_input(model_name, B, T, "meta", ref.DTYPES[dtype], knobs)
+        if x.dtype in (torch.int64, torch.int32):
+            x = x.to("meta")
+        opt = optimizer(opt_name, [q for q in model.parameters() if q.requires_grad]) \
+            if mode_name == "train" else None
+        model.train(mode_name != "infer")
         targets = None
+        ac = contextlib.nullcontext()
+
+        def forward_only():
+            if mode_name == "infer":
+                with torch.no_grad():
+                    return ref.forward_and_loss(model_name, model, x, mode_name, ac)[0]
+            return ref.forward_and_loss(model_name, model, x, mode_name, ac)[0]
+
+        if mode_name != "train":
+            out = forward_only()  # warm-up
+            del out
+            before = mode.live
+            mode.peak, mode.req_peak = mode.live, mode.req
+            out = forward_only()
+            return before, mode.peak, mode.live, mode.req_peak
 
         def step():
             nonlocal targets
             opt.zero_grad(set_to_none=True)
+            if ref.is_causal_lm(model_name):
+                out, loss = ref.forward_and_loss(model_name, model, x, "train", ac)
+                del out
+                loss.backward()
+                opt.step()
+                return
             out = ref.outputs_of(model(x))
             if loss_name == "ce":
                 if targets is None:  # made once, with the input
@@ -113,7 +165,7 @@ def run(model_name, B, loss_name, opt_name, dtype):
             loss.backward()
             opt.step()
 
-        if loss_name == "ce":  # the targets exist before the warm-up, as the input does
+        if loss_name == "ce" and not ref.is_causal_lm(model_name):  # made with the input
             out = ref.outputs_of(model(x))
             targets = [torch.zeros(o.numel() // o.shape[-1], dtype=torch.long, device="meta")
                        for o in out]
@@ -126,6 +178,7 @@ def run(model_name, B, loss_name, opt_name, dtype):
 
 
 def main():
+    cuda_dispatch()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", default="-")
     ap.add_argument("--model", action="append")
