@@ -99,7 +99,7 @@ run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16; expect_rc 0 "a decoder'
 out_has "forward of lm_head" "its peak is at the LM head"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode train
 expect_rc 2 "a decoder's training step is refused"
-one_line_error "forward pass only .*mode train is not modelled yet" "it says which mode has no rules"
+one_line_error "GPT-2-family training .*mode train for .* is not modelled yet" "it says what has no rules"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode forward --attention fused
 expect_rc 2 "fp32 SDPA over grouped heads under autograd is refused"
 one_line_error "fp32 SDPA over grouped key/value heads" "it names the kernel case"
@@ -111,12 +111,19 @@ one_line_error "(sliding-window attention) has no memory rule yet" "it names the
 run memory vit_b_16 --batch 1;    expect_rc 0 "vit_b_16's inference is predicted"
 out_has ">= " "the patch conv's cuDNN workspace has no row: the peak is a lower bound"
 run memory vit_b_16 --batch 1 --mode train; expect_rc 2 "vit_b_16's training step is refused"
-one_line_error "forward pass only .*mode train is not modelled yet" "it says which mode has no rules"
+one_line_error "GPT-2-family training .*mode train for .* is not modelled yet" "it says what has no rules"
 # advise on a decoder's inference: techniques the rules do not cover are rows that say so
 run advise gpt2 --mode infer --seq 512 --format csv; expect_rc 0 "advise gpt2 in inference"
 out_has ",mixed,precision,0,.*not modelled for this network" "autocast is a row saying it is not modelled"
 out_has ",bf16,precision,1," "bf16 inference is evaluated"
-run advise gpt2;                 expect_rc 2 "advise gpt2's training step is refused"
+# GPT-2's training step (eager attention) has rules: advise evaluates it; what the
+# rules do not cover for it (autocast, data parallelism, sharding, SDPA) are rows saying so
+run advise gpt2 --format csv;   expect_rc 0 "advise gpt2's training step"
+out_has ",mixed,precision,0,.*not modelled for this network" "autocast: a row saying it is not modelled"
+out_has ",zero3,sharding,0,.*not modelled for this network" "ZeRO-3: a row saying it is not modelled"
+out_has ",bf16,precision,1," "pure bf16 training is evaluated"
+run memory gpt2 -b 2 -t 64 --mode train --attention fused; expect_rc 2 "GPT-2 training with SDPA is refused"
+one_line_error "fused (SDPA) attention is not modelled yet" "it says why"
 
 # LoRA adapters against peft (data/reference/peft_lora.csv: torch_reference.py lora)
 ref="$top_srcdir/data/reference/peft_lora.csv"

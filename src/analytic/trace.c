@@ -105,6 +105,18 @@ void tr_save(tr *r, int o, int s, const char *what)
 
 static void ckpt_release_inputs(tr *r, int seg);
 
+void tr_unsave(tr *r, int o, int s)
+{
+    int n = r->n_saved[o], *sv = &r->saved[o * MAX_SAVED];
+    for (int i = 0; s >= 0 && i < n; i++)
+        if (sv[i] == s) {
+            tl_unref(r->t, s);
+            for (int k = i + 1; k < n; k++) sv[k - 1] = sv[k];
+            r->n_saved[o] = n - 1;
+            return;
+        }
+}
+
 void tr_drop_saved(tr *r, int o)
 {
     for (int i = 0; i < r->n_saved[o]; i++) tl_unref(r->t, r->saved[o * MAX_SAVED + i]);
@@ -854,10 +866,17 @@ static void backward(tr *r)
     const dlm_graph *g = r->g;
     int scalar = r->fb, loss = -1, pows[8], ls[8], tw[8];
     int n_out = g->n_outputs < 8 ? g->n_outputs : 8;
-    int ce = r->cfg->loss == DLM_LOSS_CE;
-    /* loss = sum(o.pow(2).mean() for o in outputs), or cross-entropy (ce_loss) */
+    int ce = r->cfg->loss == DLM_LOSS_CE, own = g->loss >= 0;
+    /* loss = sum(o.pow(2).mean() for o in outputs), or cross-entropy (ce_loss),
+     * or the model's own loss op (causal LMs: model(input_ids=x, labels=x).loss),
+     * which ran with the forward */
     tl_at(r->t, DLM_PHASE_FORWARD, -1);
-    if (ce) loss = ce_loss(r, n_out, scalar, ls, tw);
+    if (own) {
+        loss = r->own_loss;
+        r->own_loss = -1;
+        n_out = 0;
+    }
+    if (ce && !own) loss = ce_loss(r, n_out, scalar, ls, tw);
     for (int i = 0; i < n_out && !ce; i++) {
         int o = g->outputs[i];
         /* pow runs in fp32 under autocast: on an fp32 copy of a half o */
@@ -881,6 +900,14 @@ static void backward(tr *r)
     release_end(r);
     tl_at(r->t, DLM_PHASE_BACKWARD, -1);
     int ones = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "grad of loss");
+    int root = -1;
+    if (own) { /* the root's gradient: the loss op's backward reads it, the engine
+                  holds it to the end of backward */
+        tl_ref(r->t, ones);
+        tl_ref(r->t, ones);
+        r->gslot[g->loss] = ones;
+        root = ones;
+    }
     for (int i = n_out - 1; i >= 0 && ce; i--) ce_loss_backward(r, i, ls, tw);
     for (int i = n_out - 1; i >= 0 && !ce; i--) {
         int o = g->outputs[i];
@@ -919,6 +946,7 @@ static void backward(tr *r)
             tl_unref(r->t, r->gslot[t]);
             r->gslot[t] = -1;
         }
+    tl_unref(r->t, root);
     par_backward_end(r); /* the engine's final callback */
     tr_schedule(r, INT_MAX, loss);
 }
@@ -1055,6 +1083,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     r.pb = dlm_dtype_param_bytes(cfg->dtype);
     r.n_ops = g->n_ops;
     r.cublas_fwd = r.cublas_bwd = -1;
+    r.own_loss = -1;
     r.nm_cublas = tl_named(t, "cublas_workspace");
     r.nm_cublas_bwd = r.torch && r.train ? tl_named(t, "cublas_workspace_autograd") : -1;
     r.nm_conv = tl_named(t, "cudnn_conv_workspace");

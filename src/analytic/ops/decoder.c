@@ -221,6 +221,51 @@ void tr_gelu_new_fwd(tr *r, int o)
     tl_unref(r->t, prev);
 }
 
+/* gelu_new's backward, node by node (the autograd graph of its eight ops), as a
+ * CPU run dispatches it: the last product's MulBackward0 (grad * u and
+ * grad * h, then its saved h and u go), tanh's (tanh_backward; its result
+ * goes), sqrt(2/pi)*'s, then x + c*x^3 hands one gradient to x and one on:
+ * 0.044715*'s, pow's (grad * (3 * x.pow(2)): both temporaries live to the
+ * end of that expression; x goes), and 0.5*x's: x's InputBuffer gathers the
+ * three (in place where it holds the only reference). */
+void tr_gelu_new_bwd(tr *r, int o, int gout)
+{
+    int x = r->g->ops[o].in[0];
+    dlm_poly n = bytes_e(r, x, r->eb[x]);
+    const int *sv = &r->saved[o * MAX_SAVED];
+    int ns = r->n_saved[o];
+    int sx = ns > 0 ? sv[0] : -1, th = ns > 1 ? sv[1] : -1, h = ns > 2 ? sv[2] : -1,
+        u = ns > 3 ? sv[3] : -1;
+    int gu = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad * 0.5x");
+    int gh = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad * (1 + tanh)");
+    tl_unref(r->t, gout);
+    tr_unsave(r, o, u);
+    tr_unsave(r, o, h);
+    int gt = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: tanh_backward");
+    tl_unref(r->t, gu);
+    tr_unsave(r, o, th);
+    int gi = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: * sqrt(2/pi)");
+    tl_unref(r->t, gt);
+    int gc = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: * 0.044715");
+    int p2 = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: x.pow(2)");
+    int p3 = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: 3 * x^2");
+    int gp = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: pow backward");
+    tl_unref(r->t, p3);
+    tl_unref(r->t, p2);
+    tl_unref(r->t, gc);
+    tr_unsave(r, o, sx);
+    int gx = r->rg[x];
+    if (gx) tr_give(r, x, gi);
+    else tl_unref(r->t, gi);
+    if (gx) tr_give(r, x, gp);
+    else tl_unref(r->t, gp);
+    int g5 = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: * 0.5");
+    tl_unref(r->t, gh);
+    tr_release_saved(r, o);
+    if (gx) tr_give(r, x, g5);
+    else tl_unref(r->t, g5);
+}
+
 void tr_causal_attention_fwd(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
@@ -312,11 +357,154 @@ void tr_causal_attention_fwd(tr *r, int o)
     }
 }
 
+/* transformers' ForCausalLMLoss (loss_utils.py), with labels = input_ids and
+ * no num_items_in_batch: logits.float() (a copy unless fp32, a local freed when
+ * the function returns), labels padded by one ignore_index (constant_pad_nd,
+ * int64, freed then) and shifted (labels[..., 1:].contiguous(): a copy, which
+ * nll_loss saves as its target), F.cross_entropy(logits.view(-1, V),
+ * shift_labels.view(-1), ignore_index=-100, reduction="mean"): _log_softmax
+ * (saved: its result), nll_loss_forward (the loss and total_weight, saved).
+ * Only a training step calls it (model(..., labels=x)); the loss is held by
+ * Python to the end of the step. */
+/* The tensor q, k and v are slices of, when they are (GPT-2's c_attn output
+ * split in three), else -1. */
+static int split_base(const tr *r, int q, int k, int v)
+{
+    const dlm_graph *g = r->g;
+    int base = -1;
+    int t3[3] = {q, k, v};
+    for (int i = 0; i < 3; i++) {
+        int found = -1;
+        for (int o = 0; o < g->n_ops; o++)
+            if (g->ops[o].kind == DLM_OP_SLICE && g->ops[o].out[0] == t3[i]) found = g->ops[o].in[0];
+        if (found < 0 || (base >= 0 && found != base)) return -1;
+        base = found;
+    }
+    return base;
+}
+
+/* Eager causal attention's backward (GPT-2: heads = key/value heads), node by
+ * node as a CPU run dispatches it: the context's gradient copied back to
+ * (B, h, T, d) for bmm; grad v and grad probabilities (bmm; the saved v and
+ * dropped probabilities go), native_dropout_backward (the mask goes),
+ * _softmax_backward_data (the probabilities go), the scaling's mul (the causal
+ * mask's add passes the gradient on), grad k^T and grad q (bmm; the saved k
+ * and q copies go); the DynamicCache's cat of an empty past hands its
+ * gradient on; then split_with_sizes' backward: q's and v's gradients copied
+ * to (B, T, h*d) (reshape of a transposed view; k's, transposed twice, is
+ * read as it is) and concatenated into the gradient of the c_attn output. */
+void tr_causal_attention_bwd(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int q = op->in[0], k = op->in[1], v = op->in[2];
+    const dlm_tensor *x = TT(r, q);
+    int H = op->a.attn.heads, e = r->eb[q];
+    dlm_poly B = x->shape[0], T = x->shape[1];
+    dlm_poly q_b = bytes_e(r, q, e);
+    dlm_poly bhtt = mulk(mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), H), e);
+    const int *sv = &r->saved[o * MAX_SAVED];
+    int ns = r->n_saved[o], drop = op->a.attn.dropout > 0;
+    /* saved by the forward, in order: q copy, keys, probabilities, [mask],
+     * probabilities for v, values */
+    int s_q = ns > 0 ? sv[0] : -1, s_k = ns > 1 ? sv[1] : -1, s_p = ns > 2 ? sv[2] : -1;
+    int s_m = drop && ns > 3 ? sv[3] : -1;
+    int s_pv = ns > 3 + drop ? sv[3 + drop] : -1, s_v = ns > 4 + drop ? sv[4 + drop] : -1;
+    tr_gemm(r, 1);
+    int gc = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad context copy");
+    tl_unref(r->t, gout);
+    int gv = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad v");
+    int gp = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad probabilities");
+    tl_unref(r->t, gc);
+    tr_unsave(r, o, s_v);
+    tr_unsave(r, o, s_pv);
+    if (drop) {
+        int gd = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad before dropout");
+        tl_unref(r->t, gp);
+        tr_unsave(r, o, s_m);
+        gp = gd;
+    }
+    int gs = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad scores (softmax backward)");
+    tl_unref(r->t, gp);
+    tr_unsave(r, o, s_p);
+    int gm = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad raw scores (scaling)");
+    tl_unref(r->t, gs);
+    int gk = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad k^T");
+    int gq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q");
+    tl_unref(r->t, gm);
+    tr_unsave(r, o, s_k);
+    tr_unsave(r, o, s_q);
+    tr_release_saved(r, o);
+    int base = split_base(r, q, k, v);
+    if (base >= 0 && r->rg[base]) { /* split_with_sizes' backward: cat */
+        int cq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q as (B, T, C)");
+        tl_unref(r->t, gq);
+        int cv = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad v as (B, T, C)");
+        tl_unref(r->t, gv);
+        int cat = tr_grad_new(r, base, "grad of the q, k, v split (cat)");
+        tl_unref(r->t, cq);
+        tl_unref(r->t, gk);
+        tl_unref(r->t, cv);
+        tr_give(r, base, cat);
+        return;
+    }
+    tr_give(r, v, gv);
+    tr_give(r, k, gk);
+    tr_give(r, q, gq);
+}
+
 static void fwd_loss(tr *r, int o)
 {
-    (void)o;
-    if (r->train && r->st == DLM_OK) /* dlm_trace_supports refuses training */
-        r->st = dlm_error(DLM_EINTERNAL, "the causal-LM loss has no training rule");
+    if (!r->train) return;
+    const dlm_op *op = &r->g->ops[o];
+    int lg = op->in[0], e = r->eb[lg];
+    const dlm_tensor *x = TT(r, lg);
+    dlm_poly B = x->shape[0], T = x->shape[1];
+    dlm_poly n32 = bytes_e(r, lg, 4);
+    int up = e == 4 ? -1 : tr_temp(r, o, n32, DLM_TERM_TRANSIENT, -1, "logits.float()");
+    int pad = tr_temp(r, o, mulk(dlm_poly_mul(B, dlm_poly_add(T, P(1))), 8), DLM_TERM_TRANSIENT,
+                      -1, "labels padded (int64)");
+    int lab = tr_temp(r, o, mulk(dlm_poly_mul(B, T), 8), DLM_TERM_TRANSIENT, -1,
+                      "shift_labels (int64)");
+    tr_save(r, o, lab, "target");
+    tl_unref(r->t, lab);
+    int ls = tr_temp(r, o, n32, DLM_TERM_TRANSIENT, -1, "log_softmax (fp32)");
+    tr_save(r, o, ls, "log_softmax");
+    tl_unref(r->t, ls);
+    r->eb[op->out[0]] = 4; /* F.cross_entropy of fp32 logits: an fp32 scalar */
+    int loss = tr_out_new(r, o, 0); /* nll_loss_forward: the loss */
+    int tw = tr_temp(r, o, P(4), DLM_TERM_TRANSIENT, -1, "nll_loss total_weight");
+    tr_save(r, o, tw, "total_weight");
+    tl_unref(r->t, tw);
+    tl_unref(r->t, up);
+    tl_unref(r->t, pad);
+    tl_ref(r->t, loss); /* `loss` in the step's frame */
+    r->own_loss = loss;
+}
+
+/* nll_loss_backward (zeros of log_softmax's size, scattered), then
+ * _log_softmax_backward_data; ToCopyBackward to the logits' type. */
+static void bwd_loss(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int lg = op->in[0], e = r->eb[lg];
+    dlm_poly n32 = bytes_e(r, lg, 4);
+    const int *sv = &r->saved[o * MAX_SAVED];
+    int lab = r->n_saved[o] > 0 ? sv[0] : -1, ls = r->n_saved[o] > 1 ? sv[1] : -1;
+    int tw = r->n_saved[o] > 2 ? sv[2] : -1;
+    int gn = new_slot(r, n32, DLM_TERM_TRANSIENT, -1, "nll_loss backward");
+    tr_unsave(r, o, lab);
+    tr_unsave(r, o, tw);
+    int gl = new_slot(r, n32, DLM_TERM_TRANSIENT, -1, "log_softmax backward");
+    tl_unref(r->t, gn);
+    tr_unsave(r, o, ls);
+    if (e != 4) {
+        int h = tr_grad_new(r, lg, "grad to the logits' type");
+        tl_unref(r->t, gl);
+        gl = h;
+    }
+    tr_release_saved(r, o);
+    tl_unref(r->t, gout);
+    tr_give(r, lg, gl);
 }
 
 const op_rule dlm_rule_rmsnorm = {.name = "rmsnorm", .fwd = fwd_rmsnorm, .bwd = bwd_unwritten};
@@ -328,9 +516,41 @@ const op_rule dlm_rule_rope = {
 const op_rule dlm_rule_index = {
     .name = "index", .fwd = fwd_index, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_causal_lm_loss = {
-    .name = "causal_lm_loss", .fwd = fwd_loss, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
+    .name = "causal_lm_loss", .fwd = fwd_loss, .bwd = bwd_loss, .flags = RULE_FUNCTIONAL};
 
 /* ---- which configurations the rules cover -------------------------------------- */
+
+/* What of a training step the rules do not cover yet (NULL: all of it):
+ * GPT-2-family decoders with eager attention train; Llama-family layers
+ * (RMSNorm, rotary embeddings, grouped key/value heads), SDPA attention in a
+ * decoder, ViT's ops and checkpointing do not. */
+static const char *train_unsupported(const dlm_graph *g, const dlm_mem_config *cfg)
+{
+    for (int o = 0; o < g->n_ops; o++) {
+        const dlm_op *op = &g->ops[o];
+        switch (op->kind) {
+        case DLM_OP_RMSNORM:
+        case DLM_OP_ROTARY:
+        case DLM_OP_ROPE:
+        case DLM_OP_MUL:
+        case DLM_OP_SILU:
+            return "mode train for Llama-family decoders (RMSNorm, rotary embeddings, SwiGLU)";
+        case DLM_OP_PATCH_TOKENS:
+        case DLM_OP_MHA:
+            return "mode train for ViT (patch tokens, nn.MultiheadAttention)";
+        case DLM_OP_ATTENTION:
+            if (op->a.attn.kv_heads != op->a.attn.heads)
+                return "mode train with grouped key/value heads";
+            if (op->a.attn.causal && cfg->attention == DLM_ATTN_FUSED)
+                return "mode train of a decoder with fused (SDPA) attention";
+            break;
+        default:
+            break;
+        }
+    }
+    if (cfg->n_checkpoint > 0) return "activation checkpointing of a decoder";
+    return NULL;
+}
 
 dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
 {
@@ -355,9 +575,9 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
     if (!newer) return DLM_OK;
     const char *why = NULL;
     if (cfg->profile != DLM_PROFILE_PYTORCH) why = "the runtime profile (dlmem's runtime does not run it)";
-    else if (cfg->mode == DLM_MODE_TRAIN) why = "mode train";
-    else if (cfg->dtype == DLM_DTYPE_MIXED) why = "autocast (dtype mixed)";
-    else if (cfg->parallel != DLM_PAR_NONE && cfg->gpus > 1)
+    if (!why && cfg->mode == DLM_MODE_TRAIN) why = train_unsupported(g, cfg);
+    if (!why && cfg->dtype == DLM_DTYPE_MIXED) why = "autocast (dtype mixed)";
+    if (!why && cfg->parallel != DLM_PAR_NONE && cfg->gpus > 1)
         why = "data-parallel or sharded training";
     for (int o = 0; !why && cfg->mode == DLM_MODE_FORWARD && o < g->n_ops; o++) {
         const dlm_op *op = &g->ops[o];
@@ -371,7 +591,7 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
     }
     if (why)
         return dlm_error(DLM_EUNSUPPORTED, "model %s: its transformer ops have memory rules "
-                         "for inference and the decoders' forward pass only (PyTorch profile, "
-                         "one dtype); %s is not modelled yet", g->name, why);
+                         "for inference, the decoders' forward pass and GPT-2-family training "
+                         "with eager attention (PyTorch profile, one dtype); %s is not modelled yet", g->name, why);
     return DLM_OK;
 }

@@ -66,7 +66,13 @@ static void fwd_dropout(tr *r, int o)
 }
 
 const op_rule dlm_rule_relu = {.name = "relu", .fwd = fwd_activation, .bwd = tr_bwd_input_grad};
-const op_rule dlm_rule_gelu = {.name = "gelu", .fwd = fwd_activation, .bwd = tr_bwd_input_grad};
+static void bwd_gelu(tr *r, int o, int gout)
+{
+    if (r->g->ops[o].a.gelu.form == DLM_GELU_NEW) tr_gelu_new_bwd(r, o, gout);
+    else tr_bwd_input_grad(r, o, gout);
+}
+
+const op_rule dlm_rule_gelu = {.name = "gelu", .fwd = fwd_activation, .bwd = bwd_gelu};
 const op_rule dlm_rule_tanh = {.name = "tanh", .fwd = fwd_activation, .bwd = tr_bwd_input_grad};
 /* autocast runs softmax in fp32 */
 const op_rule dlm_rule_softmax = {

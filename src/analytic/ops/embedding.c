@@ -22,6 +22,9 @@ static void fwd_embedding(tr *r, int o)
     }
     tr_out_new(r, o, 0);
     tl_unref(r->t, copy);
+    /* EmbeddingBackward0 saves the indices: an activation's storage (GPT-2's
+     * position_ids, a view of cache_position) lives until its backward */
+    if (r->grad && TT(r, x)->role == DLM_ROLE_ACT) tr_save(r, o, S(r, x), "indices");
 }
 
 static void bwd_embedding(tr *r, int o, int gout)

@@ -120,6 +120,10 @@ static void fwd_linear(tr *r, int o)
 static void bwd_attention(tr *r, int o, int gout)
 {
     const dlm_op *op = &r->g->ops[o];
+    if (op->a.attn.causal) {
+        tr_causal_attention_bwd(r, o, gout);
+        return;
+    }
     int q = op->in[0], k = op->in[1], v = op->in[2];
     const dlm_tensor *x = TT(r, q);
     int h = op->a.attn.heads;

@@ -96,6 +96,7 @@ typedef struct tr {
     int cudnn;           /* the cuDNN version the prediction assumes */
     dlm_trace_info *info;
     int ce_target[8];    /* cross-entropy loss: each output's int64 class indices (-1: none) */
+    int own_loss;        /* the model's own loss op's result, held by Python (-1: none) */
     dlm_status st;
 } tr;
 
@@ -155,7 +156,9 @@ const char *dlm_rule_runtime_never(const dlm_op *op);
 /* Decoder ops reached through other kinds' rules (decoder.c): a causal
  * attention (linear_attn.c's rule) and GPT-2's gelu_new (elementwise.c's). */
 void tr_causal_attention_fwd(tr *r, int o);
+void tr_causal_attention_bwd(tr *r, int o, int gout);
 void tr_gelu_new_fwd(tr *r, int o);
+void tr_gelu_new_bwd(tr *r, int o, int gout);
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
@@ -216,6 +219,9 @@ void tr_out_alias(tr *r, int o, int k, int base);
 int tr_temp(tr *r, int o, dlm_poly b, dlm_term term, int named, const char *what);
 /* Autograd's node for op o keeps slot s until its backward runs. */
 void tr_save(tr *r, int o, int s, const char *what);
+/* Op o's node lets go of one tensor it saved (a node of a composite op whose
+ * backward frees what it read one by one); nothing if s is not saved. */
+void tr_unsave(tr *r, int o, int s);
 /* Op o's node lets go of what it saved (only that). */
 void tr_drop_saved(tr *r, int o);
 /* Op o's node goes: what it saved, and what its checkpoint kept for it. */
