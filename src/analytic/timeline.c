@@ -88,7 +88,8 @@ static void push_event(dlm_timeline *t, tl_kind kind, int slot)
 
 static int ext_equal(const tl_size_ext *a, const tl_size_ext *b)
 {
-    if (a->kind != b->kind || a->t_split != b->t_split) return 0;
+    if (a->kind != b->kind || a->t_split != b->t_split || a->b_split != b->b_split) return 0;
+    if (a->b_split && !dlm_poly_equal(&a->bhi, &b->bhi)) return 0;
     if (a->chunk_k != b->chunk_k || a->chunk_i != b->chunk_i) return 0;
     if (a->t_split && !dlm_poly_equal(&a->hi, &b->hi)) return 0;
     if (a->kind == TL_SIZE_MAX && !dlm_poly_equal(&a->alt, &b->alt)) return 0;
@@ -158,7 +159,9 @@ int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T)
         return x->ws_field ? w->reserve : w->workspace;
     }
     T = tl_chunk_len(T, x->chunk_k, x->chunk_i);
-    int64_t v = dlm_poly_eval(x->t_split && T > x->t_split ? &x->hi : &t->sizes[i], B, T);
+    const dlm_poly *law = x->t_split && T > x->t_split ? &x->hi : &t->sizes[i];
+    if (x->b_split && B > x->b_split) law = &x->bhi;
+    int64_t v = dlm_poly_eval(law, B, T);
     if (x->kind == TL_SIZE_MAX) {
         int64_t a = dlm_poly_eval(&x->alt, B, T);
         if (a > v) v = a;
@@ -193,6 +196,7 @@ dlm_poly tl_size_law(const dlm_timeline *t, int i, int64_t B, int64_t T)
         return dlm_poly_const(tl_size_value(t, i, B, T));
     int64_t Tc = tl_chunk_len(T, x->chunk_k, x->chunk_i);
     law = x->t_split && Tc > x->t_split ? x->hi : t->sizes[i];
+    if (x->b_split && B > x->b_split) law = x->bhi;
     if (x->kind == TL_SIZE_MAX && dlm_poly_eval(&x->alt, B, Tc) > dlm_poly_eval(&law, B, Tc))
         law = x->alt;
     return x->chunk_k > 1 ? subst_T(&law, Tc) : law;
@@ -243,6 +247,22 @@ int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm
     memset(&x, 0, sizeof x);
     x.t_split = t_split;
     x.hi = hi;
+    int s = size_index_ext(t, lo, &x, 0);
+    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+}
+
+int tl_new_bsplit(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t b_split, dlm_term term,
+                  int named, const char *what)
+{
+    if (t->status != DLM_OK) return -1;
+    if (lo.bad || hi.bad || b_split <= 0) {
+        t->status = dlm_error(DLM_EINTERNAL, "bad piecewise size for %s", what);
+        return -1;
+    }
+    tl_size_ext x;
+    memset(&x, 0, sizeof x);
+    x.b_split = b_split;
+    x.bhi = hi;
     int s = size_index_ext(t, lo, &x, 0);
     return s < 0 ? -1 : new_slot(t, s, term, named, what);
 }
@@ -382,7 +402,8 @@ dlm_status tl_finish(dlm_timeline *t, int pytorch)
     t->special = calloc(ns, sizeof *t->special);
     if (!t->val || !t->blk || !t->handle || !t->special) return dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; i < t->n_sizes; i++)
-        if (t->ext[i].kind != TL_SIZE_POLY || t->ext[i].t_split || t->ext[i].chunk_k > 1)
+        if (t->ext[i].kind != TL_SIZE_POLY || t->ext[i].t_split || t->ext[i].b_split ||
+            t->ext[i].chunk_k > 1)
             t->special[t->n_special++] = i;
     DLM_TRY(ws_classes(t));
     if (pytorch) DLM_TRY(dlm_palloc_alloc(t->n_mallocs, &t->pa));

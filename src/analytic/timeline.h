@@ -66,6 +66,9 @@ typedef struct tl_size_ext {
                               (tl_chunk_len), not at T */
     int64_t t_split;       /* 0: sizes[i] holds for every T */
     dlm_poly hi, alt;
+    int64_t b_split;       /* > 0: bhi holds for B > b_split (a layout PyTorch takes
+                              only for larger batches) */
+    dlm_poly bhi;
     /* TL_SIZE_ROWS: the series (NULL: no row at any size), which bytes of a row
      * (0 workspace, 1 reserve), the op's batch and sequence length as
      * polynomials in B and T (seq 0: none), the cuDNN version assumed; and
@@ -131,6 +134,10 @@ int tl_named(dlm_timeline *t, const char *name);
  * polynomial (PyTorch makes no allocation for an empty tensor).  `named` is a
  * named-term index or -1. */
 int tl_new(dlm_timeline *t, dlm_poly bytes, dlm_term term, int named, const char *what);
+/* A size that follows `lo` for B <= b_split and `hi` above (a copy PyTorch
+ * makes only when the batch dimension cannot be merged into a view). */
+int tl_new_bsplit(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t b_split, dlm_term term,
+                  int named, const char *what);
 /* A size that follows `lo` for T <= t_split and `hi` above (a library that
  * works on at most t_split time steps at once). */
 int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_term term,

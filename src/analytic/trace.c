@@ -788,6 +788,39 @@ void tr_resident_cublas(tr *r, int o, int n)
     tr_resident_input(r, r->nm_cublas, "cublas_workspace", P(32LL << 20), "cuBLAS workspace");
 }
 
+void tr_defer_save(tr *r, int at, int o, dlm_poly lo, dlm_poly hi, int64_t b_split,
+                   const char *what)
+{
+    if (r->nosave || r->ck.mode) return;
+    if (r->n_dfr == r->cap_dfr) {
+        int nc = r->cap_dfr ? 2 * r->cap_dfr : 16;
+        struct tr_deferred *p = realloc(r->dfr, (size_t)nc * sizeof *p);
+        if (!p) {
+            r->st = dlm_error(DLM_ENOMEM, "out of memory");
+            return;
+        }
+        r->dfr = p;
+        r->cap_dfr = nc;
+    }
+    r->dfr[r->n_dfr++] = (struct tr_deferred){at, o, b_split, lo, hi, what};
+}
+
+/* The deferred saves due after op o (all that remain when o < 0). */
+static void run_deferred(tr *r, int o)
+{
+    for (int i = 0; i < r->n_dfr;) {
+        struct tr_deferred *d = &r->dfr[i];
+        if (o >= 0 && d->at != o) {
+            i++;
+            continue;
+        }
+        int s = tl_new_bsplit(r->t, d->lo, d->hi, d->b_split, DLM_TERM_SAVED, -1, d->what);
+        tr_save(r, d->op, s, d->what);
+        tl_unref(r->t, s);
+        r->dfr[i] = r->dfr[--r->n_dfr];
+    }
+}
+
 static void forward(tr *r)
 {
     const dlm_graph *g = r->g;
@@ -803,9 +836,11 @@ static void forward(tr *r)
         ckpt_leave(r, o);
         for (int k = 0; k < op->n_out; k++) tr_schedule(r, r->rel[op->out[k]], r->slot[op->out[k]]);
         for (int i = r->rl_head[o]; i >= 0; i = r->rl_next[i]) tl_unref(r->t, r->rl_slot[i]);
+        run_deferred(r, o);
         par_post_op(r, o);
         if (r->st != DLM_OK) return;
     }
+    run_deferred(r, -1);
 }
 
 static void release_end(tr *r)
@@ -1161,6 +1196,7 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     free(r.rl_next);
     free(r.rl_slot);
     free(r.end_slots);
+    free(r.dfr);
     free(r.opt_m);
     free(r.opt_v);
     free(r.eb);

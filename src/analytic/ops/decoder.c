@@ -39,8 +39,13 @@
  *
  * Inference has rules, and the forward pass under autograd (what each op
  * saves, from derivatives.yaml and saved_tensors_hooks on the CPU; GPT-2's
- * attention dropout as native_dropout's output and bool mask); backward and
- * the training step do not yet: dlm_trace_supports() refuses them, by op
+ * attention dropout as native_dropout's output and bool mask).  Training of
+ * GPT-2-family decoders with eager attention has rules too: the causal-LM
+ * loss, gelu_new's and causal attention's backward node by node, as PyTorch's
+ * own step on the meta device dispatches them (tools/torch_meta.py; every
+ * op's outputs and frees), the requested bytes checked against the H200's
+ * requested_bytes.all.peak to the byte (tests/requested_ref.sh).  Llama-family
+ * layers, SDPA and ViT in training are refused by dlm_trace_supports(), by
  * name, before a walk.
  */
 #include "rule.h"
@@ -304,7 +309,20 @@ void tr_causal_attention_fwd(tr *r, int o)
         kr = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "repeat_kv keys");
         vr = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "repeat_kv values");
     }
-    int qc = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "q copy");
+    /* matmul(q, k^T) reshapes q, a (B, h, T, d) view transposed from (B, T, ...),
+     * to (B*h, T, d): a copy, except where B and h merge into a view (B = 1, or
+     * one head), and then autograd saves that view, which keeps q's storage (the
+     * c_attn output or q_proj's) until this node's backward */
+    int qc = -1;
+    if (H > 1) {
+        qc = tl_new_bsplit(r->t, P(0), q_b, 1, DLM_TERM_TRANSIENT, -1, "q copy");
+        if (r->grad) {
+            int base = dlm_tensor_storage(r->g, q), at = o;
+            for (int t = 0; t < r->g->n_tensors; t++)
+                if (dlm_tensor_storage(r->g, t) == base && r->rel[t] > at) at = r->rel[t];
+            tr_defer_save(r, at, o, nbytes(r, base), P(0), 1, "q's storage, kept by its saved view (B = 1)");
+        }
+    }
     int raw = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "attention scores");
     if (r->grad) { /* matmul(q, k^T) saves both */
         tr_save(r, o, qc, "q copy");
@@ -406,9 +424,12 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
     int ns = r->n_saved[o], drop = op->a.attn.dropout > 0;
     /* saved by the forward, in order: q copy, keys, probabilities, [mask],
      * probabilities for v, values */
-    int s_q = ns > 0 ? sv[0] : -1, s_k = ns > 1 ? sv[1] : -1, s_p = ns > 2 ? sv[2] : -1;
-    int s_m = drop && ns > 3 ? sv[3] : -1;
-    int s_pv = ns > 3 + drop ? sv[3 + drop] : -1, s_v = ns > 4 + drop ? sv[4 + drop] : -1;
+    int b = H > 1 ? 0 : -1; /* one head: no q copy was saved */
+    int s_q = b == 0 && ns > 0 ? sv[0] : -1, s_k = ns > 1 + b ? sv[1 + b] : -1;
+    int s_p = ns > 2 + b ? sv[2 + b] : -1;
+    int s_m = drop && ns > 3 + b ? sv[3 + b] : -1;
+    int s_pv = ns > 3 + b + drop ? sv[3 + b + drop] : -1;
+    int s_v = ns > 4 + b + drop ? sv[4 + b + drop] : -1;
     tr_gemm(r, 1);
     int gc = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad context copy");
     tl_unref(r->t, gout);

@@ -97,6 +97,13 @@ typedef struct tr {
     dlm_trace_info *info;
     int ce_target[8];    /* cross-entropy loss: each output's int64 class indices (-1: none) */
     int own_loss;        /* the model's own loss op's result, held by Python (-1: none) */
+    struct tr_deferred {  /* tr_defer_save: allocations made when a storage is let go */
+        int at, op;
+        int64_t b_split;
+        dlm_poly lo, hi;
+        const char *what;
+    } *dfr;
+    int n_dfr, cap_dfr;
     dlm_status st;
 } tr;
 
@@ -222,6 +229,11 @@ void tr_save(tr *r, int o, int s, const char *what);
 /* Op o's node lets go of one tensor it saved (a node of a composite op whose
  * backward frees what it read one by one); nothing if s is not saved. */
 void tr_unsave(tr *r, int o, int s);
+/* After op `at` of the forward (where Python lets go of a storage that op o's
+ * node keeps when B <= b_split: a view it saved), a storage of lo bytes for
+ * B <= b_split and hi above, saved by op o's node: the bytes the view keeps. */
+void tr_defer_save(tr *r, int at, int o, dlm_poly lo, dlm_poly hi, int64_t b_split,
+                   const char *what);
 /* Op o's node lets go of what it saved (only that). */
 void tr_drop_saved(tr *r, int o);
 /* Op o's node goes: what it saved, and what its checkpoint kept for it. */
