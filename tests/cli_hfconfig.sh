@@ -98,8 +98,10 @@ else ok 1 "bert-base.json predicts the built-in bert's bytes"; diff "$tmpdir/cfg
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16; expect_rc 0 "a decoder's inference is predicted"
 out_has "forward of lm_head" "its peak is at the LM head"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode train
-expect_rc 2 "a decoder's training step is refused"
-one_line_error "GPT-2-family training .*mode train for .* is not modelled yet" "it says what has no rules"
+expect_rc 0 "a Llama-family decoder's training step (eager attention) is predicted"
+run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode train --attention fused
+expect_rc 2 "... with SDPA it is refused"
+one_line_error "training with eager attention .*fused (SDPA) attention is not modelled yet" "it says what has no rules"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode forward --attention fused
 expect_rc 2 "fp32 SDPA over grouped heads under autograd is refused"
 one_line_error "fp32 SDPA over grouped key/value heads" "it names the kernel case"
@@ -111,7 +113,7 @@ one_line_error "(sliding-window attention) has no memory rule yet" "it names the
 run memory vit_b_16 --batch 1;    expect_rc 0 "vit_b_16's inference is predicted"
 out_has ">= " "the patch conv's cuDNN workspace has no row: the peak is a lower bound"
 run memory vit_b_16 --batch 1 --mode train; expect_rc 2 "vit_b_16's training step is refused"
-one_line_error "GPT-2-family training .*mode train for .* is not modelled yet" "it says what has no rules"
+one_line_error "their training with eager attention .*mode train for ViT .* is not modelled yet" "it says what has no rules"
 # advise on a decoder's inference: techniques the rules do not cover are rows that say so
 run advise gpt2 --mode infer --seq 512 --format csv; expect_rc 0 "advise gpt2 in inference"
 out_has ",mixed,precision,0,.*not modelled for this network" "autocast is a row saying it is not modelled"

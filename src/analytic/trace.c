@@ -171,6 +171,27 @@ void tr_schedule(tr *r, int at, int s)
     r->rl_head[at] = r->n_rl++;
 }
 
+void tr_release_early(tr *r, int t)
+{
+    int s = r->slot[t], at = r->rel[t];
+    if (s < 0) return;
+    if (at >= r->n_ops) {
+        for (int i = 0; i < r->n_end; i++)
+            if (r->end_slots[i] == s) {
+                r->end_slots[i] = -1;
+                tl_unref(r->t, s);
+                return;
+            }
+        return;
+    }
+    for (int i = r->rl_head[at]; i >= 0; i = r->rl_next[i])
+        if (r->rl_slot[i] == s) {
+            r->rl_slot[i] = -1;
+            tl_unref(r->t, s);
+            return;
+        }
+}
+
 /* The cuBLAS workspace of the thread running a GEMM (allocated at its first). */
 void tr_gemm(tr *r, int backward)
 {
@@ -449,12 +470,12 @@ static void give(tr *r, int t, int s, int view)
     if (old < 0) {
         r->gslot[t] = s;
         r->gview[t] = (char)view;
-    } else if (!r->gview[t] && tl_refs(r->t, old) == 1) {
-        tl_unref(r->t, s);
-    } else if (!view && tl_refs(r->t, s) == 1) {
+    } else if (r->gview[t] != 1 && tl_refs(r->t, old) == 1) {
+        tl_unref(r->t, s); /* old += s (a transposed but dense old too) */
+    } else if (view != 1 && tl_refs(r->t, s) == 1) {
         tl_unref(r->t, old);
         r->gslot[t] = s;
-        r->gview[t] = 0;
+        r->gview[t] = (char)view;
     } else {
         int sum = tr_grad_new(r, t, "accumulated gradient");
         tl_unref(r->t, old);
@@ -467,6 +488,8 @@ static void give(tr *r, int t, int s, int view)
 void tr_give(tr *r, int t, int s) { give(r, t, s, 0); }
 
 void tr_give_view(tr *r, int t, int s) { give(r, t, s, 1); }
+
+void tr_give_transposed(tr *r, int t, int s) { give(r, t, s, 2); }
 
 /* Parameter gradient: AccumulateGrad steals a fresh buffer. */
 void tr_param_grad(tr *r, int p, int s)
@@ -506,6 +529,14 @@ static void bwd_op(tr *r, int o)
     if (gout < 0 && !(rule->flags & RULE_BWD_ALWAYS)) {
         tr_release_saved(r, o);
         return;
+    }
+    if (gout >= 0 && r->gview[op->out[0]] == 2) {
+        /* a transposed gradient: the view's backward (reshape) copies it to the
+         * output's layout before this op reads it */
+        int c = tr_grad_new(r, op->out[0], "grad copied to the output's layout (reshape)");
+        tl_unref(r->t, gout);
+        gout = c;
+        r->gview[op->out[0]] = 0;
     }
     rule->bwd(r, o, gout);
 }

@@ -92,6 +92,105 @@ static void fwd_rmsnorm(tr *r, int o)
 
 
 
+/* LlamaRMSNorm's backward, node by node (a CPU run's dispatch): weight *
+ * h's MulBackward0 (grad * weight, grad * h summed to the weight's gradient;
+ * h goes), ToCopyBackward0 to fp32 (half models), x * rsqrt's MulBackward0
+ * (grad * rsqrt, grad * x summed over the row), rsqrt's (grad * -0.5 *
+ * rsqrt^3: two row-sized temporaries; rsqrt goes), mean's (the row gradient
+ * expanded and divided: full size), pow's (grad * (2 * x.pow(1)): both
+ * temporaries live to the end of the expression; x in fp32 goes); x's two
+ * gradients meet in its InputBuffer, then ToCopyBackward0 to x's type. */
+static void bwd_rmsnorm(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0], e = r->eb[x];
+    dlm_poly ne = bytes_e(r, x, e), n32 = bytes_e(r, x, 4), rows4 = mulk(rows(r, x), 4);
+    const int *sv = &r->saved[o * MAX_SAVED];
+    int ns = r->n_saved[o];
+    int xs = ns > 0 ? sv[0] : -1, rs = ns > 1 ? sv[1] : -1, hn = ns > 2 ? sv[2] : -1;
+    int gh = new_slot(r, ne, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: grad * weight");
+    int gt = new_slot(r, ne, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: grad * h");
+    for (int i = 0; i < op->n_params; i++) tr_param_grad(r, op->params[i], tr_pgrad_new(r, op->params[i]));
+    tl_unref(r->t, gt);
+    tl_unref(r->t, gout);
+    tr_unsave(r, o, hn);
+    int g32 = gh;
+    if (e != 4) {
+        g32 = new_slot(r, n32, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: grad to fp32");
+        tl_unref(r->t, gh);
+    }
+    int gx = new_slot(r, n32, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: grad * rsqrt");
+    int gt2 = new_slot(r, n32, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: grad * x");
+    int grs = new_slot(r, rows4, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: row sum");
+    tl_unref(r->t, gt2);
+    tl_unref(r->t, g32);
+    int p3 = new_slot(r, rows4, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: rsqrt^3");
+    int m3 = new_slot(r, rows4, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: -0.5 * rsqrt^3");
+    int gv = new_slot(r, rows4, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: grad variance");
+    tl_unref(r->t, m3);
+    tl_unref(r->t, p3);
+    tl_unref(r->t, grs);
+    tr_unsave(r, o, rs);
+    int gd = new_slot(r, n32, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: mean backward");
+    tl_unref(r->t, gv);
+    int q1 = new_slot(r, n32, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: x.pow(1)");
+    int q2 = new_slot(r, n32, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: 2 * x");
+    int gp = new_slot(r, n32, DLM_TERM_TRANSIENT, -1, "rmsnorm backward: pow backward");
+    tl_unref(r->t, q2);
+    tl_unref(r->t, q1);
+    tl_unref(r->t, gd);
+    tr_unsave(r, o, xs);
+    tr_release_saved(r, o);
+    if (!r->rg[x]) {
+        tl_unref(r->t, gx);
+        tl_unref(r->t, gp);
+        return;
+    }
+    if (e == 4) {
+        tr_give(r, x, gx);
+        tr_give(r, x, gp);
+        return;
+    }
+    tl_unref(r->t, gp); /* added into gx in place (the InputBuffer holds both alone) */
+    int gb = tr_grad_new(r, x, "rmsnorm backward: grad to x's type");
+    tl_unref(r->t, gx);
+    tr_give(r, x, gb);
+}
+
+/* apply_rotary_pos_emb's backward for k, then q: x * cos + rotate_half(x) *
+ * sin.  rotate_half's MulBackward0 (grad * sin), cat's backward (views),
+ * NegBackward0 (half size), two SliceBackward0 (full size each, gathered in x's
+ * InputBuffer in place), x * cos's (grad * cos): x's gradient in the (B, h, T,
+ * d) layout, which the projection's view backward copies. */
+static void bwd_rope(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    for (int k = 1; k >= 0; k--) {
+        int x = op->in[k], e = r->eb[x];
+        int g = k == 0 ? gout : r->gslot[op->out[1]];
+        if (k == 1) r->gslot[op->out[1]] = -1;
+        if (g < 0) continue;
+        if (k == 1 && r->gview[op->out[1]] == 2) r->gview[op->out[1]] = 0;
+        const dlm_tensor *t = TT(r, x);
+        dlm_poly full = bytes_e(r, x, e);
+        dlm_poly half = mulk(dlm_poly_mul(t->shape[0], t->shape[1]),
+                             dlm_poly_eval(&t->shape[2], 1, 1) / 2 * e);
+        int a = new_slot(r, full, DLM_TERM_TRANSIENT, -1, "rope backward: grad * sin");
+        int ng = new_slot(r, half, DLM_TERM_TRANSIENT, -1, "rope backward: neg backward");
+        int s1 = new_slot(r, full, DLM_TERM_TRANSIENT, -1, "rope backward: slice backward");
+        tl_unref(r->t, ng);
+        int s2 = new_slot(r, full, DLM_TERM_TRANSIENT, -1, "rope backward: slice backward");
+        tl_unref(r->t, a);
+        tl_unref(r->t, s2); /* added into s1 in place */
+        int c = new_slot(r, full, DLM_TERM_TRANSIENT, -1, "rope backward: grad * cos");
+        tl_unref(r->t, g);
+        tl_unref(r->t, c); /* added into s1 in place */
+        if (r->rg[x]) tr_give_transposed(r, x, s1);
+        else tl_unref(r->t, s1);
+    }
+    tr_release_saved(r, o);
+}
+
 static void fwd_view(tr *r, int o) { tr_out_alias(r, o, 0, r->g->ops[o].in[0]); }
 
 /* The last op of the module call `scope` (an op name prefix), o if none. */
@@ -123,8 +222,15 @@ static void fwd_index(tr *r, int o)
         return;
     }
     int a = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "arange(T)");
-    tr_out_new(r, o, 0); /* cache_position = arange + past_seen_tokens */
+    int cp = tr_out_new(r, o, 0); /* cache_position = arange + past_seen_tokens */
     tl_unref(r->t, a);
+    { /* cache_position (position_ids is its view) is a local of the backbone's
+         forward ("transformer" / "model") until it returns */
+        const char *dot = strrchr(op->name, '.');
+        size_t n = dot ? (size_t)(dot - op->name) : 0;
+        tl_ref(r->t, cp);
+        tr_schedule(r, n ? scope_last(r, o, op->name, n) : INT_MAX, cp);
+    }
     if (!has_eager_causal(r)) return;
     /* create_causal_mask (eager): batch, head, q and kv index tensors, `le`, where */
     int ib = tr_temp(r, o, mulk(B, 8), DLM_TERM_TRANSIENT, -1, "mask: batch index");
@@ -287,6 +393,10 @@ void tr_causal_attention_fwd(tr *r, int o)
         vc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: values");
         tr_schedule(r, INT_MAX, kc);
         tr_schedule(r, INT_MAX, vc);
+        /* key_states, value_states = past_key_values.update(...): the locals now
+         * name the cache's copies, the layer's own k and v go (nothing saved them) */
+        tr_release_early(r, k);
+        tr_release_early(r, op->in[2]);
     }
     int drop = r->grad && op->a.attn.dropout > 0;
     if (r->cfg->attention == DLM_ATTN_FUSED) {
@@ -416,7 +526,7 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
     const dlm_op *op = &r->g->ops[o];
     int q = op->in[0], k = op->in[1], v = op->in[2];
     const dlm_tensor *x = TT(r, q);
-    int H = op->a.attn.heads, e = r->eb[q];
+    int H = op->a.attn.heads, KV = op->a.attn.kv_heads, e = r->eb[q];
     dlm_poly B = x->shape[0], T = x->shape[1];
     dlm_poly q_b = bytes_e(r, q, e);
     dlm_poly bhtt = mulk(mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), H), e);
@@ -444,9 +554,27 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
         tr_unsave(r, o, s_m);
         gp = gd;
     }
-    int gs = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad scores (softmax backward)");
-    tl_unref(r->t, gp);
-    tr_unsave(r, o, s_p);
+    int gs;
+    if (op->a.attn.softmax_fp32 && e != 4) {
+        /* softmax(dtype=float32).to(q's dtype): ToCopyBackward0 to fp32, the
+         * fp32 softmax backward, then (a bf16 input converted first) back */
+        dlm_poly bhtt32 = mulk(mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), H), 4);
+        int g32 = new_slot(r, bhtt32, DLM_TERM_TRANSIENT, -1, "grad probabilities to fp32");
+        tl_unref(r->t, gp);
+        int s32 = new_slot(r, bhtt32, DLM_TERM_TRANSIENT, -1, "grad scores (fp32 softmax backward)");
+        tl_unref(r->t, g32);
+        tr_unsave(r, o, s_p);
+        if (r->cfg->dtype == DLM_DTYPE_FP16) { /* half_to_float: the backward returns half */
+            gs = s32;
+        } else {
+            gs = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad scores to the input's type");
+            tl_unref(r->t, s32);
+        }
+    } else {
+        gs = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad scores (softmax backward)");
+        tl_unref(r->t, gp);
+        tr_unsave(r, o, s_p);
+    }
     int gm = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad raw scores (scaling)");
     tl_unref(r->t, gs);
     int gk = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad k^T");
@@ -455,6 +583,15 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
     tr_unsave(r, o, s_k);
     tr_unsave(r, o, s_q);
     tr_release_saved(r, o);
+    if (KV != H) { /* repeat_kv's backward: the gradients summed over each group */
+        dlm_poly kv_b = bytes_e(r, k, e);
+        int sk = new_slot(r, kv_b, DLM_TERM_TRANSIENT, -1, "grad k summed over the group");
+        tl_unref(r->t, gk);
+        int sv2 = new_slot(r, kv_b, DLM_TERM_TRANSIENT, -1, "grad v summed over the group");
+        tl_unref(r->t, gv);
+        gk = sk;
+        gv = sv2;
+    }
     int base = split_base(r, q, k, v);
     if (base >= 0 && r->rg[base]) { /* split_with_sizes' backward: cat */
         int cq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q as (B, T, C)");
@@ -468,7 +605,7 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
         tr_give(r, base, cat);
         return;
     }
-    tr_give(r, v, gv);
+    tr_give_transposed(r, v, gv); /* v_proj's view backward copies it */
     tr_give(r, k, gk);
     tr_give(r, q, gq);
 }
@@ -528,12 +665,12 @@ static void bwd_loss(tr *r, int o, int gout)
     tr_give(r, lg, gl);
 }
 
-const op_rule dlm_rule_rmsnorm = {.name = "rmsnorm", .fwd = fwd_rmsnorm, .bwd = bwd_unwritten};
+const op_rule dlm_rule_rmsnorm = {.name = "rmsnorm", .fwd = fwd_rmsnorm, .bwd = bwd_rmsnorm};
 const op_rule dlm_rule_slice = {
     .name = "slice", .fwd = fwd_view, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_rotary = {.name = "rotary", .fwd = fwd_rotary, .bwd = bwd_unwritten};
 const op_rule dlm_rule_rope = {
-    .name = "rope", .fwd = fwd_rope, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
+    .name = "rope", .fwd = fwd_rope, .bwd = bwd_rope, .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_index = {
     .name = "index", .fwd = fwd_index, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_causal_lm_loss = {
@@ -542,25 +679,18 @@ const op_rule dlm_rule_causal_lm_loss = {
 /* ---- which configurations the rules cover -------------------------------------- */
 
 /* What of a training step the rules do not cover yet (NULL: all of it):
- * GPT-2-family decoders with eager attention train; Llama-family layers
- * (RMSNorm, rotary embeddings, grouped key/value heads), SDPA attention in a
- * decoder, ViT's ops and checkpointing do not. */
+ * GPT-2- and Llama-family decoders with eager attention train; SDPA
+ * attention in a decoder, ViT's ops and checkpointing of a decoder do not. */
 static const char *train_unsupported(const dlm_graph *g, const dlm_mem_config *cfg)
 {
     for (int o = 0; o < g->n_ops; o++) {
         const dlm_op *op = &g->ops[o];
         switch (op->kind) {
-        case DLM_OP_RMSNORM:
-        case DLM_OP_ROTARY:
-        case DLM_OP_ROPE:
-        case DLM_OP_MUL:
-        case DLM_OP_SILU:
-            return "mode train for Llama-family decoders (RMSNorm, rotary embeddings, SwiGLU)";
         case DLM_OP_PATCH_TOKENS:
         case DLM_OP_MHA:
             return "mode train for ViT (patch tokens, nn.MultiheadAttention)";
         case DLM_OP_ATTENTION:
-            if (op->a.attn.kv_heads != op->a.attn.heads)
+            if (op->a.attn.kv_heads != op->a.attn.heads && !op->a.attn.causal)
                 return "mode train with grouped key/value heads";
             if (op->a.attn.causal && cfg->attention == DLM_ATTN_FUSED)
                 return "mode train of a decoder with fused (SDPA) attention";
@@ -612,7 +742,7 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
     }
     if (why)
         return dlm_error(DLM_EUNSUPPORTED, "model %s: its transformer ops have memory rules "
-                         "for inference, the decoders' forward pass and GPT-2-family training "
-                         "with eager attention (PyTorch profile, one dtype); %s is not modelled yet", g->name, why);
+                         "for inference, the decoders' forward pass and their training with eager "
+                         "attention (PyTorch profile, one dtype); %s is not modelled yet", g->name, why);
     return DLM_OK;
 }

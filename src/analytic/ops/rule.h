@@ -238,6 +238,9 @@ void tr_defer_save(tr *r, int at, int o, dlm_poly lo, dlm_poly hi, int64_t b_spl
 void tr_drop_saved(tr *r, int o);
 /* Op o's node goes: what it saved, and what its checkpoint kept for it. */
 void tr_release_saved(tr *r, int o);
+/* Python lets go of tensor t now, not where its release was scheduled (a local
+ * rebound inside the op being walked); nothing if that release is not pending. */
+void tr_release_early(tr *r, int t);
 /* Python lets go of slot s after op `at` (>= the op count: at the end). */
 void tr_schedule(tr *r, int at, int s);
 /* The cuBLAS workspace of the thread running a GEMM (allocated at its first). */
@@ -260,6 +263,9 @@ int tr_grad_new(tr *r, int t, const char *what);
  * tr_give_view, s is a view into a larger gradient (its slot). */
 void tr_give(tr *r, int t, int s);
 void tr_give_view(tr *r, int t, int s);
+/* ... s being t's gradient in a transposed layout ((B, h, T, d) for a (B, T,
+ * h*d) tensor): the backward of the op that made t copies it first. */
+void tr_give_transposed(tr *r, int t, int s);
 /* Parameter p's gradient s: AccumulateGrad (and sharding). */
 void tr_param_grad(tr *r, int p, int s);
 /* A fresh gradient of parameter p; the same read through autocast's copy. */
