@@ -90,6 +90,7 @@ static int ext_equal(const tl_size_ext *a, const tl_size_ext *b)
 {
     if (a->kind != b->kind || a->t_split != b->t_split || a->b_split != b->b_split) return 0;
     if (a->b_split && !dlm_poly_equal(&a->bhi, &b->bhi)) return 0;
+    if (a->t_round != b->t_round) return 0;
     if (a->chunk_k != b->chunk_k || a->chunk_i != b->chunk_i) return 0;
     if (a->t_split && !dlm_poly_equal(&a->hi, &b->hi)) return 0;
     if (a->kind == TL_SIZE_MAX && !dlm_poly_equal(&a->alt, &b->alt)) return 0;
@@ -159,6 +160,7 @@ int64_t tl_size_value(const dlm_timeline *t, int i, int64_t B, int64_t T)
         return x->ws_field ? w->reserve : w->workspace;
     }
     T = tl_chunk_len(T, x->chunk_k, x->chunk_i);
+    if (x->t_round > 1) T = (T + x->t_round - 1) / x->t_round * x->t_round;
     const dlm_poly *law = x->t_split && T > x->t_split ? &x->hi : &t->sizes[i];
     if (x->b_split && B > x->b_split) law = &x->bhi;
     int64_t v = dlm_poly_eval(law, B, T);
@@ -197,6 +199,8 @@ dlm_poly tl_size_law(const dlm_timeline *t, int i, int64_t B, int64_t T)
     int64_t Tc = tl_chunk_len(T, x->chunk_k, x->chunk_i);
     law = x->t_split && Tc > x->t_split ? x->hi : t->sizes[i];
     if (x->b_split && B > x->b_split) law = x->bhi;
+    if (x->t_round > 1) /* a step in T: the law's value here, in B only */
+        return subst_T(&law, (Tc + x->t_round - 1) / x->t_round * x->t_round);
     if (x->kind == TL_SIZE_MAX && dlm_poly_eval(&x->alt, B, Tc) > dlm_poly_eval(&law, B, Tc))
         law = x->alt;
     return x->chunk_k > 1 ? subst_T(&law, Tc) : law;
@@ -248,6 +252,21 @@ int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm
     x.t_split = t_split;
     x.hi = hi;
     int s = size_index_ext(t, lo, &x, 0);
+    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+}
+
+int tl_new_tround(dlm_timeline *t, dlm_poly law, int64_t m, dlm_term term, int named,
+                  const char *what)
+{
+    if (t->status != DLM_OK) return -1;
+    if (law.bad || m < 1) {
+        t->status = dlm_error(DLM_EINTERNAL, "bad padded size for %s", what);
+        return -1;
+    }
+    tl_size_ext x;
+    memset(&x, 0, sizeof x);
+    x.t_round = m;
+    int s = size_index_ext(t, law, &x, 0);
     return s < 0 ? -1 : new_slot(t, s, term, named, what);
 }
 
@@ -403,7 +422,7 @@ dlm_status tl_finish(dlm_timeline *t, int pytorch)
     if (!t->val || !t->blk || !t->handle || !t->special) return dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; i < t->n_sizes; i++)
         if (t->ext[i].kind != TL_SIZE_POLY || t->ext[i].t_split || t->ext[i].b_split ||
-            t->ext[i].chunk_k > 1)
+            t->ext[i].t_round > 1 || t->ext[i].chunk_k > 1)
             t->special[t->n_special++] = i;
     DLM_TRY(ws_classes(t));
     if (pytorch) DLM_TRY(dlm_palloc_alloc(t->n_mallocs, &t->pa));

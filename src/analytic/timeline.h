@@ -69,6 +69,8 @@ typedef struct tl_size_ext {
     int64_t b_split;       /* > 0: bhi holds for B > b_split (a layout PyTorch takes
                               only for larger batches) */
     dlm_poly bhi;
+    int64_t t_round;       /* > 1: the law is evaluated at T rounded up to a multiple
+                              of t_round (a kernel's padded rows) */
     /* TL_SIZE_ROWS: the series (NULL: no row at any size), which bytes of a row
      * (0 workspace, 1 reserve), the op's batch and sequence length as
      * polynomials in B and T (seq 0: none), the cuDNN version assumed; and
@@ -134,6 +136,10 @@ int tl_named(dlm_timeline *t, const char *name);
  * polynomial (PyTorch makes no allocation for an empty tensor).  `named` is a
  * named-term index or -1. */
 int tl_new(dlm_timeline *t, dlm_poly bytes, dlm_term term, int named, const char *what);
+/* A size whose law is evaluated at T rounded up to a multiple of `m` (the
+ * memory-efficient attention kernel's logsumexp rows, padded to 32). */
+int tl_new_tround(dlm_timeline *t, dlm_poly law, int64_t m, dlm_term term, int named,
+                  const char *what);
 /* A size that follows `lo` for B <= b_split and `hi` above (a copy PyTorch
  * makes only when the batch dimension cannot be merged into a view). */
 int tl_new_bsplit(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t b_split, dlm_term term,

@@ -401,16 +401,26 @@ void tr_causal_attention_fwd(tr *r, int o)
     int drop = r->grad && op->a.attn.dropout > 0;
     if (r->cfg->attention == DLM_ATTN_FUSED) {
         tr_out_new(r, o, 0); /* the kernel writes (B, T, h, d): .contiguous() copies nothing */
-        int l = tr_temp(r, o, mulk(dlm_poly_mul(B, T), (int64_t)H * 4), DLM_TERM_TRANSIENT, -1,
-                        "logsumexp");
+        /* logsumexp, fp32 (B, h, T): the memory-efficient kernel (fp32) pads its
+         * rows to a multiple of 32 (kAlignLSE, attention.cu); under autograd the
+         * half kernels also return their dropout's philox state (two int64 on
+         * the GPU, with or without dropout), saved for the backward */
+        dlm_poly lse = mulk(dlm_poly_mul(B, T), (int64_t)H * 4);
+        int l = e == 4 ? tl_new_tround(r->t, lse, 32, DLM_TERM_TRANSIENT, -1, "logsumexp (rows padded to 32)")
+                       : tr_temp(r, o, lse, DLM_TERM_TRANSIENT, -1, "logsumexp");
+        int rng = e != 4 && r->grad ? tr_temp(r, o, P(16), DLM_TERM_TRANSIENT, -1,
+                                              "philox seed and offset")
+                                    : -1;
         if (r->grad) {
             tr_save(r, o, S(r, q), "q");
             tr_save(r, o, kc, "k");
             tr_save(r, o, vc, "v");
             tr_save(r, o, S(r, op->out[0]), "output");
             tr_save(r, o, l, "logsumexp");
+            tr_save(r, o, rng, "philox state");
         }
         tl_unref(r->t, l);
+        tl_unref(r->t, rng);
         return;
     }
     tr_gemm(r, 0);
@@ -534,6 +544,35 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
     int ns = r->n_saved[o], drop = op->a.attn.dropout > 0;
     /* saved by the forward, in order: q copy, keys, probabilities, [mask],
      * probabilities for v, values */
+    if (r->cfg->attention == DLM_ATTN_FUSED) {
+        /* as linear_attn.c's fused backward (the BERT oplog's workspaces) */
+        dlm_poly rows_h = mulk(dlm_poly_mul(B, T), (int64_t)H * 4);
+        dlm_poly w = e == 4 ? dlm_poly_add(q_b, mulk(rows_h, 2)) : dlm_poly_add(mulk(q_b, 2), rows_h);
+        int ws = new_slot(r, w, DLM_TERM_WORKSPACE, -1, "attention backward workspace");
+        int fq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q");
+        int fk = new_slot(r, bytes_e(r, k, e), DLM_TERM_TRANSIENT, -1, "grad k");
+        int fv = new_slot(r, bytes_e(r, v, e), DLM_TERM_TRANSIENT, -1, "grad v");
+        tl_unref(r->t, ws);
+        tl_unref(r->t, gout);
+        tr_release_saved(r, o);
+        int fb = split_base(r, q, k, v);
+        if (fb >= 0 && r->rg[fb]) {
+            int cq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q as (B, T, C)");
+            tl_unref(r->t, fq);
+            int cv = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad v as (B, T, C)");
+            tl_unref(r->t, fv);
+            int cat = tr_grad_new(r, fb, "grad of the q, k, v split (cat)");
+            tl_unref(r->t, cq);
+            tl_unref(r->t, fk);
+            tl_unref(r->t, cv);
+            tr_give(r, fb, cat);
+            return;
+        }
+        tr_give_transposed(r, v, fv);
+        tr_give(r, k, fk);
+        tr_give(r, q, fq);
+        return;
+    }
     int b = H > 1 ? 0 : -1; /* one head: no q copy was saved */
     int s_q = b == 0 && ns > 0 ? sv[0] : -1, s_k = ns > 1 + b ? sv[1 + b] : -1;
     int s_p = ns > 2 + b ? sv[2 + b] : -1;
@@ -692,8 +731,11 @@ static const char *train_unsupported(const dlm_graph *g, const dlm_mem_config *c
         case DLM_OP_ATTENTION:
             if (op->a.attn.kv_heads != op->a.attn.heads && !op->a.attn.causal)
                 return "mode train with grouped key/value heads";
-            if (op->a.attn.causal && cfg->attention == DLM_ATTN_FUSED)
-                return "mode train of a decoder with fused (SDPA) attention";
+            if (op->a.attn.causal && cfg->attention == DLM_ATTN_FUSED &&
+                op->a.attn.kv_heads != op->a.attn.heads && cfg->dtype == DLM_DTYPE_FP32)
+                /* the H200 grid shows score-sized tensors: a math-kernel fallback
+                 * whose condition is not derived yet (as in mode forward) */
+                return "mode train with fp32 SDPA over grouped key/value heads";
             break;
         default:
             break;
