@@ -129,6 +129,18 @@ out_has ",bf16,precision,1," "pure bf16 training is evaluated"
 out_has ",checkpoint-block,checkpoint,0,.*not modelled for this network" "checkpointing a decoder: a row saying it is not modelled"
 run memory gpt2 -b 2 -t 64 --mode train --attention fused; expect_rc 0 "GPT-2 training with SDPA is predicted"
 
+# LoRA's memory (--lora): the adapters train, the rest is frozen
+run memory gpt2 -b 4 -t 128 --mode train --attention fused --lora 8 --format json; expect_rc 0 "memory gpt2 --lora 8"
+cp "$tmpdir/out" "$tmpdir/lora.json"
+run memory gpt2 -b 4 -t 128 --mode train --attention fused --format json
+json_eq "$tmpdir/lora.json" "d['points'][0]['breakdown']['optimizer'] == 2 * 4 * 12 * 8 * (768 + 2304)" True \
+    "Adam keeps two fp32 states of the 12 adapters only (2 x 4 B x 12 x 8 x (768 + 2304))"
+run memory gpt2 -b 4 -t 128 --mode train --lora 8 --profile runtime; expect_rc 2 "--lora with the runtime profile"
+one_line_error "does not run adapters" "says the runtime runs no adapters"
+run memory "$top_srcdir/data/nets/mlp.net" -b 4 --mode train --lora 8; expect_rc 2 "--lora on a network file without targets"
+one_line_error "no default target modules" "asks for the target modules"
+run memory "$top_srcdir/data/nets/mlp.net" -b 4 --mode train --lora 8,8,fc1+fc2; expect_rc 0 "--lora with targets named on a network file"
+
 # LoRA adapters against peft (data/reference/peft_lora.csv: torch_reference.py lora)
 ref="$top_srcdir/data/reference/peft_lora.csv"
 tail -n +2 "$ref" | while IFS=, read -r model r alpha targets modules trainable total rest; do

@@ -4,7 +4,8 @@
 # torch.cuda.memory_stats()["requested_bytes.all.peak"] (data/reference/
 # pytorch_memory_transformers.csv, requested_peak_bytes), for GPT-2 and the
 # Llama-shaped GQA decoder (data/hf/llama-gqa-tiny.json), eager and SDPA, in
-# every mode and dtype the rules cover: equal within 16 bytes.  The allocator's rounding (block splitting, segments) is
+# every mode and dtype the rules cover, and with peft's LoRA (r=8, --lora 8) in
+# training: equal within 16 bytes.  The allocator's rounding (block splitting, segments) is
 # checked separately by the peak's tolerance (test_memory_ref); this is the
 # check of what each op allocates, saves and frees, byte for byte.
 . "$top_srcdir/tests/lib.sh"
@@ -17,7 +18,7 @@ import csv, json, os, subprocess, sys
 # train (a math-kernel fallback whose condition is not derived); its inference
 # points are compared, one of them a known deviation (TODO, below)
 rows = [r for r in csv.DictReader(open(sys.argv[1]))
-        if r["model"] in ("gpt2", "hf:llama-gqa-tiny") and r["variant"] == "base"
+        if r["model"] in ("gpt2", "hf:llama-gqa-tiny") and r["variant"] in ("base", "lora-r8")
         and r["status"] == "ok"
         and not (r["model"] != "gpt2" and r["attention"] == "sdpa" and r["dtype"] == "fp32"
                  and r["mode"] != "infer")]
@@ -31,9 +32,12 @@ for r in rows:
            "--mode", r["mode"], "--dtype", r["dtype"],
            "--attention", "eager" if r["attention"] == "eager" else "fused",
            "--profile", "pytorch", "--format", "json"]
+    if r["variant"] == "lora-r8":  # peft's LoraConfig(r=8, lora_alpha=8), its default targets
+        cmd += ["--lora", "8"]
     p = subprocess.run(cmd, capture_output=True, text=True)
     n += 1
-    what = f"{r['model']} {r['mode']} {r['dtype']} {r['attention']} B={r['batch']} T={r['seq']}"
+    what = (f"{r['model']} {r['variant']} {r['mode']} {r['dtype']} {r['attention']} "
+            f"B={r['batch']} T={r['seq']}")
     why = todo.get((r["model"], r["mode"], r["dtype"], r["attention"], r["batch"], r["seq"]))
     if p.returncode != 0:
         print(f"not ok {n} - {what}: {p.stderr.strip()}")
@@ -47,7 +51,7 @@ for r in rows:
     print(f"{'ok' if ok else 'not ok'} {n} - {what}: requested {got} B at "
           f"{pt['peak_where']}, the H200's {want} B ({got - want:+d} B)"
           + (f" # TODO {why}" if why else ""))
-print(f"{'ok' if n >= 126 else 'not ok'} {n + 1} - {n} GPT-2 and Llama points compared (at least 126)")
+print(f"{'ok' if n >= 132 else 'not ok'} {n + 1} - {n} GPT-2 and Llama points compared (at least 132)")
 print(f"1..{n + 1}")
 PY
 cat "$tmpdir/req.tap"

@@ -109,3 +109,26 @@ dlm_status dlm_lora_count_params(const dlm_graph *g, dlm_lora *lo, dlm_lora_coun
                  out->modules, lo->r);
     return DLM_OK;
 }
+
+dlm_status dlm_lora_apply(dlm_graph *g, dlm_lora *lo)
+{
+    dlm_lora_count c;
+    DLM_TRY(dlm_lora_count_params(g, lo, &c));
+    for (int t = 0; t < g->n_tensors; t++)
+        if (g->tensors[t].role == DLM_ROLE_PARAM) g->tensors[t].frozen = 1;
+    int n_ops = g->n_ops;
+    for (int o = 0; o < n_ops; o++) {
+        dlm_op *op = &g->ops[o];
+        if (op->kind != DLM_OP_LINEAR || op->a.linear.tied || !targeted(op->name, lo)) continue;
+        int64_t in = op->a.linear.in, out = op->a.linear.out;
+        int a = dlm_graph_op_param(g, o, "lora_A.default.weight", 2, (int64_t[]){lo->r, in});
+        int b = dlm_graph_op_param(g, o, "lora_B.default.weight", 2, (int64_t[]){out, lo->r});
+        if (a < 0 || b < 0) return dlm_graph_status(g) != DLM_OK ? dlm_graph_status(g)
+                                                                 : dlm_error(DLM_ENOMEM, "out of memory");
+        g->ops[o].a.linear.lora_r = lo->r;
+        /* get_peft_model's autocast_adapter_dtype=True: adapters of a half
+         * model are made (and kept) in fp32 */
+        g->tensors[a].keep_fp32 = g->tensors[b].keep_fp32 = 1;
+    }
+    return dlm_graph_status(g);
+}

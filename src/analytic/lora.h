@@ -7,7 +7,7 @@
  * "." + target (peft's suffix match).  Default targets are peft's table for
  * the model type (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING): gpt2
  * c_attn; llama, mistral, qwen2 q_proj and v_proj; bert, roberta query and
- * value.  What it is not (yet): LoRA's memory; `dlmem memory` does not take it.
+ * value.  dlm_lora_apply puts the adapters in a graph for the memory model.
  */
 #ifndef DLM_LORA_H
 #define DLM_LORA_H
@@ -38,5 +38,12 @@ typedef struct dlm_lora_count {
 /* Counts the adapters on g (fills lo's default targets from g->family when it
  * has none); DLM_EINVAL when no module matches, or the model has no default. */
 dlm_status dlm_lora_count_params(const dlm_graph *g, dlm_lora *lo, dlm_lora_count *out);
+
+/* peft's get_peft_model(model, LoraConfig(r, lora_alpha)) on g for `dlmem memory
+ * --lora`: each targeted Linear (or Conv1D) gets lora_A (r x in) and lora_B
+ * (out x r) as parameters of its op (a.linear.lora_r = r), and every other
+ * parameter is frozen (requires_grad=False: no gradient, no optimizer state).
+ * Fills lo's default targets as dlm_lora_count_params; the same errors. */
+dlm_status dlm_lora_apply(dlm_graph *g, dlm_lora *lo);
 
 #endif

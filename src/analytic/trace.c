@@ -373,12 +373,16 @@ static void compute_release(tr *r)
 static void compute_requires_grad(tr *r)
 {
     const dlm_graph *g = r->g;
-    for (int t = 0; t < g->n_tensors; t++) r->rg[t] = g->tensors[t].role == DLM_ROLE_PARAM;
+    for (int t = 0; t < g->n_tensors; t++)
+        r->rg[t] = g->tensors[t].role == DLM_ROLE_PARAM && !g->tensors[t].frozen;
     for (int o = 0; o < r->n_ops; o++) {
         const dlm_op *op = &g->ops[o];
-        int any = op->n_params > 0;
+        int any = 0;
+        for (int i = 0; i < op->n_params; i++) any |= r->rg[op->params[i]];
         for (int i = 0; i < op->n_in; i++) any |= r->rg[op->in[i]];
-        for (int k = 0; k < op->n_out; k++) r->rg[op->out[k]] = (char)any;
+        int per_out = dlm_op_rule(op->kind)->flags & RULE_RG_PER_OUTPUT;
+        for (int k = 0; k < op->n_out; k++)
+            r->rg[op->out[k]] = (char)(per_out && k < op->n_in ? r->rg[op->in[k]] : any);
     }
 }
 
@@ -440,8 +444,16 @@ int tr_read_half(tr *r, int o, int t, int *copy)
 
 static void fwd_op(tr *r, int o)
 {
+    const dlm_op *op = &r->g->ops[o];
     set_out_types(r, o);
-    dlm_op_rule(r->g->ops[o].kind)->fwd(r, o);
+    /* nothing of it requires grad (frozen weights, inputs that need none): no
+     * autograd node, nothing saved */
+    int any = 0, keep = r->nosave;
+    for (int i = 0; i < op->n_in; i++) any |= r->rg[op->in[i]];
+    for (int i = 0; i < op->n_params; i++) any |= r->rg[op->params[i]];
+    if (r->grad && !any) r->nosave = 1;
+    dlm_op_rule(op->kind)->fwd(r, o);
+    r->nosave = keep;
 }
 
 /* ---- gradients; the backward of one op --------------------------------------------- */
@@ -506,6 +518,7 @@ void tr_param_grad(tr *r, int p, int s)
 
 int tr_pgrad_new(tr *r, int p)
 {
+    if (r->g->tensors[p].frozen) return -1; /* requires_grad=False: no gradient */
     return new_slot(r, nbytes(r, p), DLM_TERM_GRADS, -1, "parameter gradient");
 }
 
@@ -513,7 +526,7 @@ int tr_pgrad_new(tr *r, int p)
  * half gradient, then its fp32 cast (ToCopyBackward) for .grad. */
 int tr_pgrad_half(tr *r, int p)
 {
-    if (!r->mixed) return tr_pgrad_new(r, p);
+    if (!r->mixed || r->g->tensors[p].frozen) return tr_pgrad_new(r, p);
     int h = new_slot(r, mulk(numel(r, p), 2), DLM_TERM_TRANSIENT, -1, "half parameter gradient");
     int g = tr_pgrad_new(r, p);
     tl_unref(r->t, h);
@@ -1028,8 +1041,9 @@ static void optimizer_step(tr *r, int first)
     case DLM_OPT_SGD_MOMENTUM:
         if (first)
             for (int p = 0; p < n; p++)
-                r->opt_m[p] = new_slot(r, tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p])),
-                                       DLM_TERM_OPTIMIZER, -1, "momentum buffer");
+                if (!g->tensors[g->params[p]].frozen)
+                    r->opt_m[p] = new_slot(r, tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p])),
+                                           DLM_TERM_OPTIMIZER, -1, "momentum buffer");
         break;
     case DLM_OPT_ADAM8BIT:
         /* bitsandbytes Adam8bit (model-only): per tensor of at least 4096
@@ -1039,6 +1053,7 @@ static void optimizer_step(tr *r, int first)
         if (first)
             for (int p = 0; p < n; p++) {
                 int t = g->params[p];
+                if (g->tensors[t].frozen) continue;
                 dlm_poly b;
                 if (dlm_tensor_numel_const(g, t) >= 4096) {
                     dlm_poly q = tr_state_bytes(r, t, 1);
@@ -1054,6 +1069,7 @@ static void optimizer_step(tr *r, int first)
     case DLM_OPT_ADAM: {
         if (first)
             for (int p = 0; p < n; p++) {
+                if (g->tensors[g->params[p]].frozen) continue;
                 dlm_poly b = tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p]));
                 r->opt_m[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam exp_avg");
                 r->opt_v[p] = new_slot(r, b, DLM_TERM_OPTIMIZER, -1, "adam exp_avg_sq");
@@ -1066,8 +1082,10 @@ static void optimizer_step(tr *r, int first)
             return;
         }
         for (int p = 0; p < n; p++)
-            tmp[p] = new_slot(r, tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p])),
-                              DLM_TERM_WORKSPACE, r->nm_adam, "adam foreach sqrt temporary");
+            tmp[p] = g->tensors[g->params[p]].frozen
+                         ? -1
+                         : new_slot(r, tr_state_bytes(r, g->params[p], elem_bytes(r, g->params[p])),
+                                    DLM_TERM_WORKSPACE, r->nm_adam, "adam foreach sqrt temporary");
         for (int p = 0; p < n; p++) tl_unref(r->t, tmp[p]);
         free(tmp);
         break;
@@ -1178,6 +1196,8 @@ dlm_status dlm_trace_build(const dlm_graph *g, const dlm_mem_config *cfg, const 
     if (!r.slot || !r.rel || !r.rg || !r.gslot || !r.gview || !r.pgrad || !r.saved || !r.n_saved || !r.ahold ||
         !r.rl_head || !r.opt_m || !r.opt_v || !r.eb || !r.wcast || !r.casts)
         st = dlm_error(DLM_ENOMEM, "out of memory");
+    if (st == DLM_OK)
+        for (int p = 0; p <= g->n_params; p++) r.opt_m[p] = r.opt_v[p] = -1;
     if (st == DLM_OK) st = check_rules(&r);
     if (st == DLM_OK) st = compute_modules(&r);
     if (st == DLM_OK) {

@@ -258,6 +258,13 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                                                         margin_echo, sizeof margin_echo));
     dlm_graph *g;
     DLM_TRY(dlm_model_build_named(a.pos[0], dlm_cli_get(&a, "set"), &g));
+    {
+        dlm_status lst = dlm_cli_mem_lora(&a, &cfg, g);
+        if (lst != DLM_OK) {
+            dlm_graph_free(g);
+            return lst;
+        }
+    }
     dlm_status st = dlm_cli_mem_check(&a, g);
     if (st == DLM_OK) st = dlm_cli_loss_check(&a, cfg.mode == DLM_MODE_TRAIN);
     int search_T = dlm_cli_get(&a, "batch") != NULL;

@@ -571,6 +571,13 @@ dlm_status dlm_cmd_memory(int argc, char **argv)
     DLM_TRY(dlm_cli_mem_config(&a, &cfg, &gpu));
     dlm_graph *g;
     DLM_TRY(dlm_model_build_named(a.pos[0], dlm_cli_get(&a, "set"), &g));
+    {
+        dlm_status lst = dlm_cli_mem_lora(&a, &cfg, g);
+        if (lst != DLM_OK) {
+            dlm_graph_free(g);
+            return lst;
+        }
+    }
     int64_t *bs = NULL, *ts = NULL;
     int nb = 0, nt = 0;
     int64_t tmax = g->max_T > 0 ? g->max_T : 100000000;

@@ -1,6 +1,8 @@
 /* mem_opts.c — shared memory-model options (see mem_opts.h). */
 #include "mem_opts.h"
 
+#include "../analytic/lora.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,6 +173,18 @@ dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g)
                              "--attention out)", g->name);
     }
     return DLM_OK;
+}
+
+dlm_status dlm_cli_mem_lora(const dlm_cli_args *a, const dlm_mem_config *cfg, dlm_graph *g)
+{
+    const char *s = dlm_cli_get(a, "lora");
+    if (!s) return DLM_OK;
+    if (cfg->profile != DLM_PROFILE_PYTORCH)
+        return dlm_error(DLM_EUNSUPPORTED, "--lora: dlmem's GPU runtime does not run adapters "
+                         "(the runtime profile); use --profile pytorch");
+    dlm_lora lo;
+    DLM_TRY(dlm_lora_parse(s, &lo));
+    return dlm_lora_apply(g, &lo);
 }
 
 dlm_status dlm_cli_loss_check(const dlm_cli_args *a, int has_train)

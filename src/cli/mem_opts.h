@@ -34,7 +34,9 @@
     {"parallel", 0, "HOW", "ddp, fsdp, zero1, zero2 or zero3: one rank's peak of a training "     \
                            "step on --gpus GPUs, the batch per GPU (tools/torch_parallel.py)"},   \
     {"gpus", 0, "N", "GPUs of --parallel (default 1)"},                                           \
-    {"rank", 0, "R", "the rank predicted, 0..N-1 (default: the one that keeps the most)"}
+    {"rank", 0, "R", "the rank predicted, 0..N-1 (default: the one that keeps the most)"},        \
+    {"lora", 0, "R[,ALPHA][,T+T]", "peft's LoRA of rank R on the target modules (default: peft's " \
+                                   "for the model type), every other weight frozen"}
 
 /* Fills cfg from the options; *gpu is the named GPU (h200 by default).
  * With --workspaces, cfg->workspaces points to the rows of those files, the
@@ -49,6 +51,9 @@ dlm_status dlm_cli_mem_lists(const dlm_cli_args *a, const dlm_mem_config *base, 
 /* Refuses options that do not apply to graph g (--attention on a network
  * without attention). */
 dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g);
+/* --lora: puts peft's adapters in g and freezes the rest (lora.h); nothing
+ * without the option.  The runtime profile refuses it. */
+dlm_status dlm_cli_mem_lora(const dlm_cli_args *a, const dlm_mem_config *cfg, dlm_graph *g);
 /* Refuses --loss where no training step is predicted (has_train 0). */
 dlm_status dlm_cli_loss_check(const dlm_cli_args *a, int has_train);
 /* Refuses a list for --mode or --dtype (`cmd` takes one of each). */

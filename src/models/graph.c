@@ -190,6 +190,12 @@ static int op_param(dlm_graph *g, int o, const char *leaf, int ndim, const int64
     return t;
 }
 
+int dlm_graph_op_param(dlm_graph *g, int o, const char *leaf, int ndim, const int64_t *shape)
+{
+    if (o < 0 || o >= g->n_ops) return -1;
+    return op_param(g, o, leaf, ndim, shape);
+}
+
 static int op_buffer(dlm_graph *g, int o, const char *leaf, dlm_elem elem, int ndim,
                      const int64_t *shape)
 {

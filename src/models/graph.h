@@ -54,6 +54,9 @@ typedef enum dlm_elem {
 typedef struct dlm_tensor {
     char *name;                    /* "conv1.weight", "layer1.0.relu.out" */
     dlm_role role;
+    int frozen;                    /* a parameter with requires_grad=False (LoRA's base) */
+    int keep_fp32;                 /* a parameter kept in fp32 whatever the model's dtype
+                                      (peft's adapters: autocast_adapter_dtype) */
     dlm_elem elem;
     int ndim;
     dlm_poly shape[DLM_MAX_DIMS];  /* symbolic in B and T; constant for params */
@@ -173,7 +176,10 @@ typedef struct dlm_op {
         /* transposed: GPT-2's Conv1D, weight (in, out), y = addmm(b, x, W);
          * tied: the weight is another op's parameter, in[1] (an LM head tied to
          * the token embedding: listed once, under the embedding) */
-        struct { int in, out, bias, transposed, tied; } linear;
+        struct { int in, out, bias, transposed, tied;
+                 int lora_r; /* > 0: peft's LoRA on it (params lora_A, lora_B after
+                                its own; base frozen): base + lora_B(lora_A(x)) * s */
+        } linear;
         struct { dlm_rnn_cell cell; int input, hidden, layers, bias; } rnn;
         struct { int dim, index; } select; /* index < 0 counts from the end */
         struct { int num, dim; } emb;
@@ -282,6 +288,9 @@ int dlm_add(dlm_graph *g, const char *name, int a, int b, int inplace);
 int dlm_flatten(dlm_graph *g, const char *name, int x);
 /* a * b broadcasting as dlm_add; with inplace the result shares a's storage. */
 int dlm_mul(dlm_graph *g, const char *name, int a, int b, int inplace);
+/* Adds parameter LEAF of op o ("<op name>.LEAF") after the graph is built (an
+ * adapter's); returns the tensor or -1. */
+int dlm_graph_op_param(dlm_graph *g, int o, const char *leaf, int ndim, const int64_t *shape);
 /* torch.cat(ins[0..n-1], dim): all other dimensions equal. */
 int dlm_concat(dlm_graph *g, const char *name, int n, const int *ins, int dim);
 /* F.interpolate(x, scale_factor=scale, mode) of a (B,C,H,W) tensor. */

@@ -64,6 +64,13 @@ static void bwd_unwritten(tr *r, int o, int gout)
                           "through)", r->g->ops[o].name);
 }
 
+/* Whether op o's first parameter (its weight) requires grad (not frozen). */
+static int op_weight_rg(const tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    return op->n_params > 0 && r->rg[op->params[0]];
+}
+
 static void fwd_rmsnorm(tr *r, int o)
 {
     int x = r->g->ops[o].in[0], e = r->eb[x];
@@ -83,7 +90,8 @@ static void fwd_rmsnorm(tr *r, int o)
     tl_unref(r->t, h32);
     int hc = e == 4 ? -1 : tr_temp(r, o, bytes_e(r, x, e), DLM_TERM_TRANSIENT, -1,
                                    ".to(input dtype)");
-    if (r->grad) tr_save(r, o, hc >= 0 ? hc : h2, "normalized x"); /* weight * it */
+    /* weight * it: MulBackward0 keeps it for the weight's gradient only */
+    if (r->grad && op_weight_rg(r, o)) tr_save(r, o, hc >= 0 ? hc : h2, "normalized x");
     tr_out_new(r, o, 0); /* weight * hidden_states */
     tl_unref(r->t, hc);
     tl_unref(r->t, h2);
@@ -444,9 +452,9 @@ void tr_causal_attention_fwd(tr *r, int o)
         }
     }
     int raw = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "attention scores");
-    if (r->grad) { /* matmul(q, k^T) saves both */
-        tr_save(r, o, qc, "q copy");
-        tr_save(r, o, kr >= 0 ? kr : kc, "keys");
+    if (r->grad) { /* matmul(q, k^T) saves each for the other's gradient */
+        if (r->rg[k]) tr_save(r, o, qc, "q copy");
+        if (r->rg[q]) tr_save(r, o, kr >= 0 ? kr : kc, "keys");
     }
     tl_unref(r->t, qc);
     int sc = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "scaled scores");
@@ -573,8 +581,11 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
         tr_give(r, q, fq);
         return;
     }
-    int b = H > 1 ? 0 : -1; /* one head: no q copy was saved */
-    int s_q = b == 0 && ns > 0 ? sv[0] : -1, s_k = ns > 1 + b ? sv[1 + b] : -1;
+    /* what the forward saved, in order: the q copy (heads > 1, k requiring
+     * grad), the keys (q requiring grad), ... */
+    int b = H > 1 && r->rg[k] ? 0 : -1;
+    int s_q = b == 0 && ns > 0 ? sv[0] : -1, s_k = r->rg[q] && ns > 1 + b ? sv[1 + b] : -1;
+    if (!r->rg[q]) b--;
     int s_p = ns > 2 + b ? sv[2 + b] : -1;
     int s_m = drop && ns > 3 + b ? sv[3 + b] : -1;
     int s_pv = ns > 3 + b + drop ? sv[3 + b + drop] : -1;
@@ -709,7 +720,7 @@ const op_rule dlm_rule_slice = {
     .name = "slice", .fwd = fwd_view, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_rotary = {.name = "rotary", .fwd = fwd_rotary, .bwd = bwd_unwritten};
 const op_rule dlm_rule_rope = {
-    .name = "rope", .fwd = fwd_rope, .bwd = bwd_rope, .flags = RULE_FUNCTIONAL};
+    .name = "rope", .fwd = fwd_rope, .bwd = bwd_rope, .flags = RULE_FUNCTIONAL | RULE_RG_PER_OUTPUT};
 const op_rule dlm_rule_index = {
     .name = "index", .fwd = fwd_index, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_causal_lm_loss = {

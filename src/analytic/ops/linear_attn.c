@@ -104,17 +104,119 @@ static void fwd_attention(tr *r, int o)
     if (r->ahold[o] >= 0) tr_schedule(r, e, weights);
 }
 
+/* The weight of a linear op: its own, or the tied parameter (input 1). */
+static int linear_weight(const dlm_op *op)
+{
+    return op->a.linear.tied ? op->in[1] : op->params[0];
+}
+
+/* peft's lora.Linear (LoRA on this op): result = base_layer(x); x =
+ * x.to(lora_A's dtype); result = result + lora_B(lora_A(dropout(x))) *
+ * scaling (lora_dropout 0: nn.Identity), each a new tensor; result.to(the base
+ * result's dtype).  The adapters are fp32 (autocast_adapter_dtype), so in a
+ * half model x is copied to fp32, the adapter's tensors are fp32 and so is the
+ * sum (type promotion), cast back at the end.  lora_A's MmBackward saves its
+ * input, lora_B's lora_A's output, the scaling's mul nothing; the frozen base
+ * saves nothing of x. */
+static void fwd_lora(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0], e = r->eb[x], out = op->out[0];
+    dlm_poly rows_x = rows(r, x);
+    dlm_poly ob = mulk(numel(r, out), e), o32 = mulk(numel(r, out), 4);
+    dlm_poly ab = mulk(rows_x, (int64_t)op->a.linear.lora_r * 4);
+    tr_gemm(r, 0);
+    if (op->a.linear.bias) tr_gemm_lt(r);
+    int base = tr_temp(r, o, ob, DLM_TERM_TRANSIENT, -1, "base_layer output");
+    int x32 = e == 4 ? S(r, x) : tr_temp(r, o, mulk(numel(r, x), 4), DLM_TERM_TRANSIENT, -1,
+                                          "x.to(float32) (the adapters' dtype)");
+    int a = tr_temp(r, o, ab, DLM_TERM_TRANSIENT, -1, "lora_A(x)");
+    if (r->grad) tr_save(r, o, x32, "input (lora_A)");
+    int b = tr_temp(r, o, o32, DLM_TERM_TRANSIENT, -1, "lora_B(lora_A(x))");
+    if (r->grad) tr_save(r, o, a, "lora_A(x) (lora_B)");
+    tl_unref(r->t, a);
+    int sc = tr_temp(r, o, o32, DLM_TERM_TRANSIENT, -1, "* scaling");
+    tl_unref(r->t, b);
+    if (e == 4) {
+        tr_out_new(r, o, 0); /* result + ... */
+    } else {
+        int sum = tr_temp(r, o, o32, DLM_TERM_TRANSIENT, -1, "result + ... (promoted to fp32)");
+        tl_unref(r->t, sc);
+        sc = -1;
+        tl_unref(r->t, base);
+        base = -1;
+        tr_out_new(r, o, 0); /* result.to(torch_result_dtype) */
+        tl_unref(r->t, sum);
+        tl_unref(r->t, x32); /* the forward's local; saved where autograd records */
+    }
+    tl_unref(r->t, sc);
+    tl_unref(r->t, base);
+}
+
 static void fwd_linear(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
     int x = op->in[0];
+    if (op->a.linear.lora_r > 0) {
+        fwd_lora(r, o);
+        return;
+    }
     int copy, in = tr_read_half(r, o, x, &copy);
     tr_weight_casts(r, o);
     tr_gemm(r, 0);
     if (op->a.linear.bias) tr_gemm_lt(r);
     tr_out_new(r, o, 0);
-    if (r->grad) tr_save(r, o, in, "input");
+    /* addmm's backward reads x for the weight's gradient only */
+    if (r->grad && r->rg[linear_weight(op)]) tr_save(r, o, in, "input");
     tl_unref(r->t, copy);
+}
+
+/* Backward in the engine's order (the latest node first): in a half model
+ * result.to()'s ToCopyBackward0 (the gradient in fp32) and the add's (its
+ * gradient for the half base result cast back); the scaling's mul (grad *
+ * scaling), lora_B's (grad of lora_A's output, lora_B's weight gradient),
+ * lora_A's (grad x, lora_A's weight gradient), x.to()'s ToCopyBackward0, then
+ * the frozen base's (grad x); x's two gradients meet in its InputBuffer. */
+static void bwd_lora(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0], e = r->eb[x], out = op->out[0];
+    dlm_poly o32 = mulk(numel(r, out), 4), ab = mulk(rows(r, x), (int64_t)op->a.linear.lora_r * 4);
+    int pa = op->params[op->n_params - 2], pb = op->params[op->n_params - 1];
+    const int *sv = &r->saved[o * MAX_SAVED];
+    int sx = r->n_saved[o] > 0 ? sv[0] : -1, sa = r->n_saved[o] > 1 ? sv[1] : -1;
+    tr_gemm(r, 1);
+    int g32 = gout, gbase = gout;
+    if (e != 4) {
+        g32 = new_slot(r, o32, DLM_TERM_TRANSIENT, -1, "grad to fp32 (result.to())");
+        tl_unref(r->t, gout);
+        gbase = new_slot(r, mulk(numel(r, out), e), DLM_TERM_TRANSIENT, -1,
+                         "grad of the half base result (add's cast)");
+    } else {
+        tl_ref(r->t, gout); /* the base's InputBuffer keeps it too */
+    }
+    int gs = new_slot(r, o32, DLM_TERM_TRANSIENT, -1, "grad * scaling");
+    tl_unref(r->t, g32);
+    int ga = new_slot(r, ab, DLM_TERM_TRANSIENT, -1, "grad lora_A(x)");
+    tr_param_grad(r, pb, tr_pgrad_new(r, pb));
+    tr_unsave(r, o, sa);
+    tl_unref(r->t, gs);
+    int gx1 = -1;
+    if (r->rg[x]) gx1 = new_slot(r, mulk(numel(r, x), 4), DLM_TERM_TRANSIENT, -1, "grad input (lora_A)");
+    tr_param_grad(r, pa, tr_pgrad_new(r, pa));
+    tr_unsave(r, o, sx);
+    tl_unref(r->t, ga);
+    if (gx1 >= 0 && e != 4) { /* x.to(float32)'s backward */
+        int h = tr_grad_new(r, x, "grad input to x's type");
+        tl_unref(r->t, gx1);
+        gx1 = h;
+    }
+    int gx2 = r->rg[x] ? tr_grad_new(r, x, "grad input (frozen base)") : -1;
+    for (int i = 0; i + 2 < op->n_params; i++) tr_param_grad(r, op->params[i], tr_pgrad_new(r, op->params[i]));
+    tr_release_saved(r, o);
+    tl_unref(r->t, gbase);
+    tr_give(r, x, gx1);
+    tr_give(r, x, gx2);
 }
 
 static void bwd_attention(tr *r, int o, int gout)
@@ -185,6 +287,10 @@ static void bwd_linear(tr *r, int o, int gout)
 {
     const dlm_op *op = &r->g->ops[o];
     int x = op->in[0];
+    if (op->a.linear.lora_r > 0) {
+        bwd_lora(r, o, gout);
+        return;
+    }
     tr_gemm(r, 1);
     int gi = r->rg[x] ? tr_grad_new(r, x, "grad input") : -1;
     for (int i = 0; i < op->n_params; i++) tr_param_grad(r, op->params[i], tr_pgrad_half(r, op->params[i]));

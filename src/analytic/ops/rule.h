@@ -112,8 +112,10 @@ typedef struct tr {
 enum {
     RULE_FUNCTIONAL = 1, /* called as a function, not a module: Python's frame is
                             the module around it (its name's last part is no module) */
-    RULE_BWD_ALWAYS = 2  /* its backward runs without a gradient of output 0 (the
+    RULE_BWD_ALWAYS = 2, /* its backward runs without a gradient of output 0 (the
                             gradients of its other outputs, or zeros, drive it) */
+    RULE_RG_PER_OUTPUT = 4 /* output k requires grad as input k does (two
+                            independent computations in one op: RoPE on q and k) */
 };
 
 typedef struct op_rule {
@@ -180,6 +182,7 @@ static inline int elem_bytes(const tr *r, int t)
 {
     const dlm_tensor *x = TT(r, t);
     if (x->elem == DLM_EL_INT64) return 8;
+    if (x->role == DLM_ROLE_PARAM && x->keep_fp32) return 4;
     if (x->role == DLM_ROLE_PARAM || x->role == DLM_ROLE_BUFFER) return r->pb;
     return r->eb[t];
 }
