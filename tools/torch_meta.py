@@ -121,14 +121,14 @@ def _common(q, k, v):
 
 def can_use_cudnn(q, k, v, mask, p, causal, gqa, grad):
     """can_use_cudnn_attention on sm_90 with cuDNN 91900 (sdp_utils.cpp): fp16/bf16;
-    dropout a multiple of 1/16 (check_cudnn_dropout); check_cudnn_tensor_shapes: B and
-    H <= 65535, head dims <= 128 (256 only above cuDNN 9.22) and multiples of 8, key
-    length not 1, no query length 1 with dropout; a mask of a broadcastable shape
-    (check_attn_mask_shape).  cuDNN supports GQA (supports_gqa = true)."""
+    check_cudnn_tensor_shapes: B and H <= 65535, head dims <= 128 (256 only above cuDNN
+    9.22) and multiples of 8, key length not 1, no query length 1 with dropout; a mask
+    of a broadcastable shape (check_attn_mask_shape); GQA (supports_gqa = true).  Later
+    sources add check_cudnn_dropout (dropout a multiple of 1/16); 2.11 has no such
+    check: the H200's per-op log (data/reference/pytorch_oplog.csv, bert sdpa bf16
+    train, dropout 0.1) runs _scaled_dot_product_cudnn_attention."""
     del causal, grad  # d <= 128 passes check_cudnn_d256_bprop_head_dim
     if q.dtype not in (torch.float16, torch.bfloat16) or not (q.dtype == k.dtype == v.dtype):
-        return False
-    if p * 16.0 != int(p * 16.0):
         return False
     if not _common(q, k, v) or not _last_dim_stride_1(q, k, v, ignore_singleton=True):
         return False
@@ -284,12 +284,14 @@ def optimizer(name, params):
 
 
 def run(model_name, B, loss_name, opt_name, dtype, T=0, mode_name="train",
-        attention="eager", knobs=None, lora=0):
+        attention="eager", knobs=None, lora=0, hold_out=False):
     """One point by tools/torch_reference.py's protocol; returns (before, peak,
     after, requested peak) in bytes.  Causal LMs take their own loss
     (model(input_ids=x, labels=x).loss) whatever loss_name says.  lora=r wraps the
     model in peft's LoRA (tools/torch_reference.py with_lora) after the dtype cast,
-    as its run_point does."""
+    as its run_point does.  hold_out=True: the step of tools/torch_reference.py before
+    commit c2a27e1 (2026-12-01), which held the outputs through backward and the
+    optimizer step (no `del out`); data/reference/pytorch_memory.csv was measured so."""
     # built on the meta device (moving a CPU model there would untie tied weights:
     # Module._apply makes new Parameters when the tensor types differ)
     with torch.device("meta"):
@@ -345,7 +347,8 @@ def run(model_name, B, loss_name, opt_name, dtype, T=0, mode_name="train",
                            for o, t in zip(out, targets))
             else:
                 loss = sum(o.pow(2).mean() for o in out)
-            del out
+            if not hold_out:
+                del out
             loss.backward()
             opt.step()
 
