@@ -70,6 +70,12 @@ class Allocator(TorchDispatchMode):
         self.refs.append(weakref.ref(st, freed))
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func in CUDA_CONTIGUOUS:   # the CUDA kernel's contiguous copies, alive in it
+            args = list(args)
+            for i in CUDA_CONTIGUOUS[func]:
+                if not args[i].is_contiguous():
+                    args[i] = args[i].contiguous()
+                    self.track(args[i])
         out = func(*args, **(kwargs or {}))
         host = HOST_OUTPUTS.get(func, ())
         for i, o in enumerate(out if isinstance(out, tuple) else (out,)):
@@ -85,6 +91,16 @@ class Allocator(TorchDispatchMode):
 # cuda/attention.cu, Note [Seed and Offset Device]): outside CUDA-graph capture the
 # philox seed and offset are at::scalar_tensor(...) / at::empty({}, kLong), CPU tensors.
 HOST_OUTPUTS = {torch.ops.aten._scaled_dot_product_efficient_attention.default: (2, 3)}
+
+# Inputs the op's CUDA kernel copies to contiguous memory for its own use (the copies die
+# when it returns; autograd keeps the original): aten/src/ATen/native/cuda/
+# layer_norm_kernel.cu, layer_norm_cuda `auto X = input.expect_contiguous()` (its output
+# is then contiguous too, empty_like(*X)), layer_norm_backward_cuda the same for the
+# input and LayerNormBackwardKernelImpl's `dY.contiguous()`.  The meta kernels copy
+# nothing.  (torchvision's ViT in training mode feeds LayerNorm nn.MultiheadAttention's
+# batch-first output, a transposed view, whenever B > 1.)
+CUDA_CONTIGUOUS = {torch.ops.aten.native_layer_norm.default: (0,),
+                   torch.ops.aten.native_layer_norm_backward.default: (0, 1)}
 
 
 # ---- F.scaled_dot_product_attention as PyTorch 2.11's CUDA build runs it on the H200 ----
