@@ -82,6 +82,8 @@ def backend_unknowns(log, mode):
         u.append("cudnn_sdpa_workspace")
     if "efficient" in used and mode == "train":
         u.append("mem_efficient_backward_scratch")
+    if mode == "train":   # the bias gradients' column sums (Reduce.cuh global reduction)
+        u.append("reduce_global_buffer")
     return u
 
 

@@ -267,6 +267,55 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                       enable_gqa=enable_gqa)
 
 
+def native_multi_head_attention(query, key, value, embed_dim, num_head, qkv_weight,
+                                qkv_bias, proj_weight, proj_bias, mask=None,
+                                need_weights=True, average_attn_weights=True, mask_type=None):
+    """torch._native_multi_head_attention as native_multi_head_attention_cuda
+    (aten/src/ATen/native/transformers/cuda/attention.cu) runs it: nn.MultiheadAttention's
+    fast path (eval mode, no grad, batch_first, self-attention), which the meta device
+    never takes (activation.py _check_arg_device).  Self-attention with head dims a
+    multiple of 8, no mask and no weights goes through scaled_dot_product_attention
+    when _fused_sdp_choice gives flash or memory-efficient attention; otherwise (cuDNN
+    included) the fused math path: qkv_projection (matmul without the bias),
+    _transform_bias_rescale_qkv (one (3, B, H, T, d) tensor; qkv freed), bmm_nt (the
+    scores), masked_softmax without a mask (_softmax_out in place), bmm_nn into q's
+    storage, transform0213_gemm_nt_bias (a contiguous (B, T, D) copy, linear)."""
+    del average_attn_weights, mask_type
+    if mask is not None or need_weights or query.is_nested:
+        raise SystemExit("torch_meta.py: nn.MultiheadAttention's fast path with a mask, "
+                         "attention weights or nested tensors is not modelled")
+    D, B = embed_dim, query.size(0)
+    d = D // num_head
+
+    def heads(t):
+        return t.view(t.size(0), -1, num_head, d).transpose(1, 2)
+
+    if query is key and key is value and d % 8 == 0:
+        backend, _ = sdp_backend(heads(query), heads(key), heads(value), None, 0.0, False,
+                                 False)
+        if backend in ("flash", "efficient"):
+            x = F.linear(query, qkv_weight, qkv_bias)
+            y = scaled_dot_product_attention(*(heads(c) for c in x.chunk(3, -1)))
+            past = y.transpose(1, 2).reshape(B, -1, D)
+            return F.linear(past, proj_weight, proj_bias), None
+    SDPA_LOG.append(("mha-fused-math", tuple(query.shape), 0.0, False, False, False))
+    qkv = torch.matmul(query, qkv_weight.t())
+    T = qkv.size(1)
+    q_k_v = torch.empty(3, B, num_head, T, d, dtype=qkv.dtype, device=qkv.device)
+    del qkv
+    q, k, v = q_k_v[0], q_k_v[1], q_k_v[2]
+    qkt = torch.bmm(q.reshape(B * num_head, T, d), k.reshape(B * num_head, T, d).transpose(2, 1))
+    torch.bmm(qkt, v.reshape(B * num_head, T, d), out=q.view(B * num_head, T, d))
+    del qkt
+    a = q.permute(0, 2, 1, 3).contiguous().view(B * T, D)
+    return F.linear(a, proj_weight, proj_bias).view(B, T, D), None
+
+
+def _check_arg_device(x):
+    """activation.py's fast-path device test, with the meta device standing for CUDA."""
+    return x is None or x.device.type in ("cpu", "cuda", "meta")
+
+
 def cuda_dispatch():
     """Where PyTorch's CUDA build takes another path than its meta/CPU one, take
     CUDA's: F.dropout on a CUDA tensor is the fused native_dropout (its output and
@@ -285,6 +334,9 @@ def cuda_dispatch():
     # scaled_dot_product_attention, F.multi_head_attention_forward (torchvision's
     # ViT) the module global of the same name: both see this replacement
     F.scaled_dot_product_attention = scaled_dot_product_attention
+    # nn.MultiheadAttention's fast path, as on CUDA
+    torch.nn.modules.activation._check_arg_device = _check_arg_device
+    torch._native_multi_head_attention = native_multi_head_attention
 
 
 def optimizer(name, params):
