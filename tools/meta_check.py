@@ -16,8 +16,10 @@ cuBLASLt workspace of the main thread when the forward has an addmm with a bias
 (at::linear of a biased Linear, GPT-2's Conv1D); a model whose GEMMs are all bias-free
 (the Llama-shaped decoder) has none.  Unknown here: cuDNN's workspaces (ViT's
 conv_proj; cuDNN SDPA's execution plan), the memory-efficient attention backward's
-scratch (delta, workspace), which are allocated through the caching allocator and so
-are in the measured peak when the peak falls inside those calls."""
+scratch (delta, workspace), the global-reduction buffer of at::sum over many rows
+(aten/src/ATen/native/cuda/Reduce.cuh, the bias gradients in training), all allocated
+through the caching allocator and so in the measured peak when it falls inside those
+calls; data/reference/README.md says where they show."""
 import argparse
 import csv
 import os
@@ -110,6 +112,28 @@ def check(row, source, hold_out):
                 diff_bytes=sim - ref, diff_pct=f"{100.0 * (sim - ref) / ref:.4f}")
 
 
+def key(res):
+    """family (model and variant), attention, dtype, mode of a result"""
+    fam = res["model"] + ("" if res["variant"] == "base" else "/" + res["variant"])
+    return f"{fam} {res['attention'] or '-'} {res['dtype']} {res['mode']}"
+
+
+def summary(rows):
+    """Per family, attention, dtype and mode: exact points and the largest difference."""
+    groups = {}
+    for res in rows:
+        groups.setdefault(key(res), []).append(res)
+    print("meta_check.py: summary (exact: diff 0 B)", file=sys.stderr)
+    for k in sorted(groups):
+        g = groups[k]
+        worst = max(g, key=lambda res: abs(res["diff_bytes"]))
+        exact = sum(res["diff_bytes"] == 0 for res in g)
+        print(f"  {k}: {exact}/{len(g)} exact, largest diff {worst['diff_bytes']} B "
+              f"({worst['diff_pct']}%)", file=sys.stderr)
+    exact = sum(res["diff_bytes"] == 0 for res in rows)
+    print(f"  all: {exact}/{len(rows)} exact", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", default="-")
@@ -129,13 +153,13 @@ def main():
     for i, (path, r, hold) in enumerate(points, 1):
         res = check(r, path, hold)
         rows.append(res)
-        print(f"meta_check.py: [{i}/{len(points)} {time.time() - t0:.0f}s] {res['model']} "
-              f"{res['variant']} {res['mode']} {res['dtype']} {res['attention'] or '-'} "
+        unknown = f" unknown: {res['gpu_only_unknown']}" if res["gpu_only_unknown"] else ""
+        print(f"meta_check.py: [{i}/{len(points)} {time.time() - t0:.0f}s] {key(res)} "
               f"B={res['batch']} T={res['seq']} [{res['sdpa_backends'] or '-'}]: measured-gpu "
               f"{res['measured_requested_peak_bytes'] - res['gpu_only_bytes']} sim "
               f"{res['sim_requested_peak_bytes']} diff {res['diff_bytes']} "
-              f"({res['diff_pct']}%){' unknown: ' + res['gpu_only_unknown'] if res['gpu_only_unknown'] else ''}",
-              file=sys.stderr)
+              f"({res['diff_pct']}%){unknown}", file=sys.stderr)
+    summary(rows)
     f = sys.stdout if a.output == "-" else open(a.output, "w", newline="")
     w = csv.DictWriter(f, HEADER, lineterminator="\n")
     w.writeheader()

@@ -10,6 +10,13 @@ dispatch.  It checks the liveness of what autograd saves and frees (the loss, ba
 the optimizer), which is PyTorch's own code on every device; it does not check kernels'
 device-side allocations, and it is no substitute for a measurement on a GPU.
 
+Where PyTorch's CUDA build takes another path than its meta kernels, cuda_dispatch() and
+the Allocator take CUDA's (the H200 of the reference facts: sm_90, cuDNN 9.19): the fused
+native_dropout; F.scaled_dot_product_attention's backend choice (cuDNN, flash,
+memory-efficient, math) and that backend's aten op; nn.MultiheadAttention's fast path;
+LayerNorm's contiguous copies; host-side outputs not counted.  tools/meta_check.py
+compares the result with every H200 transformer point.
+
 The step is tools/torch_reference.py's protocol (one warm-up step, then the measured
 one): optimizer.zero_grad(set_to_none=True); out = model(x); loss; del out;
 loss.backward(); optimizer.step(), with the optimizer's CUDA defaults (foreach), and
@@ -111,7 +118,7 @@ SM = (9, 0)
 CUDNN = 91900
 
 
-def _same_batch_and_heads(q, k, v, enable_gqa, gqa=True):
+def _same_batch_and_heads(q, k, v, enable_gqa, supports_gqa=True):
     """check_batch_size_and_num_heads_dense (sdp_utils_cpp.h): equal batch sizes; equal
     head counts, or with enable_gqa (a backend that supports it) key/value heads
     equal to each other and dividing the query's."""
@@ -120,7 +127,7 @@ def _same_batch_and_heads(q, k, v, enable_gqa, gqa=True):
     hq, hk, hv = q.size(1), k.size(1), v.size(1)
     if hq == hk == hv:
         return True
-    return gqa and enable_gqa and hk == hv and hq % hk == 0
+    return supports_gqa and enable_gqa and hk == hv and hq % hk == 0
 
 
 def _last_dim_stride_1(*ts, ignore_singleton=False):
@@ -135,7 +142,7 @@ def _common(q, k, v):
             q.size(-2) > 0 and k.size(-2) > 0 and q.size(-1) > 0)
 
 
-def can_use_cudnn(q, k, v, mask, p, causal, gqa, grad):
+def can_use_cudnn(q, k, v, mask, p, causal, enable_gqa, grad):
     """can_use_cudnn_attention on sm_90 with cuDNN 91900 (sdp_utils.cpp): fp16/bf16;
     check_cudnn_tensor_shapes: B and H <= 65535, head dims <= 128 (256 only above cuDNN
     9.22) and multiples of 8, key length not 1, no query length 1 with dropout; a mask
@@ -148,7 +155,7 @@ def can_use_cudnn(q, k, v, mask, p, causal, gqa, grad):
         return False
     if not _common(q, k, v) or not _last_dim_stride_1(q, k, v, ignore_singleton=True):
         return False
-    if not _same_batch_and_heads(q, k, v, gqa):
+    if not _same_batch_and_heads(q, k, v, enable_gqa):
         return False
     if q.size(0) > 65535 or q.size(1) > 65535:
         return False
@@ -162,7 +169,7 @@ def can_use_cudnn(q, k, v, mask, p, causal, gqa, grad):
     return True
 
 
-def can_use_flash(q, k, v, mask, p, causal, gqa, grad):
+def can_use_flash(q, k, v, mask, p, causal, enable_gqa, grad):
     """can_use_flash_attention (sdp_utils.cpp): no attn_mask (check_for_attn_mask); q, k,
     v of one head dim <= 256; sm80..sm121 (the sm86/89/120 head-dim rule does not apply
     to sm_90); is_causal only with equal query and key lengths; fp16/bf16
@@ -176,11 +183,11 @@ def can_use_flash(q, k, v, mask, p, causal, gqa, grad):
         return False
     if q.dtype not in (torch.float16, torch.bfloat16) or not (q.dtype == k.dtype == v.dtype):
         return False
-    return (_common(q, k, v) and _same_batch_and_heads(q, k, v, gqa) and
+    return (_common(q, k, v) and _same_batch_and_heads(q, k, v, enable_gqa) and
             _last_dim_stride_1(q, k, v, ignore_singleton=True))
 
 
-def can_use_efficient(q, k, v, mask, p, causal, gqa, grad):
+def can_use_efficient(q, k, v, mask, p, causal, enable_gqa, grad):
     """can_use_mem_efficient_attention (sdp_utils.cpp): check_head_dim_size_mem_efficient
     (equal q/k head dims, q and v head dims multiples of minimum_gemm_alignment: 4 for
     fp32, 8 for fp16/bf16 on sm80+), check_data_ptr_alignment_mem_efficient (storage
@@ -198,7 +205,8 @@ def can_use_efficient(q, k, v, mask, p, causal, gqa, grad):
         return False
     if any(t.storage_offset() % align for t in (q, k, v)):
         return False
-    return (_common(q, k, v) and _same_batch_and_heads(q, k, v, gqa, gqa=False) and
+    return (_common(q, k, v) and
+            _same_batch_and_heads(q, k, v, enable_gqa, supports_gqa=False) and
             _last_dim_stride_1(q, k, v))
 
 
@@ -212,14 +220,15 @@ BACKENDS = (("cudnn", can_use_cudnn), ("flash", can_use_flash),
             ("efficient", can_use_efficient))
 
 
-def sdp_backend(q, k, v, mask, p, causal, gqa):
+def sdp_backend(q, k, v, mask, p, causal, enable_gqa):
+    """(backend, whether the inputs need grad) as select_sdp_backend picks it."""
     grad = torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v))
     if os.environ.get("TORCH_CUDNN_SDPA_DEPRIORITIZED", "") in ("1", "true", "ON", "on"):
         order = BACKENDS[1:]
     else:
         order = BACKENDS if CUDNN > 91500 and SM[0] in (9, 10) else BACKENDS[1:]
     for name, ok in order:
-        if ok(q, k, v, mask, p, causal, gqa, grad):
+        if ok(q, k, v, mask, p, causal, enable_gqa, grad):
             return name, grad
     return "math", grad
 
