@@ -46,6 +46,15 @@ for b in 64 1000; do
     json_eq "$tmpdir/out" 'd["points"][0]["peak_where"]' "backward of the loss (log_softmax backward)" "the CE peak is log_softmax's backward"
     json_eq "$tmpdir/out" 'd["loss"]' ce "JSON names the loss"
 done
+# --keep-outputs: a loop that keeps `out` through backward; with CE nothing else holds
+# the logits, so the loss's backward holds one more (B, 1000) fp32 tensor: 4000B bytes
+run memory "$tmpdir/clf.net" -b 64 --mode train --optimizer sgd --loss ce --format json
+del=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($req)" "$tmpdir/out")
+run memory "$tmpdir/clf.net" -b 64 --mode train --optimizer sgd --loss ce --keep-outputs --format json
+expect_rc 0 "--keep-outputs"
+json_eq "$tmpdir/out" "$req - $del" 256000 "--keep-outputs: the peak holds the logits too (64 x 1000 x 4 bytes)"
+run memory "$tmpdir/clf.net" -b 64 --keep-outputs; expect_rc 2 "--keep-outputs without a training step"
+one_line_error "applies to a training step" "says so"
 run memory resnet18 --loss ce; expect_rc 2 "--loss without a training step"
 one_line_error "use it with --mode train" "says the loss needs --mode train"
 run memory resnet18 --mode train --loss hinge; expect_rc 2 "an unknown loss"

@@ -158,6 +158,13 @@ typedef struct dlm_mem_config {
      * convolutions and RNNs take: 0 float16 (autocast's default on CUDA), 1
      * bfloat16 (torch.autocast(dtype=torch.bfloat16)). */
     int autocast_bf16;
+    /* Added: the training step keeps the model's outputs alive through
+     * loss.backward() and optimizer.step() (a loop that does not `del out`:
+     * most do; tools/torch_reference.py's step before 2026-12-01 did, and the
+     * reference grids measured then).  0: `del out` before backward, as
+     * tools/torch_reference.py's step now: only what autograd saved of them
+     * stays. */
+    int keep_outputs;
 } dlm_mem_config;
 
 #define DLM_MAX_RNN_CHUNKS 4096

@@ -976,7 +976,7 @@ static void backward(tr *r)
     tr_release_casts(r); /* the autocast region ends after the loss */
     /* `del out` before loss.backward(): the outputs' own references go; what
      * autograd saved of them (PowBackward0's o) stays until its node runs */
-    release_end(r);
+    if (!r->cfg->keep_outputs) release_end(r);
     tl_at(r->t, DLM_PHASE_BACKWARD, -1);
     int ones = new_slot(r, P(scalar), DLM_TERM_TRANSIENT, -1, "grad of loss");
     int root = -1;

@@ -189,6 +189,8 @@ dlm_status dlm_cli_mem_lora(const dlm_cli_args *a, const dlm_mem_config *cfg, dl
 
 dlm_status dlm_cli_loss_check(const dlm_cli_args *a, int has_train)
 {
+    if (!has_train && dlm_cli_get(a, "keep-outputs"))
+        return dlm_error(DLM_EINVAL, "--keep-outputs: applies to a training step (--mode train)");
     if (dlm_cli_get(a, "loss") && !has_train)
         return dlm_error(DLM_EINVAL, "--loss: the loss is part of a training step: use it with "
                          "--mode train");
@@ -234,6 +236,7 @@ dlm_status dlm_cli_mem_config(const dlm_cli_args *a, dlm_mem_config *cfg, const 
     s = dlm_cli_get(a, "gpu");
     if (dlm_gpu_find(s ? s : "h200", gpu)) return dlm_error_context(DLM_EINVAL, "--gpu");
     cfg->sm = (*gpu)->sm;
+    cfg->keep_outputs = dlm_cli_get(a, "keep-outputs") != NULL;
     if ((s = dlm_cli_get(a, "rnn-chunks"))) {
         int64_t k;
         DLM_TRY(dlm_cli_int("--rnn-chunks", s, 1, DLM_MAX_RNN_CHUNKS, &k));

@@ -35,6 +35,8 @@
                            "step on --gpus GPUs, the batch per GPU (tools/torch_parallel.py)"},   \
     {"gpus", 0, "N", "GPUs of --parallel (default 1)"},                                           \
     {"rank", 0, "R", "the rank predicted, 0..N-1 (default: the one that keeps the most)"},        \
+    {"keep-outputs", 0, NULL, "train: the step keeps the model's outputs through backward (no "  \
+                              "`del out` before loss.backward(), as most loops)"},              \
     {"lora", 0, "R[,ALPHA][,T+T]", "peft's LoRA of rank R on the target modules (default: peft's " \
                                    "for the model type), every other weight frozen"}
 
