@@ -102,11 +102,14 @@ expect_rc 0 "a Llama-family decoder's training step (eager attention) is predict
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode train --attention fused --dtype bf16
 expect_rc 0 "... with SDPA in bf16 too"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode train --attention fused
-expect_rc 2 "... fp32 SDPA over grouped key/value heads is refused"
-one_line_error "mode train with fp32 SDPA over grouped key/value heads is not modelled yet" "it says what has no rules"
+expect_rc 0 "... and in fp32 (PyTorch's math SDPA over grouped key/value heads)"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode forward --attention fused
-expect_rc 2 "fp32 SDPA over grouped heads under autograd is refused"
-one_line_error "fp32 SDPA over grouped key/value heads" "it names the kernel case"
+expect_rc 0 "fp32 SDPA over grouped heads under autograd: the math kernel"
+out_has "math SDPA\|forward of" "predicted"
+sed 's/"attention_dropout": 0.0/"attention_dropout": 0.1/' "$hf/llama-gqa-tiny.json" >"$tmpdir/llama-drop.json"
+run memory "$tmpdir/llama-drop.json" --batch 1 --seq 16 --mode forward --attention fused
+expect_rc 2 "... with attention dropout it is refused"
+one_line_error "fp32 SDPA over grouped key/value heads and dropout" "it names the kernel case"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode forward; expect_rc 0 "forward, eager"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --profile runtime
 expect_rc 2 "the runtime profile is refused for a decoder"

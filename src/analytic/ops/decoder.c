@@ -340,6 +340,18 @@ void tr_gelu_new_fwd(tr *r, int o)
     tl_unref(r->t, prev);
 }
 
+/* PyTorch 2.11 runs F.scaled_dot_product_attention in its math composition on
+ * this GPU where no fused kernel takes the call: fp32 over grouped key/value
+ * heads (enable_gqa: the memory-efficient kernel does not take it, flash and
+ * cuDNN take no fp32).  Without dropout (with it the math path makes a mask
+ * this rule does not write: refused before the walk). */
+static int sdpa_math(const tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    return r->cfg->attention == DLM_ATTN_FUSED && r->eb[op->in[0]] == 4 &&
+           op->a.attn.kv_heads != op->a.attn.heads;
+}
+
 /* gelu_new's backward, node by node (the autograd graph of its eight ops), as a
  * CPU run dispatches it: the last product's MulBackward0 (grad * u and
  * grad * h, then its saved h and u go), tanh's (tanh_backward; its result
@@ -407,6 +419,57 @@ void tr_causal_attention_fwd(tr *r, int o)
         tr_release_early(r, op->in[2]);
     }
     int drop = r->grad && op->a.attn.dropout > 0;
+    if (sdpa_math(r, o)) {
+        /* _scaled_dot_product_attention_math (attention.cpp), enable_gqa, causal:
+         * q * sqrt(scale); the causal mask (ones, tril, where: (T, T) fp32);
+         * k and v repeat_interleave'd to every head (copies); k^T * sqrt(scale);
+         * matmul (q copied unless B and heads merge), + mask, _safe_softmax,
+         * matmul with v; q's scaled copy, the repeated k and the mask are locals
+         * freed on return */
+        int qs = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "math SDPA: q * sqrt(scale)");
+        int on = tr_temp(r, o, dlm_poly_mul(T, T), DLM_TERM_TRANSIENT, -1, "math SDPA: ones (T, T)");
+        int tl = tr_temp(r, o, dlm_poly_mul(T, T), DLM_TERM_TRANSIENT, -1, "math SDPA: tril");
+        tl_unref(r->t, on);
+        int mk = tr_temp(r, o, mulk(dlm_poly_mul(T, T), 4), DLM_TERM_TRANSIENT, -1,
+                         "math SDPA: causal mask (T x T, float)");
+        tl_unref(r->t, tl);
+        int kr2 = H != KV ? tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "math SDPA: k repeated") : kc;
+        int vr2 = H != KV ? tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "math SDPA: v repeated") : vc;
+        int kts = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "math SDPA: k^T * sqrt(scale)");
+        int qc = H > 1 ? tl_new_bsplit(r->t, P(0), q_b, 1, DLM_TERM_TRANSIENT, -1, "math SDPA: q copy")
+                       : -1;
+        int sc = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "math SDPA: scores");
+        if (r->grad) {
+            if (r->rg[k]) tr_save(r, o, qc, "q copy");
+            if (r->rg[q]) tr_save(r, o, kts, "k^T scaled");
+        }
+        tl_unref(r->t, qc);
+        int am = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "math SDPA: scores + mask");
+        tl_unref(r->t, sc);
+        int sm = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "math SDPA: _safe_softmax");
+        tl_unref(r->t, am);
+        if (r->grad) {
+            tr_save(r, o, sm, "probabilities");
+            tr_save(r, o, vr2, "v repeated");
+        }
+        int ctx = tr_temp(r, o, q_b, DLM_TERM_TRANSIENT, -1, "math SDPA: output");
+        tl_unref(r->t, sm);
+        if (H != KV) tl_unref(r->t, kr2);
+        tl_unref(r->t, qs);
+        /* B = 1: matmul read q's scaled copy as a view and saved that */
+        if (r->grad && r->rg[k] && H > 1) {
+            int hold = tl_new_bsplit(r->t, q_b, P(0), 1, DLM_TERM_SAVED, -1,
+                                     "math SDPA: q * sqrt(scale), kept by its saved view (B = 1)");
+            tr_save(r, o, hold, "q scaled (B = 1)");
+            tl_unref(r->t, hold);
+        }
+        tl_unref(r->t, kts);
+        tl_unref(r->t, mk);
+        if (H != KV) tl_unref(r->t, vr2);
+        tr_out_new(r, o, 0); /* transpose(1, 2).contiguous() */
+        tl_unref(r->t, ctx);
+        return;
+    }
     if (r->cfg->attention == DLM_ATTN_FUSED) {
         tr_out_new(r, o, 0); /* the kernel writes (B, T, h, d): .contiguous() copies nothing */
         /* logsumexp, fp32 (B, h, T): the memory-efficient kernel (fp32) pads its
@@ -552,6 +615,47 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
     int ns = r->n_saved[o], drop = op->a.attn.dropout > 0;
     /* saved by the forward, in order: q copy, keys, probabilities, [mask],
      * probabilities for v, values */
+    if (sdpa_math(r, o)) {
+        /* the math composition's nodes: the output's transpose backward copies
+         * the gradient for bmm; grad v (repeated) and grad probabilities (the
+         * saved v repeated goes), _softmax_backward_data (the probabilities
+         * go), grad k^T and grad q (the saved k^T and q copy go), k^T's
+         * scaling, repeat_interleave's sums for v and k, q's scaling */
+        int msv = r->n_saved[o];
+        const int *mv = &r->saved[o * MAX_SAVED];
+        int mb = H > 1 && r->rg[k] ? 0 : -1;
+        int m_q = mb == 0 && msv > 0 ? mv[0] : -1, m_k = r->rg[q] && msv > 1 + mb ? mv[1 + mb] : -1;
+        if (!r->rg[q]) mb--;
+        int m_p = msv > 2 + mb ? mv[2 + mb] : -1, m_v = msv > 3 + mb ? mv[3 + mb] : -1;
+        dlm_poly kv_bb = bytes_e(r, k, e);
+        int gc = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad output copy");
+        tl_unref(r->t, gout);
+        int gv = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad v repeated");
+        int gp = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad probabilities");
+        tl_unref(r->t, gc);
+        tr_unsave(r, o, m_v);
+        int gs = new_slot(r, bhtt, DLM_TERM_TRANSIENT, -1, "grad scores (softmax backward)");
+        tl_unref(r->t, gp);
+        tr_unsave(r, o, m_p);
+        int gkt = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad k^T scaled");
+        int gq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q copy");
+        tl_unref(r->t, gs);
+        tr_unsave(r, o, m_k);
+        tr_unsave(r, o, m_q);
+        tr_release_saved(r, o);
+        int gks = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad k^T (scaling)");
+        tl_unref(r->t, gkt);
+        int sv_ = H != KV ? new_slot(r, kv_bb, DLM_TERM_TRANSIENT, -1, "grad v summed over the group") : gv;
+        if (H != KV) tl_unref(r->t, gv);
+        int sk_ = H != KV ? new_slot(r, kv_bb, DLM_TERM_TRANSIENT, -1, "grad k summed over the group") : gks;
+        if (H != KV) tl_unref(r->t, gks);
+        int gqs = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q (scaling)");
+        tl_unref(r->t, gq);
+        tr_give_transposed(r, v, sv_);
+        tr_give(r, k, sk_);
+        tr_give(r, q, gqs);
+        return;
+    }
     if (r->cfg->attention == DLM_ATTN_FUSED) {
         /* as linear_attn.c's fused backward (the BERT oplog's workspaces) */
         dlm_poly rows_h = mulk(dlm_poly_mul(B, T), (int64_t)H * 4);
@@ -743,10 +847,10 @@ static const char *train_unsupported(const dlm_graph *g, const dlm_mem_config *c
             if (op->a.attn.kv_heads != op->a.attn.heads && !op->a.attn.causal)
                 return "mode train with grouped key/value heads";
             if (op->a.attn.causal && cfg->attention == DLM_ATTN_FUSED &&
-                op->a.attn.kv_heads != op->a.attn.heads && cfg->dtype == DLM_DTYPE_FP32)
-                /* the H200 grid shows score-sized tensors: a math-kernel fallback
-                 * whose condition is not derived yet (as in mode forward) */
-                return "mode train with fp32 SDPA over grouped key/value heads";
+                op->a.attn.kv_heads != op->a.attn.heads && cfg->dtype == DLM_DTYPE_FP32 &&
+                op->a.attn.dropout > 0)
+                return "mode train with fp32 SDPA over grouped key/value heads and dropout "
+                       "(the math kernel's dropout)";
             break;
         default:
             break;
@@ -788,10 +892,9 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
         if (op->kind == DLM_OP_MHA)
             why = "mode forward with nn.MultiheadAttention (its training path)";
         else if (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads &&
-                 cfg->attention == DLM_ATTN_FUSED && cfg->dtype == DLM_DTYPE_FP32)
-            /* the H200 grid shows score-sized tensors per layer: a math-kernel
-             * fallback whose condition is not derived yet */
-            why = "mode forward with fp32 SDPA over grouped key/value heads";
+                 cfg->attention == DLM_ATTN_FUSED && cfg->dtype == DLM_DTYPE_FP32 &&
+                 op->a.attn.dropout > 0)
+            why = "mode forward with fp32 SDPA over grouped key/value heads and dropout";
     }
     if (why)
         return dlm_error(DLM_EUNSUPPORTED, "model %s: its transformer ops have memory rules "
