@@ -112,7 +112,8 @@ one_line_error "sequence length 3 is shorter than the 4 chunks" "names the value
 run advise bert --memory 1GB --batch 8 --seq 128 --wide; expect_rc 0 "budget below the weights"
 out_has "The weights alone (417.64 MiB" "says the weights exceed the budget"
 out_has "lowest single-GPU peak found: " "gives the minimum on one GPU"
-out_has "cheapest that fits: .*zero3.*GPUs" "and how many GPUs ZeRO-3 needs"
+out_has "cheapest that fits: .*lora.* 1 GPU" "LoRA (adapters only, the rest frozen) fits it on one GPU"
+out_has "zero3  *sharding .*GPUs, batch" "and ZeRO-3's row says how many GPUs it needs"
 
 run advise resnet18 --techniques fp8;  expect_rc 2 "unknown technique"
 one_line_error "unknown technique 'fp8' (valid: mixed, bf16, fp16, checkpoint-block" "lists the valid techniques"

@@ -2,6 +2,8 @@
  * model, priced, ranked and combined (see advise.h for the contract). */
 #include "advise.h"
 
+#include "../analytic/lora.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@ static const tech techs[] = {
     {"layers6", "architecture"},     {"base32", "architecture"},
     {"ddp", "sharding"},             {"zero1", "sharding"},
     {"zero2", "sharding"},           {"zero3", "sharding"},
+    {"lora", "fine-tuning"},
 };
 #define N_TECHS ((int)(sizeof techs / sizeof techs[0]))
 
@@ -87,6 +90,7 @@ typedef struct plan {
     unsigned char pick[MAX_PICK];
     dlm_parallel par;           /* data parallel / sharded over GPUs (DLM_PAR_NONE: one) */
     int chunks;                 /* checkpoint-chunks: K (0 none, -1 to be chosen) */
+    int lora_r;                 /* lora: peft's adapters of this rank, the rest frozen (0 none) */
     dlm_risk risk;
     int model_only;
     char what[200], note[400];
@@ -193,6 +197,10 @@ static int apply(const ctx *c, plan *p, const char *name)
     }
     if (!strncmp(name, "checkpoint-", 11)) {
         if (!grad) NA("inference keeps no activations for backward");
+        for (int o = 0; o < c->g->n_ops; o++)
+            if (c->g->ops[o].kind == DLM_OP_CAUSAL_LM_LOSS)
+                NA("not modelled for this network: activation checkpointing of a decoder "
+                   "(gradient_checkpointing_enable) has no rules yet");
         if (p->ckpt >= 0 || p->chunks) NA("one checkpointing scheme at a time");
         int stage = !strcmp(name, "checkpoint-stage");
         if ((stage ? c->n_stages : c->n_blocks) == 0) {
@@ -270,6 +278,22 @@ static int apply(const ctx *c, plan *p, const char *name)
                                                   : "a narrower network: retrain and validate");
         return 1;
     }
+    if (!strcmp(name, "lora")) {
+        if (!train) NA("LoRA trains adapters: a training step");
+        dlm_lora lo = {.r = 8, .alpha = 8};
+        dlm_lora_count cnt;
+        if (dlm_lora_count_params(c->g, &lo, &cnt) != DLM_OK)
+            NA("peft has no default target modules for %s", c->g->name);
+        p->lora_r = 8;
+        raise_risk(p, DLM_RISK_MEDIUM);
+        char buf[200];
+        snprintf(buf, sizeof buf, "peft LoRA r=8 on %.60s (%d modules): the rest frozen, "
+                 "gradients and optimizer states of the adapters only", cnt.targets, cnt.modules);
+        addf(p->what, sizeof p->what, "; ", buf);
+        addf(p->note, sizeof p->note, "; ", "fine-tunes low-rank adapters, not the whole model: "
+             "quality depends on the task");
+        return 1;
+    }
     dlm_parallel par;
     if ((!strncmp(name, "zero", 4) && name[4] >= '1' && name[4] <= '3' && !name[5]) ||
         !strcmp(name, "ddp")) {
@@ -319,6 +343,10 @@ static dlm_status build(const plan *p, int gpus, built *b)
     DLM_TRY(dlm_model_open(p->model, p->settings[0] ? p->settings : NULL, NULL, &b->g));
     dlm_mem_config cfg = p->cfg;
     dlm_status st = DLM_OK;
+    if (p->lora_r > 0) {
+        dlm_lora lo = {.r = p->lora_r, .alpha = p->lora_r};
+        st = dlm_lora_apply(b->g, &lo);
+    }
     if (p->ckpt >= 0) {
         dlm_segment *seg;
         int n;
@@ -669,7 +697,7 @@ static dlm_status combinations(const ctx *c, dlm_advice_report *rep)
 {
     const dlm_mem_config *w = &c->w->cfg;
     const char *prec[4] = {"", NULL, NULL, NULL}, *att[2] = {"", NULL}, *ck[3] = {"", NULL, NULL},
-               *opt[4] = {"", NULL, NULL, NULL};
+               *opt[5] = {"", NULL, NULL, NULL, NULL};
     int np = 1, na = 1, nc = 1, no = 1;
     if (w->dtype == DLM_DTYPE_FP32) {
         if (w->mode == DLM_MODE_INFER) {
@@ -690,6 +718,9 @@ static dlm_status combinations(const ctx *c, dlm_advice_report *rep)
         if (w->optimizer == DLM_OPT_ADAM) opt[no++] = "adam8bit";
         if (w->optimizer != DLM_OPT_SGD_MOMENTUM && w->optimizer != DLM_OPT_SGD) opt[no++] = "sgd-momentum";
         if (w->optimizer != DLM_OPT_SGD) opt[no++] = "sgd";
+        dlm_lora lo = {.r = 8, .alpha = 8};
+        dlm_lora_count cnt;
+        if (dlm_lora_count_params(c->g, &lo, &cnt) == DLM_OK) opt[no++] = "lora";
     }
     int total = np * na * nc * no, done = 0;
     for (int i = 0; i < np; i++)
