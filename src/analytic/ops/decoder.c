@@ -225,7 +225,30 @@ static void fwd_index(tr *r, int o)
     const dlm_op *op = &r->g->ops[o];
     const dlm_tensor *x = TT(r, op->in[0]);
     dlm_poly T = x->shape[1], B = x->shape[0];
-    if (op->a.index.form != DLM_INDEX_ARANGE) { /* RoBERTa's: refused before the walk */
+    if (op->a.index.form == DLM_INDEX_FROM_IDS) {
+        /* RoBERTa's create_position_ids_from_input_ids: mask = ids.ne(pad).int();
+         * (torch.cumsum(mask, dim=1).type_as(mask) + past) * mask; .long() + pad
+         * (int64 cumsum of int32; each step a new tensor, mask and the product
+         * locals until it returns) */
+        dlm_poly bt = dlm_poly_mul(B, T);
+        int ne = tr_temp(r, o, bt, DLM_TERM_TRANSIENT, -1, "ids.ne(pad) (bool)");
+        int mask = tr_temp(r, o, mulk(bt, 4), DLM_TERM_TRANSIENT, -1, "mask .int()");
+        tl_unref(r->t, ne);
+        int cs = tr_temp(r, o, mulk(bt, 8), DLM_TERM_TRANSIENT, -1, "cumsum (int64)");
+        int ta = tr_temp(r, o, mulk(bt, 4), DLM_TERM_TRANSIENT, -1, ".type_as(mask)");
+        tl_unref(r->t, cs);
+        int ad = tr_temp(r, o, mulk(bt, 4), DLM_TERM_TRANSIENT, -1, "+ past_key_values_length");
+        tl_unref(r->t, ta);
+        int inc = tr_temp(r, o, mulk(bt, 4), DLM_TERM_TRANSIENT, -1, "* mask");
+        tl_unref(r->t, ad);
+        int lg = tr_temp(r, o, mulk(bt, 8), DLM_TERM_TRANSIENT, -1, ".long()");
+        tr_out_new(r, o, 0); /* + padding_idx */
+        tl_unref(r->t, lg);
+        tl_unref(r->t, mask);
+        tl_unref(r->t, inc);
+        return;
+    }
+    if (op->a.index.form != DLM_INDEX_ARANGE) { /* the token types: buffer.expand(...).gather */
         tr_out_new(r, o, 0);
         return;
     }
@@ -867,7 +890,7 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
         const dlm_op *op = &g->ops[o];
         const char *form = dlm_op_new_form(op);
         int no_rule = !dlm_op_rule(op->kind) ||
-                      (op->kind == DLM_OP_INDEX && op->a.index.form != DLM_INDEX_ARANGE) ||
+
                       (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads &&
                        !op->a.attn.causal) ||
                       (op->kind == DLM_OP_ATTENTION && op->a.attn.window > 0);

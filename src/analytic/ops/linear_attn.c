@@ -47,16 +47,26 @@ static void fwd_attention(tr *r, int o)
         /* SDPA: memory-efficient (fp32) or flash (half) kernel; output in
          * (B, T, h, d) layout, so no copy; logsumexp in fp32, rows padded to 32. */
         tr_out_new(r, o, 0);
+        /* the memory-efficient kernel (fp32) pads its rows to 32 (kAlignLSE);
+         * under autograd cuDNN's (half) also returns its philox seed and
+         * offset on the GPU, saved for the backward */
         dlm_poly lse = mulk(dlm_poly_mul(x->shape[0], x->shape[1]), (int64_t)h * 4);
-        int l = tr_temp(r, o, lse, DLM_TERM_TRANSIENT, -1, "logsumexp");
+        int l = r->eb[q] == 4
+                    ? tl_new_tround(r->t, lse, 32, DLM_TERM_TRANSIENT, -1, "logsumexp (rows padded to 32)")
+                    : tr_temp(r, o, lse, DLM_TERM_TRANSIENT, -1, "logsumexp");
+        int rng = r->eb[q] != 4 && r->grad
+                      ? tr_temp(r, o, P(16), DLM_TERM_TRANSIENT, -1, "philox seed and offset")
+                      : -1;
         if (r->grad) {
             tr_save(r, o, S(r, q), "q");
             tr_save(r, o, S(r, op->in[1]), "k");
             tr_save(r, o, S(r, op->in[2]), "v");
             tr_save(r, o, S(r, op->out[0]), "output");
             tr_save(r, o, l, "logsumexp");
+            tr_save(r, o, rng, "philox state");
         }
         tl_unref(r->t, l);
+        tl_unref(r->t, rng);
         return;
     }
     /* Eager: matmul(q, k^T) reshapes the transposed views into copies. */
