@@ -16,7 +16,7 @@ static void fwd_activation(tr *r, int o)
     const dlm_op *op = &r->g->ops[o];
     int x = op->in[0];
     if (op->kind == DLM_OP_GELU && op->a.gelu.form == DLM_GELU_NEW) {
-        tr_gelu_new_fwd(r, o); /* inference only (dlm_trace_supports) */
+        tr_gelu_new_fwd(r, o); /* GPT-2 (its backward: tr_gelu_new_bwd) */
         return;
     }
     if (op->inplace) tr_out_alias(r, o, 0, x);

@@ -11,7 +11,8 @@
  *   embedding.c    embedding
  *   shape.c        flatten, select, view
  *   decoder.c      rmsnorm, silu, mul, slice, rotary, rope, index, the causal-LM
- *                  loss, causal attention, gelu_new (inference only)
+ *                  loss, causal attention (eager, SDPA kernels, math SDPA),
+ *                  gelu_new: inference, forward and training
  *   vit.c          patch_tokens, cat, nn.MultiheadAttention (inference only)
  * A rule says, for both profiles (r->torch: PyTorch eager; else dlmem's
  * runtime) and every mode (r->grad: autograd records; r->mixed: autocast),
