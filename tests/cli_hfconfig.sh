@@ -113,8 +113,9 @@ one_line_error "fp32 SDPA over grouped key/value heads and dropout" "it names th
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode forward; expect_rc 0 "forward, eager"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --profile runtime
 expect_rc 2 "the runtime profile is refused for a decoder"
-run memory "$hf/mistral-tiny.json" --batch 1 --seq 16; expect_rc 2 "sliding-window attention refused"
-one_line_error "(sliding-window attention) has no memory rule yet" "it names the op and why"
+run memory "$hf/mistral-tiny.json" --batch 1 --seq 16; expect_rc 0 "sliding-window attention (eager) is predicted"
+run memory "$hf/mistral-tiny.json" --batch 1 --seq 16 --attention fused; expect_rc 2 "... with SDPA it is refused"
+one_line_error "(sliding-window attention with SDPA (its mask picks the kernel)) has no memory rule yet" "it names the op and why"
 run memory vit_b_16 --batch 1;    expect_rc 0 "vit_b_16's inference is predicted"
 out_has ">= " "the patch conv's cuDNN workspace has no row: the peak is a lower bound"
 run memory vit_b_16 --batch 1 --mode train; expect_rc 2 "vit_b_16's training step is refused"

@@ -5,8 +5,9 @@
 # (--loss ce) and mse losses, SGD, SGD with momentum and Adam, fp32 and bf16,
 # on two linear networks (data/nets/wide_head.net, whose 32,000-class head makes
 # the loss the peak at large B, and data/nets/mlp.net) at B = 8 .. 4096:
-# data/reference/torch_meta_loss.csv; and RoBERTa from its config.json in every
-# mode (data/reference/torch_meta_roberta.csv, within 16 bytes).  The meta device has no cuBLAS or cuDNN
+# data/reference/torch_meta_loss.csv; and RoBERTa and Mistral (sliding-window
+# attention) from their config.json in every mode (data/reference/torch_meta_
+# roberta.csv, torch_meta_mistral.csv, within 16 bytes).  The meta device has no cuBLAS or cuDNN
 # and no caching allocator, so dlmem's pytorch-profile peak less its named
 # cuBLAS/cuDNN workspaces and its allocator rounding is compared with the meta
 # step's requested-bytes peak: equal within 16 bytes (a scalar), or, where two
@@ -18,8 +19,8 @@ command -v python3 >/dev/null 2>&1 || { echo "1..0 # SKIP python3 not installed"
 if [ "$no_json" -eq 1 ]; then echo "1..0 # SKIP built without jansson"; exit 0; fi
 ref="$top_srcdir/data/reference/torch_meta_loss.csv"
 cd "$top_srcdir" || exit 1
-DLMEM="$DLMEM" python3 - "$ref" "$top_srcdir/data/reference/torch_meta_roberta.csv" \
-    "$top_srcdir/data/hf" >"$tmpdir/meta.tap" 2>&1 <<'PY'
+DLMEM="$DLMEM" python3 - "$ref" "$top_srcdir/data/hf" "$top_srcdir/data/reference/torch_meta_roberta.csv" \
+    "$top_srcdir/data/reference/torch_meta_mistral.csv" >"$tmpdir/meta.tap" 2>&1 <<'PY'
 import csv, json, os, subprocess, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 n = exact = located = 0
@@ -54,16 +55,17 @@ print(f"# {exact} of {n} points within 16 bytes, {located} within the allocator'
 ok = n == len(rows) and n >= 90 and exact >= n - 8
 n += 1
 print(f"{'ok' if ok else 'not ok'} {n} - at least 90 points, all but at most 8 within 16 bytes")
-# RoBERTa (data/hf/roberta-base.json: position ids made from the ids) in every mode
-# against the same meta-device step; no H200 point of RoBERTa was measured
-for r in csv.DictReader(open(sys.argv[2])):
-    model = os.path.join(sys.argv[3], r["model"][3:] + ".json")
+# RoBERTa (data/hf/roberta-base.json: position ids made from the ids) and Mistral's
+# sliding-window attention (data/hf/mistral-tiny.json, T past its window) in every mode
+# against the same meta-device step; neither was measured on a GPU
+for r in [r for f in sys.argv[3:] for r in csv.DictReader(open(f))]:
+    model = os.path.join(sys.argv[2], r["model"][3:] + ".json")
     cmd = [os.environ["DLMEM"], "memory", model, "-b", r["batch"], "-t", r["seq"], "--mode",
            r["mode"], "--dtype", r["dtype"], "--format", "json",
            "--attention", "eager" if r["attention"] == "eager" else "fused"]
     p = subprocess.run(cmd, capture_output=True, text=True)
     n += 1
-    what = f"roberta-base {r['mode']} {r['dtype']} {r['attention']} B={r['batch']} T={r['seq']}"
+    what = f"{r['model'][3:]} {r['mode']} {r['dtype']} {r['attention']} B={r['batch']} T={r['seq']}"
     if p.returncode:
         print(f"not ok {n} - {what}: {p.stderr.strip()}")
         continue

@@ -220,6 +220,19 @@ static int has_eager_causal(const tr *r)
     return 0;
 }
 
+/* Every causal attention op of g has a sliding window (Mistral): the model
+ * makes one sliding-window mask (none has one: the causal mask). */
+static int all_sliding(const dlm_graph *g)
+{
+    int any = 0;
+    for (int k = 0; k < g->n_ops; k++)
+        if (g->ops[k].kind == DLM_OP_ATTENTION && g->ops[k].a.attn.causal) {
+            if (g->ops[k].a.attn.window <= 0) return 0;
+            any = 1;
+        }
+    return any;
+}
+
 static void fwd_index(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
@@ -263,6 +276,45 @@ static void fwd_index(tr *r, int o)
         tr_schedule(r, n ? scope_last(r, o, op->name, n) : INT_MAX, cp);
     }
     if (!has_eager_causal(r)) return;
+    if (all_sliding(r->g)) {
+        /* create_sliding_window_causal_mask (eager): the index tensors (each
+         * arange + offset), then and_masks(causal, sliding window): new_ones,
+         * q - window (int64), `gt`, `&`, `le`, `&`; where (B x 1 x T x T in the
+         * model's dtype) */
+        int ib = tr_temp(r, o, mulk(B, 8), DLM_TERM_TRANSIENT, -1, "mask: batch index");
+        int ih = tr_temp(r, o, P(8), DLM_TERM_TRANSIENT, -1, "mask: head index");
+        int qa = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "mask: arange");
+        int qi = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "mask: q index");
+        tl_unref(r->t, qa);
+        int ka = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "mask: arange");
+        int ki = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "mask: kv index");
+        tl_unref(r->t, ka);
+        dlm_poly tt = dlm_poly_mul(T, T);
+        int one = tr_temp(r, o, P(1), DLM_TERM_TRANSIENT, -1, "mask: new_ones");
+        int sub = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "mask: q - window");
+        int gt = tr_temp(r, o, tt, DLM_TERM_TRANSIENT, -1, "mask: kv > q - window (bool)");
+        tl_unref(r->t, sub);
+        int a1 = tr_temp(r, o, tt, DLM_TERM_TRANSIENT, -1, "mask: & (bool)");
+        tl_unref(r->t, gt);
+        tl_unref(r->t, one);
+        int le = tr_temp(r, o, tt, DLM_TERM_TRANSIENT, -1, "mask: kv <= q (bool)");
+        int a2 = tr_temp(r, o, tt, DLM_TERM_TRANSIENT, -1, "mask: & (bool)");
+        tl_unref(r->t, le);
+        tl_unref(r->t, a1);
+        tl_unref(r->t, ib);
+        tl_unref(r->t, ih);
+        tl_unref(r->t, qi);
+        tl_unref(r->t, ki);
+        int sc = tr_temp(r, o, P(r->fb), DLM_TERM_TRANSIENT, -1, "mask: min value");
+        int mask = tr_temp(r, o, mulk(dlm_poly_mul(B, tt), r->fb), DLM_TERM_TRANSIENT, -1,
+                           "sliding-window causal mask (B x 1 x T x T)");
+        tl_unref(r->t, sc);
+        tl_unref(r->t, a2);
+        const char *dot = strrchr(op->name, '.');
+        size_t n = dot ? (size_t)(dot - op->name) : 0;
+        tr_schedule(r, n ? scope_last(r, o, op->name, n) : INT_MAX, mask);
+        return;
+    }
     /* create_causal_mask (eager): batch, head, q and kv index tensors, `le`, where */
     int ib = tr_temp(r, o, mulk(B, 8), DLM_TERM_TRANSIENT, -1, "mask: batch index");
     int ih = tr_temp(r, o, P(8), DLM_TERM_TRANSIENT, -1, "mask: head index");
@@ -432,6 +484,11 @@ void tr_causal_attention_fwd(tr *r, int o)
     /* the keys and values attention reads: the cache's copies, else k and v */
     int kc = S(r, k), vc = S(r, op->in[2]);
     if (r->g->n_cache) { /* DynamicCache.update: copies the returned cache keeps */
+        if (op->a.attn.window > 0) { /* DynamicSlidingWindowLayer's lazy_initialization
+                                        moves its window (an int64 scalar) to the GPU */
+            int sw = tr_temp(r, o, P(8), DLM_TERM_TRANSIENT, -1, "KV cache: the window (int64)");
+            tr_schedule(r, INT_MAX, sw);
+        }
         kc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: keys");
         vc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: values");
         tr_schedule(r, INT_MAX, kc);
@@ -893,13 +950,16 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
 
                       (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads &&
                        !op->a.attn.causal) ||
-                      (op->kind == DLM_OP_ATTENTION && op->a.attn.window > 0);
+                      (op->kind == DLM_OP_ATTENTION && op->a.attn.window > 0 &&
+                       (cfg->attention == DLM_ATTN_FUSED || !all_sliding(g)));
         if (no_rule)
             return dlm_error(DLM_EUNSUPPORTED, "model %s: op %s (%s) has no memory rule yet: "
                              "dlmem predicts its parameters (dlmem params), not its memory",
                              g->name, op->name,
                              op->a.attn.window > 0 && op->kind == DLM_OP_ATTENTION
-                                 ? "sliding-window attention"
+                                 ? (cfg->attention == DLM_ATTN_FUSED
+                                        ? "sliding-window attention with SDPA (its mask picks the kernel)"
+                                        : "sliding-window attention in some layers only")
                                  : (form ? form : dlm_op_kind_name(op->kind)));
         if (form) newer = 1;
     }
