@@ -110,6 +110,14 @@ typedef struct ctx {
     int progress;
 } ctx;
 
+/* The lora technique's adapters (peft r=8 on the model type's default
+ * targets) on g: 1 and *cnt when peft has defaults for it. */
+static int lora_targets(const dlm_graph *g, dlm_lora_count *cnt)
+{
+    dlm_lora lo = {.r = 8, .alpha = 8};
+    return dlm_lora_count_params(g, &lo, cnt) == DLM_OK;
+}
+
 static void addf(char *buf, size_t n, const char *sep, const char *s)
 {
     if (buf[0]) strncat(buf, sep, n - strlen(buf) - 1);
@@ -279,11 +287,9 @@ static int apply(const ctx *c, plan *p, const char *name)
         return 1;
     }
     if (!strcmp(name, "lora")) {
-        if (!train) NA("LoRA trains adapters: a training step");
-        dlm_lora lo = {.r = 8, .alpha = 8};
         dlm_lora_count cnt;
-        if (dlm_lora_count_params(c->g, &lo, &cnt) != DLM_OK)
-            NA("peft has no default target modules for %s", c->g->name);
+        if (!train) NA("LoRA trains adapters: a training step");
+        if (!lora_targets(c->g, &cnt)) NA("peft has no default target modules for %s", c->g->name);
         p->lora_r = 8;
         raise_risk(p, DLM_RISK_MEDIUM);
         char buf[200];
@@ -718,9 +724,8 @@ static dlm_status combinations(const ctx *c, dlm_advice_report *rep)
         if (w->optimizer == DLM_OPT_ADAM) opt[no++] = "adam8bit";
         if (w->optimizer != DLM_OPT_SGD_MOMENTUM && w->optimizer != DLM_OPT_SGD) opt[no++] = "sgd-momentum";
         if (w->optimizer != DLM_OPT_SGD) opt[no++] = "sgd";
-        dlm_lora lo = {.r = 8, .alpha = 8};
         dlm_lora_count cnt;
-        if (dlm_lora_count_params(c->g, &lo, &cnt) == DLM_OK) opt[no++] = "lora";
+        if (lora_targets(c->g, &cnt)) opt[no++] = "lora";
     }
     int total = np * na * nc * no, done = 0;
     for (int i = 0; i < np; i++)

@@ -239,69 +239,58 @@ int tl_new(dlm_timeline *t, dlm_poly bytes, dlm_term term, int named, const char
     return s < 0 ? -1 : new_slot(t, s, term, named, what);
 }
 
-int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_term term,
-                 int named, const char *what)
+/* A slot whose size is law `p` evaluated as extension x says. */
+static int new_ext(dlm_timeline *t, dlm_poly p, const tl_size_ext *x, int bad, dlm_term term,
+                   int named, const char *what)
 {
     if (t->status != DLM_OK) return -1;
-    if (lo.bad || hi.bad || t_split <= 0) {
+    if (bad) {
         t->status = dlm_error(DLM_EINTERNAL, "bad piecewise size for %s", what);
         return -1;
     }
+    int s = size_index_ext(t, p, x, 0);
+    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+}
+
+int tl_new_split(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_term term,
+                 int named, const char *what)
+{
     tl_size_ext x;
     memset(&x, 0, sizeof x);
     x.t_split = t_split;
     x.hi = hi;
-    int s = size_index_ext(t, lo, &x, 0);
-    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+    return new_ext(t, lo, &x, lo.bad || hi.bad || t_split <= 0, term, named, what);
 }
 
 int tl_new_tround(dlm_timeline *t, dlm_poly law, int64_t m, dlm_term term, int named,
                   const char *what)
 {
-    if (t->status != DLM_OK) return -1;
-    if (law.bad || m < 1) {
-        t->status = dlm_error(DLM_EINTERNAL, "bad padded size for %s", what);
-        return -1;
-    }
     tl_size_ext x;
     memset(&x, 0, sizeof x);
     x.t_round = m;
-    int s = size_index_ext(t, law, &x, 0);
-    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+    return new_ext(t, law, &x, law.bad || m < 1, term, named, what);
 }
 
 int tl_new_bsplit(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t b_split, dlm_term term,
                   int named, const char *what)
 {
-    if (t->status != DLM_OK) return -1;
-    if (lo.bad || hi.bad || b_split <= 0) {
-        t->status = dlm_error(DLM_EINTERNAL, "bad piecewise size for %s", what);
-        return -1;
-    }
     tl_size_ext x;
     memset(&x, 0, sizeof x);
     x.b_split = b_split;
     x.bhi = hi;
-    int s = size_index_ext(t, lo, &x, 0);
-    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+    return new_ext(t, lo, &x, lo.bad || hi.bad || b_split <= 0, term, named, what);
 }
 
 int tl_new_split_max(dlm_timeline *t, dlm_poly lo, dlm_poly hi, int64_t t_split, dlm_poly alt,
                      dlm_term term, int named, const char *what)
 {
-    if (t->status != DLM_OK) return -1;
-    if (lo.bad || hi.bad || alt.bad || t_split <= 0) {
-        t->status = dlm_error(DLM_EINTERNAL, "bad piecewise size for %s", what);
-        return -1;
-    }
     tl_size_ext x;
     memset(&x, 0, sizeof x);
     x.kind = TL_SIZE_MAX;
     x.t_split = t_split;
     x.hi = hi;
     x.alt = alt;
-    int s = size_index_ext(t, lo, &x, 0);
-    return s < 0 ? -1 : new_slot(t, s, term, named, what);
+    return new_ext(t, lo, &x, lo.bad || hi.bad || alt.bad || t_split <= 0, term, named, what);
 }
 
 int tl_new_rows(dlm_timeline *t, const dlm_ws_series *ws, int field, dlm_poly batch, dlm_poly seq,

@@ -685,6 +685,21 @@ static dlm_status user_fit(FILE *f, char *const *models, int n, const dlm_gpu *g
     return DLM_OK;
 }
 
+/* key: {k1: v1, k2: v2} when `present`, else null. */
+static void json_pair(dlm_json *j, const char *key, int present, const char *k1, int64_t v1,
+                      const char *k2, int64_t v2)
+{
+    dlm_json_key(j, key);
+    if (!present) {
+        dlm_json_null(j);
+        return;
+    }
+    dlm_json_obj_begin(j);
+    dlm_json_kint(j, k1, v1);
+    dlm_json_kint(j, k2, v2);
+    dlm_json_obj_end(j);
+}
+
 /* The summary on stdout, for people (a few lines) or programs (one CSV row
  * under its header, or a dlmem.report/1 document).  `seed`: the seed report
  * (parameters against PyTorch, the audit); else the user's networks on `gpu`. */
@@ -754,15 +769,8 @@ static dlm_status print_summary(dlm_format fmt, const char *path, int seed,
     dlm_json_key(&j, "sm");
     if (seed) dlm_json_null(&j);
     else dlm_json_int(&j, gpu->sm);
-    dlm_json_key(&j, "parameters");
-    if (seed) {
-        dlm_json_obj_begin(&j);
-        dlm_json_kint(&j, "networks_matching_pytorch", sm->params_match);
-        dlm_json_kint(&j, "networks", sm->models);
-        dlm_json_obj_end(&j);
-    } else {
-        dlm_json_null(&j);
-    }
+    json_pair(&j, "parameters", seed, "networks_matching_pytorch", sm->params_match, "networks",
+              sm->models);
     dlm_json_key(&j, "measured");
     dlm_json_obj_begin(&j);
     dlm_json_kint(&j, "series", sm->series);
@@ -771,15 +779,7 @@ static dlm_status print_summary(dlm_format fmt, const char *path, int seed,
     dlm_json_knum(&j, "mean_abs_error_pct", mean);
     dlm_json_kint(&j, "findings", sm->findings);
     dlm_json_obj_end(&j);
-    dlm_json_key(&j, "audit");
-    if (seed) {
-        dlm_json_obj_begin(&j);
-        dlm_json_kint(&j, "items", sm->audit_items);
-        dlm_json_kint(&j, "wrong", sm->audit_wrong);
-        dlm_json_obj_end(&j);
-    } else {
-        dlm_json_null(&j);
-    }
+    json_pair(&j, "audit", seed, "items", sm->audit_items, "wrong", sm->audit_wrong);
     dlm_json_key(&j, "plots");
     dlm_json_obj_begin(&j);
     dlm_json_kint(&j, "figures", sm->figures);

@@ -220,6 +220,15 @@ static int has_eager_causal(const tr *r)
     return 0;
 }
 
+/* Python's backbone forward ("transformer" / "model", the scope of op o's
+ * name) holds slot s as a local until it returns. */
+static void hold_to_backbone(tr *r, int o, int s)
+{
+    const char *name = r->g->ops[o].name, *dot = strrchr(name, '.');
+    size_t n = dot ? (size_t)(dot - name) : 0;
+    tr_schedule(r, n ? scope_last(r, o, name, n) : INT_MAX, s);
+}
+
 /* Every causal attention op of g has a sliding window (Mistral): the model
  * makes one sliding-window mask (none has one: the causal mask). */
 static int all_sliding(const dlm_graph *g)
@@ -268,13 +277,8 @@ static void fwd_index(tr *r, int o)
     int a = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "arange(T)");
     int cp = tr_out_new(r, o, 0); /* cache_position = arange + past_seen_tokens */
     tl_unref(r->t, a);
-    { /* cache_position (position_ids is its view) is a local of the backbone's
-         forward ("transformer" / "model") until it returns */
-        const char *dot = strrchr(op->name, '.');
-        size_t n = dot ? (size_t)(dot - op->name) : 0;
-        tl_ref(r->t, cp);
-        tr_schedule(r, n ? scope_last(r, o, op->name, n) : INT_MAX, cp);
-    }
+    tl_ref(r->t, cp); /* cache_position (position_ids is its view): the backbone's local */
+    hold_to_backbone(r, o, cp);
     if (!has_eager_causal(r)) return;
     if (all_sliding(r->g)) {
         /* create_sliding_window_causal_mask (eager): the index tensors (each
@@ -310,9 +314,7 @@ static void fwd_index(tr *r, int o)
                            "sliding-window causal mask (B x 1 x T x T)");
         tl_unref(r->t, sc);
         tl_unref(r->t, a2);
-        const char *dot = strrchr(op->name, '.');
-        size_t n = dot ? (size_t)(dot - op->name) : 0;
-        tr_schedule(r, n ? scope_last(r, o, op->name, n) : INT_MAX, mask);
+        hold_to_backbone(r, o, mask);
         return;
     }
     /* create_causal_mask (eager): batch, head, q and kv index tensors, `le`, where */
@@ -331,10 +333,7 @@ static void fwd_index(tr *r, int o)
     }
     tl_unref(r->t, ih);
     tl_unref(r->t, ib);
-    /* a local of the backbone's forward ("transformer" / "model") */
-    const char *dot = strrchr(op->name, '.');
-    size_t n = dot ? (size_t)(dot - op->name) : 0;
-    tr_schedule(r, n ? scope_last(r, o, op->name, n) : INT_MAX, mask);
+    hold_to_backbone(r, o, mask);
 }
 
 static void fwd_rotary(tr *r, int o)
@@ -672,6 +671,46 @@ static int split_base(const tr *r, int q, int k, int v)
     return base;
 }
 
+/* The gradients of q, k and v: where they are slices of one tensor (GPT-2's
+ * c_attn output), split_with_sizes' backward copies q's and v's to (B, T, C)
+ * (reshape of a transposed view; k's, transposed twice, is read as it is) and
+ * concatenates the three; else each goes to its own tensor, v's in the
+ * transposed layout its projection's view backward copies. */
+static void give_qkv(tr *r, int q, int k, int v, int gq, int gk, int gv)
+{
+    int base = split_base(r, q, k, v);
+    if (base >= 0 && r->rg[base]) {
+        dlm_poly q_b = bytes_e(r, q, r->eb[q]);
+        int cq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q as (B, T, C)");
+        tl_unref(r->t, gq);
+        int cv = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad v as (B, T, C)");
+        tl_unref(r->t, gv);
+        int cat = tr_grad_new(r, base, "grad of the q, k, v split (cat)");
+        tl_unref(r->t, cq);
+        tl_unref(r->t, gk);
+        tl_unref(r->t, cv);
+        tr_give(r, base, cat);
+        return;
+    }
+    tr_give_transposed(r, v, gv);
+    tr_give(r, k, gk);
+    tr_give(r, q, gq);
+}
+
+/* The first saved tensors of matmul(q, k^T) in op o's node, as the forward
+ * saved them: the q copy (heads > 1, k requiring grad) and the keys (q
+ * requiring grad); returns the offset of the tensors after them from index 2. */
+static int saved_qk(const tr *r, int o, int *s_q, int *s_k)
+{
+    const dlm_op *op = &r->g->ops[o];
+    const int *sv = &r->saved[o * MAX_SAVED];
+    int ns = r->n_saved[o], q = op->in[0], k = op->in[1];
+    int b = op->a.attn.heads > 1 && r->rg[k] ? 0 : -1;
+    *s_q = b == 0 && ns > 0 ? sv[0] : -1;
+    *s_k = r->rg[q] && ns > 1 + b ? sv[1 + b] : -1;
+    return r->rg[q] ? b : b - 1;
+}
+
 /* Eager causal attention's backward (GPT-2: heads = key/value heads), node by
  * node as a CPU run dispatches it: the context's gradient copied back to
  * (B, h, T, d) for bmm; grad v and grad probabilities (bmm; the saved v and
@@ -693,20 +732,14 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
     dlm_poly bhtt = mulk(mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), H), e);
     const int *sv = &r->saved[o * MAX_SAVED];
     int ns = r->n_saved[o], drop = op->a.attn.dropout > 0;
-    /* saved by the forward, in order: q copy, keys, probabilities, [mask],
-     * probabilities for v, values */
     if (sdpa_math(r, o)) {
         /* the math composition's nodes: the output's transpose backward copies
          * the gradient for bmm; grad v (repeated) and grad probabilities (the
          * saved v repeated goes), _softmax_backward_data (the probabilities
          * go), grad k^T and grad q (the saved k^T and q copy go), k^T's
          * scaling, repeat_interleave's sums for v and k, q's scaling */
-        int msv = r->n_saved[o];
-        const int *mv = &r->saved[o * MAX_SAVED];
-        int mb = H > 1 && r->rg[k] ? 0 : -1;
-        int m_q = mb == 0 && msv > 0 ? mv[0] : -1, m_k = r->rg[q] && msv > 1 + mb ? mv[1 + mb] : -1;
-        if (!r->rg[q]) mb--;
-        int m_p = msv > 2 + mb ? mv[2 + mb] : -1, m_v = msv > 3 + mb ? mv[3 + mb] : -1;
+        int m_q, m_k, mb = saved_qk(r, o, &m_q, &m_k);
+        int m_p = ns > 2 + mb ? sv[2 + mb] : -1, m_v = ns > 3 + mb ? sv[3 + mb] : -1;
         dlm_poly kv_bb = bytes_e(r, k, e);
         int gc = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad output copy");
         tl_unref(r->t, gout);
@@ -731,9 +764,7 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
         if (H != KV) tl_unref(r->t, gks);
         int gqs = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q (scaling)");
         tl_unref(r->t, gq);
-        tr_give_transposed(r, v, sv_);
-        tr_give(r, k, sk_);
-        tr_give(r, q, gqs);
+        give_qkv(r, q, k, v, gqs, sk_, sv_);
         return;
     }
     if (r->cfg->attention == DLM_ATTN_FUSED) {
@@ -747,29 +778,12 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
         tl_unref(r->t, ws);
         tl_unref(r->t, gout);
         tr_release_saved(r, o);
-        int fb = split_base(r, q, k, v);
-        if (fb >= 0 && r->rg[fb]) {
-            int cq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q as (B, T, C)");
-            tl_unref(r->t, fq);
-            int cv = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad v as (B, T, C)");
-            tl_unref(r->t, fv);
-            int cat = tr_grad_new(r, fb, "grad of the q, k, v split (cat)");
-            tl_unref(r->t, cq);
-            tl_unref(r->t, fk);
-            tl_unref(r->t, cv);
-            tr_give(r, fb, cat);
-            return;
-        }
-        tr_give_transposed(r, v, fv);
-        tr_give(r, k, fk);
-        tr_give(r, q, fq);
+        give_qkv(r, q, k, v, fq, fk, fv);
         return;
     }
-    /* what the forward saved, in order: the q copy (heads > 1, k requiring
-     * grad), the keys (q requiring grad), ... */
-    int b = H > 1 && r->rg[k] ? 0 : -1;
-    int s_q = b == 0 && ns > 0 ? sv[0] : -1, s_k = r->rg[q] && ns > 1 + b ? sv[1 + b] : -1;
-    if (!r->rg[q]) b--;
+    /* what the forward saved, in order: the q copy, the keys (saved_qk), the
+     * probabilities, [the dropout mask], the probabilities for v, the values */
+    int s_q, s_k, b = saved_qk(r, o, &s_q, &s_k);
     int s_p = ns > 2 + b ? sv[2 + b] : -1;
     int s_m = drop && ns > 3 + b ? sv[3 + b] : -1;
     int s_pv = ns > 3 + b + drop ? sv[3 + b + drop] : -1;
@@ -826,22 +840,7 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
         gk = sk;
         gv = sv2;
     }
-    int base = split_base(r, q, k, v);
-    if (base >= 0 && r->rg[base]) { /* split_with_sizes' backward: cat */
-        int cq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q as (B, T, C)");
-        tl_unref(r->t, gq);
-        int cv = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad v as (B, T, C)");
-        tl_unref(r->t, gv);
-        int cat = tr_grad_new(r, base, "grad of the q, k, v split (cat)");
-        tl_unref(r->t, cq);
-        tl_unref(r->t, gk);
-        tl_unref(r->t, cv);
-        tr_give(r, base, cat);
-        return;
-    }
-    tr_give_transposed(r, v, gv); /* v_proj's view backward copies it */
-    tr_give(r, k, gk);
-    tr_give(r, q, gq);
+    give_qkv(r, q, k, v, gq, gk, gv);
 }
 
 static void fwd_loss(tr *r, int o)
