@@ -14,7 +14,8 @@ takes a block leaving at most 1 MiB is not split and holds the whole block
 (a fresh segment: 20 MiB for r < 10 MiB, else r rounded up to 2 MiB).  The
 logs do not say which block a request got, so a row is equal when the log's
 bytes are r ("split") or the fresh-segment block ("whole").
-  conv forward  convolution: peak - max(before, after) = block(ws_fwd);
+  conv forward  convolution: peak - max(before, after) = block(ws_fwd)
+                (a transposed convolution's rows are op conv_transpose2d);
   conv backward convolution_backward (grad_input first, then grad_weight, as
                 cudnn_convolution_backward runs them): peak above both
                 gradients = max(block(ws_data) - block(grad_weight),
@@ -64,19 +65,47 @@ def dims(s):
     return [int(v) for v in s.split(":")[0].split("x")] if s else []
 
 
+def transposed(x, w, y):
+    """A log row's convolution is transposed (nn.ConvTranspose2d): its weight is
+    (in, out/groups, kh, kw), so w[0] is the input's channels and not the
+    output's, or (equal channels) the output is larger than the input."""
+    if w[0] != x[1]:
+        return False
+    return w[0] != y[1] or y[2] * y[3] > x[2] * x[3]
+
+
+def depthwise(x, w, dtype):
+    """PyTorch's _conv_depthwise2d (no cuDNN, no workspace): groups = C > 1 and
+    K a multiple of C, NCHW, fp32 or bf16 (Convolution.cpp use_cudnn_depthwise)."""
+    return w[1] == 1 and x[1] > 1 and w[0] % x[1] == 0 and dtype in ("fp32", "bf16")
+
+
+def conv_key(x, w, y, dtype=None):
+    """The probe's short key: (C, H, W, K, R, S, P, Q), ("T",) + it for a
+    transposed convolution (K = its output's channels), ("DW",) + it for a
+    native depthwise one."""
+    if dtype and depthwise(x, w, dtype):
+        return ("DW", x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3])
+    if transposed(x, w, y):
+        return ("T", x[1], x[2], x[3], y[1], w[2], w[3], y[2], y[3])
+    return (x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3])
+
+
 def load_probe(path):
     conv, rnn = {}, {}
     with open(path, newline="") as f:
         for r in csv.DictReader(f):
             if r["logic"] != "pytorch-2.11":
                 continue
-            if r["op"] == "conv2d":
+            if r["op"] in ("conv2d", "conv_transpose2d"):
                 k = r["key"]  # c{C}x{H}x{W}-o{K}x{P}x{Q}-k{R}x{S}-...
                 f_ = k.split("-")
                 c = [int(v) for v in f_[0][1:].split("x")]
                 o = [int(v) for v in f_[1][1:].split("x")]
                 kk = [int(v) for v in f_[2][1:].split("x")]
                 short = (c[0], c[1], c[2], o[0], kk[0], kk[1], o[1], o[2])
+                if r["op"] == "conv_transpose2d":
+                    short = ("T",) + short
                 conv[(short, r["dtype"], r["layout"], int(r["batch"]), r["phase"])] = r
             elif r["op"] in ("lstm", "gru"):
                 rnn[(r["op"], r["key"], r["dtype"], int(r["batch"]), int(r["seq"]),
@@ -123,15 +152,19 @@ def main():
                 ins, outs = r["inputs"].split(), r["outputs"].split()
                 if op == "convolution.default":
                     x, w, y = dims(ins[0]), dims(ins[1]), dims(outs[0])
-                    key = (x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3])
+                    key = conv_key(x, w, y, dtype)
                     seen.setdefault(("forward", key, dtype, B, 0, r["gpu"]), []).append(pk - max(b, af))
                 elif op == "convolution_backward.default":
                     y, x, w = dims(ins[0]), dims(ins[1]), dims(ins[2])
-                    key = (x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3])
-                    has_gi = len(outs) >= 2
-                    gw = w[0] * w[1] * w[2] * w[3] * (4 if dtype == "fp32" else 2)
-                    seen.setdefault(("backward", key, dtype, B, (has_gi, gw), r["gpu"]), []).append(
-                        pk - max(b, af))
+                    key = conv_key(x, w, y, dtype)
+                    has_gi = len(outs) >= 2 and dims(outs[0]) == x
+                    esz = 4 if dtype == "fp32" else 2
+                    gw = w[0] * w[1] * w[2] * w[3] * esz
+                    # a bias's gradient (grad_output summed) is made after the
+                    # cuDNN calls: in `after`, not at their peak
+                    gb = rnd(dims(outs[-1])[0] * esz) if len(dims(outs[-1])) == 1 else 0
+                    seen.setdefault(("backward", key, dtype, B, (has_gi, gw, gb), r["gpu"]),
+                                    []).append(pk - max(b, af))
                 elif op in ("_cudnn_rnn.default", "_cudnn_rnn_backward.default"):
                     kn = knob_values(r["point"])
                     cell = "lstm" if model == "lstm" else "gru"
@@ -159,7 +192,7 @@ def main():
     for phase, key, dtype, B, gpu, v in table_rows:
         # a table row: a convolution whose input is the image (3 channels) has no grad_input
         k, c, R, S = key[3], key[0], key[4], key[5]
-        extra = 0 if phase == "forward" else (c != 3, k * c * R * S * (4 if dtype == "fp32" else 2))
+        extra = 0 if phase == "forward" else (c != 3, k * c * R * S * (4 if dtype == "fp32" else 2), 0)
         seen[(phase, key, dtype, B, extra, "table " + gpu)] = [v]
     tally = {}
     bad = []
@@ -176,55 +209,62 @@ def main():
         t[2] += how == "whole"
         t[3] += how == "cached"
 
-    for (phase, key, dtype, B, extra, gpu), vals in sorted(seen.items()):
+    for (phase, key, dtype, B, extra, gpu), vals in sorted(seen.items(), key=lambda kv: repr(kv[0])):
         logged = min(vals)
+        nm = "conv_transpose" if key[0] == "T" else "conv"
+        if key[0] == "DW":  # no cuDNN call: the log must show no workspace
+            count("conv depthwise (native, 0 B)", logged == 0)
+            if logged != 0:
+                bad.append(f"conv depthwise {phase} {key} {dtype} B={B} [{gpu}]: log {logged}, "
+                           "expected 0 (no cuDNN call)")
+            continue
         lay = "nchw"
         if phase == "forward":
             p = conv.get((key, dtype, lay, B, "forward"))
             if not p:
-                bad.append(f"conv forward {key} {dtype} B={B}: no probe row")
-                count(kind_of("conv forward", gpu), 0)
+                bad.append(f"{nm} forward {key} {dtype} B={B}: no probe row")
+                count(kind_of(nm + " forward", gpu), 0)
                 continue
             ws = int(p["workspace_bytes"])
             cand = blocks(ws)
             ok = logged in cand
             if not ok and slack(logged, ws):
-                count(kind_of("conv forward", gpu), 0, "cached")
-                cached.append(f"conv forward {key} {dtype} B={B} [{gpu}]: log {logged} = probe "
+                count(kind_of(nm + " forward", gpu), 0, "cached")
+                cached.append(f"{nm} forward {key} {dtype} B={B} [{gpu}]: log {logged} = probe "
                               f"ws {ws} in a cached block {logged - rnd(ws)} B larger")
                 continue
-            count(kind_of("conv forward", gpu), ok, "whole" if ok and logged != rnd(ws) else "")
+            count(kind_of(nm + " forward", gpu), ok, "whole" if ok and logged != rnd(ws) else "")
             if not ok:
-                bad.append(f"conv forward {key} {dtype} B={B} [{gpu}]: log {logged}, probe ws "
+                bad.append(f"{nm} forward {key} {dtype} B={B} [{gpu}]: log {logged}, probe ws "
                            f"{ws} ({p['engine']}) -> {sorted(cand)}")
         else:
-            has_gi, gw = extra
+            has_gi, gw, gb = extra
             pd = conv.get((key, dtype, lay, B, "backward_data"))
             pf = conv.get((key, dtype, lay, B, "backward_filter"))
             if not pf or (has_gi and not pd):
-                bad.append(f"conv backward {key} {dtype} B={B}: no probe row")
-                count(kind_of("conv backward", gpu), 0)
+                bad.append(f"{nm} backward {key} {dtype} B={B}: no probe row")
+                count(kind_of(nm + " backward", gpu), 0)
                 continue
             wf = int(pf["workspace_bytes"])
             wd = int(pd["workspace_bytes"]) if has_gi else 0
             cand = set()
             for bf in blocks(wf):
                 for bd in blocks(wd):
-                    cand.add(max(bd - rnd(gw), bf, 0) if has_gi else bf)
+                    cand.add(max((max(bd - rnd(gw), bf) if has_gi else bf) - gb, 0))
             ok = logged in cand
-            exact = max(rnd(wd) - rnd(gw), rnd(wf), 0) if has_gi else rnd(wf)
+            exact = max((max(rnd(wd) - rnd(gw), rnd(wf)) if has_gi else rnd(wf)) - gb, 0)
             # the larger term's request served from a cached block
             big = wf if rnd(wf) >= rnd(wd) - rnd(gw) else wd
             extra = 0 if big == wf else rnd(gw)
             if not ok and slack(logged + extra, big):
-                count(kind_of("conv backward", gpu), 0, "cached")
-                cached.append(f"conv backward {key} {dtype} B={B} [{gpu}]: log {logged} = probe "
+                count(kind_of(nm + " backward", gpu), 0, "cached")
+                cached.append(f"{nm} backward {key} {dtype} B={B} [{gpu}]: log {logged} = probe "
                               f"{'filter' if big == wf else 'data'} ws {big} in a cached block "
                               f"{logged + extra - rnd(big)} B larger")
                 continue
-            count(kind_of("conv backward", gpu), ok, "whole" if ok and logged != exact else "")
+            count(kind_of(nm + " backward", gpu), ok, "whole" if ok and logged != exact else "")
             if not ok:
-                bad.append(f"conv backward {key} {dtype} B={B} [{gpu}]: log {logged}, probe data {wd} "
+                bad.append(f"{nm} backward {key} {dtype} B={B} [{gpu}]: log {logged}, probe data {wd} "
                            f"({pd['engine'] if pd else '-'}) filter {wf} ({pf['engine']}) "
                            f"-> {sorted(cand)}")
     for what, k, logged, col, path in rnn_rows:

@@ -11,6 +11,18 @@
 #                                       B 1..256 (RNNs over T 50,100,200,300,500,1000),
 #                                       fp32 and bf16, infer and train, into
 #                                       OUTDIR/probe-sm90-cudnn<version>.csv
+#   tools/probe_gpu.sh OUTDIR zoo       the networks the ship stage predates (resnet50,
+#                                       vgg16, mobilenet_v2, densenet121, efficientnet_b0,
+#                                       unet with its transposed convolutions, vit_b_16's
+#                                       patch conv, data/nets' mobilenet_block, unet_level,
+#                                       vgg_small) at B 1..256, fp32 and bf16, infer and
+#                                       train, plus the check stage's shapes, in parallel
+#                                       jobs (ZOO_JOBS, default 14; ZOO_SECONDS, default
+#                                       480, stops them): only keys no data/cudnn/probe-*.csv
+#                                       has, into OUTDIR/probe-sm90-cudnn<version>-zoo.csv
+#   tools/probe_gpu.sh OUTDIR unetcheck the U-Net's per-op logs' convolutions (B=2, fp32,
+#                                       bf16: data/reference/pytorch_oplog_cnn.csv, transposed
+#                                       ones too) probed and compared
 # dlmem runs with PyTorch's bundled cuDNN (the nvidia-cudnn wheel's lib on
 # LD_LIBRARY_PATH), so its rows are the choices PyTorch makes on this machine.
 # DLMEM names the binary (default ./dlmem in the source tree).
@@ -88,6 +100,102 @@ for stage in "$@"; do
     for m in bert bert-large data/nets/tiny_encoder.net; do
       pr "$m" --batch 1 --seq 128 --dtype fp32,bf16 || exit 1
     done ;;
+  zoo)
+    v=$(python3 -c 'import torch;print(torch.backends.cudnn.version())')
+    jobs=${ZOO_TMP:-/tmp}/dlmem-zoo-jobs
+    mkdir -p "$jobs" || exit 1
+    # every job starts from the shipped rows, so the probe asks only for keys
+    # they lack (it skips the keys its -o file has); a job's own rows follow
+    # the seed's lines
+    seed=$jobs/seed.csv
+    { head -1 data/cudnn/probe-sm90-cudnn$v.csv
+      for f in data/cudnn/probe-sm90-cudnn$v*.csv; do tail -n +2 "$f"; done; } > "$seed" || exit 1
+    nseed=$(wc -l < "$seed")
+    K=${ZOO_CHUNKS:-4}
+    lists=()  # K interleaved batch lists over 1..256: each as slow as the others
+    for ((k = 1; k <= K; k++)); do
+      l=""; for ((b = k; b <= 256; b += K)); do l+="${l:+,}$b"; done; lists+=("$l")
+    done
+    spec=$jobs/spec.txt
+    : > "$spec"
+    for d in fp32 bf16; do
+      for m in resnet50 vgg16 mobilenet_v2 densenet121 efficientnet_b0 unet; do
+        for l in "${lists[@]}"; do echo "$m --dtype $d --batch $l" >> "$spec"; done
+      done
+      echo "vit_b_16 --dtype $d --batch 1-256" >> "$spec"
+      for m in mobilenet_block unet_level vgg_small; do
+        echo "data/nets/$m.net --dtype $d --batch 1-256" >> "$spec"
+      done
+    done
+    cat >> "$spec" <<'SPEC'
+unet --batch 2 --dtype fp32,bf16
+resnet18 --set height=256,width=256 --batch 32 --dtype fp32,bf16
+resnet18 --set height=160,width=160 --batch 16,24 --dtype fp32,bf16
+resnet18 --set base=48 --batch 16 --dtype fp32,bf16
+resnet18 --set base=32 --batch 1,4,8,16,32,64,128 --dtype fp32,bf16
+lstm --set hidden=512,layers=3 --batch 32 --seq 100 --dtype fp32,bf16
+gru --set hidden=384,layers=3 --batch 32 --seq 100 --dtype fp32,bf16
+lstm --set hidden=128,layers=1 --batch 16 --seq 50,250 --dtype fp32,bf16
+gru --set hidden=160 --batch 8 --seq 64 --dtype fp32,bf16
+SPEC
+    # the U-Net's large-B jobs hold the most memory: they go first, so that
+    # the rest run beside them
+    n=0
+    grep '^unet' "$spec" > "$spec.o"; grep -v '^unet' "$spec" >> "$spec.o"
+    while read -r line; do
+      n=$((n + 1)); echo "$n $line"
+    done < "$spec.o" > "$spec.n"
+    echo "probe_gpu.sh zoo: $n jobs, ${ZOO_JOBS:-14} at a time, seed $nseed lines" >&2
+    # shellcheck disable=SC2016
+    timeout "${ZOO_SECONDS:-480}" xargs -P "${ZOO_JOBS:-14}" -L 1 sh -c '
+      j=$1; shift
+      cp "$0/seed.csv" "$0/job$j.csv" || exit 0
+      "'"$dlmem"'" probe "$@" -o "$0/job$j.csv" 2>"$0/job$j.log" && echo ok > "$0/job$j.done"
+      exit 0' "$jobs" < "$spec.n"
+    echo "probe_gpu.sh zoo: xargs exit $? after $(( $(date +%s) - t0 )) s" >&2
+    # merge: each job's rows past the seed, whole lines only, one per key; a
+    # row a configuration was skipped for memory in is not shipped
+    z=$out/probe-sm90-cudnn$v-zoo.csv
+    python3 - "$jobs" "$nseed" "$z" <<'PY' || exit 1
+import csv, glob, io, os, sys
+jobs, nseed, outp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+seen, rows, oom, cut = set(), [], 0, 0
+header = None
+for path in sorted(glob.glob(os.path.join(jobs, "job*.csv"))):
+    with open(path, newline="") as f:
+        text = f.read()
+    lines = text.split("\n")
+    header = header or lines[0]
+    tail = lines[nseed:]
+    if tail and tail[-1] != "":
+        cut += 1  # a job stopped mid-row: its last line is dropped
+    tail = tail[:-1]
+    for r in csv.reader(io.StringIO("\n".join(tail))):
+        if len(r) != 16:
+            continue
+        if r[14].startswith("oom-skipped-"):
+            oom += 1
+            continue
+        k = tuple(r[:3] + r[4:12])
+        if k not in seen:
+            seen.add(k)
+            rows.append(r)
+with open(outp, "w", newline="") as f:
+    f.write(header + "\n")
+    w = csv.writer(f, lineterminator="\n")
+    w.writerows(rows)
+done = len(glob.glob(os.path.join(jobs, "job*.done")))
+print(f"zoo: {len(rows)} new rows, {oom} dropped (a config skipped for memory), "
+      f"{cut} jobs stopped mid-row, {done} jobs finished", file=sys.stderr)
+PY
+    grep -h "dlmem probe: " "$jobs"/job*.log | grep -v "op instances x points" | sort | uniq -c | head -40 >&2
+    for f in "$jobs"/job*.log; do tail -1 "$f"; done > "$out/zoo-progress.txt" ;;
+  unetcheck)
+    p=$out/probe_unet.csv
+    pr unet --batch 2 --dtype fp32,bf16 --mode train &&
+    python3 tools/probe_check.py "$p" $ref/pytorch_oplog_cnn.csv > "$out/check_unet.txt"
+    echo "probe_check.py: exit $?" >> "$out/check_unet.txt"
+    grep -v '^CACHED' "$out/check_unet.txt" | grep -v "no probe row" | tail -12 ;;
   *) echo "probe_gpu.sh: unknown stage $stage" >&2; exit 2 ;;
   esac
   echo "probe_gpu.sh: $stage $(( $(date +%s) - t0 )) s"

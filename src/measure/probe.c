@@ -1,6 +1,7 @@
 /* probe.c — `dlmem probe` (probe.h): the GPU, the output file and its keys,
  * the walk over the graph's op instances and points, and the cuBLAS /
- * cuBLASLt rows.  Convolutions: probe_conv.c; RNNs: probe_rnn.c.
+ * cuBLASLt rows.  Convolutions (and transposed ones): probe_conv.c; RNNs:
+ * probe_rnn.c.
  *
  * cuBLAS and cuBLASLt (aten/src/ATen/cuda/CublasHandlePool.cpp): one cuBLAS
  * workspace per (handle, stream) and thread, allocated through the caching
@@ -409,7 +410,7 @@ dlm_status dlm_probe_run(const dlm_probe_config *c)
     DLM_GO(open_output(&p, path, sizeof path));
 
     for (int o = 0; o < c->g->n_ops; o++) {
-        n_conv += c->g->ops[o].kind == DLM_OP_CONV2D;
+        n_conv += c->g->ops[o].kind == DLM_OP_CONV2D || c->g->ops[o].kind == DLM_OP_CONVT2D;
         n_rnn += c->g->ops[o].kind == DLM_OP_RNN;
     }
     p.total = (int64_t)c->n_dtypes * c->n_batch * (n_conv + (int64_t)n_rnn * c->n_seq);
@@ -424,7 +425,7 @@ dlm_status dlm_probe_run(const dlm_probe_config *c)
         for (int bi = 0; bi < c->n_batch; bi++)
             for (int o = 0; o < c->g->n_ops; o++) {
                 const dlm_op *op = &c->g->ops[o];
-                if (op->kind == DLM_OP_CONV2D) {
+                if (op->kind == DLM_OP_CONV2D || op->kind == DLM_OP_CONVT2D) {
                     DLM_GO(dlm_probe_conv(&p, o, c->batch[bi], d));
                     p.items++;
                 } else if (op->kind == DLM_OP_RNN) {

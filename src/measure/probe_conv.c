@@ -25,8 +25,24 @@
  *     op cannot run (status none).  Errata are only applied by PyTorch when
  *     CUDNN_ERRATA_JSON_FILE names a file: probe.c refuses that case.
  *
+ * A transposed convolution (nn.ConvTranspose2d: cudnn_convolution_transpose,
+ * ConvShared.cpp) is the adjoint of the convolution from its output to its
+ * input, with the same weight (Cin_t, Cout_t/groups, kh, kw), stride,
+ * padding and dilation: its forward is that convolution's backward-data
+ * graph ('x' = the transposed conv's output, 'y' = its input); its backward
+ * (cudnn_convolution_transpose_backward) makes grad_input with a forward
+ * graph (cudnn_convolution_transpose_backward_input: conv of grad_output)
+ * and then grad_weight with the backward-filter graph
+ * (cudnn_convolution_transpose_backward_weight: 'x' = grad_output, 'y' =
+ * the input).  The rows keep the transposed op's own phases and key
+ * (op conv_transpose2d; c = its input, o = its output).
+ *
  * Executing the plan needs its tensors: scratch buffers of the op's sizes
- * (one op at a time, uninitialised: only whether cuDNN runs it matters).
+ * (one op at a time, uninitialised: only whether cuDNN runs it matters).  A
+ * config passed over because its buffers did not fit on the GPU (PyTorch
+ * does the same on an out-of-memory error) would make the row depend on
+ * what else holds the GPU: such a row's engine starts with "oom-skipped-",
+ * and a shipped file holds none.
  */
 #include <stdio.h>
 #include <string.h>
@@ -78,7 +94,7 @@ static size_t numel(const int64_t d[4]) { return (size_t)(d[0] * d[1] * d[2] * d
  * plan builds and runs. */
 static dlm_status try_configs(dlm_probe *p, const dlm_be_conv *c, cudnnBackendDescriptor_t graph,
                               cudnnBackendHeurMode_t mode, dlm_probe_dtype d, size_t esize,
-                              dlm_probe_row *r, int *done, int *tried)
+                              dlm_probe_row *r, int *done, int *tried, int *oom)
 {
     cudnnBackendDescriptor_t *cfgs = NULL;
     int64_t n = 0;
@@ -102,6 +118,7 @@ static dlm_status try_configs(dlm_probe *p, const dlm_be_conv *c, cudnnBackendDe
         if (st == DLM_OK) st = dlm_probe_scratch_get(p, 3, (size_t)ws, &ptr[3]);
         if (st == DLM_EGPUOOM) { /* PyTorch's allocation fails: the next config */
             st = DLM_OK;
+            *oom = 1;
             dlm_be_free(&plan);
             (void)cudaGetLastError();
             continue;
@@ -124,8 +141,8 @@ static dlm_status try_configs(dlm_probe *p, const dlm_be_conv *c, cudnnBackendDe
         }
         r->workspace = ws;
         r->ok = 1;
-        snprintf(r->engine, sizeof r->engine, "%s%s", mode == CUDNN_HEUR_MODE_FALLBACK ?
-                 "fallback-" : "", tag);
+        snprintf(r->engine, sizeof r->engine, "%s%s%s", *oom ? "oom-skipped-" : "",
+                 mode == CUDNN_HEUR_MODE_FALLBACK ? "fallback-" : "", tag);
         *done = 1;
     }
 fail:
@@ -138,9 +155,18 @@ dlm_status dlm_probe_conv(dlm_probe *p, int o, int64_t B, dlm_probe_dtype d)
     const dlm_graph *g = p->c->g;
     const dlm_op *op = &g->ops[o];
     const dlm_tensor *tx = &g->tensors[op->in[0]], *ty = &g->tensors[op->out[0]];
-    int64_t xd[4], yd[4], wd[4] = {op->a.conv.cout, op->a.conv.cin / op->a.conv.groups,
+    int transposed = op->kind == DLM_OP_CONVT2D;
+    /* the weight: (cout, cin/g, kh, kw) for a conv, (cin, cout/g, kh, kw) transposed */
+    int64_t xd[4], yd[4], wd[4] = {transposed ? op->a.conv.cin : op->a.conv.cout,
+                                   (transposed ? op->a.conv.cout : op->a.conv.cin) /
+                                       op->a.conv.groups,
                                    op->a.conv.kh, op->a.conv.kw};
     static const char *const phase[3] = {"forward", "backward_data", "backward_filter"};
+    /* the cuDNN graph of each phase: a transposed conv's forward is the
+     * backward-data graph and its grad_input the forward graph */
+    static const dlm_be_conv_op graph_of[2][3] = {
+        {DLM_BE_CONV_FWD, DLM_BE_CONV_BWD_DATA, DLM_BE_CONV_BWD_FILTER},
+        {DLM_BE_CONV_BWD_DATA, DLM_BE_CONV_FWD, DLM_BE_CONV_BWD_FILTER}};
     cudnnDataType_t dt = d == DLM_PROBE_FP16   ? CUDNN_DATA_HALF
                          : d == DLM_PROBE_BF16 ? CUDNN_DATA_BFLOAT16
                                                : CUDNN_DATA_FLOAT;
@@ -158,7 +184,7 @@ dlm_status dlm_probe_conv(dlm_probe *p, int o, int64_t B, dlm_probe_dtype d)
         dlm_probe_row r;
         memset(&r, 0, sizeof r);
         r.logic = "pytorch-2.11";
-        r.op = "conv2d";
+        r.op = transposed ? "conv_transpose2d" : "conv2d";
         r.phase = phase[ph];
         r.dtype = d;
         r.layout = nhwc ? "nhwc" : "nchw";
@@ -172,24 +198,28 @@ dlm_status dlm_probe_conv(dlm_probe *p, int o, int64_t B, dlm_probe_dtype d)
         r.seq = 0;
         if (dlm_probe_seen(p, &r)) continue;
 
-        dlm_be_conv c = {.op = (dlm_be_conv_op)ph,
+        dlm_be_conv c = {.op = graph_of[transposed][ph],
                          .comp = CUDNN_DATA_FLOAT,
                          .pad = {op->a.conv.ph, op->a.conv.pw},
                          .stride = {op->a.conv.sh, op->a.conv.sw},
                          .dil = {op->a.conv.dh, op->a.conv.dw}};
-        tensor_spec(&c.x, xd, UID_X, dt, nhwc, p->c->align);
-        tensor_spec(&c.y, yd, UID_Y, dt, nhwc, p->c->align);
+        /* the convolution's view: 'x' the larger side of a transposed conv */
+        tensor_spec(&c.x, transposed ? yd : xd, UID_X, dt, nhwc, p->c->align);
+        tensor_spec(&c.y, transposed ? xd : yd, UID_Y, dt, nhwc, p->c->align);
         tensor_spec(&c.w, wd, UID_W, dt, nhwc, p->c->align);
         cudnnBackendDescriptor_t graph = NULL;
-        int done = 0, tried = 0;
+        int done = 0, tried = 0, oom = 0;
         dlm_status st = dlm_be_conv_graph(p->dnn, &c, &graph);
         if (st != DLM_OK) return st;
-        st = try_configs(p, &c, graph, p->heur_mode, d, esize, &r, &done, &tried);
+        st = try_configs(p, &c, graph, p->heur_mode, d, esize, &r, &done, &tried,
+                         &oom);
         if (st == DLM_OK && !done)
-            st = try_configs(p, &c, graph, CUDNN_HEUR_MODE_FALLBACK, d, esize, &r, &done, &tried);
+            st = try_configs(p, &c, graph, CUDNN_HEUR_MODE_FALLBACK, d, esize, &r, &done, &tried,
+                             &oom);
         dlm_be_free(&graph);
         if (st != DLM_OK) return st;
-        if (!done) snprintf(r.engine, sizeof r.engine, "none-of-%d-configs", tried);
+        if (!done) snprintf(r.engine, sizeof r.engine, "%snone-of-%d-configs",
+                            oom ? "oom-skipped-" : "", tried);
         DLM_TRY(dlm_probe_emit(p, &r));
     }
     return DLM_OK;

@@ -8,8 +8,9 @@
  * dtype is not fp16 (use_cudnn_depthwise), which runs _conv_depthwise2d: the
  * output, no workspace (pytorch_oplog_cnn.csv: 0 B forward and backward for
  * every depthwise conv of mobilenet_v2 and efficientnet_b0 in bf16).  A
- * transposed convolution runs cudnn_convolution_transpose, its workspace
- * looked up as kind "conv_transpose2d" (no rows yet: not known).  Autograd
+ * transposed convolution runs cudnn_convolution_transpose, its workspaces
+ * looked up as kind "conv_transpose2d" (dlmem probe: its forward is cuDNN's
+ * backward-data graph, its grad_input the forward graph).  Autograd
  * saves the input and the weight (ConvolutionBackward0; checked with
  * saved_tensors_hooks for grouped, depthwise, dilated and transposed convs on
  * the CPU build of the same version); convolution_backward makes the input's
@@ -59,11 +60,11 @@ static int conv_bwd_combined(const tr *r, int o)
 {
     char key[160];
     conv_key(r, o, key, sizeof key);
-    const char *dt = tr_ws_dtype(r);
+    const char *dt = tr_ws_dtype(r), *kind = dlm_op_kind_name(r->g->ops[o].kind);
     int sm = r->cfg->sm;
-    return !dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward_data", dt, "nchw", key) &&
-           !dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward_filter", dt, "nchw", key) &&
-           dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, "conv2d", "backward", dt, "nchw", key);
+    return !dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, kind, "backward_data", dt, "nchw", key) &&
+           !dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, kind, "backward_filter", dt, "nchw", key) &&
+           dlm_ws_find(r->ws, sm, DLM_WS_LOGIC_PYTORCH, kind, "backward", dt, "nchw", key);
 }
 
 /* PyTorch's _conv_depthwise2d path: no cuDNN, no workspace. */
