@@ -144,4 +144,30 @@ run reconcile "$tmpdir/two.csv" --plots "$tmpdir/afile/plots"; expect_rc 2 "--pl
 run report --out "$tmpdir/afile/report"; expect_rc 2 "report --out under a file"
 [ ! -e "$tmpdir/afile/report" ]; ok $? "nothing written"
 
+# ---- gzip-compressed CSV (zlib): read like the plain file, or one line why not ----------
+cfg=${abs_top_builddir:-.}/config.h
+[ -f "$cfg" ] || cfg=$(dirname "$DLMEM")/config.h
+if grep -q '^#define HAVE_ZLIB 1' "$cfg" 2>/dev/null; then
+    run reconcile "$tmpdir/two.csv" --format csv; expect_rc 0 "reconcile a plain CSV"
+    cp "$tmpdir/out" "$tmpdir/plain.out"
+    gzip -c "$tmpdir/two.csv" >"$tmpdir/two.csv.gz"
+    run reconcile "$tmpdir/two.csv.gz" --format csv; expect_rc 0 "reconcile the same CSV gzip-compressed"
+    sed 's/two\.csv\.gz/two.csv/g' "$tmpdir/out" | cmp -s - "$tmpdir/plain.out"; ok $? "the same output"
+    head -c 40 "$tmpdir/two.csv.gz" >"$tmpdir/cut.csv.gz"
+    run reconcile "$tmpdir/cut.csv.gz"; expect_rc 2 "a gzip file cut short"
+    one_line_error "cut.csv.gz: cannot decompress" "is named, not read as a shorter series"
+    printf 'not gzip at all' >"$tmpdir/bad.csv.gz"
+    printf '\037\213\010\000garbage-after-the-magic-bytes' >"$tmpdir/bad.csv.gz"
+    run reconcile "$tmpdir/bad.csv.gz"; expect_rc 2 "corrupt gzip data"
+    one_line_error "bad.csv.gz: cannot decompress" "is named"
+    # a small file that inflates past the CSV cap (256 MiB) stops at the cap
+    head -c 300000000 /dev/zero | tr '\0' 'a' | gzip -1 >"$tmpdir/bomb.csv.gz"
+    run reconcile "$tmpdir/bomb.csv.gz"; expect_rc 2 "a gzip bomb"
+    one_line_error "bomb.csv.gz: larger than 268435456 bytes" "stops at the size cap, decompressed"
+else
+    printf 'x' | gzip -c >"$tmpdir/two.csv.gz"
+    run reconcile "$tmpdir/two.csv.gz"; expect_rc 2 "a .gz CSV without zlib"
+    one_line_error "built without zlib" "says why"
+fi
+
 done_testing

@@ -109,7 +109,9 @@ for stage in "$@"; do
     # the seed's lines
     seed=$jobs/seed.csv
     { head -1 data/cudnn/probe-sm90-cudnn$v.csv
-      for f in data/cudnn/probe-sm90-cudnn$v*.csv; do tail -n +2 "$f"; done; } > "$seed" || exit 1
+      for f in data/cudnn/probe-sm90-cudnn$v*.csv; do tail -n +2 "$f"; done
+      for f in data/cudnn/probe-sm90-cudnn$v*.csv.gz; do [ -e "$f" ] && zcat "$f" | tail -n +2; done
+    } > "$seed" || exit 1
     nseed=$(wc -l < "$seed")
     K=${ZOO_CHUNKS:-4}
     lists=()  # K interleaved batch lists over 1..256: each as slow as the others

@@ -5,6 +5,7 @@
  * earliest source first); each series is a run of that array, found through
  * an open-addressing hash of its key; a lookup in a series is a binary search
  * on (batch, seq).  Nothing is allocated per lookup. */
+#include "config.h"
 #include "workspaces.h"
 
 #include <glob.h>
@@ -286,6 +287,12 @@ dlm_status dlm_ws_db_read_defaults(dlm_ws_db *db)
         if (slash) *slash = '\0';
         snprintf(pat, sizeof pat, "%s/probe-*.csv", path);
         DLM_TRY(read_glob(db, pat));
+#ifdef HAVE_ZLIB
+        /* the larger files ship gzip-compressed; without zlib their rows are
+         * missing, and every point that needs one says it is not known */
+        snprintf(pat, sizeof pat, "%s/probe-*.csv.gz", path);
+        DLM_TRY(read_glob(db, pat));
+#endif
     }
     if (dlm_data_path("cudnn/conv_workspace.csv", path, sizeof path)) DLM_TRY(dlm_ws_db_read(db, path));
     return DLM_OK;

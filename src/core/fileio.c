@@ -1,4 +1,5 @@
 /* fileio.c — reading user-named files and writing outputs whole (see fileio.h). */
+#include "config.h"
 #include "fileio.h"
 
 #include <errno.h>
@@ -6,6 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifdef HAVE_ZLIB
+#include <zlib.h>
+#endif
 
 dlm_status dlm_file_open_input(const char *path, FILE **f, long long *size)
 {
@@ -28,6 +33,45 @@ dlm_status dlm_file_open_input(const char *path, FILE **f, long long *size)
     return DLM_OK;
 }
 
+/* One source of bytes: a FILE, or (FILE.gz, with zlib) its gzip stream. */
+typedef struct text_src {
+    FILE *f;
+#ifdef HAVE_ZLIB
+    gzFile gz;
+#endif
+} text_src;
+
+/* Up to n bytes into buf: the count, 0 at the end, -1 with *st set on an error. */
+static long src_read(text_src *s, const char *path, char *buf, size_t n, dlm_status *st)
+{
+#ifdef HAVE_ZLIB
+    if (s->gz) {
+        int k = gzread(s->gz, buf, (unsigned)n);
+        if (k < 0) {
+            int e;
+            const char *msg = gzerror(s->gz, &e);
+            *st = dlm_error(DLM_EIO, "%s: cannot decompress: %s", path,
+                            e == Z_ERRNO ? strerror(errno) : msg);
+            return -1;
+        }
+        return k;
+    }
+#endif
+    size_t k = fread(buf, 1, n, s->f);
+    if (k == 0 && ferror(s->f)) {
+        *st = dlm_error(DLM_EIO, "%s: read error: %s", path, strerror(errno));
+        return -1;
+    }
+    return (long)k;
+}
+
+/* Whether path names a gzip file by its suffix. */
+static int is_gz(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 3 && !strcmp(path + n - 3, ".gz");
+}
+
 dlm_status dlm_file_read_text(const char *path, size_t max, const char *what, char **text,
                               size_t *len)
 {
@@ -35,25 +79,45 @@ dlm_status dlm_file_read_text(const char *path, size_t max, const char *what, ch
     *len = 0;
     FILE *f;
     long long size;
+    text_src src = {0};
     DLM_TRY(dlm_file_open_input(path, &f, &size));
+    if (is_gz(path)) {
+#ifdef HAVE_ZLIB
+        /* the cap is on the text decompressed (a small file can inflate without end) */
+        int fd = dup(fileno(f));
+        fclose(f);
+        f = NULL;
+        if (fd < 0 || !(src.gz = gzdopen(fd, "rb"))) {
+            if (fd >= 0) close(fd);
+            return dlm_error(DLM_EIO, "%s: cannot open: %s", path, strerror(errno));
+        }
+        size = -1;
+#else
+        fclose(f);
+        return dlm_error(DLM_EIO, "%s: a gzip-compressed file, and this dlmem was built without "
+                         "zlib (install zlib1g-dev and configure again, or gunzip it)", path);
+#endif
+    }
+    src.f = f;
     if (size >= 0 && (unsigned long long)size > max) {
         fclose(f);
         return dlm_error(DLM_EPARSE, "%s: %lld bytes, larger than %zu bytes (the most dlmem "
                          "reads as %s)", path, size, max, what);
     }
     char *t = NULL;
-    size_t n = 0, cap = 0, k;
+    size_t n = 0, cap = 0;
+    long k;
     char chunk[65536];
     dlm_status st = DLM_OK;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (k > max - n) { /* a stream growing past the cap: stop reading it */
+    while ((k = src_read(&src, path, chunk, sizeof chunk, &st)) > 0) {
+        if ((size_t)k > max - n) { /* a stream growing past the cap: stop reading it */
             st = dlm_error(DLM_EPARSE, "%s: larger than %zu bytes (the most dlmem reads as %s)",
                            path, max, what);
             break;
         }
-        if (n + k + 1 > cap) {
+        if (n + (size_t)k + 1 > cap) {
             size_t nc = cap ? cap : sizeof chunk * 2;
-            while (nc < n + k + 1) nc *= 2;
+            while (nc < n + (size_t)k + 1) nc *= 2;
             char *nt = realloc(t, nc);
             if (!nt) {
                 st = dlm_error(DLM_ENOMEM, "%s: out of memory", path);
@@ -62,12 +126,18 @@ dlm_status dlm_file_read_text(const char *path, size_t max, const char *what, ch
             t = nt;
             cap = nc;
         }
-        memcpy(t + n, chunk, k);
-        n += k;
+        memcpy(t + n, chunk, (size_t)k);
+        n += (size_t)k;
     }
-    if (st == DLM_OK && ferror(f))
-        st = dlm_error(DLM_EIO, "%s: read error: %s", path, strerror(errno));
-    fclose(f);
+#ifdef HAVE_ZLIB
+    if (src.gz) {
+        int rc = gzclose(src.gz);
+        if (st == DLM_OK && rc != Z_OK)
+            st = dlm_error(DLM_EIO, "%s: cannot decompress: %s", path,
+                           rc == Z_BUF_ERROR ? "the file ends mid-stream (cut?)" : "corrupt data");
+    }
+#endif
+    if (f) fclose(f);
     if (st == DLM_OK && !t && !(t = malloc(1))) st = dlm_error(DLM_ENOMEM, "%s: out of memory", path);
     if (st == DLM_OK) {
         t[n] = '\0';

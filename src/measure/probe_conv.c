@@ -88,6 +88,13 @@ static int pytorch_keeps(unsigned notes, dlm_probe_dtype d)
     return 1;
 }
 
+/* cuDNN could not allocate (host or device memory): not a property of the config */
+static int alloc_failed(cudnnStatus_t e)
+{
+    return e == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
+           e == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+}
+
 static size_t numel(const int64_t d[4]) { return (size_t)(d[0] * d[1] * d[2] * d[3]); }
 
 /* try_configs over one list: *done = 1 with the row filled if a config's
@@ -110,7 +117,11 @@ static dlm_status try_configs(dlm_probe *p, const dlm_be_conv *c, cudnnBackendDe
         DLM_GO(dlm_be_config_info(cfgs[i], &engine, &notes, tag, sizeof tag));
         if (!pytorch_keeps(notes, d)) continue;
         (*tried)++;
-        if (dlm_be_plan(p->dnn, cfgs[i], &plan, &ws) != CUDNN_STATUS_SUCCESS) continue;
+        cudnnStatus_t pe = dlm_be_plan(p->dnn, cfgs[i], &plan, &ws);
+        if (pe != CUDNN_STATUS_SUCCESS) {
+            *oom |= alloc_failed(pe); /* the machine's memory, not the config */
+            continue;
+        }
         /* run it, as try_configs does: x, y, w in the variant pack's order */
         st = dlm_probe_scratch_get(p, 0, numel(c->x.dims) * esize, &ptr[0]);
         if (st == DLM_OK) st = dlm_probe_scratch_get(p, 1, numel(c->y.dims) * esize, &ptr[1]);
@@ -137,6 +148,7 @@ static dlm_status try_configs(dlm_probe *p, const dlm_be_conv *c, cudnnBackendDe
                                    __LINE__);
                 goto fail;
             }
+            *oom |= alloc_failed(e);
             if (e != CUDNN_STATUS_SUCCESS) continue; /* builds but does not run */
         }
         r->workspace = ws;
@@ -174,6 +186,14 @@ dlm_status dlm_probe_conv(dlm_probe *p, int o, int64_t B, dlm_probe_dtype d)
     int nhwc = p->c->nhwc;
     if (tx->ndim != 4 || ty->ndim != 4)
         return dlm_error(DLM_EINTERNAL, "%s: a conv2d without 4-d tensors", op->name);
+    /* A depthwise convolution (groups = Cin > 1, Cout a multiple of Cin) in
+     * NCHW, fp32 or bf16, never reaches cuDNN: Convolution.cpp's
+     * use_cudnn_depthwise is false there (cuDNN only for fp16 and channels-
+     * last), and _conv_depthwise2d needs no workspace (ops/conv.c, which asks
+     * for no row then).  Nothing to ask the library. */
+    if (!transposed && !nhwc && op->a.conv.groups > 1 && op->a.conv.groups == op->a.conv.cin &&
+        op->a.conv.cout % op->a.conv.cin == 0 && (d == DLM_PROBE_FP32 || d == DLM_PROBE_BF16))
+        return DLM_OK;
     for (int i = 0; i < 4; i++) {
         xd[i] = dlm_poly_eval(&tx->shape[i], B, 0);
         yd[i] = dlm_poly_eval(&ty->shape[i], B, 0);
