@@ -131,6 +131,12 @@ run memory lstm --profile runtime --format json; expect_rc 0 "runtime profile wi
 json_eq "$tmpdir/out" 'sorted(u["term"] for u in d["points"][0]["unknown"]) == ["cudnn_rnn_reserve", "cudnn_rnn_workspace"] and d["points"][0]["probe_command"].startswith("dlmem measure lstm --batch 1")' True "runtime: the RNN's workspace and reserve are unknown, dlmem measure gives them"
 run memory lstm --profile runtime --input cudnn_rnn_workspace=1000,cudnn_rnn_reserve=1KiB --format json; expect_rc 0 "runtime profile with --input"
 json_eq "$tmpdir/out" 'd["points"][0]["complete"]' True "runtime: complete with the measured sizes"
+# its convolution workspaces live inside the plan's headroom (--conv-workspace auto): 0 B
+# at the peak whatever engine the timing picks, so a conv net's point is complete as it is
+run memory resnet18 --profile runtime --batch 32 --format json; expect_rc 0 "runtime profile of a conv net"
+json_eq "$tmpdir/out" 'd["points"][0]["complete"] and d["points"][0]["unknown"] == []' True "runtime: complete without --input (transient conv workspaces add nothing)"
+run memory resnet18 --profile runtime --batch 32 --input cudnn_conv_workspace=4MiB --format csv; expect_rc 0 "a resident conv buffer"
+out_has "^resnet18,runtime,infer,fp32,.*,32,0,$((80351040 + 7024640 * 32 + 4194304))," "runtime: a resident 4 MiB buffer adds its 4 MiB"
 # rows from a file: exact batch sizes only, other versions said
 printf '%s\n' 'gpu,sm,cudnn_version,cublas_version,logic,op,phase,dtype,layout,key,batch,seq,workspace_bytes,reserve_bytes,engine,status' \
   'NVIDIA RTX 3050,86,90100,0,pytorch-2.11,conv2d,forward,fp32,nchw,c3x32x32-o32x32x32-k3x3-s1x1-p1x1-d1x1-g1,8,0,1048576,0,eng0,ok' > "$tmpdir/ws.csv"

@@ -89,13 +89,19 @@ static void conv_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
                  m->cudnn);
 }
 
-/* The runtime's library workspaces chosen per point (cuDNN's convolution
- * engines by timing, the RNN's temp space): without a measured size they
- * are not known, never a silent 0 B. */
+/* The runtime's library workspaces sized per point: the RNN's temp space
+ * and reserve (cudnnGetRNNTempSpaceSizes for the layout its timing picks,
+ * ops_rnn.c): without a measured size they are not known, never a silent
+ * 0 B.  Its convolution workspaces are not among them: in the runtime's
+ * default mode (--conv-workspace auto, plan.h) each is allocated around its
+ * convolution inside the plan's headroom there, so whatever engine the
+ * timing picks adds nothing to the peak and the resident
+ * cudnn_conv_workspace term is 0 B by construction; a resident buffer
+ * (--conv-workspace SIZE) is modelled by giving its size, --input
+ * cudnn_conv_workspace=BYTES, as `dlmem measure` reports it. */
 static void mark_unset_inputs(dlm_mem_model *m)
 {
-    static const char *per_point[] = {"cudnn_conv_workspace", "cudnn_rnn_workspace",
-                                      "cudnn_rnn_reserve"};
+    static const char *per_point[] = {"cudnn_rnn_workspace", "cudnn_rnn_reserve"};
     for (int i = 0; i < m->t->n_named; i++) {
         if (m->t->named_size[i] < 0 || !m->used[i]) continue;
         int pp = 0, given = 0;
