@@ -745,6 +745,18 @@ def cmd_memory(args):
         raise SystemExit("torch_reference.py memory: no CUDA device")
     pts = (transformer_points() if args.transformers
            else grid(args.models, args.modes, args.dtypes, args.quick))
+    if args.skip_done:
+        # an interrupted sweep goes on: the points a file already holds are not run again
+        def key(model, variant, mode, dtype, attention, batch, seq):
+            return (model, variant, mode, dtype, attention, str(batch), str(seq))
+        with open(args.skip_done, newline="") as f:
+            done = {key(r["model"], r["variant"], r["mode"], r["dtype"], r["attention"],
+                        r["batch"], r["seq"]) for r in csv.DictReader(f)}
+        left = [p for p in pts if key(p.model, p.variant, p.mode, p.dtype, p.attention, p.B,
+                                      p.T) not in done]
+        print(f"memory: {len(pts) - len(left)} of {len(pts)} points already in {args.skip_done}",
+              file=sys.stderr)
+        pts = left
     print(f"memory: {len(pts)} points on {v['gpu']}", file=sys.stderr)
     measure(pts, args.output, v)
 
@@ -943,6 +955,8 @@ def main():
     a.add_argument("--transformers", action="store_true",
                    help="the transformer grid (gpt2, Llama-shaped GQA, Llama-3.2-1B, vit_b_16, "
                         "BERT from config.json, LoRA) instead of --models")
+    a.add_argument("--skip-done", metavar="CSV",
+                   help="leave out the points this CSV (an earlier run's output) already holds")
     a = sub.add_parser("techniques")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--extra", action="store_true",
