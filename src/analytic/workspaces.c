@@ -17,7 +17,8 @@
 #include "../core/paths.h"
 
 typedef struct ws_entry {
-    char *gkey;     /* "sm|logic|op|phase|dtype|layout|key" */
+    const char *gkey; /* "sm|logic|op|phase|dtype|layout|key", interned: g[gid] */
+    int gid;          /* the series' number in order of first appearance */
     dlm_ws_row row;
     int sm;
 } ws_entry;
@@ -37,6 +38,10 @@ struct dlm_ws_db {
     int n_s;
     int *hash;      /* series index + 1, 0 empty; size hcap (a power of two) */
     size_t hcap;
+    char **g;       /* the distinct series keys (each once: hundreds of thousands of rows share them) */
+    int n_g, cap_g;
+    int *gh;        /* g index + 1, 0 empty; size gh_cap (a power of two) */
+    size_t gh_cap;
     int finished;
 };
 
@@ -49,7 +54,9 @@ dlm_status dlm_ws_db_alloc(dlm_ws_db **out)
 void dlm_ws_db_free(dlm_ws_db *db)
 {
     if (!db) return;
-    for (int i = 0; i < db->n; i++) free(db->e[i].gkey);
+    for (int i = 0; i < db->n_g; i++) free(db->g[i]);
+    free(db->g);
+    free(db->gh);
     for (int i = 0; i < db->n_src; i++) free(db->src[i]);
     free(db->e);
     free(db->src);
@@ -82,14 +89,45 @@ int dlm_ws_rnn_key(char *buf, size_t n, int input, int hidden, int layers, int b
     return k > 0 && (size_t)k < n;
 }
 
-static char *group_key(int sm, const char *logic, const char *op, const char *phase,
-                       const char *dtype, const char *layout, const char *key)
+/* The series key of a row into buf (n bytes); 0 if it does not fit. */
+static int group_key(char *buf, size_t n, int sm, const char *logic, const char *op,
+                     const char *phase, const char *dtype, const char *layout, const char *key)
 {
-    size_t n = strlen(logic) + strlen(op) + strlen(phase) + strlen(dtype) + strlen(layout) +
-               strlen(key) + 24;
-    char *s = malloc(n);
-    if (s) snprintf(s, n, "%d|%s|%s|%s|%s|%s|%s", sm, logic, op, phase, dtype, layout, key);
-    return s;
+    int k = snprintf(buf, n, "%d|%s|%s|%s|%s|%s|%s", sm, logic, op, phase, dtype, layout, key);
+    return k > 0 && (size_t)k < n;
+}
+
+static uint64_t hash_str(const char *s);
+
+/* The interned copy of series key k: its index into db->g (added if new), or -1. */
+static int intern(dlm_ws_db *db, const char *k)
+{
+    if (2 * (size_t)(db->n_g + 1) > db->gh_cap) { /* grow and rehash */
+        size_t nc = db->gh_cap ? 2 * db->gh_cap : 1024;
+        int *h = calloc(nc, sizeof *h);
+        if (!h) return -1;
+        for (int i = 0; i < db->n_g; i++) {
+            size_t j = hash_str(db->g[i]) & (nc - 1);
+            while (h[j]) j = (j + 1) & (nc - 1);
+            h[j] = i + 1;
+        }
+        free(db->gh);
+        db->gh = h;
+        db->gh_cap = nc;
+    }
+    size_t j = hash_str(k) & (db->gh_cap - 1);
+    for (; db->gh[j]; j = (j + 1) & (db->gh_cap - 1))
+        if (!strcmp(db->g[db->gh[j] - 1], k)) return db->gh[j] - 1;
+    if (db->n_g == db->cap_g) {
+        int nc = db->cap_g ? 2 * db->cap_g : 256;
+        char **g = realloc(db->g, (size_t)nc * sizeof *g);
+        if (!g) return -1;
+        db->g = g;
+        db->cap_g = nc;
+    }
+    if (!(db->g[db->n_g] = strdup(k))) return -1;
+    db->gh[j] = db->n_g + 1;
+    return db->n_g++;
 }
 
 static dlm_status add_source(dlm_ws_db *db, const char *path, int *idx)
@@ -102,20 +140,18 @@ static dlm_status add_source(dlm_ws_db *db, const char *path, int *idx)
     return DLM_OK;
 }
 
-static dlm_status add_entry(dlm_ws_db *db, char *gkey, int sm, const dlm_ws_row *r)
+static dlm_status add_entry(dlm_ws_db *db, const char *gkey, int sm, const dlm_ws_row *r)
 {
-    if (!gkey) return dlm_error(DLM_ENOMEM, "out of memory");
+    int gid = intern(db, gkey);
+    if (gid < 0) return dlm_error(DLM_ENOMEM, "out of memory");
     if (db->n == db->cap) {
         int nc = db->cap ? 2 * db->cap : 1024;
         ws_entry *e = realloc(db->e, (size_t)nc * sizeof *e);
-        if (!e) {
-            free(gkey);
-            return dlm_error(DLM_ENOMEM, "out of memory");
-        }
+        if (!e) return dlm_error(DLM_ENOMEM, "out of memory");
         db->e = e;
         db->cap = nc;
     }
-    db->e[db->n++] = (ws_entry){gkey, *r, sm};
+    db->e[db->n++] = (ws_entry){db->g[gid], gid, *r, sm};
     db->finished = 0;
     return DLM_OK;
 }
@@ -196,7 +232,10 @@ static dlm_status read_probe(dlm_ws_db *db, const dlm_csv *c, int src)
             return dlm_error(DLM_EPARSE, "%s:%d: column 'seq': an %s row needs its sequence "
                              "length (>= 1)", c->path, c->lines[i], op);
         dlm_ws_row r = {batch, seq, ws, res, (int)ver, !strcmp(stat, "ok"), src, c->lines[i]};
-        DLM_TRY(add_entry(db, group_key((int)sm, logic, op, phase, dtype, layout, key), (int)sm, &r));
+        char gk[400];
+        if (!group_key(gk, sizeof gk, (int)sm, logic, op, phase, dtype, layout, key))
+            return dlm_error(DLM_EPARSE, "%s:%d: the row's key is too long", c->path, c->lines[i]);
+        DLM_TRY(add_entry(db, gk, (int)sm, &r));
     }
     return DLM_OK;
 }
@@ -243,8 +282,11 @@ static dlm_status read_convtab(dlm_ws_db *db, const dlm_csv *c, int src)
             return dlm_error(DLM_EPARSE, "%s:%d: convolution key too long", c->path, c->lines[i]);
         /* PyTorch 2.11's bundled cuDNN 9.19 (data/cudnn/README.md) */
         dlm_ws_row r = {batch, 0, bytes, 0, 91900, 1, src, c->lines[i]};
-        DLM_TRY(add_entry(db, group_key((int)sm, DLM_WS_LOGIC_PYTORCH, "conv2d", phase, dtype,
-                                        "nchw", key), (int)sm, &r));
+        char gk[400];
+        if (!group_key(gk, sizeof gk, (int)sm, DLM_WS_LOGIC_PYTORCH, "conv2d", phase, dtype,
+                       "nchw", key))
+            return dlm_error(DLM_EPARSE, "%s:%d: convolution key too long", c->path, c->lines[i]);
+        DLM_TRY(add_entry(db, gk, (int)sm, &r));
     }
     return DLM_OK;
 }
@@ -301,8 +343,7 @@ dlm_status dlm_ws_db_read_defaults(dlm_ws_db *db)
 static int cmp_entry(const void *pa, const void *pb)
 {
     const ws_entry *a = pa, *b = pb;
-    int c = strcmp(a->gkey, b->gkey);
-    if (c) return c;
+    if (a->gid != b->gid) return a->gid < b->gid ? -1 : 1;
     if (a->row.batch != b->row.batch) return a->row.batch < b->row.batch ? -1 : 1;
     if (a->row.seq != b->row.seq) return a->row.seq < b->row.seq ? -1 : 1;
     if (a->row.cudnn_version != b->row.cudnn_version)
@@ -328,7 +369,7 @@ dlm_status dlm_ws_db_finish(dlm_ws_db *db)
         ws_entry *e = &db->e[i];
         if (k > 0) {
             ws_entry *p = &db->e[k - 1];
-            if (!strcmp(p->gkey, e->gkey) && p->row.batch == e->row.batch &&
+            if (p->gid == e->gid && p->row.batch == e->row.batch &&
                 p->row.seq == e->row.seq && p->row.cudnn_version == e->row.cudnn_version) {
                 if (p->row.source == e->row.source &&
                     (p->row.workspace != e->row.workspace || p->row.reserve != e->row.reserve ||
@@ -337,7 +378,6 @@ dlm_status dlm_ws_db_finish(dlm_ws_db *db)
                                      "bytes (batch %lld, seq %lld)", db->src[e->row.source],
                                      e->row.line, p->row.line, (long long)e->row.batch,
                                      (long long)e->row.seq);
-                free(e->gkey);
                 continue;
             }
         }
@@ -350,14 +390,14 @@ dlm_status dlm_ws_db_finish(dlm_ws_db *db)
     db->hash = NULL;
     db->n_s = 0;
     int ns = 0;
-    for (int i = 0; i < db->n; i++) ns += i == 0 || strcmp(db->e[i].gkey, db->e[i - 1].gkey);
+    for (int i = 0; i < db->n; i++) ns += i == 0 || db->e[i].gid != db->e[i - 1].gid;
     db->hcap = 16;
     while (db->hcap < 2 * (size_t)ns + 1) db->hcap *= 2;
     db->s = calloc((size_t)ns + 1, sizeof *db->s);
     db->hash = calloc(db->hcap, sizeof *db->hash);
     if (!db->s || !db->hash) return dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; i < db->n; i++) {
-        if (i == 0 || strcmp(db->e[i].gkey, db->e[i - 1].gkey)) {
+        if (i == 0 || db->e[i].gid != db->e[i - 1].gid) {
             db->s[db->n_s++] = (dlm_ws_series){db->e[i].gkey, &db->e[i], 0};
             size_t h = hash_str(db->e[i].gkey) & (db->hcap - 1);
             while (db->hash[h]) h = (h + 1) & (db->hcap - 1);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *sdup(const char *s, size_t n)
+static char *sdup(const char *s, size_t n) /* the path */
 {
     char *d = malloc(n + 1);
     if (d) {
@@ -18,35 +18,23 @@ static char *sdup(const char *s, size_t n)
     return d;
 }
 
-static void free_fields(char **f, int n)
-{
-    if (!f) return;
-    for (int i = 0; i < n; i++) free(f[i]);
-    free(f);
-}
-
-/* Splits one logical record starting at *p (may span lines inside quotes).
+/* Splits one logical record starting at *p (may span lines inside quotes)
+ * in place: each field is NUL-terminated where its separator was, a quoted
+ * field unescaped where it lies (its text only shrinks).  The field pointers
+ * go to (*f)[0..*nf), an array grown as needed and kept by the caller.
  * Advances *p past the record and *line past its newlines. */
-static dlm_status split_record(const char *path, const char **p, int *line, char ***out,
-                               int *nout)
+static dlm_status split_record(const char *path, char **p, int *line, char ***f, int *cap,
+                               int *nf)
 {
-    const char *s = *p;
-    int start_line = *line;
-    char **fields = NULL;
-    int nf = 0, cap = 0;
-    char *buf = NULL;
-    size_t blen = 0, bcap = 0;
-    int quoted = 0, field_started = 0;
-    dlm_status st = DLM_OK;
-
+    char *s = *p, *w = s, *start = s;
+    int start_line = *line, quoted = 0, field_started = 0;
+    *nf = 0;
     for (;;) {
         char ch = *s;
         int end_field = 0, end_rec = 0;
         if (quoted) {
-            if (ch == '\0') {
-                st = dlm_error(DLM_EPARSE, "%s:%d: unterminated quoted field", path, start_line);
-                goto fail;
-            }
+            if (ch == '\0')
+                return dlm_error(DLM_EPARSE, "%s:%d: unterminated quoted field", path, start_line);
             if (ch == '"') {
                 if (s[1] == '"') {
                     s++;
@@ -70,51 +58,35 @@ static dlm_status split_record(const char *path, const char **p, int *line, char
                 end_field = end_rec = 1;
         }
         if (end_field) {
-            if (nf == cap) {
-                int nc = cap ? cap * 2 : 16;
-                char **nfp = realloc(fields, (size_t)nc * sizeof *nfp);
-                if (!nfp) goto oom;
-                fields = nfp;
-                cap = nc;
+            if (*nf == *cap) {
+                int nc = *cap ? *cap * 2 : 16;
+                char **n = realloc(*f, (size_t)nc * sizeof *n);
+                if (!n) return dlm_error(DLM_ENOMEM, "%s: out of memory", path);
+                *f = n;
+                *cap = nc;
             }
-            fields[nf] = sdup(buf ? buf : "", blen);
-            if (!fields[nf]) goto oom;
-            nf++;
-            blen = 0;
+            (*f)[(*nf)++] = start;
             field_started = 0;
             if (end_rec) {
                 if (ch == '\r') s++;
-                if (*s == '\n') {
+                int nl = *s == '\n';
+                *w = '\0'; /* w <= s: the terminator never overwrites unread text */
+                if (nl) {
                     s++;
                     (*line)++;
                 }
-                break;
+                *p = s;
+                return DLM_OK;
             }
+            *w = '\0';
             s++;
+            w = start = s;
             continue;
         }
-        if (blen + 2 > bcap) {
-            size_t nc = bcap ? bcap * 2 : 64;
-            char *nb = realloc(buf, nc);
-            if (!nb) goto oom;
-            buf = nb;
-            bcap = nc;
-        }
-        buf[blen++] = ch;
+        *w++ = ch;
         field_started = 1;
         s++;
     }
-    free(buf);
-    *p = s;
-    *out = fields;
-    *nout = nf;
-    return DLM_OK;
-oom:
-    st = dlm_error(DLM_ENOMEM, "%s: out of memory", path);
-fail:
-    free(buf);
-    free_fields(fields, nf);
-    return st;
 }
 
 /* Trims surrounding spaces in place (unquoted CSV written by people has them). */
@@ -145,13 +117,16 @@ dlm_status dlm_csv_read(const char *path, dlm_csv **out)
         free(c);
         return dlm_error(DLM_ENOMEM, "%s: out of memory", path);
     }
-    const char *p = text;
+    c->text = text; /* every field points into it */
+    char *p = text, **fields = NULL;
+    int fcap = 0;
+    size_t ncells = 0, cellcap = 0;
     /* a UTF-8 byte-order mark (spreadsheets write one) is not part of the header */
     if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3;
     int line = 1;
     while (*p) {
         /* Skip blank and comment lines. */
-        const char *q = p;
+        char *q = p;
         while (*q == ' ' || *q == '\t' || *q == '\r') q++;
         if (*q == '\n' || *q == '#' || *q == '\0') {
             while (*q && *q != '\n') q++;
@@ -161,16 +136,21 @@ dlm_status dlm_csv_read(const char *path, dlm_csv **out)
             continue;
         }
         int rec_line = line, nf = 0;
-        char **fields = NULL;
-        st = split_record(path, &p, &line, &fields, &nf);
+        st = split_record(path, &p, &line, &fields, &fcap, &nf);
         if (st != DLM_OK) break;
         for (int i = 0; i < nf; i++) trim(fields[i]);
         if (!c->header) {
-            c->header = fields;
-            c->ncols = nf;
-            if (nf > DLM_CSV_MAX_COLS)
+            if (nf > DLM_CSV_MAX_COLS) {
                 st = dlm_error(DLM_EPARSE, "%s:%d: %d header columns (at most %d)", path,
                                rec_line, nf, DLM_CSV_MAX_COLS);
+                break;
+            }
+            if (!(c->header = malloc((size_t)nf * sizeof *c->header))) {
+                st = dlm_error(DLM_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            memcpy(c->header, fields, (size_t)nf * sizeof *fields);
+            c->ncols = nf;
             for (int i = 0; i < nf && st == DLM_OK; i++) {
                 if (!fields[i][0]) {
                     st = dlm_error(DLM_EPARSE, "%s:%d: header column %d is empty", path,
@@ -189,31 +169,43 @@ dlm_status dlm_csv_read(const char *path, dlm_csv **out)
             continue;
         }
         if (nf != c->ncols) {
-            free_fields(fields, nf);
             st = dlm_error(DLM_EPARSE, "%s:%d: %d fields, but the header has %d", path, rec_line,
                            nf, c->ncols);
             break;
         }
         if (c->nrows == c->cap) {
             int nc = c->cap ? c->cap * 2 : 64;
-            char ***nr = realloc(c->rows, (size_t)nc * sizeof *nr);
             int *nl = realloc(c->lines, (size_t)nc * sizeof *nl);
-            if (nr) c->rows = nr;
-            if (nl) c->lines = nl;
-            if (!nr || !nl) {
-                free_fields(fields, nf);
+            if (!nl) {
                 st = dlm_error(DLM_ENOMEM, "%s: out of memory", path);
                 break;
             }
+            c->lines = nl;
             c->cap = nc;
         }
-        c->rows[c->nrows] = fields;
+        if (ncells + (size_t)nf > cellcap) {
+            size_t nc = cellcap ? cellcap * 2 : 1024;
+            while (nc < ncells + (size_t)nf) nc *= 2;
+            char **ncp = realloc(c->cells, nc * sizeof *ncp);
+            if (!ncp) {
+                st = dlm_error(DLM_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            c->cells = ncp;
+            cellcap = nc;
+        }
+        memcpy(c->cells + ncells, fields, (size_t)nf * sizeof *fields);
+        ncells += (size_t)nf;
         c->lines[c->nrows] = rec_line;
         c->nrows++;
     }
-    free(text);
+    free(fields);
     if (st == DLM_OK && !c->header)
         st = dlm_error(DLM_EPARSE, "%s: no header row (the file holds only comments)", path);
+    /* rows[r] = the r-th row's cells (the cells array no longer moves) */
+    if (st == DLM_OK && c->nrows && !(c->rows = malloc((size_t)c->nrows * sizeof *c->rows)))
+        st = dlm_error(DLM_ENOMEM, "%s: out of memory", path);
+    for (int r = 0; st == DLM_OK && r < c->nrows; r++) c->rows[r] = c->cells + (size_t)r * (size_t)c->ncols;
     if (st != DLM_OK) {
         dlm_csv_free(c);
         return st;
@@ -225,9 +217,10 @@ dlm_status dlm_csv_read(const char *path, dlm_csv **out)
 void dlm_csv_free(dlm_csv *c)
 {
     if (!c) return;
-    free_fields(c->header, c->ncols);
-    for (int r = 0; r < c->nrows; r++) free_fields(c->rows[r], c->ncols);
+    free(c->header);
+    free(c->cells);
     free(c->rows);
+    free(c->text);
     free(c->lines);
     free(c->path);
     free(c);

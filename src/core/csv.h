@@ -19,7 +19,9 @@ typedef struct dlm_csv {
     char *path;
     char **header;
     int ncols;
-    char ***rows;  /* rows[r][c] */
+    char ***rows;  /* rows[r][c]: pointers into cells */
+    char **cells;  /* every row's fields, row after row: pointers into text */
+    char *text;    /* the file's text, split in place */
     int *lines;    /* 1-based line number of each row in the file */
     int nrows, cap;
 } dlm_csv;
