@@ -69,8 +69,12 @@ for stage in "$@"; do
     pr lstm --set hidden=512,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 &&
     pr gru --set hidden=384,layers=3 --batch 32 --seq 100 --dtype fp32,bf16 &&
     pr lstm --set hidden=128,layers=1 --batch 16 --seq 50 --dtype fp32,bf16 &&
-    pr gru --set hidden=160 --batch 8 --seq 64 --dtype fp32,bf16 || exit 1
-    python3 tools/probe_check.py "$p" $ref/pytorch_oplog*.csv > "$out/check_ref.txt"
+    pr gru --set hidden=160 --batch 8 --seq 64 --dtype fp32,bf16 &&
+    pr mobilenet_v2 --batch 3 --dtype fp32,bf16 --mode train &&
+    pr efficientnet_b0 --batch 3 --dtype fp32,bf16 --mode train &&
+    pr unet --batch 2 --dtype fp32,bf16 --mode train || exit 1
+    python3 tools/probe_check.py "$p" $ref/pytorch_oplog*.csv \
+      --known data/cudnn/probe_check_known.txt > "$out/check_ref.txt"
     echo "probe_check.py: exit $?" >> "$out/check_ref.txt"
     grep -v '^CACHED' "$out/check_ref.txt" | tail -20 ;;
   rnnmath)
