@@ -20,6 +20,11 @@
 #                                       jobs (ZOO_JOBS, default 14; ZOO_SECONDS, default
 #                                       480, stops them): only keys no data/cudnn/probe-*.csv
 #                                       has, into OUTDIR/probe-sm90-cudnn<version>-zoo.csv
+#   tools/probe_gpu.sh OUTDIR runtime   dlmem's own runtime's rows (logic dlmem-runtime: its RNN
+#                                       workspace) for every built-in RNN and data/nets one at
+#                                       B 1..256 and T 50..1000, fp32, into
+#                                       OUTDIR/probe-sm90-cudnn<version>-runtime.csv, and a
+#                                       `dlmem measure` sweep to check them against
 #   tools/probe_gpu.sh OUTDIR unetcheck the U-Net's per-op logs' convolutions (B=2, fp32,
 #                                       bf16: data/reference/pytorch_oplog_cnn.csv, transposed
 #                                       ones too) probed and compared
@@ -196,6 +201,18 @@ print(f"zoo: {len(rows)} new rows, {oom} dropped (a config skipped for memory), 
 PY
     grep -h "dlmem probe: " "$jobs"/job*.log | grep -v "op instances x points" | sort | uniq -c | head -40 >&2
     for f in "$jobs"/job*.log; do tail -1 "$f"; done > "$out/zoo-progress.txt" ;;
+  runtime)
+    v=$(python3 -c 'import torch;print(torch.backends.cudnn.version())')
+    p=$out/probe-runtime-all.csv
+    for m in lstm gru data/nets/seed_lstm.net; do
+      pr "$m" --mode infer --dtype fp32 --batch 1-256 --seq 50,100,200,300,500,1000 || exit 1
+    done
+    { head -1 "$p"; awk -F, '$5 == "dlmem-runtime"' "$p"; } > "$out/probe-sm90-cudnn$v-runtime.csv"
+    rm -f "$p"
+    for m in lstm gru; do
+      "$dlmem" measure "$m" --batch 1,7,32,256 --seq 50,333,1000 -o "$out/measure-runtime-$m.csv" \
+        2>>"$out/measure-runtime.log" || { tail -5 "$out/measure-runtime.log"; exit 1; }
+    done ;;
   unetcheck)
     p=$out/probe_unet.csv
     pr unet --batch 2 --dtype fp32,bf16 --mode train &&

@@ -20,13 +20,9 @@ struct dlm_mem_model {
     dlm_mem_layer *layers;
     dlm_op_range *checkpoint; /* the model's copy of cfg.checkpoint */
     int used[DLM_MAX_NAMED]; /* named terms that occur in the timeline */
-    const dlm_ws_db *ws;     /* library workspace rows (pytorch profile; not owned) */
+    const dlm_ws_db *ws;     /* library workspace rows (not owned) */
     int cudnn;               /* the cuDNN version the prediction assumes */
     char ws_files[400];      /* the files with rows for this architecture */
-    /* runtime profile: named workspace inputs the runtime sizes per point
-     * (dlmem measure reports them) that neither --input nor
-     * dlm_mem_model_set_input() gave: not known */
-    char input_unset[DLM_MAX_NAMED];
     dlm_trace_info info;     /* what the timeline took from them */
 };
 
@@ -89,29 +85,16 @@ static void conv_note(const dlm_mem_model *m, int64_t B, char *buf, size_t n)
                  m->cudnn);
 }
 
-/* The runtime's library workspaces sized per point: the RNN's temp space
- * and reserve (cudnnGetRNNTempSpaceSizes for the layout its timing picks,
- * ops_rnn.c): without a measured size they are not known, never a silent
- * 0 B.  Its convolution workspaces are not among them: in the runtime's
- * default mode (--conv-workspace auto, plan.h) each is allocated around its
- * convolution inside the plan's headroom there, so whatever engine the
- * timing picks adds nothing to the peak and the resident
+/* The runtime's library workspaces are known without a measurement now:
+ * its RNN workspaces come from dlmem probe's dlmem-runtime rows (ops/rnn.c:
+ * not known where no row is, like any library row), it keeps no RNN reserve
+ * in inference, and its convolution workspaces are allocated around each
+ * convolution inside the plan's headroom (--conv-workspace auto, plan.h), so
+ * whatever engine its timing picks adds nothing to the peak and the resident
  * cudnn_conv_workspace term is 0 B by construction; a resident buffer
  * (--conv-workspace SIZE) is modelled by giving its size, --input
- * cudnn_conv_workspace=BYTES, as `dlmem measure` reports it. */
-static void mark_unset_inputs(dlm_mem_model *m)
-{
-    static const char *per_point[] = {"cudnn_rnn_workspace", "cudnn_rnn_reserve"};
-    for (int i = 0; i < m->t->n_named; i++) {
-        if (m->t->named_size[i] < 0 || !m->used[i]) continue;
-        int pp = 0, given = 0;
-        for (size_t k = 0; k < sizeof per_point / sizeof per_point[0]; k++)
-            pp |= !strcmp(m->t->named[i], per_point[k]);
-        for (int k = 0; k < m->cfg.n_inputs; k++) given |= !strcmp(m->cfg.inputs[k].name, m->t->named[i]);
-        m->input_unset[i] = (char)(pp && !given);
-    }
-}
-
+ * cudnn_conv_workspace=BYTES, as `dlmem measure` reports it.  No named input
+ * is left that only a measurement gives. */
 /* What --parallel's prediction rests on (parallel.h), and what it leaves out. */
 static void parallel_note(const dlm_mem_model *m, char *buf, size_t n)
 {
@@ -185,7 +168,6 @@ dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dl
     }
     for (int s = 0; s < m->t->n_slots; s++)
         if (m->t->slots[s].named >= 0) m->used[m->t->slots[s].named] = 1;
-    if (cfg->profile == DLM_PROFILE_RUNTIME) mark_unset_inputs(m);
     *out = m;
     return DLM_OK;
 }
@@ -215,7 +197,6 @@ dlm_status dlm_mem_model_set_input(dlm_mem_model *m, const char *name, int64_t b
     for (int i = 0; i < m->t->n_named; i++)
         if (!strcmp(m->t->named[i], name) && m->t->named_size[i] >= 0) {
             m->t->sizes[m->t->named_size[i]] = dlm_poly_const(bytes);
-            m->input_unset[i] = 0;
             return DLM_OK;
         }
     char list[400] = "";
@@ -310,19 +291,6 @@ static void fill_unknown(const dlm_mem_model *m, const tl_result *r, int64_t B, 
             u->seq = dlm_poly_eval(&x->ws_seq, B, Tc);
             tl_size_row(m->t, i, B, T, &w);
             u->no_engine = w && !w->ok;
-        }
-        out->n_unknown++;
-    }
-    for (int i = 0; i < m->t->n_named; i++) { /* the runtime's, not measured */
-        if (!m->input_unset[i]) continue;
-        if (out->n_unknown < DLM_MAX_UNKNOWN) {
-            dlm_mem_unknown *u = &out->unknown[out->n_unknown];
-            snprintf(u->term, sizeof u->term, "%s", m->t->named[i]);
-            snprintf(u->call, sizeof u->call, "runtime");
-            u->op = -1;
-            u->phase = DLM_PHASE_FORWARD;
-            u->batch = B;
-            u->seq = m->g->uses_T ? T : 0;
         }
         out->n_unknown++;
     }

@@ -81,17 +81,12 @@ void dlm_cli_probe_command(const dlm_cli_args *a, const dlm_mem_config *cfg, int
      * of time steps the RNN runs over T/K (and T/K + 1) steps */
     const char *dt = cfg->dtype == DLM_DTYPE_MIXED ? (cfg->autocast_bf16 ? "bf16" : "fp16")
                                                    : dlm_dtype_name(cfg->dtype);
-    if (cfg->profile == DLM_PROFILE_RUNTIME) { /* the runtime measures its own, per point */
-        int k = snprintf(buf, n, "dlmem measure %s --batch %lld --dtype %s", a->pos[0], (long long)B,
-                         dlm_dtype_name(cfg->dtype));
-        if (k > 0 && (size_t)k < n && uses_T)
-            k += snprintf(buf + k, n - (size_t)k, " --seq %lld", (long long)T);
-        if (k > 0 && (size_t)k < n)
-            snprintf(buf + k, n - (size_t)k, ", then --input NAME=BYTES from its columns");
-        return;
-    }
+    /* the runtime profile's rows are the runtime's inference choices (dlmem-runtime) */
+    if (cfg->profile == DLM_PROFILE_RUNTIME) dt = dlm_dtype_name(cfg->dtype);
     int k = snprintf(buf, n, "dlmem probe %s --mode %s --dtype %s --batch %lld", a->pos[0],
-                     cfg->mode == DLM_MODE_INFER ? "infer" : "train", dt, (long long)B);
+                     cfg->mode == DLM_MODE_INFER || cfg->profile == DLM_PROFILE_RUNTIME ? "infer"
+                                                                                         : "train",
+                     dt, (long long)B);
     if (k > 0 && (size_t)k < n && uses_T && cfg->rnn_chunks > 1) {
         int64_t lo = T / cfg->rnn_chunks, hi = lo + (T % cfg->rnn_chunks ? 1 : 0);
         if (hi > lo) k += snprintf(buf + k, n - (size_t)k, " --seq %lld,%lld", (long long)lo, (long long)hi);

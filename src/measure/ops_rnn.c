@@ -13,7 +13,9 @@
  * I/O off (dlmem's first choice) and unpacked with padded I/O on (what
  * PyTorch's cuDNN RNN passes).  Where both have the same weight layout and the
  * unpacked one needs no more workspace, each is timed at prepare on scratch
- * buffers and the faster runs; otherwise the packed one.  Algorithm
+ * buffers and the faster runs; otherwise the packed one.  Either runs in the
+ * packed layout's workspace (cudnnGetRNNTempSpaceSizes, INFERENCE), so the
+ * bytes never depend on the timing.  Algorithm
  * (standard), math (FMA without TF32, cuDNN's default with it), bias mode
  * (double) and input mode (linear) are PyTorch's for fp32.
  *
@@ -231,18 +233,13 @@ dlm_status rt_rnn_prepare(dlm_rt *rt, int o)
                              rt->stream));
     DLM_CUDA(cudaStreamSynchronize(rt->stream));
     if (twin) {
+        /* The padded twin runs in the packed layout's workspace (it needs no
+         * more): the timing picks the layout, never the bytes, so the
+         * workspace is cudnnGetRNNTempSpaceSizes of the packed descriptor
+         * whatever is faster, and `dlmem probe` can give it exactly (logic
+         * dlmem-runtime, probe_rnn.c). */
         float ms[2];
         DLM_TRY(choose_layout(rt, o, work_pad, ms));
-        if (r->padded && work_pad != r->work_bytes) {
-            /* the workspace term is what the chosen layout needs */
-            (void)dlm_devmem_free(&rt->mem, r->work);
-            r->work = NULL;
-            r->work_bytes = work_pad;
-            if (work_pad) {
-                snprintf(what, sizeof what, "cudnn_rnn_workspace (%s)", op->name);
-                DLM_TRY(dlm_devmem_alloc(&rt->mem, work_pad, DLM_MK_WORKSPACE, what, &r->work));
-            }
-        }
     }
     return DLM_OK;
 }

@@ -25,6 +25,12 @@
  *     each query TRAINING again with the backward algorithm and allocate a
  *     fresh workspace.
  * Rows: phase inference, training (forward in train mode) and backward.
+ *
+ * Also, with logic dlmem-runtime, the inference workspace of dlmem's own GPU
+ * runtime (ops_rnn.c): algorithm standard, the graph's bias mode, padded I/O
+ * off, packed sequence-major data, FMA math (cuDNN's default with TF32),
+ * fp32 only; the runtime runs its padded twin, when faster, in that same
+ * workspace, so the row is the runtime's bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,10 +86,14 @@ static const char *algo_name(cudnnRNNAlgo_t a)
 }
 
 /* cudnnGetRNNTempSpaceSizes for one algorithm and mode; *ok = 0 where cuDNN
- * refuses the descriptor or the query (PyTorch's call would fail). */
+ * refuses the descriptor or the query (PyTorch's call would fail).  With
+ * runtime set, the descriptors of dlmem's own runtime instead (ops_rnn.c):
+ * the graph's bias (double or none), padded I/O off, packed sequence-major
+ * data, float only. */
 static dlm_status temp_sizes(dlm_probe *p, const dlm_op *op, int64_t B, int64_t T,
                              dlm_probe_dtype d, cudnnRNNAlgo_t algo, cudnnForwardMode_t mode,
-                             size_t *ws, size_t *reserve, int *ok, cudnnStatus_t *why)
+                             int runtime, size_t *ws, size_t *reserve, int *ok,
+                             cudnnStatus_t *why)
 {
     cudnnRNNDescriptor_t rd = NULL;
     cudnnDropoutDescriptor_t drop = NULL;
@@ -103,7 +113,7 @@ static dlm_status temp_sizes(dlm_probe *p, const dlm_op *op, int64_t B, int64_t 
     if (dt == CUDNN_DATA_BFLOAT16 && diag && !strcmp(diag, "default")) math = CUDNN_DEFAULT_MATH;
     if (dt == CUDNN_DATA_BFLOAT16 && diag && !strcmp(diag, "tensor-op"))
         math = CUDNN_TENSOR_OP_MATH;
-    if (p->sm_major < 7) math = CUDNN_DEFAULT_MATH;
+    if (p->sm_major < 7 && !runtime) math = CUDNN_DEFAULT_MATH;
     *ok = 0;
     *ws = *reserve = 0;
     *why = CUDNN_STATUS_SUCCESS;
@@ -121,15 +131,23 @@ static dlm_status temp_sizes(dlm_probe *p, const dlm_op *op, int64_t B, int64_t 
     }
     for (int64_t i = 0; i < B; i++) lens[i] = (int)T;
     *why = cudnnSetRNNDescriptor_v8(rd, algo, op->a.rnn.cell == DLM_RNN_LSTM ? CUDNN_LSTM : CUDNN_GRU,
-                                    CUDNN_RNN_DOUBLE_BIAS, CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT,
+                                    !runtime || op->a.rnn.bias ? CUDNN_RNN_DOUBLE_BIAS
+                                                               : CUDNN_RNN_NO_BIAS,
+                                    CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT,
                                     dt, prec, math, op->a.rnn.input, op->a.rnn.hidden,
                                     op->a.rnn.hidden, op->a.rnn.layers, drop,
-                                    CUDNN_RNN_PADDED_IO_ENABLED);
+                                    runtime ? CUDNN_RNN_PADDED_IO_DISABLED
+                                            : CUDNN_RNN_PADDED_IO_ENABLED);
     if (*why != CUDNN_STATUS_SUCCESS) goto fail;
-    DLM_CUDNN_GO(cudnnSetRNNDataDescriptor(xd, dt, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, (int)T,
-                                           (int)B, op->a.rnn.input, lens, NULL));
+    {
+        float pad = 0.0f; /* the runtime passes a padding fill, as cuDNN's API takes one */
+        DLM_CUDNN_GO(cudnnSetRNNDataDescriptor(xd, dt, runtime ? CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED
+                                                               : CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED,
+                                               (int)T, (int)B, op->a.rnn.input, lens,
+                                               runtime ? &pad : NULL));
+    }
     *why = cudnnGetRNNTempSpaceSizes(p->dnn, rd, mode, xd, ws,
-                                     mode == CUDNN_FWD_MODE_TRAINING ? reserve : NULL);
+                                     mode == CUDNN_FWD_MODE_TRAINING || runtime ? reserve : NULL);
     *ok = *why == CUDNN_STATUS_SUCCESS;
 fail:
     free(lens);
@@ -163,7 +181,7 @@ dlm_status dlm_probe_rnn(dlm_probe *p, int o, int64_t B, int64_t T, dlm_probe_dt
         int ok = 0;
         cudnnStatus_t why;
         DLM_TRY(temp_sizes(p, op, B, T, d, algo,
-                           ph == 0 ? CUDNN_FWD_MODE_INFERENCE : CUDNN_FWD_MODE_TRAINING, &ws,
+                           ph == 0 ? CUDNN_FWD_MODE_INFERENCE : CUDNN_FWD_MODE_TRAINING, 0, &ws,
                            &reserve, &ok, &why));
         r.workspace = (int64_t)ws;
         r.reserve = (int64_t)reserve;
@@ -174,6 +192,37 @@ dlm_status dlm_probe_rnn(dlm_probe *p, int o, int64_t B, int64_t T, dlm_probe_dt
         for (char *q = r.engine; *q; q++)
             if (*q == ',' || *q == ' ') *q = '-';
         DLM_TRY(dlm_probe_emit(p, &r));
+    }
+    /* dlmem's own runtime (inference only, fp32 only): its RNN workspace, the
+     * packed layout's whichever layout its timing runs (ops_rnn.c) */
+    if (p->c->infer && (d == DLM_PROBE_FP32 || d == DLM_PROBE_FP32_TF32)) {
+        dlm_probe_row r;
+        memset(&r, 0, sizeof r);
+        r.logic = "dlmem-runtime";
+        r.op = op->a.rnn.cell == DLM_RNN_LSTM ? "lstm" : "gru";
+        r.phase = "inference";
+        r.dtype = d;
+        r.layout = "-";
+        snprintf(r.key, sizeof r.key, "i%d-h%d-l%d-b%d-d1-p0", op->a.rnn.input, op->a.rnn.hidden,
+                 op->a.rnn.layers, op->a.rnn.bias ? 1 : 0);
+        r.batch = B;
+        r.seq = T;
+        if (!dlm_probe_seen(p, &r)) {
+            size_t ws = 0, reserve = 0;
+            int ok = 0;
+            cudnnStatus_t why;
+            DLM_TRY(temp_sizes(p, op, B, T, d, CUDNN_RNN_ALGO_STANDARD, CUDNN_FWD_MODE_INFERENCE,
+                               1, &ws, &reserve, &ok, &why));
+            r.workspace = (int64_t)ws;
+            r.reserve = 0; /* inference keeps no reserve (runtime.c) */
+            r.ok = ok;
+            if (ok) snprintf(r.engine, sizeof r.engine, "rnn-standard-packed");
+            else snprintf(r.engine, sizeof r.engine, "rnn-standard-packed-refused-%s",
+                          cudnnGetErrorString(why));
+            for (char *q = r.engine; *q; q++)
+                if (*q == ',' || *q == ' ') *q = '-';
+            DLM_TRY(dlm_probe_emit(p, &r));
+        }
     }
     return DLM_OK;
 }

@@ -19,16 +19,24 @@ const char *tr_ws_dtype(const tr *r)
     }
 }
 
-int tr_ws_rows(tr *r, int o, const char *kind, const char *call, const char *layout,
-               const char *key, dlm_poly batch, dlm_poly seq, int field, const char *term_name,
-               dlm_term term, int named, const char *what)
+int tr_ws_rows_logic(tr *r, int o, const char *logic, const char *kind, const char *call,
+                     const char *layout, const char *key, dlm_poly batch, dlm_poly seq, int field,
+                     const char *term_name, dlm_term term, int named, const char *what)
 {
-    const dlm_ws_series *s = dlm_ws_find(r->ws, r->cfg->sm, DLM_WS_LOGIC_PYTORCH, kind, call,
-                                         tr_ws_dtype(r), layout, key);
+    const dlm_ws_series *s = dlm_ws_find(r->ws, r->cfg->sm, logic, kind, call, tr_ws_dtype(r),
+                                         layout, key);
     if (r->record) {
         r->info->ws_terms++;
         r->info->ws_missing += !s;
         if (o >= 0) appendf(r->L[o].temp, sizeof r->L[o].temp, what);
     }
     return tl_new_rows(r->t, s, field, batch, seq, r->cudnn, term_name, call, term, named, what);
+}
+
+int tr_ws_rows(tr *r, int o, const char *kind, const char *call, const char *layout,
+               const char *key, dlm_poly batch, dlm_poly seq, int field, const char *term_name,
+               dlm_term term, int named, const char *what)
+{
+    return tr_ws_rows_logic(r, o, DLM_WS_LOGIC_PYTORCH, kind, call, layout, key, batch, seq, field,
+                            term_name, term, named, what);
 }

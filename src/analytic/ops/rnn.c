@@ -447,12 +447,42 @@ static void rnn_params_moved(tr *r, int o)
     }
 }
 
-/* The runtime's cuDNN RNN workspace and reserve (one of each, sized by the
- * runtime) and cudnnRNNForward's device array of sequence lengths: B int32
- * per RNN. */
+/* Whether the user gave the named input (--input NAME=BYTES). */
+static int input_given(const tr *r, const char *name)
+{
+    for (int i = 0; i < r->cfg->n_inputs; i++)
+        if (!strcmp(r->cfg->inputs[i].name, name)) return 1;
+    return 0;
+}
+
+/* The runtime's cuDNN RNN workspaces (ops_rnn.c): one per RNN, resident,
+ * cudnnGetRNNTempSpaceSizes of its packed descriptor whatever layout its
+ * timing runs, from `dlmem probe`'s dlmem-runtime rows (not known where none
+ * is, the point incomplete), or the measured total given as --input
+ * cudnn_rnn_workspace; no reserve in inference (runtime.c keeps none: 0 B,
+ * or the --input given); and cudnnRNNForward's device array of sequence
+ * lengths: B int32 per RNN. */
 static void resident_rnn(tr *r, int o, int n)
 {
-    tr_resident_input(r, r->nm_rnn_ws, "cudnn_rnn_workspace", P(0), "cuDNN RNN workspace");
+    if (input_given(r, "cudnn_rnn_workspace")) {
+        tr_resident_input(r, r->nm_rnn_ws, "cudnn_rnn_workspace", P(0), "cuDNN RNN workspace");
+    } else {
+        for (int k = o; k < r->n_ops; k++) {
+            const dlm_op *op = &r->g->ops[k];
+            if (op->kind != DLM_OP_RNN) continue;
+            const dlm_tensor *x = TT(r, op->in[0]);
+            char key[96];
+            dlm_ws_rnn_key(key, sizeof key, op->a.rnn.input, op->a.rnn.hidden, op->a.rnn.layers,
+                           op->a.rnn.bias, 1, 0);
+            tl_at(r->t, DLM_PHASE_FORWARD, k); /* the op the rows' term belongs to */
+            (void)tr_ws_rows_logic(r, k, DLM_WS_LOGIC_RUNTIME,
+                                   op->a.rnn.cell == DLM_RNN_LSTM ? "lstm" : "gru", "inference",
+                                   "-", key, x->shape[1], x->shape[0], 0, "cudnn_rnn_workspace",
+                                   DLM_TERM_WORKSPACE, r->nm_rnn_ws,
+                                   "cuDNN RNN workspace (runtime rows)");
+            tl_at(r->t, DLM_PHASE_FORWARD, -1);
+        }
+    }
     tr_resident_input(r, r->nm_rnn_res, "cudnn_rnn_reserve", P(0), "cuDNN RNN reserve");
     const dlm_tensor *x = TT(r, r->g->ops[o].in[0]);
     tr_resident_input(r, tl_named(r->t, "rnn_seq_lengths"), "rnn_seq_lengths",

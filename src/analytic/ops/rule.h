@@ -294,6 +294,10 @@ void tr_resident_input(tr *r, int named, const char *name, dlm_poly dflt, const 
 int tr_ws_rows(tr *r, int o, const char *kind, const char *call, const char *layout,
                const char *key, dlm_poly batch, dlm_poly seq, int field, const char *term_name,
                dlm_term term, int named, const char *what);
+/* The same with the rows of another choice logic (dlmem-runtime: dlmem's own runtime). */
+int tr_ws_rows_logic(tr *r, int o, const char *logic, const char *kind, const char *call,
+                     const char *layout, const char *key, dlm_poly batch, dlm_poly seq, int field,
+                     const char *term_name, dlm_term term, int named, const char *what);
 /* The dtype of the rows op o's library calls are looked up in. */
 const char *tr_ws_dtype(const tr *r);
 /* The runtime's cuBLAS workspace, once however many ops use it. */
