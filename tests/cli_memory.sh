@@ -126,9 +126,12 @@ run params "$top_srcdir/data/nets/vgg_small.net"; expect_rc 0 "params vgg_small.
 out_has "total .*3,249,098" "vgg_small: 3,249,098 parameters, as PyTorch counts its twin"
 run params "$top_srcdir/data/nets/mlp.net"; expect_rc 0 "params mlp.net"
 out_has "total .*10,020,874" "mlp: 10,020,874 parameters, as PyTorch counts its twin"
-# the runtime profile: the workspaces its runtime sizes per point are not known until measured
-run memory lstm --profile runtime --format json; expect_rc 0 "runtime profile without --input"
-json_eq "$tmpdir/out" 'sorted(u["term"] for u in d["points"][0]["unknown"]) == ["cudnn_rnn_reserve", "cudnn_rnn_workspace"] and d["points"][0]["probe_command"].startswith("dlmem measure lstm --batch 1")' True "runtime: the RNN's workspace and reserve are unknown, dlmem measure gives them"
+# the runtime profile: its RNN workspace from dlmem probe's dlmem-runtime rows (shipped for
+# the H200 at B 1..256, T 50..1000), not known off them; no reserve in inference
+run memory lstm --profile runtime --batch 7 --seq 1000 --format json; expect_rc 0 "runtime profile without --input"
+json_eq "$tmpdir/out" 'd["points"][0]["complete"] and d["points"][0]["peak_bytes"] == 74891972' True "runtime: complete from the probe's rows, the H200's measured peak to the byte"
+run memory lstm --profile runtime --batch 7 --seq 333 --format json; expect_rc 0 "runtime profile off the rows' T grid"
+json_eq "$tmpdir/out" '[u["term"] for u in d["points"][0]["unknown"]] == ["cudnn_rnn_workspace"] and d["points"][0]["probe_command"] == "dlmem probe lstm --mode infer --dtype fp32 --batch 7 --seq 333"' True "runtime: the RNN's workspace is unknown there, dlmem probe gives it"
 run memory lstm --profile runtime --input cudnn_rnn_workspace=1000,cudnn_rnn_reserve=1KiB --format json; expect_rc 0 "runtime profile with --input"
 json_eq "$tmpdir/out" 'd["points"][0]["complete"]' True "runtime: complete with the measured sizes"
 # its convolution workspaces live inside the plan's headroom (--conv-workspace auto): 0 B

@@ -4,7 +4,8 @@
 # workspace sizes the runtime measured, `dlmem memory --profile runtime` must
 # predict every ok row's peak, before and after bytes exactly.  Two independent
 # counts of the same bytes: the runtime's allocator on the GPU, the liveness
-# plan on paper.  No GPU needed.
+# plan on paper.  And without those sizes, from dlmem probe's rows alone.  No GPU
+# needed.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null 2>&1 || { echo "1..0 # SKIP python3 not found"; exit 77; }
 set -- "$DLMEM_DATA"/measured/*.csv
@@ -42,4 +43,42 @@ sys.exit(1 if bad or n == 0 else 0)
 PY
 ok $? "the runtime profile predicts every measured row to the byte ($(tail -1 "$tmpdir/log"))"
 grep FAIL "$tmpdir/log" | head -20 | diag
+
+# Without the measured sizes: the runtime profile's own library terms (the RNN workspace
+# from dlmem probe's dlmem-runtime rows, 0 B for the transient conv workspaces) for the
+# rows measured with the cuDNN those rows come from (9.19): exact where the rows have the
+# point, a lower bound naming the RNN where they do not (T = 333 is off their T grid)
+python3 - "$DLMEM" "$@" >"$tmpdir/log2" 2>&1 <<'PY'
+import csv, subprocess, sys
+dlmem, files = sys.argv[1], sys.argv[2:]
+n = bad = gaps = 0
+for path in files:
+    for r in csv.DictReader(open(path)):
+        if r["status"] != "ok" or r.get("cudnn") != "9.19.0":
+            continue
+        cmd = [dlmem, "memory", r["model"], "--profile", "runtime", "--dtype", r["dtype"],
+               "--batch", r["batch"], "--format", "csv"] + (["--seq", r["seq"]] if r["seq"] != "0" else [])
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        p = next(csv.DictReader(out.stdout.splitlines())) if out.returncode == 0 else None
+        n += 1
+        if p is None:
+            bad += 1
+            print(f"FAIL {' '.join(cmd)}: {out.stderr.strip()}")
+        elif p["complete"] == "1":
+            if int(p["peak_bytes"]) != int(r["peak_bytes"]):
+                bad += 1
+                print(f"FAIL {path}: {r['model']} B={r['batch']} T={r['seq']}: measured "
+                      f"{r['peak_bytes']}, predicted {p['peak_bytes']} without --input")
+        else:
+            gaps += 1
+            if not (int(p["peak_bytes"]) < int(r["peak_bytes"]) and "cudnn_rnn_workspace" in p["unknown"]
+                    and p["probe_command"].startswith("dlmem probe")):
+                bad += 1
+                print(f"FAIL {path}: {r['model']} B={r['batch']} T={r['seq']}: incomplete but "
+                      f"not a lower bound naming the RNN workspace: {p['unknown']!r}")
+print(f"{n} rows measured with cuDNN 9.19: {n - gaps - bad} exact, {gaps} lower bounds, {bad} wrong")
+sys.exit(1 if bad or n == 0 or gaps == n else 0)
+PY
+ok $? "without --input: exact where the probe's runtime rows have the point ($(tail -1 "$tmpdir/log2"))"
+grep FAIL "$tmpdir/log2" | head -20 | diag
 done_testing

@@ -150,10 +150,13 @@ dlm_status dlm_mem_model_alloc(const dlm_graph *g, const dlm_mem_config *cfg, dl
     if (st == DLM_OK) st = tl_create(&m->t);
     if (st == DLM_OK && !(m->layers = calloc((size_t)g->n_ops + 1, sizeof *m->layers)))
         st = dlm_error(DLM_ENOMEM, "out of memory");
-    int libs = 0; /* ops whose library workspaces come from rows (cuDNN conv, RNN) */
+    /* ops whose library workspaces come from rows: PyTorch's cuDNN convolutions
+     * (transposed too) and RNNs; the runtime's RNNs (dlmem-runtime rows) */
+    int libs = 0, pt = cfg->profile == DLM_PROFILE_PYTORCH;
     for (int o = 0; o < g->n_ops; o++)
-        libs |= g->ops[o].kind == DLM_OP_CONV2D || g->ops[o].kind == DLM_OP_RNN;
-    if (st == DLM_OK && cfg->profile == DLM_PROFILE_PYTORCH && libs) {
+        libs |= g->ops[o].kind == DLM_OP_RNN ||
+                (pt && (g->ops[o].kind == DLM_OP_CONV2D || g->ops[o].kind == DLM_OP_CONVT2D));
+    if (st == DLM_OK && libs) {
         if (cfg->workspaces) m->ws = cfg->workspaces;
         else st = default_workspaces(&m->ws);
         m->cudnn = cfg->cudnn_version > 0 ? cfg->cudnn_version
