@@ -54,11 +54,24 @@ static int check_file(const char *path)
                  dlm_csv_int(csv, i, idx[6], &v[0]) == DLM_OK &&
                  dlm_csv_int(csv, i, idx[7], &v[1]) == DLM_OK &&
                  dlm_csv_int(csv, i, idx[8], &v[2]) == DLM_OK &&
-                 dlm_model_build_named(dlm_csv_get(csv, i, idx[0]), NULL, &g) == DLM_OK &&
-                 dlm_mem_model_alloc(g, &c, &m) == DLM_OK;
+                 dlm_model_build_named(dlm_csv_get(csv, i, idx[0]), NULL, &g) == DLM_OK;
+        /* the measured workspaces as the model's inputs (--input): the RNN's replaces
+         * the probe's runtime rows, which hold another cuDNN's sizes for some files */
         for (int k = 0; ok && k < N_INPUTS; k++) {
             int64_t bytes;
             if (in_idx[k] < 0 || dlm_csv_int(csv, i, in_idx[k], &bytes) != DLM_OK) continue;
+            const char *model = dlm_csv_get(csv, i, idx[0]);
+            if (strcmp(inputs[k], "cudnn_rnn_workspace") ||
+                (!strstr(model, "lstm") && !strstr(model, "gru")))
+                continue;
+            snprintf(c.inputs[c.n_inputs].name, sizeof c.inputs[0].name, "%s", inputs[k]);
+            c.inputs[c.n_inputs++].bytes = bytes;
+        }
+        ok = ok && dlm_mem_model_alloc(g, &c, &m) == DLM_OK;
+        for (int k = 0; ok && k < N_INPUTS; k++) {
+            int64_t bytes;
+            if (in_idx[k] < 0 || dlm_csv_int(csv, i, in_idx[k], &bytes) != DLM_OK) continue;
+            if (!strcmp(inputs[k], "cudnn_rnn_workspace")) continue; /* given above */
             if (dlm_mem_model_set_input(m, inputs[k], bytes) != DLM_OK && bytes != 0) ok = 0;
         }
         ok = ok && dlm_mem_eval(m, B, T > 0 ? T : 1, &r) == DLM_OK;
