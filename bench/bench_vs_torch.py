@@ -7,6 +7,8 @@ dtype and TF32 setting, one after the other in one invocation:
   resnet18  B = 1, 2, 4, ..., 128
   lstm      B = 32, T = 50, 100, 200, 300, 500, 1000
   bert      B = 8,  T = 8, 16, ..., 512 (eager attention)
+  and, named with --models, mobilenet_v2, efficientnet_b0, densenet121, resnet50, vgg16
+  at B = 1, 8, 32
 Both sides: warm-up (PyTorch one pass, `dlmem measure` two), a measured pass for the peak (PyTorch:
 torch.cuda.max_memory_allocated() after reset_peak_memory_stats(), with the
 model, input and cuBLAS workspace resident, as tools/torch_reference.py
@@ -46,7 +48,14 @@ GRID = {
     "resnet18": [(b, 0) for b in (1, 2, 4, 8, 16, 32, 64, 128)],
     "lstm": [(32, t) for t in (50, 100, 200, 300, 500, 1000)],
     "bert": [(8, t) for t in (8, 16, 32, 64, 128, 256, 512)],
+    # issue 12's networks (not in the default --models: name them)
+    "mobilenet_v2": [(b, 0) for b in (1, 8, 32)],
+    "efficientnet_b0": [(b, 0) for b in (1, 8, 32)],
+    "densenet121": [(b, 0) for b in (1, 8, 32)],
+    "resnet50": [(b, 0) for b in (1, 8, 32)],
+    "vgg16": [(b, 0) for b in (1, 8, 32)],
 }
+DEFAULT_MODELS = ["resnet18", "lstm", "bert"]
 DT = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
@@ -147,7 +156,7 @@ def main():
     ap.add_argument("--dtype", default="fp32", choices=sorted(DT))
     ap.add_argument("--tf32", action="store_true")
     ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--models", nargs="+", default=list(GRID), choices=list(GRID))
+    ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS, choices=list(GRID))
     ap.add_argument("--csv", help="also write the table as CSV")
     ap.add_argument("--dlmem-args", default="", help="more options for dlmem measure, e.g. "
                     "'--conv-workspace 1TiB'")

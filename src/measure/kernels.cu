@@ -38,14 +38,68 @@ __global__ void add_k(T *y, const T *a, const T *b, int64_t n, int64_t nb)
         st(y, i, ld(a, i) + ld(b, nb == n ? i : i % nb));
 }
 
-enum { EW_RELU, EW_GELU, EW_TANH };
+enum { EW_RELU, EW_GELU, EW_TANH, EW_RELU6, EW_SILU, EW_SIGMOID, EW_HARDSWISH };
 
+/* PyTorch's CUDA formulas in float (ActivationHardtanhKernel, ActivationSiluKernel,
+ * UnarySigmoidKernel, ActivationHardswishKernel): relu6 = hardtanh(0, 6), silu =
+ * x / (1 + exp(-x)), sigmoid = 1 / (1 + exp(-x)), hardswish = x * min(max(x + 3, 0), 6) / 6 */
 template <int OP>
 __device__ __forceinline__ float unary_op(float v)
 {
     if (OP == EW_RELU) return v > 0.f ? v : 0.f;
     if (OP == EW_GELU) return 0.5f * v * (1.f + erff(v * 0.70710678118654752440f));
+    if (OP == EW_RELU6) return v <= 0.f ? 0.f : (v >= 6.f ? 6.f : v);
+    if (OP == EW_SILU) return v / (1.f + expf(-v));
+    if (OP == EW_SIGMOID) return 1.f / (1.f + expf(-v));
+    if (OP == EW_HARDSWISH) return v * fminf(fmaxf(v + 3.f, 0.f), 6.f) / 6.f;
     return tanhf(v);
+}
+
+/* y = a * b, b broadcast: mode 0 the same size, 1 a per-(n, c) gate over
+ * H x W in NCHW (b index i / hw), 2 the same gate in NHWC (b index
+ * (i / (hw * c)) * c + i % c) */
+template <typename T>
+__global__ void mul_k(T *y, const T *a, const T *b, int64_t n, int mode, int64_t hw, int64_t c)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t j = mode == 0 ? i : mode == 1 ? i / hw : (i / (hw * c)) * c + i % c;
+        st(y, i, ld(a, i) * ld(b, j));
+    }
+}
+
+/* Average pooling with count_include_pad (nn.AvgPool2d's default): the sum of
+ * the window's input elements over kh * kw, the window clipped to the padded
+ * input (PyTorch's avg_pool2d: pool_size = (hend - hstart) * (wend - wstart)
+ * before clipping to the input). */
+template <typename T>
+__global__ void avgpool2d_k(T *y, const T *x, int64_t n, int C, int H, int W, int Ho, int Wo,
+                            int kh, int kw, int sh, int sw, int ph, int pw, int nhwc)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = i;
+        int c, oh, ow;
+        if (nhwc) {
+            c = (int)(r % C); r /= C;
+            ow = (int)(r % Wo); r /= Wo;
+            oh = (int)(r % Ho); r /= Ho;
+        } else {
+            ow = (int)(r % Wo); r /= Wo;
+            oh = (int)(r % Ho); r /= Ho;
+            c = (int)(r % C); r /= C;
+        }
+        int64_t b = r;
+        int hs = oh * sh - ph, ws = ow * sw - pw;
+        int he = min(hs + kh, H + ph), we = min(ws + kw, W + pw);
+        int size = (he - hs) * (we - ws);
+        hs = max(hs, 0); ws = max(ws, 0); he = min(he, H); we = min(we, W);
+        float sum = 0.f;
+        for (int h = hs; h < he; h++)
+            for (int w = ws; w < we; w++)
+                sum += ld(x, nhwc ? ((b * H + h) * W + w) * C + c : ((b * C + c) * H + h) * W + w);
+        st(y, i, sum / (float)size);
+    }
 }
 
 /* 16-byte vectors of elements (4 floats or 8 bf16) where every pointer is
@@ -373,6 +427,28 @@ static void unary_launch(T *y, const T *x, int64_t n, cudaStream_t s)
 UNARY(dlm_k_relu, EW_RELU)
 UNARY(dlm_k_gelu_erf, EW_GELU)
 UNARY(dlm_k_tanh, EW_TANH)
+UNARY(dlm_k_relu6, EW_RELU6)
+UNARY(dlm_k_silu, EW_SILU)
+UNARY(dlm_k_sigmoid, EW_SIGMOID)
+UNARY(dlm_k_hardswish, EW_HARDSWISH)
+
+extern "C" cudaError_t dlm_k_mul(void *y, const void *a, const void *b, int64_t n, int mode,
+                                 int64_t hw, int64_t c, int dt, cudaStream_t s)
+{
+    if (n <= 0 || (mode && (hw <= 0 || c <= 0))) return cudaErrorInvalidValue;
+    DISPATCH(dt, (mul_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)a, (const float *)b, n, mode, hw, c)),
+             (mul_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)a, (const bf16 *)b, n, mode, hw, c)));
+}
+
+extern "C" cudaError_t dlm_k_avgpool2d(void *y, const void *x, int64_t N, int C, int H, int W,
+                                       int Ho, int Wo, int kh, int kw, int sh, int sw, int ph,
+                                       int pw, int nhwc, int dt, cudaStream_t s)
+{
+    int64_t n = N * C * Ho * Wo;
+    if (n <= 0) return cudaErrorInvalidValue;
+    DISPATCH(dt, (avgpool2d_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, nhwc)),
+             (avgpool2d_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, nhwc)));
+}
 
 extern "C" cudaError_t dlm_k_layernorm(void *y, const void *x, const void *w, const void *b,
                                        int64_t rows, int dim, float eps, int dt, cudaStream_t s)

@@ -34,6 +34,19 @@ cudaError_t dlm_k_add(void *y, const void *a, const void *b, int64_t n, int64_t 
 cudaError_t dlm_k_relu(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
 cudaError_t dlm_k_gelu_erf(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
 cudaError_t dlm_k_tanh(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+cudaError_t dlm_k_relu6(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+cudaError_t dlm_k_silu(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+cudaError_t dlm_k_sigmoid(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+cudaError_t dlm_k_hardswish(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+/* y[i] = a[i] * b[j], i < n: mode 0 j = i; mode 1 (NCHW, b one value per (n, c) over
+ * hw = H x W) j = i / hw; mode 2 (NHWC, the same b) j = (i / (hw c)) c + i % c.  y may be a. */
+cudaError_t dlm_k_mul(void *y, const void *a, const void *b, int64_t n, int mode, int64_t hw,
+                      int64_t c, int dt, cudaStream_t s);
+/* Average pooling with count_include_pad (N, C, H, W) -> (N, C, Ho, Wo), both NCHW or both
+ * NHWC (nhwc). */
+cudaError_t dlm_k_avgpool2d(void *y, const void *x, int64_t N, int C, int H, int W, int Ho,
+                            int Wo, int kh, int kw, int sh, int sw, int ph, int pw, int nhwc,
+                            int dt, cudaStream_t s);
 /* LayerNorm over the last dim of x (rows, dim): biased variance, eps inside
  * the square root, then * w + b. */
 cudaError_t dlm_k_layernorm(void *y, const void *x, const void *w, const void *b, int64_t rows,

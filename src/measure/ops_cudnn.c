@@ -544,10 +544,16 @@ dlm_status rt_nd_create(dlm_rt *rt, int o)
         DLM_CUDNN(cudnnSetTensor4dDescriptor(d->p, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
                                              op->a.bn.c, 1, 1));
     }
-    if (op->kind == DLM_OP_MAXPOOL2D || op->kind == DLM_OP_AVGPOOL2D_ADAPTIVE)
+    if (op->kind == DLM_OP_MAXPOOL2D || op->kind == DLM_OP_AVGPOOL2D ||
+        op->kind == DLM_OP_AVGPOOL2D_ADAPTIVE)
         DLM_CUDNN(cudnnCreatePoolingDescriptor(&d->pool));
-    if (op->kind == DLM_OP_MAXPOOL2D)
-        DLM_CUDNN(cudnnSetPooling2dDescriptor(d->pool, CUDNN_POOLING_MAX, CUDNN_NOT_PROPAGATE_NAN,
+    /* nn.AvgPool2d's count_include_pad: without ceil_mode every window lies in the
+     * padded input, so PyTorch divides by kh x kw, as cuDNN's INCLUDE_PADDING does */
+    if (op->kind == DLM_OP_MAXPOOL2D || op->kind == DLM_OP_AVGPOOL2D)
+        DLM_CUDNN(cudnnSetPooling2dDescriptor(d->pool, op->kind == DLM_OP_MAXPOOL2D
+                                                           ? CUDNN_POOLING_MAX
+                                                           : CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING,
+                                              CUDNN_NOT_PROPAGATE_NAN,
                                               op->a.pool.kh, op->a.pool.kw, op->a.pool.ph,
                                               op->a.pool.pw, op->a.pool.sh, op->a.pool.sw));
     return DLM_OK;
@@ -604,7 +610,7 @@ dlm_status rt_pool_run(dlm_rt *rt, int o)
     void *xp = rt_ptr(rt, op->in[0]), *yp = rt_ptr(rt, op->out[0]);
     int H = (int)x->dims[2], W = (int)x->dims[3];
     int cudnn_ok = d->use_cudnn && !x->nhwc &&
-                   (op->kind == DLM_OP_MAXPOOL2D ||
+                   (op->kind != DLM_OP_AVGPOOL2D_ADAPTIVE ||
                     (H % op->a.apool.oh == 0 && W % op->a.apool.ow == 0));
     if (cudnn_ok) {
         DLM_CUDNN(cudnnPoolingForward(rt->dnn, d->pool, &one, d->x, xp, &zero, d->y, yp));
@@ -615,6 +621,10 @@ dlm_status rt_pool_run(dlm_rt *rt, int o)
     int C = (int)x->dims[1];
     if (op->kind == DLM_OP_MAXPOOL2D)
         DLM_CUDA(dlm_k_maxpool2d(yp, xp, N, C, H, W, (int)y->dims[2], (int)y->dims[3],
+                                 op->a.pool.kh, op->a.pool.kw, op->a.pool.sh, op->a.pool.sw,
+                                 op->a.pool.ph, op->a.pool.pw, x->nhwc, rt->dt, rt->stream));
+    else if (op->kind == DLM_OP_AVGPOOL2D)
+        DLM_CUDA(dlm_k_avgpool2d(yp, xp, N, C, H, W, (int)y->dims[2], (int)y->dims[3],
                                  op->a.pool.kh, op->a.pool.kw, op->a.pool.sh, op->a.pool.sw,
                                  op->a.pool.ph, op->a.pool.pw, x->nhwc, rt->dt, rt->stream));
     else

@@ -48,9 +48,90 @@ dlm_status rt_unary_run(dlm_rt *rt, int o)
     const dlm_op *op = &rt->g->ops[o];
     const rt_tensor *x = &rt->t[op->in[0]];
     void *xp = rt_ptr(rt, op->in[0]), *yp = rt_ptr(rt, op->out[0]);
+    int64_t n = x->numel;
     DLM_TRY(need_contiguous(rt, op, op->in[0]));
-    if (op->kind == DLM_OP_GELU) DLM_CUDA(dlm_k_gelu_erf(yp, xp, x->numel, rt->dt, rt->stream));
-    else DLM_CUDA(dlm_k_tanh(yp, xp, x->numel, rt->dt, rt->stream));
+    switch (op->kind) { /* elementwise: either layout, in place or not */
+    case DLM_OP_GELU: DLM_CUDA(dlm_k_gelu_erf(yp, xp, n, rt->dt, rt->stream)); break;
+    case DLM_OP_RELU6: DLM_CUDA(dlm_k_relu6(yp, xp, n, rt->dt, rt->stream)); break;
+    case DLM_OP_SILU: DLM_CUDA(dlm_k_silu(yp, xp, n, rt->dt, rt->stream)); break;
+    case DLM_OP_SIGMOID: DLM_CUDA(dlm_k_sigmoid(yp, xp, n, rt->dt, rt->stream)); break;
+    case DLM_OP_HARDSWISH: DLM_CUDA(dlm_k_hardswish(yp, xp, n, rt->dt, rt->stream)); break;
+    default: DLM_CUDA(dlm_k_tanh(yp, xp, n, rt->dt, rt->stream)); break;
+    }
+    return DLM_OK;
+}
+
+/* a * b (torchvision's squeeze-and-excitation `scale * input`): b of a's
+ * size, or one value per (n, c) of a 4-d a (shape (N, C, 1, 1)), in a's
+ * layout. */
+dlm_status rt_mul_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    int a = op->in[0], b = op->in[1];
+    if (rt->t[a].numel < rt->t[b].numel) { /* the product commutes exactly */
+        int t = a;
+        a = b;
+        b = t;
+    }
+    const rt_tensor *ta = &rt->t[a], *tb = &rt->t[b], *y = &rt->t[op->out[0]];
+    DLM_TRY(need_contiguous(rt, op, a));
+    DLM_TRY(need_contiguous(rt, op, b));
+    DLM_TRY(need_contiguous(rt, op, op->out[0]));
+    int mode;
+    int64_t hw = 1, c = 1;
+    if (tb->numel == ta->numel) {
+        mode = 0;
+    } else if (ta->ndim == 4 && tb->ndim == 4 && tb->dims[0] == ta->dims[0] &&
+               tb->dims[1] == ta->dims[1] && tb->dims[2] == 1 && tb->dims[3] == 1) {
+        hw = ta->dims[2] * ta->dims[3];
+        c = ta->dims[1];
+        mode = ta->nhwc ? 2 : 1;
+    } else {
+        return dlm_error(DLM_EUNSUPPORTED, "%s: broadcast pattern (the runtime multiplies by "
+                         "a tensor of the same size or by one value per (n, c))", op->name);
+    }
+    DLM_CUDA(dlm_k_mul(rt_ptr(rt, op->out[0]), rt_ptr(rt, a), rt_ptr(rt, b), y->numel, mode, hw, c,
+                       rt->dt, rt->stream));
+    return DLM_OK;
+}
+
+/* torch.cat along channels (dim 1) of 4-d tensors: one 2-d copy per input, its
+ * channels a block of every image (NCHW) or of every pixel (NHWC). */
+dlm_status rt_concat_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    const rt_tensor *y = &rt->t[op->out[0]];
+    if (op->a.cat.dim != 1 || y->ndim < 2)
+        return dlm_error(DLM_EUNSUPPORTED, "%s: concatenation along dimension %d", op->name,
+                         op->a.cat.dim);
+    DLM_TRY(need_contiguous(rt, op, op->out[0]));
+    int64_t inner = 1; /* elements after the channel dimension */
+    for (int d = 2; d < y->ndim; d++) inner *= y->dims[d];
+    int64_t rows = y->nhwc ? y->dims[0] * inner : y->dims[0];
+    size_t es = (size_t)y->esize, pitch = (size_t)(y->nhwc ? y->dims[1] : y->dims[1] * inner) * es;
+    char *dst = rt_ptr(rt, op->out[0]);
+    int64_t off = 0; /* channels written so far */
+    for (int i = 0; i < op->n_in; i++) {
+        const rt_tensor *x = &rt->t[op->in[i]];
+        DLM_TRY(need_contiguous(rt, op, op->in[i]));
+        size_t width = (size_t)(y->nhwc ? x->dims[1] : x->dims[1] * inner) * es;
+        size_t at = (size_t)(y->nhwc ? off : off * inner) * es;
+        DLM_CUDA(cudaMemcpy2DAsync(dst + at, pitch, rt_ptr(rt, op->in[i]), width, width,
+                                   (size_t)rows, cudaMemcpyDeviceToDevice, rt->stream));
+        off += x->dims[1];
+    }
+    return DLM_OK;
+}
+
+/* The output is a copy of the input: stochastic depth in inference (the
+ * graph gives its output a storage of its own). */
+dlm_status rt_copy_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    const rt_tensor *x = &rt->t[op->in[0]];
+    DLM_TRY(need_contiguous(rt, op, op->in[0]));
+    DLM_CUDA(cudaMemcpyAsync(rt_ptr(rt, op->out[0]), rt_ptr(rt, op->in[0]),
+                             (size_t)x->numel * x->esize, cudaMemcpyDeviceToDevice, rt->stream));
     return DLM_OK;
 }
 
@@ -104,6 +185,7 @@ dlm_status rt_dropout_run(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
     const rt_tensor *x = &rt->t[op->in[0]];
+    if (op->inplace) return DLM_OK; /* inference: x itself */
     DLM_TRY(need_contiguous(rt, op, op->in[0]));
     DLM_CUDA(cudaMemcpyAsync(rt_ptr(rt, op->out[0]), rt_ptr(rt, op->in[0]),
                              (size_t)x->numel * x->esize, cudaMemcpyDeviceToDevice, rt->stream));

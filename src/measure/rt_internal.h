@@ -192,6 +192,9 @@ dlm_status rt_attention_run(dlm_rt *rt, int o);
 /* ops_misc.c: own kernels and copies */
 dlm_status rt_add_run(dlm_rt *rt, int o);
 dlm_status rt_unary_run(dlm_rt *rt, int o);
+dlm_status rt_mul_run(dlm_rt *rt, int o);
+dlm_status rt_concat_run(dlm_rt *rt, int o);
+dlm_status rt_copy_run(dlm_rt *rt, int o);
 dlm_status rt_layernorm_run(dlm_rt *rt, int o);
 dlm_status rt_softmax_run(dlm_rt *rt, int o);
 dlm_status rt_embedding_run(dlm_rt *rt, int o);

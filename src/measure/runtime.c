@@ -161,6 +161,7 @@ static dlm_status alloc_weights(dlm_rt *rt)
         case DLM_OP_CONV2D: DLM_TRY(rt_conv_create(rt, o)); break;
         case DLM_OP_BATCHNORM2D:
         case DLM_OP_MAXPOOL2D:
+        case DLM_OP_AVGPOOL2D:
         case DLM_OP_AVGPOOL2D_ADAPTIVE:
         case DLM_OP_RELU: DLM_TRY(rt_nd_create(rt, o)); break;
         case DLM_OP_RNN: DLM_TRY(rt_rnn_create(rt, o)); break;
@@ -175,12 +176,11 @@ static dlm_status alloc_weights(dlm_rt *rt)
 static int runs_op(const dlm_op *op)
 {
     switch (op->kind) {
-    case DLM_OP_CONVT2D: case DLM_OP_AVGPOOL2D: case DLM_OP_RELU6: case DLM_OP_HARDSWISH:
-    case DLM_OP_SILU: case DLM_OP_SIGMOID: case DLM_OP_MUL: case DLM_OP_CONCAT:
-    case DLM_OP_UPSAMPLE: case DLM_OP_STOCHASTIC_DEPTH:
+    case DLM_OP_CONVT2D: case DLM_OP_UPSAMPLE:
         return 0;
-    case DLM_OP_MAXPOOL2D: return !op->a.pool.ceil;
-    case DLM_OP_DROPOUT: return !op->inplace;
+    case DLM_OP_MAXPOOL2D:
+    case DLM_OP_AVGPOOL2D: return !op->a.pool.ceil;
+    case DLM_OP_CONCAT: return op->a.cat.dim == 1;
     default: return 1;
     }
 }
@@ -459,6 +459,11 @@ static dlm_status derive_shapes(dlm_rt *rt)
             y->offset = x->offset;
             switch (op->kind) {
             case DLM_OP_RELU:
+            case DLM_OP_RELU6:
+            case DLM_OP_HARDSWISH:
+            case DLM_OP_SILU:
+            case DLM_OP_MUL:
+            case DLM_OP_DROPOUT: /* in place: inference leaves x as it is */
             case DLM_OP_ADD: /* in place: x's layout */
                 memcpy(y->strides, x->strides, sizeof y->strides);
                 break;
@@ -517,7 +522,28 @@ static dlm_status derive_layouts(dlm_rt *rt)
         case DLM_OP_CONV2D: out = 1; break;
         case DLM_OP_BATCHNORM2D:
         case DLM_OP_RELU:
+        case DLM_OP_RELU6:
+        case DLM_OP_HARDSWISH:
+        case DLM_OP_SILU:
+        case DLM_OP_SIGMOID:
+        case DLM_OP_STOCHASTIC_DEPTH:
+        case DLM_OP_AVGPOOL2D:
         case DLM_OP_MAXPOOL2D: out = in; break;
+        case DLM_OP_MUL: { /* x * a gate of one value per (n, c): its layout is x's */
+            const rt_tensor *b = &rt->t[op->in[1]];
+            if (b->nhwc != in && !(b->ndim == 4 && b->dims[2] * b->dims[3] == 1))
+                return dlm_error(DLM_EUNSUPPORTED, "%s: multiplies a channels-last and an NCHW "
+                                 "tensor (--layout nchw runs it)", op->name);
+            out = in;
+            break;
+        }
+        case DLM_OP_CONCAT:
+            for (int i = 1; i < op->n_in; i++)
+                if (rt->t[op->in[i]].nhwc != in)
+                    return dlm_error(DLM_EUNSUPPORTED, "%s: concatenates channels-last and NCHW "
+                                     "tensors (--layout nchw runs it)", op->name);
+            out = in;
+            break;
         case DLM_OP_ADD:
             if (in != rt->t[op->in[1]].nhwc)
                 return dlm_error(DLM_EUNSUPPORTED, "%s: adds a channels-last and an NCHW tensor "
@@ -607,6 +633,7 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
         }
         case DLM_OP_BATCHNORM2D:
         case DLM_OP_MAXPOOL2D:
+        case DLM_OP_AVGPOOL2D:
         case DLM_OP_AVGPOOL2D_ADAPTIVE:
         case DLM_OP_RELU: DLM_GO(rt_nd_prepare(rt, o)); break;
         case DLM_OP_RNN: DLM_GO(rt_rnn_prepare(rt, o)); break;
@@ -679,7 +706,15 @@ static dlm_status run_op(dlm_rt *rt, int o)
     case DLM_OP_BATCHNORM2D: return rt_batchnorm_run(rt, o);
     case DLM_OP_RELU: return rt_relu_run(rt, o);
     case DLM_OP_MAXPOOL2D:
+    case DLM_OP_AVGPOOL2D:
     case DLM_OP_AVGPOOL2D_ADAPTIVE: return rt_pool_run(rt, o);
+    case DLM_OP_MUL: return rt_mul_run(rt, o);
+    case DLM_OP_CONCAT: return rt_concat_run(rt, o);
+    case DLM_OP_STOCHASTIC_DEPTH: return rt_copy_run(rt, o);
+    case DLM_OP_RELU6:
+    case DLM_OP_HARDSWISH:
+    case DLM_OP_SILU:
+    case DLM_OP_SIGMOID:
     case DLM_OP_ADD: return rt_add_run(rt, o);
     case DLM_OP_FLATTEN:
     case DLM_OP_SELECT:

@@ -170,7 +170,10 @@ static void fwd_noise(tr *r, int o, dlm_poly noise_elems, const char *what)
     const dlm_op *op = &r->g->ops[o];
     int x = op->in[0];
     if (!r->grad || op->a.dropout.p == 0) { /* eval (or p = 0): the input itself */
-        tr_out_alias(r, o, 0, x);
+        /* dlmem's runtime gives a stochastic depth's output the storage the
+         * graph declares, and copies (plan.h) */
+        if (!r->torch && !op->inplace) tr_out_new(r, o, 0);
+        else tr_out_alias(r, o, 0, x);
         return;
     }
     int noise = tr_temp(r, o, mulk(noise_elems, r->eb[x]), DLM_TERM_SAVED, -1, what);
@@ -196,30 +199,18 @@ static void fwd_dropout_any(tr *r, int o)
     fwd_noise(r, o, numel(r, op->in[0]), "dropout noise (in place)");
 }
 
-static const char *runtime_dropout(const dlm_op *op)
-{
-    return op->inplace ? "dropout in place" : NULL;
-}
-
 const op_rule dlm_rule_relu6 = {
-    .name = "relu6", .fwd = fwd_activation_of_input, .bwd = tr_bwd_input_grad,
-    .runtime_refuses = dlm_rule_runtime_never};
+    .name = "relu6", .fwd = fwd_activation_of_input, .bwd = tr_bwd_input_grad};
 const op_rule dlm_rule_hardswish = {
-    .name = "hardswish", .fwd = fwd_activation_of_input, .bwd = tr_bwd_input_grad,
-    .runtime_refuses = dlm_rule_runtime_never};
+    .name = "hardswish", .fwd = fwd_activation_of_input, .bwd = tr_bwd_input_grad};
 const op_rule dlm_rule_silu = {
-    .name = "silu", .fwd = fwd_activation_of_input, .bwd = tr_bwd_input_grad,
-    .runtime_refuses = dlm_rule_runtime_never};
+    .name = "silu", .fwd = fwd_activation_of_input, .bwd = tr_bwd_input_grad};
 const op_rule dlm_rule_sigmoid = {
-    .name = "sigmoid", .fwd = fwd_sigmoid, .bwd = tr_bwd_input_grad,
-    .runtime_refuses = dlm_rule_runtime_never};
+    .name = "sigmoid", .fwd = fwd_sigmoid, .bwd = tr_bwd_input_grad};
 /* `scale * input`: a function call; promotes like add */
 const op_rule dlm_rule_mul = {
-    .name = "mul", .fwd = fwd_mul, .bwd = bwd_mul, .autocast = -1, .flags = RULE_FUNCTIONAL,
-    .runtime_refuses = dlm_rule_runtime_never};
+    .name = "mul", .fwd = fwd_mul, .bwd = bwd_mul, .autocast = -1, .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_stochastic_depth = {
-    .name = "stochastic_depth", .fwd = fwd_stochastic_depth, .bwd = tr_bwd_input_grad,
-    .runtime_refuses = dlm_rule_runtime_never};
+    .name = "stochastic_depth", .fwd = fwd_stochastic_depth, .bwd = tr_bwd_input_grad};
 const op_rule dlm_rule_dropout = {
-    .name = "dropout", .fwd = fwd_dropout_any, .bwd = tr_bwd_input_grad,
-    .runtime_refuses = runtime_dropout};
+    .name = "dropout", .fwd = fwd_dropout_any, .bwd = tr_bwd_input_grad};

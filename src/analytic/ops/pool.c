@@ -48,16 +48,17 @@ static void fwd_avgpool2d_adaptive(tr *r, int o)
     tr_out_new(r, o, 0); /* mean over H and W: nothing saved */
 }
 
-static const char *runtime_maxpool(const dlm_op *op)
+static const char *runtime_pool(const dlm_op *op)
 {
-    return op->a.pool.ceil ? "maxpool2d with ceil_mode" : NULL;
+    return !op->a.pool.ceil ? NULL
+           : op->kind == DLM_OP_MAXPOOL2D ? "maxpool2d with ceil_mode" : "avgpool2d with ceil_mode";
 }
 
 const op_rule dlm_rule_maxpool2d = {
     .name = "maxpool2d", .fwd = fwd_maxpool2d, .bwd = tr_bwd_input_grad,
-    .runtime_refuses = runtime_maxpool};
+    .runtime_refuses = runtime_pool};
 const op_rule dlm_rule_avgpool2d = {
     .name = "avgpool2d", .fwd = fwd_avgpool2d, .bwd = tr_bwd_input_grad,
-    .runtime_refuses = dlm_rule_runtime_never};
+    .runtime_refuses = runtime_pool};
 const op_rule dlm_rule_avgpool2d_adaptive = {
     .name = "avgpool2d_adaptive", .fwd = fwd_avgpool2d_adaptive, .bwd = tr_bwd_input_grad};

@@ -40,10 +40,16 @@ static void bwd_concat(tr *r, int o, int gout)
     tl_unref(r->t, gout);
 }
 
+/* The runtime concatenates along channels (dim 1) only. */
+static const char *runtime_concat(const dlm_op *op)
+{
+    return op->a.cat.dim == 1 ? NULL : "concat along another dimension than 1";
+}
+
 /* torch.cat(...) and F.interpolate(...) are calls of functions; cat promotes */
 const op_rule dlm_rule_concat = {
     .name = "concat", .fwd = fwd_new_output, .bwd = bwd_concat, .autocast = -1,
-    .flags = RULE_FUNCTIONAL, .runtime_refuses = dlm_rule_runtime_never};
+    .flags = RULE_FUNCTIONAL, .runtime_refuses = runtime_concat};
 const op_rule dlm_rule_upsample = {
     .name = "upsample", .fwd = fwd_new_output, .bwd = tr_bwd_input_grad, .flags = RULE_FUNCTIONAL,
     .runtime_refuses = dlm_rule_runtime_never};
