@@ -68,6 +68,15 @@ __global__ void mul_k(T *y, const T *a, const T *b, int64_t n, int mode, int64_t
     }
 }
 
+/* y[i] += b[channel of i]: (N, C, HW) or, nhwc, (N, HW, C) */
+template <typename T>
+__global__ void bias_channels_k(T *y, const T *b, int64_t n, int C, int64_t hw, int nhwc)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        st(y, i, ld(y, i) + ld(b, nhwc ? i % C : (i / hw) % C));
+}
+
 /* Average pooling with count_include_pad (nn.AvgPool2d's default): the sum of
  * the window's input elements over kh * kw, the window clipped to the padded
  * input (PyTorch's avg_pool2d: pool_size = (hend - hstart) * (wend - wstart)
@@ -438,6 +447,14 @@ extern "C" cudaError_t dlm_k_mul(void *y, const void *a, const void *b, int64_t 
     if (n <= 0 || (mode && (hw <= 0 || c <= 0))) return cudaErrorInvalidValue;
     DISPATCH(dt, (mul_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)a, (const float *)b, n, mode, hw, c)),
              (mul_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)a, (const bf16 *)b, n, mode, hw, c)));
+}
+
+extern "C" cudaError_t dlm_k_bias_channels(void *y, const void *b, int64_t n, int C, int64_t hw,
+                                           int nhwc, int dt, cudaStream_t s)
+{
+    if (n <= 0 || C <= 0 || hw <= 0) return cudaErrorInvalidValue;
+    DISPATCH(dt, (bias_channels_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)b, n, C, hw, nhwc)),
+             (bias_channels_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)b, n, C, hw, nhwc)));
 }
 
 extern "C" cudaError_t dlm_k_avgpool2d(void *y, const void *x, int64_t N, int C, int H, int W,

@@ -42,6 +42,9 @@ cudaError_t dlm_k_hardswish(void *y, const void *x, int64_t n, int dt, cudaStrea
  * hw = H x W) j = i / hw; mode 2 (NHWC, the same b) j = (i / (hw c)) c + i % c.  y may be a. */
 cudaError_t dlm_k_mul(void *y, const void *a, const void *b, int64_t n, int mode, int64_t hw,
                       int64_t c, int dt, cudaStream_t s);
+/* y[i] += b[channel of i], y (N, C, hw) NCHW or (N, hw, C) when nhwc: a conv's bias. */
+cudaError_t dlm_k_bias_channels(void *y, const void *b, int64_t n, int C, int64_t hw, int nhwc,
+                                int dt, cudaStream_t s);
 /* Average pooling with count_include_pad (N, C, H, W) -> (N, C, Ho, Wo), both NCHW or both
  * NHWC (nhwc). */
 cudaError_t dlm_k_avgpool2d(void *y, const void *x, int64_t N, int C, int H, int W, int Ho,

@@ -56,8 +56,6 @@ dlm_status rt_conv_create(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
     rt_conv *c = &rt->ops[o].conv;
-    if (op->a.conv.bias && rt->dt != DLM_K_F32)
-        return dlm_error(DLM_EUNSUPPORTED, "%s: conv bias in bf16", op->name);
     DLM_CUDNN(cudnnCreateTensorDescriptor(&c->x));
     DLM_CUDNN(cudnnCreateTensorDescriptor(&c->y));
     DLM_CUDNN(cudnnCreateFilterDescriptor(&c->w));
@@ -73,7 +71,7 @@ dlm_status rt_conv_create(dlm_rt *rt, int o)
                                               CUDNN_DATA_FLOAT));
     if (op->a.conv.groups > 1) DLM_CUDNN(cudnnSetConvolutionGroupCount(c->conv, op->a.conv.groups));
     DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, rt->conv_math));
-    if (op->a.conv.bias) {
+    if (op->a.conv.bias && rt->dt == DLM_K_F32) { /* bf16: a kernel adds it */
         DLM_CUDNN(cudnnCreateTensorDescriptor(&c->bias));
         DLM_CUDNN(cudnnSetTensor4dDescriptor(c->bias, CUDNN_TENSOR_NCHW, rt->cudnn_dt, 1,
                                              op->a.conv.cout, 1, 1));
@@ -514,9 +512,15 @@ dlm_status rt_conv_run(dlm_rt *rt, int o)
         own_ws = 1;
     }
     DLM_GO(run_cand(rt, o, &c->pick, xin, rt_ptr(rt, op->out[0]), ws));
-    if (op->a.conv.bias)
+    if (op->a.conv.bias && c->bias) {
         DLM_CUDNN_GO(cudnnAddTensor(rt->dnn, &one, c->bias, rt_ptr(rt, op->params[1]), &one, c->y,
                                     rt_ptr(rt, op->out[0])));
+    } else if (op->a.conv.bias) { /* PyTorch's output.add_(bias): the bf16 output plus b */
+        const rt_tensor *y = &rt->t[op->out[0]];
+        DLM_CUDA_GO(dlm_k_bias_channels(rt_ptr(rt, op->out[0]), rt_ptr(rt, op->params[1]),
+                                        y->numel, (int)y->dims[1], y->dims[2] * y->dims[3],
+                                        y->nhwc, rt->dt, rt->stream));
+    }
 fail:
     if (own_ws && ws) {
         dlm_status sf = dlm_devmem_free(&rt->mem, ws);

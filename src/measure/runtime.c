@@ -711,10 +711,6 @@ static dlm_status run_op(dlm_rt *rt, int o)
     case DLM_OP_MUL: return rt_mul_run(rt, o);
     case DLM_OP_CONCAT: return rt_concat_run(rt, o);
     case DLM_OP_STOCHASTIC_DEPTH: return rt_copy_run(rt, o);
-    case DLM_OP_RELU6:
-    case DLM_OP_HARDSWISH:
-    case DLM_OP_SILU:
-    case DLM_OP_SIGMOID:
     case DLM_OP_ADD: return rt_add_run(rt, o);
     case DLM_OP_FLATTEN:
     case DLM_OP_SELECT:
@@ -724,6 +720,10 @@ static dlm_status run_op(dlm_rt *rt, int o)
     case DLM_OP_EMBEDDING: return rt_embedding_run(rt, o);
     case DLM_OP_LAYERNORM: return rt_layernorm_run(rt, o);
     case DLM_OP_DROPOUT: return rt_dropout_run(rt, o);
+    case DLM_OP_RELU6:
+    case DLM_OP_HARDSWISH:
+    case DLM_OP_SILU:
+    case DLM_OP_SIGMOID:
     case DLM_OP_GELU:
     case DLM_OP_TANH: return rt_unary_run(rt, o);
     case DLM_OP_SOFTMAX: return rt_softmax_run(rt, o);
