@@ -193,18 +193,42 @@ void dlm_mem_layers(const dlm_mem_model *m, const dlm_mem_layer **layers, int *n
     *n = m->g->n_ops;
 }
 
+/* Whether some slot of the timeline belongs to named term i. */
+static int named_has_slot(const dlm_timeline *t, int i)
+{
+    for (int k = 0; k < t->n_slots; k++)
+        if (t->slots[k].named == i) return 1;
+    return 0;
+}
+
 dlm_status dlm_mem_model_set_input(dlm_mem_model *m, const char *name, int64_t bytes)
 {
     if (bytes < 0) return dlm_error(DLM_ERANGE, "workspace %s: %lld bytes is negative", name,
                                     (long long)bytes);
-    for (int i = 0; i < m->t->n_named; i++)
-        if (!strcmp(m->t->named[i], name) && m->t->named_size[i] >= 0) {
-            m->t->sizes[m->t->named_size[i]] = dlm_poly_const(bytes);
+    dlm_timeline *t = m->t;
+    for (int i = 0; i < t->n_named; i++) {
+        if (strcmp(t->named[i], name)) continue;
+        if (t->named_size[i] >= 0) {
+            t->sizes[t->named_size[i]] = dlm_poly_const(bytes);
             return DLM_OK;
         }
+        /* a term of the runtime profile sized from rows op by op (its RNN
+         * workspaces from dlmem-runtime rows): a measured total replaces them,
+         * held by the first, the others 0 B */
+        int done = 0;
+        for (int k = 0; m->cfg.profile == DLM_PROFILE_RUNTIME && k < t->n_slots; k++) {
+            if (t->slots[k].named != i) continue;
+            int sz = t->slots[k].size;
+            t->ext[sz].kind = TL_SIZE_POLY;
+            t->sizes[sz] = dlm_poly_const(done ? 0 : bytes);
+            done = 1;
+        }
+        if (done) return DLM_OK;
+    }
     char list[400] = "";
     for (int i = 0; i < m->t->n_named; i++)
-        if (m->t->named_size[i] >= 0) {
+        if (m->t->named_size[i] >= 0 ||
+            (m->cfg.profile == DLM_PROFILE_RUNTIME && named_has_slot(m->t, i))) {
             strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
             strncat(list, m->t->named[i], sizeof list - strlen(list) - 1);
         }
