@@ -157,24 +157,41 @@ fail:
     return st;
 }
 
+/* A row of RNN op `op` at (B, T): its key and the columns every RNN row shares. */
+static void rnn_row(dlm_probe_row *r, const dlm_op *op, const char *logic, const char *phase,
+                    dlm_probe_dtype d, int64_t B, int64_t T)
+{
+    memset(r, 0, sizeof *r);
+    r->logic = logic;
+    r->op = op->a.rnn.cell == DLM_RNN_LSTM ? "lstm" : "gru";
+    r->phase = phase;
+    r->dtype = d;
+    r->layout = "-";
+    snprintf(r->key, sizeof r->key, "i%d-h%d-l%d-b%d-d1-p0", op->a.rnn.input, op->a.rnn.hidden,
+             op->a.rnn.layers, op->a.rnn.bias ? 1 : 0);
+    r->batch = B;
+    r->seq = T;
+}
+
+/* The row's engine column: the algorithm, or why cuDNN refused it (no comma or space). */
+static void rnn_engine(dlm_probe_row *r, const char *algo, int ok, cudnnStatus_t why)
+{
+    r->ok = ok;
+    if (ok) snprintf(r->engine, sizeof r->engine, "%s", algo);
+    else snprintf(r->engine, sizeof r->engine, "%s-refused-%s", algo, cudnnGetErrorString(why));
+    for (char *q = r->engine; *q; q++)
+        if (*q == ',' || *q == ' ') *q = '-';
+}
+
 dlm_status dlm_probe_rnn(dlm_probe *p, int o, int64_t B, int64_t T, dlm_probe_dtype d)
 {
     const dlm_op *op = &p->c->g->ops[o];
     static const char *const phase[3] = {"inference", "training", "backward"};
+    dlm_probe_row r;
     for (int ph = 0; ph < 3; ph++) {
         if (ph == 0 && !p->c->infer) continue;
         if (ph > 0 && !p->c->train) continue;
-        dlm_probe_row r;
-        memset(&r, 0, sizeof r);
-        r.logic = "pytorch-2.11";
-        r.op = op->a.rnn.cell == DLM_RNN_LSTM ? "lstm" : "gru";
-        r.phase = phase[ph];
-        r.dtype = d;
-        r.layout = "-";
-        snprintf(r.key, sizeof r.key, "i%d-h%d-l%d-b%d-d1-p0", op->a.rnn.input, op->a.rnn.hidden,
-                 op->a.rnn.layers, op->a.rnn.bias ? 1 : 0);
-        r.batch = B;
-        r.seq = T;
+        rnn_row(&r, op, "pytorch-2.11", phase[ph], d, B, T);
         if (dlm_probe_seen(p, &r)) continue;
         cudnnRNNAlgo_t algo = get_algo(p, op, B, T, d, ph < 2);
         size_t ws = 0, reserve = 0;
@@ -185,44 +202,21 @@ dlm_status dlm_probe_rnn(dlm_probe *p, int o, int64_t B, int64_t T, dlm_probe_dt
                            &reserve, &ok, &why));
         r.workspace = (int64_t)ws;
         r.reserve = (int64_t)reserve;
-        r.ok = ok;
-        if (ok) snprintf(r.engine, sizeof r.engine, "%s", algo_name(algo));
-        else snprintf(r.engine, sizeof r.engine, "%s-refused-%s", algo_name(algo),
-                      cudnnGetErrorString(why));
-        for (char *q = r.engine; *q; q++)
-            if (*q == ',' || *q == ' ') *q = '-';
+        rnn_engine(&r, algo_name(algo), ok, why);
         DLM_TRY(dlm_probe_emit(p, &r));
     }
     /* dlmem's own runtime (inference only, fp32 only): its RNN workspace, the
      * packed layout's whichever layout its timing runs (ops_rnn.c) */
-    if (p->c->infer && (d == DLM_PROBE_FP32 || d == DLM_PROBE_FP32_TF32)) {
-        dlm_probe_row r;
-        memset(&r, 0, sizeof r);
-        r.logic = "dlmem-runtime";
-        r.op = op->a.rnn.cell == DLM_RNN_LSTM ? "lstm" : "gru";
-        r.phase = "inference";
-        r.dtype = d;
-        r.layout = "-";
-        snprintf(r.key, sizeof r.key, "i%d-h%d-l%d-b%d-d1-p0", op->a.rnn.input, op->a.rnn.hidden,
-                 op->a.rnn.layers, op->a.rnn.bias ? 1 : 0);
-        r.batch = B;
-        r.seq = T;
-        if (!dlm_probe_seen(p, &r)) {
-            size_t ws = 0, reserve = 0;
-            int ok = 0;
-            cudnnStatus_t why;
-            DLM_TRY(temp_sizes(p, op, B, T, d, CUDNN_RNN_ALGO_STANDARD, CUDNN_FWD_MODE_INFERENCE,
-                               1, &ws, &reserve, &ok, &why));
-            r.workspace = (int64_t)ws;
-            r.reserve = 0; /* inference keeps no reserve (runtime.c) */
-            r.ok = ok;
-            if (ok) snprintf(r.engine, sizeof r.engine, "rnn-standard-packed");
-            else snprintf(r.engine, sizeof r.engine, "rnn-standard-packed-refused-%s",
-                          cudnnGetErrorString(why));
-            for (char *q = r.engine; *q; q++)
-                if (*q == ',' || *q == ' ') *q = '-';
-            DLM_TRY(dlm_probe_emit(p, &r));
-        }
-    }
-    return DLM_OK;
+    if (!p->c->infer || (d != DLM_PROBE_FP32 && d != DLM_PROBE_FP32_TF32)) return DLM_OK;
+    rnn_row(&r, op, "dlmem-runtime", "inference", d, B, T);
+    if (dlm_probe_seen(p, &r)) return DLM_OK;
+    size_t ws = 0, reserve = 0;
+    int ok = 0;
+    cudnnStatus_t why;
+    DLM_TRY(temp_sizes(p, op, B, T, d, CUDNN_RNN_ALGO_STANDARD, CUDNN_FWD_MODE_INFERENCE, 1, &ws,
+                       &reserve, &ok, &why));
+    r.workspace = (int64_t)ws;
+    r.reserve = 0; /* inference keeps no reserve (runtime.c) */
+    rnn_engine(&r, "rnn-standard-packed", ok, why);
+    return dlm_probe_emit(p, &r);
 }
