@@ -54,6 +54,10 @@ GRID = {
     "densenet121": [(b, 0) for b in (1, 8, 32)],
     "resnet50": [(b, 0) for b in (1, 8, 32)],
     "vgg16": [(b, 0) for b in (1, 8, 32)],
+    # the U-Net (256 x 256), each way up: 2x2 transposed convs, nearest, bilinear
+    "unet": [(b, 0) for b in (1, 4, 16)],
+    "unet,upsample=1": [(b, 0) for b in (1, 4, 16)],
+    "unet,upsample=2": [(b, 0) for b in (1, 4, 16)],
 }
 DEFAULT_MODELS = ["resnet18", "lstm", "bert"]
 DT = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -94,10 +98,13 @@ def run_dlmem(args, model, points):
     fd, path = tempfile.mkstemp(suffix=".csv")
     os.close(fd)
     os.unlink(path)
-    cmd = [args.dlmem, "measure", model, "--batch", ",".join(map(str, batches)),
+    name, knobs = ref.split_model_spec(model)
+    cmd = [args.dlmem, "measure", name, "--batch", ",".join(map(str, batches)),
            "--repeat", str(args.repeat), "--dtype", args.dtype, "-o", path]
     if seqs:
         cmd += ["--seq", ",".join(map(str, seqs))]
+    if knobs:
+        cmd += ["--set", ",".join(f"{k}={v}" for k, v in knobs.items())]
     if args.tf32:
         cmd.append("--tf32")
     cmd += args.dlmem_args.split()
@@ -116,13 +123,14 @@ def run_dlmem(args, model, points):
 
 def run_torch(args, model, points):
     dev = torch.device("cuda")
-    base = ref.build(model, "eager")
+    name, knobs = ref.split_model_spec(model)
+    base = ref.build(name, "eager", knobs=knobs)
     out = {}
     warm_gpu()
     for B, T in points:
         ref.clean()
         m = copy.deepcopy(base).to(device=dev, dtype=DT[args.dtype]).eval()
-        x = ref.make_input(model, B, T, dev, DT[args.dtype])
+        x = ref.make_input(name, B, T, dev, DT[args.dtype], knobs)
         try:
             with torch.no_grad():
                 y = m(x)  # warm-up

@@ -98,6 +98,7 @@ static int run(int argc, char **argv)
                         .conv_search = 1};
     double rtol = 1e-5;
     int npos = 0;
+    const char *settings = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
             const char *d = argv[++i];
@@ -114,6 +115,8 @@ static int run(int argc, char **argv)
                          : !strcmp(a, "graph") ? DLM_RT_CONV_API_GRAPH
                          : !strcmp(a, "gemm")  ? DLM_RT_CONV_API_GEMM
                                                : DLM_RT_CONV_API_ALL;
+        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            settings = argv[++i];
         } else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) {
             rtol = atof(argv[++i]);
         } else if (npos == 0) {
@@ -129,7 +132,8 @@ static int run(int argc, char **argv)
     }
     if (npos != 3) {
         fprintf(stderr, "usage: gpu_verify MODEL WEIGHTS IO [--dtype fp32|bf16] [--tf32] "
-                        "[--layout auto|nchw|nhwc] [--conv-api all|legacy|graph|gemm] [--rtol X]\n");
+                        "[--layout auto|nchw|nhwc] [--conv-api all|legacy|graph|gemm] [--set K=V,...] "
+                        "[--rtol X]\n");
         return 2;
     }
     dlm_graph *g = NULL;
@@ -137,7 +141,7 @@ static int run(int argc, char **argv)
     dlm_rt *rt = NULL;
     ctx c = {0};
     int fails = 0, ok = 1;
-    dlm_status st = dlm_model_build_named(model, NULL, &g);
+    dlm_status st = dlm_model_build_named(model, settings, &g);
     if (st == DLM_OK) st = dlm_tensorfile_read(wpath, &wf);
     if (st == DLM_OK) st = dlm_tensorfile_read(iopath, &io);
     if (st == DLM_OK) st = dlm_rt_create(g, &o, &rt);

@@ -89,6 +89,23 @@ int main(void)
         dlm_graph_free(g);
     }
 
+    /* the U-Net's other ways up (--set upsample=1 nearest, 2 bilinear: F.interpolate
+     * and a 1x1 conv with bias in place of each 2x2 transposed conv): 3 cin cout
+     * fewer weights per level, cin = 1024, 512, 256, 128: 31,037,698 - 2,088,960 */
+    for (int up = 1; up <= 2; up++) {
+        char set[32], refname[64];
+        snprintf(set, sizeof set, "upsample=%d", up);
+        snprintf(refname, sizeof refname, "unet,%s", set);
+        dlm_graph *g = build("unet", set);
+        if (!g) continue;
+        TAP_EQ(dlm_graph_param_count(g), 28948738LL, "unet %s: parameter total", set);
+        TAP_EQ(dlm_graph_buffer_count(g), 11794LL, "unet %s: buffer total", set);
+        free(g->name);
+        g->name = strdup(refname); /* the reference file's model column */
+        check_against_pytorch(g, ref);
+        dlm_graph_free(g);
+    }
+
     /* config.json files (tools/hf_configs.py, transformers' to_json_file) against the
      * models transformers builds from them (AutoModelForCausalLM / AutoModel). */
     struct { const char *stem; long long params, buffers; } hf[] = {

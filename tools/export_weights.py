@@ -13,6 +13,8 @@ writes files in the format of src/measure/tensorfile.h:
   verify --outdir DIR --case MODEL:B:T[:fp32+bf16] ...
                                per case DIR/MODEL.weights and, per dtype,
                                DIR/MODEL.DTYPE.io with meta.B, meta.T,
+                               (knobs as dlmem's --set has them: MODEL-KNOB-N
+                               in the file names),
                                input.<name>, output.<k> (PyTorch's outputs on
                                the GPU, eval mode, no_grad) and, with
                                --activations, act.<module> (each module's first
@@ -99,14 +101,16 @@ def run_case(spec, args, device):
         raise SystemExit(f"--case {spec!r}: expected MODEL:B:T or MODEL:B:T:fp32+bf16")
     name, B, T = parts[0], int(parts[1]), int(parts[2])
     dtypes = parts[3].split("+") if len(parts) == 4 else args.dtypes
-    model = ref.build(name)
+    name, knobs = ref.split_model_spec(name)
+    model = ref.build(name, knobs=knobs)
+    stem = name + "".join(f"-{k}-{v}" for k, v in knobs.items())
     perturb_norms(model)
     model.eval()
-    wpath = os.path.join(args.outdir, f"{name}.weights")
+    wpath = os.path.join(args.outdir, f"{stem}.weights")
     write_tensors(wpath, state_items(model))
     for dt in dtypes:
         m = copy.deepcopy(model).to(device=device, dtype=DTYPES[dt])
-        x32 = ref.make_input(name, B, T, torch.device("cpu"), torch.float32)
+        x32 = ref.make_input(name, B, T, torch.device("cpu"), torch.float32, knobs)
         x = x32.to(device) if x32.dtype == torch.int64 else x32.to(device, DTYPES[dt])
         acts, counts, hooks = [], {}, []
 
@@ -132,7 +136,7 @@ def run_case(spec, args, device):
                  (f"input.{input_name(name)}", x32)]
         items += [(f"output.{k}", o.float()) for k, o in enumerate(outs)]
         items += acts
-        io = os.path.join(args.outdir, f"{name}.{dt}.io")
+        io = os.path.join(args.outdir, f"{stem}.{dt}.io")
         write_tensors(io, items)
         print(f"{name} {dt} B={B} T={T}: {len(outs)} outputs, {len(acts)} activations -> {io}",
               file=sys.stderr)

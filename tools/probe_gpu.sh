@@ -20,6 +20,9 @@
 #                                       jobs (ZOO_JOBS, default 14; ZOO_SECONDS, default
 #                                       480, stops them): only keys no data/cudnn/probe-*.csv
 #                                       has, into OUTDIR/probe-sm90-cudnn<version>-zoo.csv
+#   tools/probe_gpu.sh OUTDIR unetup    the same for the U-Net's other ways up (--set
+#                                       upsample=1: its 1x1 convs), into
+#                                       OUTDIR/probe-sm90-cudnn<version>-unetup.csv
 #   tools/probe_gpu.sh OUTDIR runtime   dlmem's own runtime's rows (logic dlmem-runtime: its RNN
 #                                       workspace) for every built-in RNN and data/nets one at
 #                                       B 1..256 and T 50..1000, fp32, into
@@ -109,9 +112,9 @@ for stage in "$@"; do
     for m in bert bert-large data/nets/tiny_encoder.net; do
       pr "$m" --batch 1 --seq 128 --dtype fp32,bf16 || exit 1
     done ;;
-  zoo)
+  zoo|unetup)
     v=$(python3 -c 'import torch;print(torch.backends.cudnn.version())')
-    jobs=${ZOO_TMP:-/tmp}/dlmem-zoo-jobs
+    jobs=${ZOO_TMP:-/tmp}/dlmem-$stage-jobs
     mkdir -p "$jobs" || exit 1
     # every job starts from the shipped rows, so the probe asks only for keys
     # they lack (it skips the keys its -o file has); a job's own rows follow
@@ -129,6 +132,11 @@ for stage in "$@"; do
     done
     spec=$jobs/spec.txt
     : > "$spec"
+    if [ "$stage" = unetup ]; then  # the U-Net's 1x1 convs after upsampling (nearest and
+      for d in fp32 bf16; do        # bilinear have the same conv shapes)
+        for l in "${lists[@]}"; do echo "unet --set upsample=1 --dtype $d --batch $l" >> "$spec"; done
+      done
+    else
     for d in fp32 bf16; do
       for m in resnet50 vgg16 mobilenet_v2 densenet121 efficientnet_b0 unet; do
         for l in "${lists[@]}"; do echo "$m --dtype $d --batch $l" >> "$spec"; done
@@ -149,6 +157,7 @@ gru --set hidden=384,layers=3 --batch 32 --seq 100 --dtype fp32,bf16
 lstm --set hidden=128,layers=1 --batch 16 --seq 50,250 --dtype fp32,bf16
 gru --set hidden=160 --batch 8 --seq 64 --dtype fp32,bf16
 SPEC
+    fi
     # the U-Net's large-B jobs hold the most memory: they go first, so that
     # the rest run beside them
     n=0
@@ -166,7 +175,7 @@ SPEC
     echo "probe_gpu.sh zoo: xargs exit $? after $(( $(date +%s) - t0 )) s" >&2
     # merge: each job's rows past the seed, whole lines only, one per key; a
     # row a configuration was skipped for memory in is not shipped
-    z=$out/probe-sm90-cudnn$v-zoo.csv
+    z=$out/probe-sm90-cudnn$v-$stage.csv
     python3 - "$jobs" "$nseed" "$z" <<'PY' || exit 1
 import csv, glob, io, os, sys
 jobs, nseed, outp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -200,7 +209,7 @@ print(f"zoo: {len(rows)} new rows, {oom} dropped (a config skipped for memory), 
       f"{cut} jobs stopped mid-row, {done} jobs finished", file=sys.stderr)
 PY
     grep -h "dlmem probe: " "$jobs"/job*.log | grep -v "op instances x points" | sort | uniq -c | head -40 >&2
-    for f in "$jobs"/job*.log; do tail -1 "$f"; done > "$out/zoo-progress.txt" ;;
+    for f in "$jobs"/job*.log; do tail -1 "$f"; done > "$out/$stage-progress.txt" ;;
   runtime)
     v=$(python3 -c 'import torch;print(torch.backends.cudnn.version())')
     p=$out/probe-runtime-all.csv

@@ -58,7 +58,7 @@ import torch.nn as nn
 
 SEED_LSTM = dict(input=100, hidden=256, layers=2, classes=10)
 TORCHVISION_CNNS = ("resnet50", "vgg16", "mobilenet_v2", "densenet121", "efficientnet_b0")
-UNET_KNOBS = ("in_channels", "classes", "base", "depth")
+UNET_KNOBS = ("in_channels", "classes", "base", "depth", "upsample")
 
 
 # ---------------------------------------------------------------- the networks
@@ -383,11 +383,25 @@ def driver_version():
 
 
 # ---------------------------------------------------------------- params
+def split_model_spec(spec):
+    """"unet,upsample=2" -> ("unet", {"upsample": 2}): a model with knobs as
+    dlmem's --set has them (the reference file's model column keeps the spec)."""
+    name, *kv = spec.split(",")
+    knobs = {}
+    for item in kv:
+        k, _, v = item.partition("=")
+        if not k or not v.lstrip("-").isdigit():
+            raise SystemExit(f"model {spec!r}: {item!r} is not KNOB=N")
+        knobs[k] = int(v)
+    return name, knobs
+
+
 def cmd_params(args):
     v = versions()
     rows = []
     for name in args.models:
-        m = build(name)
+        base, knobs = split_model_spec(name)
+        m = build(base, knobs=knobs)
         for kind, items in (("param", m.named_parameters()), ("buffer", m.named_buffers())):
             for i, (n, t) in enumerate(items):
                 rows.append(dict(model=name, kind=kind, index=i, name=n,
@@ -745,6 +759,12 @@ def cmd_memory(args):
         raise SystemExit("torch_reference.py memory: no CUDA device")
     pts = (transformer_points() if args.transformers
            else grid(args.models, args.modes, args.dtypes, args.quick))
+    if args.set:
+        # knobs for every point, named in the variant column ("upsample=2" -> "upsample2")
+        _, knobs = split_model_spec("," + ",".join(args.set))
+        for p in pts:
+            p.knobs = dict(p.knobs, **knobs)
+            p.variant = "".join(f"{k}{v}" for k, v in knobs.items())
     if args.skip_done:
         # an interrupted sweep goes on: the points a file already holds are not run again
         def key(model, variant, mode, dtype, attention, batch, seq):
@@ -957,6 +977,8 @@ def main():
                         "BERT from config.json, LoRA) instead of --models")
     a.add_argument("--skip-done", metavar="CSV",
                    help="leave out the points this CSV (an earlier run's output) already holds")
+    a.add_argument("--set", nargs="+", metavar="KNOB=N",
+                   help="knobs for every point (unet upsample=2), named in the variant column")
     a = sub.add_parser("techniques")
     a.add_argument("-o", "--output", required=True)
     a.add_argument("--extra", action="store_true",

@@ -72,6 +72,8 @@ static const char *variant_knobs(const char *variant, const char *checkpoint)
     if (strcmp(checkpoint, "none")) return NULL;
     if (!strcmp(variant, "base32")) return "base=32";
     if (!strcmp(variant, "layers6")) return "layers=6";
+    if (!strcmp(variant, "upsample1")) return "upsample=1"; /* the U-Net's ways up */
+    if (!strcmp(variant, "upsample2")) return "upsample=2";
     return "";
 }
 

@@ -819,6 +819,9 @@ static void setup(tr *r)
                 if (g->ops[o].kind == (dlm_op_kind)k && n++ == 0) first = o;
             if (n && rule->resident) rule->resident(r, first, n);
         }
+    /* the runtime allocates its cuBLAS workspace at creation whatever ops the
+     * graph has (convolutions borrow it: plan.h), a U-Net's without a linear too */
+    if (!r->torch) tr_resident_cublas(r, -1, 0);
 }
 
 /* The runtime's cuBLAS workspace (32 MiB, what it gives cublasSetWorkspace,

@@ -229,19 +229,34 @@ __device__ __forceinline__ float bn_one(const T *w, const T *b, const T *mean, c
     return (x - ld(mean, c)) * rsqrtf(ld(var, c) + eps) * ld(w, c) + ld(b, c);
 }
 
-template <typename T, typename I>
+/* The activation fused after a batchnorm (ACT < 0: none).  PyTorch stores
+ * the batchnorm's output in the tensor's dtype before the in-place
+ * activation reads it: the value is rounded to T first. */
+template <typename T>
+__device__ __forceinline__ float rnd(float v) { return v; }
+template <>
+__device__ __forceinline__ float rnd<bf16>(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+
+template <typename T, int ACT>
+__device__ __forceinline__ float bn_act(float v)
+{
+    if (ACT < 0) return v;
+    return unary_op<ACT>(rnd<T>(v));
+}
+
+template <typename T, typename I, int ACT>
 __global__ void batchnorm_k(T *y, const T *x, const T *w, const T *b, const T *mean,
                             const T *var, I n, I C, I HW, int nhwc, float eps)
 {
     for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
         I c = nhwc ? i % C : (i / HW) % C;
-        st(y, i, bn_one(w, b, mean, var, c, ld(x, i), eps));
+        st(y, i, bn_act<T, ACT>(bn_one(w, b, mean, var, c, ld(x, i), eps)));
     }
 }
 
 /* The same on 16-byte vectors of K elements (every vector inside one plane
  * for NCHW, HW % K == 0; inside one pixel's channels for NHWC, C % K == 0). */
-template <typename T, typename I>
+template <typename T, typename I, int ACT>
 __global__ void batchnorm_vec_k(uint4 *y, const uint4 *x, const T *w, const T *b, const T *mean,
                                 const T *var, I nv, I C, I HW, int nhwc, float eps)
 {
@@ -253,14 +268,64 @@ __global__ void batchnorm_vec_k(uint4 *y, const uint4 *x, const T *w, const T *b
         if (nhwc) {
             I c = i % C;
 #pragma unroll
-            for (int k = 0; k < K; k++) st(e, k, bn_one(w, b, mean, var, c + (I)k, ld(e, k), eps));
+            for (int k = 0; k < K; k++)
+                st(e, k, bn_act<T, ACT>(bn_one(w, b, mean, var, c + (I)k, ld(e, k), eps)));
         } else {
             I c = (i / HW) % C;
             float m = ld(mean, c), inv = rsqrtf(ld(var, c) + eps), sw = ld(w, c), sb = ld(b, c);
 #pragma unroll
-            for (int k = 0; k < K; k++) st(e, k, (ld(e, k) - m) * inv * sw + sb);
+            for (int k = 0; k < K; k++) st(e, k, bn_act<T, ACT>((ld(e, k) - m) * inv * sw + sb));
         }
         y[v] = u;
+    }
+}
+
+/* F.interpolate(scale_factor=s) of (N, C, H, W) -> (N, C, Ho, Wo), both NCHW
+ * or both NHWC, as PyTorch 2.11's CUDA kernels compute it with the scale
+ * factor given: nearest (UpSampleNearest2d.cu, nearest_idx: src =
+ * min(floor(dst * (1/s)), in - 1) in float, dst >> 1 when the output is twice
+ * the input) and bilinear (UpSampleBilinear2d.cu: area_pixel_compute_source_index,
+ * align_corners or not, float accumulation). */
+__device__ __forceinline__ int nearest_src(int dst, int in, int out, float scale)
+{
+    if (out == in) return dst;
+    if (out == 2 * in) return dst >> 1;
+    int s = (int)floorf((float)dst * scale);
+    return s < in - 1 ? s : in - 1;
+}
+
+template <typename T>
+__global__ void upsample_k(T *y, const T *x, int64_t n, int C, int H, int W, int Ho, int Wo,
+                           int bilinear, int align, float sh, float sw, int nhwc)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = i;
+        int c, oh, ow;
+        if (nhwc) {
+            c = (int)(r % C); r /= C;
+            ow = (int)(r % Wo); r /= Wo;
+            oh = (int)(r % Ho); r /= Ho;
+        } else {
+            ow = (int)(r % Wo); r /= Wo;
+            oh = (int)(r % Ho); r /= Ho;
+            c = (int)(r % C); r /= C;
+        }
+        int64_t b = r;
+#define X_AT(h, w) ld(x, nhwc ? ((b * H + (h)) * W + (w)) * C + c : ((b * C + c) * H + (h)) * W + (w))
+        if (!bilinear) {
+            st(y, i, X_AT(nearest_src(oh, H, Ho, sh), nearest_src(ow, W, Wo, sw)));
+            continue;
+        }
+        float hr = align ? sh * oh : fmaxf(sh * (oh + 0.5f) - 0.5f, 0.f);
+        float wr = align ? sw * ow : fmaxf(sw * (ow + 0.5f) - 0.5f, 0.f);
+        int h1 = (int)hr, w1 = (int)wr;
+        int h1p = h1 < H - 1 ? 1 : 0, w1p = w1 < W - 1 ? 1 : 0;
+        float h1l = hr - h1, h0l = 1.f - h1l, w1l = wr - w1, w0l = 1.f - w1l;
+        float v = h0l * (w0l * X_AT(h1, w1) + w1l * X_AT(h1, w1 + w1p)) +
+                  h1l * (w0l * X_AT(h1 + h1p, w1) + w1l * X_AT(h1 + h1p, w1 + w1p));
+#undef X_AT
+        st(y, i, v);
     }
 }
 
@@ -494,30 +559,71 @@ extern "C" cudaError_t dlm_k_embedding(void *y, const void *w, const int64_t *id
              (embedding_k<<<(unsigned)rows, th, 0, s>>>((bf16 *)y, (const bf16 *)w, ids, d1, s0, s1, dim)));
 }
 
-template <typename T, typename I>
+template <typename T, typename I, int ACT>
 static void bn_launch(T *y, const T *x, const T *w, const T *b, const T *mean, const T *var,
                       int64_t n, int C, int64_t HW, int nhwc, float eps, cudaStream_t s)
 {
     const int K = vec_len<T>();
     if ((nhwc ? C % K == 0 : HW % K == 0) && vec_ok(n, K, y, x, x))
-        batchnorm_vec_k<T, I><<<blocks_for(n / K, 256), 256, 0, s>>>(
+        batchnorm_vec_k<T, I, ACT><<<blocks_for(n / K, 256), 256, 0, s>>>(
             (uint4 *)y, (const uint4 *)x, w, b, mean, var, (I)(n / K), (I)C, (I)HW, nhwc, eps);
     else
-        batchnorm_k<T, I><<<blocks_for(n, 256), 256, 0, s>>>(y, x, w, b, mean, var, (I)n, (I)C,
-                                                            (I)HW, nhwc, eps);
+        batchnorm_k<T, I, ACT><<<blocks_for(n, 256), 256, 0, s>>>(y, x, w, b, mean, var, (I)n,
+                                                                 (I)C, (I)HW, nhwc, eps);
+}
+
+template <typename T, typename I>
+static cudaError_t bn_act_launch(int act, T *y, const T *x, const T *w, const T *b, const T *mean,
+                                 const T *var, int64_t n, int C, int64_t HW, int nhwc, float eps,
+                                 cudaStream_t s)
+{
+    switch (act) {
+    case DLM_K_ACT_NONE: bn_launch<T, I, -1>(y, x, w, b, mean, var, n, C, HW, nhwc, eps, s); break;
+    case DLM_K_ACT_RELU: bn_launch<T, I, EW_RELU>(y, x, w, b, mean, var, n, C, HW, nhwc, eps, s); break;
+    case DLM_K_ACT_RELU6: bn_launch<T, I, EW_RELU6>(y, x, w, b, mean, var, n, C, HW, nhwc, eps, s); break;
+    case DLM_K_ACT_SILU: bn_launch<T, I, EW_SILU>(y, x, w, b, mean, var, n, C, HW, nhwc, eps, s); break;
+    default: return cudaErrorInvalidValue;
+    }
+    return cudaGetLastError();
 }
 
 extern "C" cudaError_t dlm_k_batchnorm(void *y, const void *x, const void *w, const void *b,
                                        const void *mean, const void *var, int64_t N, int C,
-                                       int64_t HW, int nhwc, float eps, int dt, cudaStream_t s)
+                                       int64_t HW, int nhwc, float eps, int act, int dt,
+                                       cudaStream_t s)
 {
     int64_t n = N * C * HW;
     if (n <= 0) return cudaErrorInvalidValue;
-    if (n < (1LL << 31))
-        DISPATCH(dt, (bn_launch<float, unsigned>((float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, n, C, HW, nhwc, eps, s)),
-                 (bn_launch<bf16, unsigned>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, n, C, HW, nhwc, eps, s)));
-    DISPATCH(dt, (bn_launch<float, int64_t>((float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, n, C, HW, nhwc, eps, s)),
-             (bn_launch<bf16, int64_t>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, n, C, HW, nhwc, eps, s)));
+    if (n < (1LL << 31)) {
+        if (dt == DLM_K_F32)
+            return bn_act_launch<float, unsigned>(act, (float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, n, C, HW, nhwc, eps, s);
+        if (dt == DLM_K_BF16)
+            return bn_act_launch<bf16, unsigned>(act, (bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, n, C, HW, nhwc, eps, s);
+        return cudaErrorInvalidValue;
+    }
+    if (dt == DLM_K_F32)
+        return bn_act_launch<float, int64_t>(act, (float *)y, (const float *)x, (const float *)w, (const float *)b, (const float *)mean, (const float *)var, n, C, HW, nhwc, eps, s);
+    if (dt == DLM_K_BF16)
+        return bn_act_launch<bf16, int64_t>(act, (bf16 *)y, (const bf16 *)x, (const bf16 *)w, (const bf16 *)b, (const bf16 *)mean, (const bf16 *)var, n, C, HW, nhwc, eps, s);
+    return cudaErrorInvalidValue;
+}
+
+extern "C" cudaError_t dlm_k_upsample2d(void *y, const void *x, int64_t N, int C, int H, int W,
+                                        int Ho, int Wo, int bilinear, int align_corners,
+                                        double scale, int nhwc, int dt, cudaStream_t s)
+{
+    int64_t n = N * C * (int64_t)Ho * Wo;
+    if (n <= 0 || scale <= 0) return cudaErrorInvalidValue;
+    /* the scale PyTorch's kernels use: 1/s given, or (in-1)/(out-1) with align_corners */
+    float sh, sw;
+    if (bilinear && align_corners) {
+        sh = Ho > 1 ? (float)(H - 1) / (float)(Ho - 1) : 0.f;
+        sw = Wo > 1 ? (float)(W - 1) / (float)(Wo - 1) : 0.f;
+    } else {
+        sh = sw = (float)(1.0 / scale);
+    }
+    DISPATCH(dt, (upsample_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n, C, H, W, Ho, Wo, bilinear, align_corners, sh, sw, nhwc)),
+             (upsample_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n, C, H, W, Ho, Wo, bilinear, align_corners, sh, sw, nhwc)));
 }
 
 extern "C" cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t N, int C, int H, int W,

@@ -61,12 +61,22 @@ cudaError_t dlm_k_softmax(void *y, const void *x, int64_t rows, int cols, int dt
  * elements, ids already checked to lie in the table). */
 cudaError_t dlm_k_embedding(void *y, const void *w, const int64_t *ids, int64_t d0, int64_t d1,
                             int64_t s0, int64_t s1, int dim, int dt, cudaStream_t s);
+/* The activation dlm_k_batchnorm applies to its output (an in-place
+ * activation after the batchnorm, fused). */
+enum { DLM_K_ACT_NONE = -1, DLM_K_ACT_RELU = 0, DLM_K_ACT_RELU6 = 1, DLM_K_ACT_SILU = 2 };
 /* BatchNorm inference on x (N, C, HW), or (N, HW, C) when nhwc:
  * (x - mean) / sqrt(var + eps) * w + b, with w, b, mean, var of the storage
- * type (PyTorch keeps them so in bf16). */
+ * type (PyTorch keeps them so in bf16); then act (DLM_K_ACT_*) on that value
+ * rounded to the storage type, as an in-place activation after it reads it. */
 cudaError_t dlm_k_batchnorm(void *y, const void *x, const void *w, const void *b,
                             const void *mean, const void *var, int64_t N, int C, int64_t HW,
-                            int nhwc, float eps, int dt, cudaStream_t s);
+                            int nhwc, float eps, int act, int dt, cudaStream_t s);
+/* F.interpolate(x, scale_factor=scale, mode) of (N, C, H, W) -> (N, C, Ho, Wo),
+ * both NCHW or both NHWC (nhwc): nearest (bilinear 0) or bilinear with or
+ * without align_corners, PyTorch's CUDA index arithmetic in float. */
+cudaError_t dlm_k_upsample2d(void *y, const void *x, int64_t N, int C, int H, int W, int Ho,
+                             int Wo, int bilinear, int align_corners, double scale, int nhwc,
+                             int dt, cudaStream_t s);
 /* Max pooling (N, C, H, W) -> (N, C, Ho, Wo), both NCHW or both NHWC (nhwc);
  * padding never wins. */
 cudaError_t dlm_k_maxpool2d(void *y, const void *x, int64_t N, int C, int H, int W, int Ho,

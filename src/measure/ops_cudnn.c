@@ -52,19 +52,31 @@ static dlm_status set4d(cudnnTensorDescriptor_t d, cudnnDataType_t dt, const rt_
 
 /* ---- convolution ---------------------------------------------------------------- */
 
+/* A transposed convolution (nn.ConvTranspose2d) is the backward-data pass
+ * of the convolution it transposes, as PyTorch runs it
+ * (cudnn_convolution_transpose): that convolution maps the transposed one's
+ * output (cout channels) to its input (cin channels), so its filter is
+ * PyTorch's weight (cin, cout / groups, kh, kw) read as (K = cin, C = cout /
+ * groups); cudnnConvolutionBackwardData takes the input as dy and writes the
+ * output as dx.  The runtime runs it through the legacy API only (its
+ * algorithms timed like a convolution's); output_padding changes the output
+ * shape alone. */
+static int transposed(const dlm_op *op) { return op->kind == DLM_OP_CONVT2D; }
+
 dlm_status rt_conv_create(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
     rt_conv *c = &rt->ops[o].conv;
+    int t = transposed(op);
     DLM_CUDNN(cudnnCreateTensorDescriptor(&c->x));
     DLM_CUDNN(cudnnCreateTensorDescriptor(&c->y));
     DLM_CUDNN(cudnnCreateFilterDescriptor(&c->w));
     DLM_CUDNN(cudnnCreateConvolutionDescriptor(&c->conv));
     DLM_CUDNN(cudnnSetFilter4dDescriptor(c->w, rt->cudnn_dt,
                                          rt->nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
-                                         op->a.conv.cout,
-                                         op->a.conv.cin / op->a.conv.groups, op->a.conv.kh,
-                                         op->a.conv.kw));
+                                         t ? op->a.conv.cin : op->a.conv.cout,
+                                         (t ? op->a.conv.cout : op->a.conv.cin) / op->a.conv.groups,
+                                         op->a.conv.kh, op->a.conv.kw));
     DLM_CUDNN(cudnnSetConvolution2dDescriptor(c->conv, op->a.conv.ph, op->a.conv.pw,
                                               op->a.conv.sh, op->a.conv.sw, op->a.conv.dh,
                                               op->a.conv.dw, CUDNN_CROSS_CORRELATION,
@@ -178,6 +190,58 @@ static dlm_status legacy_cands(dlm_rt *rt, int o, conv_scratch *s, rt_conv_cand 
     return DLM_OK;
 }
 
+/* The same for a transposed conv: cuDNN's backward-data algorithms
+ * (cudnnFindConvolutionBackwardDataAlgorithmEx on the scratch buffers, the
+ * input as dy and the output as dx, or the _v7 ranking). */
+static dlm_status dgrad_cands(dlm_rt *rt, int o, conv_scratch *s, rt_conv_cand *out, int *n,
+                              rt_conv_cand *smallest, int *has_smallest)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    rt_conv *c = &rt->ops[o].conv;
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int got = 0;
+    size_t need = 0, lim = c->bound, most = 0;
+    *n = 0;
+    *has_smallest = 0;
+    DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, rt->conv_math));
+    if (rt->opt.conv_search) {
+        for (int a = 0; a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; a++)
+            if (cudnnGetConvolutionBackwardDataWorkspaceSize(
+                    rt->dnn, c->w, c->x, c->conv, c->y, (cudnnConvolutionBwdDataAlgo_t)a, &need) ==
+                    CUDNN_STATUS_SUCCESS &&
+                need > most)
+                most = need;
+        if (lim > most) lim = most;
+        DLM_TRY(scratch_ws(rt, s, lim));
+        DLM_CUDNN(cudnnFindConvolutionBackwardDataAlgorithmEx(
+            rt->dnn, c->w, rt_ptr(rt, op->params[0]), c->x, s->x, c->conv, c->y, s->y,
+            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf, s->ws, lim));
+    } else {
+        DLM_CUDNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+            rt->dnn, c->w, c->x, c->conv, c->y, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf));
+    }
+    for (int i = 0; i < got; i++) {
+        const cudnnConvolutionBwdDataAlgoPerf_t *p = &perf[i];
+        if (p->status != CUDNN_STATUS_SUCCESS) continue;
+        if (rt->conv_math == CUDNN_FMA_MATH && p->mathType != CUDNN_FMA_MATH &&
+            p->mathType != CUDNN_DEFAULT_MATH)
+            continue;
+        cudnnMathType_t m = rt->conv_math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : p->mathType;
+        DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, m));
+        if (cudnnGetConvolutionBackwardDataWorkspaceSize(rt->dnn, c->w, c->x, c->conv, c->y,
+                                                         p->algo, &need) != CUDNN_STATUS_SUCCESS)
+            continue;
+        rt_conv_cand k = {.plan = NULL, .engine = -1, .dgrad = 1, .dalgo = p->algo, .math = m,
+                          .ws = need, .rank = i, .of = got};
+        if (!*has_smallest || need < smallest->ws) {
+            *smallest = k;
+            *has_smallest = 1;
+        }
+        if (need <= c->bound && *n < RT_CONV_MAX_LEGACY) out[(*n)++] = k;
+    }
+    return DLM_OK;
+}
+
 /* ---- im2col + one cublasLt GEMM ---------------------------------------------------- */
 
 static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
@@ -204,7 +268,7 @@ static dlm_status gemm_setup(dlm_rt *rt, int o)
     rt_conv *c = &rt->ops[o].conv;
     const rt_tensor *x = &rt->t[op->in[0]], *y = &rt->t[op->out[0]];
     gemm_free(c);
-    if (rt->nhwc || op->a.conv.groups != 1 ||
+    if (rt->nhwc || op->a.conv.groups != 1 || transposed(op) ||
         (rt->opt.conv_api != DLM_RT_CONV_API_ALL && rt->opt.conv_api != DLM_RT_CONV_API_GEMM))
         return DLM_OK;
     uint64_t N = (uint64_t)x->dims[0], P = (uint64_t)(y->dims[2] * y->dims[3]);
@@ -303,6 +367,11 @@ static dlm_status run_cand(dlm_rt *rt, int o, const rt_conv_cand *k, void *x, vo
     const void *w = rt_ptr(rt, op->params[0]);
     if (k->gemm) return gemm_run(rt, o, k, x, y, ws);
     if (k->plan) return rt_convg_run(rt, k->plan, x, w, y, ws);
+    if (k->dgrad) {
+        DLM_CUDNN(cudnnConvolutionBackwardData(rt->dnn, &one, c->w, w, c->x, x, c->conv, k->dalgo,
+                                               ws, k->ws, &zero, c->y, y));
+        return DLM_OK;
+    }
     DLM_CUDNN(cudnnConvolutionForward(rt->dnn, &one, c->x, x, c->w, w, c->conv, k->algo, ws,
                                       k->ws, &zero, c->y, y));
     return DLM_OK;
@@ -353,7 +422,7 @@ static int same_conv(const dlm_rt *rt, int o)
     const rt_tensor *xa = &rt->t[a->in[0]];
     for (int p = 0; p < o; p++) {
         const dlm_op *b = &rt->g->ops[p];
-        if (b->kind != DLM_OP_CONV2D || memcmp(&a->a.conv, &b->a.conv, sizeof a->a.conv)) continue;
+        if (b->kind != a->kind || memcmp(&a->a.conv, &b->a.conv, sizeof a->a.conv)) continue;
         const rt_tensor *xb = &rt->t[b->in[0]];
         if (!memcmp(xa->dims, xb->dims, sizeof xa->dims)) return p;
     }
@@ -393,8 +462,11 @@ static dlm_status choose(dlm_rt *rt, int o)
         DLM_CUDA_GO(cudaMemsetAsync(s.x, 0, (size_t)rt->t[op->in[0]].numel * rt->fsize,
                                     rt->stream));
     }
-    dlm_rt_conv_api api = rt->opt.conv_api;
-    if (api == DLM_RT_CONV_API_ALL || api == DLM_RT_CONV_API_LEGACY)
+    /* a transposed conv: the legacy API's backward-data algorithms, whatever --conv-api says */
+    dlm_rt_conv_api api = transposed(op) ? DLM_RT_CONV_API_LEGACY : rt->opt.conv_api;
+    if (transposed(op))
+        DLM_GO(dgrad_cands(rt, o, &s, cand, &n_leg, &smallest, &has_smallest));
+    else if (api == DLM_RT_CONV_API_ALL || api == DLM_RT_CONV_API_LEGACY)
         DLM_GO(legacy_cands(rt, o, &s, cand, &n_leg, &smallest, &has_smallest));
     if (api == DLM_RT_CONV_API_ALL || api == DLM_RT_CONV_API_GRAPH)
         DLM_GO(rt_convg_plans(rt, o, c->bound, cand + n_leg, RT_CONV_MAX_PLANS, &n_plan));
@@ -421,7 +493,7 @@ static dlm_status choose(dlm_rt *rt, int o)
             [DLM_RT_CONV_API_GRAPH] = "cuDNN's graph API has",
             [DLM_RT_CONV_API_GEMM] = "im2col + GEMM (NCHW, ungrouped) has"};
         st = dlm_error(DLM_EUNSUPPORTED, "%s: %s no way to run it in %s%s%s", op->name,
-                       from[rt->opt.conv_api], dlm_rt_dtype_name(rt->opt.dtype),
+                       transposed(op) ? "cuDNN's backward-data (legacy API) has" : from[api], dlm_rt_dtype_name(rt->opt.dtype),
                        rt->conv_math == CUDNN_FMA_MATH ? " with FMA math (no TF32)" : "",
                        rt->conv_transient ? " whose workspace fits the plan's headroom there "
                                             "(--conv-workspace SIZE: a resident buffer)" : "");
@@ -467,11 +539,16 @@ dlm_status rt_conv_prepare(dlm_rt *rt, int o, size_t room)
     DLM_TRY(set4d(c->x, rt->cudnn_dt, x, rt->nhwc));
     DLM_TRY(set4d(c->y, rt->cudnn_dt, y, rt->nhwc));
     DLM_CUDNN(cudnnSetConvolutionMathType(c->conv, rt->conv_math));
-    DLM_CUDNN(cudnnGetConvolution2dForwardOutputDim(c->conv, c->x, c->w, &n, &ch, &h, &w));
-    if (n != y->dims[0] || ch != y->dims[1] || h != y->dims[2] || w != y->dims[3])
-        return dlm_error(DLM_EINTERNAL, "%s: cuDNN gives output %dx%dx%dx%d, the graph %lldx%lldx"
-                         "%lldx%lld", op->name, n, ch, h, w, (long long)y->dims[0],
-                         (long long)y->dims[1], (long long)y->dims[2], (long long)y->dims[3]);
+    /* a transposed conv: the convolution it transposes maps its output to its input */
+    const rt_tensor *fi = transposed(op) ? y : x, *fo = transposed(op) ? x : y;
+    DLM_CUDNN(cudnnGetConvolution2dForwardOutputDim(c->conv, transposed(op) ? c->y : c->x, c->w,
+                                                    &n, &ch, &h, &w));
+    if (n != fo->dims[0] || ch != fo->dims[1] || h != fo->dims[2] || w != fo->dims[3])
+        return dlm_error(DLM_EINTERNAL, "%s: cuDNN gives %dx%dx%dx%d from %lldx%lldx%lldx%lld, "
+                         "the graph %lldx%lldx%lldx%lld", op->name, n, ch, h, w,
+                         (long long)fi->dims[0], (long long)fi->dims[1], (long long)fi->dims[2],
+                         (long long)fi->dims[3], (long long)fo->dims[0], (long long)fo->dims[1],
+                         (long long)fo->dims[2], (long long)fo->dims[3]);
     c->bound = bound;
     DLM_TRY(gemm_setup(rt, o));
     /* An earlier conv of the same shapes whose choice fits this bound: it
@@ -568,7 +645,8 @@ dlm_status rt_nd_prepare(dlm_rt *rt, int o)
     const dlm_op *op = &rt->g->ops[o];
     rt_nd *d = &rt->ops[o].nd;
     const rt_tensor *x = &rt->t[op->in[0]], *y = &rt->t[op->out[0]];
-    if (!d->use_cudnn) return DLM_OK;
+    if (!d->use_cudnn || (op->kind == DLM_OP_BATCHNORM2D && d->act != DLM_K_ACT_NONE))
+        return DLM_OK;
     if (op->kind == DLM_OP_RELU && (x->ndim != 4 || !rt_contiguous(x))) {
         d->use_cudnn = 0; /* a ReLU outside a conv net: the kernel */
         return DLM_OK;
@@ -593,7 +671,7 @@ dlm_status rt_batchnorm_run(dlm_rt *rt, int o)
     const rt_tensor *x = &rt->t[op->in[0]];
     void *w = rt_ptr(rt, op->params[0]), *b = rt_ptr(rt, op->params[1]);
     void *mean = rt_ptr(rt, op->buffers[0]), *var = rt_ptr(rt, op->buffers[1]);
-    if (d->use_cudnn) {
+    if (d->use_cudnn && d->act == DLM_K_ACT_NONE) {
         DLM_CUDNN(cudnnBatchNormalizationForwardInference(
             rt->dnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, d->x, rt_ptr(rt, op->in[0]), d->y,
             rt_ptr(rt, op->out[0]), d->p, w, b, mean, var, op->a.bn.eps));
@@ -602,7 +680,7 @@ dlm_status rt_batchnorm_run(dlm_rt *rt, int o)
     if (!rt_contiguous(x)) return dlm_error(DLM_EINTERNAL, "%s: strided input", op->name);
     DLM_CUDA(dlm_k_batchnorm(rt_ptr(rt, op->out[0]), rt_ptr(rt, op->in[0]), w, b, mean, var,
                              x->dims[0], (int)x->dims[1], x->dims[2] * x->dims[3], x->nhwc,
-                             (float)op->a.bn.eps, rt->dt, rt->stream));
+                             (float)op->a.bn.eps, d->act, rt->dt, rt->stream));
     return DLM_OK;
 }
 

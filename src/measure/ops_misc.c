@@ -191,3 +191,18 @@ dlm_status rt_dropout_run(dlm_rt *rt, int o)
                              (size_t)x->numel * x->esize, cudaMemcpyDeviceToDevice, rt->stream));
     return DLM_OK;
 }
+
+/* F.interpolate(x, scale_factor, mode): nearest or bilinear, either layout. */
+dlm_status rt_upsample_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    const rt_tensor *x = &rt->t[op->in[0]], *y = &rt->t[op->out[0]];
+    DLM_TRY(need_contiguous(rt, op, op->in[0]));
+    if (x->ndim != 4) return dlm_error(DLM_EINTERNAL, "%s: upsample of a %d-d tensor", op->name, x->ndim);
+    DLM_CUDA(dlm_k_upsample2d(rt_ptr(rt, op->out[0]), rt_ptr(rt, op->in[0]), x->dims[0],
+                              (int)x->dims[1], (int)x->dims[2], (int)x->dims[3], (int)y->dims[2],
+                              (int)y->dims[3], op->a.up.mode == DLM_UP_BILINEAR,
+                              op->a.up.align_corners, (double)op->a.up.scale, x->nhwc, rt->dt,
+                              rt->stream));
+    return DLM_OK;
+}

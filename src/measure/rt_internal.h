@@ -32,6 +32,8 @@ typedef struct rt_conv_cand {
     cublasLtMatmulAlgo_t lt_algo;
     int64_t engine;                /* the plan's engine (cuDNN's global index), else -1 */
     cudnnConvolutionFwdAlgo_t algo;
+    int dgrad;                     /* a transposed conv: backward-data algorithm dalgo */
+    cudnnConvolutionBwdDataAlgo_t dalgo;
     cudnnMathType_t math;          /* legacy only (set on the descriptor by use_math) */
     size_t ws;                     /* workspace bytes */
     float ms;                      /* median time on this GPU (search), or 0 */
@@ -69,6 +71,8 @@ typedef struct rt_nd {   /* batchnorm, pooling, activation through cuDNN */
     cudnnTensorDescriptor_t x, y, p;
     cudnnPoolingDescriptor_t pool;
     int use_cudnn;
+    int act;   /* batchnorm: the in-place activation after it, run by its kernel
+                  (DLM_K_ACT_*; DLM_K_ACT_NONE: none) */
 } rt_nd;
 
 typedef struct rt_rnn {
@@ -102,6 +106,7 @@ typedef struct rt_lin {   /* a linear layer through cublasLt */
 } rt_lin;
 
 typedef struct rt_op {
+    int fused;     /* 1: the op before it did its work (a batchnorm's activation) */
     rt_conv conv;
     rt_nd nd;
     rt_rnn rnn;
@@ -199,5 +204,6 @@ dlm_status rt_layernorm_run(dlm_rt *rt, int o);
 dlm_status rt_softmax_run(dlm_rt *rt, int o);
 dlm_status rt_embedding_run(dlm_rt *rt, int o);
 dlm_status rt_dropout_run(dlm_rt *rt, int o);
+dlm_status rt_upsample_run(dlm_rt *rt, int o);
 
 #endif

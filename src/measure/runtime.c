@@ -140,6 +140,35 @@ static void const_shape(dlm_rt *rt, int t)
     }
 }
 
+/* A batchnorm whose output only an in-place relu, relu6 or silu reads (the
+ * next op; torchvision's Conv2dNormActivation, DenseNet's norm + relu) runs
+ * that activation in its own kernel, and the activation op does nothing: one
+ * pass over the tensor instead of two, the same storage, the same values
+ * (dlm_k_batchnorm rounds to the dtype between the two, as PyTorch's two
+ * kernels do).  The fused batchnorm's own output is not observable. */
+static void plan_fusion(dlm_rt *rt)
+{
+    const dlm_graph *g = rt->g;
+    for (int o = 0; o < g->n_ops; o++) {
+        const dlm_op *bn = &g->ops[o];
+        if (bn->kind != DLM_OP_BATCHNORM2D) continue;
+        rt->ops[o].nd.act = DLM_K_ACT_NONE;
+        if (o + 1 >= g->n_ops) continue;
+        const dlm_op *a = &g->ops[o + 1];
+        int act = a->kind == DLM_OP_RELU ? DLM_K_ACT_RELU
+                  : a->kind == DLM_OP_RELU6 ? DLM_K_ACT_RELU6
+                  : a->kind == DLM_OP_SILU ? DLM_K_ACT_SILU : DLM_K_ACT_NONE;
+        if (act == DLM_K_ACT_NONE || !a->inplace || a->n_in != 1 || a->in[0] != bn->out[0])
+            continue;
+        int is_output = 0;
+        for (int i = 0; i < g->n_outputs; i++)
+            if (g->outputs[i] == bn->out[0]) is_output = 1;
+        if (is_output) continue;
+        rt->ops[o].nd.act = act;
+        rt->ops[o + 1].fused = 1;
+    }
+}
+
 static dlm_status alloc_weights(dlm_rt *rt)
 {
     const dlm_graph *g = rt->g;
@@ -156,9 +185,11 @@ static dlm_status alloc_weights(dlm_rt *rt)
         DLM_TRY(dlm_devmem_alloc(&rt->mem, (size_t)rt->t[t].numel * rt->t[t].esize,
                                  DLM_MK_BUFFERS, g->tensors[t].name, &rt->t[t].ptr));
     }
+    plan_fusion(rt);
     for (int o = 0; o < g->n_ops; o++) {
         switch (g->ops[o].kind) {
-        case DLM_OP_CONV2D: DLM_TRY(rt_conv_create(rt, o)); break;
+        case DLM_OP_CONV2D:
+        case DLM_OP_CONVT2D: DLM_TRY(rt_conv_create(rt, o)); break;
         case DLM_OP_BATCHNORM2D:
         case DLM_OP_MAXPOOL2D:
         case DLM_OP_AVGPOOL2D:
@@ -176,8 +207,6 @@ static dlm_status alloc_weights(dlm_rt *rt)
 static int runs_op(const dlm_op *op)
 {
     switch (op->kind) {
-    case DLM_OP_CONVT2D: case DLM_OP_UPSAMPLE:
-        return 0;
     case DLM_OP_MAXPOOL2D:
     case DLM_OP_AVGPOOL2D: return !op->a.pool.ceil;
     case DLM_OP_CONCAT: return op->a.cat.dim == 1;
@@ -302,7 +331,8 @@ static dlm_status upload_param(dlm_rt *rt, int t, const float *host)
 {
     int o = rt->owner[t];
     if (o >= 0 && rt->g->ops[o].kind == DLM_OP_RNN) return rt_rnn_upload(rt, o, rt->slot[t], host);
-    if (rt->nhwc && o >= 0 && rt->g->ops[o].kind == DLM_OP_CONV2D && rt->slot[t] == 0) {
+    if (rt->nhwc && o >= 0 && rt->slot[t] == 0 &&
+        (rt->g->ops[o].kind == DLM_OP_CONV2D || rt->g->ops[o].kind == DLM_OP_CONVT2D)) {
         /* a channels-last filter: (K, C, R, S) -> (K, R, S, C) */
         const rt_tensor *w = &rt->t[t];
         int64_t K = w->dims[0], C = w->dims[1], RS = w->dims[2] * w->dims[3];
@@ -380,6 +410,10 @@ static void init_values(const dlm_rt *rt, int t, float *v, int64_t n, uint64_t *
     if (op) switch (op->kind) {
         case DLM_OP_CONV2D:
             bound = 1.0 / sqrt((double)op->a.conv.cin * op->a.conv.kh * op->a.conv.kw);
+            break;
+        case DLM_OP_CONVT2D: /* the fan-in of its weight's dim 1 (PyTorch's reset_parameters) */
+            bound = 1.0 / sqrt((double)op->a.conv.cout / op->a.conv.groups * op->a.conv.kh *
+                               op->a.conv.kw);
             break;
         case DLM_OP_LINEAR: bound = 1.0 / sqrt((double)op->a.linear.in); break;
         case DLM_OP_RNN: bound = 1.0 / sqrt((double)op->a.rnn.hidden); break;
@@ -519,7 +553,9 @@ static dlm_status derive_layouts(dlm_rt *rt)
         const rt_tensor *x = op->n_in ? &rt->t[op->in[0]] : NULL;
         int in = x && x->nhwc, out = 0;
         switch (op->kind) {
-        case DLM_OP_CONV2D: out = 1; break;
+        case DLM_OP_CONV2D:
+        case DLM_OP_CONVT2D: out = 1; break;
+        case DLM_OP_UPSAMPLE:
         case DLM_OP_BATCHNORM2D:
         case DLM_OP_RELU:
         case DLM_OP_RELU6:
@@ -586,7 +622,8 @@ void dlm_rt_unprepare(dlm_rt *rt)
     }
     for (int o = 0; rt->ops && o < g->n_ops; o++) {
         if (g->ops[o].kind == DLM_OP_RNN) rt_rnn_unprepare(rt, o);
-        if (g->ops[o].kind == DLM_OP_CONV2D) rt_conv_unprepare(rt, o);
+        if (g->ops[o].kind == DLM_OP_CONV2D || g->ops[o].kind == DLM_OP_CONVT2D)
+            rt_conv_unprepare(rt, o);
     }
     if (rt->conv_ws) (void)dlm_devmem_free(&rt->mem, rt->conv_ws);
     rt->conv_ws = NULL;
@@ -619,7 +656,8 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
     size_t conv_ws = 0;
     for (int o = 0; o < g->n_ops; o++) {
         switch (g->ops[o].kind) {
-        case DLM_OP_CONV2D: {
+        case DLM_OP_CONV2D:
+        case DLM_OP_CONVT2D: {
             /* what it may allocate around itself: below the plan's headroom
              * here, so that the peak stays the plan's (plan.h) */
             int64_t room = rt->plan_peak - rt->live_bytes[o] - 1;
@@ -701,8 +739,11 @@ dlm_status dlm_rt_random_inputs(dlm_rt *rt, uint64_t seed)
 
 static dlm_status run_op(dlm_rt *rt, int o)
 {
+    if (rt->ops[o].fused) return DLM_OK; /* done by the op before it */
     switch (rt->g->ops[o].kind) {
-    case DLM_OP_CONV2D: return rt_conv_run(rt, o);
+    case DLM_OP_CONV2D:
+    case DLM_OP_CONVT2D: return rt_conv_run(rt, o);
+    case DLM_OP_UPSAMPLE: return rt_upsample_run(rt, o);
     case DLM_OP_BATCHNORM2D: return rt_batchnorm_run(rt, o);
     case DLM_OP_RELU: return rt_relu_run(rt, o);
     case DLM_OP_MAXPOOL2D:
@@ -771,7 +812,9 @@ dlm_status dlm_rt_forward(dlm_rt *rt)
                 goto fail;
             }
         DLM_GO(run_op(rt, o));
-        if (rt->hook) DLM_GO(rt->hook(rt, o, rt->hook_ctx));
+        /* a batchnorm that ran its activation: its own output is gone */
+        if (rt->hook && !(o + 1 < g->n_ops && rt->ops[o + 1].fused))
+            DLM_GO(rt->hook(rt, o, rt->hook_ctx));
         for (int k = l->dies_start[o]; k < l->dies_start[o + 1]; k++) {
             int t = l->dies[k];
             DLM_GO(dlm_devmem_free(&rt->mem, rt->t[t].ptr));
@@ -850,11 +893,13 @@ void dlm_rt_op_detail(const dlm_rt *rt, int o, char *buf, size_t n)
 {
     const rt_op *r = &rt->ops[o];
     switch (rt->g->ops[o].kind) {
-    case DLM_OP_CONV2D: {
+    case DLM_OP_CONV2D:
+    case DLM_OP_CONVT2D: {
         const rt_conv_cand *k = &r->conv.pick;
         const char *where = !rt->conv_transient ? "" : r->conv.ws_shared ? " shared" : " transient";
         char how[32];
         if (k->gemm) snprintf(how, sizeof how, "gemm");
+        else if (k->dgrad) snprintf(how, sizeof how, "bwd-data-algo=%d", (int)k->dalgo);
         else if (k->plan) snprintf(how, sizeof how, "engine=%lld", (long long)k->engine);
         else snprintf(how, sizeof how, "algo=%d", (int)k->algo);
         snprintf(buf, n, "%s rank=%d/%d ws=%zu%s%s", how, k->rank, k->of, k->ws, where,
@@ -866,7 +911,10 @@ void dlm_rt_op_detail(const dlm_rt *rt, int o, char *buf, size_t n)
         snprintf(buf, n, "%s ws=%zu%s", r->rnn.padded ? "unpacked/padded-io" : "packed",
                  r->rnn.work_bytes, r->rnn.exec ? " graph" : "");
         break;
-    default: snprintf(buf, n, "%s", ""); break;
+    case DLM_OP_BATCHNORM2D:
+        snprintf(buf, n, "%s", r->nd.act != DLM_K_ACT_NONE ? "+activation (fused)" : "");
+        break;
+    default: snprintf(buf, n, "%s", r->fused ? "(fused into the batchnorm)" : ""); break;
     }
 }
 const dlm_graph *dlm_rt_graph(const dlm_rt *rt) { return rt->g; }
@@ -898,6 +946,7 @@ void dlm_rt_overhead_get(const dlm_rt *rt, dlm_rt_overhead *o) { *o = rt->over; 
 const char *dlm_rt_layout_name(const dlm_rt *rt)
 {
     for (int o = 0; o < rt->g->n_ops; o++)
-        if (rt->g->ops[o].kind == DLM_OP_CONV2D) return rt->nhwc ? "nhwc" : "nchw";
+        if (rt->g->ops[o].kind == DLM_OP_CONV2D || rt->g->ops[o].kind == DLM_OP_CONVT2D)
+            return rt->nhwc ? "nhwc" : "nchw";
     return "";
 }

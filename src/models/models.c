@@ -39,6 +39,8 @@ static const dlm_knob unet_knobs[] = {
     {"classes", 2, 1, 100000, "output channels of the 1x1 head (classes per pixel)"},
     {"base", 64, 1, 4096, "channels of the first level (doubling per level)"},
     {"depth", 4, 1, 8, "levels down (and up)"},
+    {"upsample", 0, 0, 2, "way up: 0 2x2 transposed conv, 1 nearest x2 + 1x1 conv, 2 bilinear "
+                          "x2 + 1x1 conv"},
     {NULL, 0, 0, 0, NULL},
 };
 

@@ -5,7 +5,10 @@
  *                channels; its output is the skip connection of level i;
  *   pool         2x2 max-pool after each of them (one module, called depth times);
  *   bottleneck   the same double conv at base*2^depth channels;
- *   ups.i        up: 2x2 stride-2 transposed conv halving the channels; cat:
+ *   ups.i        up: 2x2 stride-2 transposed conv halving the channels (knob
+ *                upsample 0, the paper's), or (upsample 1 nearest, 2
+ *                bilinear) up.0 F.interpolate(scale_factor=2) and up.1 a 1x1
+ *                conv (with bias) halving the channels; cat:
  *                torch.cat([skip, up], 1); conv: the double conv back to the
  *                level's channels;
  *   head         1x1 conv (with bias) to the classes.
@@ -36,6 +39,7 @@ dlm_status dlm_build_unet(const dlm_model_config *cfg, dlm_graph *g)
     int64_t h = dlm_model_knob(cfg, "height"), w = dlm_model_knob(cfg, "width");
     int depth = (int)dlm_model_knob(cfg, "depth"), base = (int)dlm_model_knob(cfg, "base");
     int cin = (int)dlm_model_knob(cfg, "in_channels"), classes = (int)dlm_model_knob(cfg, "classes");
+    int up = (int)dlm_model_knob(cfg, "upsample");
     if (h % (1LL << depth) || w % (1LL << depth))
         return dlm_error(DLM_EINVAL, "unet: height %lld and width %lld must be multiples of "
                          "2^depth = %lld (depth %d)", (long long)h, (long long)w, 1LL << depth,
@@ -57,8 +61,15 @@ dlm_status dlm_build_unet(const dlm_model_config *cfg, dlm_graph *g)
     x = double_conv(g, "bottleneck", x, base << depth);
     for (int i = 0; i < depth; i++) {
         int c = base << (depth - 1 - i);
-        snprintf(n, sizeof n, "ups.%d.up", i);
-        x = dlm_conv_transpose2d(g, n, x, c, 2, 2, 0, 0, 1);
+        if (up == 0) {
+            snprintf(n, sizeof n, "ups.%d.up", i);
+            x = dlm_conv_transpose2d(g, n, x, c, 2, 2, 0, 0, 1);
+        } else {
+            snprintf(n, sizeof n, "ups.%d.up.0", i);
+            x = dlm_upsample(g, n, x, 2, up == 1 ? DLM_UP_NEAREST : DLM_UP_BILINEAR, 0);
+            snprintf(n, sizeof n, "ups.%d.up.1", i);
+            x = dlm_conv2d(g, n, x, c, 1, 1, 0, 1);
+        }
         snprintf(n, sizeof n, "ups.%d.cat", i);
         x = dlm_concat(g, n, 2, (int[]){skips[depth - 1 - i], x}, 1);
         snprintf(n, sizeof n, "ups.%d.conv", i);

@@ -118,11 +118,15 @@ static void bwd_conv2d(tr *r, int o, int gout)
     tr_give(r, x, gi);
 }
 
-/* The runtime's cuDNN convolution workspace: one, sized by the runtime. */
+/* The runtime's cuDNN convolution workspace: one, sized by the runtime,
+ * shared by its convolutions and transposed convolutions (named once: by
+ * the conv2d rule when the graph has one). */
 static void resident_conv(tr *r, int o, int n)
 {
-    (void)o;
     (void)n;
+    if (r->g->ops[o].kind == DLM_OP_CONVT2D)
+        for (int k = 0; k < r->g->n_ops; k++)
+            if (r->g->ops[k].kind == DLM_OP_CONV2D) return;
     tr_resident_input(r, r->nm_conv, "cudnn_conv_workspace", P(0), "cuDNN conv workspace");
 }
 
@@ -131,4 +135,4 @@ const op_rule dlm_rule_conv2d = {
 /* the same rules: the rows tell a transposed conv's workspace apart by kind */
 const op_rule dlm_rule_convt2d = {
     .name = "conv_transpose2d", .fwd = fwd_conv2d, .bwd = bwd_conv2d, .autocast = 2,
-    .runtime_refuses = dlm_rule_runtime_never};
+    .resident = resident_conv};

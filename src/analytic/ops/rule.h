@@ -160,8 +160,6 @@ extern const op_rule dlm_rule_conv2d, dlm_rule_batchnorm2d, dlm_rule_layernorm,
     dlm_rule_stochastic_depth, dlm_rule_rmsnorm, dlm_rule_slice, dlm_rule_rotary,
     dlm_rule_rope, dlm_rule_index, dlm_rule_causal_lm_loss, dlm_rule_patch_tokens, dlm_rule_mha;
 
-/* runtime_refuses of the kinds dlmem's GPU runtime does not run: the kind's name. */
-const char *dlm_rule_runtime_never(const dlm_op *op);
 
 /* Decoder ops reached through other kinds' rules (decoder.c): a causal
  * attention (linear_attn.c's rule) and GPT-2's gelu_new (elementwise.c's). */

@@ -51,5 +51,4 @@ const op_rule dlm_rule_concat = {
     .name = "concat", .fwd = fwd_new_output, .bwd = bwd_concat, .autocast = -1,
     .flags = RULE_FUNCTIONAL, .runtime_refuses = runtime_concat};
 const op_rule dlm_rule_upsample = {
-    .name = "upsample", .fwd = fwd_new_output, .bwd = tr_bwd_input_grad, .flags = RULE_FUNCTIONAL,
-    .runtime_refuses = dlm_rule_runtime_never};
+    .name = "upsample", .fwd = fwd_new_output, .bwd = tr_bwd_input_grad, .flags = RULE_FUNCTIONAL};

@@ -46,4 +46,3 @@ const op_rule *dlm_op_rule(dlm_op_kind k)
     return (unsigned)k < DLM_OP_KIND_COUNT ? rules[k] : NULL;
 }
 
-const char *dlm_rule_runtime_never(const dlm_op *op) { return dlm_op_kind_name(op->kind); }
