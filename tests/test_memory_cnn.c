@@ -99,5 +99,28 @@ int main(void)
      * wrong answer. */
     TAP_OK(complete + lower == n, "every point is either complete or a lower bound");
     free(p);
+
+    /* Held out: the U-Net with bilinear upsampling (--set upsample=2), measured on the
+     * H200 after the upsample rule was written from PyTorch's source and never tuned
+     * against it (data/reference/pytorch_memory_unet_upsample.csv, 24 points); its
+     * 1x1 convs' workspaces from data/cudnn/probe-sm90-cudnn91900-unetup.csv. */
+    if (!dlm_data_path("reference/pytorch_memory_unet_upsample.csv", path, sizeof path) ||
+        !TAP_OK(dlm_refcheck_techniques(path, &p, &n) == DLM_OK, "predict every point of %s",
+                path))
+        return tap_done();
+    TAP_OK(n == 24, "24 points: 3 modes x 2 dtypes x 4 batch sizes (got %d)", n);
+    sum = 0;
+    worst = 0;
+    for (int i = 0; i < n; i++) {
+        const dlm_ref_point *q = &p[i];
+        int full = complete_at(q, note, sizeof note);
+        sum += fabs(q->err);
+        if (fabs(q->err) > fabs(worst)) worst = q->err;
+        TAP_OK(full && fabs(q->err) <= 0.03, "unet %s %s %s B=%lld: complete, within 3%% (%+.2f%%)",
+               q->variant, q->mode, q->dtype, (long long)q->batch, 100 * q->err);
+    }
+    TAP_OK(n && sum / n <= 0.01, "unet upsample2: mean |error| %.2f%% (goal 1%%), worst %+.2f%%",
+           n ? 100 * sum / n : 0.0, 100 * worst);
+    free(p);
     return tap_done();
 }
