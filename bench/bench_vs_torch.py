@@ -8,7 +8,8 @@ dtype and TF32 setting, one after the other in one invocation:
   lstm      B = 32, T = 50, 100, 200, 300, 500, 1000
   bert      B = 8,  T = 8, 16, ..., 512 (eager attention)
   and, named with --models, mobilenet_v2, efficientnet_b0, densenet121, resnet50, vgg16
-  at B = 1, 8, 32
+  at B = 1, 8, 32; the U-Nets; gpt2 and hf:llama-gqa-tiny (data/hf) at (B, T) =
+  (1, 128), (8, 128), (8, 512), (32, 256); vit_b_16 at B = 1, 8, 32
 Both sides: warm-up (PyTorch one pass, `dlmem measure` two), a measured pass for the peak (PyTorch:
 torch.cuda.max_memory_allocated() after reset_peak_memory_stats(), with the
 model, input and cuBLAS workspace resident, as tools/torch_reference.py
@@ -58,6 +59,11 @@ GRID = {
     "unet": [(b, 0) for b in (1, 4, 16)],
     "unet,upsample=1": [(b, 0) for b in (1, 4, 16)],
     "unet,upsample=2": [(b, 0) for b in (1, 4, 16)],
+    # issue 13's transformers (eager attention on both sides; the decoders return their
+    # KV cache, use_cache, on both sides)
+    "gpt2": [(1, 128), (8, 128), (8, 512), (32, 256)],
+    "hf:llama-gqa-tiny": [(1, 128), (8, 128), (8, 512), (32, 256)],
+    "vit_b_16": [(b, 0) for b in (1, 8, 32)],
 }
 DEFAULT_MODELS = ["resnet18", "lstm", "bert"]
 DT = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -99,6 +105,8 @@ def run_dlmem(args, model, points):
     os.close(fd)
     os.unlink(path)
     name, knobs = ref.split_model_spec(model)
+    if name.startswith("hf:"):  # a config of data/hf, by its path
+        name = os.path.join(ref.HF_DIR, name[3:] + ".json")
     cmd = [args.dlmem, "measure", name, "--batch", ",".join(map(str, batches)),
            "--repeat", str(args.repeat), "--dtype", args.dtype, "-o", path]
     if seqs:

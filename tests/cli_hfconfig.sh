@@ -112,7 +112,13 @@ expect_rc 2 "... with attention dropout it is refused"
 one_line_error "fp32 SDPA over grouped key/value heads and dropout" "it names the kernel case"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --mode forward; expect_rc 0 "forward, eager"
 run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --profile runtime
-expect_rc 2 "the runtime profile is refused for a decoder"
+expect_rc 0 "the runtime profile of a decoder in inference (dlmem's runtime runs it)"
+run memory "$hf/llama-gqa-tiny.json" --batch 1 --seq 16 --profile runtime --mode train
+expect_rc 2 "... is refused for a training step"
+one_line_error "inference only" "it says the runtime profile of these ops is inference only"
+run memory "$hf/roberta-base.json" --batch 1 --seq 16 --profile runtime
+expect_rc 2 "the runtime profile of RoBERTa is refused (its positions from the ids are not run)"
+one_line_error "positions from the ids" "it names the op the runtime does not run"
 run memory "$hf/mistral-tiny.json" --batch 1 --seq 16; expect_rc 0 "sliding-window attention (eager) is predicted"
 run memory "$hf/mistral-tiny.json" --batch 1 --seq 16 --attention fused; expect_rc 2 "... with SDPA it is refused"
 one_line_error "(sliding-window attention with SDPA (its mask picks the kernel)) has no memory rule yet" "it names the op and why"

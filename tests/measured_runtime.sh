@@ -12,8 +12,15 @@ set -- "$DLMEM_DATA"/measured/*.csv
 [ -f "$1" ] || { echo "1..0 # SKIP no data/measured/*.csv"; exit 77; }
 
 python3 - "$DLMEM" "$@" >"$tmpdir/log" 2>&1 <<'PY'
-import csv, subprocess, sys
+import csv, functools, os, re, subprocess, sys
 dlmem, files = sys.argv[1], sys.argv[2:]
+@functools.lru_cache(maxsize=None)
+def model_arg(name):
+    """a built-in by name; else a config of data/hf by its stem (the measure CSV names a
+    config.json model after its file), looked up there only"""
+    builtin = subprocess.run([dlmem, "params", name], capture_output=True).returncode == 0
+    hf = os.path.join(os.environ["DLMEM_DATA"], "hf", name + ".json")
+    return hf if not builtin and re.fullmatch(r"[A-Za-z0-9._-]+", name) and os.path.isfile(hf) else name
 terms = ("cudnn_conv_workspace", "cudnn_rnn_workspace", "cudnn_rnn_reserve", "cublas_workspace",
          "rnn_seq_lengths")
 n = bad = 0
@@ -23,7 +30,7 @@ for path in files:
             continue
         n += 1
         inputs = ",".join(f"{t}={r[t + '_bytes']}" for t in terms if r[t + "_bytes"] != "0")
-        cmd = [dlmem, "memory", r["model"], "--profile", "runtime", "--dtype", r["dtype"],
+        cmd = [dlmem, "memory", model_arg(r["model"]), "--profile", "runtime", "--dtype", r["dtype"],
                "--batch", r["batch"], "--input", inputs, "--format", "csv"]
         if r["seq"] != "0":
             cmd += ["--seq", r["seq"]]
@@ -49,14 +56,19 @@ grep FAIL "$tmpdir/log" | head -20 | diag
 # rows measured with the cuDNN those rows come from (9.19): exact where the rows have the
 # point, a lower bound naming the RNN where they do not (T = 333 is off their T grid)
 python3 - "$DLMEM" "$@" >"$tmpdir/log2" 2>&1 <<'PY'
-import csv, subprocess, sys
+import csv, functools, os, re, subprocess, sys
 dlmem, files = sys.argv[1], sys.argv[2:]
+@functools.lru_cache(maxsize=None)
+def model_arg(name):
+    builtin = subprocess.run([dlmem, "params", name], capture_output=True).returncode == 0
+    hf = os.path.join(os.environ["DLMEM_DATA"], "hf", name + ".json")
+    return hf if not builtin and re.fullmatch(r"[A-Za-z0-9._-]+", name) and os.path.isfile(hf) else name
 n = bad = gaps = 0
 for path in files:
     for r in csv.DictReader(open(path)):
         if r["status"] != "ok" or r.get("cudnn") != "9.19.0":
             continue
-        cmd = [dlmem, "memory", r["model"], "--profile", "runtime", "--dtype", r["dtype"],
+        cmd = [dlmem, "memory", model_arg(r["model"]), "--profile", "runtime", "--dtype", r["dtype"],
                "--batch", r["batch"], "--format", "csv"] + (["--seq", r["seq"]] if r["seq"] != "0" else [])
         out = subprocess.run(cmd, capture_output=True, text=True)
         p = next(csv.DictReader(out.stdout.splitlines())) if out.returncode == 0 else None

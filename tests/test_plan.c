@@ -4,6 +4,7 @@
  * and against the analytic `runtime` profile (an independent count of the same
  * plan: P = its peak minus its resident bytes) for every seed network. */
 #include "analytic/memory.h"
+#include "core/paths.h"
 #include "measure/plan.h"
 #include "models/models.h"
 #include "tap.h"
@@ -109,6 +110,47 @@ int main(void)
     against_profile("gru", 1, 50, DLM_RT_FP32);
     against_profile("bert", 8, 512, DLM_RT_FP32);
     against_profile("bert", 1, 8, DLM_RT_BF16);
+
+    /* The transformers dlmem's runtime runs in inference: GPT-2 (its q, k, v
+     * slices of one Conv1D output, the KV cache alive with the logits), the
+     * Llama-shaped GQA decoder, Mistral's sliding window, Qwen2's biases and
+     * torchvision's ViT (nn.MultiheadAttention's scratch). */
+    against_profile("gpt2", 2, 64, DLM_RT_FP32);
+    against_profile("gpt2", 3, 1000, DLM_RT_BF16);
+    against_profile("vit_b_16", 1, 1, DLM_RT_FP32);
+    against_profile("vit_b_16", 24, 1, DLM_RT_BF16);
+    const char *hf[] = {"hf/llama-gqa-tiny.json", "hf/mistral-tiny.json", "hf/qwen2-tiny.json",
+                        "hf/llama-3.2-1b.json"};
+    for (size_t i = 0; i < sizeof hf / sizeof hf[0]; i++) {
+        char path[4096];
+        if (!dlm_data_path(hf[i], path, sizeof path)) {
+            TAP_OK(0, "data file %s", hf[i]);
+            continue;
+        }
+        dlm_graph *hg = NULL;
+        if (dlm_model_build_named(path, NULL, &hg) == DLM_EUNSUPPORTED &&
+            strstr(dlm_errmsg(), "jansson")) {
+            TAP_OK(1, "# SKIP %s: built without jansson", hf[i]);
+            continue;
+        }
+        dlm_graph_free(hg);
+        against_profile(path, 2, 77, DLM_RT_FP32);
+        against_profile(path, 5, 300, DLM_RT_BF16);
+    }
+
+    /* GPT-2 at B=2, T=64 by hand: the KV cache is each block's q, k, v
+     * projection (B, T, 3*768), alive to the end with the logits. */
+    if (plan_of("gpt2", 2, 64, DLM_RT_FP32, &g, &live, &P)) {
+        int last = g->n_ops - 1;
+        while (last > 0 && g->ops[last].train_only) last--;
+        int64_t qkv = 2LL * 64 * 3 * 768 * 4, ln_f = 2LL * 64 * 768 * 4,
+                logits = 2LL * 64 * 50257 * 4;
+        TAP_EQ(live[last], 12 * qkv + ln_f + logits,
+               "gpt2 B=2 T=64: at lm_head, 12 blocks' qkv (the cache), ln_f's output and the "
+               "logits are alive");
+    }
+    free(live);
+    dlm_graph_free(g);
 
     /* A point outside the model: an error, not a number. */
     dlm_liveness *l = NULL;

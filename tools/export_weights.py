@@ -69,7 +69,8 @@ def state_items(model):
 
 
 def perturb_norms(model, seed=3):
-    """Non-trivial BatchNorm/LayerNorm values, so that the test sees them."""
+    """Non-trivial BatchNorm/LayerNorm/RMSNorm values and no all-zero Linear, so that
+    the test sees them."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
@@ -79,6 +80,15 @@ def perturb_norms(model, seed=3):
                 m.running_var.copy_(0.5 + torch.rand(n, generator=g))
                 m.weight.copy_(0.5 + torch.rand(n, generator=g))
                 m.bias.copy_((torch.rand(n, generator=g) - 0.5) * 0.2)
+            elif isinstance(m, torch.nn.Linear) and not m.weight.any():
+                # torchvision's ViT zero-initialises its head: drawn, so that the
+                # compared logits are not 0 on both sides
+                m.weight.copy_((torch.rand(m.weight.shape, generator=g) - 0.5) * 0.05)
+                if m.bias is not None:
+                    m.bias.copy_((torch.rand(m.bias.shape, generator=g) - 0.5) * 0.05)
+            elif type(m).__name__.endswith("RMSNorm"):  # transformers' LlamaRMSNorm & co.
+                n = m.weight.numel()
+                m.weight.copy_(0.8 + 0.4 * torch.rand(n, generator=g))
             elif isinstance(m, torch.nn.LayerNorm):
                 n = m.weight.numel()
                 m.weight.copy_(0.8 + 0.4 * torch.rand(n, generator=g))
@@ -86,7 +96,10 @@ def perturb_norms(model, seed=3):
 
 
 def input_name(model_name):
-    return "input_ids" if model_name.startswith("bert") else "x"
+    """The name dlmem's graph gives the model's input."""
+    if model_name.startswith("bert") or ref.is_causal_lm(model_name):
+        return "input_ids"
+    return "pixel_values" if ref.is_image(model_name) and "vit" in model_name else "x"
 
 
 def cmd_weights(args):
@@ -97,13 +110,16 @@ def cmd_weights(args):
 
 def run_case(spec, args, device):
     parts = spec.split(":")
+    if parts[0] == "hf" and len(parts) > 1:  # hf:STEM, a config of data/hf
+        parts = ["hf:" + parts[1]] + parts[2:]
     if len(parts) not in (3, 4):
         raise SystemExit(f"--case {spec!r}: expected MODEL:B:T or MODEL:B:T:fp32+bf16")
     name, B, T = parts[0], int(parts[1]), int(parts[2])
     dtypes = parts[3].split("+") if len(parts) == 4 else args.dtypes
     name, knobs = ref.split_model_spec(name)
     model = ref.build(name, knobs=knobs)
-    stem = name + "".join(f"-{k}-{v}" for k, v in knobs.items())
+    # files: hf:STEM as hf-STEM
+    stem = name.replace(":", "-") + "".join(f"-{k}-{v}" for k, v in knobs.items())
     perturb_norms(model)
     model.eval()
     wpath = os.path.join(args.outdir, f"{stem}.weights")
@@ -128,8 +144,8 @@ def run_case(spec, args, device):
             for mod_name, mod in m.named_modules():
                 if mod_name:
                     hooks.append(mod.register_forward_hook(hook(mod_name)))
-        with torch.no_grad():
-            outs = ref.outputs_of(m(x))
+        with torch.no_grad():  # causal LMs: model(input_ids=x), the config's use_cache
+            outs = ref.outputs_of(m(input_ids=x) if ref.is_causal_lm(name) else m(x))
         for h in hooks:
             h.remove()
         items = [("meta.B", torch.tensor(B)), ("meta.T", torch.tensor(T)),

@@ -43,6 +43,11 @@ dlm_status dlm_liveness_infer(const dlm_graph *g, dlm_liveness **out)
         l->last_use[t] = dlm_liveness_is_storage(g, t) ? g->tensors[t].producer : -1;
     for (int o = 0; o < no; o++) {
         const dlm_op *op = &g->ops[o];
+        if (op->train_only) { /* not run in inference: makes and reads nothing */
+            for (int k = 0; k < op->n_out; k++)
+                if (dlm_liveness_is_storage(g, op->out[k])) l->last_use[op->out[k]] = -1;
+            continue;
+        }
         for (int i = 0; i < op->n_in; i++) {
             int s = dlm_tensor_storage(g, op->in[i]);
             if (s >= 0 && l->last_use[s] >= 0 && l->last_use[s] < o) l->last_use[s] = o;
@@ -57,6 +62,10 @@ dlm_status dlm_liveness_infer(const dlm_graph *g, dlm_liveness **out)
     }
     for (int i = 0; i < g->n_outputs; i++) {
         int s = dlm_tensor_storage(g, g->outputs[i]);
+        if (s >= 0 && l->last_use[s] >= 0) l->last_use[s] = no;
+    }
+    for (int i = 0; i < g->n_cache; i++) { /* the KV cache returned with them */
+        int s = dlm_tensor_storage(g, g->cache[i]);
         if (s >= 0 && l->last_use[s] >= 0) l->last_use[s] = no;
     }
 

@@ -9,7 +9,9 @@
  * Storages: an activation tensor with alias_of == -1 owns its storage; views and
  * in-place results share their base's storage, and a read of any alias counts
  * as a read of the base.  Inputs, parameters and buffers are not planned here:
- * they live for the whole run.  Graph outputs live to the end.  A storage that
+ * they live for the whole run.  Graph outputs and the KV cache returned with
+ * them (graph->cache) live to the end; an op that runs only in a training
+ * step (the model's own loss) is not part of the plan.  A storage that
  * nothing reads (an LSTM's h_n and c_n) dies right after the op that made it.
  */
 #ifndef DLM_LIVENESS_H

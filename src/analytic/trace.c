@@ -368,6 +368,10 @@ static void compute_release(tr *r)
             }
     }
     for (int i = 0; i < g->n_outputs; i++) r->rel[g->outputs[i]] = INT_MAX;
+    /* the runtime's KV cache: the graph's key and value tensors themselves,
+     * alive with the outputs (plan.h); PyTorch's cache copies are the
+     * attention rule's */
+    for (int i = 0; !r->torch && i < g->n_cache; i++) r->rel[g->cache[i]] = INT_MAX;
 }
 
 static void compute_requires_grad(tr *r)
@@ -442,10 +446,47 @@ int tr_read_half(tr *r, int o, int t, int *copy)
     return *copy >= 0 ? *copy : S(r, t);
 }
 
+/* The runtime profile of the transformer ops (dlm_op_new_form(): causal and
+ * grouped-query attention, RMSNorm, rotary embeddings, GPT-2's Conv1D, the
+ * tied LM head, gelu's tanh forms, ViT's patch tokens and
+ * nn.MultiheadAttention), as src/measure/plan.h's runtime runs them in
+ * inference: each output a storage of its own, or a view of the storage it
+ * names (slices, patch tokens), and the op's scratch (counted here on its own,
+ * not read from plan.c): attention's scores buffer, B*heads*T^2 elements, with
+ * 5 device addresses per (batch, head) for its batched GEMMs; the
+ * MultiheadAttention op's packed q, k, v (B, T, 3E) and context (B, T, E) on
+ * top of that.  The loss op is a training step's. */
+static void fwd_runtime_transformer(tr *r, int o)
+{
+    const dlm_graph *g = r->g;
+    const dlm_op *op = &g->ops[o];
+    if (op->train_only) return;
+    for (int k = 0; k < op->n_out; k++) {
+        int t = op->out[k];
+        if (g->tensors[t].alias_of >= 0) tr_out_alias(r, o, k, g->tensors[t].alias_of);
+        else tr_out_new(r, o, k);
+    }
+    if (op->kind != DLM_OP_ATTENTION && op->kind != DLM_OP_MHA) return;
+    const dlm_tensor *x = TT(r, op->in[0]);
+    int heads = op->a.attn.heads;
+    dlm_poly bh = mulk(x->shape[0], heads);
+    dlm_poly bytes = dlm_poly_add(mulk(dlm_poly_mul(dlm_poly_mul(bh, x->shape[1]), x->shape[1]),
+                                       r->fb),
+                                  mulk(bh, 40));
+    if (op->kind == DLM_OP_MHA) bytes = dlm_poly_add(bytes, mulk(numel(r, op->in[0]), 4LL * r->fb));
+    int s = tr_temp(r, o, bytes, DLM_TERM_WORKSPACE, r->nm_attn,
+                    op->kind == DLM_OP_MHA ? "attention: qkv, context, scores" : "attention scores");
+    tl_unref(r->t, s);
+}
+
 static void fwd_op(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
     set_out_types(r, o);
+    if (!r->torch && dlm_op_new_form(op)) {
+        fwd_runtime_transformer(r, o);
+        return;
+    }
     /* nothing of it requires grad (frozen weights, inputs that need none): no
      * autograd node, nothing saved */
     int any = 0, keep = r->nosave;

@@ -18,7 +18,7 @@ static const dlm_cli_opt opts[] = {
     {"batch", 'b', "LIST", "batch sizes: 1,2,4 or 1-8 or 1..128 (powers of two)"},
     {"seq", 't', "LIST", "sequence lengths (models with a sequence): 8..512, 50,100,200"},
     {"mode", 0, "MODE", "infer (the only mode the GPU runtime measures)"},
-    {"dtype", 0, "DTYPE", "fp32 (default, exact: no TF32) or bf16 (resnet, bert)"},
+    {"dtype", 0, "DTYPE", "fp32 (default, exact: no TF32) or bf16 (all but the RNNs)"},
     {"tf32", 0, NULL, "let cuDNN and cuBLAS use TF32 for fp32 (PyTorch's cuDNN default)"},
     {"repeat", 'r', "N", "timed passes per point; the median is reported (default 10)"},
     {"output", 'o', "FILE", "append one CSV row per point to FILE, flushed as it is measured"},

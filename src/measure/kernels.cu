@@ -429,19 +429,145 @@ __global__ void kn_to_nk_k(T *y, const T *yt, int64_t n, int64_t K, int64_t N, i
 }
 
 __global__ void attention_ptrs_k(void **p, const char *q, const char *k, const char *v, char *s,
-                                 char *o, int B, int heads, int64_t T, int64_t Hd, int hd,
-                                 int es)
+                                 char *o, int B, int heads, int kv_heads, int64_t T,
+                                 dlm_k_attn_strides sd, int hd, int es)
 {
     int nb = B * heads;
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= nb) return;
-    int b = i / heads, h = i % heads;
-    int64_t off = ((int64_t)b * T * Hd + (int64_t)h * hd) * es;
-    p[i] = (void *)(k + off);
-    p[nb + i] = (void *)(q + off);
+    int b = i / heads, h = i % heads, g = h / (heads / kv_heads); /* repeat_kv: kv head h / n_rep */
+    p[i] = (void *)(k + ((int64_t)b * sd.bk + (int64_t)g * hd) * es);
+    p[nb + i] = (void *)(q + ((int64_t)b * sd.bq + (int64_t)h * hd) * es);
     p[2 * nb + i] = (void *)(s + (int64_t)i * T * T * es);
-    p[3 * nb + i] = (void *)(v + off);
-    p[4 * nb + i] = (void *)(o + off);
+    p[3 * nb + i] = (void *)(v + ((int64_t)b * sd.bv + (int64_t)g * hd) * es);
+    p[4 * nb + i] = (void *)(o + ((int64_t)b * sd.bo + (int64_t)h * hd) * es);
+}
+
+/* Softmax over the keys j of each query row i (row r of (rows, T): i = r % T),
+ * keys j > i (causal) or i - j >= window (window > 0) left out: probability 0,
+ * as softmax gives them after a mask of the dtype's lowest value is added. */
+template <typename T>
+__global__ void softmax_masked_k(T *y, const T *x, int64_t rows, int cols, int causal, int window)
+{
+    int64_t r = blockIdx.x * (int64_t)(blockDim.x >> 5) + (threadIdx.x >> 5);
+    int l = threadIdx.x & 31;
+    if (r >= rows) return;
+    int i = (int)(r % cols);
+    int hi = causal ? i + 1 : cols, lo = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0;
+    const T *xr = x + r * cols;
+    T *yr = y + r * cols;
+    float m = -INFINITY;
+    for (int j = lo + l; j < hi; j += 32) m = fmaxf(m, ld(xr, j));
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    float sum = 0.f;
+    for (int j = lo + l; j < hi; j += 32) sum += expf(ld(xr, j) - m);
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    for (int j = l; j < cols; j += 32) st(yr, j, j >= lo && j < hi ? expf(ld(xr, j) - m) / sum : 0.f);
+}
+
+/* transformers' LlamaRMSNorm, one block per row: in float32 the mean of
+ * squares, x * rsqrt(mean + eps), rounded to the input's type, times weight. */
+template <typename T>
+__global__ void rmsnorm_k(T *y, const T *x, const T *w, int dim, float eps)
+{
+    __shared__ float sh[32];
+    const T *xr = x + blockIdx.x * (int64_t)dim;
+    T *yr = y + blockIdx.x * (int64_t)dim;
+    float q = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        float v = ld(xr, i);
+        q += v * v;
+    }
+    float rs = rsqrtf(block_sum(q, sh) / dim + eps);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x)
+        st(yr, i, ld(w, i) * rnd<T>(ld(xr, i) * rs));
+}
+
+/* cos, sin (T, D) of positions 0..T-1: freqs = t * inv_freq[j % (D/2)] in
+ * float32 (inv_freq.float() @ positions.float()), cos/sin in float32, times
+ * attention_scaling, to the dtype. */
+template <typename T>
+__global__ void rotary_k(T *c, T *sn, const T *inv, int64_t n, int D, float scaling)
+{
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t t = e / D;
+        int j = (int)(e % D);
+        float f = (float)t * ld(inv, j % (D / 2));
+        st(c, e, cosf(f) * scaling);
+        st(sn, e, sinf(f) * scaling);
+    }
+}
+
+/* apply_rotary_pos_emb on x (B, T, heads*D): x * cos + rotate_half(x) * sin,
+ * rotate_half(x) = cat(-x[D/2:], x[:D/2]) per head; each product and the sum
+ * rounded to the dtype as PyTorch's three kernels round them. */
+template <typename T>
+__global__ void rope_k(T *y, const T *x, const T *c, const T *sn, int64_t n, int64_t T_,
+                       int heads, int D)
+{
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int d = (int)(e % D);
+        int64_t t = (e / ((int64_t)D * heads)) % T_;
+        float rot = d < D / 2 ? -ld(x, e + D / 2) : ld(x, e - D / 2);
+        float a = rnd<T>(ld(x, e) * ld(c, t * D + d)), b = rnd<T>(rot * ld(sn, t * D + d));
+        st(y, e, a + b);
+    }
+}
+
+/* gelu(x, approximate="tanh") in one kernel (PyTorch's GeluCUDAKernelImpl). */
+template <typename T>
+__global__ void gelu_tanh_k(T *y, const T *x, int64_t n)
+{
+    const float kBeta = 0.7978845608028654f, kKappa = 0.044715f;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float v = ld(x, i);
+        st(y, i, 0.5f * v * (1.f + tanhf(kBeta * (v + kKappa * v * v * v))));
+    }
+}
+
+/* transformers' NewGELUActivation (GPT-2's gelu_new): 0.5 * x * (1 + tanh(
+ * sqrt(2/pi) * (x + 0.044715 * x^3))) as its eight elementwise ops, each
+ * result rounded to the dtype. */
+template <typename T>
+__global__ void gelu_new_k(T *y, const T *x, int64_t n)
+{
+    const float k0 = 0.7978845608028654f;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float v = ld(x, i);
+        float h = rnd<T>(0.5f * v), p = rnd<T>(v * v * v), p2 = rnd<T>(0.044715f * p);
+        float s1 = rnd<T>(v + p2), s2 = rnd<T>(k0 * s1), th = rnd<T>(tanhf(s2));
+        float o = rnd<T>(1.f + th);
+        st(y, i, h * o);
+    }
+}
+
+__global__ void arange_k(int64_t *y, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = i;
+}
+
+/* y[i0, i1, i2, i3] = x[i0, i1, i2, i3] with element strides of each (a view
+ * copied into a slice of a concatenation). */
+template <typename E>
+__global__ void strided_copy_k(E *y, const E *x, dlm_k_copy4 c, int64_t n)
+{
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = e, xi = 0, yi = 0;
+        for (int d = 3; d >= 0; d--) {
+            int64_t i = r % c.dims[d];
+            r /= c.dims[d];
+            xi += i * c.xs[d];
+            yi += i * c.ys[d];
+        }
+        y[yi] = x[xi];
+    }
 }
 
 } // namespace
@@ -661,13 +787,87 @@ extern "C" cudaError_t dlm_k_to_nhwc(void *y, const void *x, int64_t N, int C, i
 }
 
 extern "C" cudaError_t dlm_k_attention_ptrs(void **p, const void *q, const void *k, const void *v,
-                                            void *s, void *o, int B, int heads, int64_t T,
-                                            int64_t Hd, int hd, int esize, cudaStream_t st)
+                                            void *s, void *o, int B, int heads, int kv_heads,
+                                            int64_t T, dlm_k_attn_strides strides, int hd,
+                                            int esize, cudaStream_t st)
 {
     int nb = B * heads;
+    if (nb <= 0 || kv_heads <= 0 || heads % kv_heads) return cudaErrorInvalidValue;
     attention_ptrs_k<<<(nb + 127) / 128, 128, 0, st>>>(p, (const char *)q, (const char *)k,
                                                        (const char *)v, (char *)s, (char *)o, B,
-                                                       heads, T, Hd, hd, esize);
+                                                       heads, kv_heads, T, strides, hd, esize);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t dlm_k_softmax_masked(void *y, const void *x, int64_t rows, int cols,
+                                            int causal, int window, int dt, cudaStream_t s)
+{
+    unsigned g = (unsigned)((rows + 7) / 8);
+    if (rows <= 0 || cols <= 0) return cudaErrorInvalidValue;
+    DISPATCH(dt, (softmax_masked_k<<<g, 256, 0, s>>>((float *)y, (const float *)x, rows, cols, causal, window)),
+             (softmax_masked_k<<<g, 256, 0, s>>>((bf16 *)y, (const bf16 *)x, rows, cols, causal, window)));
+}
+
+extern "C" cudaError_t dlm_k_rmsnorm(void *y, const void *x, const void *w, int64_t rows, int dim,
+                                     float eps, int dt, cudaStream_t s)
+{
+    if (rows <= 0 || rows > 0x7fffffffLL || dim <= 0) return cudaErrorInvalidValue;
+    DISPATCH(dt, (rmsnorm_k<<<(unsigned)rows, 256, 0, s>>>((float *)y, (const float *)x, (const float *)w, dim, eps)),
+             (rmsnorm_k<<<(unsigned)rows, 256, 0, s>>>((bf16 *)y, (const bf16 *)x, (const bf16 *)w, dim, eps)));
+}
+
+extern "C" cudaError_t dlm_k_rotary(void *cos_out, void *sin_out, const void *inv_freq, int64_t T,
+                                    int D, float scaling, int dt, cudaStream_t s)
+{
+    int64_t n = T * D;
+    if (n <= 0 || D % 2) return cudaErrorInvalidValue;
+    DISPATCH(dt, (rotary_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)cos_out, (float *)sin_out, (const float *)inv_freq, n, D, scaling)),
+             (rotary_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)cos_out, (bf16 *)sin_out, (const bf16 *)inv_freq, n, D, scaling)));
+}
+
+extern "C" cudaError_t dlm_k_rope(void *y, const void *x, const void *cos_t, const void *sin_t,
+                                  int64_t B, int64_t T, int heads, int D, int dt, cudaStream_t s)
+{
+    int64_t n = B * T * heads * D;
+    if (n <= 0 || D % 2) return cudaErrorInvalidValue;
+    DISPATCH(dt, (rope_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, (const float *)cos_t, (const float *)sin_t, n, T, heads, D)),
+             (rope_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, (const bf16 *)cos_t, (const bf16 *)sin_t, n, T, heads, D)));
+}
+
+extern "C" cudaError_t dlm_k_gelu_tanh(void *y, const void *x, int64_t n, int dt, cudaStream_t s)
+{
+    if (n <= 0) return cudaErrorInvalidValue;
+    DISPATCH(dt, (gelu_tanh_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n)),
+             (gelu_tanh_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n)));
+}
+
+extern "C" cudaError_t dlm_k_gelu_new(void *y, const void *x, int64_t n, int dt, cudaStream_t s)
+{
+    if (n <= 0) return cudaErrorInvalidValue;
+    DISPATCH(dt, (gelu_new_k<<<blocks_for(n, 256), 256, 0, s>>>((float *)y, (const float *)x, n)),
+             (gelu_new_k<<<blocks_for(n, 256), 256, 0, s>>>((bf16 *)y, (const bf16 *)x, n)));
+}
+
+extern "C" cudaError_t dlm_k_arange_i64(int64_t *y, int64_t n, cudaStream_t s)
+{
+    if (n <= 0) return cudaErrorInvalidValue;
+    arange_k<<<blocks_for(n, 256), 256, 0, s>>>(y, n);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t dlm_k_strided_copy(void *y, const void *x, const dlm_k_copy4 *c, int esize,
+                                          cudaStream_t s)
+{
+    int64_t n = c->dims[0] * c->dims[1] * c->dims[2] * c->dims[3];
+    if (n <= 0) return cudaErrorInvalidValue;
+    if (esize == 2)
+        strided_copy_k<<<blocks_for(n, 256), 256, 0, s>>>((uint16_t *)y, (const uint16_t *)x, *c, n);
+    else if (esize == 4)
+        strided_copy_k<<<blocks_for(n, 256), 256, 0, s>>>((uint32_t *)y, (const uint32_t *)x, *c, n);
+    else if (esize == 8)
+        strided_copy_k<<<blocks_for(n, 256), 256, 0, s>>>((uint64_t *)y, (const uint64_t *)x, *c, n);
+    else
+        return cudaErrorInvalidValue;
     return cudaGetLastError();
 }
 

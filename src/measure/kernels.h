@@ -98,12 +98,46 @@ cudaError_t dlm_k_im2col(void *col, const void *x, int N, int C, int H, int W, i
 cudaError_t dlm_k_kn_to_nk(void *y, const void *yt, int64_t K, int64_t N, int64_t P, int dt,
                            cudaStream_t s);
 
+/* Element strides of a batch element (b*) of q, k, v and the output: their
+ * rows (b, t) have row strides of their own, columns contiguous. */
+typedef struct dlm_k_attn_strides {
+    int64_t bq, bk, bv, bo;
+} dlm_k_attn_strides;
 /* Block addresses for eager attention's batched GEMMs: p holds 5 arrays of
- * B*heads addresses [K | Q | S | V | O]; for i = b*heads + h, the q/k/v/o
- * blocks start at (b*T*Hd + h*hd) elements and S's at i*T*T. */
+ * B*heads addresses [K | Q | S | V | O]; for i = b*heads + h, q's and o's
+ * blocks start at b*bq + h*hd (b*bo + h*hd) elements, k's and v's at
+ * b*bk + g*hd with g = h / (heads / kv_heads) (grouped-query attention's
+ * repeat_kv), S's at i*T*T. */
 cudaError_t dlm_k_attention_ptrs(void **p, const void *q, const void *k, const void *v, void *s,
-                                 void *o, int B, int heads, int64_t T, int64_t Hd, int hd,
-                                 int esize, cudaStream_t st);
+                                 void *o, int B, int heads, int kv_heads, int64_t T,
+                                 dlm_k_attn_strides strides, int hd, int esize, cudaStream_t st);
+/* Softmax over each row of x (rows, cols = T keys; row r is query r % T)
+ * with keys after the query (causal) and keys window or more before it
+ * (window > 0: a sliding window) at probability 0; y may be x. */
+cudaError_t dlm_k_softmax_masked(void *y, const void *x, int64_t rows, int cols, int causal,
+                                 int window, int dt, cudaStream_t s);
+/* transformers' RMSNorm over the last dim of x (rows, dim), then * w. */
+cudaError_t dlm_k_rmsnorm(void *y, const void *x, const void *w, int64_t rows, int dim, float eps,
+                          int dt, cudaStream_t s);
+/* Rotary embedding tables cos, sin (T, D) from inv_freq (D/2), positions 0..T-1. */
+cudaError_t dlm_k_rotary(void *cos_out, void *sin_out, const void *inv_freq, int64_t T, int D,
+                         float scaling, int dt, cudaStream_t s);
+/* y = x * cos + rotate_half(x) * sin for x (B, T, heads*D), cos and sin (T, D). */
+cudaError_t dlm_k_rope(void *y, const void *x, const void *cos_t, const void *sin_t, int64_t B,
+                       int64_t T, int heads, int D, int dt, cudaStream_t s);
+/* gelu's tanh approximation: in one kernel (gelu_pytorch_tanh), and as
+ * transformers' gelu_new computes it in eight rounded steps. */
+cudaError_t dlm_k_gelu_tanh(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+cudaError_t dlm_k_gelu_new(void *y, const void *x, int64_t n, int dt, cudaStream_t s);
+/* y[i] = i, i < n (int64 positions). */
+cudaError_t dlm_k_arange_i64(int64_t *y, int64_t n, cudaStream_t s);
+/* Up to 4-d strided copy: dims, and element strides of x and y (a view into
+ * a slice of a concatenation); esize 2, 4 or 8. */
+typedef struct dlm_k_copy4 {
+    int64_t dims[4], xs[4], ys[4];
+} dlm_k_copy4;
+cudaError_t dlm_k_strided_copy(void *y, const void *x, const dlm_k_copy4 *c, int esize,
+                               cudaStream_t s);
 
 #ifdef __cplusplus
 }

@@ -52,7 +52,10 @@ dlm_status rt_linear_create(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
     rt_lin *l = &rt->ops[o].lin;
-    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    /* GPT-2's Conv1D keeps W as (in, out): y^T = W^T x^T with W read as the
+     * column-major (out x in) matrix it is, no transpose */
+    int tr = op->a.linear.transposed;
+    cublasOperation_t ta = tr ? CUBLAS_OP_N : CUBLAS_OP_T, tb = CUBLAS_OP_N;
     DLM_CUBLAS(cublasLtMatmulDescCreate(&l->desc, rt->compute, CUDA_R_32F));
     DLM_CUBLAS(cublasLtMatmulDescSetAttribute(l->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
     DLM_CUBLAS(cublasLtMatmulDescSetAttribute(l->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
@@ -64,8 +67,12 @@ dlm_status rt_linear_create(dlm_rt *rt, int o)
         DLM_CUBLAS(cublasLtMatmulDescSetAttribute(l->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                   &bias, sizeof bias));
     }
-    DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->a, rt->cuda_dt, (uint64_t)op->a.linear.in,
-                                          (uint64_t)op->a.linear.out, op->a.linear.in));
+    if (tr)
+        DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->a, rt->cuda_dt, (uint64_t)op->a.linear.out,
+                                              (uint64_t)op->a.linear.in, op->a.linear.out));
+    else
+        DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->a, rt->cuda_dt, (uint64_t)op->a.linear.in,
+                                              (uint64_t)op->a.linear.out, op->a.linear.in));
     return DLM_OK;
 }
 
@@ -109,7 +116,10 @@ dlm_status rt_linear_run(dlm_rt *rt, int o)
     int64_t K = op->a.linear.in, N = op->a.linear.out;
     float one = 1.0f, beta = 0.0f;
     void *y = rt_ptr(rt, op->out[0]);
-    const void *x = rt_ptr(rt, op->in[0]), *w = rt_ptr(rt, op->params[0]);
+    /* a tied head reads the embedding's table (its second input) */
+    const void *x = rt_ptr(rt, op->in[0]),
+               *w = op->a.linear.tied ? rt_ptr(rt, op->in[1]) : rt_ptr(rt, op->params[0]);
+    int tr = op->a.linear.transposed;
     if (l->use_lt) {
         DLM_CUBLAS(cublasLtMatmul(rt->lt, l->desc, &one, w, l->a, x, l->b, &beta, y, l->c, y,
                                   l->c, &l->algo, rt->cublas_ws, (size_t)rt->cublas_ws_bytes,
@@ -120,8 +130,9 @@ dlm_status rt_linear_run(dlm_rt *rt, int o)
         DLM_CUDA(dlm_k_fill_rows(y, rt_ptr(rt, op->params[1]), l->M, N, rt->dt, rt->stream));
         beta = 1.0f;
     }
-    DLM_CUBLAS(cublasGemmEx(rt->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)N, (int)l->M, (int)K, &one,
-                            w, rt->cuda_dt, (int)K, x, rt->cuda_dt, (int)l->ld, &beta, y,
+    DLM_CUBLAS(cublasGemmEx(rt->blas, tr ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N, (int)N,
+                            (int)l->M, (int)K, &one, w, rt->cuda_dt, (int)(tr ? N : K), x,
+                            rt->cuda_dt, (int)l->ld, &beta, y,
                             rt->cuda_dt, (int)N, rt->compute, CUBLAS_GEMM_DEFAULT));
     return DLM_OK;
 }
@@ -139,47 +150,77 @@ void rt_linear_destroy(dlm_rt *rt, int o)
 
 /* ---- attention ------------------------------------------------------------------------ */
 
-dlm_status rt_attention_run(dlm_rt *rt, int o)
+/* One (B, T, X) operand of attention: its address, the row stride of its
+ * (b, t) rows and the stride of a batch element, in elements; columns must be
+ * contiguous (q, k and v may be slices of one packed projection). */
+typedef struct attn_arg {
+    const char *p;
+    int64_t ld, bs;
+} attn_arg;
+
+static dlm_status attn_arg_of(const dlm_rt *rt, const dlm_op *op, int t, attn_arg *a)
+{
+    const rt_tensor *x = &rt->t[t];
+    if (x->ndim != 3 || x->strides[2] != 1 || (x->dims[1] > 1 && x->strides[1] < x->dims[2]))
+        return dlm_error(DLM_EUNSUPPORTED, "%s: %s is not (B, T, features) with contiguous "
+                         "features", op->name, rt->g->tensors[t].name);
+    a->p = rt_ptr(rt, t);
+    a->ld = x->dims[1] > 1 ? x->strides[1] : x->dims[2];
+    a->bs = x->dims[0] > 1 ? x->strides[0] : a->ld * x->dims[1];
+    return DLM_OK;
+}
+
+/* Eager attention of op o (attention or nn.MultiheadAttention's core): the
+ * scores S and the block addresses are allocated here, S = scale * Q K^T per
+ * (batch, head) by one batched GEMM, the (masked) softmax in place, O = P V by
+ * another.  `bytes_before` is the op's scratch already allocated (MHA's qkv
+ * and context): with S and the addresses it must be the plan's scratch. */
+static dlm_status attention_core(dlm_rt *rt, int o, attn_arg q, attn_arg k, attn_arg v,
+                                 attn_arg out, int64_t B, int64_t T, int64_t bytes_before)
 {
     const dlm_op *op = &rt->g->ops[o];
-    const rt_tensor *q = &rt->t[op->in[0]];
-    int64_t B = q->dims[0], T = q->dims[1], Hd = q->dims[2];
-    int heads = op->a.attn.heads, hd = op->a.attn.head_dim, nb = (int)(B * heads);
+    int heads = op->a.attn.heads, kvh = op->a.attn.kv_heads, hd = op->a.attn.head_dim;
+    int nb = (int)(B * heads);
     size_t es = rt->fsize;
     float scale = (float)(1.0 / sqrt((double)hd)), one = 1.0f, zero = 0.0f;
     dlm_status st = DLM_OK;
     void *S = NULL, **P = NULL;
     char what[300];
-    for (int i = 0; i < 3; i++)
-        if (!rt_contiguous(&rt->t[op->in[i]]))
-            return dlm_error(DLM_EUNSUPPORTED, "%s: q, k and v must be contiguous", op->name);
-    /* The plan says how much; the two allocations below must add up to it. */
+    if (kvh <= 0 || heads % kvh)
+        return dlm_error(DLM_EINVAL, "%s: %d heads over %d key/value heads", op->name, heads, kvh);
+    if (q.ld > INT32_MAX || k.ld > INT32_MAX || v.ld > INT32_MAX || out.ld > INT32_MAX ||
+        T > INT32_MAX)
+        return dlm_error(DLM_ERANGE, "%s: a row stride beyond cuBLAS's int", op->name);
+    /* The plan says how much; the allocations must add up to it. */
     dlm_poly plan = dlm_plan_op_scratch(rt->g, o, rt->opt.dtype);
     int64_t s_bytes = B * heads * T * T * (int64_t)es, p_bytes = 5LL * nb * (int64_t)sizeof(void *);
-    if (dlm_poly_eval(&plan, rt->B, rt->T) != s_bytes + p_bytes)
+    if (dlm_poly_eval(&plan, rt->B, rt->T) != bytes_before + s_bytes + p_bytes)
         return dlm_error(DLM_EINTERNAL, "%s: scratch plan %lld bytes != %lld", op->name,
                          (long long)dlm_poly_eval(&plan, rt->B, rt->T),
-                         (long long)(s_bytes + p_bytes));
+                         (long long)(bytes_before + s_bytes + p_bytes));
     snprintf(what, sizeof what, "%s %s (scores)", op->name, dlm_plan_op_scratch_name(rt->g, o));
     DLM_TRY(dlm_devmem_alloc(&rt->mem, (size_t)s_bytes, DLM_MK_SCRATCH, what, &S));
     snprintf(what, sizeof what, "%s %s (GEMM addresses)", op->name,
              dlm_plan_op_scratch_name(rt->g, o));
     DLM_GO(dlm_devmem_alloc(&rt->mem, (size_t)p_bytes, DLM_MK_SCRATCH, what, (void **)&P));
-    const char *Q = rt_ptr(rt, op->in[0]), *K = rt_ptr(rt, op->in[1]), *V = rt_ptr(rt, op->in[2]);
-    char *O = rt_ptr(rt, op->out[0]);
-    DLM_CUDA_GO(dlm_k_attention_ptrs(P, Q, K, V, S, O, (int)B, heads, T, Hd, hd, (int)es,
-                                     rt->stream));
+    dlm_k_attn_strides sd = {q.bs, k.bs, v.bs, out.bs};
+    DLM_CUDA_GO(dlm_k_attention_ptrs(P, q.p, k.p, v.p, S, (void *)out.p, (int)B, heads, kvh, T, sd,
+                                     hd, (int)es, rt->stream));
     /* P: [K blocks | Q blocks | S blocks | V blocks | O blocks], nb each. */
     DLM_CUBLAS_GO(cublasGemmBatchedEx(rt->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)T, (int)T, hd,
-                                      &scale, (const void *const *)P, rt->cuda_dt, (int)Hd,
-                                      (const void *const *)(P + nb), rt->cuda_dt, (int)Hd, &zero,
+                                      &scale, (const void *const *)P, rt->cuda_dt, (int)k.ld,
+                                      (const void *const *)(P + nb), rt->cuda_dt, (int)q.ld, &zero,
                                       P + 2 * nb, rt->cuda_dt, (int)T, nb, rt->compute,
                                       CUBLAS_GEMM_DEFAULT));
-    DLM_CUDA_GO(dlm_k_softmax(S, S, B * heads * T, (int)T, rt->dt, rt->stream));
+    if (op->kind == DLM_OP_ATTENTION && (op->a.attn.causal || op->a.attn.window > 0))
+        DLM_CUDA_GO(dlm_k_softmax_masked(S, S, B * heads * T, (int)T, op->a.attn.causal,
+                                         op->a.attn.window, rt->dt, rt->stream));
+    else
+        DLM_CUDA_GO(dlm_k_softmax(S, S, B * heads * T, (int)T, rt->dt, rt->stream));
     DLM_CUBLAS_GO(cublasGemmBatchedEx(rt->blas, CUBLAS_OP_N, CUBLAS_OP_N, hd, (int)T, (int)T,
                                       &one, (const void *const *)(P + 3 * nb), rt->cuda_dt,
-                                      (int)Hd, (const void *const *)(P + 2 * nb), rt->cuda_dt,
-                                      (int)T, &zero, P + 4 * nb, rt->cuda_dt, (int)Hd, nb,
+                                      (int)v.ld, (const void *const *)(P + 2 * nb), rt->cuda_dt,
+                                      (int)T, &zero, P + 4 * nb, rt->cuda_dt, (int)out.ld, nb,
                                       rt->compute, CUBLAS_GEMM_DEFAULT));
     st = DLM_OK;
 fail:
@@ -189,6 +230,74 @@ fail:
     }
     if (S) {
         dlm_status s2 = dlm_devmem_free(&rt->mem, S);
+        if (st == DLM_OK) st = s2;
+    }
+    return st;
+}
+
+dlm_status rt_attention_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    attn_arg q, k, v, out;
+    DLM_TRY(attn_arg_of(rt, op, op->in[0], &q));
+    DLM_TRY(attn_arg_of(rt, op, op->in[1], &k));
+    DLM_TRY(attn_arg_of(rt, op, op->in[2], &v));
+    DLM_TRY(attn_arg_of(rt, op, op->out[0], &out));
+    const rt_tensor *x = &rt->t[op->in[0]];
+    return attention_core(rt, o, q, k, v, out, x->dims[0], x->dims[1], 0);
+}
+
+/* y (M, N) = x (M, K; row stride ldx) W^T + b with W (N, K), by cublasGemmEx
+ * with y prefilled with b. */
+static dlm_status gemm_bias(dlm_rt *rt, void *y, const void *x, int64_t ldx, int64_t M, int64_t K,
+                            int64_t N, const void *w, const void *b)
+{
+    float one = 1.0f;
+    if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || ldx > INT32_MAX)
+        return dlm_error(DLM_ERANGE, "a GEMM of %lld x %lld x %lld beyond cuBLAS's int",
+                         (long long)M, (long long)N, (long long)K);
+    DLM_CUDA(dlm_k_fill_rows(y, b, M, N, rt->dt, rt->stream));
+    DLM_CUBLAS(cublasGemmEx(rt->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)N, (int)M, (int)K, &one, w,
+                            rt->cuda_dt, (int)K, x, rt->cuda_dt, (int)ldx, &one, y, rt->cuda_dt,
+                            (int)N, rt->compute, CUBLAS_GEMM_DEFAULT));
+    return DLM_OK;
+}
+
+/* torch.nn.MultiheadAttention(x, x, x, need_weights=False) in eval, as its
+ * fast path computes it: in_proj (B, T, 3E) = x W_in^T + b_in; q, k, v its
+ * column blocks; eager attention into the context (B, T, E); out_proj.  The
+ * packed projection and the context are the op's scratch (plan.h). */
+dlm_status rt_mha_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    const rt_tensor *x = &rt->t[op->in[0]];
+    int64_t B = x->dims[0], T = x->dims[1], E = x->dims[2], M = B * T;
+    int64_t qkv_bytes = 3 * M * E * (int64_t)rt->fsize, ctx_bytes = M * E * (int64_t)rt->fsize;
+    void *qkv = NULL, *ctx = NULL;
+    char what[300];
+    dlm_status st = DLM_OK;
+    if (!rt_contiguous(x) || !rt_contiguous(&rt->t[op->out[0]]))
+        return dlm_error(DLM_EUNSUPPORTED, "%s: x must be contiguous", op->name);
+    snprintf(what, sizeof what, "%s attention_scores (in_proj q, k, v)", op->name);
+    DLM_TRY(dlm_devmem_alloc(&rt->mem, (size_t)qkv_bytes, DLM_MK_SCRATCH, what, &qkv));
+    snprintf(what, sizeof what, "%s attention_scores (context)", op->name);
+    DLM_GO(dlm_devmem_alloc(&rt->mem, (size_t)ctx_bytes, DLM_MK_SCRATCH, what, &ctx));
+    DLM_GO(gemm_bias(rt, qkv, rt_ptr(rt, op->in[0]), E, M, E, 3 * E, rt_ptr(rt, op->params[0]),
+                     rt_ptr(rt, op->params[1])));
+    const char *base = qkv;
+    int64_t es = (int64_t)rt->fsize;
+    attn_arg q = {base, 3 * E, 3 * E * T}, k = {base + E * es, 3 * E, 3 * E * T},
+             v = {base + 2 * E * es, 3 * E, 3 * E * T}, c = {ctx, E, E * T};
+    DLM_GO(attention_core(rt, o, q, k, v, c, B, T, qkv_bytes + ctx_bytes));
+    DLM_GO(gemm_bias(rt, rt_ptr(rt, op->out[0]), ctx, E, M, E, E, rt_ptr(rt, op->params[2]),
+                     rt_ptr(rt, op->params[3])));
+fail:
+    if (ctx) {
+        dlm_status s2 = dlm_devmem_free(&rt->mem, ctx);
+        if (st == DLM_OK) st = s2;
+    }
+    if (qkv) {
+        dlm_status s2 = dlm_devmem_free(&rt->mem, qkv);
         if (st == DLM_OK) st = s2;
     }
     return st;

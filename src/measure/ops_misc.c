@@ -51,7 +51,12 @@ dlm_status rt_unary_run(dlm_rt *rt, int o)
     int64_t n = x->numel;
     DLM_TRY(need_contiguous(rt, op, op->in[0]));
     switch (op->kind) { /* elementwise: either layout, in place or not */
-    case DLM_OP_GELU: DLM_CUDA(dlm_k_gelu_erf(yp, xp, n, rt->dt, rt->stream)); break;
+    case DLM_OP_GELU:
+        if (op->a.gelu.form == DLM_GELU_NEW) DLM_CUDA(dlm_k_gelu_new(yp, xp, n, rt->dt, rt->stream));
+        else if (op->a.gelu.form == DLM_GELU_TANH)
+            DLM_CUDA(dlm_k_gelu_tanh(yp, xp, n, rt->dt, rt->stream));
+        else DLM_CUDA(dlm_k_gelu_erf(yp, xp, n, rt->dt, rt->stream));
+        break;
     case DLM_OP_RELU6: DLM_CUDA(dlm_k_relu6(yp, xp, n, rt->dt, rt->stream)); break;
     case DLM_OP_SILU: DLM_CUDA(dlm_k_silu(yp, xp, n, rt->dt, rt->stream)); break;
     case DLM_OP_SIGMOID: DLM_CUDA(dlm_k_sigmoid(yp, xp, n, rt->dt, rt->stream)); break;
@@ -97,10 +102,45 @@ dlm_status rt_mul_run(dlm_rt *rt, int o)
 
 /* torch.cat along channels (dim 1) of 4-d tensors: one 2-d copy per input, its
  * channels a block of every image (NCHW) or of every pixel (NHWC). */
+/* torch.cat of up to 4-d tensors along any dimension, inputs that may be
+ * views (ViT's class token expanded over the batch, its patch tokens
+ * transposed): one strided copy per input into its slice. */
+static dlm_status concat_strided(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    const rt_tensor *y = &rt->t[op->out[0]];
+    int d = op->a.cat.dim, pad = 4 - y->ndim;
+    if (y->ndim > 4 || d < 0 || d >= y->ndim)
+        return dlm_error(DLM_EUNSUPPORTED, "%s: concatenation of %d-d tensors along %d", op->name,
+                         y->ndim, d);
+    char *dst = rt_ptr(rt, op->out[0]);
+    int64_t off = 0;
+    for (int i = 0; i < op->n_in; i++) {
+        const rt_tensor *x = &rt->t[op->in[i]];
+        dlm_k_copy4 c;
+        for (int k = 0; k < 4; k++) {
+            int j = k - pad;
+            c.dims[k] = j < 0 ? 1 : x->dims[j];
+            c.xs[k] = j < 0 ? 0 : x->strides[j];
+            c.ys[k] = j < 0 ? 0 : y->strides[j];
+        }
+        DLM_CUDA(dlm_k_strided_copy(dst + off * y->strides[d] * (int64_t)y->esize, rt_ptr(rt, op->in[i]),
+                                    &c, (int)y->esize, rt->stream));
+        off += x->dims[d];
+    }
+    return DLM_OK;
+}
+
 dlm_status rt_concat_run(dlm_rt *rt, int o)
 {
     const dlm_op *op = &rt->g->ops[o];
     const rt_tensor *y = &rt->t[op->out[0]];
+    int plain = y->ndim == 4 && op->a.cat.dim == 1;
+    for (int i = 0; plain && i < op->n_in; i++) plain = rt_contiguous(&rt->t[op->in[i]]);
+    if (!plain && !y->nhwc) {
+        DLM_TRY(need_contiguous(rt, op, op->out[0]));
+        return concat_strided(rt, o);
+    }
     if (op->a.cat.dim != 1 || y->ndim < 2)
         return dlm_error(DLM_EUNSUPPORTED, "%s: concatenation along dimension %d", op->name,
                          op->a.cat.dim);
@@ -204,5 +244,57 @@ dlm_status rt_upsample_run(dlm_rt *rt, int o)
                               (int)y->dims[3], op->a.up.mode == DLM_UP_BILINEAR,
                               op->a.up.align_corners, (double)op->a.up.scale, x->nhwc, rt->dt,
                               rt->stream));
+    return DLM_OK;
+}
+
+/* ---- the decoders' and ViT's ops ------------------------------------------------------ */
+
+dlm_status rt_rmsnorm_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    const rt_tensor *x = &rt->t[op->in[0]];
+    int dim = op->a.ln.dim;
+    DLM_TRY(need_contiguous(rt, op, op->in[0]));
+    DLM_CUDA(dlm_k_rmsnorm(rt_ptr(rt, op->out[0]), rt_ptr(rt, op->in[0]), rt_ptr(rt, op->params[0]),
+                           x->numel / dim, dim, (float)op->a.ln.eps, rt->dt, rt->stream));
+    return DLM_OK;
+}
+
+/* cos and sin (1, T, head_dim) from the inv_freq buffer (attention_scaling 1:
+ * the default and llama3 rope types). */
+dlm_status rt_rotary_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    const rt_tensor *c = &rt->t[op->out[0]];
+    DLM_CUDA(dlm_k_rotary(rt_ptr(rt, op->out[0]), rt_ptr(rt, op->out[1]),
+                          rt_ptr(rt, op->buffers[0]), c->dims[1], op->a.rotary.head_dim, 1.0f,
+                          rt->dt, rt->stream));
+    return DLM_OK;
+}
+
+dlm_status rt_rope_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    for (int k = 0; k < 2; k++) {
+        const rt_tensor *x = &rt->t[op->in[k]];
+        int heads = k ? op->a.rope.kv_heads : op->a.rope.heads;
+        DLM_TRY(need_contiguous(rt, op, op->in[k]));
+        if (x->ndim != 3 || x->dims[2] != (int64_t)heads * op->a.rope.head_dim)
+            return dlm_error(DLM_EINTERNAL, "%s: %s is not (B, T, %d x %d)", op->name,
+                             rt->g->tensors[op->in[k]].name, heads, op->a.rope.head_dim);
+        DLM_CUDA(dlm_k_rope(rt_ptr(rt, op->out[k]), rt_ptr(rt, op->in[k]), rt_ptr(rt, op->in[2]),
+                            rt_ptr(rt, op->in[3]), x->dims[0], x->dims[1], heads,
+                            op->a.rope.head_dim, rt->dt, rt->stream));
+    }
+    return DLM_OK;
+}
+
+/* Positions 0..T-1 (cache_position / position_ids, int64). */
+dlm_status rt_index_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    if (op->a.index.form != DLM_INDEX_ARANGE)
+        return dlm_error(DLM_EUNSUPPORTED, "%s: only positions 0..T-1 are made", op->name);
+    DLM_CUDA(dlm_k_arange_i64(rt_ptr(rt, op->out[0]), rt->t[op->out[0]].numel, rt->stream));
     return DLM_OK;
 }

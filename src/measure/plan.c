@@ -10,12 +10,16 @@ int dlm_rt_dtype_size(dlm_rt_dtype dt)
 dlm_poly dlm_plan_op_scratch(const dlm_graph *g, int op, dlm_rt_dtype dt)
 {
     const dlm_op *o = &g->ops[op];
-    if (o->kind != DLM_OP_ATTENTION) return dlm_poly_const(0);
-    /* q is (B, T, Hd): scores are (B, heads, T, T); 5 addresses per (b, head). */
+    if (o->kind != DLM_OP_ATTENTION && o->kind != DLM_OP_MHA) return dlm_poly_const(0);
+    /* q (MHA: x) is (B, T, Hd): scores are (B, heads, T, T); 5 addresses per
+     * (b, head).  Causal and grouped-query attention the same. */
     const dlm_tensor *q = &g->tensors[o->in[0]];
     dlm_poly bh = dlm_poly_mul(q->shape[0], dlm_poly_const(o->a.attn.heads));
     dlm_poly scores = dlm_poly_mul(dlm_poly_mul(bh, q->shape[1]), q->shape[1]);
-    return dlm_poly_add(dlm_poly_scale(scores, dlm_rt_dtype_size(dt)), dlm_poly_scale(bh, 40));
+    dlm_poly s = dlm_poly_add(dlm_poly_scale(scores, dlm_rt_dtype_size(dt)), dlm_poly_scale(bh, 40));
+    if (o->kind == DLM_OP_MHA) /* in_proj's q, k, v (B, T, 3E) and the context (B, T, E) */
+        s = dlm_poly_add(s, dlm_poly_scale(q->numel, 4LL * dlm_rt_dtype_size(dt)));
+    return s;
 }
 
 /* Bytes of storage t at (B, T); a dimension below 1 is DLM_ERANGE. */
@@ -59,7 +63,8 @@ dlm_status dlm_plan_live_bytes(const dlm_graph *g, const dlm_liveness *l, int64_
 
 const char *dlm_plan_op_scratch_name(const dlm_graph *g, int op)
 {
-    return g->ops[op].kind == DLM_OP_ATTENTION ? "attention_scores" : NULL;
+    return g->ops[op].kind == DLM_OP_ATTENTION || g->ops[op].kind == DLM_OP_MHA
+               ? "attention_scores" : NULL;
 }
 
 const char *dlm_rt_dtype_name(dlm_rt_dtype d)

@@ -80,7 +80,10 @@ typedef enum dlm_rt_conv_api {
  * zero for most ops.  Eager attention keeps one buffer of scores
  * (B * heads * T * T elements; softmax runs in place on it) and the device
  * arrays of block addresses its two batched GEMMs read (K, Q, S, V and O
- * blocks: 5 * B * heads pointers of 8 bytes): heads*B*T^2*size + 40*heads*B. */
+ * blocks: 5 * B * heads pointers of 8 bytes): heads*B*T^2*size + 40*heads*B,
+ * causal or grouped-query alike.  nn.MultiheadAttention (ViT) adds its packed
+ * in_proj output (B, T, 3E) and the attention's context (B, T, E) before
+ * out_proj: + 4*B*T*E*size.  Inference runs no train-only op (the loss). */
 dlm_poly dlm_plan_op_scratch(const dlm_graph *g, int op, dlm_rt_dtype dt);
 
 /* Bytes per float element in a run of dtype dt (4 or 2). */

@@ -193,6 +193,7 @@ dlm_status rt_linear_prepare(dlm_rt *rt, int o);
 dlm_status rt_linear_run(dlm_rt *rt, int o);
 void rt_linear_destroy(dlm_rt *rt, int o);
 dlm_status rt_attention_run(dlm_rt *rt, int o);
+dlm_status rt_mha_run(dlm_rt *rt, int o);
 
 /* ops_misc.c: own kernels and copies */
 dlm_status rt_add_run(dlm_rt *rt, int o);
@@ -205,5 +206,9 @@ dlm_status rt_softmax_run(dlm_rt *rt, int o);
 dlm_status rt_embedding_run(dlm_rt *rt, int o);
 dlm_status rt_dropout_run(dlm_rt *rt, int o);
 dlm_status rt_upsample_run(dlm_rt *rt, int o);
+dlm_status rt_rmsnorm_run(dlm_rt *rt, int o);
+dlm_status rt_rotary_run(dlm_rt *rt, int o);
+dlm_status rt_rope_run(dlm_rt *rt, int o);
+dlm_status rt_index_run(dlm_rt *rt, int o);
 
 #endif

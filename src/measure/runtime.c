@@ -209,7 +209,8 @@ static int runs_op(const dlm_op *op)
     switch (op->kind) {
     case DLM_OP_MAXPOOL2D:
     case DLM_OP_AVGPOOL2D: return !op->a.pool.ceil;
-    case DLM_OP_CONCAT: return op->a.cat.dim == 1;
+    case DLM_OP_INDEX: return op->a.index.form == DLM_INDEX_ARANGE;
+    case DLM_OP_LINEAR: return op->a.linear.lora_r == 0;
     default: return 1;
     }
 }
@@ -232,11 +233,8 @@ dlm_status dlm_rt_create(const dlm_graph *g, const dlm_rt_options *o, dlm_rt **o
                              "runtime yet (the pytorch profile of dlmem memory predicts it)",
                              g->name, g->ops[k].name, dlm_op_kind_name(g->ops[k].kind),
                              g->ops[k].kind == DLM_OP_MAXPOOL2D ? ", ceil_mode"
-                             : g->ops[k].kind == DLM_OP_DROPOUT ? ", in place" : "");
-    for (int k = 0; k < g->n_ops; k++)
-        if (dlm_op_new_form(&g->ops[k]))
-            return dlm_error(DLM_EUNSUPPORTED, "model %s: op %s (%s) is not in the GPU runtime "
-                             "yet", g->name, g->ops[k].name, dlm_op_new_form(&g->ops[k]));
+                             : g->ops[k].kind == DLM_OP_INDEX ? ", RoBERTa's positions or token types"
+                             : g->ops[k].kind == DLM_OP_LINEAR ? ", with LoRA adapters" : "");
     for (int k = 0; k < g->n_ops; k++)
         if (g->ops[k].kind == DLM_OP_RNN && o->dtype != DLM_RT_FP32)
             return dlm_error(DLM_EUNSUPPORTED, "model %s: the runtime's cuDNN RNN path runs fp32 "
@@ -423,6 +421,14 @@ static void init_values(const dlm_rt *rt, int t, float *v, int64_t n, uint64_t *
             constant = 1; /* weight / running_var 1, bias / running_mean 0 */
             fill = is_buf ? (slot == 1 ? 1.0 : 0.0) : (slot == 0 ? 1.0 : 0.0);
             break;
+        case DLM_OP_RMSNORM:
+            constant = 1;
+            fill = 1.0;
+            break;
+        case DLM_OP_ROTARY: /* inv_freq (and its original): theta^(-2j/d), the default rope */
+            for (int64_t i = 0; i < n; i++)
+                v[i] = (float)(1.0 / pow(op->a.rotary.theta, 2.0 * (double)i / op->a.rotary.head_dim));
+            return;
         default: break;
         }
     if (is_buf && !constant) {
@@ -518,6 +524,18 @@ static dlm_status derive_shapes(dlm_rt *rt)
                     if (i != d) y->strides[j++] = x->strides[i];
                 break;
             }
+            case DLM_OP_SLICE: /* [start, start + len) of dimension dim */
+                memcpy(y->strides, x->strides, sizeof y->strides);
+                y->offset += (int64_t)op->a.slice.start * x->strides[op->a.slice.dim];
+                break;
+            case DLM_OP_PATCH_TOKENS: /* (B, C, H, W) -> (B, H*W, C): flatten(2).transpose(1, 2) */
+                if (x->strides[2] != x->dims[3] * x->strides[3])
+                    return dlm_error(DLM_EUNSUPPORTED, "%s: patch tokens of a strided view",
+                                     op->name);
+                y->strides[0] = x->strides[0];
+                y->strides[1] = x->strides[3];
+                y->strides[2] = x->strides[1];
+                break;
             case DLM_OP_VIEW:
                 for (int i = 0; i < y->ndim; i++) {
                     if (y->dims[i] == x->dims[i] || y->dims[i] < x->dims[i])
@@ -587,6 +605,15 @@ static dlm_status derive_layouts(dlm_rt *rt)
             out = in;
             break;
         case DLM_OP_AVGPOOL2D_ADAPTIVE: out = 0; break; /* writes NCHW */
+        case DLM_OP_PATCH_TOKENS:
+            if (in) { /* (B, H, W, C) stored: the tokens (B, H*W, C) are contiguous */
+                rt_tensor *y = &rt->t[op->out[0]];
+                y->strides[2] = 1;
+                y->strides[1] = x->dims[1];
+                y->strides[0] = x->dims[1] * x->dims[2] * x->dims[3];
+            }
+            out = 0;
+            break;
         case DLM_OP_FLATTEN:
             if (in && x->dims[2] * x->dims[3] != 1)
                 return dlm_error(DLM_EUNSUPPORTED, "%s: flattens a channels-last tensor with "
@@ -740,6 +767,7 @@ dlm_status dlm_rt_random_inputs(dlm_rt *rt, uint64_t seed)
 static dlm_status run_op(dlm_rt *rt, int o)
 {
     if (rt->ops[o].fused) return DLM_OK; /* done by the op before it */
+    if (rt->g->ops[o].train_only) return DLM_OK; /* the loss: a training step's */
     switch (rt->g->ops[o].kind) {
     case DLM_OP_CONV2D:
     case DLM_OP_CONVT2D: return rt_conv_run(rt, o);
@@ -769,6 +797,13 @@ static dlm_status run_op(dlm_rt *rt, int o)
     case DLM_OP_TANH: return rt_unary_run(rt, o);
     case DLM_OP_SOFTMAX: return rt_softmax_run(rt, o);
     case DLM_OP_ATTENTION: return rt_attention_run(rt, o);
+    case DLM_OP_MHA: return rt_mha_run(rt, o);
+    case DLM_OP_RMSNORM: return rt_rmsnorm_run(rt, o);
+    case DLM_OP_ROTARY: return rt_rotary_run(rt, o);
+    case DLM_OP_ROPE: return rt_rope_run(rt, o);
+    case DLM_OP_INDEX: return rt_index_run(rt, o);
+    case DLM_OP_SLICE:
+    case DLM_OP_PATCH_TOKENS: return DLM_OK; /* views */
     default: break; /* refused by dlm_rt_create (runs_op) */
     }
     return dlm_error(DLM_EUNSUPPORTED, "op %s: kind %d is not supported by the runtime",
@@ -834,8 +869,9 @@ fail:
 dlm_status dlm_rt_release_outputs(dlm_rt *rt)
 {
     const dlm_graph *g = rt->g;
-    for (int i = 0; i < g->n_outputs; i++) {
-        int s = dlm_tensor_storage(g, g->outputs[i]);
+    for (int i = 0; i < g->n_outputs + g->n_cache; i++) { /* and the KV cache */
+        int s = dlm_tensor_storage(g, i < g->n_outputs ? g->outputs[i]
+                                                       : g->cache[i - g->n_outputs]);
         if (g->tensors[s].role == DLM_ROLE_ACT && rt->t[s].ptr) {
             DLM_TRY(dlm_devmem_free(&rt->mem, rt->t[s].ptr));
             rt->t[s].ptr = NULL;

@@ -904,8 +904,17 @@ const op_rule dlm_rule_slice = {
 const op_rule dlm_rule_rotary = {.name = "rotary", .fwd = fwd_rotary, .bwd = bwd_unwritten};
 const op_rule dlm_rule_rope = {
     .name = "rope", .fwd = fwd_rope, .bwd = bwd_rope, .flags = RULE_FUNCTIONAL | RULE_RG_PER_OUTPUT};
-const op_rule dlm_rule_index = {
-    .name = "index", .fwd = fwd_index, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
+/* The runtime makes positions 0..T-1 (arange); RoBERTa's positions from the
+ * ids and its gathered token types it does not. */
+static const char *runtime_index(const dlm_op *op)
+{
+    return op->a.index.form == DLM_INDEX_ARANGE ? NULL
+           : op->a.index.form == DLM_INDEX_FROM_IDS ? "positions from the ids (RoBERTa)"
+                                                    : "token types gathered by position";
+}
+
+const op_rule dlm_rule_index = {.name = "index", .fwd = fwd_index, .bwd = bwd_unwritten,
+                                .flags = RULE_FUNCTIONAL, .runtime_refuses = runtime_index};
 const op_rule dlm_rule_causal_lm_loss = {
     .name = "causal_lm_loss", .fwd = fwd_loss, .bwd = bwd_loss, .flags = RULE_FUNCTIONAL};
 
@@ -942,6 +951,19 @@ static const char *train_unsupported(const dlm_graph *g, const dlm_mem_config *c
 dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
 {
     int newer = g->n_cache > 0 || g->loss >= 0;
+    if (cfg->profile != DLM_PROFILE_PYTORCH) {
+        /* the runtime profile: dlmem's runtime runs these ops in inference
+         * (trace.c's fwd_runtime_transformer; what it does not run, its rules'
+         * runtime_refuses name) */
+        int any = newer;
+        for (int o = 0; o < g->n_ops; o++) any |= dlm_op_new_form(&g->ops[o]) != NULL;
+        if (any && cfg->mode != DLM_MODE_INFER)
+            return dlm_error(DLM_EUNSUPPORTED, "model %s: the runtime profile of its transformer "
+                             "ops is inference only (dlmem's GPU runtime runs no backward); use "
+                             "--mode infer, or --profile pytorch for mode %s", g->name,
+                             cfg->mode == DLM_MODE_TRAIN ? "train" : "forward");
+        return DLM_OK;
+    }
     for (int o = 0; o < g->n_ops; o++) {
         const dlm_op *op = &g->ops[o];
         const char *form = dlm_op_new_form(op);
@@ -964,8 +986,7 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
     }
     if (!newer) return DLM_OK;
     const char *why = NULL;
-    if (cfg->profile != DLM_PROFILE_PYTORCH) why = "the runtime profile (dlmem's runtime does not run it)";
-    if (!why && cfg->mode == DLM_MODE_TRAIN) why = train_unsupported(g, cfg);
+    if (cfg->mode == DLM_MODE_TRAIN) why = train_unsupported(g, cfg);
     if (!why && cfg->dtype == DLM_DTYPE_MIXED) why = "autocast (dtype mixed)";
     if (!why && cfg->parallel != DLM_PAR_NONE && cfg->gpus > 1)
         why = "data-parallel or sharded training";
