@@ -129,16 +129,21 @@ int main(void)
         if (g->ops[o].kind == DLM_OP_ATTENTION && att < 0) att = o;
         if (g->ops[o].kind == DLM_OP_LINEAR && lin < 0) lin = o;
     }
-    dlm_poly s = dlm_plan_op_scratch(g, att, DLM_RT_FP32);
-    TAP_EQ(dlm_poly_eval(&s, 8, 512), 8LL * 12 * 512 * 512 * 4 + 8 * 12 * 5 * 8,
+    TAP_EQ(dlm_plan_op_scratch(g, att, DLM_RT_FP32, 8, 512), 8LL * 12 * 512 * 512 * 4 + 8 * 12 * 5 * 8,
            "attention scratch at B=8 T=512: fp32 scores + 5 addresses per (b, head)");
-    TAP_EQ(dlm_poly_coef(&s, 1, 2), 48, "scratch bytes 48*B*T^2 + 480*B (fp32)");
-    TAP_EQ(dlm_poly_coef(&s, 1, 0), 480, "... address arrays 480*B");
-    s = dlm_plan_op_scratch(g, att, DLM_RT_BF16);
-    TAP_EQ(dlm_poly_coef(&s, 1, 2), 24, "bf16 scores: 24*B*T^2 bytes");
+    TAP_EQ(dlm_plan_op_scratch(g, att, DLM_RT_BF16, 1, 512), 12LL * 512 * 512 * 2 + 480,
+           "bf16 scores: 24*B*T^2 bytes + 480*B");
+    /* rows padded to 16 bytes: T = 197 -> 200 columns (and rows) in both dtypes,
+     * T = 100: 100 fp32 (400 bytes), 104 bf16 */
+    TAP_EQ(dlm_plan_op_scratch(g, att, DLM_RT_FP32, 2, 197), 2LL * 12 * 200 * 200 * 4 + 960,
+           "fp32 T=197: scores of 200 x 200");
+    TAP_EQ(dlm_plan_op_scratch(g, att, DLM_RT_BF16, 2, 100), 2LL * 12 * 104 * 104 * 2 + 960,
+           "bf16 T=100: scores of 104 x 104");
+    TAP_EQ(dlm_plan_op_scratch(g, att, DLM_RT_FP32, 2, 100), 2LL * 12 * 100 * 100 * 4 + 960,
+           "fp32 T=100: 100 floats are 400 bytes, no padding");
     TAP_STREQ(dlm_plan_op_scratch_name(g, att), "attention_scores", "scratch name");
-    dlm_poly z = dlm_plan_op_scratch(g, lin, DLM_RT_FP32);
-    TAP_OK(dlm_poly_is_zero(&z) && !dlm_plan_op_scratch_name(g, lin), "a linear op has none");
+    TAP_OK(dlm_plan_op_scratch(g, lin, DLM_RT_FP32, 8, 512) == 0 &&
+           !dlm_plan_op_scratch_name(g, lin), "a linear op has none");
     dlm_graph_free(g);
 
     unlink(write_file("good.t", GOOD));

@@ -467,16 +467,33 @@ static void fwd_runtime_transformer(tr *r, int o)
         else tr_out_new(r, o, k);
     }
     if (op->kind != DLM_OP_ATTENTION && op->kind != DLM_OP_MHA) return;
-    const dlm_tensor *x = TT(r, op->in[0]);
-    int heads = op->a.attn.heads;
-    dlm_poly bh = mulk(x->shape[0], heads);
-    dlm_poly bytes = dlm_poly_add(mulk(dlm_poly_mul(dlm_poly_mul(bh, x->shape[1]), x->shape[1]),
-                                       r->fb),
-                                  mulk(bh, 40));
-    if (op->kind == DLM_OP_MHA) bytes = dlm_poly_add(bytes, mulk(numel(r, op->in[0]), 4LL * r->fb));
-    int s = tr_temp(r, o, bytes, DLM_TERM_WORKSPACE, r->nm_attn,
-                    op->kind == DLM_OP_MHA ? "attention: qkv, context, scores" : "attention scores");
+    int q = -1;
+    if (op->kind == DLM_OP_MHA)
+        q = tr_temp(r, o, mulk(numel(r, op->in[0]), 4LL * r->fb), DLM_TERM_WORKSPACE, r->nm_attn,
+                    "attention: packed q, k, v and the context");
+    int s = tr_runtime_scores(r, o);
     tl_unref(r->t, s);
+    tl_unref(r->t, q);
+}
+
+/* The runtime's eager attention scratch (plan.h): B*heads blocks of scores,
+ * T x T padded to Tp x Tp with Tp = T rounded up to 16 bytes of elements,
+ * and 5 device addresses per block; one slot of both, the caller releases it. */
+int tr_runtime_scores(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    const dlm_tensor *x = TT(r, op->in[0]);
+    dlm_poly bh = mulk(x->shape[0], op->a.attn.heads), t = x->shape[1];
+    int64_t m = 16 / r->fb;
+    const char *what = "attention scores (rows padded to 16 bytes) and GEMM addresses";
+    if (dlm_poly_is_const(&t)) { /* ViT's 197 tokens: padded here */
+        int64_t tp = (dlm_poly_eval(&t, 1, 1) + m - 1) / m * m;
+        return tr_temp(r, o, dlm_poly_add(mulk(bh, tp * tp * r->fb), mulk(bh, 40)),
+                       DLM_TERM_WORKSPACE, r->nm_attn, what);
+    }
+    /* the sequence length T: the law at T rounded up (only its T^2 term has T) */
+    dlm_poly law = dlm_poly_add(mulk(dlm_poly_mul(dlm_poly_mul(bh, t), t), r->fb), mulk(bh, 40));
+    return tl_new_tround(r->t, law, m, DLM_TERM_WORKSPACE, r->nm_attn, what);
 }
 
 static void fwd_op(tr *r, int o)

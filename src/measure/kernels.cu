@@ -12,6 +12,8 @@ namespace {
 __device__ __forceinline__ float ld(const float *p, int64_t i) { return p[i]; }
 __device__ __forceinline__ float ld(const bf16 *p, int64_t i) { return __bfloat162float(p[i]); }
 __device__ __forceinline__ void st(float *p, int64_t i, float v) { p[i] = v; }
+template <typename T>
+__device__ __forceinline__ float ld_(const T *p, int64_t i) { return ld(p, i); }
 __device__ __forceinline__ void st(bf16 *p, int64_t i, float v) { p[i] = __float2bfloat16_rn(v); }
 
 /* Grid for n elements, grid-stride loops cover the rest. */
@@ -443,26 +445,29 @@ __global__ void attention_ptrs_k(void **p, const char *q, const char *k, const c
     p[4 * nb + i] = (void *)(o + ((int64_t)b * sd.bo + (int64_t)h * hd) * es);
 }
 
-/* Softmax over the keys j of each query row i (row r of (rows, T): i = r % T),
- * keys j > i (causal) or i - j >= window (window > 0) left out: probability 0,
- * as softmax gives them after a mask of the dtype's lowest value is added. */
+/* Softmax over the keys j < T of each query row i of nb blocks of Tp x Tp
+ * (rows i < T used), keys j > i (causal) or i - j >= window (window > 0)
+ * left out: probability 0, as softmax gives them after a mask of the dtype's
+ * lowest value is added. */
 template <typename T>
-__global__ void softmax_masked_k(T *y, const T *x, int64_t rows, int cols, int causal, int window)
+__global__ void softmax_masked_k(T *y, const T *x, int64_t rows, int cols, int ld, int causal,
+                                 int window)
 {
     int64_t r = blockIdx.x * (int64_t)(blockDim.x >> 5) + (threadIdx.x >> 5);
     int l = threadIdx.x & 31;
     if (r >= rows) return;
     int i = (int)(r % cols);
     int hi = causal ? i + 1 : cols, lo = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0;
-    const T *xr = x + r * cols;
-    T *yr = y + r * cols;
+    int64_t at = (r / cols) * (int64_t)ld * ld + (int64_t)i * ld;
+    const T *xr = x + at;
+    T *yr = y + at;
     float m = -INFINITY;
-    for (int j = lo + l; j < hi; j += 32) m = fmaxf(m, ld(xr, j));
+    for (int j = lo + l; j < hi; j += 32) m = fmaxf(m, ld_(xr, j));
     for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
     float sum = 0.f;
-    for (int j = lo + l; j < hi; j += 32) sum += expf(ld(xr, j) - m);
+    for (int j = lo + l; j < hi; j += 32) sum += expf(ld_(xr, j) - m);
     for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    for (int j = l; j < cols; j += 32) st(yr, j, j >= lo && j < hi ? expf(ld(xr, j) - m) / sum : 0.f);
+    for (int j = l; j < cols; j += 32) st(yr, j, j >= lo && j < hi ? expf(ld_(xr, j) - m) / sum : 0.f);
 }
 
 /* transformers' LlamaRMSNorm, one block per row: in float32 the mean of
@@ -799,13 +804,14 @@ extern "C" cudaError_t dlm_k_attention_ptrs(void **p, const void *q, const void 
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t dlm_k_softmax_masked(void *y, const void *x, int64_t rows, int cols,
+extern "C" cudaError_t dlm_k_softmax_masked(void *y, const void *x, int64_t nb, int T, int Tp,
                                             int causal, int window, int dt, cudaStream_t s)
 {
+    int64_t rows = nb * T;
     unsigned g = (unsigned)((rows + 7) / 8);
-    if (rows <= 0 || cols <= 0) return cudaErrorInvalidValue;
-    DISPATCH(dt, (softmax_masked_k<<<g, 256, 0, s>>>((float *)y, (const float *)x, rows, cols, causal, window)),
-             (softmax_masked_k<<<g, 256, 0, s>>>((bf16 *)y, (const bf16 *)x, rows, cols, causal, window)));
+    if (rows <= 0 || Tp < T) return cudaErrorInvalidValue;
+    DISPATCH(dt, (softmax_masked_k<<<g, 256, 0, s>>>((float *)y, (const float *)x, rows, T, Tp, causal, window)),
+             (softmax_masked_k<<<g, 256, 0, s>>>((bf16 *)y, (const bf16 *)x, rows, T, Tp, causal, window)));
 }
 
 extern "C" cudaError_t dlm_k_rmsnorm(void *y, const void *x, const void *w, int64_t rows, int dim,

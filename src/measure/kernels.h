@@ -107,14 +107,15 @@ typedef struct dlm_k_attn_strides {
  * B*heads addresses [K | Q | S | V | O]; for i = b*heads + h, q's and o's
  * blocks start at b*bq + h*hd (b*bo + h*hd) elements, k's and v's at
  * b*bk + g*hd with g = h / (heads / kv_heads) (grouped-query attention's
- * repeat_kv), S's at i*T*T. */
+ * repeat_kv), S's at i*T*T (T: the scores' padded row length). */
 cudaError_t dlm_k_attention_ptrs(void **p, const void *q, const void *k, const void *v, void *s,
                                  void *o, int B, int heads, int kv_heads, int64_t T,
                                  dlm_k_attn_strides strides, int hd, int esize, cudaStream_t st);
-/* Softmax over each row of x (rows, cols = T keys; row r is query r % T)
- * with keys after the query (causal) and keys window or more before it
- * (window > 0: a sliding window) at probability 0; y may be x. */
-cudaError_t dlm_k_softmax_masked(void *y, const void *x, int64_t rows, int cols, int causal,
+/* Attention's softmax in place over nb blocks of Tp x Tp elements (rows
+ * 16-byte aligned): in each, rows i < T over keys j < T, with keys after the
+ * query (causal) and keys window or more before it (window > 0: a sliding
+ * window) at probability 0; y may be x. */
+cudaError_t dlm_k_softmax_masked(void *y, const void *x, int64_t nb, int T, int Tp, int causal,
                                  int window, int dt, cudaStream_t s);
 /* transformers' RMSNorm over the last dim of x (rows, dim), then * w. */
 cudaError_t dlm_k_rmsnorm(void *y, const void *x, const void *w, int64_t rows, int dim, float eps,

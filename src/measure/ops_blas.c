@@ -48,50 +48,54 @@ static dlm_status rows_of(const dlm_rt *rt, int t, int64_t *M, int64_t *ld)
 
 /* ---- linear ------------------------------------------------------------------------ */
 
-dlm_status rt_linear_create(dlm_rt *rt, int o)
+/* One y (M, N) = x (M, K) W^T + b through cublasLt (W (N, K), or (K, N) for
+ * GPT-2's Conv1D: `transposed`), the bias by its epilogue; at prepare, the
+ * heuristic's best algorithm for M rows of stride ld, or cublasGemmEx with y
+ * prefilled with b where cublasLt offers none. */
+static dlm_status lin_create(dlm_rt *rt, rt_lin *l, int64_t K, int64_t N, int transposed,
+                             const void *bias)
 {
-    const dlm_op *op = &rt->g->ops[o];
-    rt_lin *l = &rt->ops[o].lin;
-    /* GPT-2's Conv1D keeps W as (in, out): y^T = W^T x^T with W read as the
+    /* Conv1D keeps W as (in, out): y^T = W^T x^T with W read as the
      * column-major (out x in) matrix it is, no transpose */
-    int tr = op->a.linear.transposed;
-    cublasOperation_t ta = tr ? CUBLAS_OP_N : CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    cublasOperation_t ta = transposed ? CUBLAS_OP_N : CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    l->K = K;
+    l->N = N;
+    l->transposed = transposed;
+    l->bias = bias;
     DLM_CUBLAS(cublasLtMatmulDescCreate(&l->desc, rt->compute, CUDA_R_32F));
     DLM_CUBLAS(cublasLtMatmulDescSetAttribute(l->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
     DLM_CUBLAS(cublasLtMatmulDescSetAttribute(l->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-    if (op->a.linear.bias) {
+    if (bias) {
         cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_BIAS;
-        void *bias = rt_ptr(rt, op->params[1]);
         DLM_CUBLAS(cublasLtMatmulDescSetAttribute(l->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep,
                                                   sizeof ep));
         DLM_CUBLAS(cublasLtMatmulDescSetAttribute(l->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                   &bias, sizeof bias));
     }
-    if (tr)
-        DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->a, rt->cuda_dt, (uint64_t)op->a.linear.out,
-                                              (uint64_t)op->a.linear.in, op->a.linear.out));
+    if (transposed)
+        DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->a, rt->cuda_dt, (uint64_t)N, (uint64_t)K, N));
     else
-        DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->a, rt->cuda_dt, (uint64_t)op->a.linear.in,
-                                              (uint64_t)op->a.linear.out, op->a.linear.in));
+        DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->a, rt->cuda_dt, (uint64_t)K, (uint64_t)N, K));
     return DLM_OK;
 }
 
-dlm_status rt_linear_prepare(dlm_rt *rt, int o)
+static dlm_status lin_prepare(dlm_rt *rt, rt_lin *l, int64_t M, int64_t ld)
 {
-    const dlm_op *op = &rt->g->ops[o];
-    rt_lin *l = &rt->ops[o].lin;
-    int64_t K = op->a.linear.in, N = op->a.linear.out;
     cublasLtMatmulPreference_t pref = NULL;
     cublasLtMatmulHeuristicResult_t res;
     int found = 0;
     dlm_status st = DLM_OK;
-    DLM_TRY(rows_of(rt, op->in[0], &l->M, &l->ld));
+    if (M > INT32_MAX || ld > INT32_MAX || l->N > INT32_MAX || l->K > INT32_MAX)
+        return dlm_error(DLM_ERANGE, "a linear of %lld x %lld x %lld beyond cuBLAS's int",
+                         (long long)M, (long long)l->N, (long long)l->K);
+    l->M = M;
+    l->ld = ld;
     if (l->b) cublasLtMatrixLayoutDestroy(l->b);
     if (l->c) cublasLtMatrixLayoutDestroy(l->c);
     l->b = l->c = NULL;
     l->use_lt = 0;
-    DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->b, rt->cuda_dt, (uint64_t)K, (uint64_t)l->M, l->ld));
-    DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->c, rt->cuda_dt, (uint64_t)N, (uint64_t)l->M, N));
+    DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->b, rt->cuda_dt, (uint64_t)l->K, (uint64_t)M, ld));
+    DLM_CUBLAS(cublasLtMatrixLayoutCreate(&l->c, rt->cuda_dt, (uint64_t)l->N, (uint64_t)M, l->N));
     DLM_CUBLAS_GO(cublasLtMatmulPreferenceCreate(&pref));
     uint64_t ws = (uint64_t)rt->cublas_ws_bytes;
     DLM_CUBLAS_GO(cublasLtMatmulPreferenceSetAttribute(
@@ -109,43 +113,80 @@ fail:
     return st;
 }
 
-dlm_status rt_linear_run(dlm_rt *rt, int o)
+static dlm_status lin_run(dlm_rt *rt, const rt_lin *l, const void *x, const void *w, void *y)
 {
-    const dlm_op *op = &rt->g->ops[o];
-    const rt_lin *l = &rt->ops[o].lin;
-    int64_t K = op->a.linear.in, N = op->a.linear.out;
     float one = 1.0f, beta = 0.0f;
-    void *y = rt_ptr(rt, op->out[0]);
-    /* a tied head reads the embedding's table (its second input) */
-    const void *x = rt_ptr(rt, op->in[0]),
-               *w = op->a.linear.tied ? rt_ptr(rt, op->in[1]) : rt_ptr(rt, op->params[0]);
-    int tr = op->a.linear.transposed;
     if (l->use_lt) {
         DLM_CUBLAS(cublasLtMatmul(rt->lt, l->desc, &one, w, l->a, x, l->b, &beta, y, l->c, y,
                                   l->c, &l->algo, rt->cublas_ws, (size_t)rt->cublas_ws_bytes,
                                   rt->stream));
         return DLM_OK;
     }
-    if (op->a.linear.bias) {
-        DLM_CUDA(dlm_k_fill_rows(y, rt_ptr(rt, op->params[1]), l->M, N, rt->dt, rt->stream));
+    if (l->bias) {
+        DLM_CUDA(dlm_k_fill_rows(y, l->bias, l->M, l->N, rt->dt, rt->stream));
         beta = 1.0f;
     }
-    DLM_CUBLAS(cublasGemmEx(rt->blas, tr ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N, (int)N,
-                            (int)l->M, (int)K, &one, w, rt->cuda_dt, (int)(tr ? N : K), x,
-                            rt->cuda_dt, (int)l->ld, &beta, y,
-                            rt->cuda_dt, (int)N, rt->compute, CUBLAS_GEMM_DEFAULT));
+    DLM_CUBLAS(cublasGemmEx(rt->blas, l->transposed ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N,
+                            (int)l->N, (int)l->M, (int)l->K, &one, w, rt->cuda_dt,
+                            (int)(l->transposed ? l->N : l->K), x, rt->cuda_dt, (int)l->ld, &beta,
+                            y, rt->cuda_dt, (int)l->N, rt->compute, CUBLAS_GEMM_DEFAULT));
     return DLM_OK;
 }
 
-void rt_linear_destroy(dlm_rt *rt, int o)
+static void lin_destroy(rt_lin *l)
 {
-    rt_lin *l = &rt->ops[o].lin;
     if (l->a) cublasLtMatrixLayoutDestroy(l->a);
     if (l->b) cublasLtMatrixLayoutDestroy(l->b);
     if (l->c) cublasLtMatrixLayoutDestroy(l->c);
     if (l->desc) cublasLtMatmulDescDestroy(l->desc);
     l->a = l->b = l->c = NULL;
     l->desc = NULL;
+}
+
+dlm_status rt_linear_create(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    return lin_create(rt, &rt->ops[o].lin, op->a.linear.in, op->a.linear.out,
+                      op->a.linear.transposed,
+                      op->a.linear.bias ? rt_ptr(rt, op->params[1]) : NULL);
+}
+
+dlm_status rt_linear_prepare(dlm_rt *rt, int o)
+{
+    int64_t M = 0, ld = 0;
+    DLM_TRY(rows_of(rt, rt->g->ops[o].in[0], &M, &ld));
+    return lin_prepare(rt, &rt->ops[o].lin, M, ld);
+}
+
+dlm_status rt_linear_run(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    /* a tied head reads the embedding's table (its second input) */
+    const void *w = op->a.linear.tied ? rt_ptr(rt, op->in[1]) : rt_ptr(rt, op->params[0]);
+    return lin_run(rt, &rt->ops[o].lin, rt_ptr(rt, op->in[0]), w, rt_ptr(rt, op->out[0]));
+}
+
+void rt_linear_destroy(dlm_rt *rt, int o)
+{
+    lin_destroy(&rt->ops[o].lin);
+    lin_destroy(&rt->ops[o].lin2);
+}
+
+/* nn.MultiheadAttention's in_proj (lin) and out_proj (lin2). */
+dlm_status rt_mha_create(dlm_rt *rt, int o)
+{
+    const dlm_op *op = &rt->g->ops[o];
+    int64_t E = (int64_t)op->a.attn.heads * op->a.attn.head_dim;
+    DLM_TRY(lin_create(rt, &rt->ops[o].lin, E, 3 * E, 0, rt_ptr(rt, op->params[1])));
+    return lin_create(rt, &rt->ops[o].lin2, E, E, 0, rt_ptr(rt, op->params[3]));
+}
+
+dlm_status rt_mha_prepare(dlm_rt *rt, int o)
+{
+    const rt_tensor *x = &rt->t[rt->g->ops[o].in[0]];
+    int64_t M = x->dims[0] * x->dims[1], E = x->dims[2];
+    DLM_TRY(lin_prepare(rt, &rt->ops[o].lin, M, E));
+    return lin_prepare(rt, &rt->ops[o].lin2, M, E);
 }
 
 /* ---- attention ------------------------------------------------------------------------ */
@@ -191,36 +232,37 @@ static dlm_status attention_core(dlm_rt *rt, int o, attn_arg q, attn_arg k, attn
     if (q.ld > INT32_MAX || k.ld > INT32_MAX || v.ld > INT32_MAX || out.ld > INT32_MAX ||
         T > INT32_MAX)
         return dlm_error(DLM_ERANGE, "%s: a row stride beyond cuBLAS's int", op->name);
-    /* The plan says how much; the allocations must add up to it. */
-    dlm_poly plan = dlm_plan_op_scratch(rt->g, o, rt->opt.dtype);
-    int64_t s_bytes = B * heads * T * T * (int64_t)es, p_bytes = 5LL * nb * (int64_t)sizeof(void *);
-    if (dlm_poly_eval(&plan, rt->B, rt->T) != bytes_before + s_bytes + p_bytes)
+    /* The plan says how much; the allocations must add up to it.  S's rows
+     * are Tp elements apart, 16-byte aligned, so that bf16 GEMMs can run on
+     * tensor cores (an unaligned ldc of 197 does not). */
+    int64_t plan = dlm_plan_op_scratch(rt->g, o, rt->opt.dtype, rt->B, rt->T);
+    int64_t Tp = dlm_plan_score_cols(T, rt->opt.dtype);
+    int64_t s_bytes = B * heads * Tp * Tp * (int64_t)es, p_bytes = 5LL * nb * (int64_t)sizeof(void *);
+    if (plan != bytes_before + s_bytes + p_bytes)
         return dlm_error(DLM_EINTERNAL, "%s: scratch plan %lld bytes != %lld", op->name,
-                         (long long)dlm_poly_eval(&plan, rt->B, rt->T),
-                         (long long)(bytes_before + s_bytes + p_bytes));
+                         (long long)plan, (long long)(bytes_before + s_bytes + p_bytes));
     snprintf(what, sizeof what, "%s %s (scores)", op->name, dlm_plan_op_scratch_name(rt->g, o));
     DLM_TRY(dlm_devmem_alloc(&rt->mem, (size_t)s_bytes, DLM_MK_SCRATCH, what, &S));
     snprintf(what, sizeof what, "%s %s (GEMM addresses)", op->name,
              dlm_plan_op_scratch_name(rt->g, o));
     DLM_GO(dlm_devmem_alloc(&rt->mem, (size_t)p_bytes, DLM_MK_SCRATCH, what, (void **)&P));
     dlm_k_attn_strides sd = {q.bs, k.bs, v.bs, out.bs};
-    DLM_CUDA_GO(dlm_k_attention_ptrs(P, q.p, k.p, v.p, S, (void *)out.p, (int)B, heads, kvh, T, sd,
+    DLM_CUDA_GO(dlm_k_attention_ptrs(P, q.p, k.p, v.p, S, (void *)out.p, (int)B, heads, kvh, Tp, sd,
                                      hd, (int)es, rt->stream));
     /* P: [K blocks | Q blocks | S blocks | V blocks | O blocks], nb each. */
     DLM_CUBLAS_GO(cublasGemmBatchedEx(rt->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)T, (int)T, hd,
                                       &scale, (const void *const *)P, rt->cuda_dt, (int)k.ld,
                                       (const void *const *)(P + nb), rt->cuda_dt, (int)q.ld, &zero,
-                                      P + 2 * nb, rt->cuda_dt, (int)T, nb, rt->compute,
+                                      P + 2 * nb, rt->cuda_dt, (int)Tp, nb, rt->compute,
                                       CUBLAS_GEMM_DEFAULT));
-    if (op->kind == DLM_OP_ATTENTION && (op->a.attn.causal || op->a.attn.window > 0))
-        DLM_CUDA_GO(dlm_k_softmax_masked(S, S, B * heads * T, (int)T, op->a.attn.causal,
-                                         op->a.attn.window, rt->dt, rt->stream));
-    else
-        DLM_CUDA_GO(dlm_k_softmax(S, S, B * heads * T, (int)T, rt->dt, rt->stream));
+    int masked = op->kind == DLM_OP_ATTENTION;
+    DLM_CUDA_GO(dlm_k_softmax_masked(S, S, (int64_t)nb, (int)T, (int)Tp,
+                                     masked && op->a.attn.causal, masked ? op->a.attn.window : 0,
+                                     rt->dt, rt->stream));
     DLM_CUBLAS_GO(cublasGemmBatchedEx(rt->blas, CUBLAS_OP_N, CUBLAS_OP_N, hd, (int)T, (int)T,
                                       &one, (const void *const *)(P + 3 * nb), rt->cuda_dt,
                                       (int)v.ld, (const void *const *)(P + 2 * nb), rt->cuda_dt,
-                                      (int)T, &zero, P + 4 * nb, rt->cuda_dt, (int)out.ld, nb,
+                                      (int)Tp, &zero, P + 4 * nb, rt->cuda_dt, (int)out.ld, nb,
                                       rt->compute, CUBLAS_GEMM_DEFAULT));
     st = DLM_OK;
 fail:
@@ -247,22 +289,6 @@ dlm_status rt_attention_run(dlm_rt *rt, int o)
     return attention_core(rt, o, q, k, v, out, x->dims[0], x->dims[1], 0);
 }
 
-/* y (M, N) = x (M, K; row stride ldx) W^T + b with W (N, K), by cublasGemmEx
- * with y prefilled with b. */
-static dlm_status gemm_bias(dlm_rt *rt, void *y, const void *x, int64_t ldx, int64_t M, int64_t K,
-                            int64_t N, const void *w, const void *b)
-{
-    float one = 1.0f;
-    if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || ldx > INT32_MAX)
-        return dlm_error(DLM_ERANGE, "a GEMM of %lld x %lld x %lld beyond cuBLAS's int",
-                         (long long)M, (long long)N, (long long)K);
-    DLM_CUDA(dlm_k_fill_rows(y, b, M, N, rt->dt, rt->stream));
-    DLM_CUBLAS(cublasGemmEx(rt->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)N, (int)M, (int)K, &one, w,
-                            rt->cuda_dt, (int)K, x, rt->cuda_dt, (int)ldx, &one, y, rt->cuda_dt,
-                            (int)N, rt->compute, CUBLAS_GEMM_DEFAULT));
-    return DLM_OK;
-}
-
 /* torch.nn.MultiheadAttention(x, x, x, need_weights=False) in eval, as its
  * fast path computes it: in_proj (B, T, 3E) = x W_in^T + b_in; q, k, v its
  * column blocks; eager attention into the context (B, T, E); out_proj.  The
@@ -282,15 +308,13 @@ dlm_status rt_mha_run(dlm_rt *rt, int o)
     DLM_TRY(dlm_devmem_alloc(&rt->mem, (size_t)qkv_bytes, DLM_MK_SCRATCH, what, &qkv));
     snprintf(what, sizeof what, "%s attention_scores (context)", op->name);
     DLM_GO(dlm_devmem_alloc(&rt->mem, (size_t)ctx_bytes, DLM_MK_SCRATCH, what, &ctx));
-    DLM_GO(gemm_bias(rt, qkv, rt_ptr(rt, op->in[0]), E, M, E, 3 * E, rt_ptr(rt, op->params[0]),
-                     rt_ptr(rt, op->params[1])));
+    DLM_GO(lin_run(rt, &rt->ops[o].lin, rt_ptr(rt, op->in[0]), rt_ptr(rt, op->params[0]), qkv));
     const char *base = qkv;
     int64_t es = (int64_t)rt->fsize;
     attn_arg q = {base, 3 * E, 3 * E * T}, k = {base + E * es, 3 * E, 3 * E * T},
              v = {base + 2 * E * es, 3 * E, 3 * E * T}, c = {ctx, E, E * T};
     DLM_GO(attention_core(rt, o, q, k, v, c, B, T, qkv_bytes + ctx_bytes));
-    DLM_GO(gemm_bias(rt, rt_ptr(rt, op->out[0]), ctx, E, M, E, E, rt_ptr(rt, op->params[2]),
-                     rt_ptr(rt, op->params[3])));
+    DLM_GO(lin_run(rt, &rt->ops[o].lin2, ctx, rt_ptr(rt, op->params[2]), rt_ptr(rt, op->out[0])));
 fail:
     if (ctx) {
         dlm_status s2 = dlm_devmem_free(&rt->mem, ctx);

@@ -7,18 +7,25 @@ int dlm_rt_dtype_size(dlm_rt_dtype dt)
     return dt == DLM_RT_BF16 ? 2 : 4;
 }
 
-dlm_poly dlm_plan_op_scratch(const dlm_graph *g, int op, dlm_rt_dtype dt)
+int64_t dlm_plan_score_cols(int64_t T, dlm_rt_dtype dt)
+{
+    int64_t m = 16 / dlm_rt_dtype_size(dt);
+    return (T + m - 1) / m * m;
+}
+
+int64_t dlm_plan_op_scratch(const dlm_graph *g, int op, dlm_rt_dtype dt, int64_t B, int64_t T)
 {
     const dlm_op *o = &g->ops[op];
-    if (o->kind != DLM_OP_ATTENTION && o->kind != DLM_OP_MHA) return dlm_poly_const(0);
-    /* q (MHA: x) is (B, T, Hd): scores are (B, heads, T, T); 5 addresses per
-     * (b, head).  Causal and grouped-query attention the same. */
+    if (o->kind != DLM_OP_ATTENTION && o->kind != DLM_OP_MHA) return 0;
+    /* q (MHA: x) is (B, T, Hd): scores are (B, heads, Tp, Tp), Tp = T padded
+     * to 16 bytes; 5 addresses per (b, head).  Causal and grouped-query
+     * attention the same. */
     const dlm_tensor *q = &g->tensors[o->in[0]];
-    dlm_poly bh = dlm_poly_mul(q->shape[0], dlm_poly_const(o->a.attn.heads));
-    dlm_poly scores = dlm_poly_mul(dlm_poly_mul(bh, q->shape[1]), q->shape[1]);
-    dlm_poly s = dlm_poly_add(dlm_poly_scale(scores, dlm_rt_dtype_size(dt)), dlm_poly_scale(bh, 40));
+    int64_t b = dlm_poly_eval(&q->shape[0], B, T), t = dlm_poly_eval(&q->shape[1], B, T);
+    int64_t bh = b * o->a.attn.heads, tp = dlm_plan_score_cols(t, dt);
+    int64_t s = bh * tp * tp * dlm_rt_dtype_size(dt) + 40 * bh;
     if (o->kind == DLM_OP_MHA) /* in_proj's q, k, v (B, T, 3E) and the context (B, T, E) */
-        s = dlm_poly_add(s, dlm_poly_scale(q->numel, 4LL * dlm_rt_dtype_size(dt)));
+        s += dlm_poly_eval(&q->numel, B, T) * 4 * dlm_rt_dtype_size(dt);
     return s;
 }
 
@@ -49,8 +56,7 @@ dlm_status dlm_plan_live_bytes(const dlm_graph *g, const dlm_liveness *l, int64_
             DLM_TRY(storage_bytes(g, l->born[k], B, T, dt, &n));
             cur += n;
         }
-        dlm_poly s = dlm_plan_op_scratch(g, o, dt);
-        live[o] = cur + dlm_poly_eval(&s, B, T);
+        live[o] = cur + dlm_plan_op_scratch(g, o, dt, B, T);
         if (live[o] > most) most = live[o];
         for (int k = l->dies_start[o]; k < l->dies_start[o + 1]; k++) {
             DLM_TRY(storage_bytes(g, l->dies[k], B, T, dt, &n));

@@ -76,15 +76,19 @@ typedef enum dlm_rt_conv_api {
  * headroom (see above); any value >= 0 is the limit of a resident buffer. */
 #define DLM_RT_CONV_WS_AUTO (-1LL)
 
-/* Bytes of scratch op `op` allocates while it runs, in a run of dtype `dt`;
- * zero for most ops.  Eager attention keeps one buffer of scores
- * (B * heads * T * T elements; softmax runs in place on it) and the device
- * arrays of block addresses its two batched GEMMs read (K, Q, S, V and O
- * blocks: 5 * B * heads pointers of 8 bytes): heads*B*T^2*size + 40*heads*B,
- * causal or grouped-query alike.  nn.MultiheadAttention (ViT) adds its packed
- * in_proj output (B, T, 3E) and the attention's context (B, T, E) before
- * out_proj: + 4*B*T*E*size.  Inference runs no train-only op (the loss). */
-dlm_poly dlm_plan_op_scratch(const dlm_graph *g, int op, dlm_rt_dtype dt);
+/* Bytes of scratch op `op` allocates while it runs at (B, T), in a run of
+ * dtype `dt`; zero for most ops.  Eager attention keeps one buffer of scores
+ * (B * heads blocks of Tp x Tp elements, Tp = T rounded up to 16 bytes of
+ * elements, dlm_plan_score_cols: rows aligned for cuBLAS's tensor-core
+ * kernels; softmax runs in place on it) and the device arrays of block
+ * addresses its two batched GEMMs read (K, Q, S, V and O blocks: 5 * B *
+ * heads pointers of 8 bytes): heads*B*Tp^2*size + 40*heads*B, causal or
+ * grouped-query alike.  nn.MultiheadAttention (ViT) adds its packed in_proj
+ * output (B, T, 3E) and the attention's context (B, T, E) before out_proj:
+ * + 4*B*T*E*size.  Inference runs no train-only op (the loss). */
+int64_t dlm_plan_op_scratch(const dlm_graph *g, int op, dlm_rt_dtype dt, int64_t B, int64_t T);
+/* T rounded up to a multiple of 16 bytes of dt's elements (4 in fp32, 8 in bf16). */
+int64_t dlm_plan_score_cols(int64_t T, dlm_rt_dtype dt);
 
 /* Bytes per float element in a run of dtype dt (4 or 2). */
 int dlm_rt_dtype_size(dlm_rt_dtype dt);

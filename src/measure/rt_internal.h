@@ -102,6 +102,9 @@ typedef struct rt_lin {   /* a linear layer through cublasLt */
     cublasLtMatrixLayout_t a, b, c;
     cublasLtMatmulAlgo_t algo;
     int use_lt;              /* 0: cublasGemmEx with the bias prefilled */
+    int64_t K, N;            /* in and out features */
+    int transposed;          /* W stored (K, N) (GPT-2's Conv1D), else (N, K) */
+    const void *bias;        /* device bias (N), or NULL */
     int64_t M, ld;           /* rows of x and their stride at the point */
 } rt_lin;
 
@@ -111,6 +114,7 @@ typedef struct rt_op {
     rt_nd nd;
     rt_rnn rnn;
     rt_lin lin;
+    rt_lin lin2;   /* nn.MultiheadAttention: lin its in_proj, lin2 its out_proj */
 } rt_op;
 
 struct dlm_rt {
@@ -193,6 +197,8 @@ dlm_status rt_linear_prepare(dlm_rt *rt, int o);
 dlm_status rt_linear_run(dlm_rt *rt, int o);
 void rt_linear_destroy(dlm_rt *rt, int o);
 dlm_status rt_attention_run(dlm_rt *rt, int o);
+dlm_status rt_mha_create(dlm_rt *rt, int o);
+dlm_status rt_mha_prepare(dlm_rt *rt, int o);
 dlm_status rt_mha_run(dlm_rt *rt, int o);
 
 /* ops_misc.c: own kernels and copies */

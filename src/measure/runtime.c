@@ -197,6 +197,7 @@ static dlm_status alloc_weights(dlm_rt *rt)
         case DLM_OP_RELU: DLM_TRY(rt_nd_create(rt, o)); break;
         case DLM_OP_RNN: DLM_TRY(rt_rnn_create(rt, o)); break;
         case DLM_OP_LINEAR: DLM_TRY(rt_linear_create(rt, o)); break;
+        case DLM_OP_MHA: DLM_TRY(rt_mha_create(rt, o)); break;
         default: break;
         }
     }
@@ -305,7 +306,8 @@ void dlm_rt_free(dlm_rt *rt)
     for (int o = 0; rt->ops && o < rt->g->n_ops; o++) {
         rt_cudnn_op_destroy(rt, o);
         if (rt->g->ops[o].kind == DLM_OP_RNN) rt_rnn_destroy(rt, o);
-        if (rt->g->ops[o].kind == DLM_OP_LINEAR) rt_linear_destroy(rt, o);
+        if (rt->g->ops[o].kind == DLM_OP_LINEAR || rt->g->ops[o].kind == DLM_OP_MHA)
+            rt_linear_destroy(rt, o);
     }
     dlm_devmem_destroy(&rt->mem);
     if (rt->relu) cudnnDestroyActivationDescriptor(rt->relu);
@@ -703,6 +705,7 @@ dlm_status dlm_rt_prepare(dlm_rt *rt, int64_t B, int64_t T)
         case DLM_OP_RELU: DLM_GO(rt_nd_prepare(rt, o)); break;
         case DLM_OP_RNN: DLM_GO(rt_rnn_prepare(rt, o)); break;
         case DLM_OP_LINEAR: DLM_GO(rt_linear_prepare(rt, o)); break;
+        case DLM_OP_MHA: DLM_GO(rt_mha_prepare(rt, o)); break;
         default: break;
         }
     }

@@ -569,7 +569,9 @@ int dlm_stochastic_depth(dlm_graph *g, const char *name, int x, double p)
 
 int dlm_dropout(dlm_graph *g, const char *name, int x, double p)
 {
-    return dropping(g, DLM_OP_DROPOUT, name, x, p, 0);
+    /* p = 0 (torchvision's ViT): at::dropout returns the input itself, in
+     * training as in eval (_dropout_impl's p == 0 case), as in place */
+    return dropping(g, DLM_OP_DROPOUT, name, x, p, p == 0);
 }
 
 /* PyTorch's pooling_output_shape (dilation 1). */

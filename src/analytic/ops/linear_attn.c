@@ -28,12 +28,11 @@ static void fwd_attention(tr *r, int o)
     }
     if (!r->torch) {
         /* The runtime (src/measure/plan.h) has one attention: a scores buffer
-         * of B*heads*T^2 elements (softmax in place) and 5 device addresses
-         * per (batch, head) for its batched GEMMs, allocated after the output. */
+         * of B*heads*Tp^2 elements (T padded to 16 bytes; softmax in place)
+         * and 5 device addresses per (batch, head) for its batched GEMMs,
+         * allocated after the output. */
         tr_out_new(r, o, 0);
-        dlm_poly bh = mulk(x->shape[0], h);
-        int scratch = tr_temp(r, o, dlm_poly_add(probs_b, mulk(bh, 40)), DLM_TERM_WORKSPACE,
-                           r->nm_attn, "attention scores");
+        int scratch = tr_runtime_scores(r, o);
         if (r->grad) {
             tr_save(r, o, S(r, q), "q");
             tr_save(r, o, S(r, op->in[1]), "k");

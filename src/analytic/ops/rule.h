@@ -164,6 +164,8 @@ extern const op_rule dlm_rule_conv2d, dlm_rule_batchnorm2d, dlm_rule_layernorm,
 /* Decoder ops reached through other kinds' rules (decoder.c): a causal
  * attention (linear_attn.c's rule) and GPT-2's gelu_new (elementwise.c's). */
 void tr_causal_attention_fwd(tr *r, int o);
+/* The runtime profile's eager attention scratch (scores padded, addresses): a slot. */
+int tr_runtime_scores(tr *r, int o);
 void tr_causal_attention_bwd(tr *r, int o, int gout);
 void tr_gelu_new_fwd(tr *r, int o);
 void tr_gelu_new_bwd(tr *r, int o, int gout);
