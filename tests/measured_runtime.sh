@@ -2,7 +2,9 @@
 # measured_runtime.sh — the committed measurements of dlmem's GPU runtime
 # (data/measured/*.csv, measured on the GPU) against the analytic `runtime` profile: given the
 # workspace sizes the runtime measured, `dlmem memory --profile runtime` must
-# predict every ok row's peak, before and after bytes exactly.  Two independent
+# predict every ok row's peak, before and after bytes exactly.  Each row's model
+# is built with the knobs of its set column ("upsample=1;base=32" -> --set
+# upsample=1,base=32; a file without the column is the defaults).  Two independent
 # counts of the same bytes: the runtime's allocator on the GPU, the liveness
 # plan on paper.  And without those sizes, from dlmem probe's rows alone.  No GPU
 # needed.
@@ -25,6 +27,8 @@ for path in files:
         inputs = ",".join(f"{t}={r[t + '_bytes']}" for t in terms if r[t + "_bytes"] != "0")
         cmd = [dlmem, "memory", r["model"], "--profile", "runtime", "--dtype", r["dtype"],
                "--batch", r["batch"], "--input", inputs, "--format", "csv"]
+        if r.get("set"):
+            cmd += ["--set", r["set"].replace(";", ",")]
         if r["seq"] != "0":
             cmd += ["--seq", r["seq"]]
         out = subprocess.run(cmd, capture_output=True, text=True)
@@ -36,7 +40,7 @@ for path in files:
         for k in ("peak_bytes", "before_bytes", "after_bytes"):
             if int(p[k]) != int(r[k]):
                 bad += 1
-                print(f"FAIL {path}: {r['model']} {r['dtype']} B={r['batch']} T={r['seq']} {k}: "
+                print(f"FAIL {path}: {r['model']} [{r.get('set', '')}] {r['dtype']} B={r['batch']} T={r['seq']} {k}: "
                       f"measured {r[k]} (peak at {r['peak_op']}), predicted {p[k]} ({p['peak_where']})")
 print(f"{n} measured rows, {bad} mismatches")
 sys.exit(1 if bad or n == 0 else 0)
@@ -58,6 +62,8 @@ for path in files:
             continue
         cmd = [dlmem, "memory", r["model"], "--profile", "runtime", "--dtype", r["dtype"],
                "--batch", r["batch"], "--format", "csv"] + (["--seq", r["seq"]] if r["seq"] != "0" else [])
+        if r.get("set"):
+            cmd += ["--set", r["set"].replace(";", ",")]
         out = subprocess.run(cmd, capture_output=True, text=True)
         p = next(csv.DictReader(out.stdout.splitlines())) if out.returncode == 0 else None
         n += 1
