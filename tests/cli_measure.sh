@@ -57,6 +57,30 @@ expect_rc 2 "an existing -o without --resume"
 [ "$(cat "$tmpdir/old.csv")" = "keep me" ]
 ok $? "... leaves the file as it was"
 
+# --resume and the set column (the knobs each row records), checked before the GPU is
+# touched: a file from before the column holds the defaults' rows, so --set may not add to it
+data=${DLMEM_DATA:-$top_srcdir/data}
+if ! "$DLMEM" measure resnet18 --batch 1 2>&1 | grep -q "without CUDA"; then
+    cp "$data/measured/unet-fp32-infer-h200.csv" "$tmpdir/unet.csv"
+    cp "$tmpdir/unet.csv" "$tmpdir/unet.orig"
+    run measure unet --set upsample=1 --batch 2 -o "$tmpdir/unet.csv" --resume
+    expect_rc 2 "--resume --set upsample=1 of a file without the set column"
+    one_line_error "unet.csv:1: --resume: the file has no set column .* --set upsample=1 cannot be added" \
+        "... says why, naming the file"
+    cmp -s "$tmpdir/unet.csv" "$tmpdir/unet.orig"; ok $? "... and leaves it as it was"
+    CUDA_VISIBLE_DEVICES= "$DLMEM" measure unet --set upsample=0 --batch 2 -o "$tmpdir/unet.csv" \
+        --resume >"$tmpdir/out" 2>"$tmpdir/err"
+    rc=$?
+    expect_rc 2 "--resume of the defaults (upsample=0 is the default) is allowed: stops at the missing GPU"
+    one_line_error "GPU\|CUDA" "... (one line about the GPU, not the header)"
+    cmp -s "$tmpdir/unet.csv" "$tmpdir/unet.orig"; ok $? "... file unchanged"
+    sed '1s/,layout$/,tiling/' "$tmpdir/unet.orig" >"$tmpdir/other.csv"
+    run measure unet --batch 2 -o "$tmpdir/other.csv" --resume
+    expect_rc 2 "--resume of a file with another header"
+    one_line_error "other.csv:1: --resume: the header is not the one this dlmem writes (.*,layout,set)" \
+        "... names the header it writes"
+fi
+
 CUDA_VISIBLE_DEVICES= "$DLMEM" measure resnet18 --batch 1 -o "$tmpdir/new.csv" \
     >"$tmpdir/out" 2>"$tmpdir/err"
 rc=$?

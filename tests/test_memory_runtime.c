@@ -3,7 +3,9 @@
  * data/measured/ (columns: src/measure/columns.c) is predicted with the
  * sweep's measured workspace sizes as the model's named inputs, and must
  * match peak_bytes, before_bytes and after_bytes to the byte (the runtime
- * counts exact bytes: src/measure/plan.h).  SKIP while no sweep is committed. */
+ * counts exact bytes: src/measure/plan.h).  Each row's model is built with the
+ * knobs of its set column (absent in older files: the defaults).  SKIP while
+ * no sweep is committed. */
 #include <dirent.h>
 
 #include "analytic/memory.h"
@@ -28,12 +30,13 @@ static int check_file(const char *path)
 {
     static const char *cols[] = {"model", "mode", "dtype", "batch", "seq", "status",
                                  "before_bytes", "peak_bytes", "after_bytes"};
-    int idx[9], in_idx[N_INPUTS], checked = 0;
+    int idx[9], in_idx[N_INPUTS], checked = 0, c_set;
     dlm_csv *csv;
     if (dlm_csv_read(path, &csv) != DLM_OK || dlm_csv_require(csv, 9, cols, idx) != DLM_OK) {
         TAP_OK(0, "%s: %s", path, dlm_errmsg());
         return 0;
     }
+    c_set = dlm_csv_col(csv, "set");
     char name[64];
     for (int k = 0; k < N_INPUTS; k++) {
         snprintf(name, sizeof name, "%s_bytes", inputs[k]);
@@ -54,7 +57,9 @@ static int check_file(const char *path)
                  dlm_csv_int(csv, i, idx[6], &v[0]) == DLM_OK &&
                  dlm_csv_int(csv, i, idx[7], &v[1]) == DLM_OK &&
                  dlm_csv_int(csv, i, idx[8], &v[2]) == DLM_OK &&
-                 dlm_model_build_named(dlm_csv_get(csv, i, idx[0]), NULL, &g) == DLM_OK;
+                 dlm_model_build_builtin(dlm_csv_get(csv, i, idx[0]),
+                                         c_set >= 0 ? dlm_csv_get(csv, i, c_set) : NULL,
+                                         &g) == DLM_OK;
         /* the measured workspaces as the model's inputs (--input): the RNN's replaces
          * the probe's runtime rows, which hold another cuDNN's sizes for some files */
         for (int k = 0; ok && k < N_INPUTS; k++) {

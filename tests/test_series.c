@@ -108,6 +108,45 @@ int main(void)
     TAP_OK(set.n == 1 && set.s[0].n == 1, "one series of one point");
     dlm_series_set_free(&set);
 
+    /* the knobs a model was built with (dlmem measure's set column): part of
+     * the configuration, in one spelling; no column or an empty cell: the defaults */
+    p = write_file("set.csv",
+                   "model,mode,batch,seq,peak_bytes,set\n"
+                   "unet,infer,1,0,100,\n"
+                   "unet,infer,2,0,110,\n"
+                   "unet,infer,1,0,90,upsample=1\n"
+                   "unet,infer,2,0,95,base=64;upsample=1\n"
+                   "unet,infer,4,0,99,\"upsample=1,depth=4\"\n"
+                   "mynet,infer,1,0,5,width=7\n");
+    TAP_EQ(dlm_series_read(p, &set), DLM_OK, "a set column read: %s", dlm_errmsg());
+    TAP_EQ(set.n, 3, "three series: unet, unet with upsample=1, mynet");
+    int d = -1, u = -1, m = -1;
+    for (int i = 0; i < set.n; i++) {
+        if (!strcmp(set.s[i].model, "unet") && !set.s[i].set[0]) d = i;
+        if (!strcmp(set.s[i].model, "unet") && !strcmp(set.s[i].set, "upsample=1")) u = i;
+        if (!strcmp(set.s[i].model, "mynet")) m = i;
+    }
+    TAP_OK(d >= 0 && set.s[d].n == 2, "an empty set: the defaults, 2 points");
+    TAP_OK(u >= 0 && set.s[u].n == 3, "upsample=1, base=64;upsample=1 and \"upsample=1,depth=4\" "
+           "are one configuration: 3 points");
+    TAP_OK(m >= 0 && !strcmp(set.s[m].set, "width=7"), "a model dlmem does not know keeps its "
+           "set as written");
+    if (u >= 0) {
+        char label[256];
+        dlm_series_label(&set.s[u], label, sizeof label);
+        TAP_STREQ(label, "unet[upsample=1] infer fp32, B varies (pytorch)", "the set is in the label");
+        dlm_series_stem(&set.s[u], label, sizeof label);
+        TAP_STREQ(label, "unet-upsample_1-infer-fp32-pytorch-T0-B", "and in the stem, file-name safe");
+    }
+    dlm_series_set_free(&set);
+    expect_parse_error("badset.csv", "model,mode,batch,seq,peak_bytes,set\nunet,infer,1,0,5,\n"
+                       "unet,infer,2,0,6,depth=9\n",
+                       "badset.csv:3: column 'set': depth=9: out of range [1, 8]",
+                       "a set value out of range");
+    expect_parse_error("badknob.csv", "model,mode,batch,seq,peak_bytes,set\nunet,infer,1,0,5,deep=2\n",
+                       "badknob.csv:2: column 'set': model unet has no knob 'deep'",
+                       "a set naming an unknown knob");
+
     expect_parse_error("empty.csv", "", "empty file", "an empty file");
     expect_parse_error("header.csv", "model,mode,batch,seq,peak_bytes\n", "no data rows",
                        "a header without rows");
@@ -125,7 +164,8 @@ int main(void)
                        "not a profile", "an unknown profile");
 
     const char *names[] = {"user.csv", "grid.csv", "one.csv", "empty.csv", "header.csv",
-                           "missing.csv", "text.csv", "batch.csv", "fields.csv", "profile.csv"};
+                           "missing.csv", "text.csv", "batch.csv", "fields.csv", "profile.csv",
+                           "set.csv", "badset.csv", "badknob.csv"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[256];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);

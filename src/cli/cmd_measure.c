@@ -34,7 +34,8 @@ static const dlm_cli_opt opts[] = {
                            "(cudnnConvolutionForward's algorithms), graph (cuDNN's backend API "
                            "engines) or gemm (im2col + cuBLAS, fp32/NCHW)"},
     {"layout", 0, "L", "conv nets: auto (default: nhwc in bf16, nchw in fp32), nchw or nhwc"},
-    {"set", 0, "K=V,...", "change model sizes (see dlmem models)"},
+    {"set", 0, "K=V,...", "change model sizes (see dlmem models); each row records them in "
+                          "its set column"},
     {"format", 0, "FMT", "stdout: table (default), csv (the -o columns) or json (dlmem.measure/1: "
                          "one object a point, bytes as integers)"},
     {"op-times", 0, "FILE", "append each op's GPU time (one extra pass per point) to FILE"},
@@ -66,10 +67,21 @@ dlm_status dlm_cmd_measure(int argc, char **argv)
     if (a.n_pos != 1)
         return dlm_error(DLM_EINVAL, "dlmem measure: expected one MODEL, got %d arguments (see "
                          "dlmem models)", a.n_pos);
-    DLM_TRY(dlm_model_build_named(a.pos[0], dlm_cli_get(&a, "set"), &g));
+    const dlm_model_info *info;
+    DLM_TRY(dlm_model_open(a.pos[0], dlm_cli_get(&a, "set"), &info, &g));
 
+    /* the knobs as the CSV records them (its set column): the readers build
+     * the same graph from it */
+    char set[DLM_MODEL_SET_MAX] = "";
+    if (info) {
+        dlm_model_config mc;
+        if ((st = dlm_model_config_init(info, dlm_cli_get(&a, "set"), &mc)) != DLM_OK ||
+            (st = dlm_model_config_format(&mc, set, sizeof set)) != DLM_OK)
+            goto done;
+    }
     const char *s;
     c.g = g;
+    c.set = set;
     if ((s = dlm_cli_get(&a, "mode")) && strcmp(s, "infer")) {
         st = !strcmp(s, "forward") || !strcmp(s, "train")
                  ? dlm_error(DLM_EUNSUPPORTED, "--mode %s: the GPU runtime measures infer only "

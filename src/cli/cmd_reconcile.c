@@ -37,10 +37,12 @@ static const dlm_cli_opt opts[] = {
 static const char about[] =
     "Reads measured memory (dlmem measure sweeps, tools/torch_reference.py memory runs, or a\n"
     "table with at least the columns model, mode, batch, seq, peak_bytes; optional dtype,\n"
-    "attention, before_bytes, status, gpu and profile = runtime|pytorch), groups the rows into\n"
+    "attention, before_bytes, status, gpu, profile = runtime|pytorch and set = the model's\n"
+    "knobs, e.g. upsample=1;base=32, empty or absent for the defaults), groups the rows into\n"
     "series with B or T varying, fits each (degree 1 and 2, power law; degree chosen by an\n"
     "F-test rule printed below), compares with dlmem's prediction (profile runtime for\n"
-    "dlmem's data, pytorch for PyTorch's) and reports the deviations it finds.";
+    "dlmem's data, pytorch for PyTorch's; the model built with the row's set) and reports\n"
+    "the deviations it finds.";
 
 
 static const char *per_unit(const dlm_series *s) { return s->xvar == DLM_X_BATCH ? "B" : "T"; }
@@ -174,7 +176,7 @@ static dlm_status print_table(const dlm_recon *r, FILE *f)
 
 static dlm_status print_csv(const dlm_recon *r, FILE *f)
 {
-    fputs("series,model,variant,mode,dtype,attention,profile,gpu,varies,fixed,points,fitted,"
+    fputs("series,model,set,variant,mode,dtype,attention,profile,gpu,varies,fixed,points,fitted,"
           "degree,c0_bytes,c0_ci95,c1_bytes,c1_ci95,c2_bytes,c2_ci95,chi2_dof,r2,power_k,"
           "power_k_ci95,pred_slope_bytes,pred_x2_bytes,pred_at0_bytes,mean_abs_rel_err,findings\n",
           f);
@@ -182,10 +184,10 @@ static dlm_status print_csv(const dlm_recon *r, FILE *f)
         const dlm_series *s = &r->set.s[i];
         const dlm_fitset *fs = &r->fits[i];
         const dlm_compare *c = &r->cmps[i];
-        const char *text[] = {s->model, s->variant, s->mode, s->dtype, s->attention, s->profile,
-                              s->gpu};
+        const char *text[] = {s->model, s->set, s->variant, s->mode, s->dtype, s->attention,
+                              s->profile, s->gpu};
         fprintf(f, "%d", i + 1);
-        for (int k = 0; k < 7; k++) {
+        for (int k = 0; k < 8; k++) {
             fputc(',', f);
             dlm_csv_field(f, text[k]);
         }
@@ -260,6 +262,7 @@ static dlm_status print_json(const dlm_recon *r, FILE *f)
         dlm_json_kstr(&j, "file", s->file);
         dlm_json_kstr(&j, "peak_unit", s->peak_unit);
         dlm_json_kstr(&j, "model", s->model);
+        dlm_json_kstr(&j, "set", s->set);
         dlm_json_kstr(&j, "mode", s->mode);
         dlm_json_kstr(&j, "dtype", s->dtype);
         dlm_json_kstr(&j, "attention", s->attention);

@@ -20,6 +20,13 @@
  *   weights gpu gpu_memory_bytes sm driver cuda cuda_driver cudnn cublas dlmem
  *                                                               provenance
  *   layout                     conv nets: nchw or nhwc (channels-last); else empty
+ *   set                        the knobs the graph was built with (--set), those
+ *                              that differ from the model's defaults, in its knob
+ *                              order: "upsample=1", "height=160;base=32"; empty for
+ *                              the defaults.  ';' between items (DLM_MODEL_SET_SEP,
+ *                              models.h): no CSV quoting needed.  Readers build the
+ *                              model with it; a file without the column (written
+ *                              before it existed) is the defaults.
  * At the peak, weights + buffers + inputs + the five named terms +
  * activation_peak + scratch_peak = peak_bytes.
  */
@@ -38,7 +45,7 @@ static const char *const columns[] = {
     "rnn_seq_lengths_bytes", "cudnn_conv_transient_max_bytes", "pool_used_peak_bytes", "pool_reserved_bytes", "untracked_bytes",
     "context_bytes", "cudnn_handle_bytes", "cublas_handle_bytes", "median_ms", "min_ms",
     "max_ms", "repeat", "weights", "gpu", "gpu_memory_bytes", "sm", "driver", "cuda",
-    "cuda_driver", "cudnn", "cublas", "dlmem", "layout"};
+    "cuda_driver", "cudnn", "cublas", "dlmem", "layout", "set"};
 
 const char *const *dlm_measure_columns(int *n)
 {

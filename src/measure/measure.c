@@ -166,6 +166,7 @@ typedef struct sweep {
     dlm_gpu_info gpu;
     dlm_rt_overhead over;
     FILE *out;
+    int out_cols;        /* the -o file's columns: all, or all but set (an older file) */
     char weights[256];
     int64_t *done_B, *done_T;
     int n_done;
@@ -256,6 +257,7 @@ static dlm_status make_row(const sweep *w, const point *p, row *r)
     put_str(r, w->gpu.cublas);
     put_str(r, PACKAGE_VERSION);
     put_str(r, dlm_rt_layout_name(w->rt));
+    put_str(r, c->set);
     int ncol;
     dlm_measure_columns(&ncol);
     if (r->n != ncol)
@@ -263,11 +265,12 @@ static dlm_status make_row(const sweep *w, const point *p, row *r)
     return DLM_OK;
 }
 
-static dlm_status write_row(const sweep *w, FILE *f, const point *p)
+/* ncells: the row's first cells that the file has columns for */
+static dlm_status write_row(const sweep *w, FILE *f, const point *p, int ncells)
 {
     row r;
     DLM_TRY(make_row(w, p, &r));
-    for (int i = 0; i < r.n; i++) {
+    for (int i = 0; i < r.n && i < ncells; i++) {
         if (i) fputc(',', f);
         dlm_csv_field(f, r.cell[i]);
     }
@@ -284,21 +287,32 @@ static dlm_status json_row(const sweep *w, dlm_json *j, const point *p)
     return dlm_measure_row_json(j, cells, r.n);
 }
 
-/* Reads the points already measured (status ok or oom) for this model and
- * setting from the file to resume; the header must be this version's. */
+/* Reads the points already measured (status ok or oom) for this model, its
+ * knobs and setting from the file to resume.  The header must be this
+ * version's, or the one before the set column (ncol - 1 columns: rows of the
+ * defaults, and the sweep must be of the defaults to add to them). */
 static dlm_status load_done(sweep *w)
 {
     const dlm_measure_config *c = w->c;
+    const char *set = c->set ? c->set : "";
     dlm_csv *csv;
     DLM_TRY(dlm_csv_read(c->output, &csv));
     dlm_status st = DLM_OK;
     int ncol;
     const char *const *columns = dlm_measure_columns(&ncol);
-    int ok = csv->ncols == ncol;
-    for (int i = 0; ok && i < ncol; i++) ok = !strcmp(csv->header[i], columns[i]);
+    int ok = csv->ncols == ncol || csv->ncols == ncol - 1;
+    for (int i = 0; ok && i < csv->ncols; i++) ok = !strcmp(csv->header[i], columns[i]);
     if (!ok) {
         st = dlm_error(DLM_EPARSE, "%s:1: --resume: the header is not the one this dlmem writes "
                        "(%s)", c->output, dlm_measure_header());
+        goto done;
+    }
+    w->out_cols = csv->ncols;
+    if (csv->ncols < ncol && set[0]) {
+        st = dlm_error(DLM_EINVAL, "%s:1: --resume: the file has no set column (it was written "
+                       "before dlmem recorded the knobs: its rows are %s's defaults), so rows "
+                       "of --set %s cannot be added to it; choose another -o", c->output,
+                       c->g->name, set);
         goto done;
     }
     w->done_B = malloc((size_t)(csv->nrows + 1) * sizeof *w->done_B);
@@ -317,6 +331,7 @@ static dlm_status load_done(sweep *w)
         if ((st = dlm_csv_int(csv, r, 6, &B)) != DLM_OK) break;
         if ((st = dlm_csv_int(csv, r, 7, &T)) != DLM_OK) break;
         if (tf32 != c->tf32 || (strcmp(status, "ok") && strcmp(status, "oom"))) continue;
+        if (csv->ncols == ncol && strcmp(dlm_csv_get(csv, r, ncol - 1), set)) continue;
         w->done_B[w->n_done] = B;
         w->done_T[w->n_done++] = T;
     }
@@ -406,6 +421,7 @@ static dlm_status whole_lines(const char *path, const char *opt)
 static dlm_status check_output(sweep *w)
 {
     const dlm_measure_config *c = w->c;
+    dlm_measure_columns(&w->out_cols);
     if (access(c->output, F_OK) != 0) return DLM_OK;
     if (!c->resume)
         return dlm_error(DLM_EINVAL, "%s exists: pass --resume to continue it, or choose "
@@ -498,11 +514,11 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
                                        (long long)p.T);
                 goto fail;
             }
-            if (w.out) DLM_GO(write_row(&w, w.out, &p));
+            if (w.out) DLM_GO(write_row(&w, w.out, &p, w.out_cols));
             if (c->quiet) {
                 /* the caller reads the CSV */
             } else if (c->format == DLM_FMT_CSV) {
-                DLM_GO(write_row(&w, stdout, &p));
+                DLM_GO(write_row(&w, stdout, &p, ROW_CELLS));
             } else if (c->format == DLM_FMT_JSON) {
                 DLM_GO(json_row(&w, &doc, &p));
             } else {
@@ -521,8 +537,10 @@ dlm_status dlm_measure_run(const dlm_measure_config *c)
         st = dlm_json_finish(&doc);
     } else {
         const char *lay = dlm_rt_layout_name(w.rt);
-        printf("%s on %s (sm %d), %s%s%s%s, driver %s, CUDA %s, cuDNN %s, cuBLAS %s; weights %s\n",
-               c->g->name, w.gpu.name, w.gpu.sm, dlm_rt_dtype_name(c->dtype),
+        int knobs = c->set && c->set[0];
+        printf("%s%s%s%s on %s (sm %d), %s%s%s%s, driver %s, CUDA %s, cuDNN %s, cuBLAS %s; "
+               "weights %s\n", c->g->name, knobs ? " (" : "", knobs ? c->set : "", knobs ? ")" : "",
+               w.gpu.name, w.gpu.sm, dlm_rt_dtype_name(c->dtype),
                c->tf32 ? " (TF32 allowed)"
                        : (c->dtype == DLM_RT_FP32 ? " (exact, no TF32)" : ""),
                *lay ? ", " : "", lay,

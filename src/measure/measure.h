@@ -11,7 +11,9 @@
  * once; with `resume` the points already in the file are skipped.
  *
  * CSV columns (names shared with the reconciler): see columns.c; bytes are
- * integers, times milliseconds.
+ * integers, times milliseconds.  The last, set, records the model's knobs.
+ * --resume continues a file of this header, or of the header before set was
+ * added (its rows then stay without set: a sweep of the defaults only).
  *
  * What it is not: PyTorch's numbers (tools/torch_reference.py measures those
  * with the same protocol) or a training-step measurement (infer only).
@@ -28,6 +30,8 @@
 
 typedef struct dlm_measure_config {
     const dlm_graph *g;
+    const char *set;            /* the knobs g was built with, as dlm_model_config_format
+                                   writes them (the CSV's set column); NULL or "": defaults */
     dlm_rt_dtype dtype;         /* fp32 or bf16 */
     int tf32;
     const int64_t *batch;
@@ -62,8 +66,8 @@ const char *dlm_measure_header(void);
  * of one CSV row in column order, each under its column's name, typed by
  * column: bytes, batch, seq, tf32, repeat and sm as integers, the times in ms
  * as numbers, the rest as strings; an empty cell (an oom point's sizes and
- * times, no attention, no layout) is null.  A cell that is not a number where
- * one belongs is DLM_EPARSE naming the column. */
+ * times, no attention, no layout, the defaults' set) is null.  A cell that is
+ * not a number where one belongs is DLM_EPARSE naming the column. */
 dlm_status dlm_measure_row_json(dlm_json *j, const char *const *cells, int n);
 
 #endif

@@ -168,8 +168,11 @@ static void knob_list(const dlm_model_config *cfg, char *buf, size_t n)
     }
 }
 
-dlm_status dlm_model_config_init(const dlm_model_info *info, const char *settings,
-                                 dlm_model_config *cfg)
+/* Applies "k=v" items separated by any of `seps` to cfg.  `opt` names where
+ * they came from in the messages: "--set" (the command line), or NULL for a
+ * data file's cell (the caller adds file, line and column). */
+static dlm_status config_apply(const dlm_model_info *info, const char *settings, const char *seps,
+                               const char *opt, dlm_model_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->info = info;
@@ -180,28 +183,31 @@ dlm_status dlm_model_config_init(const dlm_model_info *info, const char *setting
     }
     if (!settings || !*settings) return DLM_OK;
 
+    /* "--set: ..." and "--set k=v: ..." on the command line; bare in a cell */
+    const char *lead = opt ? "--set: " : "", *lead_sp = opt ? "--set " : "";
+    const char *example = opt ? "hidden=512,layers=3" : "hidden=512;layers=3";
     char *copy = strdup(settings);
     if (!copy) return dlm_error(DLM_ENOMEM, "out of memory");
     dlm_status st = DLM_OK;
     int item_no = 0;
-    /* split at every comma: an empty item ("hidden=512,,layers=3", ",") is an
-     * error, never skipped */
+    /* split at every separator: an empty item ("hidden=512,,layers=3", ",") is
+     * an error, never skipped */
     for (char *item = copy, *next; item; item = next) {
-        char *comma = strchr(item, ',');
-        next = comma ? comma + 1 : NULL;
-        if (comma) *comma = '\0';
+        char *sep = item + strcspn(item, seps);
+        next = *sep ? sep + 1 : NULL;
+        *sep = '\0';
         item_no++;
         char *eq = strchr(item, '='), *end;
         char list[512];
         knob_list(cfg, list, sizeof list);
         if (!*item) {
-            st = dlm_error(DLM_EINVAL, "--set: item %d of '%s' is empty (write e.g. hidden=512,"
-                           "layers=3)", item_no, settings);
+            st = dlm_error(DLM_EINVAL, "%sitem %d of '%s' is empty (write e.g. %s)", lead, item_no,
+                           settings, example);
             break;
         }
         if (!eq) {
-            st = dlm_error(DLM_EINVAL, "--set '%s': expected name=value (knobs of %s: %s)", item,
-                           info->name, list);
+            st = dlm_error(DLM_EINVAL, "%s'%s': expected name=value (knobs of %s: %s)", lead_sp,
+                           item, info->name, list);
             break;
         }
         *eq = '\0';
@@ -209,23 +215,23 @@ dlm_status dlm_model_config_init(const dlm_model_info *info, const char *setting
         for (int i = 0; i < cfg->n_knobs; i++)
             if (strcmp(cfg->knobs[i].name, item) == 0) k = &cfg->knobs[i];
         if (!k) {
-            st = dlm_error(DLM_EINVAL, "--set: model %s has no knob '%s' (valid: %s)", info->name,
+            st = dlm_error(DLM_EINVAL, "%smodel %s has no knob '%s' (valid: %s)", lead, info->name,
                            item, list);
             break;
         }
         errno = 0;
         long long v = strtoll(eq + 1, &end, 10);
         if (errno == ERANGE) {
-            st = dlm_error(DLM_ERANGE, "--set %s=%s: out of range [%lld, %lld] (%s)", item, eq + 1,
-                           (long long)k->min, (long long)k->max, k->help);
+            st = dlm_error(DLM_ERANGE, "%s%s=%s: out of range [%lld, %lld] (%s)", lead_sp, item,
+                           eq + 1, (long long)k->min, (long long)k->max, k->help);
             break;
         }
         if (errno || end == eq + 1 || *end) {
-            st = dlm_error(DLM_EINVAL, "--set %s=%s: not an integer", item, eq + 1);
+            st = dlm_error(DLM_EINVAL, "%s%s=%s: not an integer", lead_sp, item, eq + 1);
             break;
         }
         if (v < k->min || v > k->max) {
-            st = dlm_error(DLM_ERANGE, "--set %s=%lld: out of range [%lld, %lld] (%s)", item, v,
+            st = dlm_error(DLM_ERANGE, "%s%s=%lld: out of range [%lld, %lld] (%s)", lead_sp, item, v,
                            (long long)k->min, (long long)k->max, k->help);
             break;
         }
@@ -233,6 +239,38 @@ dlm_status dlm_model_config_init(const dlm_model_info *info, const char *setting
     }
     free(copy);
     return st;
+}
+
+dlm_status dlm_model_config_init(const dlm_model_info *info, const char *settings,
+                                 dlm_model_config *cfg)
+{
+    return config_apply(info, settings, ",", "--set", cfg);
+}
+
+dlm_status dlm_model_config_read(const dlm_model_info *info, const char *cell,
+                                 dlm_model_config *cfg)
+{
+    return config_apply(info, cell, DLM_MODEL_SET_SEPS, NULL, cfg);
+}
+
+dlm_status dlm_model_config_format(const dlm_model_config *cfg, char *buf, size_t n)
+{
+    size_t L = 0;
+    if (n == 0) return dlm_error(DLM_EINTERNAL, "dlm_model_config_format: no buffer");
+    buf[0] = '\0';
+    for (int i = 0; i < cfg->n_knobs; i++) {
+        const dlm_knob *k = &cfg->knobs[i];
+        if (k->value == cfg->info->knobs[i].value) continue; /* a default: not recorded */
+        int w = snprintf(buf + L, n - L, "%s%s=%lld", L ? DLM_MODEL_SET_SEP : "", k->name,
+                         (long long)k->value);
+        if (w < 0 || (size_t)w >= n - L) {
+            buf[0] = '\0';
+            return dlm_error(DLM_ERANGE, "the knobs of %s do not fit in %zu characters",
+                             cfg->info->name, n - 1);
+        }
+        L += (size_t)w;
+    }
+    return DLM_OK;
 }
 
 int64_t dlm_model_knob(const dlm_model_config *cfg, const char *name)
@@ -299,6 +337,6 @@ dlm_status dlm_model_build_builtin(const char *name, const char *settings, dlm_g
                          "data is never opened as a file)", name, strlen(name) > 64 ? "..." : "",
                          list);
     }
-    DLM_TRY(dlm_model_config_init(m, settings, &cfg));
+    DLM_TRY(dlm_model_config_read(m, settings, &cfg));
     return dlm_model_build(&cfg, out);
 }

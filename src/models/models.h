@@ -49,6 +49,27 @@ dlm_status dlm_model_find(const char *name, const dlm_model_info **out);
 dlm_status dlm_model_config_init(const dlm_model_info *info, const char *settings,
                                  dlm_model_config *cfg);
 
+/* Knobs recorded in data: the `set` column of `dlmem measure`'s CSV (and of
+ * the reconciler's other inputs).  Items "name=value" are separated by ';',
+ * which needs no CSV quoting (a ',' would); ',' is read as well, for a quoted
+ * cell as tools/torch_reference.py holdout writes it.  "" is the defaults. */
+#define DLM_MODEL_SET_SEP ";"
+#define DLM_MODEL_SET_SEPS ";,"
+#define DLM_MODEL_SET_MAX 256 /* characters of a recorded `set`, with its NUL */
+
+/* The default configuration with a recorded `set` cell applied: the checks of
+ * dlm_model_config_init, its messages without the "--set" (the caller names
+ * the file, line and column). */
+dlm_status dlm_model_config_read(const dlm_model_info *info, const char *cell,
+                                 dlm_model_config *cfg);
+
+/* The knobs of cfg that differ from the model's defaults, in the model's knob
+ * order, as "name=value;name=value" ("" for the defaults): what `dlmem
+ * measure` records, and what dlm_model_config_read reads back into the same
+ * configuration.  One configuration has one spelling (explicit defaults are
+ * left out), so equal graphs record equal cells.  Longer than n: DLM_ERANGE. */
+dlm_status dlm_model_config_format(const dlm_model_config *cfg, char *buf, size_t n);
+
 /* The value of knob `name` (which must exist: a builder's own knob). */
 int64_t dlm_model_knob(const dlm_model_config *cfg, const char *name);
 
@@ -65,7 +86,8 @@ dlm_status dlm_model_open(const char *name_or_path, const char *settings,
 dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_graph **out);
 /* A built-in model by name only, for names read from data (a CSV's model
  * column): a name that looks like a path is an unknown model, never a file
- * that is opened. */
+ * that is opened.  settings are a recorded `set` cell (dlm_model_config_read:
+ * ';' or ',' between items), NULL or "" for the defaults. */
 dlm_status dlm_model_build_builtin(const char *name, const char *settings, dlm_graph **out);
 
 /* ---- transformer shapes: what a builder reads from knobs or a config.json ---- */

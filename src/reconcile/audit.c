@@ -431,7 +431,7 @@ static dlm_status claim_growth(dlm_audit *a, const char *model, const char *clai
     else
         snprintf(measured, sizeof measured, "The seed's Table %s fits %s (%s).", a->table_of[si],
                  a->fits[si].degree == 2 ? "a quadratic" : "a line", a->fits[si].reason);
-    char law[384];
+    char law[768];
     snprintf(law, sizeof law, "%.2f MiB + %.4g MiB*%s + %.3g MiB*%s^2", p->law[0] / MIB,
              p->law[1] / MIB, L, p->law[2] / MIB, L);
     if (s->fixed > 0)

@@ -59,7 +59,7 @@
 typedef struct dlm_prediction {
     int have;            /* 0: none (why says why) */
     char why[256];
-    char what[320];      /* "pytorch profile, sm 90, infer fp32" */
+    char what[640];      /* "pytorch profile, sm 90, infer fp32[; set upsample=1]" */
     double *peak;        /* per series point (series->n), bytes */
     double *before;      /* per point, bytes; NULL when not predicted */
     double law[3];       /* the peak formula in the series' variable around the

@@ -90,7 +90,7 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
         return no_prediction(out, "dlmem has no model named '%s'", s->model);
     {
         dlm_graph *g0 = NULL;
-        dlm_status st0 = dlm_model_build_builtin(s->model, NULL, &g0);
+        dlm_status st0 = dlm_model_build_builtin(s->model, s->set, &g0);
         if (st0 == DLM_OK) st0 = input_growth(s, g0, out);
         dlm_graph_free(g0);
         if (st0 != DLM_OK) return st0;
@@ -120,11 +120,12 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
 
     dlm_graph *g = NULL;
     dlm_mem_model *m = NULL;
-    dlm_status st = dlm_model_build_builtin(s->model, NULL, &g);
+    dlm_status st = dlm_model_build_builtin(s->model, s->set, &g);
     if (st == DLM_OK) st = dlm_mem_model_alloc(g, &cfg, &m);
     if (st != DLM_OK) {
         dlm_graph_free(g);
-        return dlm_error_context(st, "predicting %s", s->model);
+        return dlm_error_context(st, "predicting %s%s%s%s", s->model, s->set[0] ? " (set " : "",
+                                 s->set, s->set[0] ? ")" : "");
     }
     size_t np = (size_t)(s->n > 0 ? s->n : 1);
     out->peak = malloc(np * sizeof *out->peak);
@@ -181,14 +182,16 @@ dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
         }
     }
     if (st == DLM_OK) {
-        snprintf(out->what, sizeof out->what, "%s profile, sm %d%s, %s %s%s%s", s->profile, cfg.sm,
+        snprintf(out->what, sizeof out->what, "%s profile, sm %d%s, %s %s%s%s%s%s", s->profile,
+                 cfg.sm,
                  sm_assumed ? (s->gpu[0] ? " (assumed: the gpu column names no GPU dlmem knows; "
                                            "--sm N sets it)"
                                          : " (assumed: no gpu column; --sm N sets it)")
                             : "",
                  dlm_mode_name(cfg.mode), dlm_dtype_name(cfg.dtype),
                  has_attention(g) ? " " : "",
-                 has_attention(g) ? dlm_attention_name(cfg.attention) : "");
+                 has_attention(g) ? dlm_attention_name(cfg.attention) : "",
+                 s->set[0] ? "; set " : "", s->set);
         for (int k = 0; k < s->n_extra; k++)
             if (used_extra & (1u << k)) {
                 size_t L = strlen(out->what);

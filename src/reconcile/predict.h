@@ -1,7 +1,8 @@
 /* predict.h — the analytic model's prediction for a measured series: the one
  * place where the reconciler calls src/analytic/memory.h.
  *
- * The configuration is the series' own: model (dlmem's name, default sizes),
+ * The configuration is the series' own: model (dlmem's name, built with the
+ * knobs of the series' set: default sizes when it is empty),
  * mode, dtype, attention ("" = eager, "fused" = SDPA/flash), profile (runtime
  * for dlmem's own sweeps, pytorch for PyTorch's), and the GPU's architecture
  * from its name (dlm_gpu_sm).  Variants the model does not describe

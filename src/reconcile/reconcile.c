@@ -91,7 +91,7 @@ const dlm_finding *dlm_recon_findings_of(const dlm_recon *r, int i, int *n)
 
 static int same_figure(const dlm_series *a, const dlm_series *b)
 {
-    return !strcmp(a->model, b->model) && !strcmp(a->mode, b->mode) &&
+    return !strcmp(a->model, b->model) && !strcmp(a->set, b->set) && !strcmp(a->mode, b->mode) &&
            !strcmp(a->dtype, b->dtype) && !strcmp(a->profile, b->profile) &&
            !strcmp(a->gpu, b->gpu) && !strcmp(a->variant, b->variant) &&
            !strcmp(a->optimizer, b->optimizer) && !strcmp(a->checkpoint, b->checkpoint) &&
@@ -172,13 +172,14 @@ dlm_status dlm_recon_plots(const dlm_recon *r, const char *dir, int render, char
             cv[nc++] = (dlm_plot_curve){&r->set.s[j], &r->fits[j], &r->data[j], &r->preds[j], f, nf};
         }
         const dlm_series *s = &r->set.s[i];
-        char stem[256], title[384], raw[256], gpu[64], src[64];
+        char stem[256], title[512], raw[512], gpu[64], src[64];
         /* named by what tells figures apart: the configuration, the source
          * (profile and GPU), then the file; never a bare number */
         gpu_tag(s->gpu, gpu, sizeof gpu);
         file_tag(s->file, src, sizeof src);
-        snprintf(raw, sizeof raw, "%s%s%s-%s-%s%s%s-%s%s%s-vs-%s", s->tag, s->tag[0] ? "-" : "",
-                 s->model, s->mode, s->dtype, strcmp(s->variant, "base") ? "-" : "",
+        snprintf(raw, sizeof raw, "%s%s%s%s%s-%s-%s%s%s-%s%s%s-vs-%s", s->tag, s->tag[0] ? "-" : "",
+                 s->model, s->set[0] ? "-" : "", s->set, s->mode, s->dtype,
+                 strcmp(s->variant, "base") ? "-" : "",
                  strcmp(s->variant, "base") ? s->variant : "", s->profile, gpu[0] ? "-" : "", gpu,
                  dlm_xvar_letter(s->xvar));
         for (int q = 0; q < nfig; q++)
@@ -199,8 +200,9 @@ dlm_status dlm_recon_plots(const dlm_recon *r, const char *dir, int render, char
                 snprintf(stem + L, sizeof stem - L, "-%d", nfig + 1);
                 break;
             }
-        snprintf(title, sizeof title, "%s %s %s: peak memory vs %s (%s%s%s)", s->model, s->mode,
-                 s->dtype, dlm_xvar_name(s->xvar), s->profile, s->gpu[0] ? ", " : "", s->gpu);
+        snprintf(title, sizeof title, "%s%s%s%s %s %s: peak memory vs %s (%s%s%s)", s->model,
+                 s->set[0] ? " (" : "", s->set, s->set[0] ? ")" : "", s->mode, s->dtype,
+                 dlm_xvar_name(s->xvar), s->profile, s->gpu[0] ? ", " : "", s->gpu);
         st = dlm_plot_write(dir, stem, title, cv, nc);
         if (st == DLM_OK && can_render) st = dlm_plot_render(dir, stem);
         if (st == DLM_OK) {

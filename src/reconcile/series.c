@@ -8,10 +8,11 @@
 
 #include "../analytic/memory.h"
 #include "../core/csv.h"
+#include "../models/models.h"
 
 /* One usable row of a file. */
 typedef struct row {
-    char key[256];       /* configuration, without B and T */
+    char key[640];       /* configuration, without B and T */
     int64_t B, T;
     double peak, before;
     int line, ok;
@@ -280,13 +281,53 @@ static dlm_status byte_count(const dlm_csv *c, int row, int col, double v)
 typedef struct proto_cols {
     const dlm_csv *c;
     const char *path;
-    int model, mode, dtype, attn, variant, opt, ckpt, ac, gpu, prof;
+    int model, mode, dtype, attn, variant, opt, ckpt, ac, gpu, prof, set;
     const char *file_profile;
     const char *peak_unit;  /* "bytes", "MiB" or "MB": the unit of the file's peak column */
     double unit_mult;       /* bytes per unit */
     int n_extra;
     char (*extra_name)[48];
+    char (*built)[DLM_SERIES_SET_MAX + 32]; /* the last "model|set" whose graph was built */
 } proto_cols;
+
+/* The set of row i, checked against the model (when dlmem knows it) and
+ * written in its one spelling (dlm_model_config_format) into p->set. */
+static dlm_status read_set(const proto_cols *pc, int i, dlm_series *p)
+{
+    const dlm_csv *c = pc->c;
+    char cell[DLM_SERIES_SET_MAX];
+    const dlm_model_info *info;
+    dlm_model_config cfg;
+    DLM_TRY(copy_field(cell, sizeof cell, c, i, pc->set, ""));
+    if (!cell[0] || dlm_model_find(p->model, &info) != DLM_OK) {
+        /* the defaults, or a model dlmem has no description of (no prediction:
+         * its set is kept as written) */
+        memcpy(p->set, cell, sizeof cell);
+        return DLM_OK;
+    }
+    dlm_status st = dlm_model_config_read(info, cell, &cfg);
+    if (st != DLM_OK)
+        return dlm_error_context(DLM_EPARSE, "%s:%d: column 'set'", pc->path, c->lines[i]);
+    if (dlm_model_config_format(&cfg, p->set, sizeof p->set) != DLM_OK)
+        return dlm_error(DLM_EPARSE, "%s:%d: column 'set': '%.60s' is more than the %zu "
+                         "characters dlmem keeps", pc->path, c->lines[i], cell,
+                         sizeof p->set - 1);
+    /* knobs each in range may still make no network (a U-Net's height that
+     * 2^depth does not divide): built once per configuration, here, so that
+     * the error names the row */
+    char key[sizeof *pc->built];
+    snprintf(key, sizeof key, "%s|%s", p->model, p->set);
+    if (p->set[0] && strcmp(key, *pc->built)) {
+        dlm_graph *g = NULL;
+        st = dlm_model_build(&cfg, &g);
+        dlm_graph_free(g);
+        if (st != DLM_OK)
+            return dlm_error_context(DLM_EPARSE, "%s:%d: column 'set': %s", pc->path,
+                                     c->lines[i], p->set);
+        memcpy(*pc->built, key, sizeof key);
+    }
+    return DLM_OK;
+}
 
 /* The configuration of row i (everything but B, T and the bytes). */
 static dlm_status fill_proto(const proto_cols *pc, int i, dlm_series *p)
@@ -304,6 +345,7 @@ static dlm_status fill_proto(const proto_cols *pc, int i, dlm_series *p)
     DLM_TRY(copy_field(p->autocast, sizeof p->autocast, c, i, pc->ac, "none"));
     DLM_TRY(copy_field(p->gpu, sizeof p->gpu, c, i, pc->gpu, ""));
     DLM_TRY(copy_field(p->profile, sizeof p->profile, c, i, pc->prof, pc->file_profile));
+    if (p->model[0]) DLM_TRY(read_set(pc, i, p));
     snprintf(p->file, sizeof p->file, "%s", pc->path);
     p->n_extra = pc->n_extra;
     for (int k = 0; k < pc->n_extra; k++) memcpy(p->extra_name[k], pc->extra_name[k], 48);
@@ -354,6 +396,7 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
     int c_ckpt = dlm_csv_col(c, "checkpoint"), c_ac = dlm_csv_col(c, "autocast");
     int c_gpu = dlm_csv_col(c, "gpu"), c_prof = dlm_csv_col(c, "profile");
     if (c_prof < 0) c_prof = dlm_csv_col(c, "source");
+    int c_set = dlm_csv_col(c, "set"); /* absent (older files): the defaults */
     /* other byte columns: measured workspaces a prediction may take as inputs */
     int c_extra[DLM_SERIES_MAX_EXTRA], n_extra = 0;
     char extra_name[DLM_SERIES_MAX_EXTRA][48];
@@ -377,9 +420,10 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
     const char *file_profile = "pytorch";
     if (dlm_csv_col(c, "median_ms") >= 0 && dlm_csv_col(c, "cublas") >= 0) file_profile = "runtime";
 
+    char built[DLM_SERIES_SET_MAX + 32] = "";
     proto_cols pc = {c, path, idx[0], idx[1], c_dtype, c_attn, c_variant, c_opt, c_ckpt, c_ac,
-                     c_gpu, c_prof, file_profile, units[u].unit, units[u].mult, n_extra,
-                     extra_name};
+                     c_gpu, c_prof, c_set, file_profile, units[u].unit, units[u].mult, n_extra,
+                     extra_name, &built};
     row *rows = calloc((size_t)c->nrows, sizeof *rows);
     if (!rows) st = dlm_error(DLM_ENOMEM, "out of memory");
     for (int i = 0; st == DLM_OK && i < c->nrows; i++) {
@@ -440,7 +484,7 @@ dlm_status dlm_series_read(const char *path, dlm_series_set *set)
         if (st != DLM_OK) break;
         {
             /* the configuration as one key; the fields' sizes sum below sizeof key */
-            const char *f[] = {p->model, p->variant, p->mode, p->dtype, p->attention,
+            const char *f[] = {p->model, p->set, p->variant, p->mode, p->dtype, p->attention,
                                p->optimizer, p->checkpoint, p->autocast, p->profile, p->gpu};
             size_t L = 0;
             for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
@@ -507,15 +551,17 @@ void dlm_series_label(const dlm_series *s, char *buf, size_t n)
         snprintf(fixed, sizeof fixed, ", T=%lld", (long long)s->fixed);
     else if (s->xvar == DLM_X_SEQ)
         snprintf(fixed, sizeof fixed, ", B=%lld", (long long)s->fixed);
-    snprintf(buf, n, "%s %s %s%s%s%s%s, %s varies (%s%s%s)", s->model, s->mode, s->dtype,
+    snprintf(buf, n, "%s%s%s%s %s %s%s%s%s%s, %s varies (%s%s%s)", s->model,
+             s->set[0] ? "[" : "", s->set, s->set[0] ? "]" : "", s->mode, s->dtype,
              s->attention[0] ? " " : "", s->attention, extra, fixed, dlm_xvar_letter(s->xvar),
              s->profile, s->gpu[0] ? ", " : "", s->gpu);
 }
 
 void dlm_series_stem(const dlm_series *s, char *buf, size_t n)
 {
-    char raw[256];
-    snprintf(raw, sizeof raw, "%s-%s-%s%s%s%s%s-%s%s%lld-%s", s->model, s->mode, s->dtype,
+    char raw[512];
+    snprintf(raw, sizeof raw, "%s%s%s-%s-%s%s%s%s%s-%s%s%lld-%s", s->model, s->set[0] ? "-" : "",
+             s->set, s->mode, s->dtype,
              s->attention[0] ? "-" : "", s->attention,
              strcmp(s->variant, "base") ? "-" : "", strcmp(s->variant, "base") ? s->variant : "",
              s->profile, s->xvar == DLM_X_BATCH ? "-T" : "-B", (long long)s->fixed,

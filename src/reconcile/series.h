@@ -9,10 +9,16 @@
  *   - a user's table with at least: model, mode, batch, seq, peak_bytes.
  *     Optional: dtype (default fp32), attention (eager|fused|sdpa; sdpa means
  *     fused), before_bytes, after_bytes, status (rows not "ok" are counted, not
- *     fitted), variant, optimizer, checkpoint, autocast, gpu, and profile (or
- *     source): runtime | pytorch.  Without that column a file is pytorch, unless
- *     its header is dlmem measure's (a median_ms and a cublas column): runtime.
+ *     fitted), variant, optimizer, checkpoint, autocast, gpu, set, and profile
+ *     (or source): runtime | pytorch.  Without that column a file is pytorch,
+ *     unless its header is dlmem measure's (a median_ms and a cublas column):
+ *     runtime.
  *   seq is 0 or empty for models without a sequence.  Bytes are integers.
+ *   set is the knobs the model was built with ("upsample=1", "height=160;base=32":
+ *   models.h's dlm_model_config_read), empty or absent for the defaults.  For a
+ *   model dlmem knows it is checked at once (an unknown knob or a value out of
+ *   range is an error naming file, line and knob) and kept in one spelling, so
+ *   that "base=64;upsample=1" and "upsample=1" are one series.
  * Malformed input is DLM_EPARSE naming file, line and column.
  *
  * What it is not: the fitting (fit.h) or the judging (deviation.h).
@@ -28,9 +34,12 @@
 typedef enum dlm_xvar { DLM_X_BATCH, DLM_X_SEQ } dlm_xvar;
 
 #define DLM_SERIES_MAX_EXTRA 24
+#define DLM_SERIES_SET_MAX 256 /* characters of a series' set, with its NUL (models.h's
+                                  DLM_MODEL_SET_MAX: whatever dlmem measure records) */
 
 typedef struct dlm_series {
     char model[32], variant[32], mode[16], dtype[16], attention[16];
+    char set[DLM_SERIES_SET_MAX]; /* the model's knobs ("upsample=1"; "" = defaults) */
     char optimizer[24], checkpoint[16], autocast[16];
     char profile[16];  /* "runtime" or "pytorch" (or "seed" for the audit's tables) */
     char gpu[64];
@@ -73,9 +82,10 @@ void dlm_series_set_free(dlm_series_set *set);
 const char *dlm_xvar_letter(dlm_xvar v);
 const char *dlm_xvar_name(dlm_xvar v);
 
-/* One-line label: "bert infer fp32 eager, B=8, T varies (pytorch, NVIDIA H200)". */
+/* One-line label: "bert infer fp32 eager, B=8, T varies (pytorch, NVIDIA H200)";
+ * a set follows the model: "unet[upsample=1] infer fp32, B varies (...)". */
 void dlm_series_label(const dlm_series *s, char *buf, size_t n);
-/* A file-name-safe stem: "bert-infer-fp32-eager-B8-T". */
+/* A file-name-safe stem: "bert-infer-fp32-eager-B8-T" ("unet-upsample_1-infer-..."). */
 void dlm_series_stem(const dlm_series *s, char *buf, size_t n);
 
 #endif
