@@ -126,8 +126,10 @@ run memory vit_b_16 --batch 1;    expect_rc 0 "vit_b_16's inference is predicted
 ! grep -q ">= " "$tmpdir/out"; ok $? "the patch conv's cuDNN workspace has a probed row at B=1: complete"
 run memory vit_b_16 --batch 300;  expect_rc 0 "vit_b_16 at B=300"
 out_has ">= " "the patch conv has no row at B=300 (rows go to 256): the peak is a lower bound"
-run memory vit_b_16 --batch 1 --mode train; expect_rc 2 "vit_b_16's training step is refused"
-one_line_error "their training with eager attention .*mode train for ViT .* is not modelled yet" "it says what has no rules"
+run memory vit_b_16 --batch 1 --mode train; expect_rc 0 "vit_b_16's training step is predicted (nn.MultiheadAttention's training path)"
+out_has "optimizer step\|backward of" "it names where the peak is"
+run memory vit_b_16 --batch 1 --mode train --dtype mixed; expect_rc 2 "... not under autocast"
+one_line_error "autocast" "it says autocast is not modelled"
 # advise on a decoder's inference: techniques the rules do not cover are rows that say so
 run advise gpt2 --mode infer --seq 512 --format csv; expect_rc 0 "advise gpt2 in inference"
 out_has ",mixed,precision,0,.*not modelled for this network" "autocast is a row saying it is not modelled"

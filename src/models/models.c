@@ -1,13 +1,17 @@
 /* models.c — the registry of networks and their knobs. */
 #include "models.h"
 
+#include "../core/paths.h"
+
 #include "hfconfig.h"
 #include "netfile.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const dlm_knob resnet_knobs[] = {
     {"height", 224, 32, 4096, "input image height (pixels)"},
@@ -331,11 +335,22 @@ dlm_status dlm_model_build_builtin(const char *name, const char *settings, dlm_g
     dlm_model_config cfg;
     *out = NULL;
     if (dlm_model_find(name, &m) != DLM_OK) {
+        /* a config.json model is recorded by its file's stem: one of the
+         * configs shipped in the data directory's hf/ (never a path of the
+         * data's choosing) */
+        size_t n = strlen(name), ok = n > 0 && n <= 64 && name[0] != '.';
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isalnum((unsigned char)name[i]) || name[i] == '-' || name[i] == '_' ||
+                 name[i] == '.';
+        char rel[96], path[4096];
+        if (ok && snprintf(rel, sizeof rel, "hf/%s.json", name) < (int)sizeof rel &&
+            dlm_data_path(rel, path, sizeof path) && access(path, R_OK) == 0)
+            return dlm_model_build_named(path, settings && settings[0] ? settings : NULL, out);
         char list[512];
         model_list(list, sizeof list);
-        return dlm_error(DLM_EINVAL, "unknown model '%.64s%s' (valid here: %s; a model named in "
-                         "data is never opened as a file)", name, strlen(name) > 64 ? "..." : "",
-                         list);
+        return dlm_error(DLM_EINVAL, "unknown model '%.64s%s' (valid here: %s, or a config "
+                         "shipped in data/hf by its name; a model named in data is never opened "
+                         "as a file)", name, strlen(name) > 64 ? "..." : "", list);
     }
     DLM_TRY(dlm_model_config_read(m, settings, &cfg));
     return dlm_model_build(&cfg, out);

@@ -86,7 +86,9 @@ dlm_status dlm_model_open(const char *name_or_path, const char *settings,
 dlm_status dlm_model_build_named(const char *name, const char *settings, dlm_graph **out);
 /* A built-in model by name only, for names read from data (a CSV's model
  * column): a name that looks like a path is an unknown model, never a file
- * that is opened.  settings are a recorded `set` cell (dlm_model_config_read:
+ * that is opened; a name that is no built-in is looked up among the configs
+ * shipped in the data directory's hf/ (a `dlmem measure` CSV names a
+ * config.json model by its file's stem).  settings are a recorded `set` cell (dlm_model_config_read:
  * ';' or ',' between items), NULL or "" for the defaults. */
 dlm_status dlm_model_build_builtin(const char *name, const char *settings, dlm_graph **out);
 

@@ -85,12 +85,12 @@ static dlm_status input_growth(const dlm_series *s, const dlm_graph *g, dlm_pred
 dlm_status dlm_predict_series(const dlm_series *s, int sm, dlm_prediction *out)
 {
     memset(out, 0, sizeof *out);
-    const dlm_model_info *info;
-    if (dlm_model_find(s->model, &info) != DLM_OK)
-        return no_prediction(out, "dlmem has no model named '%s'", s->model);
     {
+        /* a built-in, or a config shipped in data/hf by its stem */
         dlm_graph *g0 = NULL;
         dlm_status st0 = dlm_model_build_builtin(s->model, s->set, &g0);
+        if (st0 == DLM_EINVAL && !g0 && strstr(dlm_errmsg(), "unknown model"))
+            return no_prediction(out, "dlmem has no model named '%s'", s->model);
         if (st0 == DLM_OK) st0 = input_growth(s, g0, out);
         dlm_graph_free(g0);
         if (st0 != DLM_OK) return st0;

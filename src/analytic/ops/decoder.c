@@ -44,9 +44,9 @@
  * loss, gelu_new's and causal attention's backward node by node, as PyTorch's
  * own step on the meta device dispatches them (tools/torch_meta.py; every
  * op's outputs and frees), the requested bytes checked against the H200's
- * requested_bytes.all.peak to the byte (tests/requested_ref.sh).  Llama-family
- * layers, SDPA and ViT in training are refused by dlm_trace_supports(), by
- * name, before a walk.
+ * requested_bytes.all.peak to the byte (tests/requested_ref.sh).  What is not
+ * covered (autocast, checkpointing of a decoder, ViT's attention dropout) is
+ * refused by dlm_trace_supports(), by name, before a walk.
  */
 #include "rule.h"
 
@@ -921,16 +921,18 @@ const op_rule dlm_rule_causal_lm_loss = {
 /* ---- which configurations the rules cover -------------------------------------- */
 
 /* What of a training step the rules do not cover yet (NULL: all of it):
- * GPT-2- and Llama-family decoders with eager attention train; SDPA
- * attention in a decoder, ViT's ops and checkpointing of a decoder do not. */
+ * GPT-2- and Llama-family decoders and torchvision's ViT train (ViT's
+ * nn.MultiheadAttention without attention dropout); checkpointing of a
+ * decoder does not. */
 static const char *train_unsupported(const dlm_graph *g, const dlm_mem_config *cfg)
 {
     for (int o = 0; o < g->n_ops; o++) {
         const dlm_op *op = &g->ops[o];
         switch (op->kind) {
-        case DLM_OP_PATCH_TOKENS:
         case DLM_OP_MHA:
-            return "mode train for ViT (patch tokens, nn.MultiheadAttention)";
+            if (op->a.attn.dropout > 0)
+                return "mode train with nn.MultiheadAttention's attention dropout";
+            break;
         case DLM_OP_ATTENTION:
             if (op->a.attn.kv_heads != op->a.attn.heads && !op->a.attn.causal)
                 return "mode train with grouped key/value heads";
@@ -992,8 +994,8 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
         why = "data-parallel or sharded training";
     for (int o = 0; !why && cfg->mode == DLM_MODE_FORWARD && o < g->n_ops; o++) {
         const dlm_op *op = &g->ops[o];
-        if (op->kind == DLM_OP_MHA)
-            why = "mode forward with nn.MultiheadAttention (its training path)";
+        if (op->kind == DLM_OP_MHA && cfg->dtype == DLM_DTYPE_MIXED)
+            why = "nn.MultiheadAttention's training path under autocast";
         else if (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads &&
                  cfg->attention == DLM_ATTN_FUSED && cfg->dtype == DLM_DTYPE_FP32 &&
                  op->a.attn.dropout > 0)

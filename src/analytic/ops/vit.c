@@ -1,7 +1,8 @@
 /* vit.c — the rules of the vision transformers' own ops (see rule.h):
  * patch_tokens and nn.MultiheadAttention (the class token's cat is the
- * concat rule's).  Inference only (see
- * dlm_trace_supports in decoder.c).
+ * concat rule's): its eval fast path in inference, its training path
+ * (forward and backward) in modes forward and train; not under autocast and
+ * not with attention dropout (dlm_trace_supports in decoder.c refuses them).
  *
  * PyTorch 2.11 and torchvision 0.26:
  *   patch_tokens  conv_proj(x).reshape(n, C, h*w).permute(0, 2, 1): views
@@ -18,20 +19,84 @@
  */
 #include "rule.h"
 
-static void bwd_unwritten(tr *r, int o, int gout)
+static void fwd_view(tr *r, int o) { tr_out_alias(r, o, 0, r->g->ops[o].in[0]); }
+
+/* T rounded up to a multiple of m where T is a constant (ViT's tokens) or the
+ * sequence length (then the timeline rounds it). */
+static int temp_tround(tr *r, int o, dlm_poly per_t, dlm_poly t, int64_t m, const char *what)
 {
-    (void)gout;
-    if (r->st == DLM_OK)
-        r->st = dlm_error(DLM_EINTERNAL, "op %s: no backward rule", r->g->ops[o].name);
+    if (dlm_poly_is_const(&t)) {
+        int64_t n = dlm_poly_eval(&t, 1, 1), tp = (n + m - 1) / m * m;
+        return tr_temp(r, o, mulk(per_t, tp), DLM_TERM_TRANSIENT, -1, what);
+    }
+    return tl_new_tround(r->t, dlm_poly_mul(per_t, t), m, DLM_TERM_TRANSIENT, -1, what);
 }
 
-static void fwd_view(tr *r, int o) { tr_out_alias(r, o, 0, r->g->ops[o].in[0]); }
+/* The training path (model.train(); torch.nn.functional.multi_head_attention_forward,
+ * need_weights=False), read off a per-op log of torchvision's vit_b_16 on the H200
+ * (PyTorch 2.11, B=2, fp32 and bf16):
+ *   query.transpose(1, 0) (T, B, E) view; _in_projection_packed: linear on it is
+ *     matmul(x, W^T) (reshape copies the transposed x: MmBackward saves the copy),
+ *     mm (B*T, 3E) (the first GEMM allocates the cuBLAS workspace), + in_proj_bias
+ *     out of place (the mm result goes), unflatten/unsqueeze/transpose/squeeze
+ *     views and .contiguous(): proj (3, T, B, E), whose selects are q, k, v
+ *     (views; SDPA saves them)
+ *   SDPA on (B, h, T, d) views: fp32 the memory-efficient kernel (output, its
+ *     logsumexp (B, h, T rounded up to 32) fp32), bf16 cuDNN's (output, logsumexp
+ *     (B, h, T) fp32, philox seed and offset: two int64 on the GPU)
+ *   attn_output.permute(2, 0, 1, 3): the memory-efficient output is (B, T, h, d)
+ *     in memory, so .contiguous() copies (B*T*E); cuDNN's is (T, B, h, d) already
+ *     (its strides follow q's): a view
+ *   out_proj: addmm (B*T, E) with bias (cuBLASLt): the output; AddmmBackward saves
+ *     its input (the copy, or SDPA's output). */
+static void fwd_mha_train(tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0], e = r->eb[x], heads = op->a.attn.heads;
+    const dlm_tensor *t = TT(r, x);
+    dlm_poly bte = mulk(numel(r, x), e), bte3 = mulk(numel(r, x), 3LL * e);
+    tr_gemm(r, 0);
+    int xc = tr_temp(r, o, bte, DLM_TERM_TRANSIENT, -1, "x^T copied by matmul's reshape");
+    if (r->rg[op->params[0]]) tr_save(r, o, xc, "in_proj input (copy)");
+    int mm = tr_temp(r, o, bte3, DLM_TERM_TRANSIENT, -1, "in_proj mm");
+    int ad = tr_temp(r, o, bte3, DLM_TERM_TRANSIENT, -1, "+ in_proj_bias");
+    tl_unref(r->t, mm);
+    int proj = tr_temp(r, o, bte3, DLM_TERM_TRANSIENT, -1, "proj.contiguous() (q, k, v)");
+    tl_unref(r->t, ad);
+    tl_unref(r->t, xc);
+    tr_save(r, o, proj, "q, k, v");
+    int out = tr_temp(r, o, bte, DLM_TERM_TRANSIENT, -1, "SDPA output");
+    tr_save(r, o, out, "SDPA output");
+    dlm_poly per_t = mulk(t->shape[0], 4LL * heads);
+    int lse = e == 4 ? temp_tround(r, o, per_t, t->shape[1], 32, "logsumexp (rows padded to 32)")
+                     : tr_temp(r, o, dlm_poly_mul(per_t, t->shape[1]), DLM_TERM_TRANSIENT, -1,
+                               "logsumexp");
+    tr_save(r, o, lse, "logsumexp");
+    tl_unref(r->t, lse);
+    if (e != 4)
+        for (int k = 0; k < 2; k++) {
+            int s = tr_temp(r, o, P(8), DLM_TERM_TRANSIENT, -1, k ? "philox offset" : "philox seed");
+            tr_save(r, o, s, "philox state");
+            tl_unref(r->t, s);
+        }
+    int ac = e == 4 ? tr_temp(r, o, bte, DLM_TERM_TRANSIENT, -1, "attn_output.contiguous()") : out;
+    if (r->rg[op->params[2]]) tr_save(r, o, ac, "out_proj input");
+    tr_gemm_lt(r); /* addmm with out_proj.bias */
+    tr_out_new(r, o, 0);
+    if (ac != out) tl_unref(r->t, ac);
+    tl_unref(r->t, out);
+    tl_unref(r->t, proj);
+}
 
 static void fwd_mha(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
     int x = op->in[0], e = r->eb[x];
     const dlm_tensor *t = TT(r, x);
+    if (r->grad) {
+        fwd_mha_train(r, o);
+        return;
+    }
     tr_gemm(r, 0);
     tr_gemm_lt(r); /* addmm with in_proj_bias */
     int qkv = tr_temp(r, o, mulk(numel(r, x), 3LL * e), DLM_TERM_TRANSIENT, -1, "in_proj (qkv)");
@@ -45,6 +110,71 @@ static void fwd_mha(tr *r, int o)
     tl_unref(r->t, qkv);
 }
 
+/* The training path's backward, node by node as the vit_b_16 log shows it
+ * (see fwd_mha_train): out_proj's AddmmBackward on a copy of the transposed
+ * gradient (the view's reshape): grad input, then out_proj's weight and bias
+ * gradients; SDPA's backward (grads of q, k, v; the kernel's workspace as
+ * the fused attention rule has it), its saved tensors released; each of the
+ * three gradients copied twice on its way back through q.view(B, h, T, d) and
+ * the transposed (T, B*h, d) view (each copy frees its source); SelectBackward
+ * makes a zero (3, T, B, E) tensor per gradient, accumulated out of place;
+ * the unflatten's reshape copies the sum (3, T, B, E); in_proj's bias and
+ * weight gradients, then its grad input (B, T, E). */
+static void bwd_mha(tr *r, int o, int gout)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int x = op->in[0], e = r->eb[x], heads = op->a.attn.heads;
+    const dlm_tensor *t = TT(r, x);
+    dlm_poly bte = mulk(numel(r, x), e), bte3 = mulk(numel(r, x), 3LL * e);
+    tr_gemm(r, 1);
+    int gc = new_slot(r, bte, DLM_TERM_TRANSIENT, -1, "MHA backward: grad copy (reshape)");
+    tl_unref(r->t, gout);
+    int ga = new_slot(r, bte, DLM_TERM_TRANSIENT, -1, "MHA backward: out_proj grad input");
+    tr_param_grad(r, op->params[2], tr_pgrad_half(r, op->params[2]));
+    tr_param_grad(r, op->params[3], tr_pgrad_half(r, op->params[3]));
+    tl_unref(r->t, gc);
+    /* SDPA's backward: the memory-efficient kernel (fp32) takes B*T*E + 2*B*h*T
+     * floats of workspace, cuDNN's (half) 2*B*T*E elements + B*h*T floats */
+    dlm_poly rows_h = mulk(dlm_poly_mul(t->shape[0], t->shape[1]), 4LL * heads);
+    dlm_poly w = e == 4 ? dlm_poly_add(bte, mulk(rows_h, 2)) : dlm_poly_add(mulk(bte, 2), rows_h);
+    int ws = new_slot(r, w, DLM_TERM_WORKSPACE, -1, "MHA backward: attention workspace");
+    int g[3];
+    for (int k = 0; k < 3; k++)
+        g[k] = new_slot(r, bte, DLM_TERM_TRANSIENT, -1, "MHA backward: grad q, k, v");
+    tl_unref(r->t, ws);
+    tl_unref(r->t, ga);
+    tr_release_saved(r, o);
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < 3; k++) {
+            int c = new_slot(r, bte, DLM_TERM_TRANSIENT, -1, "MHA backward: reshape copy");
+            tl_unref(r->t, g[k]);
+            g[k] = c;
+        }
+    int acc = -1;
+    for (int k = 0; k < 3; k++) {
+        int sb = new_slot(r, bte3, DLM_TERM_TRANSIENT, -1, "MHA backward: select_backward zeros");
+        tl_unref(r->t, g[k]);
+        if (acc < 0) {
+            acc = sb;
+            continue;
+        }
+        int sum = new_slot(r, bte3, DLM_TERM_TRANSIENT, -1, "MHA backward: grad proj sum");
+        tl_unref(r->t, acc);
+        tl_unref(r->t, sb);
+        acc = sum;
+    }
+    int cl = new_slot(r, bte3, DLM_TERM_TRANSIENT, -1, "MHA backward: unflatten's reshape copy");
+    tl_unref(r->t, acc);
+    tr_param_grad(r, op->params[1], tr_pgrad_half(r, op->params[1]));
+    tr_param_grad(r, op->params[0], tr_pgrad_half(r, op->params[0]));
+    int gx = r->rg[x] ? tr_grad_new(r, x, "MHA backward: grad input") : -1;
+    tl_unref(r->t, cl);
+    tr_give(r, x, gx);
+}
+
+/* PermuteBackward and ViewBackward: views; the gradient goes to the conv as it is */
+static void bwd_patch_tokens(tr *r, int o, int gout) { tr_give(r, r->g->ops[o].in[0], gout); }
+
 const op_rule dlm_rule_patch_tokens = {
-    .name = "patch_tokens", .fwd = fwd_view, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
-const op_rule dlm_rule_mha = {.name = "multihead_attention", .fwd = fwd_mha, .bwd = bwd_unwritten};
+    .name = "patch_tokens", .fwd = fwd_view, .bwd = bwd_patch_tokens, .flags = RULE_FUNCTIONAL};
+const op_rule dlm_rule_mha = {.name = "multihead_attention", .fwd = fwd_mha, .bwd = bwd_mha};
