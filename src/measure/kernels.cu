@@ -83,24 +83,31 @@ __global__ void bias_channels_k(T *y, const T *b, int64_t n, int C, int64_t hw, 
  * the window's input elements over kh * kw, the window clipped to the padded
  * input (PyTorch's avg_pool2d: pool_size = (hend - hstart) * (wend - wstart)
  * before clipping to the input). */
+/* Element i of an (N, C, Ho, Wo) output stored NCHW, or NHWC when nhwc: its
+ * channel, row and column; returns its image. */
+__device__ __forceinline__ int64_t decode_nchw(int64_t i, int C, int Ho, int Wo, int nhwc, int *c,
+                                               int *oh, int *ow)
+{
+    if (nhwc) {
+        *c = (int)(i % C); i /= C;
+        *ow = (int)(i % Wo); i /= Wo;
+        *oh = (int)(i % Ho); i /= Ho;
+    } else {
+        *ow = (int)(i % Wo); i /= Wo;
+        *oh = (int)(i % Ho); i /= Ho;
+        *c = (int)(i % C); i /= C;
+    }
+    return i;
+}
+
 template <typename T>
 __global__ void avgpool2d_k(T *y, const T *x, int64_t n, int C, int H, int W, int Ho, int Wo,
                             int kh, int kw, int sh, int sw, int ph, int pw, int nhwc)
 {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
-        int64_t r = i;
         int c, oh, ow;
-        if (nhwc) {
-            c = (int)(r % C); r /= C;
-            ow = (int)(r % Wo); r /= Wo;
-            oh = (int)(r % Ho); r /= Ho;
-        } else {
-            ow = (int)(r % Wo); r /= Wo;
-            oh = (int)(r % Ho); r /= Ho;
-            c = (int)(r % C); r /= C;
-        }
-        int64_t b = r;
+        int64_t b = decode_nchw(i, C, Ho, Wo, nhwc, &c, &oh, &ow);
         int hs = oh * sh - ph, ws = ow * sw - pw;
         int he = min(hs + kh, H + ph), we = min(ws + kw, W + pw);
         int size = (he - hs) * (we - ws);
@@ -302,18 +309,8 @@ __global__ void upsample_k(T *y, const T *x, int64_t n, int C, int H, int W, int
 {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
-        int64_t r = i;
         int c, oh, ow;
-        if (nhwc) {
-            c = (int)(r % C); r /= C;
-            ow = (int)(r % Wo); r /= Wo;
-            oh = (int)(r % Ho); r /= Ho;
-        } else {
-            ow = (int)(r % Wo); r /= Wo;
-            oh = (int)(r % Ho); r /= Ho;
-            c = (int)(r % C); r /= C;
-        }
-        int64_t b = r;
+        int64_t b = decode_nchw(i, C, Ho, Wo, nhwc, &c, &oh, &ow);
 #define X_AT(h, w) ld(x, nhwc ? ((b * H + (h)) * W + (w)) * C + c : ((b * C + c) * H + (h)) * W + (w))
         if (!bilinear) {
             st(y, i, X_AT(nearest_src(oh, H, Ho, sh), nearest_src(ow, W, Wo, sw)));
