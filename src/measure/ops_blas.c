@@ -8,16 +8,22 @@
  *              added by the BIAS epilogue (PyTorch's addmm does the same);
  *              plain cublasGemmEx with D prefilled with b if cublasLt offers
  *              no algorithm.  Its workspace is the runtime's cuBLAS one.
- *   attention  q, k, v, out are (B, T, Hd) with heads of hd columns side by
- *              side: for batch element b and head h, Q_bh is a (T, hd) block
- *              with row stride Hd at b*T*Hd + h*hd.  Two batched GEMMs over
+ *   attention  q, k, v, out are (B, T, X) with heads of hd columns side by
+ *              side, each with its own row stride ld and batch stride (GPT-2's
+ *              q, k, v are column slices of one (B, T, 3C) projection): for
+ *              batch element b and head h, Q_bh is a (T, hd) block at
+ *              b*bq + h*hd, K_bh and V_bh at b*bk + g*hd with g = h / (heads /
+ *              kv_heads) (grouped-query attention).  Two batched GEMMs over
  *              all B*heads blocks read device arrays of block addresses:
- *                S_bh = scale * Q_bh K_bh^T  gemm(T, N, T, T, hd, K lda=Hd,
- *                                                 Q ldb=Hd, S ldc=T)
- *                softmax over each row of S, in place
- *                O_bh = P_bh V_bh            gemm(N, N, hd, T, T, V lda=Hd,
- *                                                 P ldb=T, O ldc=Hd)
- *              S and the address arrays are the op's scratch (plan.h).
+ *                S_bh = scale * Q_bh K_bh^T  gemm(T, N, T, T, hd, K lda=ldk,
+ *                                                 Q ldb=ldq, S ldc=Tp)
+ *                softmax over each row of S (causal / sliding window: masked
+ *                keys get 0), in place
+ *                O_bh = P_bh V_bh            gemm(N, N, hd, T, T, V lda=ldv,
+ *                                                 P ldb=Tp, O ldc=ldo)
+ *              S (rows Tp = T padded to 16 bytes) and the address arrays are
+ *              the op's scratch (plan.h).  nn.MultiheadAttention adds its
+ *              in_proj output and the context (its out_proj's input) to it.
  * Compute type: CUBLAS_COMPUTE_32F (exact fp32, and bf16 with fp32
  * accumulation), CUBLAS_COMPUTE_32F_FAST_TF32 with --tf32.
  */

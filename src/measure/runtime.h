@@ -24,7 +24,16 @@
  * Math: fp32 is exact FP32 by default (cuDNN FMA math, CUBLAS_COMPUTE_32F, no
  * TF32); tf32 lets cuDNN and cuBLAS use TF32 tensor cores, as PyTorch does by
  * default for cuDNN.  bf16 stores weights and activations in bfloat16 and
- * accumulates in float32 (ResNet and BERT; the cuDNN RNN path is fp32 only).
+ * accumulates in float32 (every network but the RNNs: the cuDNN RNN path is
+ * fp32 only); elementwise chains PyTorch runs as several kernels (RMSNorm,
+ * RoPE, gelu_new) round to bf16 where PyTorch's kernels do.
+ *
+ * Transformers (inference, eager attention): attention reads q, k and v as
+ * (B, T, features) views with their own row strides (GPT-2's slices of one
+ * projection, MHA's packed in_proj), grouped-query heads by repeat_kv's
+ * mapping, a causal or sliding-window mask in its softmax; the KV cache the
+ * decoders return (graph->cache) stays allocated with the outputs, and
+ * dlm_rt_release_outputs frees it.  The loss op (train only) is not run.
  *
  * Layout: in bf16, conv nets run channels-last by default: conv filters are
  * stored (K, R, S, C) and every 4-d activation (N, H, W, C), which cuDNN's
