@@ -4,6 +4,7 @@
  * one and in order, against data/reference/pytorch_params.csv written by
  * tools/torch_reference.py from PyTorch itself. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "analytic/params.h"
 #include "analytic/torchref.h"
@@ -372,5 +373,27 @@ int main(void)
     TAP_OK(st == DLM_OK, "a 32x32 image still fits ResNet18's strides");
     dlm_graph_free(bad);
     check_recorded_set();
+    /* Names read from data (a measure CSV's model column): a built-in, or a config
+     * shipped in data/hf by its stem; never a path. */
+    {
+        dlm_graph *bg = NULL;
+        dlm_status st = dlm_model_build_builtin("llama-gqa-tiny", NULL, &bg);
+        if (st == DLM_EUNSUPPORTED && strstr(dlm_errmsg(), "jansson"))
+            TAP_OK(1, "# SKIP data/hf stems: built without jansson");
+        else
+            TAP_OK(st == DLM_OK && bg && dlm_graph_param_count(bg) == 30760320,
+                   "a data column's 'llama-gqa-tiny' is data/hf/llama-gqa-tiny.json (30,760,320 "
+                   "parameters)");
+        dlm_graph_free(bg);
+        const char *bad[] = {"../hf/llama-gqa-tiny", "hf/llama-gqa-tiny", ".llama-gqa-tiny",
+                             "llama-gqa-tiny.json/..", "/etc/passwd", "no-such-config"};
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            bg = NULL;
+            st = dlm_model_build_builtin(bad[k], NULL, &bg);
+            TAP_OK(st == DLM_EINVAL && !bg && strstr(dlm_errmsg(), "never opened as a file"),
+                   "'%s' from data is an unknown model, not a file", bad[k]);
+            dlm_graph_free(bg);
+        }
+    }
     return tap_done();
 }
