@@ -493,7 +493,10 @@ def checkpointed(model, how):
                 for i in range(len(seq)):
                     seq[i] = Ckpt(seq[i])
         return model
-    if how in ("layer", "block") and hasattr(model, "encoder"):  # BERT's blocks are its layers
+    if how in ("layer", "block") and (hasattr(model, "encoder") or
+                                      getattr(model, "supports_gradient_checkpointing", False)):
+        # BERT's blocks are its layers, a decoder's its decoder layers (transformers'
+        # GradientCheckpointingLayer; in training it turns the KV cache off)
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         return model
     raise SystemExit(f"checkpoint {how!r} does not apply to this model")
