@@ -183,6 +183,40 @@ int main(void)
     for (int i = 0; i < 8; i++) z.peak[i] += 2 * MIB * z.x[i];
     expect_kind(&z, DLM_FIND_SLOPE, "planted 2 MiB/sample slope error", 0);
 
+    /* slope where the predicted peak changes phase inside the range (a training
+     * step's optimizer at small B, its backward at large B): the finding's
+     * formula slope is the predicted peaks' own slope over the points, not the
+     * law of one phase */
+    {
+        const double xb[] = {1, 5, 32};
+        make(&z, DLM_X_BATCH, xb, 3, RES, 0);
+        z.p.law[0] = 1709 * MIB; /* the optimizer step's law: 0.29 MiB per sample */
+        z.p.law[1] = 0.29 * MIB;
+        z.pred[0] = 1709.6 * MIB;
+        z.pred[1] = 1740.0 * MIB;
+        z.pred[2] = 4988.0 * MIB; /* the backward's peak there */
+        for (int i = 0; i < 3; i++) z.peak[i] = z.pred[i] + 0.8 * MIB * z.x[i];
+        double mx = (1 + 5 + 32) / 3.0, mp = (z.pred[0] + z.pred[1] + z.pred[2]) / 3, sxx = 0,
+               sxp = 0;
+        for (int i = 0; i < 3; i++) {
+            sxx += (xb[i] - mx) * (xb[i] - mx);
+            sxp += (xb[i] - mx) * (z.pred[i] - mp);
+        }
+        dlm_findings fs;
+        dlm_compare cmp;
+        unsigned kinds;
+        int nf = run(&z, &fs, &kinds, &cmp);
+        int found = 0;
+        for (int i = 0; i < fs.n; i++)
+            if (fs.f[i].kind == DLM_FIND_SLOPE)
+                found = fabs(fs.f[i].predicted - sxp / sxx) < 1e-6 * MIB &&
+                        fabs(fs.f[i].measured - (sxp / sxx + 0.8 * MIB)) < 1e-3 * MIB;
+        TAP_OK(nf > 0 && found, "a phase change inside the range: the slope finding compares the "
+               "measured slope with the predicted peaks' (%.4g MiB per sample), not one phase's law",
+               sxp / sxx / MIB);
+        dlm_findings_free(&fs);
+    }
+
     /* drift: Table 2's baseline, 12.4 MiB per sample against a 0.574 MiB input */
     {
         const double xb[] = {1, 4, 8, 16};

@@ -441,9 +441,11 @@ static dlm_status detect(const dlm_series *s, const xmap *xm, int si, const dlm_
     /* ---- slope and offset from the residuals ------------------------------------ */
     if (p && !flat && !order && d->n >= 2) {
         double *rx = malloc((size_t)d->n * sizeof *rx), *ry = malloc((size_t)d->n * sizeof *ry);
-        if (!rx || !ry) {
+        double *rp = malloc((size_t)d->n * sizeof *rp);
+        if (!rx || !ry || !rp) {
             free(rx);
             free(ry);
+            free(rp);
             return dlm_error(DLM_ENOMEM, "out of memory");
         }
         int m = 0;
@@ -454,10 +456,32 @@ static dlm_status detect(const dlm_series *s, const xmap *xm, int si, const dlm_
             if (above_base) {
                 /* the run's own memory: peak minus what was resident before it */
                 r -= before_mean(xm, d->x[k]) - pred_at(xm, p->before, d->x[k]);
+                pv -= pred_at(xm, p->before, d->x[k]);
             }
             rx[m] = d->x[k];
+            rp[m] = pv;
             ry[m++] = r;
         }
+        /* the predicted peaks' own slope over these points, as the residuals' is
+         * fitted: where the peak moves from one phase to another inside the range
+         * (a training step's optimizer at small B, its backward at large B), the
+         * formula's law at one point is not the series' slope */
+        double pslope = NAN;
+        if (m >= 2) {
+            double mx = 0, mp = 0, sxx = 0, sxp = 0;
+            for (int k = 0; k < m; k++) {
+                mx += rx[k];
+                mp += rp[k];
+            }
+            mx /= m;
+            mp /= m;
+            for (int k = 0; k < m; k++) {
+                sxx += (rx[k] - mx) * (rx[k] - mx);
+                sxp += (rx[k] - mx) * (rp[k] - mp);
+            }
+            if (sxx > 0) pslope = sxp / sxx;
+        }
+        free(rp);
         double slope = 0, slope_se = q, mean = 0, mean_se = q;
         dlm_status st = DLM_OK;
         if (m >= DLM_FIT_MIN_POINTS) {
@@ -483,9 +507,12 @@ static dlm_status detect(const dlm_series *s, const xmap *xm, int si, const dlm_
         free(ry);
         if (st != DLM_OK) return dlm_error_context(st, "fitting the residuals");
         if (m >= 2 && fabs(slope) > DLM_DEV_NSIGMA * slope_se && fabs(slope) * rr > floor) {
-            double ps = cmp->have ? cmp->slope_pred : p->law[1];
-            if (above_base)
-                ps -= (pred_at(xm, p->before, x1) - pred_at(xm, p->before, x0)) / (x1 - x0);
+            double ps = pslope;
+            if (isnan(ps)) {
+                ps = cmp->have ? cmp->slope_pred : p->law[1];
+                if (above_base)
+                    ps -= (pred_at(xm, p->before, x1) - pred_at(xm, p->before, x0)) / (x1 - x0);
+            }
             DLM_TRY(add(out, DLM_FIND_SLOPE, si, NAN, NAN, ps + slope, ps,
                         "the measured peak%s grows %.4g MiB per %s, the formula %.4g MiB (residual "
                         "slope %+.4g MiB, standard error %.2g, %s over %s %g..%g): a per-%s term is %s the "
