@@ -272,14 +272,8 @@ static dlm_status attention_core(dlm_rt *rt, int o, attn_arg q, attn_arg k, attn
                                       rt->compute, CUBLAS_GEMM_DEFAULT));
     st = DLM_OK;
 fail:
-    if (P) {
-        dlm_status s2 = dlm_devmem_free(&rt->mem, P);
-        if (st == DLM_OK) st = s2;
-    }
-    if (S) {
-        dlm_status s2 = dlm_devmem_free(&rt->mem, S);
-        if (st == DLM_OK) st = s2;
-    }
+    rt_scratch_free(rt, P, &st);
+    rt_scratch_free(rt, S, &st);
     return st;
 }
 
@@ -322,13 +316,7 @@ dlm_status rt_mha_run(dlm_rt *rt, int o)
     DLM_GO(attention_core(rt, o, q, k, v, c, B, T, qkv_bytes + ctx_bytes));
     DLM_GO(lin_run(rt, &rt->ops[o].lin2, ctx, rt_ptr(rt, op->params[2]), rt_ptr(rt, op->out[0])));
 fail:
-    if (ctx) {
-        dlm_status s2 = dlm_devmem_free(&rt->mem, ctx);
-        if (st == DLM_OK) st = s2;
-    }
-    if (qkv) {
-        dlm_status s2 = dlm_devmem_free(&rt->mem, qkv);
-        if (st == DLM_OK) st = s2;
-    }
+    rt_scratch_free(rt, ctx, &st);
+    rt_scratch_free(rt, qkv, &st);
     return st;
 }

@@ -129,11 +129,7 @@ static dlm_status scratch_ws(dlm_rt *rt, conv_scratch *s, size_t bytes)
 static dlm_status scratch_free(dlm_rt *rt, conv_scratch *s, dlm_status st)
 {
     void *own[3] = {s->ws_own ? s->ws : NULL, s->y, s->x};
-    for (int i = 0; i < 3; i++) {
-        if (!own[i]) continue;
-        dlm_status sf = dlm_devmem_free(&rt->mem, own[i]);
-        if (st == DLM_OK) st = sf;
-    }
+    for (int i = 0; i < 3; i++) rt_scratch_free(rt, own[i], &st);
     memset(s, 0, sizeof *s);
     return st;
 }
@@ -599,14 +595,8 @@ dlm_status rt_conv_run(dlm_rt *rt, int o)
                                         y->nhwc, rt->dt, rt->stream));
     }
 fail:
-    if (own_ws && ws) {
-        dlm_status sf = dlm_devmem_free(&rt->mem, ws);
-        if (st == DLM_OK) st = sf;
-    }
-    if (copy) {
-        dlm_status sf = dlm_devmem_free(&rt->mem, copy);
-        if (st == DLM_OK) st = sf;
-    }
+    if (own_ws) rt_scratch_free(rt, ws, &st);
+    rt_scratch_free(rt, copy, &st);
     return st;
 }
 

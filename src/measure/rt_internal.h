@@ -156,6 +156,9 @@ struct dlm_rt {
 /* Device address of tensor t (its storage's address plus its offset). */
 void *rt_ptr(const dlm_rt *rt, int t);
 int rt_contiguous(const rt_tensor *x);
+/* Frees op scratch p (NULL: nothing) and keeps the first failure: *st takes the
+ * free's status only when it was DLM_OK (the cleanup after a `fail:` label). */
+void rt_scratch_free(dlm_rt *rt, void *p, dlm_status *st);
 /* Host float32 -> device in the runtime's float type. */
 dlm_status rt_upload_float(dlm_rt *rt, void *dev, const float *host, int64_t n);
 

@@ -32,6 +32,13 @@ int rt_contiguous(const rt_tensor *x)
     return 1;
 }
 
+void rt_scratch_free(dlm_rt *rt, void *p, dlm_status *st)
+{
+    if (!p) return;
+    dlm_status s2 = dlm_devmem_free(&rt->mem, p);
+    if (*st == DLM_OK) *st = s2;
+}
+
 static uint16_t f32_to_bf16(float f)
 {
     uint32_t u;
