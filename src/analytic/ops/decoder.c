@@ -769,9 +769,8 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
     }
     if (r->cfg->attention == DLM_ATTN_FUSED) {
         /* as linear_attn.c's fused backward (the BERT oplog's workspaces) */
-        dlm_poly rows_h = mulk(dlm_poly_mul(B, T), (int64_t)H * 4);
-        dlm_poly w = e == 4 ? dlm_poly_add(q_b, mulk(rows_h, 2)) : dlm_poly_add(mulk(q_b, 2), rows_h);
-        int ws = new_slot(r, w, DLM_TERM_WORKSPACE, -1, "attention backward workspace");
+        int ws = new_slot(r, tr_sdpa_bwd_workspace(q_b, B, T, H, e), DLM_TERM_WORKSPACE, -1,
+                          "attention backward workspace");
         int fq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q");
         int fk = new_slot(r, bytes_e(r, k, e), DLM_TERM_TRANSIENT, -1, "grad k");
         int fv = new_slot(r, bytes_e(r, v, e), DLM_TERM_TRANSIENT, -1, "grad v");

@@ -228,6 +228,16 @@ static void bwd_lora(tr *r, int o, int gout)
     tr_give(r, x, gx2);
 }
 
+/* The fused attention backward's workspace, read off the oplog (B=2, T=64):
+ * cuDNN's (half) takes 2*B*T*Hd elements + B*h*T floats, the memory-efficient
+ * kernel (fp32) B*T*Hd + 2*B*h*T floats; qb is B*T*Hd elements in bytes, e
+ * the element size. */
+dlm_poly tr_sdpa_bwd_workspace(dlm_poly qb, dlm_poly B, dlm_poly T, int heads, int e)
+{
+    dlm_poly rows_h = mulk(dlm_poly_mul(B, T), (int64_t)heads * 4);
+    return e == 4 ? dlm_poly_add(qb, mulk(rows_h, 2)) : dlm_poly_add(mulk(qb, 2), rows_h);
+}
+
 static void bwd_attention(tr *r, int o, int gout)
 {
     const dlm_op *op = &r->g->ops[o];
@@ -245,13 +255,8 @@ static void bwd_attention(tr *r, int o, int gout)
     if (!r->torch || r->cfg->attention == DLM_ATTN_FUSED) {
         int ws = -1;
         if (r->torch) {
-            /* oplog (B=2, T=64): cuDNN's attention backward (half) takes
-             * 2*B*T*Hd elements + B*h*T floats of workspace, the
-             * memory-efficient kernel (fp32) B*T*Hd + 2*B*h*T floats */
-            dlm_poly rows_h = mulk(dlm_poly_mul(x->shape[0], x->shape[1]), (int64_t)h * 4);
-            dlm_poly w = r->eb[q] == 4 ? dlm_poly_add(bth, mulk(rows_h, 2))
-                                       : dlm_poly_add(mulk(bth, 2), rows_h);
-            ws = new_slot(r, w, DLM_TERM_WORKSPACE, -1, "attention backward workspace");
+            ws = new_slot(r, tr_sdpa_bwd_workspace(bth, x->shape[0], x->shape[1], h, r->eb[q]),
+                          DLM_TERM_WORKSPACE, -1, "attention backward workspace");
         }
         gq = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad q");
         gk = new_slot(r, bth, DLM_TERM_TRANSIENT, -1, "grad k");

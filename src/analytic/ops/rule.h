@@ -166,6 +166,8 @@ extern const op_rule dlm_rule_conv2d, dlm_rule_batchnorm2d, dlm_rule_layernorm,
 void tr_causal_attention_fwd(tr *r, int o);
 /* The runtime profile's eager attention scratch (scores padded, addresses): a slot. */
 int tr_runtime_scores(tr *r, int o);
+/* The fused attention backward's workspace bytes (linear_attn.c). */
+dlm_poly tr_sdpa_bwd_workspace(dlm_poly qb, dlm_poly B, dlm_poly T, int heads, int e);
 void tr_causal_attention_bwd(tr *r, int o, int gout);
 void tr_gelu_new_fwd(tr *r, int o);
 void tr_gelu_new_bwd(tr *r, int o, int gout);

@@ -133,11 +133,9 @@ static void bwd_mha(tr *r, int o, int gout)
     tr_param_grad(r, op->params[2], tr_pgrad_half(r, op->params[2]));
     tr_param_grad(r, op->params[3], tr_pgrad_half(r, op->params[3]));
     tl_unref(r->t, gc);
-    /* SDPA's backward: the memory-efficient kernel (fp32) takes B*T*E + 2*B*h*T
-     * floats of workspace, cuDNN's (half) 2*B*T*E elements + B*h*T floats */
-    dlm_poly rows_h = mulk(dlm_poly_mul(t->shape[0], t->shape[1]), 4LL * heads);
-    dlm_poly w = e == 4 ? dlm_poly_add(bte, mulk(rows_h, 2)) : dlm_poly_add(mulk(bte, 2), rows_h);
-    int ws = new_slot(r, w, DLM_TERM_WORKSPACE, -1, "MHA backward: attention workspace");
+    /* SDPA's backward: the fused attention rule's workspace */
+    int ws = new_slot(r, tr_sdpa_bwd_workspace(bte, t->shape[0], t->shape[1], heads, e),
+                      DLM_TERM_WORKSPACE, -1, "MHA backward: attention workspace");
     int g[3];
     for (int k = 0; k < 3; k++)
         g[k] = new_slot(r, bte, DLM_TERM_TRANSIENT, -1, "MHA backward: grad q, k, v");
