@@ -636,6 +636,56 @@ def transformer_points():
     return P
 
 
+def transformer_autocast_points(holdout=False):
+    """The decoders, ViT and BERT under autocast (bf16) with fp32 weights, the
+    causal-LM protocol (data/reference/pytorch_memory_transformers_autocast.csv),
+    variant "base" with the autocast column set.  holdout: other sizes and
+    configs no rule was read from (..._autocast_holdout.csv)."""
+    P = []
+    if holdout:
+        for mode in ("infer", "forward", "train"):
+            for a in ("eager", "sdpa"):
+                P += [Point("gpt2", mode, "fp32", 3, 777, attention=a, autocast="bf16")]
+                P += [Point("hf:llama-gqa-tiny", mode, "fp32", 2, 1500, attention=a,
+                            autocast="bf16")]
+                P += [Point("hf:qwen2-tiny", mode, "fp32", b, t, attention=a, autocast="bf16")
+                      for b, t in ((1, 700), (6, 96))]
+                P += [Point("hf:bert-base", mode, "fp32", 3, 200, attention=a, autocast="bf16")]
+            P += [Point("vit_b_16", mode, "fp32", 12, 0, autocast="bf16")]
+        P += [Point("hf:llama-3.2-1b", "train", "fp32", 1, 600, attention="sdpa",
+                    autocast="bf16")]
+        return P
+    for mode in ("infer", "forward", "train"):
+        for a in ("eager", "sdpa"):
+            P += [Point("gpt2", mode, "fp32", b, t, attention=a, autocast="bf16")
+                  for b in (1, 4) for t in (100, 333, 1024)]
+            P += [Point("hf:llama-gqa-tiny", mode, "fp32", b, t, attention=a, autocast="bf16")
+                  for b in (1, 4) for t in (128, 500, 2048)]
+            P += [Point("hf:bert-base", mode, "fp32", b, t, attention=a, autocast="bf16")
+                  for b in (2, 7) for t in (64, 300)]
+        P += [Point("vit_b_16", mode, "fp32", b, 0, autocast="bf16") for b in (1, 5, 32)]
+    return P
+
+
+def transformer_checkpoint_points():
+    """Activation checkpointing of the decoders as transformers does it
+    (gradient_checkpointing_enable(use_reentrant=False): every decoder layer
+    under torch.utils.checkpoint; training turns the KV cache off), training
+    steps with Adam (data/reference/pytorch_techniques_transformers.csv), each
+    with its plain baseline at the same point."""
+    P = []
+    for dt, ac in (("fp32", "none"), ("bf16", "none"), ("fp32", "bf16")):
+        for a in ("eager", "sdpa"):
+            for name, sizes in (("gpt2", ((1, 333), (4, 1024))),
+                                ("hf:llama-gqa-tiny", ((1, 500), (4, 2048)))):
+                for b, t in sizes:
+                    P.append(Point(name, "train", dt, b, t, attention=a, autocast=ac,
+                                   variant="opt-adam"))
+                    P.append(Point(name, "train", dt, b, t, attention=a, autocast=ac,
+                                   checkpoint="layer", variant="ckpt-layer"))
+    return P
+
+
 def technique_points():
     """The techniques `dlmem advise` models, where PyTorch can run them."""
     P = []
@@ -760,8 +810,10 @@ def cmd_memory(args):
     v = versions()
     if not torch.cuda.is_available():
         raise SystemExit("torch_reference.py memory: no CUDA device")
-    pts = (transformer_points() if args.transformers
-           else grid(args.models, args.modes, args.dtypes, args.quick))
+    pts = ({"base": transformer_points, "autocast": transformer_autocast_points,
+            "autocast-holdout": lambda: transformer_autocast_points(holdout=True),
+            "checkpoint": transformer_checkpoint_points}[args.transformers]()
+           if args.transformers else grid(args.models, args.modes, args.dtypes, args.quick))
     if args.set:
         # knobs for every point, named in the variant column ("upsample=2" -> "upsample2")
         _, knobs = split_model_spec("," + ",".join(args.set))
@@ -975,9 +1027,12 @@ def main():
     a.add_argument("--modes", nargs="+", default=["infer", "forward", "train"])
     a.add_argument("--dtypes", nargs="+", default=["fp32", "bf16"])
     a.add_argument("--quick", action="store_true", help="two points per series")
-    a.add_argument("--transformers", action="store_true",
-                   help="the transformer grid (gpt2, Llama-shaped GQA, Llama-3.2-1B, vit_b_16, "
-                        "BERT from config.json, LoRA) instead of --models")
+    a.add_argument("--transformers", nargs="?", const="base", default=None,
+                   choices=["base", "autocast", "autocast-holdout", "checkpoint"],
+                   help="a transformer grid instead of --models: base (gpt2, Llama-shaped GQA, "
+                        "Llama-3.2-1B, vit_b_16, BERT from config.json, LoRA), autocast (the same "
+                        "families under bf16 autocast), autocast-holdout (other sizes and configs), "
+                        "checkpoint (the decoders' gradient checkpointing with baselines)")
     a.add_argument("--skip-done", metavar="CSV",
                    help="leave out the points this CSV (an earlier run's output) already holds")
     a.add_argument("--set", nargs="+", metavar="KNOB=N",
