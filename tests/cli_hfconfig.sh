@@ -128,16 +128,17 @@ run memory vit_b_16 --batch 300;  expect_rc 0 "vit_b_16 at B=300"
 out_has ">= " "the patch conv has no row at B=300 (rows go to 256): the peak is a lower bound"
 run memory vit_b_16 --batch 1 --mode train; expect_rc 0 "vit_b_16's training step is predicted (nn.MultiheadAttention's training path)"
 out_has "optimizer step\|backward of" "it names where the peak is"
-run memory vit_b_16 --batch 1 --mode train --dtype mixed; expect_rc 2 "... not under autocast"
-one_line_error "autocast" "it says autocast is not modelled"
+run memory vit_b_16 --batch 1 --mode train --dtype mixed --autocast bf16
+expect_rc 0 "... and under autocast (the module's slow path: autocast disables the fast one)"
+out_has "dtype mixed" "the table names the autocast configuration"
 # advise on a decoder's inference: techniques the rules do not cover are rows that say so
 run advise gpt2 --mode infer --seq 512 --format csv; expect_rc 0 "advise gpt2 in inference"
-out_has ",mixed,precision,0,.*not modelled for this network" "autocast is a row saying it is not modelled"
+out_has ",mixed,precision,1," "autocast is evaluated (the decoders' autocast rules)"
 out_has ",bf16,precision,1," "bf16 inference is evaluated"
-# GPT-2's training step (eager attention) has rules: advise evaluates it; what the
-# rules do not cover for it (autocast, data parallelism, sharding, SDPA) are rows saying so
+# GPT-2's training step has rules: advise evaluates it, autocast too; what the rules
+# do not cover for it (data parallelism, sharding) are rows saying so
 run advise gpt2 --format csv;   expect_rc 0 "advise gpt2's training step"
-out_has ",mixed,precision,0,.*not modelled for this network" "autocast: a row saying it is not modelled"
+out_has ",mixed,precision,1," "autocast: evaluated"
 out_has ",zero3,sharding,0,.*not modelled for this network" "ZeRO-3: a row saying it is not modelled"
 out_has ",bf16,precision,1," "pure bf16 training is evaluated"
 out_has ",checkpoint-block,checkpoint,0,.*not modelled for this network" "checkpointing a decoder: a row saying it is not modelled"

@@ -33,8 +33,8 @@ static dlm_status get_model(compiled **cache, int *n, const char *model, const c
                             const dlm_mem_config *c, dlm_mem_model **out)
 {
     char key[96];
-    snprintf(key, sizeof key, "%s/%s/%d/%d/%d/%d/%d/%d", model, knobs ? knobs : "", c->mode,
-             c->dtype, c->attention, c->optimizer, c->sm, c->keep_outputs);
+    snprintf(key, sizeof key, "%s/%s/%d/%d/%d/%d/%d/%d/%d", model, knobs ? knobs : "", c->mode,
+             c->dtype, c->autocast_bf16, c->attention, c->optimizer, c->sm, c->keep_outputs);
     for (int i = 0; i < *n; i++)
         if (!strcmp((*cache)[i].key, key)) {
             *out = (*cache)[i].m;

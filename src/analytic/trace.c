@@ -403,6 +403,8 @@ static void set_out_types(tr *r, int o)
         if (a > 0) e = a;
         for (int i = 1; a < 0 && i < op->n_in; i++)
             if (r->eb[op->in[i]] > e) e = r->eb[op->in[i]];
+        if (op->kind == DLM_OP_GELU && op->a.gelu.form == DLM_GELU_NEW)
+            e = tr_gelu_new_out_bytes(r, o);
     }
     for (int k = 0; k < op->n_out; k++) r->eb[op->out[k]] = (char)e;
 }
@@ -421,15 +423,19 @@ void tr_weight_casts(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
     if (!r->mixed) return;
-    for (int i = 0; i < op->n_params; i++) {
-        int p = op->params[i];
-        if (r->wcast[p] < 0) {
-            r->wcast[p] = tr_temp(r, o, mulk(numel(r, p), 2), DLM_TERM_TRANSIENT, -1,
-                               "autocast weight copy");
-            r->casts[r->n_casts++] = r->wcast[p];
-        }
-        if (r->grad) tr_save(r, o, r->wcast[p], "half weight");
+    for (int i = 0; i < op->n_params; i++) tr_weight_cast(r, o, op->params[i]);
+}
+
+/* The same for one parameter p that op o reads (a tied weight: an input). */
+void tr_weight_cast(tr *r, int o, int p)
+{
+    if (!r->mixed) return;
+    if (r->wcast[p] < 0) {
+        r->wcast[p] = tr_temp(r, o, mulk(numel(r, p), 2), DLM_TERM_TRANSIENT, -1,
+                              "autocast weight copy");
+        r->casts[r->n_casts++] = r->wcast[p];
     }
+    if (r->grad) tr_save(r, o, r->wcast[p], "half weight");
 }
 
 void tr_release_casts(tr *r)

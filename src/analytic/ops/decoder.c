@@ -44,9 +44,13 @@
  * loss, gelu_new's and causal attention's backward node by node, as PyTorch's
  * own step on the meta device dispatches them (tools/torch_meta.py; every
  * op's outputs and frees), the requested bytes checked against the H200's
- * requested_bytes.all.peak to the byte (tests/requested_ref.sh).  What is not
- * covered (autocast, checkpointing of a decoder, ViT's attention dropout) is
- * refused by dlm_trace_supports(), by name, before a walk.
+ * requested_bytes.all.peak to the byte (tests/requested_ref.sh).  Under
+ * autocast (mixed) the rules follow the per-op log of gpt2 and the GQA decoder
+ * under bf16 autocast (data/reference/pytorch_oplog_autocast.csv): gelu_new
+ * in fp32 from pow on, rope's promotion, the cache's promoted values, the
+ * fp32 mask and softmax, and each half op's casts of fp32 operands.  What is
+ * not covered (checkpointing of a decoder, ViT under autocast, ViT's attention
+ * dropout) is refused by dlm_trace_supports(), by name, before a walk.
  */
 #include "rule.h"
 
@@ -309,8 +313,8 @@ static void fwd_index(tr *r, int o)
         tl_unref(r->t, ih);
         tl_unref(r->t, qi);
         tl_unref(r->t, ki);
-        int sc = tr_temp(r, o, P(r->fb), DLM_TERM_TRANSIENT, -1, "mask: min value");
-        int mask = tr_temp(r, o, mulk(dlm_poly_mul(B, tt), r->fb), DLM_TERM_TRANSIENT, -1,
+        int sc = tr_temp(r, o, P(r->pb), DLM_TERM_TRANSIENT, -1, "mask: min value");
+        int mask = tr_temp(r, o, mulk(dlm_poly_mul(B, tt), r->pb), DLM_TERM_TRANSIENT, -1,
                            "sliding-window causal mask (B x 1 x T x T)");
         tl_unref(r->t, sc);
         tl_unref(r->t, a2);
@@ -324,7 +328,8 @@ static void fwd_index(tr *r, int o)
     for (int k = 0; k < 2; k++) iq[k] = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "mask: q index");
     for (int k = 0; k < 2; k++) ik[k] = tr_temp(r, o, mulk(T, 8), DLM_TERM_TRANSIENT, -1, "mask: kv index");
     int le = tr_temp(r, o, dlm_poly_mul(T, T), DLM_TERM_TRANSIENT, -1, "mask: kv <= q (bool)");
-    int mask = tr_temp(r, o, mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), r->fb), DLM_TERM_TRANSIENT,
+    /* in the embeddings' dtype: the parameters' (fp32 under autocast) */
+    int mask = tr_temp(r, o, mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), r->pb), DLM_TERM_TRANSIENT,
                        -1, "causal mask (B x 1 x T x T)");
     tl_unref(r->t, le);
     for (int k = 0; k < 2; k++) {
@@ -373,16 +378,19 @@ static void fwd_rope(tr *r, int o)
         tr_save(r, o, S(r, op->in[3]), "sin");
     }
     for (int k = 0; k < 2; k++) {
-        int x = op->in[k], e = r->eb[x];
+        /* under autocast a half q or k times the fp32 cos and sin: the
+         * products and the output are fp32 (type promotion), -x2 and
+         * rotate_half(x) stay half */
+        int x = op->in[k], e = r->eb[x], eo = r->eb[op->out[k]];
         const dlm_tensor *t = TT(r, x);
-        dlm_poly full = bytes_e(r, x, e);
+        dlm_poly full = bytes_e(r, x, e), full_o = bytes_e(r, x, eo);
         dlm_poly half = mulk(dlm_poly_mul(t->shape[0], t->shape[1]),
                              dlm_poly_eval(&t->shape[2], 1, 1) / 2 * e);
-        int a = tr_temp(r, o, full, DLM_TERM_TRANSIENT, -1, "x * cos");
+        int a = tr_temp(r, o, full_o, DLM_TERM_TRANSIENT, -1, "x * cos");
         int ng = tr_temp(r, o, half, DLM_TERM_TRANSIENT, -1, "-x2");
         int rh = tr_temp(r, o, full, DLM_TERM_TRANSIENT, -1, "rotate_half(x)");
         tl_unref(r->t, ng);
-        int b = tr_temp(r, o, full, DLM_TERM_TRANSIENT, -1, "rotate_half(x) * sin");
+        int b = tr_temp(r, o, full_o, DLM_TERM_TRANSIENT, -1, "rotate_half(x) * sin");
         tl_unref(r->t, rh);
         tr_out_new(r, o, k);
         tl_unref(r->t, a);
@@ -390,17 +398,25 @@ static void fwd_rope(tr *r, int o)
     }
 }
 
+/* Under autocast (mixed) pow is one of the ops autocast runs in fp32: x is
+ * copied to fp32 for it, and from there on every step is fp32 by type
+ * promotion (x + 0.044715 * x^3 adds a half and an fp32 tensor), the output
+ * too; 0.5 * x stays half.  pow saves the fp32 copy (pytorch_oplog_autocast.csv). */
 void tr_gelu_new_fwd(tr *r, int o)
 {
-    int x = r->g->ops[o].in[0];
-    dlm_poly n = bytes_e(r, x, r->eb[x]);
+    int x = r->g->ops[o].in[0], e = r->eb[x];
+    int c = r->mixed ? 4 : e; /* the element size the steps after pow compute in */
+    dlm_poly n = bytes_e(r, x, e), nc = bytes_e(r, x, c);
     static const char *const steps[] = {"pow(x, 3)", "0.044715 * x^3", "x + 0.044715 * x^3",
                                         "sqrt(2/pi) * (...)", "tanh(...)", "1 + tanh(...)"};
     int half = tr_temp(r, o, n, DLM_TERM_TRANSIENT, -1, "0.5 * x");
     int prev = -1;
-    if (r->grad) tr_save(r, o, S(r, x), "x (pow)");
+    int x32 = c != e ? tr_temp(r, o, nc, DLM_TERM_TRANSIENT, -1, "x.to(float32) (autocast: pow)")
+                     : -1;
+    if (r->grad) tr_save(r, o, x32 >= 0 ? x32 : S(r, x), "x (pow)");
     for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
-        int s = tr_temp(r, o, n, DLM_TERM_TRANSIENT, -1, steps[k]);
+        int s = tr_temp(r, o, nc, DLM_TERM_TRANSIENT, -1, steps[k]);
+        if (k == 0) tl_unref(r->t, x32);
         if (r->grad && k == 4) tr_save(r, o, s, "tanh(...)"); /* tanh saves its result */
         tl_unref(r->t, prev);
         prev = s;
@@ -414,6 +430,13 @@ void tr_gelu_new_fwd(tr *r, int o)
     tl_unref(r->t, prev);
 }
 
+/* The output type of gelu_new: under autocast the promoted fp32 of its
+ * steps after pow (tr_gelu_new_fwd); else its input's. */
+int tr_gelu_new_out_bytes(const tr *r, int o)
+{
+    return r->mixed ? 4 : r->eb[r->g->ops[o].in[0]];
+}
+
 /* PyTorch 2.11 runs F.scaled_dot_product_attention in its math composition on
  * this GPU where no fused kernel takes the call: fp32 over grouped key/value
  * heads (enable_gqa: the memory-efficient kernel does not take it, flash and
@@ -422,7 +445,7 @@ void tr_gelu_new_fwd(tr *r, int o)
 static int sdpa_math(const tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
-    return r->cfg->attention == DLM_ATTN_FUSED && r->eb[op->in[0]] == 4 &&
+    return r->cfg->attention == DLM_ATTN_FUSED && r->eb[op->in[0]] == 4 && !r->mixed &&
            op->a.attn.kv_heads != op->a.attn.heads;
 }
 
@@ -435,33 +458,50 @@ static int sdpa_math(const tr *r, int o)
  * three (in place where it holds the only reference). */
 void tr_gelu_new_bwd(tr *r, int o, int gout)
 {
-    int x = r->g->ops[o].in[0];
-    dlm_poly n = bytes_e(r, x, r->eb[x]);
+    int x = r->g->ops[o].in[0], e = r->eb[x];
+    int c = r->mixed ? 4 : e;
+    dlm_poly n = bytes_e(r, x, e), nc = bytes_e(r, x, c);
     const int *sv = &r->saved[o * MAX_SAVED];
     int ns = r->n_saved[o];
     int sx = ns > 0 ? sv[0] : -1, th = ns > 1 ? sv[1] : -1, h = ns > 2 ? sv[2] : -1,
         u = ns > 3 ? sv[3] : -1;
-    int gu = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad * 0.5x");
-    int gh = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad * (1 + tanh)");
+    /* under autocast each gradient that reaches a half tensor (0.5 * x, x
+     * itself through x + ... and through x.to(float32)) is cast to half
+     * by the engine first: a copy of its own */
+    int gu = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad * 0.5x");
+    int gh = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad * (1 + tanh)");
     tl_unref(r->t, gout);
+    if (c != e) {
+        int hh = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad of 0.5x to half");
+        tl_unref(r->t, gh);
+        gh = hh;
+    }
     tr_unsave(r, o, u);
     tr_unsave(r, o, h);
-    int gt = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: tanh_backward");
+    int gt = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: tanh_backward");
     tl_unref(r->t, gu);
     tr_unsave(r, o, th);
-    int gi = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: * sqrt(2/pi)");
+    int gi = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: * sqrt(2/pi)");
     tl_unref(r->t, gt);
-    int gc = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: * 0.044715");
-    int p2 = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: x.pow(2)");
-    int p3 = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: 3 * x^2");
-    int gp = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: pow backward");
+    int gix = gi; /* x's share of x + 0.044715 * x^3 */
+    if (c != e) gix = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad x to half");
+    int gc = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: * 0.044715");
+    if (c != e) tl_unref(r->t, gi);
+    int p2 = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: x.pow(2)");
+    int p3 = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: 3 * x^2");
+    int gp = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: pow backward");
     tl_unref(r->t, p3);
     tl_unref(r->t, p2);
     tl_unref(r->t, gc);
     tr_unsave(r, o, sx);
+    if (c != e) { /* x.to(float32)'s ToCopyBackward0 */
+        int hp = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: pow's grad to half");
+        tl_unref(r->t, gp);
+        gp = hp;
+    }
     int gx = r->rg[x];
-    if (gx) tr_give(r, x, gi);
-    else tl_unref(r->t, gi);
+    if (gx) tr_give(r, x, gix);
+    else tl_unref(r->t, gix);
     if (gx) tr_give(r, x, gp);
     else tl_unref(r->t, gp);
     int g5 = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: * 0.5");
@@ -469,6 +509,125 @@ void tr_gelu_new_bwd(tr *r, int o, int gout)
     tr_release_saved(r, o);
     if (gx) tr_give(r, x, g5);
     else tl_unref(r->t, g5);
+}
+
+/* Whether the layers fill a DynamicCache: the model returns one by default
+ * (use_cache), except in training mode with gradient checkpointing
+ * (transformers turns use_cache off then: GradientCheckpointingLayer). */
+static int has_cache(const tr *r)
+{
+    return r->g->n_cache > 0 && !(r->grad && r->cfg->n_checkpoint > 0);
+}
+
+/* The element size of the values a layer's DynamicCache keeps: its layers
+ * start from empty tensors of the keys' dtype and torch.cat promotes, so
+ * under autocast, where rotary embeddings leave the keys fp32 (a half k times
+ * an fp32 cos) and v_proj's values are half, the values are kept in fp32 too
+ * (pytorch_oplog_autocast.csv: both cats fp32). */
+static int cache_v_bytes(const tr *r, int o)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int ek = r->eb[op->in[1]], ev = r->eb[op->in[2]];
+    return ek > ev ? ek : ev;
+}
+
+/* Eager causal attention under autocast (mixed), as GPT-2's and Llama's
+ * eager_attention_forward run there (pytorch_oplog_autocast.csv): kc, vc are
+ * the keys and values it reads (the cache's copies, or k and v).  repeat_kv
+ * copies in their dtype; matmul(q, k^T) is one of autocast's half ops, so an
+ * fp32 q or k (Llama's, after the rotary embedding) is cast to half first,
+ * then q's transposed view copied for bmm; the scores are half, * scaling
+ * half; + the causal mask (in the model's dtype, fp32) promotes to fp32;
+ * softmax runs in fp32 (its result saved); the probabilities are cast to half
+ * for matmul with v (GPT-2: .type(value.dtype); Llama: matmul's autocast cast
+ * of its fp32 probabilities, after dropout, which its configs leave at 0), and
+ * an fp32 v (Llama's promoted cache) cast too; the context is half. */
+static void causal_eager_mixed_fwd(tr *r, int o, int kc, int vc)
+{
+    const dlm_op *op = &r->g->ops[o];
+    int q = op->in[0], k = op->in[1];
+    const dlm_tensor *x = TT(r, q);
+    int H = op->a.attn.heads, KV = op->a.attn.kv_heads;
+    int ke = r->eb[k], ve = has_cache(r) ? cache_v_bytes(r, o) : r->eb[op->in[2]];
+    dlm_poly B = x->shape[0], T = x->shape[1];
+    dlm_poly nq = numel(r, q);
+    dlm_poly bhtt = mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), H);
+    int drop = r->grad && op->a.attn.dropout > 0;
+    tr_gemm(r, 0);
+    int kr = -1, vr = -1;
+    if (H != KV) { /* repeat_kv: expand + reshape copies, in the cache's dtypes */
+        kr = tr_temp(r, o, mulk(nq, ke), DLM_TERM_TRANSIENT, -1, "repeat_kv keys");
+        vr = tr_temp(r, o, mulk(nq, ve), DLM_TERM_TRANSIENT, -1, "repeat_kv values");
+    }
+    int kk = kr >= 0 ? kr : kc, vv = vr >= 0 ? vr : vc;
+    int qh = r->eb[q] == 4 ? tr_temp(r, o, mulk(nq, 2), DLM_TERM_TRANSIENT, -1, "autocast half copy of q")
+                           : -1;
+    int kh = ke == 4 ? tr_temp(r, o, mulk(nq, 2), DLM_TERM_TRANSIENT, -1, "autocast half copy of k")
+                     : -1;
+    int qc = -1;
+    if (H > 1) {
+        qc = tl_new_bsplit(r->t, P(0), mulk(nq, 2), 1, DLM_TERM_TRANSIENT, -1, "q copy");
+        if (r->grad && qh < 0) { /* B = 1: the saved view keeps q's storage */
+            int base = dlm_tensor_storage(r->g, q), at = o;
+            for (int t = 0; t < r->g->n_tensors; t++)
+                if (dlm_tensor_storage(r->g, t) == base && r->rel[t] > at) at = r->rel[t];
+            tr_defer_save(r, at, o, nbytes(r, base), P(0), 1, "q's storage, kept by its saved view (B = 1)");
+        } else if (r->grad) { /* B = 1: the saved view keeps the half copy */
+            tr_defer_save(r, o, o, mulk(nq, 2), P(0), 1, "half q, kept by its saved view (B = 1)");
+        }
+    }
+    int raw = tr_temp(r, o, mulk(bhtt, 2), DLM_TERM_TRANSIENT, -1, "attention scores (half)");
+    if (r->grad) { /* matmul(q, k^T) saves each (its half copies) for the other's gradient */
+        if (r->rg[k]) tr_save(r, o, qc, "q copy");
+        if (r->rg[q]) tr_save(r, o, kh >= 0 ? kh : kk, "keys");
+    }
+    tl_unref(r->t, qc);
+    tl_unref(r->t, qh);
+    tl_unref(r->t, kh);
+    int sc = tr_temp(r, o, mulk(bhtt, 2), DLM_TERM_TRANSIENT, -1, "scaled scores (half)");
+    tl_unref(r->t, raw);
+    int mk = tr_temp(r, o, mulk(bhtt, r->pb), DLM_TERM_TRANSIENT, -1, "scores + causal mask (fp32)");
+    tl_unref(r->t, sc);
+    int pr = tr_temp(r, o, mulk(bhtt, 4), DLM_TERM_TRANSIENT, -1, "attention probabilities (fp32)");
+    if (r->grad) tr_save(r, o, pr, "probabilities"); /* softmax saves its result */
+    tl_unref(r->t, mk);
+    int p2 = tr_temp(r, o, mulk(bhtt, 2), DLM_TERM_TRANSIENT, -1, "probabilities in half");
+    /* the attn_weights the layer gets back: Llama's fp32 probabilities, GPT-2's
+     * half (dropped) ones */
+    int keep_pr = op->a.attn.softmax_fp32;
+    if (!keep_pr) {
+        tl_unref(r->t, pr);
+        pr = -1;
+    }
+    if (drop) { /* native_dropout: the dropped probabilities and a bool mask (saved) */
+        int dp = tr_temp(r, o, mulk(bhtt, 2), DLM_TERM_TRANSIENT, -1, "dropped probabilities");
+        int dm = tr_temp(r, o, bhtt, DLM_TERM_TRANSIENT, -1, "attention dropout mask");
+        tr_save(r, o, dm, "dropout mask");
+        tl_unref(r->t, dm);
+        tl_unref(r->t, p2);
+        p2 = dp;
+    }
+    int vh = ve == 4 ? tr_temp(r, o, mulk(nq, 2), DLM_TERM_TRANSIENT, -1, "autocast half copy of v")
+                     : -1;
+    if (r->grad) { /* matmul(probabilities, v) saves both */
+        tr_save(r, o, p2, "probabilities for v");
+        tr_save(r, o, vh >= 0 ? vh : vv, "values");
+    }
+    int ctx = tr_temp(r, o, mulk(nq, 2), DLM_TERM_TRANSIENT, -1, "context");
+    tl_unref(r->t, vh);
+    int held = keep_pr ? pr : p2;
+    if (keep_pr) tl_unref(r->t, p2);
+    tr_out_new(r, o, 0); /* transpose(1, 2).contiguous() */
+    tl_unref(r->t, ctx);
+    tl_unref(r->t, kr);
+    tl_unref(r->t, vr);
+    int end = tr_hold_end(r, o, -1); /* attn_weights, returned to the layer */
+    if (end > o) {
+        r->ahold[o] = held;
+        tr_schedule(r, end, held);
+    } else {
+        tl_unref(r->t, held);
+    }
 }
 
 void tr_causal_attention_fwd(tr *r, int o)
@@ -482,14 +641,15 @@ void tr_causal_attention_fwd(tr *r, int o)
     dlm_poly bhtt = mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), H);
     /* the keys and values attention reads: the cache's copies, else k and v */
     int kc = S(r, k), vc = S(r, op->in[2]);
-    if (r->g->n_cache) { /* DynamicCache.update: copies the returned cache keeps */
+    if (has_cache(r)) { /* DynamicCache.update: copies the returned cache keeps */
         if (op->a.attn.window > 0) { /* DynamicSlidingWindowLayer's lazy_initialization
                                         moves its window (an int64 scalar) to the GPU */
             int sw = tr_temp(r, o, P(8), DLM_TERM_TRANSIENT, -1, "KV cache: the window (int64)");
             tr_schedule(r, INT_MAX, sw);
         }
         kc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: keys");
-        vc = tr_temp(r, o, kv_b, DLM_TERM_TRANSIENT, -1, "KV cache: values");
+        vc = tr_temp(r, o, bytes_e(r, k, cache_v_bytes(r, o)), DLM_TERM_TRANSIENT, -1,
+                     "KV cache: values");
         tr_schedule(r, INT_MAX, kc);
         tr_schedule(r, INT_MAX, vc);
         /* key_states, value_states = past_key_values.update(...): the locals now
@@ -550,11 +710,23 @@ void tr_causal_attention_fwd(tr *r, int o)
         return;
     }
     if (r->cfg->attention == DLM_ATTN_FUSED) {
-        tr_out_new(r, o, 0); /* the kernel writes (B, T, h, d): .contiguous() copies nothing */
+        /* the kernel writes (B, T, h, d): .contiguous() copies nothing */
         /* logsumexp, fp32 (B, h, T): the memory-efficient kernel (fp32) pads its
          * rows to a multiple of 32 (kAlignLSE, attention.cu); under autograd the
          * half kernels also return their dropout's philox state (two int64 on
          * the GPU, with or without dropout), saved for the backward */
+        /* under autocast SDPA is a half op: an fp32 q, k or v (Llama's rotated
+         * q and k, its cache's promoted values) is cast to half first, and the
+         * half kernels (cuDNN's on sm_90) run; the copies are what it saves */
+        int qh = -1, kh = -1, vh = -1;
+        if (r->mixed) {
+            int ve = has_cache(r) ? cache_v_bytes(r, o) : r->eb[op->in[2]];
+            if (r->eb[k] == 4) kh = tr_temp(r, o, bytes_e(r, k, 2), DLM_TERM_TRANSIENT, -1, "autocast half copy of k");
+            if (ve == 4) vh = tr_temp(r, o, bytes_e(r, k, 2), DLM_TERM_TRANSIENT, -1, "autocast half copy of v");
+            if (e == 4) qh = tr_temp(r, o, bytes_e(r, q, 2), DLM_TERM_TRANSIENT, -1, "autocast half copy of q");
+            e = 2;
+        }
+        tr_out_new(r, o, 0);
         dlm_poly lse = mulk(dlm_poly_mul(B, T), (int64_t)H * 4);
         int l = e == 4 ? tl_new_tround(r->t, lse, 32, DLM_TERM_TRANSIENT, -1, "logsumexp (rows padded to 32)")
                        : tr_temp(r, o, lse, DLM_TERM_TRANSIENT, -1, "logsumexp");
@@ -562,15 +734,22 @@ void tr_causal_attention_fwd(tr *r, int o)
                                               "philox seed and offset")
                                     : -1;
         if (r->grad) {
-            tr_save(r, o, S(r, q), "q");
-            tr_save(r, o, kc, "k");
-            tr_save(r, o, vc, "v");
+            tr_save(r, o, qh >= 0 ? qh : S(r, q), "q");
+            tr_save(r, o, kh >= 0 ? kh : kc, "k");
+            tr_save(r, o, vh >= 0 ? vh : vc, "v");
             tr_save(r, o, S(r, op->out[0]), "output");
             tr_save(r, o, l, "logsumexp");
             tr_save(r, o, rng, "philox state");
         }
+        tl_unref(r->t, qh);
+        tl_unref(r->t, kh);
+        tl_unref(r->t, vh);
         tl_unref(r->t, l);
         tl_unref(r->t, rng);
+        return;
+    }
+    if (r->mixed) {
+        causal_eager_mixed_fwd(r, o, kc, vc);
         return;
     }
     tr_gemm(r, 0);
@@ -769,14 +948,36 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
     }
     if (r->cfg->attention == DLM_ATTN_FUSED) {
         /* as linear_attn.c's fused backward (the BERT oplog's workspaces) */
-        int ws = new_slot(r, tr_sdpa_bwd_workspace(q_b, B, T, H, e), DLM_TERM_WORKSPACE, -1,
+        /* under autocast the half kernel's gradients, then each cast's
+         * ToCopyBackward0 to the fp32 tensor it was made from, and the
+         * promoted cache's values' gradient back to v's half */
+        int fe = r->mixed ? 2 : e;
+        dlm_poly qf = bytes_e(r, q, fe);
+        int ws = new_slot(r, tr_sdpa_bwd_workspace(qf, B, T, H, fe), DLM_TERM_WORKSPACE, -1,
                           "attention backward workspace");
-        int fq = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad q");
-        int fk = new_slot(r, bytes_e(r, k, e), DLM_TERM_TRANSIENT, -1, "grad k");
-        int fv = new_slot(r, bytes_e(r, v, e), DLM_TERM_TRANSIENT, -1, "grad v");
+        int fq = new_slot(r, qf, DLM_TERM_TRANSIENT, -1, "grad q");
+        int fk = new_slot(r, bytes_e(r, k, fe), DLM_TERM_TRANSIENT, -1, "grad k");
+        int fv = new_slot(r, bytes_e(r, v, fe), DLM_TERM_TRANSIENT, -1, "grad v");
         tl_unref(r->t, ws);
         tl_unref(r->t, gout);
         tr_release_saved(r, o);
+        if (r->mixed) {
+            int ve = has_cache(r) ? cache_v_bytes(r, o) : r->eb[v];
+            int want[3] = {e, r->eb[k], ve}, *g3[3] = {&fq, &fk, &fv}, t3[3] = {q, k, v};
+            for (int i = 0; i < 3; i++)
+                if (want[i] != fe) {
+                    int c = new_slot(r, bytes_e(r, t3[i], want[i]), DLM_TERM_TRANSIENT, -1,
+                                     "grad to fp32 (autocast cast's backward)");
+                    tl_unref(r->t, *g3[i]);
+                    *g3[i] = c;
+                }
+            if (ve != r->eb[v]) {
+                int c = new_slot(r, bytes_e(r, v, r->eb[v]), DLM_TERM_TRANSIENT, -1,
+                                 "grad v to v's type (the cache's promotion)");
+                tl_unref(r->t, fv);
+                fv = c;
+            }
+        }
         give_qkv(r, q, k, v, fq, fk, fv);
         return;
     }
@@ -788,6 +989,68 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
     int s_pv = ns > 3 + b + drop ? sv[3 + b + drop] : -1;
     int s_v = ns > 4 + b + drop ? sv[4 + b + drop] : -1;
     tr_gemm(r, 1);
+    if (r->mixed) {
+        /* causal_eager_mixed_fwd's nodes in reverse: the half bmm gradients,
+         * dropout's, the half probabilities' cast back to fp32, the fp32
+         * softmax backward, its gradient cast to the half scores' type (the
+         * mask's add), the scaling, the half q and k^T gradients, each
+         * autocast cast's backward to fp32, repeat_kv's sums and the cache's
+         * promotion of v */
+        dlm_poly nq = numel(r, q), hb = mulk(dlm_poly_mul(B, dlm_poly_mul(T, T)), H);
+        int ke = r->eb[k], ve = has_cache(r) ? cache_v_bytes(r, o) : r->eb[v];
+        int gc = new_slot(r, mulk(nq, 2), DLM_TERM_TRANSIENT, -1, "grad context copy");
+        tl_unref(r->t, gout);
+        int gv = new_slot(r, mulk(nq, 2), DLM_TERM_TRANSIENT, -1, "grad v (half)");
+        int gp = new_slot(r, mulk(hb, 2), DLM_TERM_TRANSIENT, -1, "grad probabilities (half)");
+        tl_unref(r->t, gc);
+        tr_unsave(r, o, s_v);
+        tr_unsave(r, o, s_pv);
+        if (drop) {
+            int gd = new_slot(r, mulk(hb, 2), DLM_TERM_TRANSIENT, -1, "grad before dropout");
+            tl_unref(r->t, gp);
+            tr_unsave(r, o, s_m);
+            gp = gd;
+        }
+        int g32 = new_slot(r, mulk(hb, 4), DLM_TERM_TRANSIENT, -1, "grad probabilities to fp32");
+        tl_unref(r->t, gp);
+        int s32 = new_slot(r, mulk(hb, 4), DLM_TERM_TRANSIENT, -1, "grad scores (fp32 softmax backward)");
+        tl_unref(r->t, g32);
+        tr_unsave(r, o, s_p);
+        int gsh = new_slot(r, mulk(hb, 2), DLM_TERM_TRANSIENT, -1, "grad scores to half (the mask's add)");
+        tl_unref(r->t, s32);
+        int gm = new_slot(r, mulk(hb, 2), DLM_TERM_TRANSIENT, -1, "grad raw scores (scaling)");
+        tl_unref(r->t, gsh);
+        int gk = new_slot(r, mulk(nq, 2), DLM_TERM_TRANSIENT, -1, "grad k^T (half)");
+        int gq = new_slot(r, mulk(nq, 2), DLM_TERM_TRANSIENT, -1, "grad q (half)");
+        tl_unref(r->t, gm);
+        tr_unsave(r, o, s_k);
+        tr_unsave(r, o, s_q);
+        tr_release_saved(r, o);
+        int want[3] = {e, ke, ve}, *g3[3] = {&gq, &gk, &gv};
+        for (int i = 0; i < 3; i++)
+            if (want[i] != 2) {
+                int c = new_slot(r, mulk(nq, want[i]), DLM_TERM_TRANSIENT, -1,
+                                 "grad to fp32 (autocast cast's backward)");
+                tl_unref(r->t, *g3[i]);
+                *g3[i] = c;
+            }
+        if (KV != H) { /* repeat_kv's backward: the gradients summed over each group */
+            int sk = new_slot(r, bytes_e(r, k, ke), DLM_TERM_TRANSIENT, -1, "grad k summed over the group");
+            tl_unref(r->t, gk);
+            int sv2 = new_slot(r, bytes_e(r, k, ve), DLM_TERM_TRANSIENT, -1, "grad v summed over the group");
+            tl_unref(r->t, gv);
+            gk = sk;
+            gv = sv2;
+        }
+        if (ve != r->eb[v]) {
+            int c = new_slot(r, bytes_e(r, v, r->eb[v]), DLM_TERM_TRANSIENT, -1,
+                             "grad v to v's type (the cache's promotion)");
+            tl_unref(r->t, gv);
+            gv = c;
+        }
+        give_qkv(r, q, k, v, gq, gk, gv);
+        return;
+    }
     int gc = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad context copy");
     tl_unref(r->t, gout);
     int gv = new_slot(r, q_b, DLM_TERM_TRANSIENT, -1, "grad v");
@@ -902,7 +1165,8 @@ const op_rule dlm_rule_slice = {
     .name = "slice", .fwd = fwd_view, .bwd = bwd_unwritten, .flags = RULE_FUNCTIONAL};
 const op_rule dlm_rule_rotary = {.name = "rotary", .fwd = fwd_rotary, .bwd = bwd_unwritten};
 const op_rule dlm_rule_rope = {
-    .name = "rope", .fwd = fwd_rope, .bwd = bwd_rope, .flags = RULE_FUNCTIONAL | RULE_RG_PER_OUTPUT};
+    .name = "rope", .fwd = fwd_rope, .bwd = bwd_rope, .autocast = -1,
+    .flags = RULE_FUNCTIONAL | RULE_RG_PER_OUTPUT};
 /* The runtime makes positions 0..T-1 (arange); RoBERTa's positions from the
  * ids and its gathered token types it does not. */
 static const char *runtime_index(const dlm_op *op)
@@ -985,24 +1249,27 @@ dlm_status dlm_trace_supports(const dlm_graph *g, const dlm_mem_config *cfg)
                                  : (form ? form : dlm_op_kind_name(op->kind)));
         if (form) newer = 1;
     }
+    /* peft's adapters under autocast (lora_A and lora_B then run in half, on a
+     * half copy of x) have no rules and no measurement yet, for any model */
+    for (int o = 0; cfg->dtype == DLM_DTYPE_MIXED && o < g->n_ops; o++)
+        if (g->ops[o].kind == DLM_OP_LINEAR && g->ops[o].a.linear.lora_r > 0)
+            return dlm_error(DLM_EUNSUPPORTED, "model %s: LoRA under autocast (dtype mixed) has "
+                             "no memory rules yet: use --dtype fp32 or bf16 with --lora", g->name);
     if (!newer) return DLM_OK;
     const char *why = NULL;
     if (cfg->mode == DLM_MODE_TRAIN) why = train_unsupported(g, cfg);
-    if (!why && cfg->dtype == DLM_DTYPE_MIXED) why = "autocast (dtype mixed)";
     if (!why && cfg->parallel != DLM_PAR_NONE && cfg->gpus > 1)
         why = "data-parallel or sharded training";
     for (int o = 0; !why && cfg->mode == DLM_MODE_FORWARD && o < g->n_ops; o++) {
         const dlm_op *op = &g->ops[o];
-        if (op->kind == DLM_OP_MHA && cfg->dtype == DLM_DTYPE_MIXED)
-            why = "nn.MultiheadAttention's training path under autocast";
-        else if (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads &&
+        if (op->kind == DLM_OP_ATTENTION && op->a.attn.kv_heads != op->a.attn.heads &&
                  cfg->attention == DLM_ATTN_FUSED && cfg->dtype == DLM_DTYPE_FP32 &&
                  op->a.attn.dropout > 0)
             why = "mode forward with fp32 SDPA over grouped key/value heads and dropout";
     }
     if (why)
         return dlm_error(DLM_EUNSUPPORTED, "model %s: its transformer ops have memory rules "
-                         "for inference, the decoders' forward pass and their training with eager "
-                         "attention (PyTorch profile, one dtype); %s is not modelled yet", g->name, why);
+                         "(PyTorch profile) for inference, the forward pass and training in one "
+                         "dtype, and for the decoders under autocast; %s is not modelled yet", g->name, why);
     return DLM_OK;
 }

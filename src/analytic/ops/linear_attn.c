@@ -172,6 +172,7 @@ static void fwd_linear(tr *r, int o)
     }
     int copy, in = tr_read_half(r, o, x, &copy);
     tr_weight_casts(r, o);
+    if (op->a.linear.tied) tr_weight_cast(r, o, op->in[1]); /* the LM head's: the embedding's */
     tr_gemm(r, 0);
     if (op->a.linear.bias) tr_gemm_lt(r);
     tr_out_new(r, o, 0);
@@ -308,6 +309,10 @@ static void bwd_linear(tr *r, int o, int gout)
     tr_gemm(r, 1);
     int gi = r->rg[x] ? tr_grad_new(r, x, "grad input") : -1;
     for (int i = 0; i < op->n_params; i++) tr_param_grad(r, op->params[i], tr_pgrad_half(r, op->params[i]));
+    /* a tied head's weight gradient is the first of the embedding's (which
+     * accumulates into it in place): AccumulateGrad takes it here */
+    if (op->a.linear.tied && r->rg[op->in[1]])
+        tr_param_grad(r, op->in[1], tr_pgrad_half(r, op->in[1]));
     tr_release_saved(r, o);
     tl_unref(r->t, gout);
     tr_give(r, x, gi);

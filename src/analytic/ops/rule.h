@@ -171,6 +171,7 @@ dlm_poly tr_sdpa_bwd_workspace(dlm_poly qb, dlm_poly B, dlm_poly T, int heads, i
 void tr_causal_attention_bwd(tr *r, int o, int gout);
 void tr_gelu_new_fwd(tr *r, int o);
 void tr_gelu_new_bwd(tr *r, int o, int gout);
+int tr_gelu_new_out_bytes(const tr *r, int o);
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
@@ -261,6 +262,7 @@ int tr_hold_end(const tr *r, int o, int out);
  * is made (*copy, else -1); the cached half copies of op o's parameters. */
 int tr_read_half(tr *r, int o, int t, int *copy);
 void tr_weight_casts(tr *r, int o);
+void tr_weight_cast(tr *r, int o, int p);
 /* Autocast's region exits: its cached weight copies go. */
 void tr_release_casts(tr *r);
 /* A gradient of tensor t's size (of one chunk where t's storage holds one). */

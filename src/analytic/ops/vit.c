@@ -1,8 +1,9 @@
 /* vit.c — the rules of the vision transformers' own ops (see rule.h):
  * patch_tokens and nn.MultiheadAttention (the class token's cat is the
  * concat rule's): its eval fast path in inference, its training path
- * (forward and backward) in modes forward and train; not under autocast and
- * not with attention dropout (dlm_trace_supports in decoder.c refuses them).
+ * (forward and backward) in modes forward and train, and under autocast in
+ * every mode; not with attention dropout (dlm_trace_supports in decoder.c
+ * refuses it).
  *
  * PyTorch 2.11 and torchvision 0.26:
  *   patch_tokens  conv_proj(x).reshape(n, C, h*w).permute(0, 2, 1): views
@@ -49,43 +50,60 @@ static int temp_tround(tr *r, int o, dlm_poly per_t, dlm_poly t, int64_t m, cons
  *     (its strides follow q's): a view
  *   out_proj: addmm (B*T, E) with bias (cuBLASLt): the output; AddmmBackward saves
  *     its input (the copy, or SDPA's output). */
+/* Under autocast (pytorch_oplog_autocast.csv) the module never takes the fast
+ * path (autocast is one of its reasons not to), so inference runs this path
+ * too, without saving: the cached half copies of in_proj's bias and weight,
+ * a half copy of the fp32 x^T (then matmul's reshape copies that), the half
+ * GEMMs, cuDNN's half SDPA, out_proj's half copies and a half output. */
 static void fwd_mha_train(tr *r, int o)
 {
     const dlm_op *op = &r->g->ops[o];
-    int x = op->in[0], e = r->eb[x], heads = op->a.attn.heads;
+    int x = op->in[0], e = r->mixed ? 2 : r->eb[x], heads = op->a.attn.heads, g = r->grad;
     const dlm_tensor *t = TT(r, x);
     dlm_poly bte = mulk(numel(r, x), e), bte3 = mulk(numel(r, x), 3LL * e);
     tr_gemm(r, 0);
+    tr_weight_cast(r, o, op->params[1]); /* (autocast only) in_proj_bias, in_proj_weight */
+    tr_weight_cast(r, o, op->params[0]);
+    int xh = r->mixed && r->eb[x] == 4
+                 ? tr_temp(r, o, bte, DLM_TERM_TRANSIENT, -1, "autocast half copy of x^T")
+                 : -1;
     int xc = tr_temp(r, o, bte, DLM_TERM_TRANSIENT, -1, "x^T copied by matmul's reshape");
-    if (r->rg[op->params[0]]) tr_save(r, o, xc, "in_proj input (copy)");
+    tl_unref(r->t, xh);
+    if (g && r->rg[op->params[0]]) tr_save(r, o, xc, "in_proj input (copy)");
     int mm = tr_temp(r, o, bte3, DLM_TERM_TRANSIENT, -1, "in_proj mm");
     int ad = tr_temp(r, o, bte3, DLM_TERM_TRANSIENT, -1, "+ in_proj_bias");
     tl_unref(r->t, mm);
     int proj = tr_temp(r, o, bte3, DLM_TERM_TRANSIENT, -1, "proj.contiguous() (q, k, v)");
     tl_unref(r->t, ad);
     tl_unref(r->t, xc);
-    tr_save(r, o, proj, "q, k, v");
+    if (g) tr_save(r, o, proj, "q, k, v");
     int out = tr_temp(r, o, bte, DLM_TERM_TRANSIENT, -1, "SDPA output");
-    tr_save(r, o, out, "SDPA output");
+    if (g) tr_save(r, o, out, "SDPA output");
     dlm_poly per_t = mulk(t->shape[0], 4LL * heads);
-    int lse = e == 4 ? temp_tround(r, o, per_t, t->shape[1], 32, "logsumexp (rows padded to 32)")
-                     : tr_temp(r, o, dlm_poly_mul(per_t, t->shape[1]), DLM_TERM_TRANSIENT, -1,
-                               "logsumexp");
-    tr_save(r, o, lse, "logsumexp");
+    /* without autograd cuDNN's kernel returns no logsumexp, the philox state still */
+    int lse = !g ? -1
+              : e == 4 ? temp_tround(r, o, per_t, t->shape[1], 32, "logsumexp (rows padded to 32)")
+                       : tr_temp(r, o, dlm_poly_mul(per_t, t->shape[1]), DLM_TERM_TRANSIENT, -1,
+                                 "logsumexp");
+    if (g) tr_save(r, o, lse, "logsumexp");
     tl_unref(r->t, lse);
+    int rng[2] = {-1, -1};
     if (e != 4)
         for (int k = 0; k < 2; k++) {
-            int s = tr_temp(r, o, P(8), DLM_TERM_TRANSIENT, -1, k ? "philox offset" : "philox seed");
-            tr_save(r, o, s, "philox state");
-            tl_unref(r->t, s);
+            rng[k] = tr_temp(r, o, P(8), DLM_TERM_TRANSIENT, -1, k ? "philox offset" : "philox seed");
+            if (g) tr_save(r, o, rng[k], "philox state");
         }
     int ac = e == 4 ? tr_temp(r, o, bte, DLM_TERM_TRANSIENT, -1, "attn_output.contiguous()") : out;
-    if (r->rg[op->params[2]]) tr_save(r, o, ac, "out_proj input");
+    tr_weight_cast(r, o, op->params[3]); /* (autocast only) out_proj's bias and weight */
+    tr_weight_cast(r, o, op->params[2]);
+    if (g && r->rg[op->params[2]]) tr_save(r, o, ac, "out_proj input");
     tr_gemm_lt(r); /* addmm with out_proj.bias */
     tr_out_new(r, o, 0);
     if (ac != out) tl_unref(r->t, ac);
     tl_unref(r->t, out);
     tl_unref(r->t, proj);
+    tl_unref(r->t, rng[0]);
+    tl_unref(r->t, rng[1]);
 }
 
 static void fwd_mha(tr *r, int o)
@@ -93,7 +111,7 @@ static void fwd_mha(tr *r, int o)
     const dlm_op *op = &r->g->ops[o];
     int x = op->in[0], e = r->eb[x];
     const dlm_tensor *t = TT(r, x);
-    if (r->grad) {
+    if (r->grad || r->mixed) {
         fwd_mha_train(r, o);
         return;
     }
@@ -123,7 +141,7 @@ static void fwd_mha(tr *r, int o)
 static void bwd_mha(tr *r, int o, int gout)
 {
     const dlm_op *op = &r->g->ops[o];
-    int x = op->in[0], e = r->eb[x], heads = op->a.attn.heads;
+    int x = op->in[0], e = r->mixed ? 2 : r->eb[x], heads = op->a.attn.heads;
     const dlm_tensor *t = TT(r, x);
     dlm_poly bte = mulk(numel(r, x), e), bte3 = mulk(numel(r, x), 3LL * e);
     tr_gemm(r, 1);
@@ -142,7 +160,9 @@ static void bwd_mha(tr *r, int o, int gout)
     tl_unref(r->t, ws);
     tl_unref(r->t, ga);
     tr_release_saved(r, o);
-    for (int pass = 0; pass < 2; pass++)
+    /* the memory-efficient kernel's (fp32) gradients are (B, T, h, d) in memory:
+     * the views back copy; cuDNN's (half) follow q's strides: views */
+    for (int pass = 0; e == 4 && pass < 2; pass++)
         for (int k = 0; k < 3; k++) {
             int c = new_slot(r, bte, DLM_TERM_TRANSIENT, -1, "MHA backward: reshape copy");
             tl_unref(r->t, g[k]);
@@ -165,8 +185,13 @@ static void bwd_mha(tr *r, int o, int gout)
     tl_unref(r->t, acc);
     tr_param_grad(r, op->params[1], tr_pgrad_half(r, op->params[1]));
     tr_param_grad(r, op->params[0], tr_pgrad_half(r, op->params[0]));
-    int gx = r->rg[x] ? tr_grad_new(r, x, "MHA backward: grad input") : -1;
+    int gx = r->rg[x] ? new_slot(r, bte, DLM_TERM_TRANSIENT, -1, "MHA backward: grad input") : -1;
     tl_unref(r->t, cl);
+    if (gx >= 0 && e != r->eb[x]) { /* autocast: the half copy of x's ToCopyBackward0 */
+        int c = tr_grad_new(r, x, "MHA backward: grad input to fp32");
+        tl_unref(r->t, gx);
+        gx = c;
+    }
     tr_give(r, x, gx);
 }
 
@@ -175,4 +200,6 @@ static void bwd_patch_tokens(tr *r, int o, int gout) { tr_give(r, r->g->ops[o].i
 
 const op_rule dlm_rule_patch_tokens = {
     .name = "patch_tokens", .fwd = fwd_view, .bwd = bwd_patch_tokens, .flags = RULE_FUNCTIONAL};
-const op_rule dlm_rule_mha = {.name = "multihead_attention", .fwd = fwd_mha, .bwd = bwd_mha};
+/* autocast: a half output (out_proj) */
+const op_rule dlm_rule_mha = {
+    .name = "multihead_attention", .fwd = fwd_mha, .bwd = bwd_mha, .autocast = 2};
