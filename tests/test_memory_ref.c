@@ -18,8 +18,14 @@
  * table's sizes; the LSTM's and GRU's training workspace beyond 256 steps;
  * the GRU's reserve.) */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "advise/segments.h"
 #include "analytic/refcheck.h"
+#include "core/csv.h"
+#include "models/models.h"
 #include "core/paths.h"
 #include "tap.h"
 
@@ -131,6 +137,110 @@ static void autocast_grid(const char *rel, const char *what, int min_json, int m
     free(p);
 }
 
+/* The decoders' gradient checkpointing (transformers' gradient_checkpointing_enable:
+ * every decoder layer under torch.utils.checkpoint, use_reentrant=False; the KV
+ * cache off in training), `torch_reference.py memory --transformers checkpoint`
+ * (with the plain step at each point) and its hold-out set (other sizes,
+ * qwen2-tiny, Llama-3.2-1B's shape): the segments are the graph's blocks as
+ * `dlmem memory --checkpoint block` finds them; mean |error| within 1% and
+ * every point within 3%. */
+static void checkpoint_grid(const char *rel, const char *what, int min_points)
+{
+    char path[1024];
+    if (!dlm_data_path(rel, path, sizeof path)) {
+        TAP_OK(0, "%s: %s is shipped", what, rel);
+        return;
+    }
+    static const char *cols[] = {"model", "variant", "dtype", "autocast", "attention", "batch",
+                                 "seq", "status", "peak_bytes", "checkpoint", "mode"};
+    int idx[11], n = 0, bad = 0, skipped = 0;
+    double sum = 0, worst = 0;
+    dlm_csv *csv;
+    dlm_status st = dlm_csv_read(path, &csv);
+    if (st == DLM_OK && (st = dlm_csv_require(csv, 11, cols, idx)) != DLM_OK) dlm_csv_free(csv);
+    if (st != DLM_OK) {
+        printf("# %s\n", dlm_errmsg());
+        TAP_OK(0, "%s: read %s", what, rel);
+        return;
+    }
+    for (int i = 0; i < csv->nrows; i++) {
+        if (strcmp(dlm_csv_get(csv, i, idx[7]), "ok")) continue;
+        const char *model = dlm_csv_get(csv, i, idx[0]);
+        char mpath[1024] = "";
+        if (!strncmp(model, "hf:", 3)) {
+            char r2[128];
+            snprintf(r2, sizeof r2, "hf/%s.json", model + 3);
+            if (!dlm_data_path(r2, mpath, sizeof mpath)) continue;
+        } else {
+            snprintf(mpath, sizeof mpath, "%s", model);
+        }
+        dlm_mem_config c;
+        dlm_mem_config_default(&c);
+        c.sm = 90;
+        int64_t B = 0, T = 0, meas = 0;
+        dlm_graph *g = NULL;
+        dlm_mem_model *m = NULL;
+        dlm_segment *sg = NULL;
+        dlm_op_range *rg = NULL;
+        dlm_mem_result res;
+        int ns = 0, ckpt = strcmp(dlm_csv_get(csv, i, idx[9]), "none") != 0;
+        st = dlm_mode_parse(dlm_csv_get(csv, i, idx[10]), &c.mode);
+        if (st == DLM_OK) st = dlm_dtype_parse(dlm_csv_get(csv, i, idx[2]), &c.dtype);
+        if (st == DLM_OK && strcmp(dlm_csv_get(csv, i, idx[3]), "none")) {
+            c.dtype = DLM_DTYPE_MIXED;
+            c.autocast_bf16 = !strcmp(dlm_csv_get(csv, i, idx[3]), "bf16");
+        }
+        c.attention = strcmp(dlm_csv_get(csv, i, idx[4]), "sdpa") ? DLM_ATTN_EAGER : DLM_ATTN_FUSED;
+        if (st == DLM_OK) st = dlm_csv_int(csv, i, idx[5], &B);
+        if (st == DLM_OK) st = dlm_csv_int(csv, i, idx[6], &T);
+        if (st == DLM_OK) st = dlm_csv_int(csv, i, idx[8], &meas);
+        if (st == DLM_OK) st = dlm_model_build_named(mpath, NULL, &g);
+        if (st == DLM_OK && ckpt) st = dlm_segments_find(g, DLM_SEG_BLOCK, &sg, &ns);
+        if (st == DLM_OK && ckpt && !(rg = malloc((size_t)(ns > 0 ? ns : 1) * sizeof *rg)))
+            st = dlm_error(DLM_ENOMEM, "out of memory");
+        for (int k = 0; st == DLM_OK && ckpt && k < ns; k++) rg[k] = sg[k].ops;
+        c.checkpoint = rg;
+        c.n_checkpoint = ckpt ? ns : 0;
+        if (st == DLM_OK) st = dlm_mem_model_alloc(g, &c, &m);
+        if (st == DLM_OK) st = dlm_mem_eval(m, B, T, &res);
+        if (st == DLM_EUNSUPPORTED && strstr(dlm_errmsg(), "without jansson")) {
+            skipped++; /* hf: configs need the JSON reader */
+        } else if (st != DLM_OK) {
+            TAP_OK(0, "%s: %s:%d predicted (%s)", what, rel, csv->lines[i], dlm_errmsg());
+        } else {
+            double err = (double)(res.peak_bytes - meas) / (double)meas;
+            printf("#   %-18s %-10s %-4s autocast %-4s %-5s B=%-2lld T=%-5lld segments %2d  measured "
+                   "%9.2f  predicted %9.2f  %+6.2f%%\n", model, dlm_csv_get(csv, i, idx[1]),
+                   dlm_csv_get(csv, i, idx[2]), dlm_csv_get(csv, i, idx[3]),
+                   dlm_csv_get(csv, i, idx[4]), (long long)B, (long long)T, c.n_checkpoint,
+                   meas / 1048576.0, res.peak_bytes / 1048576.0, 100 * err);
+            n++;
+            sum += fabs(err);
+            if (fabs(err) > worst) worst = fabs(err);
+            if (!res.complete || fabs(err) > 0.03) {
+                bad++;
+                TAP_OK(0, "%s: %s:%d within 3%% and complete (%+.2f%%)", what, rel, csv->lines[i],
+                       100 * err);
+            }
+            if (ckpt && ns < 2) {
+                bad++;
+                TAP_OK(0, "%s: %s:%d: the decoder's layers found as blocks (%d)", what, rel,
+                       csv->lines[i], ns);
+            }
+        }
+        dlm_mem_model_free(m);
+        dlm_graph_free(g);
+        free(sg);
+        free(rg);
+    }
+    dlm_csv_free(csv);
+    TAP_OK(n >= (skipped ? 1 : min_points), "%s: predicted %d points (%d skipped: built without "
+           "jansson)", what, n, skipped);
+    TAP_OK(n > 0 && sum / n <= 0.01, "%s: mean |error| %.2f%%, worst %.2f%% over %d points "
+           "(target: mean <= 1%%)", what, n ? 100 * sum / n : 0.0, 100 * worst, n);
+    TAP_OK(bad == 0, "%s: %d of %d points within 3%%", what, n - bad, n);
+}
+
 int main(void)
 {
     char path[1024];
@@ -237,5 +347,8 @@ int main(void)
     autocast_grid("reference/pytorch_memory_transformers_autocast.csv", "autocast grid", 90, 36);
     autocast_grid("reference/pytorch_memory_transformers_autocast_holdout.csv",
                   "autocast hold-out", 30, 6);
+    checkpoint_grid("reference/pytorch_techniques_transformers.csv", "decoder checkpointing", 48);
+    checkpoint_grid("reference/pytorch_techniques_transformers_holdout.csv",
+                    "decoder checkpointing hold-out", 20);
     return tap_done();
 }

@@ -10,6 +10,7 @@ D = {
  'probe_command': 'the dlmem probe command that would measure them ("" when complete)',
  'fits_unless_workspace_exceeds_bytes': 'fits unless the unknown workspaces exceed this many bytes (null: complete or does not fit)',
  'cudnn_version': 'cuDNN version the workspace rows are for', 'cudnn_version_rows': 'the cuDNN version of the rows used',
+ 'checkpoint_segments': 'segments run under torch.utils.checkpoint (--checkpoint; 0: none)',
  'dlmem_version': 'the dlmem that wrote the document', 'schema': 'this document\'s schema, e.g. "dlmem.memory/1"; a new number means a changed meaning',
  'model': 'network name (built-in, or a network file\'s [net] name)',
  'set': 'the knobs the model was built with, as the data recorded them ("upsample=1", "height=160;base=32"; "" for the defaults)', 'pytorch': 'the PyTorch code the network matches',

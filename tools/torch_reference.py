@@ -686,6 +686,24 @@ def transformer_checkpoint_points():
     return P
 
 
+def transformer_checkpoint_holdout_points():
+    """The validation set of the decoders' checkpointing rules, apart from the
+    points they were checked against: other sizes, qwen2-tiny, Llama-3.2-1B's
+    shape, autocast with SDPA and eager (..._transformers_holdout.csv)."""
+    P = []
+    for dt, ac in (("fp32", "none"), ("bf16", "none"), ("fp32", "bf16")):
+        for a in ("eager", "sdpa"):
+            for name, b, t in (("gpt2", 3, 700), ("hf:qwen2-tiny", 2, 900),
+                               ("hf:llama-gqa-tiny", 2, 1300)):
+                P.append(Point(name, "train", dt, b, t, attention=a, autocast=ac,
+                               checkpoint="layer", variant="ckpt-layer"))
+    P.append(Point("hf:llama-3.2-1b", "train", "bf16", 2, 1024, attention="sdpa",
+                   checkpoint="layer", variant="ckpt-layer"))
+    P.append(Point("hf:llama-3.2-1b", "train", "fp32", 1, 512, attention="sdpa", autocast="bf16",
+                   checkpoint="layer", variant="ckpt-layer"))
+    return P
+
+
 def technique_points():
     """The techniques `dlmem advise` models, where PyTorch can run them."""
     P = []
@@ -812,7 +830,8 @@ def cmd_memory(args):
         raise SystemExit("torch_reference.py memory: no CUDA device")
     pts = ({"base": transformer_points, "autocast": transformer_autocast_points,
             "autocast-holdout": lambda: transformer_autocast_points(holdout=True),
-            "checkpoint": transformer_checkpoint_points}[args.transformers]()
+            "checkpoint": transformer_checkpoint_points,
+            "checkpoint-holdout": transformer_checkpoint_holdout_points}[args.transformers]()
            if args.transformers else grid(args.models, args.modes, args.dtypes, args.quick))
     if args.set:
         # knobs for every point, named in the variant column ("upsample=2" -> "upsample2")
@@ -1028,11 +1047,13 @@ def main():
     a.add_argument("--dtypes", nargs="+", default=["fp32", "bf16"])
     a.add_argument("--quick", action="store_true", help="two points per series")
     a.add_argument("--transformers", nargs="?", const="base", default=None,
-                   choices=["base", "autocast", "autocast-holdout", "checkpoint"],
+                   choices=["base", "autocast", "autocast-holdout", "checkpoint",
+                            "checkpoint-holdout"],
                    help="a transformer grid instead of --models: base (gpt2, Llama-shaped GQA, "
                         "Llama-3.2-1B, vit_b_16, BERT from config.json, LoRA), autocast (the same "
                         "families under bf16 autocast), autocast-holdout (other sizes and configs), "
-                        "checkpoint (the decoders' gradient checkpointing with baselines)")
+                        "checkpoint (the decoders' gradient checkpointing with baselines), "
+                        "checkpoint-holdout (its validation set)")
     a.add_argument("--skip-done", metavar="CSV",
                    help="leave out the points this CSV (an earlier run's output) already holds")
     a.add_argument("--set", nargs="+", metavar="KNOB=N",

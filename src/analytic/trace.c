@@ -719,6 +719,17 @@ static void ckpt_keep_input(tr *r, int seg, int s)
     k->in_slot[k->n_in++] = s;
 }
 
+void tr_ckpt_input(tr *r, int s)
+{
+    ckpt_state *k = &r->ck;
+    if (s < 0 || !r->grad || !k->n_seg || k->mode) return;
+    if (k->n_extra == (int)(sizeof k->extra / sizeof k->extra[0])) {
+        if (r->st == DLM_OK) r->st = dlm_error(DLM_EINTERNAL, "too many checkpoint inputs");
+        return;
+    }
+    k->extra[k->n_extra++] = s;
+}
+
 static void ckpt_release_inputs(tr *r, int seg)
 {
     ckpt_state *k = &r->ck;
@@ -754,6 +765,8 @@ static void ckpt_enter(tr *r, int o)
                 ckpt_keep_input(r, s, r->slot[op->in[i]]);
             }
         }
+        for (int i = 0; i < k->n_extra; i++) ckpt_keep_input(r, s, k->extra[i]);
+        if (s == k->n_seg - 1) k->n_extra = 0; /* the step's last segment has them */
     }
     k->hold[o] = 0;
     k->mode = 1;

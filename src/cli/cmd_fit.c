@@ -319,6 +319,7 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
             dlm_json_kstr(&j, "mode", dlm_mode_name(cfg.mode));
             dlm_json_kstr(&j, "dtype", dlm_dtype_name(cfg.dtype));
             dlm_json_kstr(&j, "profile", dlm_profile_name(cfg.profile));
+            dlm_json_kint(&j, "checkpoint_segments", cfg.n_checkpoint);
             dlm_json_kstr(&j, "searched", search_T ? "seq" : "batch");
             dlm_json_kint(&j, search_T ? "batch" : "seq", g->uses_T || search_T ? fixed : 0);
             dlm_json_kint(&j, search_T ? "max_seq" : "max_batch", f.best);
@@ -367,10 +368,13 @@ dlm_status dlm_cmd_fit(int argc, char **argv)
                               "usable", dlm_fmt_bytes(b2, sizeof b2, (double)context), ctx_note,
                               margin ? ", minus a margin of " : "", margin ? margin_echo : "",
                               margin ? "" : "", dlm_fmt_bytes(b3, sizeof b3, (double)f.usable));
-            printf("mode %s, dtype %s, %s profile%s%s\n", dlm_mode_name(cfg.mode),
+            printf("mode %s, dtype %s, %s profile%s%s", dlm_mode_name(cfg.mode),
                    dlm_dtype_name(cfg.dtype), dlm_profile_name(cfg.profile),
                    search_T ? ", batch " : (g->uses_T ? ", sequence " : ""),
                    search_T || g->uses_T ? (snprintf(b4, sizeof b4, "%lld", (long long)fixed), b4) : "");
+            if (cfg.n_checkpoint > 0)
+                printf(", torch.utils.checkpoint around each of %d segments", cfg.n_checkpoint);
+            printf("\n");
             if (!f.best) {
                 printf("Does not fit even at %s=%lld: the peak is %s, %s more than the %s available.\n",
                        var, (long long)first, dlm_fmt_bytes(b1, sizeof b1, (double)f.r.peak_bytes),

@@ -337,6 +337,8 @@ static void json_begin(dlm_json *jp, const dlm_mem_model *m, const dlm_gpu *gpu)
      * the one that keeps the most); the batch of every point is per GPU */
     dlm_json_kstr(jp, "parallel", dlm_parallel_name(c->parallel));
     dlm_json_kint(jp, "gpus", c->gpus > 0 ? c->gpus : 1);
+    /* --checkpoint: how many segments run under torch.utils.checkpoint (0: none) */
+    dlm_json_kint(jp, "checkpoint_segments", c->n_checkpoint);
     dlm_json_key(jp, "rank");
     if (c->rank >= 0 || c->parallel == DLM_PAR_NONE) dlm_json_int(jp, c->rank > 0 ? c->rank : 0);
     else dlm_json_null(jp);
@@ -501,6 +503,9 @@ static dlm_status print_table(const dlm_mem_model *m, const dlm_gpu *gpu, const 
     dlm_table_free(t);
     if (st != DLM_OK) return st;
     printf("  (\"weights\" includes buffers, \"transient\" the input)\n");
+    if (c->n_checkpoint > 0)
+        printf("  activation checkpointing: torch.utils.checkpoint (use_reentrant=False) around "
+               "each of %d segments\n", c->n_checkpoint);
     if (n > 0) DLM_TRY(print_ranks(m, &p[n - 1]));
     /* where each peak is, under the table (the text is long) */
     for (int i = 0; i < n && st == DLM_OK; i++) {

@@ -1,6 +1,8 @@
 /* mem_opts.c — shared memory-model options (see mem_opts.h). */
 #include "mem_opts.h"
 
+#include "../advise/segments.h"
+
 #include "../analytic/lora.h"
 
 #include <stdlib.h>
@@ -170,16 +172,68 @@ dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g)
     return DLM_OK;
 }
 
-dlm_status dlm_cli_mem_lora(const dlm_cli_args *a, const dlm_mem_config *cfg, dlm_graph *g)
+/* --checkpoint's segments, kept for the process (one command per process;
+ * the memory model copies them) */
+static dlm_op_range *ck_ranges;
+
+/* --checkpoint block|stage: torch.utils.checkpoint (use_reentrant=False)
+ * around every block (a decoder's layers, as gradient_checkpointing_enable
+ * wraps them; BERT's layers; ResNet's BasicBlocks) or every stage. */
+static dlm_status mem_checkpoint(const dlm_cli_args *a, dlm_mem_config *cfg, const dlm_graph *g)
+{
+    const char *s = dlm_cli_get(a, "checkpoint");
+    if (!s) return DLM_OK;
+    dlm_seg_kind kind;
+    if (!strcmp(s, "block")) kind = DLM_SEG_BLOCK;
+    else if (!strcmp(s, "stage")) kind = DLM_SEG_STAGE;
+    else return dlm_error(DLM_EINVAL, "--checkpoint: '%s' is not block or stage", s);
+    if (cfg->profile != DLM_PROFILE_PYTORCH)
+        return dlm_error(DLM_EUNSUPPORTED, "--checkpoint: dlmem's GPU runtime runs no backward "
+                         "(the runtime profile); use --profile pytorch");
+    if (cfg->mode == DLM_MODE_INFER)
+        return dlm_error(DLM_EINVAL, "--checkpoint: inference keeps no activations for backward: "
+                         "use it with --mode forward or train");
+    if (cfg->rnn_chunks > 1)
+        return dlm_error(DLM_EINVAL, "--checkpoint and --rnn-chunks: give one checkpointing scheme");
+    for (int o = 0; kind == DLM_SEG_STAGE && o < g->n_ops; o++)
+        if (g->ops[o].kind == DLM_OP_CAUSAL_LM_LOSS || g->n_cache > 0)
+            return dlm_error(DLM_EINVAL, "--checkpoint stage: %s is a decoder, whose layers "
+                             "transformers checkpoints one by one (gradient_checkpointing_enable): "
+                             "use --checkpoint block", g->name);
+    dlm_segment *sg = NULL;
+    int n = 0;
+    DLM_TRY(dlm_segments_find(g, kind, &sg, &n));
+    if (n == 0) {
+        free(sg);
+        return dlm_error(DLM_EINVAL, "--checkpoint %s: %s has no %ss to wrap (modules named "
+                         "<container>.<index>.<op>)", s, g->name, s);
+    }
+    dlm_op_range *r = malloc((size_t)n * sizeof *r);
+    if (!r) {
+        free(sg);
+        return dlm_error(DLM_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++) r[i] = sg[i].ops;
+    free(sg);
+    free(ck_ranges);
+    ck_ranges = r;
+    cfg->checkpoint = r;
+    cfg->n_checkpoint = n;
+    return DLM_OK;
+}
+
+dlm_status dlm_cli_mem_lora(const dlm_cli_args *a, dlm_mem_config *cfg, dlm_graph *g)
 {
     const char *s = dlm_cli_get(a, "lora");
-    if (!s) return DLM_OK;
-    if (cfg->profile != DLM_PROFILE_PYTORCH)
-        return dlm_error(DLM_EUNSUPPORTED, "--lora: dlmem's GPU runtime does not run adapters "
-                         "(the runtime profile); use --profile pytorch");
-    dlm_lora lo;
-    DLM_TRY(dlm_lora_parse(s, &lo));
-    return dlm_lora_apply(g, &lo);
+    if (s) {
+        if (cfg->profile != DLM_PROFILE_PYTORCH)
+            return dlm_error(DLM_EUNSUPPORTED, "--lora: dlmem's GPU runtime does not run adapters "
+                             "(the runtime profile); use --profile pytorch");
+        dlm_lora lo;
+        DLM_TRY(dlm_lora_parse(s, &lo));
+        DLM_TRY(dlm_lora_apply(g, &lo));
+    }
+    return mem_checkpoint(a, cfg, g);
 }
 
 dlm_status dlm_cli_loss_check(const dlm_cli_args *a, int has_train)

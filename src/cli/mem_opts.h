@@ -25,6 +25,9 @@
     {"set", 0, "K=V,...", "change model sizes (e.g. hidden=512,layers=3); see dlmem models"},     \
     {"rnn-chunks", 0, "K", "run the RNN in K chunks of time steps, each checkpointed "            \
                            "(torch.utils.checkpoint; pytorch profile)"},                          \
+    {"checkpoint", 0, "WHAT", "block or stage: torch.utils.checkpoint around every block (a "     \
+                              "decoder's layers, as gradient_checkpointing_enable) or stage; "   \
+                              "modes forward and train"},                                         \
     {"workspaces", 0, "FILE", "library workspace rows from `dlmem probe` (repeatable; besides "    \
                               "the user cache and data/cudnn/)"},                                 \
     {"autocast", 0, "HALF", "dtype mixed: autocast's half type, fp16 (default) or bf16 (whose "   \
@@ -54,8 +57,10 @@ dlm_status dlm_cli_mem_lists(const dlm_cli_args *a, const dlm_mem_config *base, 
  * without attention). */
 dlm_status dlm_cli_mem_check(const dlm_cli_args *a, const dlm_graph *g);
 /* --lora: puts peft's adapters in g and freezes the rest (lora.h); nothing
- * without the option.  The runtime profile refuses it. */
-dlm_status dlm_cli_mem_lora(const dlm_cli_args *a, const dlm_mem_config *cfg, dlm_graph *g);
+ * without the option.  The runtime profile refuses it.  Then --checkpoint
+ * block|stage: cfg's checkpoint segments, g's blocks or stages (segments.h),
+ * in modes forward and train. */
+dlm_status dlm_cli_mem_lora(const dlm_cli_args *a, dlm_mem_config *cfg, dlm_graph *g);
 /* Refuses --loss where no training step is predicted (has_train 0). */
 dlm_status dlm_cli_loss_check(const dlm_cli_args *a, int has_train);
 /* Refuses a list for --mode or --dtype (`cmd` takes one of each). */

@@ -231,6 +231,9 @@ static void hold_to_backbone(tr *r, int o, int s)
     const char *name = r->g->ops[o].name, *dot = strrchr(name, '.');
     size_t n = dot ? (size_t)(dot - name) : 0;
     tr_schedule(r, n ? scope_last(r, o, name, n) : INT_MAX, s);
+    /* with gradient checkpointing each decoder layer's call gets it as an
+     * argument: the checkpoint keeps it for the layer's recomputation */
+    tr_ckpt_input(r, s);
 }
 
 /* Every causal attention op of g has a sliding window (Mistral): the model
@@ -1209,7 +1212,6 @@ static const char *train_unsupported(const dlm_graph *g, const dlm_mem_config *c
             break;
         }
     }
-    if (cfg->n_checkpoint > 0) return "activation checkpointing of a decoder";
     return NULL;
 }
 

@@ -46,6 +46,7 @@ typedef struct ckpt_state {
     char *hold;      /* per op: 0 no holders, 1 holders alive, 2 released */
     int *in_seg, *in_slot; /* segment inputs kept by the checkpoint (pairs) */
     int n_in, cap_in;
+    int extra[4], n_extra; /* slots every later segment takes as an input (tr_ckpt_input) */
     int mode;        /* 0 normal, 1 original forward of a segment, 2 recomputation */
     int cap;         /* while recomputing: Python lets go of everything by this op */
 } ckpt_state;
@@ -250,6 +251,11 @@ void tr_release_saved(tr *r, int o);
 void tr_release_early(tr *r, int t);
 /* Python lets go of slot s after op `at` (>= the op count: at the end). */
 void tr_schedule(tr *r, int at, int s);
+/* Slot s (made outside the graph's tensors, as a decoder's attention mask)
+ * is an input of every checkpointed segment that starts after it: each
+ * segment's checkpoint keeps it until that segment's recomputation is done
+ * with it. */
+void tr_ckpt_input(tr *r, int s);
 /* The cuBLAS workspace of the thread running a GEMM (allocated at its first). */
 void tr_gemm(tr *r, int backward);
 /* The main thread's 1 MiB cuBLASLt workspace, at its first addmm with a bias
