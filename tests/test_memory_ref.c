@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "advise/segments.h"
+#include "analytic/lora.h"
 #include "analytic/refcheck.h"
 #include "core/csv.h"
 #include "models/models.h"
@@ -195,6 +196,11 @@ static void checkpoint_grid(const char *rel, const char *what, int min_points)
         if (st == DLM_OK) st = dlm_csv_int(csv, i, idx[6], &T);
         if (st == DLM_OK) st = dlm_csv_int(csv, i, idx[8], &meas);
         if (st == DLM_OK) st = dlm_model_build_named(mpath, NULL, &g);
+        if (st == DLM_OK && !strncmp(dlm_csv_get(csv, i, idx[1]), "lora-r8", 7)) {
+            dlm_lora lo; /* peft's LoraConfig(r=8, lora_alpha=8), its default targets */
+            st = dlm_lora_parse("8", &lo);
+            if (st == DLM_OK) st = dlm_lora_apply(g, &lo);
+        }
         if (st == DLM_OK && ckpt) st = dlm_segments_find(g, DLM_SEG_BLOCK, &sg, &ns);
         if (st == DLM_OK && ckpt && !(rg = malloc((size_t)(ns > 0 ? ns : 1) * sizeof *rg)))
             st = dlm_error(DLM_ENOMEM, "out of memory");

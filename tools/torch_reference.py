@@ -704,6 +704,24 @@ def transformer_checkpoint_holdout_points():
     return P
 
 
+def transformer_lora_checkpoint_points():
+    """LoRA (peft defaults, r=8) with the decoders' gradient checkpointing, the way
+    people fine-tune on a small GPU, with LoRA alone at each point
+    (..._transformers_lora_ckpt.csv)."""
+    P = []
+    for dt, ac in (("fp32", "none"), ("bf16", "none"), ("fp32", "bf16")):
+        for name, b, t in (("gpt2", 4, 512), ("hf:llama-gqa-tiny", 2, 1500)):
+            P.append(Point(name, "train", dt, b, t, attention="sdpa", autocast=ac, lora=8,
+                           variant="lora-r8"))
+            P.append(Point(name, "train", dt, b, t, attention="sdpa", autocast=ac, lora=8,
+                           checkpoint="layer", variant="lora-r8-ckpt-layer"))
+    P.append(Point("gpt2", "train", "bf16", 2, 700, attention="eager", lora=8,
+                   checkpoint="layer", variant="lora-r8-ckpt-layer"))
+    P.append(Point("hf:llama-3.2-1b", "train", "bf16", 1, 1024, attention="sdpa", lora=8,
+                   checkpoint="layer", variant="lora-r8-ckpt-layer"))
+    return P
+
+
 def technique_points():
     """The techniques `dlmem advise` models, where PyTorch can run them."""
     P = []
@@ -831,7 +849,8 @@ def cmd_memory(args):
     pts = ({"base": transformer_points, "autocast": transformer_autocast_points,
             "autocast-holdout": lambda: transformer_autocast_points(holdout=True),
             "checkpoint": transformer_checkpoint_points,
-            "checkpoint-holdout": transformer_checkpoint_holdout_points}[args.transformers]()
+            "checkpoint-holdout": transformer_checkpoint_holdout_points,
+            "lora-checkpoint": transformer_lora_checkpoint_points}[args.transformers]()
            if args.transformers else grid(args.models, args.modes, args.dtypes, args.quick))
     if args.set:
         # knobs for every point, named in the variant column ("upsample=2" -> "upsample2")
@@ -1048,12 +1067,13 @@ def main():
     a.add_argument("--quick", action="store_true", help="two points per series")
     a.add_argument("--transformers", nargs="?", const="base", default=None,
                    choices=["base", "autocast", "autocast-holdout", "checkpoint",
-                            "checkpoint-holdout"],
+                            "checkpoint-holdout", "lora-checkpoint"],
                    help="a transformer grid instead of --models: base (gpt2, Llama-shaped GQA, "
                         "Llama-3.2-1B, vit_b_16, BERT from config.json, LoRA), autocast (the same "
                         "families under bf16 autocast), autocast-holdout (other sizes and configs), "
                         "checkpoint (the decoders' gradient checkpointing with baselines), "
-                        "checkpoint-holdout (its validation set)")
+                        "checkpoint-holdout (its validation set), lora-checkpoint (LoRA with "
+                        "and without the decoders' checkpointing)")
     a.add_argument("--skip-done", metavar="CSV",
                    help="leave out the points this CSV (an earlier run's output) already holds")
     a.add_argument("--set", nargs="+", metavar="KNOB=N",

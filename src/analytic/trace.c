@@ -482,6 +482,15 @@ static void fwd_runtime_transformer(tr *r, int o)
     tl_unref(r->t, q);
 }
 
+int tr_temp_tround(tr *r, int o, dlm_poly per_t, dlm_poly t, int64_t m, const char *what)
+{
+    if (dlm_poly_is_const(&t)) { /* a constant token count (ViT's 197): rounded here */
+        int64_t n = dlm_poly_eval(&t, 1, 1), tp = (n + m - 1) / m * m;
+        return tr_temp(r, o, mulk(per_t, tp), DLM_TERM_TRANSIENT, -1, what);
+    }
+    return tl_new_tround(r->t, dlm_poly_mul(per_t, t), m, DLM_TERM_TRANSIENT, -1, what);
+}
+
 /* The runtime's eager attention scratch (plan.h): B*heads blocks of scores,
  * T x T padded to Tp x Tp with Tp = T rounded up to 16 bytes of elements,
  * and 5 device addresses per block; one slot of both, the caller releases it. */

@@ -730,9 +730,9 @@ void tr_causal_attention_fwd(tr *r, int o)
             e = 2;
         }
         tr_out_new(r, o, 0);
-        dlm_poly lse = mulk(dlm_poly_mul(B, T), (int64_t)H * 4);
-        int l = e == 4 ? tl_new_tround(r->t, lse, 32, DLM_TERM_TRANSIENT, -1, "logsumexp (rows padded to 32)")
-                       : tr_temp(r, o, lse, DLM_TERM_TRANSIENT, -1, "logsumexp");
+        dlm_poly per_t = mulk(B, (int64_t)H * 4);
+        int l = e == 4 ? tr_temp_tround(r, o, per_t, T, 32, "logsumexp (rows padded to 32)")
+                       : tr_temp(r, o, dlm_poly_mul(per_t, T), DLM_TERM_TRANSIENT, -1, "logsumexp");
         int rng = e != 4 && r->grad ? tr_temp(r, o, P(16), DLM_TERM_TRANSIENT, -1,
                                               "philox seed and offset")
                                     : -1;

@@ -49,10 +49,11 @@ static void fwd_attention(tr *r, int o)
         /* the memory-efficient kernel (fp32) pads its rows to 32 (kAlignLSE);
          * under autograd cuDNN's (half) also returns its philox seed and
          * offset on the GPU, saved for the backward */
-        dlm_poly lse = mulk(dlm_poly_mul(x->shape[0], x->shape[1]), (int64_t)h * 4);
+        dlm_poly per_t = mulk(x->shape[0], (int64_t)h * 4);
         int l = r->eb[q] == 4
-                    ? tl_new_tround(r->t, lse, 32, DLM_TERM_TRANSIENT, -1, "logsumexp (rows padded to 32)")
-                    : tr_temp(r, o, lse, DLM_TERM_TRANSIENT, -1, "logsumexp");
+                    ? tr_temp_tround(r, o, per_t, x->shape[1], 32, "logsumexp (rows padded to 32)")
+                    : tr_temp(r, o, dlm_poly_mul(per_t, x->shape[1]), DLM_TERM_TRANSIENT, -1,
+                              "logsumexp");
         int rng = r->eb[q] != 4 && r->grad
                       ? tr_temp(r, o, P(16), DLM_TERM_TRANSIENT, -1, "philox seed and offset")
                       : -1;

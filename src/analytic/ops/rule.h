@@ -256,6 +256,10 @@ void tr_schedule(tr *r, int at, int s);
  * segment's checkpoint keeps it until that segment's recomputation is done
  * with it. */
 void tr_ckpt_input(tr *r, int s);
+/* A transient of per_t bytes per token, the token count t rounded up to a
+ * multiple of m (kernels that pad their rows): t a constant (ViT's tokens)
+ * is rounded here, the sequence length T by the timeline at each T. */
+int tr_temp_tround(tr *r, int o, dlm_poly per_t, dlm_poly t, int64_t m, const char *what);
 /* The cuBLAS workspace of the thread running a GEMM (allocated at its first). */
 void tr_gemm(tr *r, int backward);
 /* The main thread's 1 MiB cuBLASLt workspace, at its first addmm with a bias

@@ -22,17 +22,6 @@
 
 static void fwd_view(tr *r, int o) { tr_out_alias(r, o, 0, r->g->ops[o].in[0]); }
 
-/* T rounded up to a multiple of m where T is a constant (ViT's tokens) or the
- * sequence length (then the timeline rounds it). */
-static int temp_tround(tr *r, int o, dlm_poly per_t, dlm_poly t, int64_t m, const char *what)
-{
-    if (dlm_poly_is_const(&t)) {
-        int64_t n = dlm_poly_eval(&t, 1, 1), tp = (n + m - 1) / m * m;
-        return tr_temp(r, o, mulk(per_t, tp), DLM_TERM_TRANSIENT, -1, what);
-    }
-    return tl_new_tround(r->t, dlm_poly_mul(per_t, t), m, DLM_TERM_TRANSIENT, -1, what);
-}
-
 /* The training path (model.train(); torch.nn.functional.multi_head_attention_forward,
  * need_weights=False), read off a per-op log of torchvision's vit_b_16 on the H200
  * (PyTorch 2.11, B=2, fp32 and bf16):
@@ -82,7 +71,7 @@ static void fwd_mha_train(tr *r, int o)
     dlm_poly per_t = mulk(t->shape[0], 4LL * heads);
     /* without autograd cuDNN's kernel returns no logsumexp, the philox state still */
     int lse = !g ? -1
-              : e == 4 ? temp_tround(r, o, per_t, t->shape[1], 32, "logsumexp (rows padded to 32)")
+              : e == 4 ? tr_temp_tround(r, o, per_t, t->shape[1], 32, "logsumexp (rows padded to 32)")
                        : tr_temp(r, o, dlm_poly_mul(per_t, t->shape[1]), DLM_TERM_TRANSIENT, -1,
                                  "logsumexp");
     if (g) tr_save(r, o, lse, "logsumexp");
