@@ -158,6 +158,8 @@ run memory lstm --mode train --checkpoint block; expect_rc 2 "--checkpoint on a 
 one_line_error "no blocks" "it says there is nothing to wrap"
 run fit gpt2 --gpu rtx4090 --mode train --seq 1024 --checkpoint block; expect_rc 0 "fit gpt2 --checkpoint block"
 out_has "largest batch" "it answers with a batch"
+run memory gpt2 -b 2 -t 64 --mode train --lora 8 --checkpoint block; expect_rc 0 "LoRA with the decoder's checkpointing"
+out_has "around each of 12 segments" "... checkpointed as without LoRA"
 run memory gpt2 -b 2 -t 64 --mode train --attention fused; expect_rc 0 "GPT-2 training with SDPA is predicted"
 
 # LoRA's memory (--lora): the adapters train, the rest is frozen
