@@ -211,10 +211,9 @@ static int apply(const ctx *c, plan *p, const char *name)
          * decoder layer (and turns the KV cache off); its layers are a
          * ModuleList nothing calls as a whole, and a subset of them is not
          * what that switch does (nor measured) */
-        for (int o = 0; o < c->g->n_ops && strcmp(name, "checkpoint-block"); o++)
-            if (c->g->ops[o].kind == DLM_OP_CAUSAL_LM_LOSS)
-                NA("a decoder checkpoints every layer or none (transformers' "
-                   "gradient_checkpointing_enable): see checkpoint-block");
+        if (strcmp(name, "checkpoint-block") && c->g->loss >= 0) /* the causal-LM loss */
+            NA("a decoder checkpoints every layer or none (transformers' "
+               "gradient_checkpointing_enable): see checkpoint-block");
         if ((stage ? c->n_stages : c->n_blocks) == 0) {
             if (c->has_rnn)
                 NA("%s has no %s: its RNN is one cuDNN call over all steps (see "

@@ -195,11 +195,10 @@ static dlm_status mem_checkpoint(const dlm_cli_args *a, dlm_mem_config *cfg, con
                          "use it with --mode forward or train");
     if (cfg->rnn_chunks > 1)
         return dlm_error(DLM_EINVAL, "--checkpoint and --rnn-chunks: give one checkpointing scheme");
-    for (int o = 0; kind == DLM_SEG_STAGE && o < g->n_ops; o++)
-        if (g->ops[o].kind == DLM_OP_CAUSAL_LM_LOSS || g->n_cache > 0)
-            return dlm_error(DLM_EINVAL, "--checkpoint stage: %s is a decoder, whose layers "
-                             "transformers checkpoints one by one (gradient_checkpointing_enable): "
-                             "use --checkpoint block", g->name);
+    if (kind == DLM_SEG_STAGE && (g->loss >= 0 || g->n_cache > 0)) /* a causal LM */
+        return dlm_error(DLM_EINVAL, "--checkpoint stage: %s is a decoder, whose layers "
+                         "transformers checkpoints one by one (gradient_checkpointing_enable): "
+                         "use --checkpoint block", g->name);
     dlm_segment *sg = NULL;
     int n = 0;
     DLM_TRY(dlm_segments_find(g, kind, &sg, &n));

@@ -60,6 +60,15 @@
 /* Bytes of tensor t's elements at e bytes each. */
 static dlm_poly bytes_e(const tr *r, int t, int e) { return mulk(numel(r, t), e); }
 
+/* A gradient *g replaced by a copy of `bytes` (a cast's backward, the
+ * engine's cast to an input's dtype): the copy is made, then *g goes. */
+static void grad_recast(tr *r, int *g, dlm_poly bytes, const char *what)
+{
+    int c = new_slot(r, bytes, DLM_TERM_TRANSIENT, -1, what);
+    tl_unref(r->t, *g);
+    *g = c;
+}
+
 static void bwd_unwritten(tr *r, int o, int gout)
 {
     (void)gout;
@@ -474,11 +483,7 @@ void tr_gelu_new_bwd(tr *r, int o, int gout)
     int gu = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad * 0.5x");
     int gh = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad * (1 + tanh)");
     tl_unref(r->t, gout);
-    if (c != e) {
-        int hh = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: grad of 0.5x to half");
-        tl_unref(r->t, gh);
-        gh = hh;
-    }
+    if (c != e) grad_recast(r, &gh, n, "gelu_new backward: grad of 0.5x to half");
     tr_unsave(r, o, u);
     tr_unsave(r, o, h);
     int gt = new_slot(r, nc, DLM_TERM_TRANSIENT, -1, "gelu_new backward: tanh_backward");
@@ -497,11 +502,8 @@ void tr_gelu_new_bwd(tr *r, int o, int gout)
     tl_unref(r->t, p2);
     tl_unref(r->t, gc);
     tr_unsave(r, o, sx);
-    if (c != e) { /* x.to(float32)'s ToCopyBackward0 */
-        int hp = new_slot(r, n, DLM_TERM_TRANSIENT, -1, "gelu_new backward: pow's grad to half");
-        tl_unref(r->t, gp);
-        gp = hp;
-    }
+    if (c != e) /* x.to(float32)'s ToCopyBackward0 */
+        grad_recast(r, &gp, n, "gelu_new backward: pow's grad to half");
     int gx = r->rg[x];
     if (gx) tr_give(r, x, gix);
     else tl_unref(r->t, gix);
@@ -532,6 +534,42 @@ static int cache_v_bytes(const tr *r, int o)
     const dlm_op *op = &r->g->ops[o];
     int ek = r->eb[op->in[1]], ev = r->eb[op->in[2]];
     return ek > ev ? ek : ev;
+}
+
+/* matmul(q, k^T) with B = 1 (or one head) reads q's transposed view as it is
+ * and autograd saves that view, which keeps q's storage (the c_attn output or
+ * q_proj's) until this node's backward: deferred to when Python lets go of
+ * the last tensor on that storage. */
+static void save_q_storage_view(tr *r, int o, int q)
+{
+    int base = dlm_tensor_storage(r->g, q), at = o;
+    for (int t = 0; t < r->g->n_tensors; t++)
+        if (dlm_tensor_storage(r->g, t) == base && r->rel[t] > at) at = r->rel[t];
+    tr_defer_save(r, at, o, nbytes(r, base), P(0), 1, "q's storage, kept by its saved view (B = 1)");
+}
+
+/* native_dropout on the probabilities *p (elements of e bytes, n of them):
+ * the dropped probabilities replace them, the bool mask is saved. */
+static void attn_dropout(tr *r, int o, dlm_poly n, int e, int *p)
+{
+    int dp = tr_temp(r, o, mulk(n, e), DLM_TERM_TRANSIENT, -1, "dropped probabilities");
+    int dm = tr_temp(r, o, n, DLM_TERM_TRANSIENT, -1, "attention dropout mask");
+    tr_save(r, o, dm, "dropout mask");
+    tl_unref(r->t, dm);
+    tl_unref(r->t, *p);
+    *p = dp;
+}
+
+/* attn_weights, returned to the layer: held until the layer's frame lets go. */
+static void hold_attn_weights(tr *r, int o, int w)
+{
+    int end = tr_hold_end(r, o, -1);
+    if (end > o) {
+        r->ahold[o] = w;
+        tr_schedule(r, end, w);
+    } else {
+        tl_unref(r->t, w);
+    }
 }
 
 /* Eager causal attention under autocast (mixed), as GPT-2's and Llama's
@@ -571,10 +609,7 @@ static void causal_eager_mixed_fwd(tr *r, int o, int kc, int vc)
     if (H > 1) {
         qc = tl_new_bsplit(r->t, P(0), mulk(nq, 2), 1, DLM_TERM_TRANSIENT, -1, "q copy");
         if (r->grad && qh < 0) { /* B = 1: the saved view keeps q's storage */
-            int base = dlm_tensor_storage(r->g, q), at = o;
-            for (int t = 0; t < r->g->n_tensors; t++)
-                if (dlm_tensor_storage(r->g, t) == base && r->rel[t] > at) at = r->rel[t];
-            tr_defer_save(r, at, o, nbytes(r, base), P(0), 1, "q's storage, kept by its saved view (B = 1)");
+            save_q_storage_view(r, o, q);
         } else if (r->grad) { /* B = 1: the saved view keeps the half copy */
             tr_defer_save(r, o, o, mulk(nq, 2), P(0), 1, "half q, kept by its saved view (B = 1)");
         }
@@ -602,14 +637,7 @@ static void causal_eager_mixed_fwd(tr *r, int o, int kc, int vc)
         tl_unref(r->t, pr);
         pr = -1;
     }
-    if (drop) { /* native_dropout: the dropped probabilities and a bool mask (saved) */
-        int dp = tr_temp(r, o, mulk(bhtt, 2), DLM_TERM_TRANSIENT, -1, "dropped probabilities");
-        int dm = tr_temp(r, o, bhtt, DLM_TERM_TRANSIENT, -1, "attention dropout mask");
-        tr_save(r, o, dm, "dropout mask");
-        tl_unref(r->t, dm);
-        tl_unref(r->t, p2);
-        p2 = dp;
-    }
+    if (drop) attn_dropout(r, o, bhtt, 2, &p2);
     int vh = ve == 4 ? tr_temp(r, o, mulk(nq, 2), DLM_TERM_TRANSIENT, -1, "autocast half copy of v")
                      : -1;
     if (r->grad) { /* matmul(probabilities, v) saves both */
@@ -624,13 +652,7 @@ static void causal_eager_mixed_fwd(tr *r, int o, int kc, int vc)
     tl_unref(r->t, ctx);
     tl_unref(r->t, kr);
     tl_unref(r->t, vr);
-    int end = tr_hold_end(r, o, -1); /* attn_weights, returned to the layer */
-    if (end > o) {
-        r->ahold[o] = held;
-        tr_schedule(r, end, held);
-    } else {
-        tl_unref(r->t, held);
-    }
+    hold_attn_weights(r, o, held);
 }
 
 void tr_causal_attention_fwd(tr *r, int o)
@@ -768,12 +790,7 @@ void tr_causal_attention_fwd(tr *r, int o)
     int qc = -1;
     if (H > 1) {
         qc = tl_new_bsplit(r->t, P(0), q_b, 1, DLM_TERM_TRANSIENT, -1, "q copy");
-        if (r->grad) {
-            int base = dlm_tensor_storage(r->g, q), at = o;
-            for (int t = 0; t < r->g->n_tensors; t++)
-                if (dlm_tensor_storage(r->g, t) == base && r->rel[t] > at) at = r->rel[t];
-            tr_defer_save(r, at, o, nbytes(r, base), P(0), 1, "q's storage, kept by its saved view (B = 1)");
-        }
+        if (r->grad) save_q_storage_view(r, o, q);
     }
     int raw = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "attention scores");
     if (r->grad) { /* matmul(q, k^T) saves each for the other's gradient */
@@ -801,14 +818,7 @@ void tr_causal_attention_fwd(tr *r, int o)
         pr = p2;
     }
     tl_unref(r->t, mk);
-    if (drop) { /* native_dropout: the dropped probabilities and a bool mask (saved) */
-        int dp = tr_temp(r, o, mulk(bhtt, e), DLM_TERM_TRANSIENT, -1, "dropped probabilities");
-        int dm = tr_temp(r, o, bhtt, DLM_TERM_TRANSIENT, -1, "attention dropout mask");
-        tr_save(r, o, dm, "dropout mask");
-        tl_unref(r->t, dm);
-        tl_unref(r->t, pr);
-        pr = dp;
-    }
+    if (drop) attn_dropout(r, o, bhtt, e, &pr);
     if (r->grad) { /* matmul(probabilities, v) saves both */
         tr_save(r, o, pr, "probabilities for v");
         tr_save(r, o, vr >= 0 ? vr : vc, "values");
@@ -818,13 +828,7 @@ void tr_causal_attention_fwd(tr *r, int o)
     tl_unref(r->t, ctx);
     tl_unref(r->t, kr);
     tl_unref(r->t, vr);
-    int end = tr_hold_end(r, o, -1); /* attn_weights, returned to the layer */
-    if (end > o) {
-        r->ahold[o] = pr;
-        tr_schedule(r, end, pr);
-    } else {
-        tl_unref(r->t, pr);
-    }
+    hold_attn_weights(r, o, pr);
 }
 
 /* transformers' ForCausalLMLoss (loss_utils.py), with labels = input_ids and
@@ -966,20 +970,12 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
         tr_release_saved(r, o);
         if (r->mixed) {
             int ve = has_cache(r) ? cache_v_bytes(r, o) : r->eb[v];
-            int want[3] = {e, r->eb[k], ve}, *g3[3] = {&fq, &fk, &fv}, t3[3] = {q, k, v};
-            for (int i = 0; i < 3; i++)
-                if (want[i] != fe) {
-                    int c = new_slot(r, bytes_e(r, t3[i], want[i]), DLM_TERM_TRANSIENT, -1,
-                                     "grad to fp32 (autocast cast's backward)");
-                    tl_unref(r->t, *g3[i]);
-                    *g3[i] = c;
-                }
-            if (ve != r->eb[v]) {
-                int c = new_slot(r, bytes_e(r, v, r->eb[v]), DLM_TERM_TRANSIENT, -1,
-                                 "grad v to v's type (the cache's promotion)");
-                tl_unref(r->t, fv);
-                fv = c;
-            }
+            const char *up = "grad to fp32 (autocast cast's backward)";
+            if (e != fe) grad_recast(r, &fq, bytes_e(r, q, e), up);
+            if (r->eb[k] != fe) grad_recast(r, &fk, bytes_e(r, k, r->eb[k]), up);
+            if (ve != fe) grad_recast(r, &fv, bytes_e(r, v, ve), up);
+            if (ve != r->eb[v])
+                grad_recast(r, &fv, bytes_e(r, v, r->eb[v]), "grad v to v's type (the cache's promotion)");
         }
         give_qkv(r, q, k, v, fq, fk, fv);
         return;
@@ -1029,14 +1025,10 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
         tr_unsave(r, o, s_k);
         tr_unsave(r, o, s_q);
         tr_release_saved(r, o);
-        int want[3] = {e, ke, ve}, *g3[3] = {&gq, &gk, &gv};
-        for (int i = 0; i < 3; i++)
-            if (want[i] != 2) {
-                int c = new_slot(r, mulk(nq, want[i]), DLM_TERM_TRANSIENT, -1,
-                                 "grad to fp32 (autocast cast's backward)");
-                tl_unref(r->t, *g3[i]);
-                *g3[i] = c;
-            }
+        const char *up = "grad to fp32 (autocast cast's backward)";
+        if (e != 2) grad_recast(r, &gq, mulk(nq, e), up);
+        if (ke != 2) grad_recast(r, &gk, mulk(nq, ke), up);
+        if (ve != 2) grad_recast(r, &gv, mulk(nq, ve), up);
         if (KV != H) { /* repeat_kv's backward: the gradients summed over each group */
             int sk = new_slot(r, bytes_e(r, k, ke), DLM_TERM_TRANSIENT, -1, "grad k summed over the group");
             tl_unref(r->t, gk);
@@ -1045,12 +1037,8 @@ void tr_causal_attention_bwd(tr *r, int o, int gout)
             gk = sk;
             gv = sv2;
         }
-        if (ve != r->eb[v]) {
-            int c = new_slot(r, bytes_e(r, v, r->eb[v]), DLM_TERM_TRANSIENT, -1,
-                             "grad v to v's type (the cache's promotion)");
-            tl_unref(r->t, gv);
-            gv = c;
-        }
+        if (ve != r->eb[v])
+            grad_recast(r, &gv, bytes_e(r, v, r->eb[v]), "grad v to v's type (the cache's promotion)");
         give_qkv(r, q, k, v, gq, gk, gv);
         return;
     }
