@@ -23,6 +23,10 @@
 #   tools/probe_gpu.sh OUTDIR unetup    the same for the U-Net's other ways up (--set
 #                                       upsample=1: its 1x1 convs), into
 #                                       OUTDIR/probe-sm90-cudnn<version>-unetup.csv
+#   tools/probe_gpu.sh OUTDIR fp16      the same for fp16 (autocast's default half type,
+#                                       --autocast fp16): vit_b_16's patch conv first, then
+#                                       the ship and zoo networks' convolutions and RNNs,
+#                                       into OUTDIR/probe-sm90-cudnn<version>-fp16.csv
 #   tools/probe_gpu.sh OUTDIR runtime   dlmem's own runtime's rows (logic dlmem-runtime: its RNN
 #                                       workspace) for every built-in RNN and data/nets one at
 #                                       B 1..256 and T 50..1000, fp32, into
@@ -112,7 +116,7 @@ for stage in "$@"; do
     for m in bert bert-large data/nets/tiny_encoder.net; do
       pr "$m" --batch 1 --seq 128 --dtype fp32,bf16 || exit 1
     done ;;
-  zoo|unetup)
+  zoo|unetup|fp16)
     v=$(python3 -c 'import torch;print(torch.backends.cudnn.version())')
     jobs=${ZOO_TMP:-/tmp}/dlmem-$stage-jobs
     mkdir -p "$jobs" || exit 1
@@ -132,7 +136,21 @@ for stage in "$@"; do
     done
     spec=$jobs/spec.txt
     : > "$spec"
-    if [ "$stage" = unetup ]; then  # the U-Net's 1x1 convs after upsampling (nearest and
+    if [ "$stage" = fp16 ]; then   # the networks in the order their rows matter most:
+      echo "vit_b_16 --dtype fp16 --batch 1-256" >> "$spec"   # issue 13's ViT first
+      for m in resnet18 resnet34 data/nets/cifar_cnn.net resnet50 vgg16 mobilenet_v2 \
+               densenet121 efficientnet_b0 unet; do
+        for l in "${lists[@]}"; do echo "$m --dtype fp16 --batch $l" >> "$spec"; done
+      done
+      for m in lstm gru data/nets/seed_lstm.net; do
+        for l in "${lists[@]}"; do
+          echo "$m --dtype fp16 --batch $l --seq 50,100,200,300,500,1000" >> "$spec"
+        done
+      done
+      for m in mobilenet_block unet_level vgg_small; do
+        echo "data/nets/$m.net --dtype fp16 --batch 1-256" >> "$spec"
+      done
+    elif [ "$stage" = unetup ]; then  # the U-Net's 1x1 convs after upsampling (nearest and
       for d in fp32 bf16; do        # bilinear have the same conv shapes)
         for l in "${lists[@]}"; do echo "unet --set upsample=1 --dtype $d --batch $l" >> "$spec"; done
       done

@@ -40,7 +40,13 @@ KV cache it returns lives with the output); train calls model(input_ids=x,
 labels=x).loss.backward() (transformers' ForCausalLMLoss: fp32 logits, labels shifted
 by one) and the optimizer step.  LoRA points wrap the model with peft's
 get_peft_model(LoraConfig(r, lora_alpha=r)) (its default target modules) and give the
-optimizer the adapters only.
+optimizer the adapters only.  QLoRA points (variant qlora-...) are the recipe
+people follow: the model saved with save_pretrained and loaded again by
+from_pretrained(quantization_config=BitsAndBytesConfig(load_in_4bit, nf4 or fp4,
+double quantization or not, bnb_4bit_compute_dtype=bfloat16), dtype=bfloat16), then
+peft's prepare_model_for_kbit_training (the non-4-bit parameters cast to fp32;
+gradient checkpointing unless the point's checkpoint column is none) and
+get_peft_model as above; a 4-bit infer point is the loaded model alone.
 TF32 is off (torch.backends.cuda.matmul.allow_tf32 = False, cudnn.allow_tf32 =
 False) unless --tf32; cudnn.benchmark stays False (PyTorch's default).
 """
@@ -362,6 +368,12 @@ def versions():
         tv = "none"
     v = dict(torch=torch.__version__.split("+")[0], torchvision=torchvision.__version__.split("+")[0],
              transformers=tv)
+    for mod in ("peft", "bitsandbytes"):
+        try:
+            v[mod] = __import__(mod).__version__
+        except ImportError:
+            v[mod] = "none"
+    
     if torch.cuda.is_available():
         p = torch.cuda.get_device_properties(0)
         v.update(gpu=p.name, gpu_memory=p.total_memory, cuda=torch.version.cuda,
@@ -446,10 +458,46 @@ class Point:
               "requested_peak_bytes", "reserved_peak_bytes", "param_bytes", "ms"]
 
     def __init__(self, model, mode, dtype, B, T, attention="", optimizer="adam",
-                 checkpoint="none", autocast="none", variant="base", knobs=None, lora=0):
+                 checkpoint="none", autocast="none", variant="base", knobs=None, lora=0,
+                 quant=""):
         self.__dict__.update(model=model, mode=mode, dtype=dtype, B=B, T=T, attention=attention,
                              optimizer=optimizer, checkpoint=checkpoint, autocast=autocast,
-                             variant=variant, knobs=knobs or {}, lora=lora)
+                             variant=variant, knobs=knobs or {}, lora=lora, quant=quant)
+
+
+QLORA_DIRS = {}   # model name -> the directory its fp32 weights were saved to
+
+
+def build_qlora(name, attention, quant, checkpoint, r, mode, device):
+    """The QLoRA recipe on a decoder: the freshly initialised model saved and
+    loaded again with bitsandbytes' 4-bit weights (quant: nf4, fp4, nf4-dq,
+    fp4-dq: with double quantization), compute dtype bfloat16; in training
+    prepare_model_for_kbit_training (gradient checkpointing when checkpoint is
+    layer) and peft's LoRA (r, its default targets).  mode infer: the 4-bit
+    model alone, as people run one."""
+    import tempfile
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    if not is_causal_lm(name):
+        raise SystemExit(f"torch_reference.py: QLoRA points are for the decoders, not {name}")
+    kind, _, dq = quant.partition("-")
+    if kind not in ("nf4", "fp4") or dq not in ("", "dq"):
+        raise SystemExit(f"torch_reference.py: quant {quant!r}: expected nf4, fp4, nf4-dq, fp4-dq")
+    if name not in QLORA_DIRS:
+        d = tempfile.mkdtemp(prefix="dlmem-qlora-")
+        build(name, "eager").save_pretrained(d)
+        QLORA_DIRS[name] = d
+    q = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=kind,
+                           bnb_4bit_use_double_quant=(dq == "dq"),
+                           bnb_4bit_compute_dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(
+        QLORA_DIRS[name], quantization_config=q, dtype=torch.bfloat16,
+        device_map={"": device.index or 0}, attn_implementation=attention or "sdpa")
+    if mode == "infer":
+        return model
+    from peft import prepare_model_for_kbit_training
+    model = prepare_model_for_kbit_training(model,
+                                            use_gradient_checkpointing=(checkpoint == "layer"))
+    return with_lora(model, r)
 
 
 def make_optimizer(name, params):
@@ -504,15 +552,18 @@ def checkpointed(model, how):
 
 def run_point(p, base_models, device):
     key = (p.model, p.attention, tuple(sorted(p.knobs.items())))
-    if key not in base_models:
+    if key not in base_models and not p.quant:
         base_models[key] = build(p.model, p.attention or "eager", p.knobs)
     clean()
     dtype = DTYPES[p.dtype]
-    model = copy.deepcopy(base_models[key]).to(device=device, dtype=dtype)
-    if p.lora:
-        model = with_lora(model, p.lora)
-    if p.checkpoint != "none":
-        model = checkpointed(model, p.checkpoint)
+    if p.quant:
+        model = build_qlora(p.model, p.attention, p.quant, p.checkpoint, p.lora, p.mode, device)
+    else:
+        model = copy.deepcopy(base_models[key]).to(device=device, dtype=dtype)
+        if p.lora:
+            model = with_lora(model, p.lora)
+        if p.checkpoint != "none":
+            model = checkpointed(model, p.checkpoint)
     x = make_input(p.model, p.B, p.T, device, dtype, p.knobs)
     opt = (make_optimizer(p.optimizer, [q for q in model.parameters() if q.requires_grad])
            if p.mode == "train" else None)
@@ -722,6 +773,40 @@ def transformer_lora_checkpoint_points():
     return P
 
 
+def transformer_qlora_points(holdout=False):
+    """QLoRA (4-bit base weights, peft's LoRA r=8 on its default targets) by the
+    recipe of build_qlora, training with and without prepare_model_for_kbit_training's
+    gradient checkpointing, and 4-bit inference
+    (data/reference/pytorch_memory_transformers_qlora.csv; holdout: other sizes
+    and qwen2-tiny, apart from the points the rules were read from,
+    ..._qlora_holdout.csv).  The dtype column is the compute dtype."""
+    def tr(name, b, t, quant="nf4-dq", ck="layer", a="sdpa"):
+        return Point(name, "train", "bf16", b, t, attention=a, checkpoint=ck, lora=8,
+                     quant=quant, variant=f"qlora-{quant}-r8")
+
+    def inf(name, b, t, quant="nf4-dq", a="sdpa"):
+        return Point(name, "infer", "bf16", b, t, attention=a, quant=quant,
+                     variant=f"4bit-{quant}")
+    if holdout:
+        return [tr("hf:qwen2-tiny", 3, 700), tr("hf:qwen2-tiny", 2, 1500, a="eager"),
+                tr("hf:qwen2-tiny", 2, 600, ck="none"), tr("hf:llama-gqa-tiny", 3, 1300, "nf4"),
+                tr("hf:llama-gqa-tiny", 5, 333, "fp4-dq"), tr("gpt2", 2, 700, ck="none"),
+                tr("gpt2", 3, 900), tr("hf:llama-3.2-1b", 2, 1500),
+                inf("hf:qwen2-tiny", 2, 500), inf("gpt2", 3, 777), inf("hf:llama-3.2-1b", 2, 700)]
+    return [tr("hf:llama-gqa-tiny", 1, 128), tr("hf:llama-gqa-tiny", 4, 512),
+            tr("hf:llama-gqa-tiny", 2, 2048), tr("hf:llama-gqa-tiny", 8, 1000),
+            tr("hf:llama-gqa-tiny", 4, 512, "nf4"), tr("hf:llama-gqa-tiny", 4, 512, "fp4"),
+            tr("hf:llama-gqa-tiny", 4, 512, a="eager"),
+            tr("hf:llama-gqa-tiny", 2, 1000, ck="none"), tr("hf:llama-gqa-tiny", 4, 512, ck="none"),
+            tr("gpt2", 4, 512), tr("gpt2", 1, 1024), tr("gpt2", 8, 256), tr("gpt2", 4, 512, ck="none"),
+            tr("gpt2", 2, 333, a="eager"),
+            tr("hf:llama-3.2-1b", 1, 1024), tr("hf:llama-3.2-1b", 4, 2048),
+            tr("hf:llama-3.2-1b", 1, 1024, ck="none"),
+            inf("hf:llama-gqa-tiny", 1, 128), inf("hf:llama-gqa-tiny", 4, 2048),
+            inf("hf:llama-gqa-tiny", 4, 512, "nf4"), inf("gpt2", 1, 100), inf("gpt2", 4, 1024),
+            inf("hf:llama-3.2-1b", 1, 1000), inf("hf:llama-3.2-1b", 1, 3)]
+
+
 def technique_points():
     """The techniques `dlmem advise` models, where PyTorch can run them."""
     P = []
@@ -850,7 +935,9 @@ def cmd_memory(args):
             "autocast-holdout": lambda: transformer_autocast_points(holdout=True),
             "checkpoint": transformer_checkpoint_points,
             "checkpoint-holdout": transformer_checkpoint_holdout_points,
-            "lora-checkpoint": transformer_lora_checkpoint_points}[args.transformers]()
+            "lora-checkpoint": transformer_lora_checkpoint_points,
+            "qlora": transformer_qlora_points,
+            "qlora-holdout": lambda: transformer_qlora_points(holdout=True)}[args.transformers]()
            if args.transformers else grid(args.models, args.modes, args.dtypes, args.quick))
     if args.set:
         # knobs for every point, named in the variant column ("upsample=2" -> "upsample2")
@@ -871,7 +958,9 @@ def cmd_memory(args):
               file=sys.stderr)
         pts = left
     print(f"memory: {len(pts)} points on {v['gpu']}", file=sys.stderr)
-    measure(pts, args.output, v)
+    extra = ({k: (lambda p, k=k: v[k]) for k in ("peft", "bitsandbytes")}
+             if any(p.quant for p in pts) else None)
+    measure(pts, args.output, v, extra)
 
 
 # The hold-out set (bench/holdout.sh): networks and sizes no rule of dlmem was
@@ -990,13 +1079,17 @@ def cmd_oplog(args):
         for dt in args.dtypes:
             for mode in args.modes:
                 clean()
-                model = build(name, attn, knobs).to(device=device, dtype=DTYPES[dt])
-                model = checkpointed(model, args.checkpoint)
+                if args.qlora:
+                    model = build_qlora(name, attn, args.qlora, args.checkpoint, 8, mode, device)
+                else:
+                    model = build(name, attn, knobs).to(device=device, dtype=DTYPES[dt])
+                    model = checkpointed(model, args.checkpoint)
                 if chunks > 1:
                     model = checkpointed(model, f"chunks{chunks}")
                 model.train(mode != "infer")
                 x = make_input(name, B, T, device, DTYPES[dt], knobs)
-                opt = make_optimizer("adam", model.parameters())
+                opt = make_optimizer("adam", [q for q in model.parameters() if q.requires_grad]
+                                     or model.parameters())
                 ac = (torch.autocast(args.device, dtype=DTYPES[args.autocast])
                       if args.autocast != "none" else torch.autocast(args.device, enabled=False))
                 # a first step so that Adam's state exists, as in the memory protocol
@@ -1013,6 +1106,8 @@ def cmd_oplog(args):
                     point += f":ckpt-chunks{chunks}"
                 if args.autocast != "none":
                     point += f":autocast-{args.autocast}"
+                if args.qlora:
+                    point += f":qlora-{args.qlora}"
                 for knob, val in sorted(knobs.items()):
                     point += f":set-{knob}={val}"
                 log = Log()
@@ -1040,6 +1135,8 @@ def cmd_oplog(args):
                 print(f"oplog {point}: {len(rows)} rows so far", file=sys.stderr)
     for r in rows:
         r.update(gpu=v["gpu"], torch=v["torch"], transformers=v["transformers"])
+        if args.qlora:
+            r.update(peft=v["peft"], bitsandbytes=v["bitsandbytes"])
     write_csv(args.output, rows)
 
 
@@ -1067,13 +1164,15 @@ def main():
     a.add_argument("--quick", action="store_true", help="two points per series")
     a.add_argument("--transformers", nargs="?", const="base", default=None,
                    choices=["base", "autocast", "autocast-holdout", "checkpoint",
-                            "checkpoint-holdout", "lora-checkpoint"],
+                            "checkpoint-holdout", "lora-checkpoint", "qlora", "qlora-holdout"],
                    help="a transformer grid instead of --models: base (gpt2, Llama-shaped GQA, "
                         "Llama-3.2-1B, vit_b_16, BERT from config.json, LoRA), autocast (the same "
                         "families under bf16 autocast), autocast-holdout (other sizes and configs), "
                         "checkpoint (the decoders' gradient checkpointing with baselines), "
                         "checkpoint-holdout (its validation set), lora-checkpoint (LoRA with "
-                        "and without the decoders' checkpointing)")
+                        "and without the decoders' checkpointing), qlora (4-bit base weights with LoRA by "
+                        "peft's prepare_model_for_kbit_training, and 4-bit inference), qlora-holdout "
+                        "(its validation set)")
     a.add_argument("--skip-done", metavar="CSV",
                    help="leave out the points this CSV (an earlier run's output) already holds")
     a.add_argument("--set", nargs="+", metavar="KNOB=N",
@@ -1102,6 +1201,10 @@ def main():
                    help="torch.autocast around forward and loss, as the techniques run it")
     a.add_argument("--set", nargs="+", metavar="KNOB=N",
                    help="model knobs as dlmem's --set has them (base=32: a half-width ResNet)")
+    a.add_argument("--qlora", metavar="QUANT",
+                   help="the decoders by the QLoRA recipe (nf4, fp4, nf4-dq, fp4-dq; --checkpoint "
+                        "layer or none is prepare_model_for_kbit_training's checkpointing; infer "
+                        "is the 4-bit model alone)")
     a.add_argument("--points", nargs="+", metavar="MODEL:B:T[:ATTN]",
                    help="points to log (default: resnet18 B=2, lstm B=2 T=50, bert B=2 T=64 "
                         "eager and sdpa)")
