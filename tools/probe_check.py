@@ -149,7 +149,10 @@ def main():
             for r in csv.DictReader(f):
                 op = r["op"]
                 pt = r["point"].split(":")
-                if len(pt) < 6 or any(x.startswith(("ckpt-", "autocast-")) for x in pt[6:]):
+                if pt[0] == "hf":   # hf:STEM:ATTN:... (a config.json's model)
+                    pt = [pt[0] + ":" + pt[1]] + pt[2:]
+                if len(pt) < 6 or any(x.startswith(("ckpt-", "autocast-", "qlora-"))
+                                      for x in pt[6:]):
                     continue
                 model, dtype, mode, B, T = pt[0], pt[2], pt[3], int(pt[4][1:]), int(pt[5][1:])
                 b, af, pk = int(r["before"]), int(r["after"]), int(r["peak"])
