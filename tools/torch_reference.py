@@ -373,7 +373,6 @@ def versions():
             v[mod] = __import__(mod).__version__
         except ImportError:
             v[mod] = "none"
-    
     if torch.cuda.is_available():
         p = torch.cuda.get_device_properties(0)
         v.update(gpu=p.name, gpu_memory=p.total_memory, cuda=torch.version.cuda,
@@ -475,6 +474,8 @@ def build_qlora(name, attention, quant, checkpoint, r, mode, device):
     prepare_model_for_kbit_training (gradient checkpointing when checkpoint is
     layer) and peft's LoRA (r, its default targets).  mode infer: the 4-bit
     model alone, as people run one."""
+    import atexit
+    import shutil
     import tempfile
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
     if not is_causal_lm(name):
@@ -484,6 +485,7 @@ def build_qlora(name, attention, quant, checkpoint, r, mode, device):
         raise SystemExit(f"torch_reference.py: quant {quant!r}: expected nf4, fp4, nf4-dq, fp4-dq")
     if name not in QLORA_DIRS:
         d = tempfile.mkdtemp(prefix="dlmem-qlora-")
+        atexit.register(shutil.rmtree, d, True)   # a 1B model's weights are 5 GB
         build(name, "eager").save_pretrained(d)
         QLORA_DIRS[name] = d
     q = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=kind,
