@@ -1068,6 +1068,11 @@ def cmd_oplog(args):
             if len(f) > 4:   # this point's own knobs, e.g. lstm:32:100:eager:hidden=512,layers=3
                 point_knobs[len(specs) - 1] = parse_knobs(f[4].split(","), "point " + p)
     global_knobs = parse_knobs(args.set or [], "--set")
+    if args.qlora and (args.dtypes != ["bf16"] or args.set or args.autocast != "none" or
+                       args.rnn_chunks or args.checkpoint not in ("none", "layer")):
+        # build_qlora computes in bf16 and takes no knobs: a point named otherwise would lie
+        raise SystemExit("torch_reference.py oplog: --qlora takes --dtypes bf16 and --checkpoint "
+                         "layer or none, without --set, --autocast or --rnn-chunks")
     if args.rnn_chunks and args.checkpoint != "none":
         raise SystemExit("torch_reference.py oplog: --rnn-chunks and --checkpoint: give one")
     if any(k < 2 for k in args.rnn_chunks or []):
